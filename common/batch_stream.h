@@ -1,0 +1,217 @@
+#pragma once
+
+// Long-lived bidirectional gRPC streams that carry many requests per message.
+//
+// Writes are naturally batched: items added while a write is in flight collect
+// in the next batch message, which goes out as soon as that write completes.
+// Under load every message carries many items; when idle, an item goes out at
+// once. Received batches are handed to a callback that must not block (it runs
+// on a gRPC thread; post real work to an executor).
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <utility>
+
+#include <grpcpp/grpcpp.h>
+
+namespace its {
+
+// Write side shared by the client and server reactors. `Out` is a batch
+// message; callers add items to it through a function.
+template <typename Out>
+class BatchWriter {
+ public:
+  // Adds items with `fill(batch)`. Returns false if the stream is closed.
+  // If no write is in flight, the caller must call the returned StartWrite.
+  template <typename Fill>
+  bool Add(Fill&& fill, bool* must_start) {
+    std::lock_guard<std::mutex> l(mu_);
+    *must_start = false;
+    if (closed_) return false;
+    fill(pending_);
+    ++pending_items_;
+    if (!writing_) {
+      writing_ = true;
+      inflight_.Swap(&pending_);
+      pending_items_ = 0;
+      *must_start = true;
+    }
+    return true;
+  }
+
+  // After a write completed: returns true if the next batch is ready in
+  // inflight() and must be written.
+  bool WriteDone(bool ok) {
+    std::lock_guard<std::mutex> l(mu_);
+    inflight_.Clear();
+    if (!ok) closed_ = true;
+    if (!closed_ && pending_items_ > 0) {
+      inflight_.Swap(&pending_);
+      pending_items_ = 0;
+      return true;
+    }
+    writing_ = false;
+    return false;
+  }
+
+  // Marks the stream closed. Returns true if no write is in flight (so the
+  // caller may finish the stream now); otherwise the last WriteDone() will.
+  bool Close() {
+    std::lock_guard<std::mutex> l(mu_);
+    closed_ = true;
+    return !writing_;
+  }
+
+  // True exactly once: after Close(), when no write is in flight any more.
+  bool TakeQuiescent() {
+    std::lock_guard<std::mutex> l(mu_);
+    if (closed_ && !writing_ && !finished_) {
+      finished_ = true;
+      return true;
+    }
+    return false;
+  }
+
+  Out* inflight() { return &inflight_; }
+
+ private:
+  std::mutex mu_;
+  Out pending_;   // guarded by mu_
+  Out inflight_;  // owned by the write in flight while writing_
+  size_t pending_items_ = 0;
+  bool writing_ = false;
+  bool closed_ = false;
+  bool finished_ = false;
+};
+
+// Client end of a batched bidi stream. Create with std::make_shared, then
+// Start(); the object keeps itself alive until the RPC is done.
+template <typename Up, typename Down>
+class BatchClientStream final : public grpc::ClientBidiReactor<Up, Down>,
+                                public std::enable_shared_from_this<BatchClientStream<Up, Down>> {
+ public:
+  using OnBatch = std::function<void(Down&)>;
+  using OnClosed = std::function<void(const grpc::Status&)>;
+
+  BatchClientStream(OnBatch on_batch, OnClosed on_closed)
+      : on_batch_(std::move(on_batch)), on_closed_(std::move(on_closed)) {}
+
+  // `begin(context, reactor)` must start the RPC, e.g.
+  //   [&](auto* ctx, auto* r) { stub->async()->Dialog(ctx, r); }
+  template <typename Begin>
+  void Start(Begin&& begin) {
+    self_ = this->shared_from_this();
+    begin(&context_, this);
+    this->AddHold();
+    this->StartRead(&in_);
+    this->StartCall();
+  }
+
+  template <typename Fill>
+  bool Send(Fill&& fill) {
+    bool start;
+    if (!writer_.Add(std::forward<Fill>(fill), &start)) return false;
+    if (start) this->StartWrite(writer_.inflight());
+    return true;
+  }
+
+  void Cancel() { context_.TryCancel(); }
+
+  void OnReadDone(bool ok) override {
+    if (ok) {
+      on_batch_(in_);
+      in_.Clear();
+      this->StartRead(&in_);
+      return;
+    }
+    writer_.Close();
+    if (writer_.TakeQuiescent()) this->RemoveHold();
+  }
+
+  void OnWriteDone(bool ok) override {
+    if (writer_.WriteDone(ok)) {
+      this->StartWrite(writer_.inflight());
+      return;
+    }
+    if (!ok) context_.TryCancel();
+    if (writer_.TakeQuiescent()) this->RemoveHold();
+  }
+
+  void OnDone(const grpc::Status& status) override {
+    on_closed_(status);
+    auto keep = std::move(self_);  // may delete this when it goes out of scope
+  }
+
+ private:
+  grpc::ClientContext context_;
+  Down in_;
+  BatchWriter<Up> writer_;
+  OnBatch on_batch_;
+  OnClosed on_closed_;
+  std::shared_ptr<BatchClientStream> self_;
+};
+
+// Server end of a batched bidi stream. Create with Create() in the service's
+// callback method and return the raw pointer to gRPC.
+template <typename Up, typename Down>
+class BatchServerStream final : public grpc::ServerBidiReactor<Up, Down>,
+                                public std::enable_shared_from_this<BatchServerStream<Up, Down>> {
+ public:
+  using Ptr = std::shared_ptr<BatchServerStream>;
+  using OnBatch = std::function<void(const Ptr&, Up&)>;
+  using OnClosed = std::function<void(const Ptr&)>;
+
+  static BatchServerStream* Create(OnBatch on_batch, OnClosed on_closed = nullptr) {
+    auto s = std::shared_ptr<BatchServerStream>(
+        new BatchServerStream(std::move(on_batch), std::move(on_closed)));
+    s->self_ = s;
+    s->StartRead(&s->in_);
+    return s.get();
+  }
+
+  // Thread-safe; returns false once the stream is closed.
+  template <typename Fill>
+  bool Send(Fill&& fill) {
+    bool start;
+    if (!writer_.Add(std::forward<Fill>(fill), &start)) return false;
+    if (start) this->StartWrite(writer_.inflight());
+    return true;
+  }
+
+  void OnReadDone(bool ok) override {
+    if (ok) {
+      on_batch_(self_, in_);
+      in_.Clear();
+      this->StartRead(&in_);
+      return;
+    }
+    writer_.Close();
+    if (writer_.TakeQuiescent()) this->Finish(grpc::Status::OK);
+  }
+
+  void OnWriteDone(bool ok) override {
+    if (writer_.WriteDone(ok)) {
+      this->StartWrite(writer_.inflight());
+      return;
+    }
+    if (writer_.TakeQuiescent()) this->Finish(grpc::Status::OK);
+  }
+
+  void OnDone() override {
+    if (on_closed_) on_closed_(self_);
+    auto keep = std::move(self_);
+  }
+
+ private:
+  BatchServerStream(OnBatch on_batch, OnClosed on_closed)
+      : on_batch_(std::move(on_batch)), on_closed_(std::move(on_closed)) {}
+
+  Up in_;
+  BatchWriter<Down> writer_;
+  OnBatch on_batch_;
+  OnClosed on_closed_;
+  Ptr self_;
+};
+
+}  // namespace its

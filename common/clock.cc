@@ -1,0 +1,36 @@
+#include "common/clock.h"
+
+#include <cmath>
+#include <cstdio>
+
+namespace its {
+
+ScaledClock::ScaledClock(double time_scale)
+    : scale_(time_scale > 0 ? time_scale : 1.0),
+      start_(std::chrono::steady_clock::now()),
+      start_sim_(std::chrono::duration_cast<std::chrono::microseconds>(
+                     std::chrono::system_clock::now().time_since_epoch())
+                     .count()) {}
+
+SimMicros ScaledClock::Now() const {
+  auto real = std::chrono::duration_cast<std::chrono::microseconds>(
+                  std::chrono::steady_clock::now() - start_)
+                  .count();
+  return start_sim_ + static_cast<SimMicros>(std::llround(real * scale_));
+}
+
+std::chrono::microseconds ScaledClock::RealDuration(SimMicros sim) const {
+  return std::chrono::microseconds(
+      static_cast<int64_t>(std::ceil(static_cast<double>(sim) / scale_)));
+}
+
+std::string FormatTimeOfDay(SimMicros t) {
+  int64_t s = t / kSimSecond;
+  if (s < 0) s = 0;
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%02d:%02d:%02d", static_cast<int>((s / 3600) % 24),
+                static_cast<int>((s / 60) % 60), static_cast<int>(s % 60));
+  return buf;
+}
+
+}  // namespace its

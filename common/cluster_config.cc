@@ -1,0 +1,220 @@
+#include "common/cluster_config.h"
+
+#include <set>
+
+#include <toml++/toml.h>
+
+#include "absl/status/status.h"
+#include "common/strings.h"
+#include "common/strings.h"
+#include "common/service_file.h"
+
+namespace its {
+namespace {
+
+// Reads typed keys from one TOML table and rejects keys nobody asked for.
+class TableReader {
+ public:
+  TableReader(const toml::table& table, std::string file, std::string prefix)
+      : table_(table), file_(std::move(file)), prefix_(std::move(prefix)) {}
+
+  template <typename T>
+  absl::Status Read(std::string_view key, T* out) {
+    known_.insert(std::string(key));
+    const toml::node* node = table_.get(key);
+    if (node == nullptr) return absl::OkStatus();
+    if constexpr (std::is_same_v<T, std::string>) {
+      if (auto v = node->value<std::string>()) {
+        *out = *v;
+        return absl::OkStatus();
+      }
+      return Error(*node, key, "expected a string");
+    } else if constexpr (std::is_same_v<T, double>) {
+      if (auto v = node->value<double>()) {  // accepts integers too
+        *out = *v;
+        return absl::OkStatus();
+      }
+      return Error(*node, key, "expected a number");
+    } else {
+      if (node->is_integer()) {
+        *out = static_cast<T>(*node->value<int64_t>());
+        return absl::OkStatus();
+      }
+      return Error(*node, key, "expected a whole number");
+    }
+  }
+
+  void MarkKnown(std::string_view key) { known_.insert(std::string(key)); }
+
+  absl::Status Error(const toml::node& node, std::string_view key, std::string_view why) const {
+    return absl::InvalidArgumentError(Cat(file_, ":", node.source().begin.line, ": ",
+                                                   prefix_, key, ": ", why));
+  }
+
+  absl::Status RejectUnknown() const {
+    for (const auto& [key, node] : table_) {
+      if (!known_.count(std::string(key.str()))) {
+        return Error(node, key.str(), "unknown key");
+      }
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  const toml::table& table_;
+  std::string file_;
+  std::string prefix_;
+  std::set<std::string> known_;
+};
+
+#define ITS_RETURN_IF_ERROR(expr)      \
+  do {                                 \
+    absl::Status _s = (expr);          \
+    if (!_s.ok()) return _s;           \
+  } while (0)
+
+absl::Status ReadInstance(const toml::table& t, const std::string& file, int index,
+                          AgateInstanceConfig* inst) {
+  TableReader r(t, file, Cat("agate_instance[", index, "].", ""));
+  ITS_RETURN_IF_ERROR(r.Read("name", &inst->name));
+  ITS_RETURN_IF_ERROR(r.Read("mapping_manager", &inst->mapping_manager));
+  ITS_RETURN_IF_ERROR(r.Read("min_agates", &inst->min_agates));
+  ITS_RETURN_IF_ERROR(r.Read("max_agates", &inst->max_agates));
+  ITS_RETURN_IF_ERROR(r.Read("inc_agates", &inst->inc_agates));
+  ITS_RETURN_IF_ERROR(r.Read("max_sessions", &inst->max_sessions));
+  ITS_RETURN_IF_ERROR(r.Read("work_threads", &inst->work_threads));
+  ITS_RETURN_IF_ERROR(r.Read("overload_weight", &inst->overload_weight));
+  ITS_RETURN_IF_ERROR(r.RejectUnknown());
+  auto check = [&](std::string_view key, bool ok, std::string_view why) -> absl::Status {
+    if (ok) return absl::OkStatus();
+    const toml::node* n = t.get(key);
+    return r.Error(n ? *n : static_cast<const toml::node&>(t), key, why);
+  };
+  bool name_ok = !inst->name.empty() && inst->name.size() <= 8;
+  for (char c : inst->name) name_ok &= (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+  ITS_RETURN_IF_ERROR(check("name", name_ok, "must be 1-8 characters A-Z, 0-9 (like IT1)"));
+  std::string host;
+  int port;
+  ITS_RETURN_IF_ERROR(check("mapping_manager", ParseHostPort(inst->mapping_manager, &host, &port).ok(),
+                            "expected host:port"));
+  ITS_RETURN_IF_ERROR(check("max_agates", inst->max_agates >= 1 && inst->max_agates <= 256,
+                            "must be between 1 and 256"));
+  ITS_RETURN_IF_ERROR(check("min_agates", inst->min_agates >= 1 && inst->min_agates <= inst->max_agates,
+                            "must be between 1 and max_agates"));
+  ITS_RETURN_IF_ERROR(check("inc_agates", inst->inc_agates >= 1, "must be at least 1"));
+  ITS_RETURN_IF_ERROR(check("max_sessions", inst->max_sessions >= 1 && inst->max_sessions <= 16'000'000,
+                            "must be between 1 and 16000000"));
+  ITS_RETURN_IF_ERROR(check("work_threads", inst->work_threads >= 1 && inst->work_threads <= 1024,
+                            "must be between 1 and 1024"));
+  ITS_RETURN_IF_ERROR(check("overload_weight",
+                            inst->overload_weight >= 0 && inst->overload_weight <= 1,
+                            "must be between 0 and 1"));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ParseHostPort(std::string_view addr, std::string* host, int* port) {
+  size_t colon = addr.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) {
+    return absl::InvalidArgumentError(Cat("'", addr, "' is not host:port"));
+  }
+  int p;
+  if (!ParseInt(addr.substr(colon + 1), &p) || p < 0 || p > 65535) {
+    return absl::InvalidArgumentError(Cat("'", addr, "': bad port"));
+  }
+  *host = std::string(addr.substr(0, colon));
+  *port = p;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ClusterConfig> ClusterConfig::Load(const std::string& dir) {
+  std::string file = dir + "/cluster.toml";
+  auto content = ReadFile(file);
+  if (!content.ok()) return content.status();
+  return Parse(*content, dir, file);
+}
+
+absl::StatusOr<ClusterConfig> ClusterConfig::Parse(std::string_view content,
+                                                   const std::string& dir,
+                                                   const std::string& file) {
+  ClusterConfig c;
+  c.dir = dir;
+  c.file = file;
+  toml::table root;
+  try {
+    root = toml::parse(content, file);
+  } catch (const toml::parse_error& e) {
+    return absl::InvalidArgumentError(Cat(file, ":", e.source().begin.line, ": ",
+                                                   e.description()));
+  }
+  TableReader top(root, file, "");
+  ITS_RETURN_IF_ERROR(top.Read("time_scale", &c.time_scale));
+  ITS_RETURN_IF_ERROR(top.Read("routing", &c.routing));
+  for (const char* t : {"wgate", "r3", "agate_instance"}) top.MarkKnown(t);  // read below
+  ITS_RETURN_IF_ERROR(top.RejectUnknown());
+  if (!(c.time_scale > 0 && c.time_scale <= 100000)) {
+    return top.Error(*root.get("time_scale"), "time_scale", "must be > 0 and <= 100000");
+  }
+  if (c.routing != "sticky" && c.routing != "naive") {
+    return top.Error(*root.get("routing"), "routing", "must be \"sticky\" or \"naive\"");
+  }
+  if (const toml::node* w = root.get("wgate")) {
+    if (!w->is_table()) return top.Error(*w, "wgate", "expected a table");
+    TableReader r(*w->as_table(), file, "wgate.");
+    ITS_RETURN_IF_ERROR(r.Read("listen", &c.wgate_listen));
+    ITS_RETURN_IF_ERROR(r.Read("max_request_line", &c.http.max_request_line));
+    ITS_RETURN_IF_ERROR(r.Read("max_header_bytes", &c.http.max_header_bytes));
+    ITS_RETURN_IF_ERROR(r.Read("max_headers", &c.http.max_headers));
+    ITS_RETURN_IF_ERROR(r.Read("max_body", &c.http.max_body));
+    ITS_RETURN_IF_ERROR(r.Read("max_params", &c.http.max_params));
+    ITS_RETURN_IF_ERROR(r.Read("max_connections", &c.http.max_connections));
+    ITS_RETURN_IF_ERROR(r.Read("header_timeout_s", &c.http.header_timeout_s));
+    ITS_RETURN_IF_ERROR(r.Read("idle_timeout_s", &c.http.idle_timeout_s));
+    ITS_RETURN_IF_ERROR(r.RejectUnknown());
+  }
+  if (const toml::node* r3 = root.get("r3")) {
+    if (!r3->is_table()) return top.Error(*r3, "r3", "expected a table");
+    TableReader r(*r3->as_table(), file, "r3.");
+    ITS_RETURN_IF_ERROR(r.Read("listen", &c.r3_listen));
+    ITS_RETURN_IF_ERROR(r.RejectUnknown());
+  }
+  std::string host;
+  int port;
+  if (!ParseHostPort(c.wgate_listen, &host, &port).ok()) {
+    return top.Error(*root.get("wgate"), "wgate.listen", "expected host:port");
+  }
+  if (!ParseHostPort(c.r3_listen, &host, &port).ok()) {
+    return top.Error(*root.get("r3"), "r3.listen", "expected host:port");
+  }
+  if (const toml::node* list = root.get("agate_instance")) {
+    const toml::array* arr = list->as_array();
+    if (arr == nullptr) return top.Error(*list, "agate_instance", "expected [[agate_instance]] tables");
+    std::set<std::string> names;
+    int index = 0;
+    for (const toml::node& n : *arr) {
+      if (!n.is_table()) return top.Error(n, "agate_instance", "expected a table");
+      AgateInstanceConfig inst;
+      ITS_RETURN_IF_ERROR(ReadInstance(*n.as_table(), file, index, &inst));
+      if (!names.insert(inst.name).second) {
+        return top.Error(n, Cat("agate_instance[", index, "].name"),
+                         Cat("duplicate instance name ", inst.name));
+      }
+      c.instances.push_back(std::move(inst));
+      ++index;
+    }
+  }
+  if (c.instances.empty()) {
+    return absl::InvalidArgumentError(
+        Cat(file, ":1: agate_instance: at least one [[agate_instance]] is required"));
+  }
+  return c;
+}
+
+const AgateInstanceConfig* ClusterConfig::FindInstance(std::string_view name) const {
+  for (const auto& i : instances)
+    if (i.name == name) return &i;
+  return nullptr;
+}
+
+}  // namespace its

@@ -1,0 +1,54 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace its {
+
+struct AgateInstanceConfig {
+  std::string name;             // IT1, IT2, ...
+  std::string mapping_manager;  // host:port of its Mapping Manager
+  int min_agates = 2;           // MinAGates
+  int max_agates = 4;           // MaxAGates
+  int inc_agates = 1;           // IncAGates
+  int max_sessions = 1000;      // MaxSessions per AGate process
+  int work_threads = 4;         // MaxWorkThreads per AGate process
+  double overload_weight = 0.25;
+};
+
+// Limits of the wgate's HTTP front end ([wgate] table).
+struct HttpLimits {
+  size_t max_request_line = 8192;
+  size_t max_header_bytes = 16384;
+  size_t max_headers = 100;
+  size_t max_body = 1 << 20;
+  size_t max_params = 1000;
+  size_t max_connections = 10000;
+  double header_timeout_s = 10;   // real seconds to receive a request's headers
+  double idle_timeout_s = 60;     // real seconds a keep-alive connection may idle
+};
+
+// cluster.toml (ARCHITECTURE.md §5). Paths are relative to `dir`.
+struct ClusterConfig {
+  std::string dir;   // configuration directory
+  std::string file;  // path of cluster.toml
+  double time_scale = 1.0;
+  std::string routing = "sticky";  // or "naive"
+  std::string wgate_listen = "127.0.0.1:8080";
+  HttpLimits http;
+  std::string r3_listen = "127.0.0.1:3200";
+  std::vector<AgateInstanceConfig> instances;
+
+  // Loads DIR/cluster.toml. Errors name the file, line and key.
+  static absl::StatusOr<ClusterConfig> Load(const std::string& dir);
+  static absl::StatusOr<ClusterConfig> Parse(std::string_view content, const std::string& dir,
+                                             const std::string& file);
+  const AgateInstanceConfig* FindInstance(std::string_view name) const;
+};
+
+// Splits "host:port"; port 0 is allowed (bind any).
+absl::Status ParseHostPort(std::string_view addr, std::string* host, int* port);
+
+}  // namespace its

@@ -1,0 +1,91 @@
+#pragma once
+
+#include <cstdint>
+#include <unordered_map>
+#include <vector>
+
+#include "common/clock.h"
+
+namespace its {
+
+// Deadlines of many keys, filed in a hashed ring of one-simulated-second
+// buckets. Every operation is O(1) per key (amortised): Schedule() only
+// records a later deadline and the key is re-filed when its old bucket comes
+// due; Advance() visits only the buckets that came due since the last call
+// (at most one turn of the ring), never the whole key set.
+//
+// A key expires in the first Advance(now) with deadline <= now.
+template <typename Key>
+class ExpiryWheel {
+ public:
+  explicit ExpiryWheel(SimMicros now, size_t ring_buckets = 4096)
+      : ring_(ring_buckets), next_bucket_(now / kSimSecond) {}
+
+  // Sets (or moves) the deadline of `key`.
+  void Schedule(Key key, SimMicros deadline) {
+    int64_t bucket = BucketOf(deadline);
+    auto [it, inserted] = items_.try_emplace(key, Item{deadline, bucket});
+    if (!inserted) {
+      it->second.deadline = deadline;
+      if (bucket >= it->second.bucket) return;  // re-filed when the old bucket is due
+      it->second.bucket = bucket;               // earlier: file again, old entry goes stale
+    }
+    ring_[Slot(bucket)].push_back(Entry{key, bucket});
+  }
+
+  void Cancel(Key key) { items_.erase(key); }
+  bool Contains(Key key) const { return items_.count(key) != 0; }
+  size_t size() const { return items_.size(); }
+
+  // Calls `expire(key)` for every key whose deadline is <= now, and forgets it.
+  // `expire` may call Schedule() and Cancel().
+  template <typename F>
+  void Advance(SimMicros now, F&& expire) {
+    int64_t last = now / kSimSecond;
+    if (last < next_bucket_) return;
+    int64_t end = std::min<int64_t>(last, next_bucket_ + static_cast<int64_t>(ring_.size()) - 1);
+    for (int64_t b = next_bucket_; b <= end; ++b) {
+      std::vector<Entry> slot;
+      slot.swap(ring_[Slot(b)]);
+      for (const Entry& e : slot) {
+        if (e.bucket > last) {  // a later turn of the ring
+          ring_[Slot(e.bucket)].push_back(e);
+          continue;
+        }
+        auto it = items_.find(e.key);
+        if (it == items_.end() || it->second.bucket != e.bucket) continue;  // stale
+        if (it->second.deadline <= now) {
+          items_.erase(it);
+          expire(e.key);
+        } else {
+          int64_t nb = BucketOf(it->second.deadline);  // > last
+          it->second.bucket = nb;
+          ring_[Slot(nb)].push_back(Entry{e.key, nb});
+        }
+      }
+    }
+    next_bucket_ = last + 1;
+  }
+
+ private:
+  struct Item {
+    SimMicros deadline;
+    int64_t bucket;
+  };
+  struct Entry {
+    Key key;
+    int64_t bucket;
+  };
+
+  int64_t BucketOf(SimMicros deadline) const {
+    int64_t b = (deadline + kSimSecond - 1) / kSimSecond;  // ceil
+    return b < next_bucket_ ? next_bucket_ : b;
+  }
+  size_t Slot(int64_t bucket) const { return static_cast<size_t>(bucket) % ring_.size(); }
+
+  std::unordered_map<Key, Item> items_;
+  std::vector<std::vector<Entry>> ring_;
+  int64_t next_bucket_;  // first bucket Advance() has not processed
+};
+
+}  // namespace its

@@ -1,0 +1,33 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/status/statusor.h"
+
+namespace its {
+
+// Builds and starts a gRPC server on `listen` (host:port, port 0 = any free
+// port) with the health service on. Stores the bound address in *bound.
+absl::StatusOr<std::unique_ptr<grpc::Server>> StartGrpcServer(
+    const std::string& listen, const std::vector<grpc::Service*>& services, std::string* bound);
+
+// An insecure channel to `address` for loopback use (no proxy lookups,
+// keepalive on long-lived streams).
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address);
+
+// Deadline `ms` milliseconds from now, for every client call.
+std::chrono::system_clock::time_point DeadlineIn(int ms);
+
+// Prints "ready <what> <address>" on stdout and flushes. Test harnesses and
+// deploy/up read this line to learn a port bound as 0.
+void AnnounceReady(const std::string& what, const std::string& address);
+
+// Converts between absl::Status and grpc::Status at the edge.
+grpc::Status ToGrpc(const absl::Status& s);
+absl::Status FromGrpc(const grpc::Status& s);
+
+}  // namespace its

@@ -1,0 +1,13 @@
+#pragma once
+
+#include <string>
+
+#include <spdlog/spdlog.h>
+
+namespace its {
+
+// Structured-enough logging: every line names the component and its PID.
+// Logs go to stderr; level from ITS_LOG_LEVEL (trace..off), default info.
+void InitLogging(const std::string& component);
+
+}  // namespace its

@@ -1,0 +1,140 @@
+#include "common/params.h"
+
+#include "absl/status/status.h"
+#include "common/strings.h"
+
+namespace its {
+namespace {
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> UrlDecode(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    char c = in[i];
+    if (c == '+') {
+      out.push_back(' ');
+    } else if (c == '%') {
+      if (i + 2 >= in.size()) {
+        return absl::InvalidArgumentError("truncated percent-encoding");
+      }
+      int hi = HexValue(in[i + 1]), lo = HexValue(in[i + 2]);
+      if (hi < 0 || lo < 0) return absl::InvalidArgumentError("bad percent-encoding");
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+std::string UrlEncode(std::string_view in) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(in.size() * 3 / 2);
+  for (unsigned char c : in) {
+    if (IsAlnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
+}
+
+std::string Params::NormalizeName(std::string_view name) {
+  if (!name.empty() && name[0] == '~') return ToLower(name);
+  return ToUpper(name);
+}
+
+void Params::Set(std::string_view name, std::string value) {
+  std::string key = NormalizeName(name);
+  for (auto& e : entries_) {
+    if (e.first == key) {
+      e.second = std::move(value);
+      return;
+    }
+  }
+  entries_.emplace_back(std::move(key), std::move(value));
+}
+
+std::optional<std::string_view> Params::Get(std::string_view name) const {
+  std::string key = NormalizeName(name);
+  for (const auto& e : entries_)
+    if (e.first == key) return std::string_view(e.second);
+  return std::nullopt;
+}
+
+std::string Params::GetOr(std::string_view name, std::string_view fallback) const {
+  auto v = Get(name);
+  return std::string(v ? *v : fallback);
+}
+
+void Params::Erase(std::string_view name) {
+  std::string key = NormalizeName(name);
+  std::erase_if(entries_, [&](const Entry& e) { return e.first == key; });
+}
+
+void Params::MergeFrom(const Params& other) {
+  for (const auto& e : other.entries_) Set(e.first, e.second);
+}
+
+absl::Status ParseQuery(std::string_view query, Params* out, size_t max_params) {
+  size_t count = 0;
+  for (std::string_view pair : Split(query, '&', true)) {
+    if (++count > max_params) {
+      return absl::InvalidArgumentError(
+          Cat("more than ", max_params, " parameters"));
+    }
+    size_t eq = pair.find('=');
+    std::string_view raw_name = pair.substr(0, eq);
+    std::string_view raw_value =
+        eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+    auto name = UrlDecode(raw_name);
+    if (!name.ok()) return name.status();
+    auto value = UrlDecode(raw_value);
+    if (!value.ok()) return value.status();
+    if (name->empty()) continue;
+    out->Set(*name, std::move(*value));
+  }
+  return absl::OkStatus();
+}
+
+std::optional<std::string_view> FindCookie(std::string_view header, std::string_view name) {
+  for (std::string_view part : Split(header, ';')) {
+    part = Trim(part);
+    size_t eq = part.find('=');
+    if (eq == std::string_view::npos) continue;
+    if (part.substr(0, eq) == name) return part.substr(eq + 1);
+  }
+  return std::nullopt;
+}
+
+std::string HtmlEscape(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  for (char c : in) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out.push_back(c);
+    }
+  }
+  return out;
+}
+
+}  // namespace its

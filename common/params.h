@@ -1,0 +1,54 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace its {
+
+// Decodes application/x-www-form-urlencoded text ('+' is a space). Fails on a
+// '%' not followed by two hex digits.
+absl::StatusOr<std::string> UrlDecode(std::string_view in);
+// Encodes everything but unreserved characters (RFC 3986).
+std::string UrlEncode(std::string_view in);
+
+// ITS request parameters. Names that start with '~' are case-insensitive
+// (`~OKCODE` = `~okcode`) and stored in lower case; other names (screen fields
+// such as RF05L-BELNR) are stored in upper case, as SAP spells them.
+class Params {
+ public:
+  using Entry = std::pair<std::string, std::string>;
+
+  static std::string NormalizeName(std::string_view name);
+
+  // Sets (replaces) a parameter.
+  void Set(std::string_view name, std::string value);
+  std::optional<std::string_view> Get(std::string_view name) const;
+  std::string GetOr(std::string_view name, std::string_view fallback) const;
+  bool Has(std::string_view name) const { return Get(name).has_value(); }
+  void Erase(std::string_view name);
+  // Every parameter of `other` replaces the one of this set.
+  void MergeFrom(const Params& other);
+
+  const std::vector<Entry>& entries() const { return entries_; }
+  size_t size() const { return entries_.size(); }
+
+ private:
+  std::vector<Entry> entries_;
+};
+
+// Parses "a=1&b=2" into `out` (later values win). Fails on bad escaping or
+// when more than `max_params` parameters are given.
+absl::Status ParseQuery(std::string_view query, Params* out, size_t max_params = 1000);
+
+// Value of cookie `name` in a Cookie header, if present (not decoded).
+std::optional<std::string_view> FindCookie(std::string_view header, std::string_view name);
+
+// HTML-escapes & < > " ' for text and attribute values.
+std::string HtmlEscape(std::string_view in);
+
+}  // namespace its

@@ -1,0 +1,107 @@
+#include "common/service_file.h"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "absl/status/status.h"
+#include "common/strings.h"
+#include "common/strings.h"
+
+namespace its {
+namespace {
+
+// Parameters whose value must be a non-negative whole number.
+constexpr std::string_view kNumeric[] = {"~timeout", "~usertimeout", "~cookies",
+                                         "~servicerestart"};
+
+}  // namespace
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(Cat(path, ": cannot open"));
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+bool IsValidServiceName(std::string_view name) {
+  if (name.empty() || name.size() > kMaxServiceName) return false;
+  for (char c : name) {
+    if (!IsAlnum(c) && c != '_') return false;
+  }
+  return true;
+}
+
+absl::StatusOr<Params> ParseServiceFile(std::string_view content, std::string_view filename) {
+  Params out;
+  int line_no = 0;
+  for (std::string_view line : Split(content, '\n')) {
+    ++line_no;
+    size_t hash = line.find('#');
+    if (hash != std::string_view::npos) line = line.substr(0, hash);
+    line = Trim(line);
+    if (line.empty()) continue;
+    auto err = [&](std::string_view key, std::string_view why) {
+      return absl::InvalidArgumentError(
+          Cat(filename, ":", line_no, ": ", key, key.empty() ? "" : ": ", why));
+    };
+    size_t sp = line.find_first_of(" \t");
+    std::string_view name = line.substr(0, sp);
+    std::string_view value =
+        sp == std::string_view::npos ? "" : Trim(line.substr(sp));
+    if (name.size() < 2 || name[0] != '~') {
+      return err("", Cat("expected '~parameter value', got '", name, "'"));
+    }
+    std::string key = Params::NormalizeName(name);
+    for (std::string_view numeric : kNumeric) {
+      int64_t v;
+      if (key == numeric && (!ParseInt(value, &v) || v < 0)) {
+        return err(name, Cat("expected a whole number >= 0, got '", value, "'"));
+      }
+    }
+    out.Set(key, std::string(value));
+  }
+  return out;
+}
+
+absl::StatusOr<ServiceCatalog> ServiceCatalog::Load(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    return absl::NotFoundError(Cat(dir, ": not a directory of service files"));
+  }
+  Params global;
+  std::map<std::string, Params> own;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    if (entry.path().extension() != ".srvc") continue;
+    std::string path = entry.path().string();
+    auto content = ReadFile(path);
+    if (!content.ok()) return content.status();
+    auto params = ParseServiceFile(*content, path);
+    if (!params.ok()) return params.status();
+    std::string name = ToLower(entry.path().stem().string());
+    if (name == "global") {
+      global = std::move(*params);
+    } else if (!IsValidServiceName(name)) {
+      return absl::InvalidArgumentError(Cat(
+          path, ": service name must be 1-14 letters, digits or '_'"));
+    } else {
+      own[name] = std::move(*params);
+    }
+  }
+  ServiceCatalog catalog;
+  for (auto& [name, params] : own) {
+    Params merged = global;
+    merged.MergeFrom(params);
+    catalog.services_[name] = std::move(merged);
+  }
+  return catalog;
+}
+
+const Params* ServiceCatalog::Find(std::string_view service) const {
+  auto it = services_.find(ToLower(service));
+  return it == services_.end() ? nullptr : &it->second;
+}
+
+}  // namespace its

@@ -1,0 +1,44 @@
+#pragma once
+
+// String helpers that accept std::string_view. Debian's abseil 20220623 has
+// its own absl::string_view type, so absl::StrCat/SimpleAtoi do not take
+// std::string_view arguments.
+
+#include <charconv>
+#include <cstdint>
+#include <iterator>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <fmt/format.h>
+
+namespace its {
+
+// Concatenates the text form of every argument.
+template <typename... Args>
+std::string Cat(const Args&... args) {
+  std::string out;
+  (fmt::format_to(std::back_inserter(out), "{}", args), ...);
+  return out;
+}
+
+// Parses a whole decimal integer (optional leading '-'); nothing else allowed.
+template <typename Int>
+bool ParseInt(std::string_view s, Int* out) {
+  if (s.empty()) return false;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return ec == std::errc() && ptr == s.data() + s.size();
+}
+
+// Splits on `sep`; keeps empty pieces unless `skip_empty`.
+std::vector<std::string_view> Split(std::string_view s, char sep, bool skip_empty = false);
+// Without leading and trailing spaces, tabs, CR and LF.
+std::string_view Trim(std::string_view s);
+std::string ToLower(std::string_view s);
+std::string ToUpper(std::string_view s);
+inline bool IsAlnum(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+}  // namespace its

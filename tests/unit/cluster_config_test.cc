@@ -1,0 +1,87 @@
+#include "common/cluster_config.h"
+
+#include <gtest/gtest.h>
+
+namespace its {
+namespace {
+
+absl::StatusOr<ClusterConfig> Parse(const std::string& text) {
+  return ClusterConfig::Parse(text, "/cfg", "/cfg/cluster.toml");
+}
+
+constexpr char kGood[] = R"(
+time_scale = 60
+routing = "naive"
+[wgate]
+listen = "127.0.0.1:0"
+[r3]
+listen = "127.0.0.1:3200"
+[[agate_instance]]
+name = "IT1"
+mapping_manager = "127.0.0.1:3909"
+min_agates = 1
+max_agates = 3
+[[agate_instance]]
+name = "IT2"
+mapping_manager = "127.0.0.1:3919"
+overload_weight = 0.5
+)";
+
+TEST(ClusterConfig, ParsesAllKeysWithDefaults) {
+  auto c = Parse(kGood);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->time_scale, 60);
+  EXPECT_EQ(c->routing, "naive");
+  EXPECT_EQ(c->wgate_listen, "127.0.0.1:0");
+  ASSERT_EQ(c->instances.size(), 2u);
+  EXPECT_EQ(c->instances[0].max_agates, 3);
+  EXPECT_EQ(c->instances[0].max_sessions, 1000);
+  EXPECT_EQ(c->instances[1].min_agates, 2);
+  EXPECT_DOUBLE_EQ(c->instances[1].overload_weight, 0.5);
+  EXPECT_NE(c->FindInstance("IT2"), nullptr);
+}
+
+TEST(ClusterConfig, ErrorsNameFileLineAndKey) {
+  auto unknown = Parse("time_scale = 1\nbogus = 2\n[[agate_instance]]\nname=\"IT1\"\nmapping_manager=\"a:1\"\n");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.status().message(), "/cfg/cluster.toml:2: bogus: unknown key");
+
+  auto type = Parse("[[agate_instance]]\nname = \"IT1\"\nmapping_manager = \"a:1\"\nmax_agates = \"four\"\n");
+  ASSERT_FALSE(type.ok());
+  EXPECT_EQ(type.status().message(),
+            "/cfg/cluster.toml:4: agate_instance[0].max_agates: expected a whole number");
+
+  auto range = Parse("[[agate_instance]]\nname = \"IT1\"\nmapping_manager = \"a:1\"\nmin_agates = 5\nmax_agates = 2\n");
+  ASSERT_FALSE(range.ok());
+  EXPECT_NE(range.status().message().find(":4: agate_instance[0].min_agates"), std::string::npos);
+
+  auto syntax = Parse("time_scale = = 1\n");
+  ASSERT_FALSE(syntax.ok());
+  EXPECT_NE(syntax.status().message().find("/cfg/cluster.toml:1: "), std::string::npos);
+
+  auto none = Parse("time_scale = 1\n");
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.status().message().find("agate_instance"), std::string::npos);
+
+  auto dup = Parse("[[agate_instance]]\nname=\"IT1\"\nmapping_manager=\"a:1\"\n[[agate_instance]]\nname=\"IT1\"\nmapping_manager=\"a:2\"\n");
+  ASSERT_FALSE(dup.ok());
+  EXPECT_NE(dup.status().message().find("duplicate"), std::string::npos);
+
+  auto routing = Parse("routing = \"random\"\n[[agate_instance]]\nname=\"IT1\"\nmapping_manager=\"a:1\"\n");
+  ASSERT_FALSE(routing.ok());
+  EXPECT_EQ(routing.status().message(),
+            "/cfg/cluster.toml:1: routing: must be \"sticky\" or \"naive\"");
+}
+
+TEST(HostPort, Parses) {
+  std::string h;
+  int p;
+  ASSERT_TRUE(ParseHostPort("127.0.0.1:0", &h, &p).ok());
+  EXPECT_EQ(h, "127.0.0.1");
+  EXPECT_EQ(p, 0);
+  EXPECT_FALSE(ParseHostPort("nocolon", &h, &p).ok());
+  EXPECT_FALSE(ParseHostPort("h:70000", &h, &p).ok());
+}
+
+}  // namespace
+}  // namespace its

@@ -1,0 +1,87 @@
+#include "common/expiry_wheel.h"
+
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace its {
+namespace {
+
+std::vector<int> Advance(ExpiryWheel<int>& w, SimMicros now) {
+  std::vector<int> out;
+  w.Advance(now, [&](int k) { out.push_back(k); });
+  return out;
+}
+
+constexpr SimMicros kT0 = 1'000'000 * kSimSecond;
+
+TEST(ExpiryWheel, ExpiresAtDeadlineNotOneSecondBefore) {
+  ExpiryWheel<int> w(kT0);
+  w.Schedule(1, kT0 + 15 * kSimMinute);
+  EXPECT_TRUE(Advance(w, kT0 + 15 * kSimMinute - kSimSecond).empty());
+  EXPECT_EQ(Advance(w, kT0 + 15 * kSimMinute + kSimSecond), std::vector<int>{1});
+  EXPECT_EQ(w.size(), 0u);
+}
+
+TEST(ExpiryWheel, ExactDeadlineAndOneSecondResolution) {
+  ExpiryWheel<int> w(kT0);
+  w.Schedule(1, kT0 + 10 * kSimSecond);
+  w.Schedule(2, kT0 + 20 * kSimSecond + 500'000);  // fires at the next whole second
+  EXPECT_TRUE(Advance(w, kT0 + 10 * kSimSecond - 1).empty());
+  EXPECT_EQ(Advance(w, kT0 + 10 * kSimSecond), std::vector<int>{1});
+  EXPECT_TRUE(Advance(w, kT0 + 20 * kSimSecond + 999'999).empty());
+  EXPECT_EQ(Advance(w, kT0 + 21 * kSimSecond), std::vector<int>{2});
+}
+
+TEST(ExpiryWheel, TouchMovesDeadlineLater) {
+  ExpiryWheel<int> w(kT0);
+  w.Schedule(1, kT0 + 60 * kSimSecond);
+  Advance(w, kT0 + 59 * kSimSecond);
+  w.Schedule(1, kT0 + 119 * kSimSecond);  // request at t0+59s
+  EXPECT_TRUE(Advance(w, kT0 + 118 * kSimSecond).empty());
+  EXPECT_EQ(Advance(w, kT0 + 120 * kSimSecond), std::vector<int>{1});
+}
+
+TEST(ExpiryWheel, DeadlineMovedEarlierIsHonoured) {
+  ExpiryWheel<int> w(kT0);
+  w.Schedule(1, kT0 + 3600 * kSimSecond);
+  w.Schedule(1, kT0 + 5 * kSimSecond);
+  EXPECT_EQ(Advance(w, kT0 + 5 * kSimSecond), std::vector<int>{1});
+  EXPECT_TRUE(Advance(w, kT0 + 7200 * kSimSecond).empty());  // stale entry is dropped
+}
+
+TEST(ExpiryWheel, CancelAndLongDeadlinesBeyondOneRingTurn) {
+  ExpiryWheel<int> w(kT0, 64);
+  w.Schedule(1, kT0 + 10 * kSimSecond);
+  w.Schedule(2, kT0 + 1000 * kSimSecond);  // many turns of a 64-bucket ring
+  w.Schedule(3, kT0 + 20 * kSimSecond);
+  w.Cancel(3);
+  EXPECT_EQ(Advance(w, kT0 + 30 * kSimSecond), std::vector<int>{1});
+  EXPECT_TRUE(Advance(w, kT0 + 999 * kSimSecond).empty());
+  EXPECT_EQ(Advance(w, kT0 + 1000 * kSimSecond), std::vector<int>{2});
+}
+
+TEST(ExpiryWheel, BigJumpExpiresEverythingDue) {
+  ExpiryWheel<int> w(kT0, 16);
+  for (int i = 0; i < 100; ++i) w.Schedule(i, kT0 + (i + 1) * kSimSecond);
+  auto out = Advance(w, kT0 + 50 * kSimSecond);
+  EXPECT_EQ(out.size(), 50u);
+  EXPECT_EQ(w.size(), 50u);
+  out = Advance(w, kT0 + 10 * kSimHour);
+  EXPECT_EQ(out.size(), 50u);
+}
+
+TEST(ExpiryWheel, ExpireCallbackMayReschedule) {
+  ExpiryWheel<int> w(kT0);
+  w.Schedule(1, kT0 + kSimSecond);
+  std::vector<int> seen;
+  w.Advance(kT0 + 2 * kSimSecond, [&](int k) {
+    seen.push_back(k);
+    w.Schedule(k + 100, kT0 + 3 * kSimSecond);  // e.g. keep logon data a while
+  });
+  EXPECT_EQ(seen, std::vector<int>{1});
+  EXPECT_EQ(Advance(w, kT0 + 3 * kSimSecond), std::vector<int>{101});
+}
+
+}  // namespace
+}  // namespace its
