@@ -106,8 +106,10 @@ std::string NewSessionRandom() {
 
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
-  volatile unsigned char diff = 0;
+  unsigned char diff = 0;
   for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  // Keep the compiler from turning the loop into an early exit.
+  asm volatile("" : "+r"(diff));
   return diff == 0;
 }
 

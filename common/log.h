@@ -4,6 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/strings.h"  // fmt support for absl::string_view
+
 namespace its {
 
 // Structured-enough logging: every line names the component and its PID.

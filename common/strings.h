@@ -13,6 +13,18 @@
 
 #include <fmt/format.h>
 
+#include "absl/strings/string_view.h"
+
+// Debian's absl::string_view is its own type; let fmt (and so spdlog and Cat)
+// print it like std::string_view.
+template <>
+struct fmt::formatter<absl::string_view> : fmt::formatter<std::string_view> {
+  template <typename Ctx>
+  auto format(absl::string_view s, Ctx& ctx) const {
+    return fmt::formatter<std::string_view>::format(std::string_view(s.data(), s.size()), ctx);
+  }
+};
+
 namespace its {
 
 // Concatenates the text form of every argument.

@@ -1,0 +1,53 @@
+// r3_stub: the simulated R/3 application server of the ITS simulator.
+#include <CLI/CLI.hpp>
+
+#include "common/cluster_config.h"
+#include "common/grpc_util.h"
+#include "common/log.h"
+#include "common/process.h"
+#include "r3_stub/r3_server.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"r3_stub: simulated R/3 application server (users, transactions, SM04, SM12)"};
+  std::string config_dir = "deploy/config";
+  std::string listen;
+  double time_scale = 0;
+  app.add_option("--config", config_dir, "configuration directory (cluster.toml, r3/)")
+      ->capture_default_str();
+  app.add_option("--listen", listen, "host:port to listen on (default: [r3] listen; port 0 = any)");
+  app.add_option("--time-scale", time_scale, "simulated seconds per real second (default: cluster.toml)");
+  CLI11_PARSE(app, argc, argv);
+  its::InitLogging("r3_stub");
+
+  auto config = its::ClusterConfig::Load(config_dir);
+  if (!config.ok()) {
+    spdlog::error("{}", config.status().message());
+    return 2;
+  }
+  auto data = its::r3::MasterData::Load(config_dir + "/r3");
+  if (!data.ok()) {
+    spdlog::error("{}", data.status().message());
+    return 2;
+  }
+  auto profile = its::Profile::Load(config_dir + "/r3/DEFAULT.PFL");
+  if (!profile.ok()) {
+    spdlog::error("{}", profile.status().message());
+    return 2;
+  }
+  its::ScaledClock clock(time_scale > 0 ? time_scale : config->time_scale);
+  its::r3::R3System system(std::move(*data), std::move(*profile), clock);
+  asio::io_context io(1);
+  its::r3::R3Service service(system, io, clock);
+  std::string bound;
+  auto server = its::StartGrpcServer(listen.empty() ? config->r3_listen : listen, {&service}, &bound);
+  if (!server.ok()) {
+    spdlog::error("{}", server.status().message());
+    return 1;
+  }
+  spdlog::info("R/3 stub listening on {} (time_scale {})", bound, clock.time_scale());
+  its::AnnounceReady("r3_stub", bound);
+  its::RunUntilSignal(io, [&] {
+    (*server)->Shutdown(its::DeadlineIn(1000));
+  });
+  return 0;
+}

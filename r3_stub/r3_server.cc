@@ -1,0 +1,76 @@
+#include "r3_stub/r3_server.h"
+
+#include <memory>
+
+namespace its::r3 {
+
+grpc::ServerBidiReactor<proto::R3Up, proto::R3Down>* R3Service::Dialog(
+    grpc::CallbackServerContext* context) {
+  return Stream::Create([this](const Stream::Ptr& stream, proto::R3Up& up) {
+    auto batch = std::make_shared<proto::R3Up>();
+    batch->Swap(&up);
+    asio::post(io_, [this, stream, batch] { Handle(stream, *batch); });
+  });
+}
+
+void R3Service::Handle(const Stream::Ptr& stream, proto::R3Up& batch) {
+  std::vector<proto::R3Response> now;
+  now.reserve(batch.requests_size());
+  for (proto::R3Request& req : *batch.mutable_requests()) {
+    int step_ms = 0;
+    proto::R3Response resp;
+    switch (req.kind_case()) {
+      case proto::R3Request::kLogon:
+        resp = system_.Logon(req.logon(), &step_ms);
+        break;
+      case proto::R3Request::kStep:
+        resp = system_.Step(req.step(), &step_ms);
+        break;
+      case proto::R3Request::kLogoff:
+        resp = system_.Logoff(req.logoff());
+        break;
+      default:
+        resp.set_code(proto::R3Response::REFUSED);
+        resp.set_error("empty request");
+    }
+    resp.set_id(req.id());
+    if (step_ms <= 0) {
+      now.push_back(std::move(resp));
+      continue;
+    }
+    auto timer = std::make_shared<asio::steady_timer>(
+        io_, clock_.RealDuration(static_cast<SimMicros>(step_ms) * 1000));
+    auto shared = std::make_shared<proto::R3Response>(std::move(resp));
+    timer->async_wait([stream, timer, shared](const asio::error_code&) {
+      stream->Send([&](proto::R3Down& down) { down.add_responses()->Swap(shared.get()); });
+    });
+  }
+  if (!now.empty()) {
+    stream->Send([&](proto::R3Down& down) {
+      for (auto& r : now) down.add_responses()->Swap(&r);
+    });
+  }
+}
+
+grpc::ServerUnaryReactor* R3Service::ListUserSessions(grpc::CallbackServerContext* context,
+                                                      const proto::Empty*,
+                                                      proto::Sm04Reply* reply) {
+  auto* reactor = context->DefaultReactor();
+  asio::post(io_, [this, reactor, reply] {
+    *reply = system_.UserSessions();
+    reactor->Finish(grpc::Status::OK);
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* R3Service::ListLocks(grpc::CallbackServerContext* context,
+                                               const proto::Empty*, proto::Sm12Reply* reply) {
+  auto* reactor = context->DefaultReactor();
+  asio::post(io_, [this, reactor, reply] {
+    *reply = system_.Locks();
+    reactor->Finish(grpc::Status::OK);
+  });
+  return reactor;
+}
+
+}  // namespace its::r3

@@ -1,0 +1,300 @@
+#include "r3_stub/r3_system.h"
+
+#include "common/strings.h"
+
+namespace its::r3 {
+namespace {
+
+constexpr char kNotPossible[] = "Function code {} is not possible on this screen";
+
+std::string NormalizeOkcode(std::string_view ok) {
+  std::string s = ToUpper(Trim(ok));
+  return s.empty() ? "/00" : s;
+}
+
+}  // namespace
+
+R3System::R3System(MasterData data, Profile profile, const Clock& clock)
+    : data_(std::move(data)), profile_(std::move(profile)), clock_(clock) {
+  auto max = profile_.GetInt("rdisp/tm_max_no", 200, 1, 10'000'000);
+  max_users_ = max.ok() ? *max : 200;
+}
+
+std::string R3System::Expand(const std::string& tmpl, const Session& s,
+                             const std::string& lock_owner) const {
+  std::string out;
+  size_t i = 0;
+  while (i < tmpl.size()) {
+    size_t open = tmpl.find('{', i);
+    size_t close = open == std::string::npos ? std::string::npos : tmpl.find('}', open);
+    if (close == std::string::npos) {
+      out.append(tmpl, i, std::string::npos);
+      break;
+    }
+    out.append(tmpl, i, open - i);
+    std::string name = tmpl.substr(open + 1, close - open - 1);
+    if (name == "CLIENT") {
+      out += s.client;
+    } else if (name == "USER") {
+      out += s.user;
+    } else if (name == "LOCK_OWNER") {
+      out += lock_owner;
+    } else if (auto it = s.vars.find(name); it != s.vars.end()) {
+      out += it->second;
+    }
+    i = close + 1;
+  }
+  return out;
+}
+
+void R3System::EnterScreen(Session& s, int screen) {
+  s.screen = screen;
+  auto it = s.tx->screens.find(screen);
+  if (it == s.tx->screens.end()) return;
+  const ScreenDef& sc = it->second;
+  const std::map<std::string, std::string>* record = nullptr;
+  if (sc.load) {
+    auto rec = records_.find({sc.load->table, Expand(sc.load->key, s)});
+    if (rec != records_.end()) record = &rec->second;
+  }
+  for (const FieldDef& f : sc.fields) {
+    if (!f.input) continue;
+    if (record) {
+      if (auto v = record->find(f.name); v != record->end()) {
+        s.vars[f.name] = v->second;
+        continue;
+      }
+    }
+    if (sc.load || !s.vars.count(f.name)) s.vars[f.name] = Expand(f.value, s);
+  }
+}
+
+void R3System::StartTransaction(Session& s, const TransactionDef* tx) {
+  s.tx = tx;
+  s.vars.clear();
+  if (tx->builtin.empty()) EnterScreen(s, tx->start);
+  else s.screen = tx->start;
+}
+
+void R3System::ReleaseLocks(uint64_t session, const std::string& table) {
+  std::erase_if(locks_, [&](const auto& kv) {
+    return kv.second.session == session && (table.empty() || kv.first.first == table);
+  });
+}
+
+void R3System::Render(const Session& s, const std::string& message, const std::string& type,
+                      proto::Screen* out) const {
+  out->set_tcode(s.tx->code);
+  out->set_dynpro(s.screen);
+  out->set_message(message);
+  out->set_message_type(message.empty() ? "" : type);
+  if (s.tx->builtin == "sm04" || s.tx->builtin == "sm12") {
+    out->set_title(s.tx->title);
+    proto::Table* t = out->mutable_table();
+    if (s.tx->builtin == "sm04") {
+      for (const char* c : {"Client", "User", "Terminal", "Tcode", "Type", "Last step"})
+        t->add_columns(c);
+      const proto::Sm04Reply list = UserSessions();
+      for (const auto& r : list.rows()) {
+        auto* row = t->add_rows();
+        for (const std::string* v : {&r.client(), &r.user(), &r.terminal(), &r.tcode(),
+                                     &r.type(), &r.last_step()})
+          row->add_cells(*v);
+      }
+    } else {
+      for (const char* c : {"Client", "User", "Time", "Mode", "Table", "Lock argument"})
+        t->add_columns(c);
+      const proto::Sm12Reply list = Locks();
+      for (const auto& r : list.rows()) {
+        auto* row = t->add_rows();
+        for (const std::string* v :
+             {&r.client(), &r.user(), &r.time(), &r.mode(), &r.table(), &r.argument()})
+          row->add_cells(*v);
+      }
+    }
+    out->add_buttons()->set_okcode("/00");
+    out->mutable_buttons(0)->set_label("Refresh");
+    return;
+  }
+  const ScreenDef& sc = s.tx->screens.at(s.screen);
+  out->set_title(sc.title);
+  for (const FieldDef& f : sc.fields) {
+    proto::Field* pf = out->add_fields();
+    pf->set_name(f.name);
+    pf->set_label(f.label);
+    pf->set_input(f.input);
+    if (f.input) {
+      auto it = s.vars.find(f.name);
+      pf->set_value(it == s.vars.end() ? "" : it->second);
+    } else {
+      pf->set_value(Expand(f.value, s));
+    }
+  }
+  for (const auto& [ok, label] : sc.buttons) {
+    proto::Button* b = out->add_buttons();
+    b->set_okcode(ok);
+    b->set_label(label);
+  }
+}
+
+proto::R3Response R3System::Logon(const proto::R3Logon& req, int* step_ms) {
+  proto::R3Response resp;
+  *step_ms = 0;
+  auto user = data_.FindUser(req.client(), req.user());
+  if (!user || user->password != req.password()) {
+    resp.set_code(proto::R3Response::BAD_LOGON);
+    resp.set_error("Name or password is incorrect (repeat logon)");
+    return resp;
+  }
+  if (static_cast<int64_t>(sessions_.size()) >= max_users_) {
+    resp.set_code(proto::R3Response::REFUSED);
+    resp.set_error(Cat("Logon not possible: the maximum number of logged-on users (",
+                       max_users_, ", rdisp/tm_max_no) is reached"));
+    return resp;
+  }
+  const TransactionDef* tx = data_.FindTransaction(req.tcode());
+  if (!tx) {
+    resp.set_code(proto::R3Response::REFUSED);
+    resp.set_error(Cat("Transaction ", ToUpper(req.tcode()), " does not exist"));
+    return resp;
+  }
+  Session s;
+  s.id = next_session_++;
+  s.client = req.client();
+  s.user = user->name;
+  s.language = req.language().empty() ? user->language : ToUpper(req.language());
+  s.terminal = req.terminal();
+  s.logon_time = s.last_step = clock_.Now();
+  StartTransaction(s, tx);
+  for (const auto& [k, v] : req.fields()) s.vars[ToUpper(k)] = v;
+  *step_ms = tx->step_ms;
+  resp.set_session(s.id);
+  Render(s, "", "", resp.mutable_screen());
+  sessions_.emplace(s.id, std::move(s));
+  return resp;
+}
+
+proto::R3Response R3System::Step(const proto::R3Step& req, int* step_ms) {
+  proto::R3Response resp;
+  resp.set_session(req.session());
+  *step_ms = 0;
+  auto it = sessions_.find(req.session());
+  if (it == sessions_.end()) {
+    resp.set_code(proto::R3Response::SESSION_GONE);
+    resp.set_error("User session does not exist");
+    return resp;
+  }
+  Session& s = it->second;
+  s.last_step = clock_.Now();
+  std::string ok = NormalizeOkcode(req.okcode());
+  std::string message, type = "S";
+
+  if (ok.rfind("/N", 0) == 0) {  // /n<TCODE>: end this transaction, start another
+    std::string code = ok.substr(2);
+    const TransactionDef* tx = code.empty() ? s.tx : data_.FindTransaction(code);
+    if (!tx) {
+      message = Cat("Transaction ", code, " does not exist");
+      type = "E";
+    } else {
+      ReleaseLocks(s.id);
+      StartTransaction(s, tx);
+    }
+  } else if (!s.tx->builtin.empty()) {
+    // List transactions only refresh.
+  } else {
+    const ScreenDef& sc = s.tx->screens.at(s.screen);
+    for (const FieldDef& f : sc.fields) {
+      if (!f.input) continue;
+      for (const auto& [k, v] : req.fields()) {
+        if (ToUpper(k) == f.name) s.vars[f.name] = v;
+      }
+    }
+    const ActionDef* action = nullptr;
+    for (const ActionDef& a : sc.actions)
+      if (a.okcode == ok) action = &a;
+    if (!action) {
+      message = fmt::format(kNotPossible, ok);
+      type = "E";
+    } else {
+      for (const std::string& f : action->require) {
+        if (Trim(s.vars[f]).empty()) {
+          message = "Fill in all required entry fields";
+          type = "E";
+        }
+      }
+      if (message.empty() && action->lock) {
+        LockKey key{action->lock->table, Expand(action->lock->argument, s)};
+        auto held = locks_.find(key);
+        if (held != locks_.end() && held->second.session != s.id) {
+          message = Expand(action->lock->message, s, held->second.user);
+          if (message.empty()) message = Cat("Entry is locked by user ", held->second.user);
+          type = "E";
+        } else if (held == locks_.end()) {
+          locks_.emplace(key, Lock{s.id, s.client, s.user, action->lock->mode, clock_.Now()});
+        }
+      }
+      if (message.empty()) {
+        if (action->save) {
+          auto& rec = records_[{action->save->table, Expand(action->save->key, s)}];
+          for (const std::string& f : action->save->fields) rec[ToUpper(f)] = s.vars[ToUpper(f)];
+        }
+        if (!action->unlock.empty()) ReleaseLocks(s.id, action->unlock);
+        if (action->goto_screen != 0) EnterScreen(s, action->goto_screen);
+        message = Expand(action->message, s);
+      }
+    }
+  }
+  *step_ms = s.tx->step_ms;
+  Render(s, message, type, resp.mutable_screen());
+  return resp;
+}
+
+proto::R3Response R3System::Logoff(const proto::R3Logoff& req) {
+  proto::R3Response resp;
+  resp.set_session(req.session());
+  auto it = sessions_.find(req.session());
+  if (it == sessions_.end()) {
+    resp.set_code(proto::R3Response::SESSION_GONE);
+    resp.set_error("User session does not exist");
+    return resp;
+  }
+  ReleaseLocks(req.session());
+  sessions_.erase(it);
+  return resp;
+}
+
+proto::Sm04Reply R3System::UserSessions() const {
+  std::vector<const Session*> list;
+  list.reserve(sessions_.size());
+  for (const auto& [id, s] : sessions_) list.push_back(&s);
+  std::sort(list.begin(), list.end(), [](auto* a, auto* b) { return a->id < b->id; });
+  proto::Sm04Reply reply;
+  for (const Session* s : list) {
+    proto::Sm04Row* r = reply.add_rows();
+    r->set_client(s->client);
+    r->set_user(s->user);
+    r->set_terminal(s->terminal);
+    r->set_tcode(s->tx->code);
+    r->set_type("Plugin HTTP");
+    r->set_last_step(FormatTimeOfDay(s->last_step));
+    r->set_session(s->id);
+  }
+  return reply;
+}
+
+proto::Sm12Reply R3System::Locks() const {
+  proto::Sm12Reply reply;
+  for (const auto& [key, l] : locks_) {
+    proto::Sm12Row* r = reply.add_rows();
+    r->set_client(l.client);
+    r->set_user(l.user);
+    r->set_mode(l.mode);
+    r->set_table(key.first);
+    r->set_argument(key.second);
+    r->set_time(FormatTimeOfDay(l.time));
+    r->set_session(l.session);
+  }
+  return reply;
+}
+
+}  // namespace its::r3
