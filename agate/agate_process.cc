@@ -1,0 +1,483 @@
+#include "agate/agate_process.h"
+
+#include "agate/render.h"
+#include "common/log.h"
+#include "common/pages.h"
+#include "common/strings.h"
+
+namespace its::agate {
+namespace {
+
+using State = SessionContext::State;
+
+constexpr char kTimedOut[] = "Session timed out - please log in again";
+
+// Whole minutes/hours of a service parameter, or `fallback`.
+SimMicros Duration(const std::string& value, SimMicros unit, SimMicros fallback) {
+  int64_t v;
+  return ParseInt(value, &v) && v >= 0 ? v * unit : fallback;
+}
+
+std::string FirstWord(std::string_view s) {
+  s = Trim(s);
+  size_t sp = s.find_first_of(" \t");
+  return std::string(s.substr(0, sp));
+}
+
+}  // namespace
+
+AGateProcess::AGateProcess(const AGateOptions& options, const Clock& clock,
+                           asio::io_context& io, const ServiceCatalog& services, R3Client& r3)
+    : options_(options),
+      clock_(clock),
+      io_(io),
+      services_(services),
+      r3_(r3),
+      table_(clock, options.incarnation, options.max_sessions) {
+  r3_.set_on_ended([this](uint64_t r3_session, const std::string& reason) {
+    auto it = by_r3_session_.find(r3_session);
+    if (it == by_r3_session_.end()) return;
+    auto s = table_.all().find(it->second);
+    by_r3_session_.erase(it);
+    if (s == table_.all().end() || s->second->state != State::kActive) return;
+    s->second->r3_session = 0;  // already gone at R/3
+    EndSession(*s->second, State::kEnded, reason);
+  });
+}
+
+std::string AGateProcess::AgateName() const {
+  return Cat(options_.instance, "/", options_.process, "/", getpid());
+}
+
+std::string AGateProcess::Gusid(const SessionContext& s) const {
+  return its::Gusid{options_.instance, options_.host, static_cast<uint32_t>(options_.process),
+                    s.slot, s.random}
+      .ToString();
+}
+
+proto::AGateResponse AGateProcess::Response(int status, std::string body) const {
+  proto::AGateResponse r;
+  r.set_http_status(status);
+  r.set_body(std::move(body));
+  r.set_process(options_.process);
+  r.set_pid(getpid());
+  return r;
+}
+
+proto::AGateResponse AGateProcess::Message(int status, const std::string& title,
+                                           const std::string& text, bool clear_cookie) const {
+  proto::AGateResponse r = Response(status, MessagePage(title, text));
+  r.set_clear_session(clear_cookie);
+  r.set_note(text);
+  return r;
+}
+
+void AGateProcess::WithThread(std::function<void()> work) {
+  if (busy_threads_ < options_.work_threads) {
+    ++busy_threads_;
+    work();
+  } else {
+    thread_queue_.push_back(std::move(work));
+  }
+}
+
+void AGateProcess::ReleaseThread(SimMicros started) {
+  tat_sum_s_ += static_cast<double>(clock_.Now() - started) / kSimSecond;
+  ++tat_count_;
+  --busy_threads_;
+  if (!thread_queue_.empty()) {
+    auto next = std::move(thread_queue_.front());
+    thread_queue_.pop_front();
+    ++busy_threads_;
+    next();
+  }
+}
+
+void AGateProcess::Handle(proto::AGateRequest& req, Reply reply) {
+  ++requests_;
+  if (req.kind() == proto::AGateRequest::START) {
+    Start(req, reply);
+    return;
+  }
+  auto id = ParseGusid(req.session());
+  if (!id.ok() || id->instance != options_.instance ||
+      id->process != static_cast<uint32_t>(options_.process)) {
+    reply(Message(400, "Session not found", "The session does not exist - please log in again",
+                  true));
+    return;
+  }
+  SessionTable::Lookup why;
+  SessionContext* s = table_.Find(*id, &why);
+  if (s == nullptr) {
+    if (why == SessionTable::Lookup::kOtherIncarnation) {
+      reply(Message(400, "Session lost",
+                    "The AGate process that held this session ended - please log in again", true));
+    } else {
+      // 'a' (unknown ID) and 'w' (wrong random part) look the same to the client.
+      spdlog::info("{} session ID {}: {}",
+                   why == SessionTable::Lookup::kWrongRandom ? "w" : "a", id->PublicId(),
+                   why == SessionTable::Lookup::kWrongRandom ? "wrong random part" : "unknown");
+      reply(Message(400, "Session not found", "The session does not exist - please log in again",
+                    true));
+    }
+    return;
+  }
+  if (s->state != State::kActive) {
+    Tombstone(*s, req, reply);
+    return;
+  }
+  if (s->busy) {  // one dialog step at a time per session, in arrival order
+    auto shared = std::make_shared<proto::AGateRequest>(std::move(req));
+    uint32_t slot = s->slot;
+    s->waiting.push_back([this, shared, reply, slot] {
+      auto it = table_.all().find(slot);
+      if (it == table_.all().end()) {
+        reply(Message(400, "Session not found", "The session does not exist - please log in again",
+                      true));
+        return;
+      }
+      SessionContext& ctx = *it->second;
+      if (ctx.state != State::kActive) {
+        Tombstone(ctx, *shared, reply);
+      } else {
+        Step(ctx, *shared, reply);
+      }
+    });
+    return;
+  }
+  Step(*s, req, reply);
+}
+
+void AGateProcess::Start(proto::AGateRequest& req, const Reply& reply,
+                         std::shared_ptr<const SessionContext> previous) {
+  const bool restarted = previous != nullptr;
+  const Params* service = services_.Find(req.service());
+  if (service == nullptr) {
+    reply(Message(404, "Service not found", Cat("Service ", req.service(), " does not exist"),
+                  false));
+    return;
+  }
+  Params url;
+  for (const auto& p : req.params()) url.Set(p.name(), p.value());
+  auto param = [&](std::string_view name) {
+    if (auto v = url.Get(name)) return std::string(*v);
+    if (previous) return previous->Param(name);
+    if (auto v = service->Get(name)) return std::string(*v);
+    return std::string();
+  };
+  std::string client = param("~client"), login = param("~login"),
+              password = param("~password"), language = param("~language");
+  if (password.empty()) password = param("~passwd");
+  if (previous) {  // restart with the kept logon data
+    client = previous->client;
+    login = previous->user;
+    password = previous->password;
+    language = previous->language;
+  }
+  if (client.empty() || login.empty() || password.empty()) {
+    Params carry = url;
+    reply(Response(200, LogonPage(req.service(), carry, "", client, language)));
+    return;
+  }
+  if (table_.active() >= table_.max_sessions()) {
+    reply(Message(503, "No free capacity", "The ITS has no free capacity - please try again later",
+                  false));
+    return;
+  }
+  std::string tcode = FirstWord(param("~transaction"));
+  auto shared_req = std::make_shared<proto::AGateRequest>(std::move(req));
+  WithThread([=, this] {
+    SimMicros started = clock_.Now();
+    proto::R3Request r3req;
+    proto::R3Logon* logon = r3req.mutable_logon();
+    logon->set_client(client);
+    logon->set_user(login);
+    logon->set_password(password);
+    logon->set_language(language);
+    logon->set_tcode(tcode);
+    logon->set_terminal(AgateName());
+    r3_.Call(std::move(r3req), [=, this](proto::R3Response& r3resp) {
+      ReleaseThread(started);
+      Params url;
+      for (const auto& p : shared_req->params()) url.Set(p.name(), p.value());
+      if (r3resp.code() == proto::R3Response::BAD_LOGON) {
+        proto::AGateResponse r =
+            Response(200, LogonPage(shared_req->service(), url, r3resp.error(), client, language));
+        r.set_note("logon failed");
+        reply(std::move(r));
+        return;
+      }
+      if (r3resp.code() != proto::R3Response::OK) {
+        reply(Message(400, "Logon not possible", r3resp.error(), false));
+        return;
+      }
+      SessionContext* s = table_.Create();
+      if (s == nullptr) {  // filled up while R/3 worked
+        proto::R3Request off;
+        off.mutable_logoff()->set_session(r3resp.session());
+        r3_.Call(std::move(off), [](proto::R3Response&) {});
+        reply(Message(503, "No free capacity",
+                      "The ITS has no free capacity - please try again later", false));
+        return;
+      }
+      s->service = ToLower(shared_req->service());
+      s->service_params = services_.Find(s->service);
+      url.Erase("~password");
+      url.Erase("~passwd");
+      if (previous) {
+        s->overrides = previous->overrides;
+      } else {
+        s->overrides = std::move(url);
+      }
+      s->client = client;
+      s->user = ToUpper(login);
+      s->password = password;
+      s->language = language;
+      s->r3_session = r3resp.session();
+      s->tcode = r3resp.screen().tcode();
+      s->timeout = Duration(s->Param("~timeout"), kSimMinute, 15 * kSimMinute);
+      s->keep_logon_for = Duration(s->Param("~usertimeout"), kSimHour, 0);
+      by_r3_session_[s->r3_session] = s->slot;
+      table_.Touch(*s);
+      RenderContext ctx{s->service, Gusid(*s), s->Param("~cookies", "1") == "0", s->user,
+                        AgateName()};
+      proto::Screen& screen = *r3resp.mutable_screen();
+      if (restarted) {
+        screen.set_message("The service was restarted (~serviceRestarted=X)");
+        screen.set_message_type("I");
+      }
+      proto::AGateResponse r = Response(200, RenderScreen(screen, ctx));
+      r.set_set_session(ctx.gusid);
+      r.set_note(restarted ? "service restarted" : "session started");
+      reply(std::move(r));
+    });
+  });
+}
+
+void AGateProcess::Tombstone(SessionContext& s, proto::AGateRequest& req, const Reply& reply) {
+  switch (s.state) {
+    case State::kTimedOut:
+    case State::kEnded:
+      if (s.Param("~servicerestart", "0") == "1") {
+        // ITS: re-entering the old URL starts the service anew.
+        proto::AGateRequest start;
+        start.set_kind(proto::AGateRequest::START);
+        start.set_service(s.service);
+        for (const auto& p : req.params()) *start.add_params() = p;
+        if (s.logon_kept) {
+          auto* p = start.add_params();
+          p->set_name("~servicerestarted");
+          p->set_value("X");
+          // The old tombstone goes; the new session gets a new ID.
+          auto old = std::make_shared<SessionContext>();
+          old->overrides = s.overrides;
+          old->service_params = s.service_params;
+          old->client = s.client;
+          old->user = s.user;
+          old->password = s.password;
+          old->language = s.language;
+          table_.Erase(s.slot);
+          Start(start, reply, std::move(old));
+        } else {
+          table_.Erase(s.slot);
+          Start(start, reply);
+        }
+        return;
+      }
+      reply(Message(400, "Session timed out", kTimedOut, true));
+      return;
+    case State::kLoggedOff:
+      reply(Message(400, "Logged off", "You have logged off - please log in again", true));
+      return;
+    case State::kAborted:
+      reply(Message(400, "Session ended",
+                    "The session was ended when its browser window closed - please log in again",
+                    true));
+      return;
+    case State::kActive:
+      break;
+  }
+}
+
+void AGateProcess::EndSession(SessionContext& s, State why, const std::string& reason) {
+  if (s.r3_session != 0) {
+    proto::R3Request off;
+    off.mutable_logoff()->set_session(s.r3_session);
+    off.mutable_logoff()->set_reason(reason);
+    by_r3_session_.erase(s.r3_session);
+    r3_.Call(std::move(off), [](proto::R3Response&) {});
+  }
+  bool keep = why == State::kTimedOut || why == State::kEnded || why == State::kAborted;
+  s.logon_kept = keep && s.keep_logon_for > 0;
+  if (!s.logon_kept) s.password.clear();
+  // The tombstone tells the next request why; with ~userTimeout it also keeps
+  // the logon data for a restart.
+  table_.End(s, why, s.logon_kept ? s.keep_logon_for : kSimHour);
+  spdlog::debug("session {} ended: {}", its::Gusid{options_.instance, options_.host,
+                                                   static_cast<uint32_t>(options_.process), s.slot,
+                                                   ""}.PublicId(), reason);
+}
+
+void AGateProcess::Step(SessionContext& s, proto::AGateRequest& req, const Reply& reply) {
+  Params params;
+  for (auto& p : *req.mutable_params()) params.Set(p.name(), std::move(*p.mutable_value()));
+  table_.Touch(s);
+
+  std::string cmd = ToUpper(params.GetOr("~sapsessioncmd", params.GetOr("SAP-SESSIONCMD", "")));
+  std::string command = ToLower(params.GetOr("~command", ""));
+  std::string okcode = ToUpper(Trim(params.GetOr("~okcode", "")));
+  bool logoff = okcode == "/NEX" || command == "logoff" || command == "endofsession";
+  if (!cmd.empty() || req.kind() == proto::AGateRequest::TERMINATE) {
+    if (cmd != "USR_ABORT" && cmd != "USR_LOGOFF" && !(cmd.empty() && logoff)) {
+      reply(Message(400, "Bad session command", "Unknown session command", false));
+      return;
+    }
+    bool forget = cmd == "USR_LOGOFF" || command == "logoff";
+    EndSession(s, forget ? State::kLoggedOff : State::kAborted, cmd.empty() ? command : cmd);
+    if (forget) s.logon_kept = false, s.password.clear();
+    proto::AGateResponse r = Message(200, "Session terminated", "The session was terminated", true);
+    reply(std::move(r));
+    RunNextWaiting(s);
+    return;
+  }
+  if (logoff) {
+    std::string exit_url = s.Param("~exiturl");
+    EndSession(s, State::kLoggedOff, okcode == "/NEX" ? "/nex" : command);
+    proto::AGateResponse r =
+        Message(200, "Logged off", "You have logged off. Your session has ended.",
+                true);
+    if (!exit_url.empty() && exit_url[0] == '/' && (exit_url.size() < 2 || exit_url[1] != '/') &&
+        exit_url.find_first_of("\r\n") == std::string::npos) {
+      r.set_location(exit_url);
+      r.set_http_status(302);
+    }
+    reply(std::move(r));
+    RunNextWaiting(s);
+    return;
+  }
+
+  s.busy = true;
+  uint32_t slot = s.slot;
+  auto shared_params = std::make_shared<Params>(std::move(params));
+  WithThread([=, this] {
+    SimMicros started = clock_.Now();
+    auto it = table_.all().find(slot);
+    if (it == table_.all().end() || it->second->state != State::kActive) {
+      ReleaseThread(started);
+      reply(Message(400, "Session timed out", kTimedOut, true));
+      return;
+    }
+    proto::R3Request r3req;
+    proto::R3Step* step = r3req.mutable_step();
+    step->set_session(it->second->r3_session);
+    step->set_okcode(shared_params->GetOr("~okcode", "/00"));
+    for (const auto& [name, value] : shared_params->entries()) {
+      if (!name.empty() && name[0] != '~') (*step->mutable_fields())[name] = value;
+    }
+    r3_.Call(std::move(r3req), [=, this](proto::R3Response& r3resp) {
+      ReleaseThread(started);
+      auto it = table_.all().find(slot);
+      if (it == table_.all().end()) {
+        reply(Message(400, "Session timed out", kTimedOut, true));
+        return;
+      }
+      SessionContext& ctx = *it->second;
+      ctx.busy = false;
+      if (ctx.state != State::kActive || r3resp.code() != proto::R3Response::OK) {
+        if (ctx.state == State::kActive) EndSession(ctx, State::kEnded, r3resp.error());
+        reply(Message(400, "Session timed out", kTimedOut, true));
+        RunNextWaiting(ctx);
+        return;
+      }
+      table_.Touch(ctx);
+      ctx.tcode = r3resp.screen().tcode();
+      RenderContext rc{ctx.service, Gusid(ctx), ctx.Param("~cookies", "1") == "0", ctx.user,
+                       AgateName()};
+      reply(Response(200, RenderScreen(r3resp.screen(), rc)));
+      RunNextWaiting(ctx);
+    });
+  });
+}
+
+void AGateProcess::RunNextWaiting(SessionContext& s) {
+  if (s.waiting.empty() || s.busy) return;
+  auto next = std::move(s.waiting.front());
+  s.waiting.pop_front();
+  asio::post(io_, std::move(next));
+}
+
+void AGateProcess::Tick() {
+  table_.Advance([this](SessionContext& s) {
+    if (s.busy) {  // a step is with R/3 right now: not idle
+      table_.Touch(s);
+      return;
+    }
+    EndSession(s, State::kTimedOut, "timeout");
+  });
+}
+
+proto::SessionsReply AGateProcess::ListSessions() const {
+  proto::SessionsReply reply;
+  SimMicros now = clock_.Now();
+  for (const auto& [slot, s] : table_.all()) {
+    proto::SessionRow* row = reply.add_rows();
+    row->set_session(its::Gusid{options_.instance, options_.host,
+                                static_cast<uint32_t>(options_.process), slot, ""}
+                         .PublicId());
+    row->set_service(s->service);
+    row->set_client(s->client);
+    row->set_user(s->user);
+    row->set_tcode(s->tcode);
+    row->set_state(StateName(s->state));
+    row->set_idle_s(static_cast<double>(now - s->last_access) / kSimSecond);
+    if (s->state == State::kActive) {
+      row->set_expires_in_s(static_cast<double>(s->last_access + s->timeout - now) / kSimSecond);
+    }
+    row->set_r3_session(s->r3_session);
+  }
+  return reply;
+}
+
+proto::LoadReport AGateProcess::Load() {
+  proto::LoadReport r;
+  r.set_process(options_.process);
+  r.set_pid(getpid());
+  r.set_sessions(table_.active());
+  r.set_busy_threads(busy_threads_);
+  r.set_turnaround_s(tat_count_ ? tat_sum_s_ / static_cast<double>(tat_count_) : 0.0);
+  r.set_requests(requests_);
+  tat_sum_s_ = 0;
+  tat_count_ = 0;
+  return r;
+}
+
+grpc::ServerBidiReactor<proto::AGateUp, proto::AGateDown>* AGateService::Dialog(
+    grpc::CallbackServerContext*) {
+  using Stream = BatchServerStream<proto::AGateUp, proto::AGateDown>;
+  return Stream::Create([this](const Stream::Ptr& stream, proto::AGateUp& up) {
+    auto batch = std::make_shared<proto::AGateUp>();
+    batch->Swap(&up);
+    asio::post(io_, [this, stream, batch] {
+      for (proto::AGateRequest& req : *batch->mutable_requests()) {
+        uint64_t id = req.id();
+        process_.Handle(req, [stream, id](proto::AGateResponse&& resp) {
+          resp.set_id(id);
+          stream->Send([&](proto::AGateDown& down) { down.add_responses()->Swap(&resp); });
+        });
+      }
+    });
+  });
+}
+
+grpc::ServerUnaryReactor* AGateService::ListSessions(grpc::CallbackServerContext* context,
+                                                     const proto::Empty*,
+                                                     proto::SessionsReply* reply) {
+  auto* reactor = context->DefaultReactor();
+  asio::post(io_, [this, reactor, reply] {
+    *reply = process_.ListSessions();
+    reactor->Finish(grpc::Status::OK);
+  });
+  return reactor;
+}
+
+}  // namespace its::agate

@@ -1,0 +1,100 @@
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <asio.hpp>
+
+#include "agate/r3_client.h"
+#include "agate/session_table.h"
+#include "common/batch_stream.h"
+#include "common/clock.h"
+#include "common/service_file.h"
+#include "proto/its.grpc.pb.h"
+
+namespace its::agate {
+
+struct AGateOptions {
+  std::string instance = "IT1";
+  int process = 0;           // process number (slot) in the instance
+  uint32_t incarnation = 0;  // how often that slot was started
+  int max_sessions = 1000;
+  int work_threads = 4;
+  std::string host = "localhost";  // AGate host part of the GUSID
+};
+
+// One AGate process: session contexts, dialog steps against R/3, expiry.
+// Everything here runs on the logic thread `io`; the gRPC service below only
+// posts work to it.
+class AGateProcess {
+ public:
+  using Reply = std::function<void(proto::AGateResponse&&)>;
+
+  AGateProcess(const AGateOptions& options, const Clock& clock, asio::io_context& io,
+               const ServiceCatalog& services, R3Client& r3);
+
+  // Handles one request from a wgate; calls `reply` exactly once.
+  void Handle(proto::AGateRequest& request, Reply reply);
+  // Expires sessions whose ~timeout passed (called by a periodic timer).
+  void Tick();
+
+  proto::SessionsReply ListSessions() const;
+  proto::LoadReport Load();
+
+  int busy_threads() const { return busy_threads_; }
+
+ private:
+  // `previous`: kept logon data of a timed-out session (~serviceRestart).
+  void Start(proto::AGateRequest& req, const Reply& reply,
+             std::shared_ptr<const SessionContext> previous = nullptr);
+  void Step(SessionContext& s, proto::AGateRequest& req, const Reply& reply);
+  void Tombstone(SessionContext& s, proto::AGateRequest& req, const Reply& reply);
+  void EndSession(SessionContext& s, SessionContext::State why, const std::string& reason);
+  void RunNextWaiting(SessionContext& s);
+
+  // Work threads: `work` runs when one is free (at once or queued FIFO).
+  void WithThread(std::function<void()> work);
+  void ReleaseThread(SimMicros started);
+
+  proto::AGateResponse Response(int status, std::string body) const;
+  proto::AGateResponse Message(int status, const std::string& title, const std::string& text,
+                               bool clear_cookie) const;
+  std::string Gusid(const SessionContext& s) const;
+  std::string AgateName() const;
+
+  AGateOptions options_;
+  const Clock& clock_;
+  asio::io_context& io_;
+  const ServiceCatalog& services_;
+  R3Client& r3_;
+  SessionTable table_;
+  int busy_threads_ = 0;
+  std::deque<std::function<void()>> thread_queue_;
+  // Turnaround of the requests since the last load report.
+  double tat_sum_s_ = 0;
+  uint64_t tat_count_ = 0;
+  uint64_t requests_ = 0;
+  std::unordered_map<uint64_t, uint32_t> by_r3_session_;  // R/3 session -> slot
+};
+
+// gRPC face of the agate: the batched dialog stream from the wgates and the
+// admin listing. Reactions never block: they post to the logic thread.
+class AGateService final : public proto::AGate::CallbackService {
+ public:
+  AGateService(AGateProcess& process, asio::io_context& io) : process_(process), io_(io) {}
+
+  grpc::ServerBidiReactor<proto::AGateUp, proto::AGateDown>* Dialog(
+      grpc::CallbackServerContext* context) override;
+  grpc::ServerUnaryReactor* ListSessions(grpc::CallbackServerContext* context,
+                                         const proto::Empty* request,
+                                         proto::SessionsReply* reply) override;
+
+ private:
+  AGateProcess& process_;
+  asio::io_context& io_;
+};
+
+}  // namespace its::agate

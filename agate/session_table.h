@@ -1,0 +1,99 @@
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "common/clock.h"
+#include "common/expiry_wheel.h"
+#include "common/gusid.h"
+#include "common/params.h"
+
+namespace its::agate {
+
+// One ITS session context, held only in this AGate process's memory.
+struct SessionContext {
+  enum class State {
+    kActive,     // R/3 session open
+    kTimedOut,   // ~timeout passed; R/3 session ended; logon data may be kept
+    kLoggedOff,  // /nex, ~command=logoff
+    kAborted,    // SISP termination (USR_ABORT)
+    kEnded,      // ended by R/3 (displaced, security session ended)
+  };
+
+  uint32_t slot = 0;
+  std::string random;
+  std::string service;
+  const Params* service_params = nullptr;  // effective service-file parameters
+  Params overrides;                        // URL parameters given at start
+  std::string client, user, password, language;
+  uint64_t r3_session = 0;
+  std::string tcode;
+  State state = State::kActive;
+  SimMicros created = 0;
+  SimMicros last_access = 0;
+  SimMicros timeout = 0;         // ~timeout
+  SimMicros keep_logon_for = 0;  // ~userTimeout
+  bool logon_kept = false;       // after the end: may restart without a new logon
+  bool busy = false;             // a dialog step is with R/3
+  std::deque<std::function<void()>> waiting;  // requests queued behind it
+
+  // Effective ITS parameter: URL override, else service file.
+  std::string Param(std::string_view name, std::string_view fallback = "") const;
+};
+
+const char* StateName(SessionContext::State s);
+
+// All session contexts of one AGate process, keyed by session slot. Expiry is
+// O(1) per session (ExpiryWheel). Not thread-safe; the agate's logic thread
+// owns it. Time comes from the injected clock.
+class SessionTable {
+ public:
+  enum class Lookup {
+    kFound,
+    kUnknown,           // no such slot (ITS access-log type 'a')
+    kWrongRandom,       // slot exists, random part differs ('w')
+    kOtherIncarnation,  // the slot belonged to an earlier run of this process
+  };
+
+  // `max_sessions`: capacity; `incarnation`: how often this process slot was
+  // started, carried in the top byte of every session slot.
+  SessionTable(const Clock& clock, uint32_t incarnation, int max_sessions);
+
+  // A new active session with a fresh slot and random part; nullptr if full.
+  SessionContext* Create();
+  // Looks `id` up; the random part is compared in constant time.
+  SessionContext* Find(const Gusid& id, Lookup* why);
+  // Records a request now: ~timeout counts from here.
+  void Touch(SessionContext& s);
+  // Ends an active session (the caller closed its R/3 session). The context
+  // stays as a tombstone for `keep_for`, so the next request can be told why
+  // (and, with logon data kept, restarted).
+  void End(SessionContext& s, SessionContext::State why, SimMicros keep_for);
+  void Erase(uint32_t slot);
+
+  // Calls `on_timeout(s)` for every active session whose ~timeout passed; the
+  // callback must End() it. Forgets tombstones whose time is up.
+  void Advance(const std::function<void(SessionContext&)>& on_timeout);
+
+  int active() const { return active_; }
+  int max_sessions() const { return max_sessions_; }
+  size_t size() const { return sessions_.size(); }
+  const std::unordered_map<uint32_t, std::unique_ptr<SessionContext>>& all() const {
+    return sessions_;
+  }
+
+ private:
+  const Clock& clock_;
+  uint32_t incarnation_;
+  int max_sessions_;
+  uint32_t next_counter_ = 1;
+  int active_ = 0;
+  std::unordered_map<uint32_t, std::unique_ptr<SessionContext>> sessions_;
+  ExpiryWheel<uint32_t> wheel_;
+};
+
+}  // namespace its::agate
