@@ -1,0 +1,37 @@
+#pragma once
+
+#include <vector>
+
+namespace its::mm {
+
+// What the Mapping Manager knows of one AGate process when it assigns.
+struct ProcessView {
+  int process = 0;
+  int pid = 0;
+  bool up = false;        // registered and alive
+  bool starting = false;  // started, not yet registered
+  double weight = 1.0;    // load weight w
+  int sessions = 0;
+  int max_sessions = 1;
+};
+
+struct Assignment {
+  enum Kind {
+    kAssign,   // give the session to `process`
+    kScaleUp,  // all live processes are overloaded: start more and wait
+    kWait,     // all overloaded, more are already starting: wait for them
+    kFull,     // every process is full and MaxAGates are running
+  };
+  Kind kind = kFull;
+  int process = -1;
+};
+
+// The ITS Mapping Manager's rule (ITS-REFERENCE §1): the live process with
+// the highest PID, unless it is overloaded (w < overload_weight); then the
+// next highest PID that is not. When all are overloaded: start more while
+// fewer than `max_agates` run; otherwise the one with the highest w that
+// still has a free session. `running` counts processes up or starting.
+Assignment AssignProcess(const std::vector<ProcessView>& processes, double overload_weight,
+                         int max_agates);
+
+}  // namespace its::mm

@@ -1,0 +1,124 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <asio.hpp>
+
+#include "common/clock.h"
+#include "common/cluster_config.h"
+#include "mapping_manager/assignment.h"
+#include "proto/its.grpc.pb.h"
+
+namespace its::mm {
+
+// How the Mapping Manager starts an AGate process; returns its PID or -1.
+// Tests may replace it.
+using Spawner = std::function<pid_t(int process, uint32_t incarnation)>;
+
+// One AGate instance's Mapping Manager: starts MinAGates agate processes,
+// restarts those that die, scales up to MaxAGates, assigns new sessions, and
+// publishes the process directory. Runs on the logic thread `io`.
+class MappingManager {
+ public:
+  using AssignDone = std::function<void(const grpc::Status&, const proto::ProcessInfo&)>;
+  using DirectoryListener = std::function<void(const proto::Directory&)>;
+
+  MappingManager(const AgateInstanceConfig& config, asio::io_context& io, Spawner spawner);
+
+  void Start();   // starts MinAGates processes
+  void StopAll(); // SIGTERM to every child, SIGKILL after 2 s; blocks
+
+  void Assign(AssignDone done);
+  grpc::Status Register(const proto::RegisterRequest& req);
+  grpc::Status ReportLoad(const proto::LoadReport& report);
+  // A child exited (from SIGCHLD handling).
+  void ChildExited(pid_t pid, int status);
+
+  proto::Directory Directory() const;
+  // Listeners get every new directory (on the logic thread). Returns an id.
+  int AddListener(DirectoryListener listener);
+  void RemoveListener(int id);
+
+ private:
+  struct Slot {
+    proto::ProcessInfo::State state = proto::ProcessInfo::DOWN;
+    bool in_use = false;  // part of the running set (started at least once)
+    pid_t pid = 0;
+    uint32_t incarnation = 0;
+    std::string address;
+    int sessions = 0;
+    int busy_threads = 0;
+    double turnaround_s = 0;
+    uint64_t requests = 0;
+  };
+  struct Waiter {
+    AssignDone done;
+    std::chrono::steady_clock::time_point deadline;
+  };
+
+  double Weight(const Slot& s) const;
+  void StartSlot(int index);
+  void TryAssignWaiting();
+  bool AssignNow(AssignDone& done, bool may_wait);
+  void Publish();
+  proto::ProcessInfo Info(int index) const;
+
+  AgateInstanceConfig config_;
+  asio::io_context& io_;
+  Spawner spawner_;
+  std::vector<Slot> slots_;
+  std::deque<Waiter> waiting_;
+  asio::steady_timer waiter_timer_;
+  uint64_t version_ = 0;
+  int next_listener_ = 1;
+  std::vector<std::pair<int, DirectoryListener>> listeners_;
+  bool stopping_ = false;
+};
+
+// gRPC face: unary control calls plus the server-streaming directory.
+class MappingManagerService final : public proto::MappingManager::CallbackService {
+ public:
+  MappingManagerService(MappingManager& manager, asio::io_context& io)
+      : manager_(manager), io_(io) {}
+
+  grpc::ServerUnaryReactor* Assign(grpc::CallbackServerContext* context,
+                                   const proto::AssignRequest* request,
+                                   proto::AssignReply* reply) override;
+  grpc::ServerUnaryReactor* Register(grpc::CallbackServerContext* context,
+                                     const proto::RegisterRequest* request,
+                                     proto::Empty* reply) override;
+  grpc::ServerUnaryReactor* ReportLoad(grpc::CallbackServerContext* context,
+                                       const proto::LoadReport* request,
+                                       proto::Empty* reply) override;
+  grpc::ServerUnaryReactor* GetDirectory(grpc::CallbackServerContext* context,
+                                         const proto::Empty* request,
+                                         proto::Directory* reply) override;
+  grpc::ServerWriteReactor<proto::Directory>* WatchDirectory(
+      grpc::CallbackServerContext* context, const proto::Empty* request) override;
+
+ private:
+  MappingManager& manager_;
+  asio::io_context& io_;
+};
+
+// Starts `agate` children with fork/exec; they die with the manager
+// (PR_SET_PDEATHSIG).
+struct AgateCommand {
+  std::string binary;        // path of the agate executable
+  std::string config_dir;
+  std::string listen_host;   // agates bind <host>:0
+  std::string manager_address;
+  std::string r3_address;
+  double time_scale = 1.0;
+};
+Spawner ForkExecSpawner(const AgateCommand& command, const AgateInstanceConfig& instance);
+
+}  // namespace its::mm

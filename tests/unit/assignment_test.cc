@@ -1,0 +1,65 @@
+#include "mapping_manager/assignment.h"
+
+#include <gtest/gtest.h>
+
+namespace its::mm {
+namespace {
+
+ProcessView Up(int process, int pid, double w = 1.0, int sessions = 0, int max = 10) {
+  return ProcessView{process, pid, true, false, w, sessions, max};
+}
+
+TEST(AssignProcess, HighestPidWins) {
+  auto a = AssignProcess({Up(0, 100), Up(1, 300), Up(2, 200)}, 0.25, 4);
+  EXPECT_EQ(a.kind, Assignment::kAssign);
+  EXPECT_EQ(a.process, 1);
+}
+
+TEST(AssignProcess, OverloadedHighestPidIsSkipped) {
+  auto a = AssignProcess({Up(0, 100), Up(1, 300, 0.2), Up(2, 200, 0.3)}, 0.25, 4);
+  EXPECT_EQ(a.kind, Assignment::kAssign);
+  EXPECT_EQ(a.process, 2);
+  // Exactly at the threshold is not overloaded.
+  a = AssignProcess({Up(0, 100), Up(1, 300, 0.25)}, 0.25, 4);
+  EXPECT_EQ(a.process, 1);
+}
+
+TEST(AssignProcess, DeadAndStartingProcessesGetNothing) {
+  ProcessView dead = Up(1, 999);
+  dead.up = false;
+  ProcessView starting = Up(2, 1000);
+  starting.up = false;
+  starting.starting = true;
+  auto a = AssignProcess({Up(0, 100), dead, starting}, 0.25, 4);
+  EXPECT_EQ(a.kind, Assignment::kAssign);
+  EXPECT_EQ(a.process, 0);
+}
+
+TEST(AssignProcess, AllOverloadedScalesUpThenWaits) {
+  auto a = AssignProcess({Up(0, 100, 0.1), Up(1, 200, 0.2)}, 0.25, 4);
+  EXPECT_EQ(a.kind, Assignment::kScaleUp);
+  ProcessView starting{2, 0, false, true, 1.0, 0, 10};
+  a = AssignProcess({Up(0, 100, 0.1), Up(1, 200, 0.2), starting}, 0.25, 4);
+  EXPECT_EQ(a.kind, Assignment::kWait);
+}
+
+TEST(AssignProcess, AtMaxAgatesTheHighestWeightTakesIt) {
+  auto a = AssignProcess({Up(0, 100, 0.1), Up(1, 200, 0.2), Up(2, 50, 0.2)}, 0.25, 3);
+  EXPECT_EQ(a.kind, Assignment::kAssign);
+  EXPECT_EQ(a.process, 1);  // tie on w: higher PID
+}
+
+TEST(AssignProcess, FullWhenEverySessionSlotIsTaken) {
+  auto a = AssignProcess({Up(0, 100, 0.0, 10, 10), Up(1, 200, 0.0, 10, 10)}, 0.25, 2);
+  EXPECT_EQ(a.kind, Assignment::kFull);
+  // A full process is never chosen even if its weight looks fine.
+  a = AssignProcess({Up(0, 100, 1.0, 10, 10), Up(1, 50, 0.5, 1, 10)}, 0.25, 2);
+  EXPECT_EQ(a.process, 1);
+}
+
+TEST(AssignProcess, NothingRunningScalesUp) {
+  EXPECT_EQ(AssignProcess({}, 0.25, 2).kind, Assignment::kScaleUp);
+}
+
+}  // namespace
+}  // namespace its::mm
