@@ -34,14 +34,17 @@ AGateProcess::AGateProcess(const AGateOptions& options, const Clock& clock,
       services_(services),
       r3_(r3),
       table_(clock, options.incarnation, options.max_sessions) {
-  r3_.set_on_ended([this](uint64_t r3_session, const std::string& reason) {
-    auto it = by_r3_session_.find(r3_session);
-    if (it == by_r3_session_.end()) return;
-    auto s = table_.all().find(it->second);
-    by_r3_session_.erase(it);
-    if (s == table_.all().end() || s->second->state != State::kActive) return;
-    s->second->r3_session = 0;  // already gone at R/3
-    EndSession(*s->second, State::kEnded, reason);
+  // Sessions R/3 ended on its own arrive pushed on the dialog stream.
+  r3_.set_batch_hook([this](proto::R3Down& down) {
+    for (const auto& ended : down.ended()) {
+      auto it = by_r3_session_.find(ended.session());
+      if (it == by_r3_session_.end()) continue;
+      auto s = table_.all().find(it->second);
+      by_r3_session_.erase(it);
+      if (s == table_.all().end() || s->second->state != State::kActive) continue;
+      s->second->r3_session = 0;  // already gone at R/3
+      EndSession(*s->second, State::kEnded, ended.reason());
+    }
   });
 }
 
@@ -247,7 +250,7 @@ void AGateProcess::Start(proto::AGateRequest& req, const Reply& reply,
         screen.set_message_type("I");
       }
       proto::AGateResponse r = Response(200, RenderScreen(screen, ctx));
-      r.set_set_session(ctx.gusid);
+      if (!ctx.session_in_url) r.set_set_session(ctx.gusid);  // ~cookies 1
       r.set_note(restarted ? "service restarted" : "session started");
       reply(std::move(r));
     });

@@ -128,7 +128,7 @@ int main(int argc, char** argv) {
 
   its::ScaledClock clock(time_scale > 0 ? time_scale : config->time_scale);
   asio::io_context io(1);
-  its::agate::R3Client r3client(io, r3.empty() ? config->r3_listen : r3);
+  its::agate::R3Client r3client(io, r3.empty() ? config->r3_listen : r3, its::agate::R3Failure);
   its::agate::AGateProcess process(options, clock, io, *services, r3client);
   its::agate::AGateService service(process, io);
   std::string bound;

@@ -1,0 +1,139 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <unordered_map>
+
+#include <asio.hpp>
+
+#include "common/batch_stream.h"
+#include "common/grpc_util.h"
+#include "common/log.h"
+#include "common/strings.h"
+
+namespace its {
+
+// Client of a peer's batched `Dialog` stream (ARCHITECTURE.md §2): one
+// long-lived bidi stream, requests tagged with IDs and matched to responses.
+// Call() and every callback run on the logic thread `io`. If the stream
+// breaks, the calls in flight fail with `make_failure(why)` and the next
+// Call() reconnects.
+//
+// `Service` is a generated service (proto::R3, proto::AGate); `Up`/`Down`
+// its batch messages with `repeated requests` / `repeated responses`.
+template <typename Service, typename Up, typename Down>
+class StreamClient {
+ public:
+  using Request = std::remove_pointer_t<decltype(std::declval<Up&>().add_requests())>;
+  using Response = std::remove_cvref_t<decltype(std::declval<const Down&>().responses(0))>;
+  using Callback = std::function<void(Response&)>;
+  using MakeFailure = std::function<Response(const std::string& why)>;
+  // Sees every received batch after its responses were dispatched.
+  using BatchHook = std::function<void(Down&)>;
+
+  StreamClient(asio::io_context& io, const std::string& address, MakeFailure make_failure)
+      : io_(io),
+        address_(address),
+        stub_(Service::NewStub(MakeChannel(address))),
+        make_failure_(std::move(make_failure)) {}
+
+  ~StreamClient() {
+    *alive_ = false;
+    if (stream_) stream_->Cancel();
+  }
+  StreamClient(const StreamClient&) = delete;
+  StreamClient& operator=(const StreamClient&) = delete;
+
+  void set_batch_hook(BatchHook hook) { hook_ = std::move(hook); }
+  const std::string& address() const { return address_; }
+  size_t in_flight() const { return pending_.size(); }
+
+  void Call(Request request, Callback done) {
+    if (!stream_) Connect();
+    uint64_t id = next_id_++;
+    request.set_id(id);
+    pending_.emplace(id, Pending{generation_, std::move(done)});
+    bool sent = stream_->Send([&](Up& up) { up.add_requests()->Swap(&request); });
+    if (!sent) {
+      auto it = pending_.find(id);
+      Callback cb = std::move(it->second.done);
+      pending_.erase(it);
+      Fail(id, std::move(cb), "connection lost");
+    }
+  }
+
+ private:
+  using Stream = BatchClientStream<Up, Down>;
+  struct Pending {
+    uint64_t generation;
+    Callback done;
+  };
+
+  void Connect() {
+    uint64_t gen = ++generation_;
+    std::weak_ptr<bool> alive = alive_;
+    stream_ = std::make_shared<Stream>(
+        [this, alive](Down& down) {
+          auto batch = std::make_shared<Down>();
+          batch->Swap(&down);
+          asio::post(io_, [this, alive, batch] {
+            if (alive.lock()) OnBatch(*batch);
+          });
+        },
+        [this, alive, gen](const grpc::Status& status) {
+          asio::post(io_, [this, alive, gen, status] {
+            if (alive.lock()) OnClosed(gen, status);
+          });
+        });
+    stream_->Start([this](grpc::ClientContext* ctx, Stream* reactor) {
+      stub_->async()->Dialog(ctx, reactor);
+    });
+  }
+
+  void Fail(uint64_t id, Callback done, const std::string& why) {
+    Response resp = make_failure_(why);
+    resp.set_id(id);
+    asio::post(io_, [done = std::move(done), resp = std::move(resp)]() mutable { done(resp); });
+  }
+
+  void OnBatch(Down& down) {
+    for (Response& resp : *down.mutable_responses()) {
+      auto it = pending_.find(resp.id());
+      if (it == pending_.end()) continue;
+      Callback cb = std::move(it->second.done);
+      pending_.erase(it);
+      cb(resp);
+    }
+    if (hook_) hook_(down);
+  }
+
+  void OnClosed(uint64_t generation, const grpc::Status& status) {
+    if (!status.ok()) spdlog::warn("stream to {} closed: {}", address_, status.error_message());
+    if (generation == generation_) stream_.reset();
+    std::string why = Cat("connection to ", address_, " lost");
+    for (auto it = pending_.begin(); it != pending_.end();) {
+      if (it->second.generation == generation) {
+        Fail(it->first, std::move(it->second.done), why);
+        it = pending_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+
+  asio::io_context& io_;
+  std::string address_;
+  std::unique_ptr<typename Service::Stub> stub_;
+  MakeFailure make_failure_;
+  std::shared_ptr<Stream> stream_;
+  uint64_t generation_ = 0;
+  uint64_t next_id_ = 1;
+  std::unordered_map<uint64_t, Pending> pending_;
+  BatchHook hook_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace its

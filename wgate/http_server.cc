@@ -1,0 +1,221 @@
+#include "wgate/http_server.h"
+
+#include <array>
+#include <cstring>
+
+#include "common/log.h"
+#include "common/pages.h"
+#include "common/strings.h"
+
+namespace its::http {
+
+class Server::Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(Server& server, asio::ip::tcp::socket socket)
+      : server_(server), socket_(std::move(socket)), timer_(server.io_), parser_(server.limits_) {
+    asio::error_code ec;
+    auto ep = socket_.remote_endpoint(ec);
+    client_ip_ = ec ? "" : ep.address().to_string();
+    socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  }
+
+  void Start() {
+    ArmTimer(server_.limits_.idle_timeout_s);
+    Read();
+  }
+
+  void Stop() {
+    asio::error_code ec;
+    timer_.cancel();
+    socket_.close(ec);
+  }
+
+ private:
+  void ArmTimer(double seconds) {
+    timer_.expires_after(std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000)));
+    timer_.async_wait([self = shared_from_this()](const asio::error_code& ec) {
+      if (ec) return;
+      self->OnTimeout();
+    });
+  }
+
+  void OnTimeout() {
+    if (waiting_ || writing_) return;  // a response is on its way
+    if (parser_.in_request() || buffered_ > 0) {
+      Response r;
+      r.status = 408;
+      r.body = MessagePage("Request Timeout", "The request headers did not arrive in time");
+      r.close = true;
+      Write(std::move(r), false);
+    } else {
+      Close();
+    }
+  }
+
+  void Read() {
+    if (reading_ || closed_) return;
+    reading_ = true;
+    socket_.async_read_some(
+        asio::buffer(buffer_.data() + buffered_, buffer_.size() - buffered_),
+        [self = shared_from_this()](const asio::error_code& ec, size_t n) {
+          self->reading_ = false;
+          if (ec) {
+            self->Close();
+            return;
+          }
+          if (!self->parser_.in_request() && n > 0) {
+            self->ArmTimer(self->server_.limits_.header_timeout_s);  // a request began
+          }
+          self->buffered_ += n;
+          self->Process();
+        });
+  }
+
+  // Parses what is buffered; dispatches at most one request at a time.
+  void Process() {
+    while (!waiting_ && !writing_ && !closed_) {
+      if (buffered_ > 0) {
+        size_t used = parser_.Feed(buffer_.data(), buffered_);
+        std::memmove(buffer_.data(), buffer_.data() + used, buffered_ - used);
+        buffered_ -= used;
+      }
+      if (parser_.failed()) {
+        Response r;
+        r.status = parser_.error_status();
+        r.body = MessagePage(ReasonPhrase(r.status), parser_.error_message());
+        r.close = true;
+        Write(std::move(r), false);
+        return;
+      }
+      if (parser_.has_request()) {
+        if (parser_.headers_done()) timer_.cancel();
+        Request req = parser_.TakeRequest();
+        req.client_ip = client_ip_;
+        keep_alive_ = req.keep_alive;
+        waiting_ = true;
+        std::weak_ptr<Connection> weak = shared_from_this();
+        server_.handler_(req, [weak](Response r) {
+          if (auto self = weak.lock()) {
+            self->waiting_ = false;
+            self->Write(std::move(r), self->keep_alive_);
+          }
+        });
+        continue;  // loop ends: waiting_
+      }
+      if (buffered_ == buffer_.size()) {  // cannot happen with sane limits
+        Response r;
+        r.status = 431;
+        r.body = MessagePage("Request Header Fields Too Large", "request too large");
+        r.close = true;
+        Write(std::move(r), false);
+        return;
+      }
+      Read();
+      return;
+    }
+  }
+
+  void Write(Response r, bool keep_alive) {
+    if (closed_) return;
+    bool close = r.close || !keep_alive;
+    head_ = SerializeHead(r, !close);
+    body_ = std::move(r.body);
+    writing_ = true;
+    std::array<asio::const_buffer, 2> bufs = {asio::buffer(head_), asio::buffer(body_)};
+    asio::async_write(socket_, bufs,
+                      [self = shared_from_this(), close](const asio::error_code& ec, size_t) {
+                        self->writing_ = false;
+                        if (ec || close) {
+                          if (!ec) {
+                            asio::error_code ignored;
+                            self->socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+                          }
+                          self->Close();
+                          return;
+                        }
+                        self->ArmTimer(self->parser_.in_request() || self->buffered_ > 0
+                                           ? self->server_.limits_.header_timeout_s
+                                           : self->server_.limits_.idle_timeout_s);
+                        self->Process();
+                      });
+  }
+
+  void Close() {
+    if (closed_) return;
+    closed_ = true;
+    asio::error_code ec;
+    timer_.cancel();
+    socket_.close(ec);
+    server_.connections_.erase(shared_from_this());
+  }
+
+  Server& server_;
+  asio::ip::tcp::socket socket_;
+  asio::steady_timer timer_;
+  Parser parser_;
+  std::string client_ip_;
+  std::array<char, 65536> buffer_;
+  size_t buffered_ = 0;
+  bool reading_ = false, waiting_ = false, writing_ = false, closed_ = false;
+  bool keep_alive_ = true;
+  std::string head_, body_;
+};
+
+Server::Server(asio::io_context& io, const HttpLimits& limits, Handler handler)
+    : io_(io), limits_(limits), handler_(std::move(handler)), acceptor_(io) {}
+
+Server::~Server() { Stop(); }
+
+absl::Status Server::Listen(const std::string& address, std::string* bound) {
+  std::string host;
+  int port;
+  if (auto s = ParseHostPort(address, &host, &port); !s.ok()) return s;
+  asio::error_code ec;
+  auto ip = asio::ip::make_address(host, ec);
+  if (ec) return absl::InvalidArgumentError(Cat("'", host, "' is not an IP address"));
+  asio::ip::tcp::endpoint ep(ip, static_cast<uint16_t>(port));
+  acceptor_.open(ep.protocol(), ec);
+  if (!ec) acceptor_.set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(ep, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return absl::UnavailableError(Cat("cannot listen on ", address, ": ", ec.message()));
+  auto local = acceptor_.local_endpoint();
+  *bound = Cat(local.address().to_string(), ":", local.port());
+  Accept();
+  return absl::OkStatus();
+}
+
+void Server::Accept() {
+  acceptor_.async_accept([this](const asio::error_code& ec, asio::ip::tcp::socket socket) {
+    if (ec) {
+      if (ec == asio::error::operation_aborted) return;
+      spdlog::warn("accept: {}", ec.message());
+    } else if (connections_.size() >= limits_.max_connections) {
+      ++rejected_;
+      auto s = std::make_shared<asio::ip::tcp::socket>(std::move(socket));
+      Response r;
+      r.status = 503;
+      r.body = MessagePage("Service Unavailable", "Too many connections");
+      auto text = std::make_shared<std::string>(SerializeHead(r, false) + r.body);
+      asio::async_write(*s, asio::buffer(*text), [s, text](const asio::error_code&, size_t) {
+        asio::error_code ignored;
+        s->close(ignored);
+      });
+    } else {
+      auto c = std::make_shared<Connection>(*this, std::move(socket));
+      connections_.insert(c);
+      c->Start();
+    }
+    if (acceptor_.is_open()) Accept();
+  });
+}
+
+void Server::Stop() {
+  asio::error_code ec;
+  acceptor_.close(ec);
+  auto all = std::move(connections_);
+  connections_.clear();
+  for (auto& c : all) c->Stop();
+}
+
+}  // namespace its::http

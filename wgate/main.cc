@@ -1,0 +1,55 @@
+// wgate: the ITS WGate, an HTTP/1.1 front end that brokers sessions.
+#include <future>
+
+#include <CLI/CLI.hpp>
+
+#include "common/cluster_config.h"
+#include "common/grpc_util.h"
+#include "common/log.h"
+#include "common/process.h"
+#include "wgate/http_server.h"
+#include "wgate/wgate.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"wgate: HTTP front end of the ITS simulator (session brokering, admin, metrics)"};
+  std::string config_dir = "deploy/config", listen;
+  app.add_option("--config", config_dir, "configuration directory")->capture_default_str();
+  app.add_option("--listen", listen, "host:port (default: [wgate] listen; port 0 = any)");
+  CLI11_PARSE(app, argc, argv);
+  its::InitLogging("wgate");
+
+  auto config = its::ClusterConfig::Load(config_dir);
+  if (!config.ok()) {
+    spdlog::error("{}", config.status().message());
+    return 2;
+  }
+  auto services = its::ServiceCatalog::Load(config_dir + "/services");
+  if (!services.ok()) {
+    spdlog::error("{}", services.status().message());
+    return 2;
+  }
+  asio::io_context io(1);
+  its::wgate::WGate wgate(*config, *services, io);
+  its::http::Server server(io, config->http, [&](its::http::Request& req, auto respond) {
+    wgate.Handle(req, std::move(respond));
+  });
+  std::string bound;
+  if (auto s = server.Listen(listen.empty() ? config->wgate_listen : listen, &bound); !s.ok()) {
+    spdlog::error("{}", s.message());
+    return 1;
+  }
+  wgate.Start();
+  spdlog::info("WGate listening on http://{} ({} AGate instances, routing {})", bound,
+               config->instances.size(), config->routing);
+  its::AnnounceReady("wgate", "http://" + bound);
+  its::RunUntilSignal(io, [&] {
+    std::promise<void> done;
+    asio::post(io, [&] {
+      server.Stop();
+      wgate.Stop();
+      done.set_value();
+    });
+    done.get_future().wait();
+  });
+  return 0;
+}

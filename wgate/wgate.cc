@@ -1,0 +1,550 @@
+#include "wgate/wgate.h"
+
+#include <algorithm>
+
+#include <grpcpp/support/client_callback.h>
+
+#include "common/async_call.h"
+#include "common/gusid.h"
+#include "common/log.h"
+#include "common/pages.h"
+#include "common/params.h"
+#include "common/strings.h"
+
+namespace its::wgate {
+namespace {
+
+constexpr char kStepsNew[] = "1,2,3,4,5";
+constexpr char kStepsExisting[] = "1,4,5";
+constexpr char kPrefix[] = "/scripts/wgate/";
+constexpr int kAssignDeadlineMs = 15000;
+
+bool IsFormPost(const http::Request& req) {
+  if (req.method != "POST") return false;
+  auto ct = req.Header("content-type");
+  return ct && ToLower(*ct).rfind("application/x-www-form-urlencoded", 0) == 0;
+}
+
+// A relative redirect target that cannot leave this host or split headers.
+bool SafeLocation(std::string_view url) {
+  return !url.empty() && url[0] == '/' && (url.size() < 2 || (url[1] != '/' && url[1] != '\\')) &&
+         url.find_first_of("\r\n") == std::string_view::npos;
+}
+
+}  // namespace
+
+std::string SessionCookie(const std::string& service, const std::string& gusid) {
+  std::string path = Cat(kPrefix, service, "/");
+  if (gusid.empty()) {
+    return Cat("~session=; Path=", path, "; Max-Age=0; HttpOnly; SameSite=Lax");
+  }
+  return Cat("~session=", UrlEncode(gusid), "; Path=", path, "; HttpOnly; SameSite=Lax");
+}
+
+// Reads one Mapping Manager's directory stream; reconnects when it ends.
+class WGate::DirectoryReader final : public grpc::ClientReadReactor<proto::Directory> {
+ public:
+  DirectoryReader(WGate& wgate, size_t index) : wgate_(wgate), index_(index) {
+    wgate_.instances_[index_].stub->async()->WatchDirectory(&context_, &request_, this);
+    StartRead(&directory_);
+    StartCall();
+  }
+  void Cancel() { context_.TryCancel(); }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) return;  // OnDone follows
+    auto d = std::make_shared<proto::Directory>();
+    d->Swap(&directory_);
+    WGate* w = &wgate_;
+    size_t i = index_;
+    asio::post(wgate_.io_, [w, i, d, this] {
+      if (w->instances_[i].reader == this) w->instances_[i].directory.Swap(d.get());
+    });
+    StartRead(&directory_);
+  }
+
+  void OnDone(const grpc::Status& status) override {
+    WGate* w = &wgate_;
+    size_t i = index_;
+    asio::post(wgate_.io_, [w, i, this] {
+      if (w->instances_[i].reader == this) {
+        w->instances_[i].reader = nullptr;
+        // Without its manager the instance has no live processes we know of.
+        for (auto& p : *w->instances_[i].directory.mutable_processes()) {
+          p.set_state(proto::ProcessInfo::DOWN);
+        }
+        if (!w->stopping_) {
+          auto timer = std::make_shared<asio::steady_timer>(w->io_, std::chrono::milliseconds(300));
+          timer->async_wait([w, i, timer](const asio::error_code&) {
+            if (!w->stopping_) w->Watch(i);
+          });
+        }
+      }
+      delete this;
+    });
+  }
+
+ private:
+  WGate& wgate_;
+  size_t index_;
+  grpc::ClientContext context_;
+  proto::Empty request_;
+  proto::Directory directory_;
+};
+
+WGate::WGate(const ClusterConfig& config, const ServiceCatalog& services, asio::io_context& io)
+    : config_(config),
+      services_(services),
+      io_(io),
+      r3_(proto::R3::NewStub(MakeChannel(config.r3_listen))),
+      rng_(std::random_device{}()) {
+  for (const auto& inst : config_.instances) {
+    Instance i;
+    i.config = &inst;
+    i.stub = proto::MappingManager::NewStub(MakeChannel(inst.mapping_manager));
+    i.directory.set_instance(inst.name);
+    instances_.push_back(std::move(i));
+  }
+}
+
+WGate::~WGate() = default;
+
+void WGate::Start() {
+  for (size_t i = 0; i < instances_.size(); ++i) Watch(i);
+}
+
+void WGate::Watch(size_t index) {
+  instances_[index].reader = new DirectoryReader(*this, index);
+}
+
+void WGate::Stop() {
+  stopping_ = true;
+  for (auto& i : instances_) {
+    if (i.reader) i.reader->Cancel();
+  }
+  agates_.clear();
+}
+
+bool WGate::Healthy() const {
+  for (const auto& i : instances_) {
+    bool up = false;
+    for (const auto& p : i.directory.processes()) up |= p.state() == proto::ProcessInfo::UP;
+    if (!up) return false;
+  }
+  return !instances_.empty();
+}
+
+AGateClient& WGate::AgateAt(const std::string& address) {
+  auto& c = agates_[address];
+  if (!c) {
+    c = std::make_unique<AGateClient>(io_, address, [](const std::string& why) {
+      proto::AGateResponse r;
+      r.set_http_status(502);
+      r.set_note(why);
+      return r;
+    });
+  }
+  return *c;
+}
+
+void WGate::Reply(Respond& respond, http::Response r) {
+  ++metrics_.by_status[r.status];
+  respond(std::move(r));
+}
+
+http::Response WGate::Page(int status, const std::string& title, const std::string& message,
+                           const std::string& steps, bool clear_cookie_for,
+                           const std::string& service) {
+  http::Response r;
+  r.status = status;
+  r.body = MessagePage(title, message);
+  if (!steps.empty()) r.AddHeader("X-ITS-Steps", steps);
+  r.AddHeader("Cache-Control", "no-store");
+  if (clear_cookie_for) r.AddHeader("Set-Cookie", SessionCookie(service, ""));
+  return r;
+}
+
+void WGate::Handle(http::Request& req, Respond respond) {
+  ++metrics_.requests;
+  const std::string& path = req.path;
+  if (path == "/healthz") {
+    http::Response r;
+    r.status = Healthy() ? 200 : 503;
+    r.content_type = "text/plain; charset=utf-8";
+    r.body = r.status == 200 ? "ok\n" : "starting: not every instance has a live AGate process\n";
+    Reply(respond, std::move(r));
+    return;
+  }
+  if (path == "/metrics") {
+    http::Response r;
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    r.body = MetricsText();
+    Reply(respond, std::move(r));
+    return;
+  }
+  if (path.rfind(kPrefix, 0) == 0) {
+    std::string_view rest = std::string_view(path).substr(sizeof(kPrefix) - 1);
+    size_t slash = rest.find('/');
+    std::string service = ToLower(rest.substr(0, slash));
+    std::string_view tail = slash == std::string_view::npos ? "" : rest.substr(slash + 1);
+    if (service == "admin" && tail == "!") {
+      AdminPage(std::move(respond));
+      return;
+    }
+    if (IsValidServiceName(service) && (tail.empty() || tail == "!")) {
+      HandleService(req, service, tail == "!", std::move(respond));
+      return;
+    }
+  }
+  ++metrics_.not_found;
+  Reply(respond, Page(404, "Not Found", "There is nothing at this address", ""));
+}
+
+void WGate::HandleService(http::Request& req, const std::string& service, bool start,
+                          Respond respond) {
+  const Params* service_params = services_.Find(service);
+  if (service_params == nullptr) {
+    ++metrics_.not_found;
+    Reply(respond, Page(404, "Service not found", Cat("Service ", service, " does not exist"), "1"));
+    return;
+  }
+  Params url;
+  absl::Status parsed = ParseQuery(req.query, &url, config_.http.max_params);
+  if (parsed.ok() && IsFormPost(req)) parsed = ParseQuery(req.body, &url, config_.http.max_params);
+  if (!parsed.ok()) {
+    ++metrics_.bad_request;
+    Reply(respond, Page(400, "Bad Request", Cat("Bad request parameters: ", parsed.message()), "1"));
+    return;
+  }
+  // The session ID: URL parameter (~cookies 0) or cookie.
+  std::string session;
+  if (auto v = url.Get("~session")) {
+    session = std::string(*v);
+    url.Erase("~session");
+  } else if (auto cookie = req.Header("cookie")) {
+    if (auto c = FindCookie(*cookie, "~session")) {
+      auto decoded = UrlDecode(*c);
+      if (decoded.ok()) session = std::move(*decoded);
+    }
+  }
+  if (start) {
+    StartSession(service, std::move(url), session, req.client_ip, std::move(respond));
+    return;
+  }
+  if (session.empty()) {
+    ++metrics_.bad_session;
+    Reply(respond, Page(400, "No session", "No session - please start the service again", "1"));
+    return;
+  }
+  proto::AGateRequest areq;
+  bool terminate = url.Has("~sapsessioncmd") || url.Has("sap-sessioncmd");
+  areq.set_kind(terminate ? proto::AGateRequest::TERMINATE : proto::AGateRequest::STEP);
+  areq.set_service(service);
+  areq.set_session(std::move(session));
+  areq.set_client_ip(req.client_ip);
+  for (const auto& [n, v] : url.entries()) {
+    auto* p = areq.add_params();
+    p->set_name(n);
+    p->set_value(v);
+  }
+  ++metrics_.dialog_steps;
+  SendToOwner(std::move(areq), kStepsExisting, std::move(respond));
+}
+
+const proto::ProcessInfo* WGate::Owner(const Gusid& id) const {
+  for (const auto& inst : instances_) {
+    if (inst.config->name != id.instance) continue;
+    for (const auto& p : inst.directory.processes()) {
+      if (static_cast<uint32_t>(p.process()) == id.process) return &p;
+    }
+  }
+  return nullptr;
+}
+
+void WGate::SendToOwner(proto::AGateRequest req, const std::string& steps, Respond respond) {
+  auto id = ParseGusid(req.session());
+  std::string service = req.service();
+  if (!id.ok()) {
+    ++metrics_.bad_session;
+    Reply(respond, Page(400, "Session not found",
+                        "The session does not exist - please log in again", steps, true, service));
+    return;
+  }
+  const proto::ProcessInfo* owner = Owner(*id);
+  if (owner == nullptr) {
+    ++metrics_.bad_session;
+    Reply(respond, Page(400, "Session not found",
+                        "The session does not exist - please log in again", steps, true, service));
+    return;
+  }
+  if (owner->state() != proto::ProcessInfo::UP || owner->incarnation() != id->incarnation()) {
+    ++metrics_.bad_session;
+    Reply(respond, Page(400, "Session lost",
+                        "The AGate process that held this session ended - please log in again",
+                        steps, true, service));
+    return;
+  }
+  Forward(owner->address(), id->instance, std::move(req), steps, std::move(respond));
+}
+
+void WGate::Forward(const std::string& address, const std::string& instance,
+                    proto::AGateRequest req, const std::string& steps, Respond respond) {
+  std::string service = req.service();
+  AgateAt(address).Call(std::move(req), [this, instance, steps, service,
+                                         respond = std::move(respond)](
+                                            proto::AGateResponse& a) mutable {
+    if (a.http_status() == 502) {
+      ++metrics_.agate_unreachable;
+      Reply(respond, Page(400, "Session lost",
+                          "The AGate process that held this session ended - please log in again",
+                          steps, true, service));
+      return;
+    }
+    http::Response r;
+    r.status = a.http_status();
+    r.body = std::move(*a.mutable_body());
+    r.AddHeader("X-ITS-Steps", steps);
+    r.AddHeader("X-ITS-AGate", Cat(instance, "/", a.process(), "/", a.pid()));
+    r.AddHeader("Cache-Control", "no-store");
+    if (!a.set_session().empty()) {
+      r.AddHeader("Set-Cookie", SessionCookie(service, a.set_session()));
+    } else if (a.clear_session()) {
+      r.AddHeader("Set-Cookie", SessionCookie(service, ""));
+    }
+    if (!a.location().empty() && SafeLocation(a.location())) r.AddHeader("Location", a.location());
+    if (r.status >= 400 && a.clear_session()) ++metrics_.bad_session;
+    Reply(respond, std::move(r));
+  });
+}
+
+std::vector<size_t> WGate::InstanceOrder() {
+  // Free capacity of each instance: free sessions of its live processes plus
+  // what the processes it may still start would add.
+  std::vector<double> free(instances_.size(), 0);
+  double total = 0;
+  for (size_t i = 0; i < instances_.size(); ++i) {
+    const auto& inst = instances_[i];
+    int in_use = 0;
+    for (const auto& p : inst.directory.processes()) {
+      ++in_use;
+      if (p.state() == proto::ProcessInfo::UP) {
+        free[i] += std::max(0, p.max_sessions() - p.sessions());
+      }
+    }
+    free[i] += static_cast<double>(std::max(0, inst.config->max_agates - in_use)) *
+               inst.config->max_sessions;
+    total += free[i];
+  }
+  std::vector<size_t> order;
+  std::vector<bool> used(instances_.size(), false);
+  // First: weighted random by free capacity; the rest by capacity, largest first.
+  if (total > 0) {
+    double r = std::uniform_real_distribution<double>(0, total)(rng_);
+    for (size_t i = 0; i < free.size(); ++i) {
+      if (r < free[i] || i + 1 == free.size()) {
+        if (free[i] > 0) {
+          order.push_back(i);
+          used[i] = true;
+          break;
+        }
+      }
+      r -= free[i];
+    }
+  }
+  std::vector<size_t> rest;
+  for (size_t i = 0; i < instances_.size(); ++i)
+    if (!used[i]) rest.push_back(i);
+  std::stable_sort(rest.begin(), rest.end(), [&](size_t a, size_t b) { return free[a] > free[b]; });
+  order.insert(order.end(), rest.begin(), rest.end());
+  return order;
+}
+
+void WGate::StartSession(const std::string& service, Params url, const std::string& old_session,
+                         const std::string& client_ip, Respond respond) {
+  const Params* service_params = services_.Find(service);
+  Params merged = *service_params;
+  merged.MergeFrom(url);
+  bool has_logon = !merged.GetOr("~client", "").empty() && !merged.GetOr("~login", "").empty() &&
+                   (!merged.GetOr("~password", "").empty() || !merged.GetOr("~passwd", "").empty());
+  if (!has_logon) {  // no session, no process: just the logon page (step 1)
+    ++metrics_.logon_pages;
+    http::Response r;
+    r.body = LogonPage(service, url, "", merged.GetOr("~client", ""), merged.GetOr("~language", ""));
+    r.AddHeader("X-ITS-Steps", "1");
+    r.AddHeader("Cache-Control", "no-store");
+    Reply(respond, std::move(r));
+    return;
+  }
+  auto req = std::make_shared<proto::AGateRequest>();
+  req->set_kind(proto::AGateRequest::START);
+  req->set_service(service);
+  req->set_client_ip(client_ip);
+  for (const auto& [n, v] : url.entries()) {
+    auto* p = req->add_params();
+    p->set_name(n);
+    p->set_value(v);
+  }
+  auto begin = [this, req, respond = std::move(respond)]() mutable {
+    TryInstances(req, InstanceOrder(), 0, std::move(respond));
+  };
+  // A start never adopts the browser's old session: end it first.
+  auto old = ParseGusid(old_session);
+  const proto::ProcessInfo* owner = old.ok() ? Owner(*old) : nullptr;
+  if (owner && owner->state() == proto::ProcessInfo::UP) {
+    proto::AGateRequest term;
+    term.set_kind(proto::AGateRequest::TERMINATE);
+    term.set_service(service);
+    term.set_session(old_session);
+    auto* p = term.add_params();
+    p->set_name("~command");
+    p->set_value("logoff");
+    AgateAt(owner->address()).Call(std::move(term), [begin = std::move(begin)](
+                                                        proto::AGateResponse&) mutable { begin(); });
+    return;
+  }
+  begin();
+}
+
+void WGate::TryInstances(std::shared_ptr<proto::AGateRequest> req, std::vector<size_t> order,
+                         size_t next, Respond respond) {
+  if (next >= order.size()) {
+    ++metrics_.no_capacity;
+    Reply(respond, Page(503, "No free capacity",
+                        "The ITS has no free capacity - please try again later", kStepsNew));
+    return;
+  }
+  size_t index = order[next];
+  Instance& inst = instances_[index];
+  ++metrics_.assign_calls;
+  proto::AssignRequest areq;
+  areq.set_service(req->service());
+  CallAsync<proto::AssignReply>(
+      io_, kAssignDeadlineMs, areq,
+      [&inst](auto* ctx, auto* r, auto* resp, auto cb) {
+        inst.stub->async()->Assign(ctx, r, resp, std::move(cb));
+      },
+      [this, req, order = std::move(order), next, respond = std::move(respond)](
+          const grpc::Status& status, proto::AssignReply& reply) mutable {
+        if (!status.ok()) {
+          if (status.error_code() != grpc::StatusCode::RESOURCE_EXHAUSTED) {
+            spdlog::warn("Assign at instance {} failed: {}",
+                         instances_[order[next]].config->name, status.error_message());
+          }
+          TryInstances(req, std::move(order), next + 1, std::move(respond));
+          return;
+        }
+        const proto::ProcessInfo& p = reply.process();
+        ++metrics_.new_sessions;
+        Forward(p.address(), p.instance(), std::move(*req), kStepsNew, std::move(respond));
+      });
+}
+
+void WGate::AdminPage(Respond respond) {
+  struct Lists {
+    proto::Sm04Reply sm04;
+    proto::Sm12Reply sm12;
+    int pending = 2;
+    std::string error;
+  };
+  auto lists = std::make_shared<Lists>();
+  auto finish = [this, lists, respond = std::move(respond)]() mutable {
+    if (--lists->pending > 0) return;
+    std::string body = "<h1>ITS Administration</h1><h2>AGate instances</h2><table id=\"agates\">"
+                       "<tr><th>Instance</th><th>Process</th><th>PID</th><th>State</th>"
+                       "<th>Sessions</th><th>Busy threads</th><th>Load weight w</th>"
+                       "<th>Address</th></tr>";
+    for (const auto& inst : instances_) {
+      for (const auto& p : inst.directory.processes()) {
+        body += Cat("<tr><td>", HtmlEscape(p.instance()), "</td><td>", p.process(), "</td><td>",
+                    p.pid(), "</td><td>", proto::ProcessInfo::State_Name(p.state()), "</td><td>",
+                    p.sessions(), "/", p.max_sessions(), "</td><td>", p.busy_threads(), "/",
+                    p.max_threads(), "</td><td>", fmt::format("{:.3f}", p.weight()), "</td><td>",
+                    HtmlEscape(p.address()), "</td></tr>");
+      }
+    }
+    body += "</table><h2>SM04 User List</h2><table id=\"sm04\"><tr><th>Client</th><th>User</th>"
+            "<th>Terminal</th><th>Tcode</th><th>Type</th><th>Last step</th></tr>";
+    for (const auto& r : lists->sm04.rows()) {
+      body += Cat("<tr><td>", HtmlEscape(r.client()), "</td><td>", HtmlEscape(r.user()),
+                  "</td><td>", HtmlEscape(r.terminal()), "</td><td>", HtmlEscape(r.tcode()),
+                  "</td><td>", HtmlEscape(r.type()), "</td><td>", HtmlEscape(r.last_step()),
+                  "</td></tr>");
+    }
+    body += "</table><h2>SM12 Lock Entries</h2><table id=\"sm12\"><tr><th>Client</th><th>User</th>"
+            "<th>Time</th><th>Mode</th><th>Table</th><th>Lock argument</th></tr>";
+    for (const auto& r : lists->sm12.rows()) {
+      body += Cat("<tr><td>", HtmlEscape(r.client()), "</td><td>", HtmlEscape(r.user()),
+                  "</td><td>", HtmlEscape(r.time()), "</td><td>", HtmlEscape(r.mode()),
+                  "</td><td>", HtmlEscape(r.table()), "</td><td>", HtmlEscape(r.argument()),
+                  "</td></tr>");
+    }
+    body += "</table>";
+    if (!lists->error.empty()) {
+      body += Cat("<p class=\"msg msg-E\">R/3 not reachable: ", HtmlEscape(lists->error), "</p>");
+    }
+    http::Response r;
+    r.body = HtmlPage("ITS Administration", body);
+    r.AddHeader("Cache-Control", "no-store");
+    Reply(respond, std::move(r));
+  };
+  auto done = std::make_shared<decltype(finish)>(std::move(finish));
+  CallAsync<proto::Sm04Reply>(
+      io_, 2000, proto::Empty(),
+      [this](auto* c, auto* q, auto* r, auto cb) { r3_->async()->ListUserSessions(c, q, r, std::move(cb)); },
+      [lists, done](const grpc::Status& s, proto::Sm04Reply& reply) {
+        if (s.ok()) lists->sm04.Swap(&reply); else lists->error = s.error_message();
+        (*done)();
+      });
+  CallAsync<proto::Sm12Reply>(
+      io_, 2000, proto::Empty(),
+      [this](auto* c, auto* q, auto* r, auto cb) { r3_->async()->ListLocks(c, q, r, std::move(cb)); },
+      [lists, done](const grpc::Status& s, proto::Sm12Reply& reply) {
+        if (s.ok()) lists->sm12.Swap(&reply); else lists->error = s.error_message();
+        (*done)();
+      });
+}
+
+std::string WGate::MetricsText() const {
+  std::string out;
+  auto counter = [&](const char* name, const char* help, uint64_t v) {
+    out += Cat("# HELP ", name, " ", help, "\n# TYPE ", name, " counter\n", name, " ", v, "\n");
+  };
+  counter("its_wgate_requests_total", "HTTP requests received", metrics_.requests);
+  counter("its_wgate_new_sessions_total", "New sessions sent to an AGate (steps 1-5)",
+          metrics_.new_sessions);
+  counter("its_wgate_dialog_steps_total", "Requests of existing sessions (steps 1,4,5)",
+          metrics_.dialog_steps);
+  counter("its_wgate_logon_pages_total", "Logon pages served without a session",
+          metrics_.logon_pages);
+  counter("its_wgate_assign_calls_total", "Assign calls to Mapping Managers", metrics_.assign_calls);
+  counter("its_wgate_no_capacity_total", "New sessions refused: no free capacity (503)",
+          metrics_.no_capacity);
+  counter("its_wgate_bad_session_total", "Requests with an unusable session ID (400)",
+          metrics_.bad_session);
+  counter("its_wgate_bad_request_total", "Requests with malformed parameters (400)",
+          metrics_.bad_request);
+  counter("its_wgate_agate_unreachable_total", "Requests whose AGate process could not be reached",
+          metrics_.agate_unreachable);
+  out += "# HELP its_wgate_responses_total HTTP responses by status\n"
+         "# TYPE its_wgate_responses_total counter\n";
+  for (const auto& [status, n] : metrics_.by_status) {
+    out += Cat("its_wgate_responses_total{status=\"", status, "\"} ", n, "\n");
+  }
+  out += "# HELP its_agate_sessions Sessions per AGate process\n# TYPE its_agate_sessions gauge\n";
+  for (const auto& inst : instances_) {
+    for (const auto& p : inst.directory.processes()) {
+      out += Cat("its_agate_sessions{instance=\"", p.instance(), "\",process=\"", p.process(),
+                 "\"} ", p.sessions(), "\n");
+    }
+  }
+  out += "# HELP its_agate_weight Load weight w per AGate process\n# TYPE its_agate_weight gauge\n";
+  for (const auto& inst : instances_) {
+    for (const auto& p : inst.directory.processes()) {
+      out += Cat("its_agate_weight{instance=\"", p.instance(), "\",process=\"", p.process(),
+                 "\"} ", p.weight(), "\n");
+    }
+  }
+  return out;
+}
+
+}  // namespace its::wgate

@@ -1,0 +1,106 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <asio.hpp>
+
+#include "common/cluster_config.h"
+#include "common/gusid.h"
+#include "common/service_file.h"
+#include "common/stream_client.h"
+#include "proto/its.grpc.pb.h"
+#include "wgate/http.h"
+#include "wgate/http_server.h"
+
+namespace its::wgate {
+
+using AGateClient = StreamClient<proto::AGate, proto::AGateUp, proto::AGateDown>;
+
+// Counters behind /metrics.
+struct Metrics {
+  uint64_t requests = 0;
+  uint64_t new_sessions = 0;      // steps 1-5 that reached an agate
+  uint64_t dialog_steps = 0;      // steps 1,4,5
+  uint64_t logon_pages = 0;
+  uint64_t assign_calls = 0;
+  uint64_t no_capacity = 0;       // 503: every instance full
+  uint64_t bad_session = 0;       // 400: forged, unknown, ended
+  uint64_t bad_request = 0;       // 400: malformed parameters
+  uint64_t not_found = 0;
+  uint64_t agate_unreachable = 0;
+  std::map<int, uint64_t> by_status;
+};
+
+// The wgate: stateless HTTP front end. New sessions: pick an instance by
+// free capacity (step 1), ask its Mapping Manager for a process (2, 3), send
+// the request to that agate (4, 5). Existing sessions: route by the GUSID and
+// the pushed process directory alone (1, 4, 5). Runs on one logic thread.
+class WGate {
+ public:
+  using Respond = http::Server::Respond;
+
+  WGate(const ClusterConfig& config, const ServiceCatalog& services, asio::io_context& io);
+  ~WGate();
+
+  void Start();  // subscribes to every Mapping Manager's directory
+  void Stop();
+  void Handle(http::Request& req, Respond respond);
+
+  // Every configured instance has at least one live agate process.
+  bool Healthy() const;
+
+ private:
+  class DirectoryReader;
+  struct Instance {
+    const AgateInstanceConfig* config = nullptr;
+    std::unique_ptr<proto::MappingManager::Stub> stub;
+    proto::Directory directory;
+    DirectoryReader* reader = nullptr;
+  };
+  struct Pick {
+    std::string instance;
+    int process = -1;
+    std::string address;
+  };
+
+  void HandleService(http::Request& req, const std::string& service, bool start,
+                     Respond respond);
+  void StartSession(const std::string& service, Params url, const std::string& old_session,
+                    const std::string& client_ip, Respond respond);
+  void TryInstances(std::shared_ptr<proto::AGateRequest> req, std::vector<size_t> order,
+                    size_t next, Respond respond);
+  void SendToOwner(proto::AGateRequest req, const std::string& steps, Respond respond);
+  const proto::ProcessInfo* Owner(const Gusid& id) const;
+  void Forward(const std::string& address, const std::string& instance,
+               proto::AGateRequest req, const std::string& steps, Respond respond);
+  std::vector<size_t> InstanceOrder();
+  void Watch(size_t index);
+  void AdminPage(Respond respond);
+  std::string MetricsText() const;
+  http::Response Page(int status, const std::string& title, const std::string& message,
+                      const std::string& steps, bool clear_cookie_for = false,
+                      const std::string& service = "");
+  void Reply(Respond& respond, http::Response r);
+  AGateClient& AgateAt(const std::string& address);
+
+  const ClusterConfig& config_;
+  const ServiceCatalog& services_;
+  asio::io_context& io_;
+  std::vector<Instance> instances_;
+  std::unordered_map<std::string, std::unique_ptr<AGateClient>> agates_;
+  std::unique_ptr<proto::R3::Stub> r3_;
+  std::mt19937_64 rng_;
+  Metrics metrics_;
+  bool stopping_ = false;
+};
+
+// Cookie header value that sets (or, with empty `gusid`, clears) ~session.
+std::string SessionCookie(const std::string& service, const std::string& gusid);
+
+}  // namespace its::wgate
