@@ -280,6 +280,7 @@ Spawner ForkExecSpawner(const AgateCommand& cmd, const AgateInstanceConfig& inst
       sigset_t none;
       sigemptyset(&none);
       sigprocmask(SIG_SETMASK, &none, nullptr);
+      dup2(STDERR_FILENO, STDOUT_FILENO);  // the manager's stdout carries only its own lines
       execv(argv[0], argv.data());
       _exit(127);
     }

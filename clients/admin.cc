@@ -1,0 +1,157 @@
+#include "clients/admin.h"
+
+#include <algorithm>
+
+#include "common/grpc_util.h"
+#include "common/strings.h"
+#include "proto/its.grpc.pb.h"
+
+namespace its::admin {
+namespace {
+
+constexpr int kDeadlineMs = 3000;
+
+std::string StateName(proto::ProcessInfo::State s) {
+  switch (s) {
+    case proto::ProcessInfo::STARTING: return "starting";
+    case proto::ProcessInfo::UP: return "up";
+    default: return "down";
+  }
+}
+
+absl::StatusOr<std::vector<proto::Directory>> Directories(const ClusterConfig& config) {
+  std::vector<proto::Directory> out;
+  for (const auto& inst : config.instances) {
+    auto stub = proto::MappingManager::NewStub(MakeChannel(inst.mapping_manager));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(DeadlineIn(kDeadlineMs));
+    proto::Directory d;
+    grpc::Status s = stub->GetDirectory(&ctx, proto::Empty(), &d);
+    if (!s.ok()) {
+      return absl::UnavailableError(Cat("Mapping Manager of ", inst.name, " at ",
+                                        inst.mapping_manager, ": ", s.error_message()));
+    }
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<Table> Query(const ClusterConfig& config, const std::string& command) {
+  Table t;
+  if (command == "sm04" || command == "sm12") {
+    auto stub = proto::R3::NewStub(MakeChannel(config.r3_listen));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(DeadlineIn(kDeadlineMs));
+    grpc::Status s;
+    if (command == "sm04") {
+      proto::Sm04Reply reply;
+      s = stub->ListUserSessions(&ctx, proto::Empty(), &reply);
+      t.columns = {"client", "user", "terminal", "tcode", "type", "last_step"};
+      for (const auto& r : reply.rows())
+        t.rows.push_back({r.client(), r.user(), r.terminal(), r.tcode(), r.type(), r.last_step()});
+    } else {
+      proto::Sm12Reply reply;
+      s = stub->ListLocks(&ctx, proto::Empty(), &reply);
+      t.columns = {"client", "user", "mode", "table", "argument", "time"};
+      for (const auto& r : reply.rows())
+        t.rows.push_back({r.client(), r.user(), r.mode(), r.table(), r.argument(), r.time()});
+    }
+    if (!s.ok()) {
+      return absl::UnavailableError(Cat("R/3 stub at ", config.r3_listen, ": ", s.error_message()));
+    }
+    return t;
+  }
+  if (command == "agates" || command == "loadstat") {
+    auto dirs = Directories(config);
+    if (!dirs.ok()) return dirs.status();
+    if (command == "agates") {
+      t.columns = {"instance", "process", "pid", "address", "sessions", "max_sessions",
+                   "busy_threads", "max_threads", "weight", "state"};
+    } else {
+      t.columns = {"instance", "process", "weight", "free_sessions", "max_sessions",
+                   "free_threads", "max_threads", "turnaround_s", "requests"};
+    }
+    for (const auto& d : *dirs) {
+      for (const auto& p : d.processes()) {
+        if (command == "agates") {
+          t.rows.push_back({p.instance(), p.process(), p.pid(), p.address(), p.sessions(),
+                            p.max_sessions(), p.busy_threads(), p.max_threads(), p.weight(),
+                            StateName(p.state())});
+        } else {
+          t.rows.push_back({p.instance(), p.process(), p.weight(),
+                            std::max(0, p.max_sessions() - p.sessions()), p.max_sessions(),
+                            std::max(0, p.max_threads() - p.busy_threads()), p.max_threads(),
+                            p.turnaround_s(), p.requests()});
+        }
+      }
+    }
+    return t;
+  }
+  if (command == "sessions") {
+    auto dirs = Directories(config);
+    if (!dirs.ok()) return dirs.status();
+    t.columns = {"instance", "process", "session", "service", "client", "user", "tcode", "state",
+                 "idle_s", "expires_in_s"};
+    for (const auto& d : *dirs) {
+      for (const auto& p : d.processes()) {
+        if (p.state() != proto::ProcessInfo::UP) continue;
+        auto stub = proto::AGate::NewStub(MakeChannel(p.address()));
+        grpc::ClientContext ctx;
+        ctx.set_deadline(DeadlineIn(kDeadlineMs));
+        proto::SessionsReply reply;
+        grpc::Status s = stub->ListSessions(&ctx, proto::Empty(), &reply);
+        if (!s.ok()) continue;  // it may have just ended
+        for (const auto& r : reply.rows()) {
+          t.rows.push_back({p.instance(), p.process(), r.session(), r.service(), r.client(),
+                            r.user(), r.tcode(), r.state(), r.idle_s(), r.expires_in_s()});
+        }
+      }
+    }
+    return t;
+  }
+  return absl::InvalidArgumentError(Cat("unknown command '", command, "'"));
+}
+
+nlohmann::json ToJson(const Table& table) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& row : table.rows) {
+    nlohmann::json obj = nlohmann::json::object();
+    for (size_t i = 0; i < table.columns.size(); ++i) obj[table.columns[i]] = row[i];
+    out.push_back(std::move(obj));
+  }
+  return out;
+}
+
+std::string ToText(const Table& table) {
+  auto cell = [](const nlohmann::json& v) {
+    if (v.is_string()) return v.get<std::string>();
+    if (v.is_number_float()) return fmt::format("{:.3f}", v.get<double>());
+    return v.dump();
+  };
+  std::vector<size_t> width;
+  for (const auto& c : table.columns) width.push_back(c.size());
+  for (const auto& row : table.rows)
+    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], cell(row[i]).size());
+  std::string out;
+  auto line = [&](const std::vector<std::string>& cells) {
+    for (size_t i = 0; i < cells.size(); ++i) {
+      out += cells[i];
+      if (i + 1 < cells.size()) out += std::string(width[i] - cells[i].size() + 2, ' ');
+    }
+    out += "\n";
+  };
+  std::vector<std::string> header;
+  for (const auto& c : table.columns) header.push_back(ToUpper(c));
+  line(header);
+  for (const auto& row : table.rows) {
+    std::vector<std::string> cells;
+    for (const auto& v : row) cells.push_back(cell(v));
+    line(cells);
+  }
+  out += Cat("(", table.rows.size(), " rows)");
+  return out;
+}
+
+}  // namespace its::admin

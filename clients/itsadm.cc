@@ -1,0 +1,48 @@
+// itsadm: admin CLI of the ITS simulator (SM04, SM12, AGate processes, sessions).
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "clients/admin.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "itsadm: look into a running ITS simulator cluster.\n"
+      "Reads the cluster's addresses from DIR/cluster.toml."};
+  std::string config_dir = "deploy/config";
+  bool json = false;
+  app.add_option("--config", config_dir, "configuration directory of the cluster")
+      ->capture_default_str();
+  app.add_flag("--json", json, "print a JSON list of objects, one per row");
+  app.require_subcommand(1);
+  struct Command {
+    const char* name;
+    const char* help;
+  };
+  for (const Command& c : {
+           Command{"agates", "AGate processes of every instance (Mapping Manager directories)"},
+           Command{"sessions", "ITS sessions held by every live AGate process"},
+           Command{"sm04", "R/3 user list (SM04)"},
+           Command{"sm12", "R/3 lock entries (SM12)"},
+           Command{"loadstat", "load statistics per AGate process (like loadstat.log)"},
+       }) {
+    auto* sub = app.add_subcommand(c.name, c.help);
+    sub->add_flag("--json", json, "print JSON");
+  }
+  CLI11_PARSE(app, argc, argv);
+  std::string command = app.get_subcommands().front()->get_name();
+
+  auto config = its::ClusterConfig::Load(config_dir);
+  if (!config.ok()) {
+    std::cerr << "itsadm: " << config.status().message() << "\n";
+    return 2;
+  }
+  auto table = its::admin::Query(*config, command);
+  if (!table.ok()) {
+    std::cerr << "itsadm: " << table.status().message() << "\n";
+    return 1;
+  }
+  std::cout << (json ? its::admin::ToJson(*table).dump(2) : its::admin::ToText(*table)) << "\n";
+  return 0;
+}

@@ -1,0 +1,62 @@
+// itscluster: starts the whole ITS simulator cluster in the foreground.
+// deploy/up builds the programs and runs this.
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "clients/cluster_launcher.h"
+#include "common/process.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "itscluster: run the ITS simulator cluster (r3_stub, one mapping_manager per AGate\n"
+      "instance with its agate processes, wgate) in the foreground until SIGINT/SIGTERM."};
+  its::launcher::Options o;
+  o.config_dir = "deploy/config";
+  o.run_dir = "build/run";
+  o.bin_dir = its::ExecutableDir();
+  app.add_option("--config", o.config_dir, "configuration directory")->capture_default_str();
+  app.add_option("--time-scale", o.time_scale, "simulated seconds per real second (overrides cluster.toml)");
+  app.add_option("--run-dir", o.run_dir, "where the working config copy and the logs go")
+      ->capture_default_str();
+  app.add_flag("--ephemeral-ports", o.ephemeral_ports, "bind every listener to a free port");
+  CLI11_PARSE(app, argc, argv);
+
+  // Signals are taken with sigwait; children unblock them before exec.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &set, nullptr);
+
+  auto cluster = its::launcher::Cluster::Start(o);
+  if (!cluster.ok()) {
+    std::cerr << "itscluster: " << cluster.status().message() << "\n";
+    return 1;
+  }
+  std::cerr << "logs and the working configuration: " << o.run_dir << "\n"
+            << "admin: itsadm --config " << (*cluster)->config_dir() << " agates|sessions|sm04|sm12\n";
+  std::printf("ready %s\n", (*cluster)->url().c_str());
+  std::fflush(stdout);
+  int code = 0;
+  while (true) {
+    int sig = 0;
+    sigwait(&set, &sig);
+    if (sig == SIGCHLD) {
+      std::string gone = (*cluster)->ExitedProcess();
+      if (gone.empty()) continue;
+      std::cerr << "itscluster: " << gone << " exited unexpectedly; stopping the cluster\n";
+      code = 1;
+      break;
+    }
+    std::cerr << "itscluster: signal " << sig << ", stopping the cluster\n";
+    break;
+  }
+  (*cluster)->Stop();
+  return code;
+}

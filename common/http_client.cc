@@ -1,0 +1,208 @@
+#include "common/http_client.h"
+
+#include <arpa/inet.h>
+#include <llhttp.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+#include "absl/status/status.h"
+#include "common/cluster_config.h"
+#include "common/strings.h"
+
+namespace its {
+namespace {
+
+struct ResponseParser {
+  HttpResult result;
+  std::string field;
+  bool in_value = false;
+  bool done = false;
+
+  static int OnField(llhttp_t* p, const char* at, size_t n) {
+    auto* self = static_cast<ResponseParser*>(p->data);
+    if (self->in_value) self->field.clear(), self->in_value = false;
+    self->field.append(at, n);
+    return 0;
+  }
+  static int OnValue(llhttp_t* p, const char* at, size_t n) {
+    auto* self = static_cast<ResponseParser*>(p->data);
+    if (!self->in_value) {
+      self->result.headers.emplace_back(ToLower(self->field), "");
+      self->in_value = true;
+    }
+    self->result.headers.back().second.append(at, n);
+    return 0;
+  }
+  static int OnBody(llhttp_t* p, const char* at, size_t n) {
+    static_cast<ResponseParser*>(p->data)->result.body.append(at, n);
+    return 0;
+  }
+  static int OnComplete(llhttp_t* p) {
+    auto* self = static_cast<ResponseParser*>(p->data);
+    self->result.status = p->status_code;
+    self->done = true;
+    return HPE_PAUSED;
+  }
+};
+
+}  // namespace
+
+std::optional<std::string> HttpResult::Header(const std::string& name) const {
+  for (const auto& [n, v] : headers)
+    if (n == name) return v;
+  return std::nullopt;
+}
+
+std::vector<std::string> HttpResult::Headers(const std::string& name) const {
+  std::vector<std::string> out;
+  for (const auto& [n, v] : headers)
+    if (n == name) out.push_back(v);
+  return out;
+}
+
+HttpClient::HttpClient(std::string address, int timeout_ms) : timeout_ms_(timeout_ms) {
+  if (address.rfind("http://", 0) == 0) address = address.substr(7);
+  size_t slash = address.find('/');
+  if (slash != std::string::npos) address = address.substr(0, slash);
+  if (!ParseHostPort(address, &host_, &port_).ok()) port_ = -1;
+}
+
+HttpClient::~HttpClient() { Close(); }
+
+void HttpClient::Close() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  pending_.clear();
+}
+
+absl::Status HttpClient::Connect() {
+  if (fd_ >= 0) return absl::OkStatus();
+  if (port_ <= 0) return absl::InvalidArgumentError("bad address");
+  fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<uint16_t>(port_));
+  if (inet_pton(AF_INET, host_ == "localhost" ? "127.0.0.1" : host_.c_str(), &sa.sin_addr) != 1) {
+    Close();
+    return absl::InvalidArgumentError(Cat("bad IPv4 address ", host_));
+  }
+  if (::connect(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+    std::string err = std::strerror(errno);
+    Close();
+    return absl::UnavailableError(Cat("connect ", host_, ":", port_, ": ", err));
+  }
+  int one = 1;
+  setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<HttpResult> HttpClient::Send(
+    const std::string& method, const std::string& target,
+    const std::vector<std::pair<std::string, std::string>>& headers, const std::string& body) {
+  std::string req = Cat(method, " ", target, " HTTP/1.1\r\nHost: ", host_, ":", port_, "\r\n");
+  for (const auto& [n, v] : headers) req += Cat(n, ": ", v, "\r\n");
+  if (!body.empty() || method == "POST") req += Cat("Content-Length: ", body.size(), "\r\n");
+  req += "\r\n";
+  req += body;
+  auto r = SendRaw(req);
+  if (!r.ok() && fd_ < 0) {  // the server may have closed an idle connection: once more
+    r = SendRaw(req);
+  }
+  return r;
+}
+
+absl::StatusOr<HttpResult> HttpClient::SendRaw(const std::string& bytes) {
+  if (auto s = Connect(); !s.ok()) return s;
+  size_t off = 0;
+  while (off < bytes.size()) {
+    ssize_t n = ::send(fd_, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
+    if (n <= 0) {
+      Close();
+      return absl::UnavailableError("send failed");
+    }
+    off += static_cast<size_t>(n);
+  }
+  return ReadResponse();
+}
+
+absl::StatusOr<HttpResult> HttpClient::ReadResponse() {
+  if (fd_ < 0) return absl::UnavailableError("not connected");
+  llhttp_settings_t settings;
+  llhttp_settings_init(&settings);
+  settings.on_header_field = ResponseParser::OnField;
+  settings.on_header_value = ResponseParser::OnValue;
+  settings.on_body = ResponseParser::OnBody;
+  settings.on_message_complete = ResponseParser::OnComplete;
+  llhttp_t parser;
+  llhttp_init(&parser, HTTP_RESPONSE, &settings);
+  ResponseParser rp;
+  parser.data = &rp;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms_);
+  std::string buf = std::move(pending_);
+  pending_.clear();
+  while (true) {
+    if (!buf.empty()) {
+      llhttp_errno_t err = llhttp_execute(&parser, buf.data(), buf.size());
+      if (err == HPE_PAUSED) {
+        size_t used = static_cast<size_t>(llhttp_get_error_pos(&parser) - buf.data());
+        pending_ = buf.substr(used);
+        return rp.result;
+      }
+      if (err != HPE_OK) {
+        Close();
+        return absl::DataLossError(Cat("bad HTTP response: ", llhttp_errno_name(err)));
+      }
+      buf.clear();
+    }
+    int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    deadline - std::chrono::steady_clock::now())
+                                    .count());
+    if (left <= 0) {
+      Close();
+      return absl::DeadlineExceededError("no response in time");
+    }
+    pollfd pfd{fd_, POLLIN, 0};
+    if (::poll(&pfd, 1, left) <= 0) continue;
+    char tmp[16384];
+    ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
+    if (n <= 0) {
+      // EOF may complete a response without Content-Length.
+      if (llhttp_finish(&parser) == HPE_OK && rp.done) {
+        Close();
+        return rp.result;
+      }
+      Close();
+      return absl::UnavailableError("connection closed before a complete response");
+    }
+    buf.assign(tmp, static_cast<size_t>(n));
+  }
+}
+
+bool HttpClient::PeerClosed() {
+  if (fd_ < 0) return true;
+  if (!pending_.empty()) return false;
+  pollfd pfd{fd_, POLLIN, 0};
+  if (::poll(&pfd, 1, timeout_ms_) <= 0) return false;
+  char c;
+  ssize_t n = ::recv(fd_, &c, 1, MSG_PEEK);
+  if (n <= 0) {
+    Close();
+    return true;
+  }
+  return false;
+}
+
+absl::StatusOr<HttpResult> HttpGet(const std::string& address, const std::string& target,
+                                   int timeout_ms) {
+  HttpClient c(address, timeout_ms);
+  return c.Send("GET", target, {{"Connection", "close"}});
+}
+
+}  // namespace its
