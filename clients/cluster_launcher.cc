@@ -117,6 +117,9 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(Options options) {
   fs::copy(options.config_dir, options.run_dir,
            fs::copy_options::recursive | fs::copy_options::overwrite_existing, ec);
   if (ec) return absl::InternalError(Cat("cannot copy ", options.config_dir, ": ", ec.message()));
+  for (const auto& [path, content] : options.files) {
+    std::ofstream(options.run_dir + "/" + path, std::ios::trunc) << content;
+  }
   std::unique_ptr<Cluster> c(new Cluster(std::move(options)));
   const Options& o = c->options_;
   try {

@@ -20,6 +20,9 @@ struct Options {
   double time_scale = 0;         // > 0: overrides cluster.toml
   bool ephemeral_ports = false;  // every listener on port 0 (tests)
   std::function<void(toml::table&)> edit;  // changes to cluster.toml before the start
+  // Extra files (path relative to the config directory, content), e.g. a
+  // service file a test needs.
+  std::vector<std::pair<std::string, std::string>> files;
   int ready_timeout_ms = 30000;
 };
 

@@ -1,0 +1,48 @@
+# Shared by deploy/up and deploy/test: install what is missing, build.
+# shellcheck shell=bash
+
+ITS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+# Debian packages the build and the tests need.
+ITS_PACKAGES=(
+  build-essential cmake ninja-build ccache pkg-config git curl procps
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  libabsl-dev libasio-dev node-llhttp libtomlplusplus-dev libcli11-dev
+  nlohmann-json3-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
+)
+
+its_log() { printf '%s\n' "$*" >&2; }
+
+# its_install PKG... : installs the Debian packages that are not installed yet.
+its_install() {
+  local missing=() p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  ((${#missing[@]} == 0)) && return 0
+  local sudo=()
+  if [ "$(id -u)" != 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then sudo=(sudo); else
+      its_log "missing Debian packages: ${missing[*]}"
+      its_log "install them as root: apt-get install ${missing[*]}"
+      return 1
+    fi
+  fi
+  its_log "installing: ${missing[*]}"
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >/dev/null
+}
+
+# its_build [TARGET...]: configures (once) and builds the Release tree in build/.
+its_build() {
+  cd "$ITS_ROOT"
+  if [ ! -f build/build.ninja ]; then
+    cmake --preset release >/dev/null
+  fi
+  if [ $# -gt 0 ]; then
+    cmake --build build --target "$@"
+  else
+    cmake --build build
+  fi
+}

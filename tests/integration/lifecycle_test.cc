@@ -1,0 +1,181 @@
+// Timeouts, restarts, assignment under load and dead processes, against a
+// real cluster with time_scale so simulated minutes pass in real fractions.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <fstream>
+
+#include "tests/integration/test_cluster.h"
+
+namespace its::testing {
+namespace {
+
+// time_scale 600: one simulated minute is 100 ms real.
+void Fast(toml::table& t) { t.insert_or_assign("time_scale", 600.0); }
+
+int UsersNamed(const launcher::Cluster& c, const std::string& user) {
+  int n = 0;
+  for (const auto& u : Admin(c, "sm04")) n += u["user"] == user;
+  return n;
+}
+
+TEST(Lifecycle, TimeoutEndsTheR3SessionAndLocksAtThatMoment) {
+  auto c = StartCluster(Fast, {{"services/quick.srvc", "~transaction PA30\n~timeout 1\n"}});
+  ASSERT_NE(c, nullptr);
+  Browser b(c->url());
+  ASSERT_EQ(b.Get(StartUrl("quick", "DEMO")).status, 200);
+  b.Get(Step("quick", "~okcode=/00&RP50G-PERNR=55"));
+  auto start = std::chrono::steady_clock::now();
+  ASSERT_EQ(UsersNamed(*c, "DEMO"), 1);
+  ASSERT_EQ(Admin(*c, "sm12").size(), 1u);
+  // No request is sent: the agate ends the R/3 session when ~timeout passes.
+  EXPECT_TRUE(WaitFor([&] { return UsersNamed(*c, "DEMO") == 0; }, 5000));
+  auto elapsed = std::chrono::steady_clock::now() - start;
+  EXPECT_GE(elapsed, std::chrono::milliseconds(80));  // not before 1 simulated minute
+  EXPECT_EQ(Admin(*c, "sm12").size(), 0u);
+  HttpResult r = b.Get(Step("quick", "~okcode=/00"));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("Session timed out - please log in again"), std::string::npos);
+  EXPECT_EQ(r.body.find("Change Addresses"), std::string::npos);
+}
+
+TEST(Lifecycle, ServiceRestartWithKeptLogonDataStartsANewSession) {
+  auto c = StartCluster(Fast, {{"services/again.srvc",
+                                "~transaction FB03\n~timeout 1\n~userTimeout 1\n~serviceRestart 1\n"},
+                               {"services/relogon.srvc",
+                                "~transaction FB03\n~timeout 1\n~userTimeout 0\n~serviceRestart 1\n"}});
+  ASSERT_NE(c, nullptr);
+  Browser b(c->url());
+  ASSERT_EQ(b.Get(StartUrl("again", "DEMO")).status, 200);
+  std::string first = b.session();
+  ASSERT_TRUE(WaitFor([&] { return UsersNamed(*c, "DEMO") == 0; }));
+  HttpResult r = b.Get(Step("again", "~okcode=/00"));
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.body.find("~serviceRestarted=X"), std::string::npos);
+  EXPECT_NE(b.session(), first);
+  EXPECT_EQ(UsersNamed(*c, "DEMO"), 1);
+
+  // Without kept logon data the restart asks for a logon.
+  Browser d(c->url());
+  ASSERT_EQ(d.Get(StartUrl("relogon", "DEMO2")).status, 200);
+  ASSERT_TRUE(WaitFor([&] { return UsersNamed(*c, "DEMO2") == 0; }));
+  HttpResult logon = d.Get(Step("relogon", "~okcode=/00"));
+  EXPECT_EQ(logon.status, 200);
+  EXPECT_NE(logon.body.find("name=\"~password\""), std::string::npos);
+}
+
+// One instance, 2 sessions per process, up to 2 processes: the Mapping
+// Manager skips overloaded processes, scales up, and finally refuses.
+TEST(Lifecycle, AssignmentSkipsOverloadedScalesUpAndRefusesWhenFull) {
+  auto c = StartCluster([](toml::table& t) {
+    auto* list = t["agate_instance"].as_array();
+    while (list->size() > 1) list->erase(list->end() - 1);
+    auto* inst = (*list)[0].as_table();
+    inst->insert_or_assign("min_agates", 1);
+    inst->insert_or_assign("max_agates", 2);
+    inst->insert_or_assign("inc_agates", 1);
+    inst->insert_or_assign("max_sessions", 2);
+    inst->insert_or_assign("overload_weight", 0.6);
+  });
+  ASSERT_NE(c, nullptr);
+  std::vector<std::unique_ptr<Browser>> users;
+  std::vector<AgateId> served;
+  for (int i = 0; i < 4; ++i) {
+    users.push_back(std::make_unique<Browser>(c->url()));
+    HttpResult r = users.back()->Get(StartUrl("webgui", Cat("LOAD0000", i + 1)));
+    ASSERT_EQ(r.status, 200) << i << ": " << r.body;
+    served.push_back(ServedBy(r));
+  }
+  // 1st on the only process; after it w = 0.5 < 0.6, so the 2nd needs a new process.
+  EXPECT_EQ(served[0].process, 0);
+  EXPECT_EQ(served[1].process, 1);
+  EXPECT_NE(served[1].pid, served[0].pid);
+  // Both overloaded, MaxAGates reached: highest w, ties to the higher PID.
+  int higher = served[0].pid > served[1].pid ? 0 : 1;
+  EXPECT_EQ(served[2].process, higher);
+  EXPECT_EQ(served[3].process, 1 - higher);
+  Browser extra(c->url());
+  HttpResult full = extra.Get(StartUrl("webgui", "LOAD00009"));
+  EXPECT_EQ(full.status, 503);
+  EXPECT_NE(full.body.find("no free capacity"), std::string::npos);
+  // The existing sessions still work.
+  EXPECT_EQ(users[0]->Get(Step("webgui", "~okcode=/00&RF05L-BELNR=1")).status, 200);
+}
+
+TEST(Lifecycle, KilledAgateIsRestartedAndItsSessionsGetAClearPage) {
+  auto c = StartCluster();
+  ASSERT_NE(c, nullptr);
+  Browser b(c->url());
+  HttpResult r = b.Get(StartUrl("webgui", "DEMO"));
+  ASSERT_EQ(r.status, 200);
+  AgateId owner = ServedBy(r);
+  ASSERT_EQ(kill(owner.pid, SIGKILL), 0);
+  HttpResult lost = b.Get(Step("webgui", "~okcode=/00&RF05L-BELNR=1"));
+  EXPECT_EQ(lost.status, 400);
+  EXPECT_NE(lost.body.find("AGate process that held this session ended"), std::string::npos)
+      << lost.body;
+  EXPECT_EQ(lost.body.find("Display Document"), std::string::npos);
+  // The Mapping Manager restarts the slot with a new process.
+  int new_pid = 0;
+  EXPECT_TRUE(WaitFor([&] {
+    for (const auto& p : Admin(*c, "agates")) {
+      if (p["instance"] == owner.instance && p["process"] == owner.process && p["state"] == "up" &&
+          p["pid"] != owner.pid) {
+        new_pid = p["pid"];
+        return true;
+      }
+    }
+    return false;
+  }));
+  for (int i = 0; i < 4; ++i) {
+    Browser n(c->url());
+    HttpResult again = n.Get(StartUrl("webgui", "DEMO2"));
+    EXPECT_EQ(again.status, 200);
+    EXPECT_NE(ServedBy(again).pid, owner.pid);
+  }
+  EXPECT_GT(new_pid, 0);
+}
+
+TEST(Lifecycle, SigtermStopsEveryProcessWithinFiveSeconds) {
+  // itscluster is what deploy/up runs in the foreground.
+  std::string run = Cat(std::filesystem::temp_directory_path().string(), "/its-up-", getpid());
+  std::string out = run + ".out";
+  pid_t pid = fork();
+  if (pid == 0) {
+    int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(fd, 1);
+    execl(ITS_BIN_DIR "/itscluster", "itscluster", "--config", ITS_SOURCE_DIR "/deploy/config",
+          "--run-dir", run.c_str(), "--ephemeral-ports", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  std::string url;
+  ASSERT_TRUE(WaitFor([&] {
+    std::ifstream in(out);
+    std::string word;
+    if (in >> word && word == "ready") in >> url;
+    return !url.empty();
+  }, 30000));
+  auto config = ClusterConfig::Load(run);
+  ASSERT_TRUE(config.ok());
+  std::vector<int> pids;
+  for (const auto& p : admin::ToJson(*admin::Query(*config, "agates"))) pids.push_back(p["pid"]);
+  ASSERT_EQ(pids.size(), 4u);
+  auto t0 = std::chrono::steady_clock::now();
+  kill(pid, SIGTERM);
+  int status;
+  waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_TRUE(WaitFor([&] {
+    for (int p : pids)
+      if (kill(p, 0) == 0) return false;
+    return true;
+  }, 5000));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+  EXPECT_FALSE(HttpGet(url, "/healthz", 500).ok());
+  std::filesystem::remove_all(run);
+  std::filesystem::remove(out);
+}
+
+}  // namespace
+}  // namespace its::testing

@@ -1,0 +1,133 @@
+#pragma once
+
+// Helpers for the integration tests: a real cluster on ephemeral ports and a
+// browser-like HTTP client with a ~session cookie jar.
+
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "clients/admin.h"
+#include "clients/cluster_launcher.h"
+#include "common/cluster_config.h"
+#include "common/http_client.h"
+#include "common/params.h"
+#include "common/strings.h"
+
+namespace its::testing {
+
+inline std::unique_ptr<launcher::Cluster> StartCluster(
+    std::function<void(toml::table&)> edit = nullptr,
+    std::vector<std::pair<std::string, std::string>> files = {}) {
+  static int counter = 0;
+  launcher::Options o;
+  o.config_dir = std::string(ITS_SOURCE_DIR) + "/deploy/config";
+  o.run_dir = Cat(std::filesystem::temp_directory_path().string(), "/its-test-", getpid(), "-",
+                  ++counter);
+  std::filesystem::remove_all(o.run_dir);
+  o.bin_dir = ITS_BIN_DIR;
+  o.ephemeral_ports = true;
+  o.edit = std::move(edit);
+  o.files = std::move(files);
+  auto c = launcher::Cluster::Start(std::move(o));
+  if (!c.ok()) {
+    ADD_FAILURE() << "cluster did not start: " << c.status().message();
+    return nullptr;
+  }
+  return std::move(*c);
+}
+
+// The JSON rows of an itsadm listing.
+inline nlohmann::json Admin(const launcher::Cluster& c, const std::string& command) {
+  auto config = ClusterConfig::Load(c.config_dir());
+  EXPECT_TRUE(config.ok()) << config.status().message();
+  auto t = admin::Query(*config, command);
+  EXPECT_TRUE(t.ok()) << t.status().message();
+  return t.ok() ? admin::ToJson(*t) : nlohmann::json::array();
+}
+
+// Polls `pred` every 20 ms for up to `ms`; true once it holds.
+template <typename Pred>
+bool WaitFor(Pred pred, int ms = 5000) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return pred();
+}
+
+// A browser: one keep-alive connection and a cookie jar for ~session.
+class Browser {
+ public:
+  explicit Browser(const std::string& url) : http_(url) {}
+
+  HttpResult Get(const std::string& target) { return Send("GET", target, ""); }
+  HttpResult Post(const std::string& target, const std::string& form) {
+    return Send("POST", target, form);
+  }
+  HttpResult Send(const std::string& method, const std::string& target, const std::string& body) {
+    std::vector<std::pair<std::string, std::string>> h;
+    if (!cookie_.empty()) h.emplace_back("Cookie", "~session=" + cookie_);
+    if (method == "POST") h.emplace_back("Content-Type", "application/x-www-form-urlencoded");
+    auto r = http_.Send(method, target, h, body);
+    EXPECT_TRUE(r.ok()) << target << ": " << r.status().message();
+    if (!r.ok()) return HttpResult();
+    for (const std::string& sc : r->Headers("set-cookie")) {
+      auto v = FindCookie(sc, "~session");
+      if (!v) continue;
+      if (sc.find("Max-Age=0") != std::string::npos) cookie_.clear();
+      else cookie_ = std::string(*v);
+    }
+    return *r;
+  }
+  // The session ID in the jar (decoded), or "".
+  std::string session() const {
+    auto d = UrlDecode(cookie_);
+    return d.ok() ? *d : "";
+  }
+  void set_cookie(const std::string& raw) { cookie_ = raw; }
+  const std::string& raw_cookie() const { return cookie_; }
+
+ private:
+  HttpClient http_;
+  std::string cookie_;
+};
+
+inline std::string StartUrl(const std::string& service, const std::string& user,
+                            const std::string& extra = "") {
+  return Cat("/scripts/wgate/", service, "/!?~client=100&~login=", user,
+             "&~password=welcome&~language=EN", extra);
+}
+
+inline std::string Step(const std::string& service, const std::string& query) {
+  return Cat("/scripts/wgate/", service, "/?", query);
+}
+
+// The "instance/process/pid" a response names.
+struct AgateId {
+  std::string instance;
+  int process = -1;
+  int pid = -1;
+};
+inline AgateId ServedBy(const HttpResult& r) {
+  AgateId id;
+  auto h = r.Header("x-its-agate");
+  if (!h) return id;
+  auto parts = Split(*h, '/');
+  if (parts.size() != 3) return id;
+  id.instance = std::string(parts[0]);
+  ParseInt(parts[1], &id.process);
+  ParseInt(parts[2], &id.pid);
+  return id;
+}
+
+}  // namespace its::testing
