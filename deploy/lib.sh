@@ -11,6 +11,9 @@ ITS_PACKAGES=(
   nlohmann-json3-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
 )
 
+# ccache hashes paths relative to the checkout, so clean clones share hits.
+export CCACHE_BASEDIR="$ITS_ROOT"
+
 its_log() { printf '%s\n' "$*" >&2; }
 
 # its_install PKG... : installs the Debian packages that are not installed yet.
