@@ -1,6 +1,7 @@
 #include "agate/agate_process.h"
 
 #include "agate/render.h"
+#include "common/async_call.h"
 #include "common/log.h"
 #include "common/pages.h"
 #include "common/strings.h"
@@ -475,12 +476,10 @@ grpc::ServerBidiReactor<proto::AGateUp, proto::AGateDown>* AGateService::Dialog(
 grpc::ServerUnaryReactor* AGateService::ListSessions(grpc::CallbackServerContext* context,
                                                      const proto::Empty*,
                                                      proto::SessionsReply* reply) {
-  auto* reactor = context->DefaultReactor();
-  asio::post(io_, [this, reactor, reply] {
+  return FinishOnLogicThread(io_, context, [this, reply] {
     *reply = process_.ListSessions();
-    reactor->Finish(grpc::Status::OK);
+    return grpc::Status::OK;
   });
-  return reactor;
 }
 
 }  // namespace its::agate

@@ -108,16 +108,8 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   its::InitLogging(its::Cat("agate ", options.instance, "/", options.process));
 
-  auto config = its::ClusterConfig::Load(config_dir);
-  if (!config.ok()) {
-    spdlog::error("{}", config.status().message());
-    return 2;
-  }
-  auto services = its::ServiceCatalog::Load(config_dir + "/services");
-  if (!services.ok()) {
-    spdlog::error("{}", services.status().message());
-    return 2;
-  }
+  auto config = its::ValueOrExit(its::ClusterConfig::Load(config_dir));
+  auto services = its::ValueOrExit(its::ServiceCatalog::Load(config_dir + "/services"));
   char host[65] = "localhost";
   gethostname(host, sizeof host - 1);
   options.host = host;
@@ -126,10 +118,10 @@ int main(int argc, char** argv) {
   }
   if (options.host.empty() || options.host.size() > 64) options.host = "localhost";
 
-  its::ScaledClock clock(time_scale > 0 ? time_scale : config->time_scale);
+  its::ScaledClock clock(time_scale > 0 ? time_scale : config.time_scale);
   asio::io_context io(1);
-  its::agate::R3Client r3client(io, r3.empty() ? config->r3_listen : r3, its::agate::R3Failure);
-  its::agate::AGateProcess process(options, clock, io, *services, r3client);
+  its::agate::R3Client r3client(io, r3.empty() ? config.r3_listen : r3, its::agate::R3Failure);
+  its::agate::AGateProcess process(options, clock, io, services, r3client);
   its::agate::AGateService service(process, io);
   std::string bound;
   auto server = its::StartGrpcServer(listen, {&service}, &bound);

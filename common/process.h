@@ -1,8 +1,13 @@
 #pragma once
 
+#include <cstdlib>
 #include <functional>
+#include <string>
 
 #include <asio.hpp>
+
+#include "absl/status/statusor.h"
+#include "common/log.h"
 
 namespace its {
 
@@ -10,6 +15,17 @@ namespace its {
 // `stop` on a helper thread (it may block, e.g. in grpc::Server::Shutdown)
 // and returns when `io` has stopped. Every server process's main() uses it.
 void RunUntilSignal(asio::io_context& io, std::function<void()> stop);
+
+// The value, or: log the error (it names file, line and key) and exit(2).
+// For start-up configuration in main().
+template <typename T>
+T ValueOrExit(absl::StatusOr<T> v) {
+  if (!v.ok()) {
+    spdlog::error("{}", v.status().message());
+    std::exit(2);
+  }
+  return std::move(*v);
+}
 
 // Path of the directory holding the running executable (for sibling binaries).
 std::string ExecutableDir();

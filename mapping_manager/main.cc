@@ -23,14 +23,10 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   its::InitLogging("mapping_manager " + instance);
 
-  auto config = its::ClusterConfig::Load(config_dir);
-  if (!config.ok()) {
-    spdlog::error("{}", config.status().message());
-    return 2;
-  }
-  const its::AgateInstanceConfig* inst = config->FindInstance(instance);
+  auto config = its::ValueOrExit(its::ClusterConfig::Load(config_dir));
+  const its::AgateInstanceConfig* inst = config.FindInstance(instance);
   if (!inst) {
-    spdlog::error("{}: no [[agate_instance]] named {}", config->file, instance);
+    spdlog::error("{}: no [[agate_instance]] named {}", config.file, instance);
     return 2;
   }
   asio::io_context io(1);
@@ -53,8 +49,8 @@ int main(int argc, char** argv) {
   command.binary = agate_binary.empty() ? its::ExecutableDir() + "/agate" : agate_binary;
   command.config_dir = config_dir;
   command.listen_host = host;
-  command.r3_address = config->r3_listen;
-  command.time_scale = time_scale > 0 ? time_scale : config->time_scale;
+  command.r3_address = config.r3_listen;
+  command.time_scale = time_scale > 0 ? time_scale : config.time_scale;
   manager = std::make_unique<its::mm::MappingManager>(
       *inst, io, [&command, inst](int process, uint32_t incarnation) {
         return its::mm::ForkExecSpawner(command, *inst)(process, incarnation);

@@ -7,6 +7,7 @@
 
 #include <thread>
 
+#include "common/async_call.h"
 #include "common/load_weight.h"
 #include "common/log.h"
 #include "common/strings.h"
@@ -306,28 +307,23 @@ grpc::ServerUnaryReactor* MappingManagerService::Assign(grpc::CallbackServerCont
 grpc::ServerUnaryReactor* MappingManagerService::Register(grpc::CallbackServerContext* context,
                                                           const proto::RegisterRequest* request,
                                                           proto::Empty*) {
-  auto* reactor = context->DefaultReactor();
-  asio::post(io_, [this, reactor, request] { reactor->Finish(manager_.Register(*request)); });
-  return reactor;
+  return FinishOnLogicThread(io_, context, [this, request] { return manager_.Register(*request); });
 }
 
 grpc::ServerUnaryReactor* MappingManagerService::ReportLoad(grpc::CallbackServerContext* context,
                                                             const proto::LoadReport* request,
                                                             proto::Empty*) {
-  auto* reactor = context->DefaultReactor();
-  asio::post(io_, [this, reactor, request] { reactor->Finish(manager_.ReportLoad(*request)); });
-  return reactor;
+  return FinishOnLogicThread(io_, context,
+                             [this, request] { return manager_.ReportLoad(*request); });
 }
 
 grpc::ServerUnaryReactor* MappingManagerService::GetDirectory(grpc::CallbackServerContext* context,
                                                               const proto::Empty*,
                                                               proto::Directory* reply) {
-  auto* reactor = context->DefaultReactor();
-  asio::post(io_, [this, reactor, reply] {
+  return FinishOnLogicThread(io_, context, [this, reply] {
     *reply = manager_.Directory();
-    reactor->Finish(grpc::Status::OK);
+    return grpc::Status::OK;
   });
-  return reactor;
 }
 
 namespace {

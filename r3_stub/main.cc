@@ -19,27 +19,15 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   its::InitLogging("r3_stub");
 
-  auto config = its::ClusterConfig::Load(config_dir);
-  if (!config.ok()) {
-    spdlog::error("{}", config.status().message());
-    return 2;
-  }
-  auto data = its::r3::MasterData::Load(config_dir + "/r3");
-  if (!data.ok()) {
-    spdlog::error("{}", data.status().message());
-    return 2;
-  }
-  auto profile = its::Profile::Load(config_dir + "/r3/DEFAULT.PFL");
-  if (!profile.ok()) {
-    spdlog::error("{}", profile.status().message());
-    return 2;
-  }
-  its::ScaledClock clock(time_scale > 0 ? time_scale : config->time_scale);
-  its::r3::R3System system(std::move(*data), std::move(*profile), clock);
+  auto config = its::ValueOrExit(its::ClusterConfig::Load(config_dir));
+  auto data = its::ValueOrExit(its::r3::MasterData::Load(config_dir + "/r3"));
+  auto profile = its::ValueOrExit(its::Profile::Load(config_dir + "/r3/DEFAULT.PFL"));
+  its::ScaledClock clock(time_scale > 0 ? time_scale : config.time_scale);
+  its::r3::R3System system(std::move(data), std::move(profile), clock);
   asio::io_context io(1);
   its::r3::R3Service service(system, io, clock);
   std::string bound;
-  auto server = its::StartGrpcServer(listen.empty() ? config->r3_listen : listen, {&service}, &bound);
+  auto server = its::StartGrpcServer(listen.empty() ? config.r3_listen : listen, {&service}, &bound);
   if (!server.ok()) {
     spdlog::error("{}", server.status().message());
     return 1;

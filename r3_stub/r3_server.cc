@@ -2,6 +2,8 @@
 
 #include <memory>
 
+#include "common/async_call.h"
+
 namespace its::r3 {
 
 grpc::ServerBidiReactor<proto::R3Up, proto::R3Down>* R3Service::Dialog(
@@ -55,22 +57,18 @@ void R3Service::Handle(const Stream::Ptr& stream, proto::R3Up& batch) {
 grpc::ServerUnaryReactor* R3Service::ListUserSessions(grpc::CallbackServerContext* context,
                                                       const proto::Empty*,
                                                       proto::Sm04Reply* reply) {
-  auto* reactor = context->DefaultReactor();
-  asio::post(io_, [this, reactor, reply] {
+  return FinishOnLogicThread(io_, context, [this, reply] {
     *reply = system_.UserSessions();
-    reactor->Finish(grpc::Status::OK);
+    return grpc::Status::OK;
   });
-  return reactor;
 }
 
 grpc::ServerUnaryReactor* R3Service::ListLocks(grpc::CallbackServerContext* context,
                                                const proto::Empty*, proto::Sm12Reply* reply) {
-  auto* reactor = context->DefaultReactor();
-  asio::post(io_, [this, reactor, reply] {
+  return FinishOnLogicThread(io_, context, [this, reply] {
     *reply = system_.Locks();
-    reactor->Finish(grpc::Status::OK);
+    return grpc::Status::OK;
   });
-  return reactor;
 }
 
 }  // namespace its::r3

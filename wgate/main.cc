@@ -18,29 +18,21 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   its::InitLogging("wgate");
 
-  auto config = its::ClusterConfig::Load(config_dir);
-  if (!config.ok()) {
-    spdlog::error("{}", config.status().message());
-    return 2;
-  }
-  auto services = its::ServiceCatalog::Load(config_dir + "/services");
-  if (!services.ok()) {
-    spdlog::error("{}", services.status().message());
-    return 2;
-  }
+  auto config = its::ValueOrExit(its::ClusterConfig::Load(config_dir));
+  auto services = its::ValueOrExit(its::ServiceCatalog::Load(config_dir + "/services"));
   asio::io_context io(1);
-  its::wgate::WGate wgate(*config, *services, io);
-  its::http::Server server(io, config->http, [&](its::http::Request& req, auto respond) {
+  its::wgate::WGate wgate(config, services, io);
+  its::http::Server server(io, config.http, [&](its::http::Request& req, auto respond) {
     wgate.Handle(req, std::move(respond));
   });
   std::string bound;
-  if (auto s = server.Listen(listen.empty() ? config->wgate_listen : listen, &bound); !s.ok()) {
+  if (auto s = server.Listen(listen.empty() ? config.wgate_listen : listen, &bound); !s.ok()) {
     spdlog::error("{}", s.message());
     return 1;
   }
   wgate.Start();
   spdlog::info("WGate listening on http://{} ({} AGate instances, routing {})", bound,
-               config->instances.size(), config->routing);
+               config.instances.size(), config.routing);
   its::AnnounceReady("wgate", "http://" + bound);
   its::RunUntilSignal(io, [&] {
     std::promise<void> done;

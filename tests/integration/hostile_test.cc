@@ -6,15 +6,8 @@
 namespace its::testing {
 namespace {
 
-class Hostile : public ::testing::Test {
+class Hostile : public SharedClusterTest {
  protected:
-  static void SetUpTestSuite() { cluster_ = StartCluster().release(); }
-  static void TearDownTestSuite() {
-    delete cluster_;
-    cluster_ = nullptr;
-  }
-  void SetUp() override { ASSERT_NE(cluster_, nullptr); }
-
   static std::vector<int> Pids() {
     std::vector<int> pids;
     for (const auto& p : Admin(*cluster_, "agates")) pids.push_back(p["pid"]);
@@ -22,9 +15,7 @@ class Hostile : public ::testing::Test {
     return pids;
   }
 
-  static launcher::Cluster* cluster_;
 };
-launcher::Cluster* Hostile::cluster_ = nullptr;
 
 TEST_F(Hostile, MalformedHttpGets400AndTheConnectionCloses) {
   auto before = Pids();

@@ -8,15 +8,8 @@
 namespace its::testing {
 namespace {
 
-class SessionFlow : public ::testing::Test {
+class SessionFlow : public SharedClusterTest {
  protected:
-  static void SetUpTestSuite() { cluster_ = StartCluster().release(); }
-  static void TearDownTestSuite() {
-    delete cluster_;
-    cluster_ = nullptr;
-  }
-  void SetUp() override { ASSERT_NE(cluster_, nullptr); }
-
   static uint64_t Metric(const std::string& name) {
     auto r = HttpGet(cluster_->url(), "/metrics");
     EXPECT_TRUE(r.ok());
@@ -27,9 +20,7 @@ class SessionFlow : public ::testing::Test {
     return 0;
   }
 
-  static launcher::Cluster* cluster_;
 };
-launcher::Cluster* SessionFlow::cluster_ = nullptr;
 
 TEST_F(SessionFlow, NewSessionTakesFiveStepsAndTheHighestPid) {
   Browser b(cluster_->url());

@@ -45,6 +45,19 @@ inline std::unique_ptr<launcher::Cluster> StartCluster(
   return std::move(*c);
 }
 
+// Base of a test suite whose tests share one cluster (default configuration).
+class SharedClusterTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { cluster_ = StartCluster().release(); }
+  static void TearDownTestSuite() {
+    delete cluster_;
+    cluster_ = nullptr;
+  }
+  void SetUp() override { ASSERT_NE(cluster_, nullptr); }
+
+  static inline launcher::Cluster* cluster_ = nullptr;
+};
+
 // The JSON rows of an itsadm listing.
 inline nlohmann::json Admin(const launcher::Cluster& c, const std::string& command) {
   auto config = ClusterConfig::Load(c.config_dir());
