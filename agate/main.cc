@@ -51,7 +51,7 @@ class ManagerLink {
     its::proto::LoadReport load = process_.Load();
     bool changed = load.sessions() != last_.sessions() ||
                    load.busy_threads() != last_.busy_threads() ||
-                   load.requests() != last_.requests();
+                   load.requests() != last_.requests() || load.starts() != last_.starts();
     if (!changed && ++quiet_ticks_ < 8) {
       After(250, [this] { Report(); });
       return;

@@ -39,7 +39,8 @@ void MappingManager::StartSlot(int index) {
   s.incarnation = (s.incarnation + 1) & 0xff;
   s.state = proto::ProcessInfo::STARTING;
   s.address.clear();
-  s.sessions = s.busy_threads = 0;
+  s.reported_sessions = s.busy_threads = 0;
+  s.assigned = s.reported_starts = 0;
   s.turnaround_s = 0;
   s.pid = spawner_(index, s.incarnation);
   if (s.pid <= 0) {
@@ -54,7 +55,7 @@ void MappingManager::StartSlot(int index) {
 }
 
 double MappingManager::Weight(const Slot& s) const {
-  return LoadWeight({s.sessions, config_.max_sessions, s.busy_threads, config_.work_threads,
+  return LoadWeight({s.sessions(), config_.max_sessions, s.busy_threads, config_.work_threads,
                      s.turnaround_s});
 }
 
@@ -80,7 +81,8 @@ grpc::Status MappingManager::ReportLoad(const proto::LoadReport& r) {
     return grpc::Status(grpc::StatusCode::NOT_FOUND, "unknown process");
   }
   Slot& s = slots_[i];
-  s.sessions = r.sessions();
+  s.reported_sessions = r.sessions();
+  s.reported_starts = r.starts();
   s.busy_threads = r.busy_threads();
   s.turnaround_s = r.turnaround_s();
   s.requests = r.requests();
@@ -98,7 +100,8 @@ void MappingManager::ChildExited(pid_t pid, int status) {
                  WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
     s.state = proto::ProcessInfo::DOWN;
     s.address.clear();
-    s.sessions = s.busy_threads = 0;
+    s.reported_sessions = s.busy_threads = 0;
+    s.assigned = s.reported_starts = 0;
     Publish();
     if (!stopping_) {
       auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(200));
@@ -120,14 +123,14 @@ bool MappingManager::AssignNow(AssignDone& done, bool may_wait) {
     const Slot& s = slots_[i];
     if (!s.in_use) continue;
     views.push_back(ProcessView{static_cast<int>(i), s.pid, s.state == proto::ProcessInfo::UP,
-                                s.state == proto::ProcessInfo::STARTING, Weight(s), s.sessions,
+                                s.state == proto::ProcessInfo::STARTING, Weight(s), s.sessions(),
                                 config_.max_sessions});
   }
   Assignment a = AssignProcess(views, config_.overload_weight, config_.max_agates);
   switch (a.kind) {
     case Assignment::kAssign: {
       Slot& s = slots_[a.process];
-      ++s.sessions;  // until the next load report says otherwise
+      ++s.assigned;
       done(grpc::Status::OK, Info(a.process));
       return true;
     }
@@ -191,7 +194,7 @@ proto::ProcessInfo MappingManager::Info(int index) const {
   p.set_process(index);
   p.set_pid(s.pid);
   p.set_address(s.address);
-  p.set_sessions(s.sessions);
+  p.set_sessions(s.sessions());
   p.set_max_sessions(config_.max_sessions);
   p.set_busy_threads(s.busy_threads);
   p.set_max_threads(config_.work_threads);

@@ -54,7 +54,14 @@ class MappingManager {
     pid_t pid = 0;
     uint32_t incarnation = 0;
     std::string address;
-    int sessions = 0;
+    // Sessions = the last report plus the assignments the agate had not yet
+    // received when it reported, so reports never hide sessions in flight.
+    int reported_sessions = 0;
+    uint64_t assigned = 0;        // assignments made to this process
+    uint64_t reported_starts = 0; // starts the agate had received at its last report
+    int sessions() const {
+      return reported_sessions + static_cast<int>(assigned > reported_starts ? assigned - reported_starts : 0);
+    }
     int busy_threads = 0;
     double turnaround_s = 0;
     uint64_t requests = 0;
