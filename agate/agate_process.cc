@@ -49,6 +49,22 @@ AGateProcess::AGateProcess(const AGateOptions& options, const Clock& clock,
   });
 }
 
+std::string AGateProcess::Sisp(const SessionContext& s, const char* command,
+                               const std::string& redirect) const {
+  if (!s.sisp) return "";
+  its::Gusid id{options_.instance, options_.host, static_cast<uint32_t>(options_.process),
+                s.slot, ""};
+  SessInfo info;
+  info.gusid = id.PublicId();
+  info.sess_url = Cat("/scripts/wgate/", s.service, "/?~sessid=", UrlEncode(info.gusid),
+                      "&~termtoken=", s.term_token);
+  info.last_cmd = command;
+  info.redirect_url = redirect;
+  info.timeout_s = s.timeout / kSimSecond;
+  info.label = Cat(s.service, " ", s.tcode);
+  return SispScript(info);
+}
+
 std::string AGateProcess::AgateName() const {
   return Cat(options_.instance, "/", options_.process, "/", getpid());
 }
@@ -69,8 +85,9 @@ proto::AGateResponse AGateProcess::Response(int status, std::string body) const 
 }
 
 proto::AGateResponse AGateProcess::Message(int status, const std::string& title,
-                                           const std::string& text, bool clear_cookie) const {
-  proto::AGateResponse r = Response(status, MessagePage(title, text));
+                                           const std::string& text, bool clear_cookie,
+                                           const std::string& extra_html) const {
+  proto::AGateResponse r = Response(status, MessagePage(title, text, "", "", extra_html));
   r.set_clear_session(clear_cookie);
   r.set_note(text);
   return r;
@@ -100,10 +117,20 @@ void AGateProcess::ReleaseThread(SimMicros started) {
 void AGateProcess::Handle(proto::AGateRequest& req, Reply reply) {
   ++requests_;
   if (req.kind() == proto::AGateRequest::START) {
+    ++starts_;
     Start(req, reply);
     return;
   }
+  // A dialog step names its session by the full GUSID (cookie or URL); a SISP
+  // termination by the public ID plus the termination-only token.
+  const bool terminate = req.kind() == proto::AGateRequest::TERMINATE;
   auto id = ParseGusid(req.session());
+  std::string token;
+  if (!id.ok() && terminate) {
+    id = ParsePublicId(req.session());
+    for (const auto& p : req.params())
+      if (p.name() == "~termtoken") token = p.value();
+  }
   if (!id.ok() || id->instance != options_.instance ||
       id->process != static_cast<uint32_t>(options_.process)) {
     reply(Message(400, "Session not found", "The session does not exist - please log in again",
@@ -111,23 +138,35 @@ void AGateProcess::Handle(proto::AGateRequest& req, Reply reply) {
     return;
   }
   SessionTable::Lookup why;
-  SessionContext* s = table_.Find(*id, &why);
+  SessionContext* s = id->random.empty() ? table_.FindByToken(*id, token, &why)
+                                         : table_.Find(*id, &why);
   if (s == nullptr) {
     if (why == SessionTable::Lookup::kOtherIncarnation) {
       reply(Message(400, "Session lost",
                     "The AGate process that held this session ended - please log in again", true));
     } else {
-      // 'a' (unknown ID) and 'w' (wrong random part) look the same to the client.
+      // 'a' (unknown ID) and 'w' (wrong random part or token) look the same to the client.
       spdlog::info("{} session ID {}: {}",
                    why == SessionTable::Lookup::kWrongRandom ? "w" : "a", id->PublicId(),
-                   why == SessionTable::Lookup::kWrongRandom ? "wrong random part" : "unknown");
+                   why == SessionTable::Lookup::kWrongRandom ? "wrong random part or token"
+                                                             : "unknown");
       reply(Message(400, "Session not found", "The session does not exist - please log in again",
                     true));
     }
     return;
   }
   if (s->state != State::kActive) {
+    if (terminate) {  // already over: nothing to end, never a restart
+      proto::AGateResponse r = Message(200, "Session ended", "The session had already ended", true);
+      r.set_note("already ended");
+      reply(std::move(r));
+      return;
+    }
     Tombstone(*s, req, reply);
+    return;
+  }
+  if (terminate) {  // ends the session at once, even while a step is with R/3
+    Step(*s, req, reply);
     return;
   }
   if (s->busy) {  // one dialog step at a time per session, in arrival order
@@ -241,10 +280,12 @@ void AGateProcess::Start(proto::AGateRequest& req, const Reply& reply,
       s->tcode = r3resp.screen().tcode();
       s->timeout = Duration(s->Param("~timeout"), kSimMinute, 15 * kSimMinute);
       s->keep_logon_for = Duration(s->Param("~usertimeout"), kSimHour, 0);
+      s->sisp = s->Param("SAPWP_ACTIVE") == "1";
+      if (s->sisp) s->term_token = NewSessionRandom();
       by_r3_session_[s->r3_session] = s->slot;
       table_.Touch(*s);
       RenderContext ctx{s->service, Gusid(*s), s->Param("~cookies", "1") == "0", s->user,
-                        AgateName()};
+                        AgateName(), Sisp(*s, "USR_OPEN")};
       proto::Screen& screen = *r3resp.mutable_screen();
       if (restarted) {
         screen.set_message("The service was restarted (~serviceRestarted=X)");
@@ -288,15 +329,16 @@ void AGateProcess::Tombstone(SessionContext& s, proto::AGateRequest& req, const 
         }
         return;
       }
-      reply(Message(400, "Session timed out", kTimedOut, true));
+      reply(Message(400, "Session timed out", kTimedOut, true, Sisp(s, "SRV_ERROR")));
       return;
     case State::kLoggedOff:
-      reply(Message(400, "Logged off", "You have logged off - please log in again", true));
+      reply(Message(400, "Logged off", "You have logged off - please log in again", true,
+                    Sisp(s, "SRV_ERROR")));
       return;
     case State::kAborted:
       reply(Message(400, "Session ended",
                     "The session was ended when its browser window closed - please log in again",
-                    true));
+                    true, Sisp(s, "SRV_ERROR")));
       return;
     case State::kActive:
       break;
@@ -336,22 +378,30 @@ void AGateProcess::Step(SessionContext& s, proto::AGateRequest& req, const Reply
       reply(Message(400, "Bad session command", "Unknown session command", false));
       return;
     }
+    // USR_LOGOFF also forgets the kept logon data; USR_ABORT keeps it (~userTimeout).
     bool forget = cmd == "USR_LOGOFF" || command == "logoff";
     EndSession(s, forget ? State::kLoggedOff : State::kAborted, cmd.empty() ? command : cmd);
-    if (forget) s.logon_kept = false, s.password.clear();
-    proto::AGateResponse r = Message(200, "Session terminated", "The session was terminated", true);
+    proto::AGateResponse r = Message(200, "Session terminated", "The session was terminated", true,
+                                     Sisp(s, "SRV_CLOSE"));
+    r.set_note("terminated");
     reply(std::move(r));
     RunNextWaiting(s);
     return;
   }
   if (logoff) {
     std::string exit_url = s.Param("~exiturl");
+    // Only relative targets on this host: no open redirect, no header splitting.
+    if (exit_url.empty() || exit_url[0] != '/' ||
+        (exit_url.size() > 1 && (exit_url[1] == '/' || exit_url[1] == '\\')) ||
+        exit_url.find_first_of("\r\n") != std::string::npos) {
+      exit_url.clear();
+    }
     EndSession(s, State::kLoggedOff, okcode == "/NEX" ? "/nex" : command);
-    proto::AGateResponse r =
-        Message(200, "Logged off", "You have logged off. Your session has ended.",
-                true);
-    if (!exit_url.empty() && exit_url[0] == '/' && (exit_url.size() < 2 || exit_url[1] != '/') &&
-        exit_url.find_first_of("\r\n") == std::string::npos) {
+    // A SISP session reports SRV_CLOSE (the portal follows redirectURL);
+    // a plain one is redirected to ~exitURL.
+    proto::AGateResponse r = Message(200, "Logged off", "You have logged off. Your session has ended.",
+                                     true, Sisp(s, "SRV_CLOSE", exit_url));
+    if (!exit_url.empty() && !s.sisp) {
       r.set_location(exit_url);
       r.set_http_status(302);
     }
@@ -389,14 +439,14 @@ void AGateProcess::Step(SessionContext& s, proto::AGateRequest& req, const Reply
       ctx.busy = false;
       if (ctx.state != State::kActive || r3resp.code() != proto::R3Response::OK) {
         if (ctx.state == State::kActive) EndSession(ctx, State::kEnded, r3resp.error());
-        reply(Message(400, "Session timed out", kTimedOut, true));
+        reply(Message(400, "Session timed out", kTimedOut, true, Sisp(ctx, "SRV_ERROR")));
         RunNextWaiting(ctx);
         return;
       }
       table_.Touch(ctx);
       ctx.tcode = r3resp.screen().tcode();
       RenderContext rc{ctx.service, Gusid(ctx), ctx.Param("~cookies", "1") == "0", ctx.user,
-                       AgateName()};
+                       AgateName(), Sisp(ctx, "USR_OPEN")};
       reply(Response(200, RenderScreen(r3resp.screen(), rc)));
       RunNextWaiting(ctx);
     });
@@ -450,6 +500,7 @@ proto::LoadReport AGateProcess::Load() {
   r.set_busy_threads(busy_threads_);
   r.set_turnaround_s(tat_count_ ? tat_sum_s_ / static_cast<double>(tat_count_) : 0.0);
   r.set_requests(requests_);
+  r.set_starts(starts_);
   tat_sum_s_ = 0;
   tat_count_ = 0;
   return r;

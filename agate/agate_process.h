@@ -61,7 +61,10 @@ class AGateProcess {
 
   proto::AGateResponse Response(int status, std::string body) const;
   proto::AGateResponse Message(int status, const std::string& title, const std::string& text,
-                               bool clear_cookie) const;
+                               bool clear_cookie, const std::string& extra_html = "") const;
+  // SessInfo script for a SISP session's page ("" for other sessions).
+  std::string Sisp(const SessionContext& s, const char* command,
+                   const std::string& redirect = "") const;
   std::string Gusid(const SessionContext& s) const;
   std::string AgateName() const;
 
@@ -77,6 +80,7 @@ class AGateProcess {
   double tat_sum_s_ = 0;
   uint64_t tat_count_ = 0;
   uint64_t requests_ = 0;
+  uint64_t starts_ = 0;  // START requests received (the Mapping Manager's assignments)
   std::unordered_map<uint64_t, uint32_t> by_r3_session_;  // R/3 session -> slot
 };
 

@@ -1,5 +1,7 @@
 #include "agate/render.h"
 
+#include <nlohmann/json.hpp>
+
 #include "common/pages.h"
 #include "common/params.h"
 #include "common/strings.h"
@@ -10,6 +12,28 @@ std::string StepUrl(const RenderContext& ctx) {
   std::string url = Cat("/scripts/wgate/", ctx.service, "/");
   if (ctx.session_in_url) url += Cat("?~session=", UrlEncode(ctx.gusid));
   return url;
+}
+
+std::string SispScript(const SessInfo& info) {
+  nlohmann::json j = {{"protocolVersion", "1.0"},   {"GUSID", info.gusid},
+                      {"sessUrl", info.sess_url},   {"lastSessCmd", info.last_cmd},
+                      {"redirectURL", info.redirect_url}, {"dTimeout", info.timeout_s},
+                      {"label", info.label}};
+  // Nothing in the data may close the script element.
+  std::string data;
+  for (char c : j.dump()) {
+    switch (c) {
+      case '<': data += "\\u003c"; break;
+      case '>': data += "\\u003e"; break;
+      case '&': data += "\\u0026"; break;
+      default: data.push_back(c);
+    }
+  }
+  return Cat("<script id=\"sisp-sessinfo\">(function(){var s=", data,
+             ";var p=window.parent;if(!p||p===window)return;"
+             "try{if(typeof p.SAPWP_receiveSessInfo===\"function\"){p.SAPWP_receiveSessInfo(s);"
+             "return;}}catch(e){}"
+             "p.postMessage({type:\"SAPWP_SessInfo\",sessInfo:s},location.origin);})();</script>");
 }
 
 std::string RenderScreen(const proto::Screen& screen, const RenderContext& ctx) {
@@ -71,6 +95,7 @@ std::string RenderScreen(const proto::Screen& screen, const RenderContext& ctx) 
               "<button type=\"submit\" name=\"~okcode\" value=\"/nex\">Log Off</button></form>");
   body += Cat("<footer>User ", HtmlEscape(ctx.user), " &middot; AGate ", HtmlEscape(ctx.agate),
               "</footer>");
+  body += ctx.sisp;
   return HtmlPage(screen.title(), body);
 }
 

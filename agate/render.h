@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "proto/its.pb.h"
@@ -12,7 +13,23 @@ struct RenderContext {
   bool session_in_url = false;
   std::string user;
   std::string agate;        // "IT1/0/1234": which process served the page
+  std::string sisp;         // SessInfo script (SispScript), or empty
 };
+
+// SessInfo of SISP (ITS-REFERENCE §4), handed to the portal page's DSM.
+struct SessInfo {
+  std::string gusid;         // the session's public ID (never its secret)
+  std::string sess_url;      // where termination commands go (termination token only)
+  std::string last_cmd;      // USR_OPEN, SRV_CLOSE, SRV_ERROR
+  std::string redirect_url;  // with SRV_CLOSE: ~exitURL
+  int64_t timeout_s = 0;     // dTimeout
+  std::string label;
+};
+
+// <script> that builds the SessInfo object and gives it to the portal page:
+// SAPWP_receiveSessInfo when the parent is same-origin, else postMessage to
+// this page's own origin. Every value is JSON-encoded and safe inside <script>.
+std::string SispScript(const SessInfo& info);
 
 // HTML of one R/3 screen (the role of ITS HTML Business templates): the
 // screen's fields in a form that posts the next dialog step, its buttons as

@@ -63,6 +63,26 @@ SessionContext* SessionTable::Find(const Gusid& id, Lookup* why) {
   return it->second.get();
 }
 
+SessionContext* SessionTable::FindByToken(const Gusid& public_id, std::string_view token,
+                                          Lookup* why) {
+  if ((public_id.slot >> 24) != incarnation_) {
+    *why = Lookup::kOtherIncarnation;
+    return nullptr;
+  }
+  auto it = sessions_.find(public_id.slot);
+  if (it == sessions_.end()) {
+    *why = Lookup::kUnknown;
+    return nullptr;
+  }
+  const std::string& expected = it->second->term_token;
+  if (expected.empty() || !ConstantTimeEquals(expected, token)) {
+    *why = Lookup::kWrongRandom;
+    return nullptr;
+  }
+  *why = Lookup::kFound;
+  return it->second.get();
+}
+
 void SessionTable::Touch(SessionContext& s) {
   s.last_access = clock_.Now();
   wheel_.Schedule(s.slot, s.last_access + s.timeout);

@@ -38,6 +38,8 @@ struct SessionContext {
   SimMicros timeout = 0;         // ~timeout
   SimMicros keep_logon_for = 0;  // ~userTimeout
   bool logon_kept = false;       // after the end: may restart without a new logon
+  bool sisp = false;             // started with sapwp_active=1: pages carry SessInfo
+  std::string term_token;        // termination-only token for SISP (not the session secret)
   bool busy = false;             // a dialog step is with R/3
   std::deque<std::function<void()>> waiting;  // requests queued behind it
 
@@ -67,6 +69,9 @@ class SessionTable {
   SessionContext* Create();
   // Looks `id` up; the random part is compared in constant time.
   SessionContext* Find(const Gusid& id, Lookup* why);
+  // Looks up by the public ID (no random part) for a SISP termination; the
+  // termination token is compared in constant time (kWrongRandom if wrong).
+  SessionContext* FindByToken(const Gusid& public_id, std::string_view token, Lookup* why);
   // Records a request now: ~timeout counts from here.
   void Touch(SessionContext& s);
   // Ends an active session (the caller closed its R/3 session). The context

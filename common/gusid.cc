@@ -58,7 +58,9 @@ std::string Gusid::PublicId() const {
 
 std::string Gusid::ToString() const { return Cat(PublicId(), ".", random); }
 
-absl::StatusOr<Gusid> ParseGusid(std::string_view text) {
+namespace {
+
+absl::StatusOr<Gusid> Parse(std::string_view text, bool with_random) {
   auto bad = [](std::string_view why) {
     return absl::InvalidArgumentError(Cat("malformed session ID: ", why));
   };
@@ -75,14 +77,20 @@ absl::StatusOr<Gusid> ParseGusid(std::string_view text) {
   g.host = std::string(parts[0]);
   if (g.host.empty() || g.host.size() > 64 || !AllOf(g.host, HostChar)) return bad("host");
   std::vector<std::string_view> ids = Split(parts[1], '.');
-  if (ids.size() != 3) return bad("process.slot.random");
+  if (ids.size() != (with_random ? 3u : 2u)) return bad("process.slot.random");
   if (!ParseHex(ids[0], 4, &g.process)) return bad("process number");
   if (!ParseHex(ids[1], 8, &g.slot)) return bad("session slot");
+  if (!with_random) return g;
   if (ids[2].size() != kGusidRandomHex || !AllOf(ids[2], LowerHexChar))
     return bad("random part");
   g.random = std::string(ids[2]);
   return g;
 }
+
+}  // namespace
+
+absl::StatusOr<Gusid> ParseGusid(std::string_view text) { return Parse(text, true); }
+absl::StatusOr<Gusid> ParsePublicId(std::string_view text) { return Parse(text, false); }
 
 std::string NewSessionRandom() {
   unsigned char bytes[kGusidRandomHex / 2];

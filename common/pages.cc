@@ -59,12 +59,14 @@ std::string LogonPage(std::string_view service, const Params& carry, std::string
 }
 
 std::string MessagePage(std::string_view title, std::string_view message,
-                        std::string_view link_href, std::string_view link_text) {
+                        std::string_view link_href, std::string_view link_text,
+                        std::string_view extra_html) {
   std::string body = Cat("<h1>", HtmlEscape(title), "</h1><p id=\"its-message\">",
                          HtmlEscape(message), "</p>");
   if (!link_href.empty()) {
     body += Cat("<p><a href=\"", HtmlEscape(link_href), "\">", HtmlEscape(link_text), "</a></p>");
   }
+  body += extra_html;
   return HtmlPage(title, body);
 }
 

@@ -22,7 +22,9 @@ std::string LogonPage(std::string_view service, const Params& carry, std::string
 
 // Page for a request that cannot be served ("Session timed out - please log
 // in again", ...). `status_line` like "400 Session timed out".
+// `extra_html` (already safe) goes at the end of the body, e.g. a SISP script.
 std::string MessagePage(std::string_view title, std::string_view message,
-                        std::string_view link_href = "", std::string_view link_text = "");
+                        std::string_view link_href = "", std::string_view link_text = "",
+                        std::string_view extra_html = "");
 
 }  // namespace its

@@ -10,6 +10,7 @@
 #include "common/pages.h"
 #include "common/params.h"
 #include "common/strings.h"
+#include "wgate/terminator.h"
 
 namespace its::wgate {
 namespace {
@@ -18,6 +19,19 @@ constexpr char kStepsNew[] = "1,2,3,4,5";
 constexpr char kStepsExisting[] = "1,4,5";
 constexpr char kPrefix[] = "/scripts/wgate/";
 constexpr int kAssignDeadlineMs = 15000;
+constexpr size_t kMaxTerminations = 1000;  // sessions per Terminator request
+constexpr char kSessionLost[] =
+    "The AGate process that held this session ended - please log in again";
+constexpr char kNoSession[] = "The session does not exist - please log in again";
+
+proto::AGateResponse Failure(const std::string& title, const std::string& text) {
+  proto::AGateResponse a;
+  a.set_http_status(400);
+  a.set_body(MessagePage(title, text));
+  a.set_clear_session(true);
+  a.set_note(text);
+  return a;
+}
 
 bool IsFormPost(const http::Request& req) {
   if (req.method != "POST") return false;
@@ -182,6 +196,14 @@ void WGate::Handle(http::Request& req, Respond respond) {
     Reply(respond, std::move(r));
     return;
   }
+  if (path == "/dsm/terminator") {
+    Terminator(req, std::move(respond));
+    return;
+  }
+  if (path == "/portal/" || path == "/portal") {
+    Portal(req, std::move(respond));
+    return;
+  }
   if (path.rfind(kPrefix, 0) == 0) {
     std::string_view rest = std::string_view(path).substr(sizeof(kPrefix) - 1);
     size_t slash = rest.find('/');
@@ -231,13 +253,17 @@ void WGate::HandleService(http::Request& req, const std::string& service, bool s
     StartSession(service, std::move(url), session, req.client_ip, std::move(respond));
     return;
   }
+  bool terminate = url.Has("~sapsessioncmd") || url.Has("sap-sessioncmd");
+  if (terminate && url.Has("~sessid")) {  // SISP: public ID + termination-only token
+    session = url.GetOr("~sessid", "");
+    url.Erase("~sessid");
+  }
   if (session.empty()) {
     ++metrics_.bad_session;
     Reply(respond, Page(400, "No session", "No session - please start the service again", "1"));
     return;
   }
   proto::AGateRequest areq;
-  bool terminate = url.Has("~sapsessioncmd") || url.Has("sap-sessioncmd");
   areq.set_kind(terminate ? proto::AGateRequest::TERMINATE : proto::AGateRequest::STEP);
   areq.set_service(service);
   areq.set_session(std::move(session));
@@ -248,7 +274,10 @@ void WGate::HandleService(http::Request& req, const std::string& service, bool s
     p->set_value(v);
   }
   ++metrics_.dialog_steps;
-  SendToOwner(std::move(areq), kStepsExisting, std::move(respond));
+  Route(std::move(areq), [this, service, respond = std::move(respond)](
+                             proto::AGateResponse& a, const std::string& instance) mutable {
+    Reply(respond, ToHttp(a, instance, kStepsExisting, service));
+  });
 }
 
 const proto::ProcessInfo* WGate::Owner(const Gusid& id) const {
@@ -261,60 +290,160 @@ const proto::ProcessInfo* WGate::Owner(const Gusid& id) const {
   return nullptr;
 }
 
-void WGate::SendToOwner(proto::AGateRequest req, const std::string& steps, Respond respond) {
-  auto id = ParseGusid(req.session());
-  std::string service = req.service();
-  if (!id.ok()) {
-    ++metrics_.bad_session;
-    Reply(respond, Page(400, "Session not found",
-                        "The session does not exist - please log in again", steps, true, service));
-    return;
+const proto::ProcessInfo* WGate::AnyProcess() {
+  std::vector<const proto::ProcessInfo*> up;
+  for (const auto& inst : instances_) {
+    for (const auto& p : inst.directory.processes()) {
+      if (p.state() == proto::ProcessInfo::UP) up.push_back(&p);
+    }
   }
-  const proto::ProcessInfo* owner = Owner(*id);
-  if (owner == nullptr) {
-    ++metrics_.bad_session;
-    Reply(respond, Page(400, "Session not found",
-                        "The session does not exist - please log in again", steps, true, service));
-    return;
-  }
-  if (owner->state() != proto::ProcessInfo::UP || owner->incarnation() != id->incarnation()) {
-    ++metrics_.bad_session;
-    Reply(respond, Page(400, "Session lost",
-                        "The AGate process that held this session ended - please log in again",
-                        steps, true, service));
-    return;
-  }
-  Forward(owner->address(), id->instance, std::move(req), steps, std::move(respond));
+  if (up.empty()) return nullptr;
+  return up[std::uniform_int_distribution<size_t>(0, up.size() - 1)(rng_)];
 }
 
-void WGate::Forward(const std::string& address, const std::string& instance,
-                    proto::AGateRequest req, const std::string& steps, Respond respond) {
-  std::string service = req.service();
-  AgateAt(address).Call(std::move(req), [this, instance, steps, service,
-                                         respond = std::move(respond)](
-                                            proto::AGateResponse& a) mutable {
-    if (a.http_status() == 502) {
-      ++metrics_.agate_unreachable;
-      Reply(respond, Page(400, "Session lost",
-                          "The AGate process that held this session ended - please log in again",
-                          steps, true, service));
-      return;
-    }
+void WGate::Route(proto::AGateRequest req, Routed done) {
+  auto id = ParseGusid(req.session());
+  if (!id.ok() && req.kind() == proto::AGateRequest::TERMINATE) id = ParsePublicId(req.session());
+  if (!id.ok()) {
+    ++metrics_.bad_session;
+    auto a = Failure("Session not found", kNoSession);
+    done(a, "");
+    return;
+  }
+  const proto::ProcessInfo* target = Owner(*id);
+  if (req.kind() == proto::AGateRequest::TERMINATE && config_.routing == "naive") {
+    // Training lab (seed 000): a balancer without session affinity sends the
+    // termination to any process; only the owner could end the session.
+    target = AnyProcess();
+  }
+  if (target == nullptr) {
+    ++metrics_.bad_session;
+    auto a = Failure("Session not found", kNoSession);
+    done(a, "");
+    return;
+  }
+  if (target->state() != proto::ProcessInfo::UP ||
+      (config_.routing != "naive" && target->incarnation() != id->incarnation())) {
+    ++metrics_.bad_session;
+    auto a = Failure("Session lost", kSessionLost);
+    done(a, "");
+    return;
+  }
+  std::string instance = target->instance();
+  AgateAt(target->address())
+      .Call(std::move(req), [this, instance, done = std::move(done)](proto::AGateResponse& a) {
+        if (a.http_status() == 502) {  // stream to the agate broke
+          ++metrics_.agate_unreachable;
+          auto f = Failure("Session lost", kSessionLost);
+          done(f, "");
+          return;
+        }
+        done(a, instance);
+      });
+}
+
+http::Response WGate::ToHttp(proto::AGateResponse& a, const std::string& instance,
+                             const std::string& steps, const std::string& service) {
+  http::Response r;
+  r.status = a.http_status();
+  r.body = std::move(*a.mutable_body());
+  r.AddHeader("X-ITS-Steps", steps);
+  if (!instance.empty()) r.AddHeader("X-ITS-AGate", Cat(instance, "/", a.process(), "/", a.pid()));
+  r.AddHeader("Cache-Control", "no-store");
+  r.AddHeader("Content-Security-Policy", "frame-ancestors 'self'");
+  if (!a.set_session().empty()) {
+    r.AddHeader("Set-Cookie", SessionCookie(service, a.set_session()));
+  } else if (a.clear_session()) {
+    r.AddHeader("Set-Cookie", SessionCookie(service, ""));
+  }
+  if (!a.location().empty() && SafeLocation(a.location())) r.AddHeader("Location", a.location());
+  if (r.status >= 400 && a.clear_session()) ++metrics_.bad_session;
+  return r;
+}
+
+void WGate::Terminator(http::Request& req, Respond respond) {
+  ++metrics_.dsm_requests;
+  Params params;
+  absl::Status parsed = ParseQuery(req.query, &params, config_.http.max_params);
+  // GET, a form POST, or a sendBeacon body (text/plain or form-encoded).
+  if (parsed.ok() && req.method == "POST") {
+    parsed = ParseQuery(req.body, &params, config_.http.max_params);
+  }
+  std::vector<std::string> own = {config_.wgate_listen};
+  if (auto host = req.Header("host")) own.emplace_back(*host);
+  absl::StatusOr<TerminatorRequest> t =
+      parsed.ok() ? ParseTerminatorRequest(params, own, kMaxTerminations)
+                  : absl::StatusOr<TerminatorRequest>(parsed);
+  if (!t.ok()) {
+    Reply(respond, Page(400, "Bad Terminator request", std::string(t.status().message()), ""));
+    return;
+  }
+  metrics_.dsm_rejected += t->rejected;
+  if (!t->reasons.empty()) {
+    spdlog::warn("DSM Terminator rejected {} target(s), e.g. {}", t->rejected, t->reasons[0]);
+  }
+  struct Tally {
+    size_t pending = 0, terminated = 0, missed = 0, rejected = 0;
+    Respond respond;
+  };
+  auto tally = std::make_shared<Tally>();
+  tally->pending = t->targets.size();
+  tally->rejected = t->rejected;
+  tally->respond = std::move(respond);
+  auto finish = [this](Tally& t) {
     http::Response r;
-    r.status = a.http_status();
-    r.body = std::move(*a.mutable_body());
-    r.AddHeader("X-ITS-Steps", steps);
-    r.AddHeader("X-ITS-AGate", Cat(instance, "/", a.process(), "/", a.pid()));
+    r.content_type = "application/json";
+    r.body = Cat("{\"terminated\":", t.terminated, ",\"missed\":", t.missed,
+                 ",\"rejected\":", t.rejected, "}\n");
     r.AddHeader("Cache-Control", "no-store");
-    if (!a.set_session().empty()) {
-      r.AddHeader("Set-Cookie", SessionCookie(service, a.set_session()));
-    } else if (a.clear_session()) {
-      r.AddHeader("Set-Cookie", SessionCookie(service, ""));
-    }
-    if (!a.location().empty() && SafeLocation(a.location())) r.AddHeader("Location", a.location());
-    if (r.status >= 400 && a.clear_session()) ++metrics_.bad_session;
-    Reply(respond, std::move(r));
-  });
+    Reply(t.respond, std::move(r));
+  };
+  if (tally->pending == 0) {
+    finish(*tally);
+    return;
+  }
+  for (TerminationTarget& target : t->targets) {  // all at once, in parallel
+    proto::AGateRequest a;
+    a.set_kind(proto::AGateRequest::TERMINATE);
+    a.set_service(target.service);
+    a.set_session(target.session);
+    a.set_client_ip(req.client_ip);
+    auto* cmd = a.add_params();
+    cmd->set_name("~sapsessioncmd");
+    cmd->set_value(target.command);
+    auto* token = a.add_params();
+    token->set_name("~termtoken");
+    token->set_value(target.token);
+    Route(std::move(a), [this, tally, finish](proto::AGateResponse& r, const std::string&) {
+      if (r.http_status() == 200 && r.note() == "terminated") {
+        ++tally->terminated;
+        ++metrics_.dsm_terminated;
+      } else {
+        ++tally->missed;
+        ++metrics_.dsm_missed;
+      }
+      if (--tally->pending == 0) finish(*tally);
+    });
+  }
+}
+
+void WGate::Portal(http::Request& req, Respond respond) {
+  Params params;
+  std::string launch;
+  if (ParseQuery(req.query, &params, config_.http.max_params).ok()) {
+    launch = params.GetOr("LAUNCH", "");
+  }
+  if (!IsValidLaunchUrl(launch)) {
+    ++metrics_.portal_refused;
+    Reply(respond, Page(400, "Launch URL refused",
+                        "The portal only launches relative /scripts/wgate/ URLs of this ITS", ""));
+    return;
+  }
+  http::Response r;
+  r.body = PortalPage(launch);
+  r.AddHeader("Cache-Control", "no-store");
+  r.AddHeader("Content-Security-Policy", "frame-ancestors 'self'; frame-src 'self'");
+  Reply(respond, std::move(r));
 }
 
 std::vector<size_t> WGate::InstanceOrder() {
@@ -435,7 +564,19 @@ void WGate::TryInstances(std::shared_ptr<proto::AGateRequest> req, std::vector<s
         }
         const proto::ProcessInfo& p = reply.process();
         ++metrics_.new_sessions;
-        Forward(p.address(), p.instance(), std::move(*req), kStepsNew, std::move(respond));
+        std::string instance = p.instance(), service = req->service();
+        AgateAt(p.address())
+            .Call(std::move(*req), [this, instance, service, respond = std::move(respond)](
+                                       proto::AGateResponse& a) mutable {
+              if (a.http_status() == 502) {
+                ++metrics_.agate_unreachable;
+                Reply(respond, Page(503, "No free capacity",
+                                    "The assigned AGate process is not reachable - please try again",
+                                    kStepsNew));
+                return;
+              }
+              Reply(respond, ToHttp(a, instance, kStepsNew, service));
+            });
       });
 }
 
@@ -525,6 +666,14 @@ std::string WGate::MetricsText() const {
           metrics_.bad_request);
   counter("its_wgate_agate_unreachable_total", "Requests whose AGate process could not be reached",
           metrics_.agate_unreachable);
+  counter("its_dsm_requests_total", "DSM Terminator requests", metrics_.dsm_requests);
+  counter("its_dsm_terminated_total", "Sessions the DSM Terminator ended", metrics_.dsm_terminated);
+  counter("its_dsm_missed_total",
+          "Terminator targets that ended nothing (not the owner, already ended, wrong token)",
+          metrics_.dsm_missed);
+  counter("its_dsm_rejected_total", "Terminator targets refused: not this cluster's session URLs",
+          metrics_.dsm_rejected);
+  counter("its_portal_refused_total", "Portal launch URLs refused", metrics_.portal_refused);
   out += "# HELP its_wgate_responses_total HTTP responses by status\n"
          "# TYPE its_wgate_responses_total counter\n";
   for (const auto& [status, n] : metrics_.by_status) {

@@ -34,6 +34,11 @@ struct Metrics {
   uint64_t bad_request = 0;       // 400: malformed parameters
   uint64_t not_found = 0;
   uint64_t agate_unreachable = 0;
+  uint64_t dsm_requests = 0;      // Terminator requests
+  uint64_t dsm_terminated = 0;    // sessions it ended
+  uint64_t dsm_missed = 0;        // targets that reached no owner (naive routing, ended, wrong token)
+  uint64_t dsm_rejected = 0;      // targets refused: not this cluster's session URLs
+  uint64_t portal_refused = 0;    // absolute or foreign launch URLs
   std::map<int, uint64_t> by_status;
 };
 
@@ -75,10 +80,17 @@ class WGate {
                     const std::string& client_ip, Respond respond);
   void TryInstances(std::shared_ptr<proto::AGateRequest> req, std::vector<size_t> order,
                     size_t next, Respond respond);
-  void SendToOwner(proto::AGateRequest req, const std::string& steps, Respond respond);
+  using Routed = std::function<void(proto::AGateResponse&, const std::string& instance)>;
+  // Sends a request of an existing session to the agate that owns it (with
+  // routing "naive": terminations to any live process). Unusable IDs and
+  // unreachable processes come back as an AGateResponse with a 400 page.
+  void Route(proto::AGateRequest req, Routed done);
   const proto::ProcessInfo* Owner(const Gusid& id) const;
-  void Forward(const std::string& address, const std::string& instance,
-               proto::AGateRequest req, const std::string& steps, Respond respond);
+  const proto::ProcessInfo* AnyProcess();
+  http::Response ToHttp(proto::AGateResponse& a, const std::string& instance,
+                        const std::string& steps, const std::string& service);
+  void Terminator(http::Request& req, Respond respond);
+  void Portal(http::Request& req, Respond respond);
   std::vector<size_t> InstanceOrder();
   void Watch(size_t index);
   void AdminPage(Respond respond);

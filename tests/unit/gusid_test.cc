@@ -54,6 +54,16 @@ TEST(Gusid, RejectsForgedAndTruncated) {
   }
 }
 
+TEST(Gusid, PublicIdParsesWithoutTheRandomPart) {
+  Gusid g{"IT2", "h", 1, 0x02000009, NewSessionRandom()};
+  auto p = ParsePublicId(g.PublicId());
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->slot, g.slot);
+  EXPECT_TRUE(p->random.empty());
+  EXPECT_FALSE(ParsePublicId(g.ToString()).ok());  // a full ID is not a public one
+  EXPECT_FALSE(ParseGusid(g.PublicId()).ok());
+}
+
 TEST(Gusid, ConstantTimeEquals) {
   EXPECT_TRUE(ConstantTimeEquals("abc", "abc"));
   EXPECT_FALSE(ConstantTimeEquals("abc", "abd"));
