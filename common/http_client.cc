@@ -124,6 +124,9 @@ absl::StatusOr<HttpResult> HttpClient::SendRaw(const std::string& bytes) {
   while (off < bytes.size()) {
     ssize_t n = ::send(fd_, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
     if (n <= 0) {
+      // The server may have answered early (413) and closed: read that answer.
+      auto early = ReadResponse();
+      if (early.ok()) return early;
       Close();
       return absl::UnavailableError("send failed");
     }
