@@ -14,6 +14,9 @@ ITS_PACKAGES=(
 # ccache hashes paths relative to the checkout, so clean clones share hits.
 export CCACHE_BASEDIR="$ITS_ROOT"
 
+# What only the browser tests need.
+ITS_TEST_PACKAGES=(chromium fonts-dejavu-core)
+
 its_log() { printf '%s\n' "$*" >&2; }
 
 # its_install PKG... : installs the Debian packages that are not installed yet.
