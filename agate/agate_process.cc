@@ -239,6 +239,7 @@ void AGateProcess::Start(proto::AGateRequest& req, const Reply& reply,
     logon->set_language(language);
     logon->set_tcode(tcode);
     logon->set_terminal(AgateName());
+    logon->set_service(ToLower(shared_req->service()));
     r3_.Call(std::move(r3req), [=, this](proto::R3Response& r3resp) {
       ReleaseThread(started);
       Params url;

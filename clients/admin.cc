@@ -40,6 +40,22 @@ absl::StatusOr<std::vector<proto::Directory>> Directories(const ClusterConfig& c
 
 absl::StatusOr<Table> Query(const ClusterConfig& config, const std::string& command) {
   Table t;
+  if (command == "sm05") {
+    auto stub = proto::R3::NewStub(MakeChannel(config.r3_listen));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(DeadlineIn(kDeadlineMs));
+    proto::Sm05Reply reply;
+    grpc::Status s = stub->ListSecuritySessions(&ctx, proto::Empty(), &reply);
+    if (!s.ok()) {
+      return absl::UnavailableError(Cat("R/3 stub at ", config.r3_listen, ": ", s.error_message()));
+    }
+    t.columns = {"id", "client", "user", "sessions", "created", "last_activity", "expires_in_s"};
+    for (const auto& r : reply.rows()) {
+      t.rows.push_back({r.id(), r.client(), r.user(), r.sessions(), r.created(),
+                        r.last_activity(), r.expires_in_s()});
+    }
+    return t;
+  }
   if (command == "sm04" || command == "sm12") {
     auto stub = proto::R3::NewStub(MakeChannel(config.r3_listen));
     grpc::ClientContext ctx;
@@ -112,6 +128,16 @@ absl::StatusOr<Table> Query(const ClusterConfig& config, const std::string& comm
     return t;
   }
   return absl::InvalidArgumentError(Cat("unknown command '", command, "'"));
+}
+
+absl::Status EndSecuritySession(const ClusterConfig& config, uint64_t id) {
+  auto stub = proto::R3::NewStub(MakeChannel(config.r3_listen));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(DeadlineIn(kDeadlineMs));
+  proto::EndSecuritySessionRequest req;
+  req.set_id(id);
+  proto::Empty reply;
+  return FromGrpc(stub->EndSecuritySession(&ctx, req, &reply));
 }
 
 nlohmann::json ToJson(const Table& table) {

@@ -17,9 +17,12 @@ struct Table {
   std::vector<std::vector<nlohmann::json>> rows;
 };
 
-// Runs `command` (agates, sessions, sm04, sm12, loadstat) against the cluster
+// Runs `command` (agates, sessions, sm04, sm05, sm12, loadstat) against the cluster
 // described by `config`, with a deadline on every call.
 absl::StatusOr<Table> Query(const ClusterConfig& config, const std::string& command);
+
+// Ends HTTP security session `id` (SM05) and its linked application sessions.
+absl::Status EndSecuritySession(const ClusterConfig& config, uint64_t id);
 
 nlohmann::json ToJson(const Table& table);  // a list of objects
 std::string ToText(const Table& table);     // aligned columns

@@ -12,6 +12,8 @@ int main(int argc, char** argv) {
       "Reads the cluster's addresses from DIR/cluster.toml."};
   std::string config_dir = "deploy/config";
   bool json = false;
+  std::string action;
+  uint64_t end_id = 0;
   app.add_option("--config", config_dir, "configuration directory of the cluster")
       ->capture_default_str();
   app.add_flag("--json", json, "print a JSON list of objects, one per row");
@@ -24,11 +26,17 @@ int main(int argc, char** argv) {
            Command{"agates", "AGate processes of every instance (Mapping Manager directories)"},
            Command{"sessions", "ITS sessions held by every live AGate process"},
            Command{"sm04", "R/3 user list (SM04)"},
+           Command{"sm05", "HTTP security sessions (SM05); 'sm05 end ID' ends one and its sessions"},
            Command{"sm12", "R/3 lock entries (SM12)"},
            Command{"loadstat", "load statistics per AGate process (like loadstat.log)"},
        }) {
     auto* sub = app.add_subcommand(c.name, c.help);
     sub->add_flag("--json", json, "print JSON");
+    if (std::string(c.name) == "sm05") {
+      sub->add_option("action", action, "'end' to end a security session")
+          ->check(CLI::IsMember({"end"}));
+      sub->add_option("id", end_id, "ID of the security session to end (from 'itsadm sm05')");
+    }
   }
   CLI11_PARSE(app, argc, argv);
   std::string command = app.get_subcommands().front()->get_name();
@@ -37,6 +45,18 @@ int main(int argc, char** argv) {
   if (!config.ok()) {
     std::cerr << "itsadm: " << config.status().message() << "\n";
     return 2;
+  }
+  if (command == "sm05" && action == "end") {
+    if (end_id == 0) {
+      std::cerr << "itsadm: sm05 end needs the ID of a security session (see 'itsadm sm05')\n";
+      return 2;
+    }
+    if (auto s = its::admin::EndSecuritySession(*config, end_id); !s.ok()) {
+      std::cerr << "itsadm: " << s.message() << "\n";
+      return 1;
+    }
+    std::cout << "security session " << end_id << " and its application sessions ended\n";
+    return 0;
   }
   auto table = its::admin::Query(*config, command);
   if (!table.ok()) {

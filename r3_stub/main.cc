@@ -1,7 +1,10 @@
 // r3_stub: the simulated R/3 application server of the ITS simulator.
 #include <CLI/CLI.hpp>
 
+#include <tuple>
+
 #include "common/cluster_config.h"
+#include "common/service_file.h"
 #include "common/grpc_util.h"
 #include "common/log.h"
 #include "common/process.h"
@@ -22,8 +25,18 @@ int main(int argc, char** argv) {
   auto config = its::ValueOrExit(its::ClusterConfig::Load(config_dir));
   auto data = its::ValueOrExit(its::r3::MasterData::Load(config_dir + "/r3"));
   auto profile = its::ValueOrExit(its::Profile::Load(config_dir + "/r3/DEFAULT.PFL"));
+  // Every profile parameter the stub uses must be valid, or it does not start.
+  for (const auto& [name, min, max] : {std::tuple{"rdisp/tm_max_no", 1, 10'000'000},
+                                       std::tuple{"rdisp/max_alt_modes", 2, 16},
+                                       std::tuple{"login/fails_to_user_lock", 1, 99}}) {
+    its::ValueOrExit(profile.GetInt(name, min, min, max));
+  }
+  std::string sicf_file = config_dir + "/r3/sicf.toml";
+  auto sicf = its::ReadFile(sicf_file);  // optional
+  auto timeouts = its::ValueOrExit(
+      its::r3::TimeoutSettings::Load(profile, sicf.ok() ? *sicf : "", sicf_file));
   its::ScaledClock clock(time_scale > 0 ? time_scale : config.time_scale);
-  its::r3::R3System system(std::move(data), std::move(profile), clock);
+  its::r3::R3System system(std::move(data), std::move(profile), std::move(timeouts), clock);
   asio::io_context io(1);
   its::r3::R3Service service(system, io, clock);
   std::string bound;
@@ -33,6 +46,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   spdlog::info("R/3 stub listening on {} (time_scale {})", bound, clock.time_scale());
+  asio::post(io, [&] { service.StartTimers(); });
   its::AnnounceReady("r3_stub", bound);
   its::RunUntilSignal(io, [&] {
     (*server)->Shutdown(its::DeadlineIn(1000));

@@ -1,8 +1,10 @@
 #include "r3_stub/r3_server.h"
 
+#include <algorithm>
 #include <memory>
 
 #include "common/async_call.h"
+#include "common/strings.h"
 
 namespace its::r3 {
 
@@ -24,12 +26,14 @@ void R3Service::Handle(const Stream::Ptr& stream, proto::R3Up& batch) {
     switch (req.kind_case()) {
       case proto::R3Request::kLogon:
         resp = system_.Logon(req.logon(), &step_ms);
+        if (resp.code() == proto::R3Response::OK) owners_[resp.session()] = stream;
         break;
       case proto::R3Request::kStep:
         resp = system_.Step(req.step(), &step_ms);
         break;
       case proto::R3Request::kLogoff:
         resp = system_.Logoff(req.logoff());
+        owners_.erase(req.logoff().session());
         break;
       default:
         resp.set_code(proto::R3Response::REFUSED);
@@ -52,6 +56,60 @@ void R3Service::Handle(const Stream::Ptr& stream, proto::R3Up& batch) {
       for (auto& r : now) down.add_responses()->Swap(&r);
     });
   }
+  PushEnded();  // e.g. sessions displaced by these logons
+}
+
+void R3Service::PushEnded() {
+  for (const R3System::Ended& e : system_.TakeEnded()) {
+    auto it = owners_.find(e.session);
+    if (it == owners_.end()) continue;
+    if (auto stream = it->second.lock()) {
+      stream->Send([&](proto::R3Down& down) {
+        proto::R3SessionEnded* ended = down.add_ended();
+        ended->set_session(e.session);
+        ended->set_reason(e.reason);
+      });
+    }
+    owners_.erase(it);
+  }
+}
+
+void R3Service::StartTimers() {
+  tick_ = std::make_unique<asio::steady_timer>(io_);
+  Tick();
+}
+
+void R3Service::Tick() {
+  system_.Advance();
+  PushEnded();
+  auto period = std::clamp(clock_.RealDuration(kSimSecond), std::chrono::microseconds(5000),
+                           std::chrono::microseconds(1'000'000));
+  tick_->expires_after(period);
+  tick_->async_wait([this](const asio::error_code& ec) {
+    if (!ec) Tick();
+  });
+}
+
+grpc::ServerUnaryReactor* R3Service::ListSecuritySessions(grpc::CallbackServerContext* context,
+                                                          const proto::Empty*,
+                                                          proto::Sm05Reply* reply) {
+  return FinishOnLogicThread(io_, context, [this, reply] {
+    *reply = system_.SecuritySessions();
+    return grpc::Status::OK;
+  });
+}
+
+grpc::ServerUnaryReactor* R3Service::EndSecuritySession(
+    grpc::CallbackServerContext* context, const proto::EndSecuritySessionRequest* request,
+    proto::Empty*) {
+  return FinishOnLogicThread(io_, context, [this, request] {
+    if (!system_.EndSecuritySession(request->id())) {
+      return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                          Cat("no security session ", request->id()));
+    }
+    PushEnded();
+    return grpc::Status::OK;
+  });
 }
 
 grpc::ServerUnaryReactor* R3Service::ListUserSessions(grpc::CallbackServerContext* context,

@@ -1,5 +1,8 @@
 #pragma once
 
+#include <memory>
+#include <unordered_map>
+
 #include <asio.hpp>
 
 #include "common/batch_stream.h"
@@ -25,10 +28,27 @@ class R3Service final : public proto::R3::CallbackService {
   grpc::ServerUnaryReactor* ListLocks(grpc::CallbackServerContext* context,
                                       const proto::Empty* request,
                                       proto::Sm12Reply* reply) override;
+  grpc::ServerUnaryReactor* ListSecuritySessions(grpc::CallbackServerContext* context,
+                                                 const proto::Empty* request,
+                                                 proto::Sm05Reply* reply) override;
+  grpc::ServerUnaryReactor* EndSecuritySession(grpc::CallbackServerContext* context,
+                                               const proto::EndSecuritySessionRequest* request,
+                                               proto::Empty* reply) override;
+
+  // Starts the once-a-simulated-second check of R/3-side idle limits. Call on
+  // the logic thread.
+  void StartTimers();
 
  private:
   using Stream = BatchServerStream<proto::R3Up, proto::R3Down>;
   void Handle(const Stream::Ptr& stream, proto::R3Up& batch);
+  // Pushes the sessions R/3 ended on its own to the agates that hold them.
+  void PushEnded();
+  void Tick();
+
+  // Which agate stream logged each user session on (for pushes).
+  std::unordered_map<uint64_t, std::weak_ptr<Stream>> owners_;
+  std::unique_ptr<asio::steady_timer> tick_;
 
   R3System& system_;
   asio::io_context& io_;

@@ -14,10 +14,111 @@ std::string NormalizeOkcode(std::string_view ok) {
 
 }  // namespace
 
-R3System::R3System(MasterData data, Profile profile, const Clock& clock)
-    : data_(std::move(data)), profile_(std::move(profile)), clock_(clock) {
-  auto max = profile_.GetInt("rdisp/tm_max_no", 200, 1, 10'000'000);
-  max_users_ = max.ok() ? *max : 200;
+R3System::R3System(MasterData data, Profile profile, TimeoutSettings timeouts,
+                   const Clock& clock)
+    : data_(std::move(data)),
+      profile_(std::move(profile)),
+      timeouts_(std::move(timeouts)),
+      clock_(clock),
+      wheel_(clock.Now()) {
+  // Out-of-range values were rejected when the profile was checked at start;
+  // these fall back to SAP's defaults.
+  max_users_ = profile_.GetInt("rdisp/tm_max_no", 200, 1, 10'000'000).value_or(200);
+  max_alt_modes_ = profile_.GetInt("rdisp/max_alt_modes", 6, 2, 16).value_or(6);
+  fails_to_lock_ = profile_.GetInt("login/fails_to_user_lock", 5, 1, 99).value_or(5);
+}
+
+void R3System::Touch(Session& s) {
+  s.last_step = clock_.Now();
+  if (s.limit_s > 0) wheel_.Schedule(s.id, s.last_step + s.limit_s * kSimSecond);
+  auto sec = security_.find(s.security);
+  if (sec != security_.end()) {
+    sec->second.last_activity = s.last_step;
+    if (timeouts_.security_session > 0) {
+      wheel_.Schedule(s.security | kSecurityKey,
+                      s.last_step + timeouts_.security_session * kSimSecond);
+    }
+  }
+}
+
+void R3System::EndUserSession(uint64_t id, const std::string& reason) {
+  auto it = sessions_.find(id);
+  if (it == sessions_.end()) return;
+  Session& s = it->second;
+  ReleaseLocks(id);
+  wheel_.Cancel(id);
+  auto& mine = by_user_[{s.client, s.user}];
+  std::erase(mine, id);
+  if (mine.empty()) by_user_.erase({s.client, s.user});
+  auto sec = security_.find(s.security);
+  if (sec != security_.end()) {
+    std::erase(sec->second.sessions, id);
+    if (sec->second.sessions.empty()) {  // the logon is over
+      wheel_.Cancel(sec->first | kSecurityKey);
+      security_.erase(sec);
+    }
+  }
+  sessions_.erase(it);
+  if (!reason.empty()) ended_.push_back(Ended{id, reason});
+}
+
+bool R3System::EndSecuritySession(uint64_t id) {
+  auto sec = security_.find(id);
+  if (sec == security_.end()) return false;
+  std::vector<uint64_t> linked = sec->second.sessions;
+  for (uint64_t s : linked) EndUserSession(s, "security session ended (SM05)");
+  security_.erase(id);  // if it had no sessions left
+  wheel_.Cancel(id | kSecurityKey);
+  return true;
+}
+
+void R3System::Advance() {
+  std::vector<uint64_t> due;
+  wheel_.Advance(clock_.Now(), [&](uint64_t key) { due.push_back(key); });
+  for (uint64_t key : due) {
+    if (key & kSecurityKey) {
+      uint64_t id = key & ~kSecurityKey;
+      auto sec = security_.find(id);
+      if (sec == security_.end()) continue;
+      std::vector<uint64_t> linked = sec->second.sessions;
+      for (uint64_t s : linked) {
+        EndUserSession(s, "security session timed out (http/security_session_timeout)");
+      }
+      security_.erase(id);
+    } else {
+      EndUserSession(key, "R/3 session timed out (rdisp/plugin_auto_logout, "
+                          "rdisp/gui_auto_logout or SICF)");
+    }
+  }
+}
+
+std::vector<R3System::Ended> R3System::TakeEnded() {
+  std::vector<Ended> out;
+  out.swap(ended_);
+  return out;
+}
+
+proto::Sm05Reply R3System::SecuritySessions() const {
+  std::vector<const SecuritySession*> list;
+  for (const auto& [id, s] : security_) list.push_back(&s);
+  std::sort(list.begin(), list.end(), [](auto* a, auto* b) { return a->id < b->id; });
+  proto::Sm05Reply reply;
+  SimMicros now = clock_.Now();
+  for (const SecuritySession* s : list) {
+    proto::Sm05Row* r = reply.add_rows();
+    r->set_id(s->id);
+    r->set_client(s->client);
+    r->set_user(s->user);
+    r->set_sessions(static_cast<int>(s->sessions.size()));
+    r->set_created(FormatTimeOfDay(s->created));
+    r->set_last_activity(FormatTimeOfDay(s->last_activity));
+    if (timeouts_.security_session > 0) {
+      r->set_expires_in_s(static_cast<double>(s->last_activity +
+                                              timeouts_.security_session * kSimSecond - now) /
+                          kSimSecond);
+    }
+  }
+  return reply;
 }
 
 std::string R3System::Expand(const std::string& tmpl, const Session& s,
@@ -141,11 +242,23 @@ proto::R3Response R3System::Logon(const proto::R3Logon& req, int* step_ms) {
   proto::R3Response resp;
   *step_ms = 0;
   auto user = data_.FindUser(req.client(), req.user());
-  if (!user || user->password != req.password()) {
-    resp.set_code(proto::R3Response::BAD_LOGON);
-    resp.set_error("Name or password is incorrect (repeat logon)");
+  UserKey key{req.client(), user ? user->name : ToUpper(req.user())};
+  auto& failures = failed_logons_[key];
+  if (user && failures >= fails_to_lock_) {
+    resp.set_code(proto::R3Response::REFUSED);
+    resp.set_error("User is locked. Please notify the person responsible");
     return resp;
   }
+  if (!user || user->password != req.password()) {
+    if (user) ++failures;  // login/fails_to_user_lock
+    else failed_logons_.erase(key);
+    resp.set_code(proto::R3Response::BAD_LOGON);
+    resp.set_error(user && failures >= fails_to_lock_
+                       ? "User is locked. Please notify the person responsible"
+                       : "Name or password is incorrect (repeat logon)");
+    return resp;
+  }
+  failed_logons_.erase(key);
   if (static_cast<int64_t>(sessions_.size()) >= max_users_) {
     resp.set_code(proto::R3Response::REFUSED);
     resp.set_error(Cat("Logon not possible: the maximum number of logged-on users (",
@@ -158,19 +271,38 @@ proto::R3Response R3System::Logon(const proto::R3Logon& req, int* step_ms) {
     resp.set_error(Cat("Transaction ", ToUpper(req.tcode()), " does not exist"));
     return resp;
   }
+  // More than rdisp/max_alt_modes sessions of one user: the oldest goes.
+  while (true) {
+    auto mine = by_user_.find(key);
+    if (mine == by_user_.end() || static_cast<int64_t>(mine->second.size()) < max_alt_modes_) break;
+    EndUserSession(mine->second.front(),
+                   "displaced: the user opened more than rdisp/max_alt_modes sessions");
+  }
   Session s;
   s.id = next_session_++;
   s.client = req.client();
   s.user = user->name;
   s.language = req.language().empty() ? user->language : ToUpper(req.language());
   s.terminal = req.terminal();
+  s.service = ToLower(req.service());
+  s.limit_s = timeouts_.ApplicationLimit(s.service);
   s.logon_time = s.last_step = clock_.Now();
+  SecuritySession sec;  // one HTTP security session per logon (SM05)
+  sec.id = next_security_++;
+  sec.client = s.client;
+  sec.user = s.user;
+  sec.created = sec.last_activity = s.logon_time;
+  sec.sessions.push_back(s.id);
+  s.security = sec.id;
+  security_.emplace(sec.id, std::move(sec));
+  by_user_[key].push_back(s.id);
   StartTransaction(s, tx);
   for (const auto& [k, v] : req.fields()) s.vars[ToUpper(k)] = v;
   *step_ms = tx->step_ms;
   resp.set_session(s.id);
   Render(s, "", "", resp.mutable_screen());
-  sessions_.emplace(s.id, std::move(s));
+  auto [it, inserted] = sessions_.emplace(s.id, std::move(s));
+  Touch(it->second);
   return resp;
 }
 
@@ -185,7 +317,7 @@ proto::R3Response R3System::Step(const proto::R3Step& req, int* step_ms) {
     return resp;
   }
   Session& s = it->second;
-  s.last_step = clock_.Now();
+  Touch(s);
   std::string ok = NormalizeOkcode(req.okcode());
   std::string message, type = "S";
 
@@ -258,8 +390,7 @@ proto::R3Response R3System::Logoff(const proto::R3Logoff& req) {
     resp.set_error("User session does not exist");
     return resp;
   }
-  ReleaseLocks(req.session());
-  sessions_.erase(it);
+  EndUserSession(req.session(), "");  // the agate asked: nothing to push back
   return resp;
 }
 

@@ -7,18 +7,29 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/expiry_wheel.h"
 #include "common/profile.h"
 #include "proto/its.pb.h"
 #include "r3_stub/r3_data.h"
+#include "r3_stub/timeouts.h"
 
 namespace its::r3 {
 
-// The simulated R/3 application server: user sessions (SM04), lock table
-// (SM12) and the dialog of data-defined transactions. Not thread-safe: the
-// server calls it from one thread. Time comes from the injected clock.
+// The simulated R/3 application server: user sessions (SM04), HTTP security
+// sessions (SM05), the lock table (SM12), the dialog of data-defined
+// transactions, and the R/3 side of session lifetime: idle limits
+// (TimeoutSettings), displacement beyond rdisp/max_alt_modes, user lock after
+// login/fails_to_user_lock. Not thread-safe: the server calls it from one
+// thread. Time comes from the injected clock.
 class R3System {
  public:
-  R3System(MasterData data, Profile profile, const Clock& clock);
+  // A user session R/3 ended on its own; the server pushes it to the agate.
+  struct Ended {
+    uint64_t session;
+    std::string reason;
+  };
+
+  R3System(MasterData data, Profile profile, TimeoutSettings timeouts, const Clock& clock);
 
   // Each returns the response; *step_ms is the simulated processing time the
   // caller must wait before sending it (0 = at once).
@@ -28,7 +39,16 @@ class R3System {
 
   proto::Sm04Reply UserSessions() const;
   proto::Sm12Reply Locks() const;
+  proto::Sm05Reply SecuritySessions() const;
+  // Ends a security session and every application session linked to it.
+  bool EndSecuritySession(uint64_t id);
+  // Ends what passed its R/3-side idle limit (call once a simulated second).
+  void Advance();
+  // Sessions ended by R/3 itself since the last call.
+  std::vector<Ended> TakeEnded();
+
   size_t session_count() const { return sessions_.size(); }
+  const TimeoutSettings& timeouts() const { return timeouts_; }
 
  private:
   struct Session {
@@ -39,6 +59,16 @@ class R3System {
     std::map<std::string, std::string> vars;  // field values the user entered
     SimMicros logon_time = 0;
     SimMicros last_step = 0;
+    std::string service;
+    int64_t limit_s = 0;    // R/3-side idle limit (0 = none)
+    uint64_t security = 0;  // its HTTP security session
+  };
+  struct SecuritySession {
+    uint64_t id = 0;
+    std::string client, user;
+    SimMicros created = 0;
+    SimMicros last_activity = 0;
+    std::vector<uint64_t> sessions;
   };
   struct Lock {
     uint64_t session;
@@ -52,15 +82,31 @@ class R3System {
   void EnterScreen(Session& s, int screen);
   void StartTransaction(Session& s, const TransactionDef* tx);
   void ReleaseLocks(uint64_t session, const std::string& table = "");
+  // Records activity now: restarts the session's and its security session's idle time.
+  void Touch(Session& s);
+  // Ends a user session (locks released); `reason` goes to the agate unless empty.
+  void EndUserSession(uint64_t id, const std::string& reason);
   void Render(const Session& s, const std::string& message, const std::string& type,
               proto::Screen* out) const;
 
+  using UserKey = std::pair<std::string, std::string>;  // client, user
+  static constexpr uint64_t kSecurityKey = 1ull << 63;  // wheel keys of security sessions
+
   MasterData data_;
   Profile profile_;
+  TimeoutSettings timeouts_;
   const Clock& clock_;
   int64_t max_users_;
+  int64_t max_alt_modes_;
+  int64_t fails_to_lock_;
   uint64_t next_session_ = 1;
+  uint64_t next_security_ = 1;
   std::unordered_map<uint64_t, Session> sessions_;
+  std::unordered_map<uint64_t, SecuritySession> security_;
+  std::map<UserKey, std::vector<uint64_t>> by_user_;  // sessions per user, oldest first
+  std::map<UserKey, int> failed_logons_;
+  ExpiryWheel<uint64_t> wheel_;
+  std::vector<Ended> ended_;
   std::map<LockKey, Lock> locks_;
   std::map<LockKey, std::map<std::string, std::string>> records_;  // saved data
 };

@@ -13,9 +13,12 @@ class R3SystemTest : public ::testing::Test {
     std::string dir = std::string(ITS_SOURCE_DIR) + "/deploy/config/r3";
     auto data = MasterData::Load(dir);
     ASSERT_TRUE(data.ok()) << data.status();
-    auto profile = Profile::Parse("rdisp/tm_max_no = 3\n", "DEFAULT.PFL");
+    auto profile = Profile::Parse(profile_text_, "DEFAULT.PFL");
     ASSERT_TRUE(profile.ok());
-    system_ = std::make_unique<R3System>(std::move(*data), std::move(*profile), clock_);
+    auto timeouts = TimeoutSettings::Load(*profile, sicf_text_, "sicf.toml");
+    ASSERT_TRUE(timeouts.ok()) << timeouts.status();
+    system_ = std::make_unique<R3System>(std::move(*data), std::move(*profile),
+                                         std::move(*timeouts), clock_);
   }
 
   proto::R3Response Logon(const std::string& user, const std::string& tcode,
@@ -45,6 +48,8 @@ class R3SystemTest : public ::testing::Test {
   }
 
   FakeClock clock_{1000 * kSimSecond};
+  std::string profile_text_ = "rdisp/tm_max_no = 3\n";
+  std::string sicf_text_;
   std::unique_ptr<R3System> system_;
 };
 
@@ -129,6 +134,191 @@ TEST_F(R3SystemTest, Sm04ListsLastStepTime) {
   ASSERT_EQ(list.screen().table().rows_size(), 1);
   EXPECT_EQ(list.screen().table().rows(0).cells(1), "DEMO");
   EXPECT_EQ(system_->UserSessions().rows(0).last_step(), FormatTimeOfDay(1065 * kSimSecond));
+}
+
+// ---- R/3-side session lifetime (issue 4) ----
+
+TimeoutSettings Settings(const std::string& profile, const std::string& sicf = "") {
+  auto p = Profile::Parse(profile, "DEFAULT.PFL");
+  EXPECT_TRUE(p.ok());
+  auto t = TimeoutSettings::Load(*p, sicf, "sicf.toml");
+  EXPECT_TRUE(t.ok()) << t.status();
+  return t.ok() ? *t : TimeoutSettings();
+}
+
+TEST(TimeoutSettings, ShortestNonZeroLimitWins) {
+  const std::string sicf =
+      "[service.short]\ntimeout = \"00:10:00\"\n"
+      "[service.long]\ntimeout = \"01:00:00\"\n"
+      "[service.system]\ntimeout = \"00:00:00\"\n"
+      "[service.gui]\ntimeout = \"00:00:00\"\nwebgui = true\n"
+      "[service.guishort]\ntimeout = \"00:02:00\"\nwebgui = true\n";
+  TimeoutSettings t = Settings("rdisp/plugin_auto_logout = 1800\nrdisp/gui_auto_logout = 300\n", sicf);
+  EXPECT_EQ(t.ApplicationLimit("unknown"), 1800);  // system value
+  EXPECT_EQ(t.ApplicationLimit("short"), 600);     // SICF shortens
+  EXPECT_EQ(t.ApplicationLimit("long"), 1800);     // ... but never lengthens
+  EXPECT_EQ(t.ApplicationLimit("system"), 1800);   // 00:00:00 = the system value
+  EXPECT_EQ(t.ApplicationLimit("gui"), 300);       // WebGUI: rdisp/gui_auto_logout
+  EXPECT_EQ(t.ApplicationLimit("guishort"), 120);  // SICF shorter than gui_auto_logout
+  EXPECT_EQ(t.ApplicationLimit("SHORT"), 600);     // service names are case-insensitive
+
+  TimeoutSettings off = Settings("rdisp/plugin_auto_logout = 0\nrdisp/gui_auto_logout = 0\n", sicf);
+  EXPECT_EQ(off.ApplicationLimit("unknown"), 0);   // 0 = not limited
+  EXPECT_EQ(off.ApplicationLimit("short"), 600);
+  EXPECT_EQ(off.ApplicationLimit("gui"), 0);
+  TimeoutSettings gui_only = Settings("rdisp/plugin_auto_logout = 0\nrdisp/gui_auto_logout = 90\n", sicf);
+  EXPECT_EQ(gui_only.ApplicationLimit("gui"), 90);
+  EXPECT_EQ(gui_only.ApplicationLimit("system"), 0);  // not a WebGUI service
+  EXPECT_EQ(ShorterLimit(0, 0), 0);
+  EXPECT_EQ(ShorterLimit(5, 0), 5);
+  EXPECT_EQ(ShorterLimit(0, 7), 7);
+}
+
+TEST(TimeoutSettings, BadValuesNameFileLineAndKey) {
+  auto p = Profile::Parse("http/security_session_timeout = 30\n", "DEFAULT.PFL");
+  auto t = TimeoutSettings::Load(*p, "", "");
+  ASSERT_FALSE(t.ok());
+  EXPECT_NE(t.status().message().find("DEFAULT.PFL:1: http/security_session_timeout"),
+            std::string::npos);
+  auto ok = Profile::Parse("", "DEFAULT.PFL");
+  auto s = TimeoutSettings::Load(*ok, "[service.x]\ntimeout = \"10:75:00\"\n", "sicf.toml");
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("sicf.toml:2: service.x.timeout"), std::string::npos);
+  EXPECT_FALSE(ParseHms("1:2").ok());
+  EXPECT_EQ(*ParseHms("01:02:03"), 3723);
+}
+
+class R3LifetimeTest : public R3SystemTest {
+ protected:
+  proto::R3Response LogonTo(const std::string& service, const std::string& user,
+                            const std::string& tcode = "PA30") {
+    proto::R3Logon req;
+    req.set_client("100");
+    req.set_user(user);
+    req.set_password("welcome");
+    req.set_tcode(tcode);
+    req.set_service(service);
+    int ms;
+    return system_->Logon(req, &ms);
+  }
+  void Rebuild(const std::string& profile, const std::string& sicf = "") {
+    profile_text_ = profile;
+    sicf_text_ = sicf;
+    SetUp();
+  }
+  std::vector<std::string> Ended() {
+    std::vector<std::string> out;
+    for (auto& e : system_->TakeEnded()) out.push_back(e.reason);
+    return out;
+  }
+};
+
+TEST_F(R3LifetimeTest, PluginAutoLogoutBoundaryPlusMinusOneSecond) {
+  Rebuild("rdisp/plugin_auto_logout = 60\nhttp/security_session_timeout = 1000\n");
+  uint64_t s = LogonTo("ess", "DEMO").session();
+  Step(s, "/00", {{"RP50G-PERNR", "1"}});  // lock; idle time starts again
+  clock_.Advance(59 * kSimSecond);
+  system_->Advance();
+  EXPECT_EQ(system_->session_count(), 1u);
+  EXPECT_TRUE(Ended().empty());
+  clock_.Advance(2 * kSimSecond);
+  system_->Advance();
+  EXPECT_EQ(system_->session_count(), 0u);
+  EXPECT_EQ(system_->Locks().rows_size(), 0);
+  auto ended = Ended();
+  ASSERT_EQ(ended.size(), 1u);
+  EXPECT_NE(ended[0].find("timed out"), std::string::npos);
+  EXPECT_EQ(system_->SecuritySessions().rows_size(), 0);
+}
+
+TEST_F(R3LifetimeTest, SicfAndGuiAutoLogoutShortenForTheirService) {
+  Rebuild("rdisp/plugin_auto_logout = 1800\nrdisp/gui_auto_logout = 120\n",
+          "[service.webgui]\ntimeout = \"00:00:00\"\nwebgui = true\n"
+          "[service.ess]\ntimeout = \"00:05:00\"\n");
+  uint64_t gui = LogonTo("webgui", "DEMO", "FB03").session();
+  uint64_t ess = LogonTo("ess", "DEMO2").session();
+  uint64_t other = LogonTo("other", "LOAD00001").session();
+  clock_.Advance(119 * kSimSecond);
+  system_->Advance();
+  EXPECT_EQ(system_->session_count(), 3u);
+  clock_.Advance(2 * kSimSecond);
+  system_->Advance();  // 121 s: the WebGUI session is gone
+  EXPECT_EQ(system_->session_count(), 2u);
+  EXPECT_EQ(Step(gui, "/00").code(), proto::R3Response::SESSION_GONE);
+  clock_.Advance(179 * kSimSecond - 2 * kSimSecond);  // 298 s
+  system_->Advance();
+  EXPECT_EQ(Step(ess, "/00").code(), proto::R3Response::OK);  // a step restarts its time
+  clock_.Advance(301 * kSimSecond);
+  system_->Advance();
+  EXPECT_EQ(Step(ess, "/00").code(), proto::R3Response::SESSION_GONE);
+  EXPECT_EQ(system_->session_count(), 1u);  // `other` keeps the system value 1800 s
+  (void)other;
+}
+
+TEST_F(R3LifetimeTest, SecuritySessionTimeoutEndsItsLinkedSessions) {
+  Rebuild("rdisp/plugin_auto_logout = 0\nhttp/security_session_timeout = 120\n");
+  LogonTo("ess", "DEMO");
+  ASSERT_EQ(system_->SecuritySessions().rows_size(), 1);
+  EXPECT_EQ(system_->SecuritySessions().rows(0).sessions(), 1);
+  clock_.Advance(119 * kSimSecond);
+  system_->Advance();
+  EXPECT_EQ(system_->session_count(), 1u);
+  clock_.Advance(2 * kSimSecond);
+  system_->Advance();
+  EXPECT_EQ(system_->session_count(), 0u);
+  EXPECT_EQ(system_->SecuritySessions().rows_size(), 0);
+  auto ended = Ended();
+  ASSERT_EQ(ended.size(), 1u);
+  EXPECT_NE(ended[0].find("security_session_timeout"), std::string::npos);
+}
+
+TEST_F(R3LifetimeTest, EndingASecuritySessionEndsItsSessionsAtOnce) {
+  uint64_t s = LogonTo("ess", "DEMO").session();
+  Step(s, "/00", {{"RP50G-PERNR", "2"}});
+  uint64_t sec = system_->SecuritySessions().rows(0).id();
+  EXPECT_FALSE(system_->EndSecuritySession(sec + 100));
+  EXPECT_TRUE(system_->EndSecuritySession(sec));
+  EXPECT_EQ(system_->session_count(), 0u);
+  EXPECT_EQ(system_->Locks().rows_size(), 0);
+  auto ended = Ended();
+  ASSERT_EQ(ended.size(), 1u);
+  EXPECT_NE(ended[0].find("SM05"), std::string::npos);
+}
+
+TEST_F(R3LifetimeTest, MoreThanMaxAltModesDisplacesTheOldest) {
+  Rebuild("rdisp/max_alt_modes = 2\nrdisp/tm_max_no = 100\n");
+  uint64_t first = LogonTo("ess", "DEMO").session();
+  Step(first, "/00", {{"RP50G-PERNR", "3"}});
+  uint64_t second = LogonTo("ess", "DEMO").session();
+  LogonTo("ess", "DEMO2");
+  EXPECT_TRUE(Ended().empty());
+  uint64_t third = LogonTo("ess", "DEMO").session();
+  auto ended = system_->TakeEnded();
+  ASSERT_EQ(ended.size(), 1u);
+  EXPECT_EQ(ended[0].session, first);
+  EXPECT_NE(ended[0].reason.find("rdisp/max_alt_modes"), std::string::npos);
+  EXPECT_EQ(system_->Locks().rows_size(), 0);  // its lock went with it
+  EXPECT_EQ(Step(second, "/00").code(), proto::R3Response::OK);
+  EXPECT_EQ(Step(third, "/00").code(), proto::R3Response::OK);
+  EXPECT_EQ(system_->session_count(), 3u);
+}
+
+TEST_F(R3LifetimeTest, WrongPasswordsLockTheUser) {
+  Rebuild("login/fails_to_user_lock = 3\nrdisp/tm_max_no = 100\n");
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(Logon("DEMO", "FB03", "bad").error(), "Name or password is incorrect (repeat logon)");
+  }
+  EXPECT_EQ(Logon("DEMO", "FB03", "bad").error(), "User is locked. Please notify the person responsible");
+  auto refused = Logon("DEMO", "FB03");  // even with the right password
+  EXPECT_EQ(refused.code(), proto::R3Response::REFUSED);
+  EXPECT_EQ(refused.error(), "User is locked. Please notify the person responsible");
+  EXPECT_EQ(Logon("DEMO2", "FB03").code(), proto::R3Response::OK);
+  // A success resets the count for others.
+  Logon("DEMO2", "FB03", "bad");
+  Logon("DEMO2", "FB03", "bad");
+  EXPECT_EQ(Logon("DEMO2", "FB03").code(), proto::R3Response::OK);
+  Logon("DEMO2", "FB03", "bad");
+  EXPECT_EQ(Logon("DEMO2", "FB03").code(), proto::R3Response::OK);
 }
 
 TEST(MasterData, ErrorsNameFileLineAndKey) {

@@ -1,0 +1,81 @@
+#include "r3_stub/timeouts.h"
+
+#include <toml++/toml.h>
+
+#include "absl/status/status.h"
+#include "common/strings.h"
+
+namespace its::r3 {
+
+absl::StatusOr<int64_t> ParseHms(std::string_view text) {
+  auto parts = Split(text, ':');
+  int64_t h, m, s;
+  if (parts.size() != 3 || parts[1].size() != 2 || parts[2].size() != 2 || !ParseInt(parts[0], &h) ||
+      !ParseInt(parts[1], &m) || !ParseInt(parts[2], &s) || h < 0 || m < 0 || m > 59 || s < 0 ||
+      s > 59) {
+    return absl::InvalidArgumentError(Cat("expected hh:mm:ss, got '", text, "'"));
+  }
+  return h * 3600 + m * 60 + s;
+}
+
+absl::StatusOr<TimeoutSettings> TimeoutSettings::Load(const Profile& profile,
+                                                      const std::string& sicf_toml,
+                                                      const std::string& sicf_file) {
+  TimeoutSettings t;
+  auto plugin = profile.GetInt("rdisp/plugin_auto_logout", 1800, 0, 100'000'000);
+  if (!plugin.ok()) return plugin.status();
+  auto gui = profile.GetInt("rdisp/gui_auto_logout", 0, 0, 100'000'000);
+  if (!gui.ok()) return gui.status();
+  auto security = profile.GetInt("http/security_session_timeout", 1800, 60, 100000);
+  if (!security.ok()) return security.status();
+  t.plugin_auto_logout = *plugin;
+  t.gui_auto_logout = *gui;
+  t.security_session = *security;
+  if (sicf_toml.empty()) return t;
+  toml::table root;
+  try {
+    root = toml::parse(sicf_toml, sicf_file);
+  } catch (const toml::parse_error& e) {
+    return absl::InvalidArgumentError(Cat(sicf_file, ":", e.source().begin.line, ": ", e.description()));
+  }
+  const toml::table* services = root["service"].as_table();
+  if (!services) return t;
+  for (const auto& [name, node] : *services) {
+    const toml::table* entry = node.as_table();
+    auto err = [&](const toml::node& n, std::string_view key, std::string_view why) {
+      return absl::InvalidArgumentError(
+          Cat(sicf_file, ":", n.source().begin.line, ": service.", name.str(), key, ": ", why));
+    };
+    if (!entry) return err(node, "", "expected a table");
+    ServiceTimeout st;
+    for (const auto& [key, value] : *entry) {
+      if (key == "timeout") {
+        auto text = value.value<std::string>();
+        if (!text) return err(value, ".timeout", "expected \"hh:mm:ss\"");
+        auto secs = ParseHms(*text);
+        if (!secs.ok()) return err(value, ".timeout", Cat(secs.status().message()));
+        st.sicf_s = *secs;
+      } else if (key == "webgui") {
+        auto b = value.value<bool>();
+        if (!b) return err(value, ".webgui", "expected true or false");
+        st.webgui = *b;
+      } else {
+        return err(value, Cat(".", key.str()), "unknown key");
+      }
+    }
+    t.services.emplace(ToLower(name.str()), st);
+  }
+  return t;
+}
+
+int64_t TimeoutSettings::ApplicationLimit(std::string_view service) const {
+  int64_t limit = plugin_auto_logout;
+  auto it = services.find(ToLower(service));
+  if (it != services.end()) {
+    limit = ShorterLimit(limit, it->second.sicf_s);  // 0 = the system value
+    if (it->second.webgui) limit = ShorterLimit(limit, gui_auto_logout);
+  }
+  return limit;
+}
+
+}  // namespace its::r3
