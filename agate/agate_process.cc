@@ -1,6 +1,8 @@
 #include "agate/agate_process.h"
 
 #include "agate/render.h"
+
+#include <spdlog/sinks/basic_file_sink.h>
 #include "common/async_call.h"
 #include "common/log.h"
 #include "common/pages.h"
@@ -35,6 +37,16 @@ AGateProcess::AGateProcess(const AGateOptions& options, const Clock& clock,
       services_(services),
       r3_(r3),
       table_(clock, options.incarnation, options.max_sessions) {
+  if (!options_.access_log.empty()) {
+    try {  // O_APPEND: the instance's processes share the file, a line per write
+      auto sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(options_.access_log);
+      access_ = std::make_shared<spdlog::logger>("access", sink);
+      access_->set_pattern("%v");
+      access_->flush_on(spdlog::level::info);
+    } catch (const spdlog::spdlog_ex& e) {
+      spdlog::error("cannot open {}: {}", options_.access_log, e.what());
+    }
+  }
   // Sessions R/3 ended on its own arrive pushed on the dialog stream.
   r3_.set_batch_hook([this](proto::R3Down& down) {
     for (const auto& ended : down.ended()) {
@@ -47,6 +59,18 @@ AGateProcess::AGateProcess(const AGateOptions& options, const Clock& clock,
       EndSession(*s->second, State::kEnded, ended.reason());
     }
   });
+}
+
+void AGateProcess::Access(char type, const std::string& client_ip, const std::string& text) {
+  if (!access_) return;
+  access_->info("{} {} {} {}:{} {} {}", type, FormatDateTime(clock_.Now()), options_.instance,
+                options_.process, ++access_lines_, client_ip.empty() ? "-" : client_ip, text);
+}
+
+std::string AGateProcess::PublicId(uint32_t slot) const {
+  return its::Gusid{options_.instance, options_.host, static_cast<uint32_t>(options_.process),
+                    slot, ""}
+      .PublicId();
 }
 
 std::string AGateProcess::Sisp(const SessionContext& s, const char* command,
@@ -142,14 +166,15 @@ void AGateProcess::Handle(proto::AGateRequest& req, Reply reply) {
                                          : table_.Find(*id, &why);
   if (s == nullptr) {
     if (why == SessionTable::Lookup::kOtherIncarnation) {
+      Access('a', req.client_ip(), Cat(id->PublicId(), " belonged to an earlier run of this process"));
       reply(Message(400, "Session lost",
                     "The AGate process that held this session ended - please log in again", true));
     } else {
       // 'a' (unknown ID) and 'w' (wrong random part or token) look the same to the client.
-      spdlog::info("{} session ID {}: {}",
-                   why == SessionTable::Lookup::kWrongRandom ? "w" : "a", id->PublicId(),
-                   why == SessionTable::Lookup::kWrongRandom ? "wrong random part or token"
-                                                             : "unknown");
+      bool wrong = why == SessionTable::Lookup::kWrongRandom;
+      Access(wrong ? 'w' : 'a', req.client_ip(),
+             Cat(id->PublicId(), wrong ? " invalid random key or termination token"
+                                       : " unknown session ID"));
       reply(Message(400, "Session not found", "The session does not exist - please log in again",
                     true));
     }
@@ -244,6 +269,10 @@ void AGateProcess::Start(proto::AGateRequest& req, const Reply& reply,
       ReleaseThread(started);
       Params url;
       for (const auto& p : shared_req->params()) url.Set(p.name(), p.value());
+      if (r3resp.code() != proto::R3Response::OK) {
+        Access('f', shared_req->client_ip(),
+               Cat("logon of ", ToUpper(login), " to ", shared_req->service(), " failed: ", r3resp.error()));
+      }
       if (r3resp.code() == proto::R3Response::BAD_LOGON) {
         proto::AGateResponse r =
             Response(200, LogonPage(shared_req->service(), url, r3resp.error(), client, language));
@@ -285,6 +314,9 @@ void AGateProcess::Start(proto::AGateRequest& req, const Reply& reply,
       if (s->sisp) s->term_token = NewSessionRandom();
       by_r3_session_[s->r3_session] = s->slot;
       table_.Touch(*s);
+      Access('n', shared_req->client_ip(),
+             Cat(PublicId(s->slot), " new session of ", s->user, " to ", s->service,
+                 restarted ? " (~serviceRestarted)" : ""));
       RenderContext ctx{s->service, Gusid(*s), s->Param("~cookies", "1") == "0", s->user,
                         AgateName(), Sisp(*s, "USR_OPEN")};
       proto::Screen& screen = *r3resp.mutable_screen();
@@ -360,9 +392,11 @@ void AGateProcess::EndSession(SessionContext& s, State why, const std::string& r
   // The tombstone tells the next request why; with ~userTimeout it also keeps
   // the logon data for a restart.
   table_.End(s, why, s.logon_kept ? s.keep_logon_for : kSimHour);
-  spdlog::debug("session {} ended: {}", its::Gusid{options_.instance, options_.host,
-                                                   static_cast<uint32_t>(options_.process), s.slot,
-                                                   ""}.PublicId(), reason);
+  char type = why == State::kTimedOut  ? 'o'
+              : why == State::kAborted ? 't'
+              : why == State::kEnded   ? 'e'
+                                       : 'l';
+  Access(type, "-", Cat(PublicId(s.slot), " session ended: ", reason));
 }
 
 void AGateProcess::Step(SessionContext& s, proto::AGateRequest& req, const Reply& reply) {
@@ -381,7 +415,9 @@ void AGateProcess::Step(SessionContext& s, proto::AGateRequest& req, const Reply
     }
     // USR_LOGOFF also forgets the kept logon data; USR_ABORT keeps it (~userTimeout).
     bool forget = cmd == "USR_LOGOFF" || command == "logoff";
-    EndSession(s, forget ? State::kLoggedOff : State::kAborted, cmd.empty() ? command : cmd);
+    std::string reason = cmd.empty() ? command : cmd;
+    if (params.Has("~its_replaced")) reason = "the browser started the service anew";
+    EndSession(s, forget ? State::kLoggedOff : State::kAborted, reason);
     proto::AGateResponse r = Message(200, "Session terminated", "The session was terminated", true,
                                      Sisp(s, "SRV_CLOSE"));
     r.set_note("terminated");
@@ -413,6 +449,7 @@ void AGateProcess::Step(SessionContext& s, proto::AGateRequest& req, const Reply
 
   s.busy = true;
   uint32_t slot = s.slot;
+  std::string client_ip = req.client_ip();
   auto shared_params = std::make_shared<Params>(std::move(params));
   WithThread([=, this] {
     SimMicros started = clock_.Now();
@@ -446,6 +483,8 @@ void AGateProcess::Step(SessionContext& s, proto::AGateRequest& req, const Reply
       }
       table_.Touch(ctx);
       ctx.tcode = r3resp.screen().tcode();
+      Access('r', client_ip,
+             Cat(PublicId(ctx.slot), " ~okcode=", shared_params->GetOr("~okcode", "/00")));
       RenderContext rc{ctx.service, Gusid(ctx), ctx.Param("~cookies", "1") == "0", ctx.user,
                        AgateName(), Sisp(ctx, "USR_OPEN")};
       reply(Response(200, RenderScreen(r3resp.screen(), rc)));

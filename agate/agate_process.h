@@ -14,6 +14,7 @@
 #include "common/clock.h"
 #include "common/service_file.h"
 #include "proto/its.grpc.pb.h"
+#include "common/log.h"
 
 namespace its::agate {
 
@@ -24,6 +25,7 @@ struct AGateOptions {
   int max_sessions = 1000;
   int work_threads = 4;
   std::string host = "localhost";  // AGate host part of the GUSID
+  std::string access_log;          // path of the instance's access.log ("" = none)
 };
 
 // One AGate process: session contexts, dialog steps against R/3, expiry.
@@ -59,6 +61,11 @@ class AGateProcess {
   void WithThread(std::function<void()> work);
   void ReleaseThread(SimMicros started);
 
+  // One line of the ITS access.log: entry type, date, time, instance, request
+  // number, client IP, text. Never a password or a session's random part.
+  void Access(char type, const std::string& client_ip, const std::string& text);
+  std::string PublicId(uint32_t slot) const;
+
   proto::AGateResponse Response(int status, std::string body) const;
   proto::AGateResponse Message(int status, const std::string& title, const std::string& text,
                                bool clear_cookie, const std::string& extra_html = "") const;
@@ -82,6 +89,8 @@ class AGateProcess {
   uint64_t requests_ = 0;
   uint64_t starts_ = 0;  // START requests received (the Mapping Manager's assignments)
   std::unordered_map<uint64_t, uint32_t> by_r3_session_;  // R/3 session -> slot
+  std::shared_ptr<spdlog::logger> access_;
+  uint64_t access_lines_ = 0;
 };
 
 // gRPC face of the agate: the batched dialog stream from the wgates and the

@@ -1,6 +1,8 @@
 // agate: one AGate process. Started by its instance's Mapping Manager.
 #include <unistd.h>
 
+#include <filesystem>
+
 #include <CLI/CLI.hpp>
 
 #include "agate/agate_process.h"
@@ -105,11 +107,19 @@ int main(int argc, char** argv) {
   app.add_option("--mapping-manager", manager, "address of the Mapping Manager")->required();
   app.add_option("--r3", r3, "address of the R/3 stub (default: cluster.toml)");
   app.add_option("--time-scale", time_scale, "simulated seconds per real second");
+  app.add_option("--access-log", options.access_log,
+                 "ITS access.log of the instance (default: <log_dir>/<instance>/access.log)");
   CLI11_PARSE(app, argc, argv);
   its::InitLogging(its::Cat("agate ", options.instance, "/", options.process));
 
   auto config = its::ValueOrExit(its::ClusterConfig::Load(config_dir));
   auto services = its::ValueOrExit(its::ServiceCatalog::Load(config_dir + "/services"));
+  if (options.access_log.empty()) {
+    std::string dir = config.LogDir() + "/" + options.instance;
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    options.access_log = dir + "/access.log";
+  }
   char host[65] = "localhost";
   gethostname(host, sizeof host - 1);
   options.host = host;

@@ -224,6 +224,12 @@ void Cluster::Stop(int budget_ms) {
   }
 }
 
-Cluster::~Cluster() { Stop(); }
+Cluster::~Cluster() {
+  Stop();
+  if (options_.remove_run_dir) {
+    std::error_code ec;
+    fs::remove_all(options_.run_dir, ec);
+  }
+}
 
 }  // namespace its::launcher

@@ -24,6 +24,7 @@ struct Options {
   // service file a test needs.
   std::vector<std::pair<std::string, std::string>> files;
   int ready_timeout_ms = 30000;
+  bool remove_run_dir = false;   // delete run_dir when the cluster stops (tests)
 };
 
 // A running cluster: r3_stub, one mapping_manager per AGate instance (which

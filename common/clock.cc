@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <ctime>
 
 namespace its {
 
@@ -30,6 +31,17 @@ std::string FormatTimeOfDay(SimMicros t) {
   char buf[16];
   std::snprintf(buf, sizeof buf, "%02d:%02d:%02d", static_cast<int>((s / 3600) % 24),
                 static_cast<int>((s / 60) % 60), static_cast<int>(s % 60));
+  return buf;
+}
+
+std::string FormatDateTime(SimMicros t) {
+  time_t secs = static_cast<time_t>(t / kSimSecond);
+  struct tm tm;
+  gmtime_r(&secs, &tm);
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%04d/%02d/%02d %02d:%02d:%02d.%03d", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>((t / 1000) % 1000));
   return buf;
 }
 

@@ -57,5 +57,7 @@ class FakeClock final : public Clock {
 
 // "HH:MM:SS" of a simulated time (UTC).
 std::string FormatTimeOfDay(SimMicros t);
+// "YYYY/MM/DD HH:MM:SS.mmm" of a simulated time (UTC), as ITS logs write it.
+std::string FormatDateTime(SimMicros t);
 
 }  // namespace its

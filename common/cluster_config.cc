@@ -151,6 +151,7 @@ absl::StatusOr<ClusterConfig> ClusterConfig::Parse(std::string_view content,
   TableReader top(root, file, "");
   ITS_RETURN_IF_ERROR(top.Read("time_scale", &c.time_scale));
   ITS_RETURN_IF_ERROR(top.Read("routing", &c.routing));
+  ITS_RETURN_IF_ERROR(top.Read("log_dir", &c.log_dir));
   for (const char* t : {"wgate", "r3", "agate_instance"}) top.MarkKnown(t);  // read below
   ITS_RETURN_IF_ERROR(top.RejectUnknown());
   if (!(c.time_scale > 0 && c.time_scale <= 100000)) {
@@ -209,6 +210,11 @@ absl::StatusOr<ClusterConfig> ClusterConfig::Parse(std::string_view content,
         Cat(file, ":1: agate_instance: at least one [[agate_instance]] is required"));
   }
   return c;
+}
+
+std::string ClusterConfig::LogDir() const {
+  if (!log_dir.empty() && log_dir[0] == '/') return log_dir;
+  return Cat(dir, "/", log_dir);
 }
 
 const AgateInstanceConfig* ClusterConfig::FindInstance(std::string_view name) const {

@@ -36,6 +36,7 @@ struct ClusterConfig {
   std::string file;  // path of cluster.toml
   double time_scale = 1.0;
   std::string routing = "sticky";  // or "naive"
+  std::string log_dir = "logs";    // ITS logs (access.log per instance); relative to dir
   std::string wgate_listen = "127.0.0.1:8080";
   HttpLimits http;
   std::string r3_listen = "127.0.0.1:3200";
@@ -46,6 +47,8 @@ struct ClusterConfig {
   static absl::StatusOr<ClusterConfig> Parse(std::string_view content, const std::string& dir,
                                              const std::string& file);
   const AgateInstanceConfig* FindInstance(std::string_view name) const;
+  // log_dir as a path (relative ones are relative to the config directory).
+  std::string LogDir() const;
 };
 
 // Splits "host:port"; port 0 is allowed (bind any).

@@ -527,6 +527,9 @@ void WGate::StartSession(const std::string& service, Params url, const std::stri
     auto* p = term.add_params();
     p->set_name("~command");
     p->set_value("logoff");
+    auto* why = term.add_params();
+    why->set_name("~its_replaced");  // for the access log
+    why->set_value("1");
     AgateAt(owner->address()).Call(std::move(term), [begin = std::move(begin)](
                                                         proto::AGateResponse&) mutable { begin(); });
     return;

@@ -35,6 +35,7 @@ inline std::unique_ptr<launcher::Cluster> StartCluster(
   std::filesystem::remove_all(o.run_dir);
   o.bin_dir = ITS_BIN_DIR;
   o.ephemeral_ports = true;
+  o.remove_run_dir = getenv("ITS_KEEP_TEST_RUNS") == nullptr;  // set it to look at the logs
   o.edit = std::move(edit);
   o.files = std::move(files);
   auto c = launcher::Cluster::Start(std::move(o));
