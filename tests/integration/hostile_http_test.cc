@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <random>
 
 #include "tests/integration/test_cluster.h"
