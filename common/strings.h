@@ -48,6 +48,8 @@ std::vector<std::string_view> Split(std::string_view s, char sep, bool skip_empt
 // Without leading and trailing spaces, tabs, CR and LF.
 std::string_view Trim(std::string_view s);
 std::string ToLower(std::string_view s);
+// `s` with every `from` replaced by `to` (`from` not empty).
+std::string ReplaceAll(std::string_view s, std::string_view from, std::string_view to);
 std::string ToUpper(std::string_view s);
 inline bool IsAlnum(char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');

@@ -18,16 +18,7 @@ Info SessInfoOf(const std::string& page) {
     std::smatch m;
     std::regex re(std::string("\"") + name + "\":\"([^\"]*)\"");
     if (!std::regex_search(page, m, re)) return std::string();
-    std::string raw = m[1], v;
-    for (size_t p = 0; p < raw.size();) {  // undo the \u0026 escaping of '&'
-      if (raw.compare(p, 6, "\\u0026") == 0) {
-        v += '&';
-        p += 6;
-      } else {
-        v += raw[p++];
-      }
-    }
-    return v;
+    return ReplaceAll(std::string(m[1]), "\\u0026", "&");  // JSON escapes '&'
   };
   i.gusid = field("GUSID");
   i.sess_url = field("sessUrl");

@@ -1,0 +1,208 @@
+#include "clients/scenario.h"
+
+#include <set>
+
+#include <toml++/toml.h>
+
+#include "absl/status/status.h"
+#include "common/service_file.h"
+#include "common/strings.h"
+
+namespace its::load {
+namespace {
+
+// Reads one table's keys; refuses unknown ones. Errors: file:line: key: why.
+class Keys {
+ public:
+  Keys(const std::string& file, const toml::table& t, std::string path)
+      : file_(file), t_(t), path_(std::move(path)) {}
+
+  absl::Status Error(const toml::node& n, std::string_view key, std::string_view why) const {
+    return absl::InvalidArgumentError(Cat(file_, ":", n.source().begin.line, ": ", path_, key, ": ", why));
+  }
+  const toml::node* Get(std::string_view key) {
+    known_.insert(std::string(key));
+    return t_.get(key);
+  }
+  absl::Status Str(std::string_view key, std::string* out) {
+    if (const toml::node* n = Get(key)) {
+      auto v = n->value<std::string>();
+      if (!v) return Error(*n, key, "expected a string");
+      *out = *v;
+    }
+    return absl::OkStatus();
+  }
+  absl::Status Num(std::string_view key, double* out, double min, double max) {
+    if (const toml::node* n = Get(key)) {
+      auto v = n->value<double>();
+      if (!v) return Error(*n, key, "expected a number");
+      if (*v < min || *v > max) return Error(*n, key, Cat("must be between ", min, " and ", max));
+      *out = *v;
+    }
+    return absl::OkStatus();
+  }
+  absl::Status Int(std::string_view key, int* out, int min, int max) {
+    if (const toml::node* n = Get(key)) {
+      if (!n->is_integer()) return Error(*n, key, "expected a whole number");
+      int64_t v = *n->value<int64_t>();
+      if (v < min || v > max) return Error(*n, key, Cat("must be between ", min, " and ", max));
+      *out = static_cast<int>(v);
+    }
+    return absl::OkStatus();
+  }
+  absl::Status Done() const {
+    for (const auto& [k, v] : t_) {
+      if (!known_.count(std::string(k.str()))) return Error(v, k.str(), "unknown key");
+    }
+    return absl::OkStatus();
+  }
+  const std::string& file() const { return file_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  const std::string& file_;
+  const toml::table& t_;
+  std::string path_;
+  std::set<std::string> known_;
+};
+
+#define RETURN_IF_ERROR(x)                         \
+  do {                                             \
+    if (absl::Status _s = (x); !_s.ok()) return _s; \
+  } while (0)
+
+absl::Status ReadThink(Keys& k, std::string_view key, Think* out) {
+  const toml::node* n = k.Get(key);
+  if (!n) return absl::OkStatus();
+  const toml::table* t = n->as_table();
+  if (!t) return k.Error(*n, key, "expected { dist = \"constant\"|\"uniform\"|\"exponential\", ... }");
+  Keys tk(k.file(), *t, Cat(k.path(), key, "."));
+  std::string dist = "constant";
+  RETURN_IF_ERROR(tk.Str("dist", &dist));
+  if (dist == "constant") {
+    out->kind = Think::kConstant;
+    RETURN_IF_ERROR(tk.Num("ms", &out->a, 0, 3.6e6));
+  } else if (dist == "uniform") {
+    out->kind = Think::kUniform;
+    RETURN_IF_ERROR(tk.Num("min_ms", &out->a, 0, 3.6e6));
+    RETURN_IF_ERROR(tk.Num("max_ms", &out->b, 0, 3.6e6));
+    if (out->b < out->a) return tk.Error(*n, "max_ms", "must be >= min_ms");
+  } else if (dist == "exponential") {
+    out->kind = Think::kExponential;
+    RETURN_IF_ERROR(tk.Num("mean_ms", &out->a, 0, 3.6e6));
+  } else {
+    return tk.Error(*t->get("dist"), "dist", "must be constant, uniform or exponential");
+  }
+  return tk.Done();
+}
+
+}  // namespace
+
+double Think::Sample(std::mt19937_64& rng) const {
+  switch (kind) {
+    case kConstant: return a;
+    case kUniform: return std::uniform_real_distribution<double>(a, b)(rng);
+    case kExponential: return a <= 0 ? 0 : std::exponential_distribution<double>(1.0 / a)(rng);
+  }
+  return 0;
+}
+
+const char* EndName(JourneyDef::End e) {
+  switch (e) {
+    case JourneyDef::kLogoff: return "logoff";
+    case JourneyDef::kAbandon: return "abandon";
+    case JourneyDef::kCloseTab: return "close_tab";
+  }
+  return "?";
+}
+
+absl::StatusOr<Scenario> Scenario::Load(const std::string& path) {
+  auto text = ReadFile(path);
+  if (!text.ok()) return text.status();
+  return Parse(*text, path);
+}
+
+absl::StatusOr<Scenario> Scenario::Parse(const std::string& text, const std::string& file) {
+  toml::table root;
+  try {
+    root = toml::parse(text, file);
+  } catch (const toml::parse_error& e) {
+    return absl::InvalidArgumentError(Cat(file, ":", e.source().begin.line, ": ", e.description()));
+  }
+  Scenario s;
+  Keys top(file, root, "");
+  RETURN_IF_ERROR(top.Str("name", &s.name));
+  const toml::node* list = top.Get("journey");
+  RETURN_IF_ERROR(top.Done());
+  if (!list || !list->is_array_of_tables()) {
+    return absl::InvalidArgumentError(Cat(file, ":1: journey: at least one [[journey]] is required"));
+  }
+  int ji = 0;
+  for (const toml::node& jn : *list->as_array()) {
+    const toml::table& jt = *jn.as_table();
+    Keys k(file, jt, Cat("journey[", ji++, "]."));
+    JourneyDef j;
+    RETURN_IF_ERROR(k.Str("name", &j.name));
+    if (j.name.empty()) j.name = Cat("journey", ji);
+    RETURN_IF_ERROR(k.Num("weight", &j.weight, 0, 1e9));
+    RETURN_IF_ERROR(k.Str("service", &j.service));
+    if (!IsValidServiceName(j.service)) {
+      return k.Error(*jt.get("service"), "service", "not a valid service name");
+    }
+    RETURN_IF_ERROR(k.Str("transaction", &j.transaction));
+    RETURN_IF_ERROR(k.Str("client", &j.client));
+    RETURN_IF_ERROR(k.Str("language", &j.language));
+    RETURN_IF_ERROR(k.Str("password", &j.password));
+    if (const toml::node* u = k.Get("users")) {
+      const toml::table* ut = u->as_table();
+      if (!ut) return k.Error(*u, "users", "expected { prefix, digits, first, last }");
+      Keys uk(file, *ut, k.path() + "users.");
+      RETURN_IF_ERROR(uk.Str("prefix", &j.user_prefix));
+      RETURN_IF_ERROR(uk.Int("digits", &j.user_digits, 0, 9));
+      RETURN_IF_ERROR(uk.Int("first", &j.user_first, 0, 999999999));
+      RETURN_IF_ERROR(uk.Int("last", &j.user_last, 0, 999999999));
+      RETURN_IF_ERROR(uk.Done());
+      if (j.user_last < j.user_first) return uk.Error(*u, "last", "must be >= first");
+    }
+    RETURN_IF_ERROR(ReadThink(k, "think", &j.think));
+    std::string end = "logoff";
+    RETURN_IF_ERROR(k.Str("end", &end));
+    if (end == "logoff") j.end = JourneyDef::kLogoff;
+    else if (end == "abandon") j.end = JourneyDef::kAbandon;
+    else if (end == "close_tab") j.end = JourneyDef::kCloseTab;
+    else return k.Error(*jt.get("end"), "end", "must be logoff, abandon or close_tab");
+    if (const toml::node* steps = k.Get("step")) {
+      if (!steps->is_array_of_tables()) return k.Error(*steps, "step", "expected [[journey.step]] tables");
+      int si = 0;
+      for (const toml::node& sn : *steps->as_array()) {
+        Keys sk(file, *sn.as_table(), Cat(k.path(), "step[", si++, "]."));
+        StepDef st;
+        st.think = j.think;
+        RETURN_IF_ERROR(sk.Str("name", &st.name));
+        if (st.name.empty()) st.name = Cat("step", si);
+        RETURN_IF_ERROR(sk.Str("okcode", &st.okcode));
+        RETURN_IF_ERROR(sk.Int("repeat", &st.repeat, 1, 1000000));
+        RETURN_IF_ERROR(ReadThink(sk, "think", &st.think));
+        if (const toml::node* f = sk.Get("fields")) {
+          const toml::table* ft = f->as_table();
+          if (!ft) return sk.Error(*f, "fields", "expected a table of field = \"value\"");
+          for (const auto& [name, value] : *ft) {
+            auto v = value.value<std::string>();
+            if (!v) return sk.Error(value, Cat("fields.", name.str()), "expected a string");
+            st.fields.emplace_back(std::string(name.str()), *v);
+          }
+        }
+        RETURN_IF_ERROR(sk.Done());
+        j.steps.push_back(std::move(st));
+      }
+    }
+    RETURN_IF_ERROR(k.Done());
+    s.journeys.push_back(std::move(j));
+  }
+  double total = 0;
+  for (const auto& j : s.journeys) total += j.weight;
+  if (total <= 0) return absl::InvalidArgumentError(Cat(file, ":1: journey.weight: all weights are 0"));
+  return s;
+}
+
+}  // namespace its::load

@@ -1,0 +1,57 @@
+#pragma once
+
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace its::load {
+
+// A think time: constant, uniform or exponential (milliseconds).
+struct Think {
+  enum Kind { kConstant, kUniform, kExponential } kind = kConstant;
+  double a = 0;  // constant: ms; uniform: min; exponential: mean
+  double b = 0;  // uniform: max
+  double Sample(std::mt19937_64& rng) const;
+};
+
+struct StepDef {
+  std::string name;
+  std::string okcode = "/00";
+  std::vector<std::pair<std::string, std::string>> fields;
+  Think think;
+  int repeat = 1;
+};
+
+struct JourneyDef {
+  enum End { kLogoff, kAbandon, kCloseTab };
+  std::string name;
+  double weight = 1;
+  std::string service = "webgui";
+  std::string transaction;  // empty: the service's own
+  std::string client = "100";
+  std::string language = "EN";
+  std::string password = "welcome";
+  // Users prefix + number, zero-padded to `digits`, taken in turn from first..last.
+  std::string user_prefix = "LOAD";
+  int user_digits = 5;
+  int user_first = 1;
+  int user_last = 10000;
+  Think think;  // before each step, unless the step has its own
+  std::vector<StepDef> steps;
+  End end = kLogoff;
+};
+
+struct Scenario {
+  std::string name;
+  std::vector<JourneyDef> journeys;
+  // Parses a scenario file; errors name the file, line and key.
+  static absl::StatusOr<Scenario> Load(const std::string& path);
+  static absl::StatusOr<Scenario> Parse(const std::string& text, const std::string& file);
+};
+
+const char* EndName(JourneyDef::End e);
+
+}  // namespace its::load
