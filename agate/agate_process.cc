@@ -2,7 +2,6 @@
 
 #include "agate/render.h"
 
-#include <spdlog/sinks/basic_file_sink.h>
 #include "common/async_call.h"
 #include "common/log.h"
 #include "common/pages.h"
@@ -37,15 +36,8 @@ AGateProcess::AGateProcess(const AGateOptions& options, const Clock& clock,
       services_(services),
       r3_(r3),
       table_(clock, options.incarnation, options.max_sessions) {
-  if (!options_.access_log.empty()) {
-    try {  // O_APPEND: the instance's processes share the file, a line per write
-      auto sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(options_.access_log);
-      access_ = std::make_shared<spdlog::logger>("access", sink);
-      access_->set_pattern("%v");
-      access_->flush_on(spdlog::level::info);
-    } catch (const spdlog::spdlog_ex& e) {
-      spdlog::error("cannot open {}: {}", options_.access_log, e.what());
-    }
+  if (std::string error; !options_.access_log.empty() && !access_.Open(options_.access_log, &error)) {
+    spdlog::error("cannot open {}: {}", options_.access_log, error);
   }
   // Sessions R/3 ended on its own arrive pushed on the dialog stream.
   r3_.set_batch_hook([this](proto::R3Down& down) {
@@ -62,9 +54,10 @@ AGateProcess::AGateProcess(const AGateOptions& options, const Clock& clock,
 }
 
 void AGateProcess::Access(char type, const std::string& client_ip, const std::string& text) {
-  if (!access_) return;
-  access_->info("{} {} {} {}:{} {} {}", type, FormatDateTime(clock_.Now()), options_.instance,
-                options_.process, ++access_lines_, client_ip.empty() ? "-" : client_ip, text);
+  if (!access_.is_open()) return;
+  access_.Add(fmt::format("{} {} {} {}:{} {} {}", type, FormatDateTime(clock_.Now()),
+                          options_.instance, options_.process, ++access_lines_,
+                          client_ip.empty() ? "-" : client_ip, text));
 }
 
 std::string AGateProcess::PublicId(uint32_t slot) const {
@@ -496,11 +489,12 @@ void AGateProcess::Step(SessionContext& s, proto::AGateRequest& req, const Reply
 void AGateProcess::RunNextWaiting(SessionContext& s) {
   if (s.waiting.empty() || s.busy) return;
   auto next = std::move(s.waiting.front());
-  s.waiting.pop_front();
+  s.waiting.erase(s.waiting.begin());
   asio::post(io_, std::move(next));
 }
 
 void AGateProcess::Tick() {
+  access_.Flush();
   table_.Advance([this](SessionContext& s) {
     if (s.busy) {  // a step is with R/3 right now: not idle
       table_.Touch(s);
@@ -549,7 +543,7 @@ proto::LoadReport AGateProcess::Load() {
 grpc::ServerBidiReactor<proto::AGateUp, proto::AGateDown>* AGateService::Dialog(
     grpc::CallbackServerContext*) {
   using Stream = BatchServerStream<proto::AGateUp, proto::AGateDown>;
-  return Stream::Create([this](const Stream::Ptr& stream, proto::AGateUp& up) {
+  return Stream::Create(io_, [this](const Stream::Ptr& stream, proto::AGateUp& up) {
     auto batch = std::make_shared<proto::AGateUp>();
     batch->Swap(&up);
     asio::post(io_, [this, stream, batch] {

@@ -8,6 +8,7 @@
 
 #include <asio.hpp>
 
+#include "agate/access_log.h"
 #include "agate/r3_client.h"
 #include "agate/session_table.h"
 #include "common/batch_stream.h"
@@ -40,7 +41,8 @@ class AGateProcess {
 
   // Handles one request from a wgate; calls `reply` exactly once.
   void Handle(proto::AGateRequest& request, Reply reply);
-  // Expires sessions whose ~timeout passed (called by a periodic timer).
+  // Expires sessions whose ~timeout passed and flushes the access log
+  // (called by a periodic timer).
   void Tick();
 
   proto::SessionsReply ListSessions() const;
@@ -89,7 +91,7 @@ class AGateProcess {
   uint64_t requests_ = 0;
   uint64_t starts_ = 0;  // START requests received (the Mapping Manager's assignments)
   std::unordered_map<uint64_t, uint32_t> by_r3_session_;  // R/3 session -> slot
-  std::shared_ptr<spdlog::logger> access_;
+  AccessLog access_;
   uint64_t access_lines_ = 0;
 };
 

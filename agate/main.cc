@@ -144,10 +144,11 @@ int main(int argc, char** argv) {
   ManagerLink link(io, manager, process, options.process, options.incarnation, bound);
   link.Start();
 
-  // Expiry: one tick per simulated second (at most every 5 ms real).
+  // Expiry: one tick per simulated second (at most every 5 ms real, at least
+  // every 250 ms so the access log is never older than that).
   asio::steady_timer tick(io);
   auto period = std::max(std::chrono::microseconds(5000),
-                         std::min(std::chrono::microseconds(1'000'000),
+                         std::min(std::chrono::microseconds(250'000),
                                   clock.RealDuration(its::kSimSecond)));
   std::function<void()> arm = [&] {
     tick.expires_after(period);

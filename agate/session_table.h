@@ -1,7 +1,7 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
+#include <vector>
 #include <functional>
 #include <memory>
 #include <string>
@@ -41,7 +41,10 @@ struct SessionContext {
   bool sisp = false;             // started with sapwp_active=1: pages carry SessInfo
   std::string term_token;        // termination-only token for SISP (not the session secret)
   bool busy = false;             // a dialog step is with R/3
-  std::deque<std::function<void()>> waiting;  // requests queued behind it
+  // Requests queued behind the step in flight (rare: a double submit). A
+  // vector, not a deque: libstdc++'s deque allocates ~600 bytes up front, on
+  // every idle session.
+  std::vector<std::function<void()>> waiting;
 
   // Effective ITS parameter: URL override, else service file.
   std::string Param(std::string_view name, std::string_view fallback = "") const;

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <utility>
 
+#include <asio.hpp>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/support/client_callback.h>
 #include <grpcpp/support/server_callback.h>
@@ -21,24 +22,38 @@ namespace its {
 
 // Write side shared by the client and server reactors. `Out` is a batch
 // message; callers add items to it through a function.
+//
+// Corking: items added on the logic thread while no write is in flight are
+// not written at once; a flush is posted to the logic thread, so every item
+// added in the same burst of events goes out in one message. Under load a
+// write is usually in flight and the next batch simply forms behind it.
 template <typename Out>
 class BatchWriter {
  public:
   // Adds items with `fill(batch)`. Returns false if the stream is closed.
-  // If no write is in flight, the caller must call the returned StartWrite.
+  // Sets *must_flush when the caller must post a Flush() (once per burst).
   template <typename Fill>
-  bool Add(Fill&& fill, bool* must_start) {
+  bool Add(Fill&& fill, bool* must_flush) {
     std::lock_guard<std::mutex> l(mu_);
-    *must_start = false;
+    *must_flush = false;
     if (closed_) return false;
     fill(pending_);
     ++pending_items_;
-    if (!writing_) {
-      writing_ = true;
-      inflight_.Swap(&pending_);
-      pending_items_ = 0;
-      *must_start = true;
+    if (!writing_ && !flush_posted_) {
+      flush_posted_ = true;
+      *must_flush = true;
     }
+    return true;
+  }
+
+  // The posted flush: true if a write of inflight() must start now.
+  bool Flush() {
+    std::lock_guard<std::mutex> l(mu_);
+    flush_posted_ = false;
+    if (closed_ || writing_ || pending_items_ == 0) return false;
+    writing_ = true;
+    inflight_.Swap(&pending_);
+    pending_items_ = 0;
     return true;
   }
 
@@ -83,6 +98,7 @@ class BatchWriter {
   Out inflight_;  // owned by the write in flight while writing_
   size_t pending_items_ = 0;
   bool writing_ = false;
+  bool flush_posted_ = false;
   bool closed_ = false;
   bool finished_ = false;
 };
@@ -96,8 +112,9 @@ class BatchClientStream final : public grpc::ClientBidiReactor<Up, Down>,
   using OnBatch = std::function<void(Down&)>;
   using OnClosed = std::function<void(const grpc::Status&)>;
 
-  BatchClientStream(OnBatch on_batch, OnClosed on_closed)
-      : on_batch_(std::move(on_batch)), on_closed_(std::move(on_closed)) {}
+  // `io`: the logic thread that calls Send() (flushes are posted to it).
+  BatchClientStream(asio::io_context& io, OnBatch on_batch, OnClosed on_closed)
+      : io_(io), on_batch_(std::move(on_batch)), on_closed_(std::move(on_closed)) {}
 
   // `begin(context, reactor)` must start the RPC, e.g.
   //   [&](auto* ctx, auto* r) { stub->async()->Dialog(ctx, r); }
@@ -112,9 +129,13 @@ class BatchClientStream final : public grpc::ClientBidiReactor<Up, Down>,
 
   template <typename Fill>
   bool Send(Fill&& fill) {
-    bool start;
-    if (!writer_.Add(std::forward<Fill>(fill), &start)) return false;
-    if (start) this->StartWrite(writer_.inflight());
+    bool flush;
+    if (!writer_.Add(std::forward<Fill>(fill), &flush)) return false;
+    if (flush) {
+      asio::post(io_, [self = this->shared_from_this()] {
+        if (self->writer_.Flush()) self->StartWrite(self->writer_.inflight());
+      });
+    }
     return true;
   }
 
@@ -146,6 +167,7 @@ class BatchClientStream final : public grpc::ClientBidiReactor<Up, Down>,
   }
 
  private:
+  asio::io_context& io_;
   grpc::ClientContext context_;
   Down in_;
   BatchWriter<Up> writer_;
@@ -164,9 +186,11 @@ class BatchServerStream final : public grpc::ServerBidiReactor<Up, Down>,
   using OnBatch = std::function<void(const Ptr&, Up&)>;
   using OnClosed = std::function<void(const Ptr&)>;
 
-  static BatchServerStream* Create(OnBatch on_batch, OnClosed on_closed = nullptr) {
+  // `io`: the logic thread that calls Send() (flushes are posted to it).
+  static BatchServerStream* Create(asio::io_context& io, OnBatch on_batch,
+                                   OnClosed on_closed = nullptr) {
     auto s = std::shared_ptr<BatchServerStream>(
-        new BatchServerStream(std::move(on_batch), std::move(on_closed)));
+        new BatchServerStream(io, std::move(on_batch), std::move(on_closed)));
     s->self_ = s;
     s->StartRead(&s->in_);
     return s.get();
@@ -175,9 +199,13 @@ class BatchServerStream final : public grpc::ServerBidiReactor<Up, Down>,
   // Thread-safe; returns false once the stream is closed.
   template <typename Fill>
   bool Send(Fill&& fill) {
-    bool start;
-    if (!writer_.Add(std::forward<Fill>(fill), &start)) return false;
-    if (start) this->StartWrite(writer_.inflight());
+    bool flush;
+    if (!writer_.Add(std::forward<Fill>(fill), &flush)) return false;
+    if (flush) {
+      asio::post(io_, [self = this->shared_from_this()] {
+        if (self->writer_.Flush()) self->StartWrite(self->writer_.inflight());
+      });
+    }
     return true;
   }
 
@@ -206,9 +234,10 @@ class BatchServerStream final : public grpc::ServerBidiReactor<Up, Down>,
   }
 
  private:
-  BatchServerStream(OnBatch on_batch, OnClosed on_closed)
-      : on_batch_(std::move(on_batch)), on_closed_(std::move(on_closed)) {}
+  BatchServerStream(asio::io_context& io, OnBatch on_batch, OnClosed on_closed)
+      : io_(io), on_batch_(std::move(on_batch)), on_closed_(std::move(on_closed)) {}
 
+  asio::io_context& io_;
   Up in_;
   BatchWriter<Down> writer_;
   OnBatch on_batch_;

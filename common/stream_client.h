@@ -76,6 +76,7 @@ class StreamClient {
     uint64_t gen = ++generation_;
     std::weak_ptr<bool> alive = alive_;
     stream_ = std::make_shared<Stream>(
+        io_,
         [this, alive](Down& down) {
           auto batch = std::make_shared<Down>();
           batch->Swap(&down);

@@ -10,7 +10,7 @@ namespace its::r3 {
 
 grpc::ServerBidiReactor<proto::R3Up, proto::R3Down>* R3Service::Dialog(
     grpc::CallbackServerContext* context) {
-  return Stream::Create([this](const Stream::Ptr& stream, proto::R3Up& up) {
+  return Stream::Create(io_, [this](const Stream::Ptr& stream, proto::R3Up& up) {
     auto batch = std::make_shared<proto::R3Up>();
     batch->Swap(&up);
     asio::post(io_, [this, stream, batch] { Handle(stream, *batch); });
