@@ -420,12 +420,8 @@ void AGateProcess::Step(SessionContext& s, proto::AGateRequest& req, const Reply
   }
   if (logoff) {
     std::string exit_url = s.Param("~exiturl");
-    // Only relative targets on this host: no open redirect, no header splitting.
-    if (exit_url.empty() || exit_url[0] != '/' ||
-        (exit_url.size() > 1 && (exit_url[1] == '/' || exit_url[1] == '\\')) ||
-        exit_url.find_first_of("\r\n") != std::string::npos) {
-      exit_url.clear();
-    }
+    // Relative targets, or configured hosts: no open redirect, no header splitting.
+    if (!IsSafeRedirect(exit_url, options_.exit_url_hosts)) exit_url.clear();
     EndSession(s, State::kLoggedOff, okcode == "/NEX" ? "/nex" : command);
     // A SISP session reports SRV_CLOSE (the portal follows redirectURL);
     // a plain one is redirected to ~exitURL.

@@ -27,6 +27,7 @@ struct AGateOptions {
   int work_threads = 4;
   std::string host = "localhost";  // AGate host part of the GUSID
   std::string access_log;          // path of the instance's access.log ("" = none)
+  std::vector<std::string> exit_url_hosts;  // hosts an absolute ~exitURL may name
 };
 
 // One AGate process: session contexts, dialog steps against R/3, expiry.

@@ -120,6 +120,7 @@ int main(int argc, char** argv) {
     std::filesystem::create_directories(dir, ec);
     options.access_log = dir + "/access.log";
   }
+  options.exit_url_hosts = config.exit_url_hosts;
   char host[65] = "localhost";
   gethostname(host, sizeof host - 1);
   options.host = host;

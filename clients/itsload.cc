@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
   const auto& l = report["latency_ms"];
   std::cout << fmt::format(
       "{} requests, {} errors, {:.1f} requests/s, latency p50 {} ms p90 {} ms p99 {} ms p99.9 {} ms "
-      "max {} ms; journeys {} started {} completed {} failed; itsload CPU {:.0f}%\n",
+      "max {} ms; journeys: {} started, {} completed, {} failed; itsload CPU {:.0f}%\n",
       report["requests"].get<uint64_t>(), report["errors"].get<uint64_t>(),
       report["throughput_rps"].get<double>(), l["p50"].get<double>(), l["p90"].get<double>(),
       l["p99"].get<double>(), l["p999"].get<double>(), l["max"].get<double>(),

@@ -152,6 +152,18 @@ absl::StatusOr<ClusterConfig> ClusterConfig::Parse(std::string_view content,
   ITS_RETURN_IF_ERROR(top.Read("time_scale", &c.time_scale));
   ITS_RETURN_IF_ERROR(top.Read("routing", &c.routing));
   ITS_RETURN_IF_ERROR(top.Read("log_dir", &c.log_dir));
+  top.MarkKnown("exit_url_hosts");
+  if (const toml::node* hosts = root.get("exit_url_hosts")) {
+    const toml::array* list = hosts->as_array();
+    if (!list) return top.Error(*hosts, "exit_url_hosts", "expected a list of \"host[:port]\" strings");
+    for (const toml::node& h : *list) {
+      auto v = h.value<std::string>();
+      if (!v || v->empty() || v->find_first_of("/ \t") != std::string::npos) {
+        return top.Error(h, "exit_url_hosts", "expected a list of \"host[:port]\" strings");
+      }
+      c.exit_url_hosts.push_back(*v);
+    }
+  }
   for (const char* t : {"wgate", "r3", "agate_instance"}) top.MarkKnown(t);  // read below
   ITS_RETURN_IF_ERROR(top.RejectUnknown());
   if (!(c.time_scale > 0 && c.time_scale <= 100000)) {

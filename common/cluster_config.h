@@ -37,6 +37,7 @@ struct ClusterConfig {
   double time_scale = 1.0;
   std::string routing = "sticky";  // or "naive"
   std::string log_dir = "logs";    // ITS logs (access.log per instance); relative to dir
+  std::vector<std::string> exit_url_hosts;  // hosts an absolute ~exitURL may name
   std::string wgate_listen = "127.0.0.1:8080";
   HttpLimits http;
   std::string r3_listen = "127.0.0.1:3200";

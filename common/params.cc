@@ -121,6 +121,24 @@ std::optional<std::string_view> FindCookie(std::string_view header, std::string_
   return std::nullopt;
 }
 
+bool IsSafeRedirect(std::string_view url, const std::vector<std::string>& allowed_hosts) {
+  if (url.empty()) return false;
+  for (unsigned char c : url) {
+    if (c < 0x21 || c == 0x7f || c == '\\') return false;  // CR, LF, spaces, controls
+  }
+  if (url[0] == '/') return url.size() == 1 || url[1] != '/';
+  for (std::string_view scheme : {"http://", "https://"}) {
+    if (ToLower(url.substr(0, scheme.size())) != scheme) continue;
+    std::string_view rest = url.substr(scheme.size());
+    std::string host = ToLower(rest.substr(0, rest.find_first_of("/?#")));
+    if (host.empty() || host.find('@') != std::string::npos) return false;
+    for (const auto& h : allowed_hosts)
+      if (ToLower(h) == host) return true;
+    return false;
+  }
+  return false;
+}
+
 std::string HtmlEscape(std::string_view in) {
   std::string out;
   out.reserve(in.size());

@@ -39,11 +39,6 @@ bool IsFormPost(const http::Request& req) {
   return ct && ToLower(*ct).rfind("application/x-www-form-urlencoded", 0) == 0;
 }
 
-// A relative redirect target that cannot leave this host or split headers.
-bool SafeLocation(std::string_view url) {
-  return !url.empty() && url[0] == '/' && (url.size() < 2 || (url[1] != '/' && url[1] != '\\')) &&
-         url.find_first_of("\r\n") == std::string_view::npos;
-}
 
 }  // namespace
 
@@ -356,7 +351,9 @@ http::Response WGate::ToHttp(proto::AGateResponse& a, const std::string& instanc
   } else if (a.clear_session()) {
     r.AddHeader("Set-Cookie", SessionCookie(service, ""));
   }
-  if (!a.location().empty() && SafeLocation(a.location())) r.AddHeader("Location", a.location());
+  if (!a.location().empty() && IsSafeRedirect(a.location(), config_.exit_url_hosts)) {
+    r.AddHeader("Location", a.location());
+  }
   if (r.status >= 400 && a.clear_session()) ++metrics_.bad_session;
   return r;
 }

@@ -132,6 +132,25 @@ TEST(Lifetime, LogonLimitsAndUserLockGiveClearPages) {
   EXPECT_TRUE(e.raw_cookie().empty());
 }
 
+TEST(Lifetime, ExitUrlGoesOnlyToRelativeTargetsOrConfiguredHosts) {
+  auto c = StartCluster([](toml::table& t) {
+    t.insert_or_assign("exit_url_hosts", toml::array{"portal.example.com"});
+  });
+  ASSERT_NE(c, nullptr);
+  struct Case {
+    std::string exit_url;
+    bool redirected;
+  };
+  for (const Case& k : {Case{"https://portal.example.com/home", true}, Case{"/bye", true},
+                        Case{"https://evil.example/", false}, Case{"//portal.example.com/", false}}) {
+    Browser b(c->url());
+    ASSERT_EQ(b.Get(StartUrl("webgui", "LOAD00051", "&~exitURL=" + UrlEncode(k.exit_url))).status, 200);
+    HttpResult off = b.Get(Step("webgui", "~okcode=/nex"));
+    EXPECT_EQ(off.status, k.redirected ? 302 : 200) << k.exit_url;
+    EXPECT_EQ(off.Header("location").value_or(""), k.redirected ? k.exit_url : "") << k.exit_url;
+  }
+}
+
 // Seed 000, issue 1: after A logs off, B in the same browser gets B's own
 // session, never A's screen, data or locks; a start never adopts a session.
 TEST(Lifetime, TwoUsersOneBrowserNeverShareASession) {

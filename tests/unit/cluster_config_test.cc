@@ -73,6 +73,15 @@ TEST(ClusterConfig, ErrorsNameFileLineAndKey) {
             "/cfg/cluster.toml:1: routing: must be \"sticky\" or \"naive\"");
 }
 
+TEST(ClusterConfig, ExitUrlHosts) {
+  auto d = Parse("exit_url_hosts = [\"portal.example.com\"]\n[[agate_instance]]\nname=\"IT1\"\nmapping_manager=\"a:1\"\n");
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->exit_url_hosts, std::vector<std::string>{"portal.example.com"});
+  auto bad = Parse("exit_url_hosts = [\"http://x/\"]\n[[agate_instance]]\nname=\"IT1\"\nmapping_manager=\"a:1\"\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find(":1: exit_url_hosts"), std::string::npos);
+}
+
 TEST(HostPort, Parses) {
   std::string h;
   int p;

@@ -59,6 +59,22 @@ TEST(Cookie, FindsNamedCookie) {
   EXPECT_FALSE(FindCookie("", "~session").has_value());
 }
 
+TEST(Redirect, RelativeOrConfiguredHostsOnly) {
+  const std::vector<std::string> hosts = {"portal.example.com", "intranet:8443"};
+  EXPECT_TRUE(IsSafeRedirect("/bye.html", hosts));
+  EXPECT_TRUE(IsSafeRedirect("/", hosts));
+  EXPECT_TRUE(IsSafeRedirect("https://portal.example.com/home?x=1", hosts));
+  EXPECT_TRUE(IsSafeRedirect("HTTP://Portal.Example.com", hosts));
+  EXPECT_TRUE(IsSafeRedirect("http://intranet:8443/", hosts));
+  for (const char* bad : {"", "//evil.example/", "/\\evil.example", "http://evil.example/",
+                          "http://intranet/", "https://portal.example.com@evil.example/",
+                          "javascript:alert(1)", "/ok\r\nSet-Cookie: x=1", "bye.html",
+                          "/a b"}) {
+    EXPECT_FALSE(IsSafeRedirect(bad, hosts)) << bad;
+  }
+  EXPECT_FALSE(IsSafeRedirect("https://portal.example.com/", {}));
+}
+
 TEST(Html, EscapesMarkup) {
   EXPECT_EQ(HtmlEscape("<script>alert('x')&\"</script>"),
             "&lt;script&gt;alert(&#39;x&#39;)&amp;&quot;&lt;/script&gt;");
