@@ -40,9 +40,11 @@ class StreamClient {
         stub_(Service::NewStub(MakeChannel(address))),
         make_failure_(std::move(make_failure)) {}
 
+  // Calls still in flight are answered with make_failure (posted), never dropped.
   ~StreamClient() {
     *alive_ = false;
     if (stream_) stream_->Cancel();
+    for (auto& [id, p] : pending_) Fail(id, std::move(p.done), Cat("connection to ", address_, " closed"));
   }
   StreamClient(const StreamClient&) = delete;
   StreamClient& operator=(const StreamClient&) = delete;

@@ -1,6 +1,7 @@
 #include "wgate/wgate.h"
 
 #include <algorithm>
+#include <unordered_set>
 
 #include <grpcpp/support/client_callback.h>
 
@@ -67,7 +68,9 @@ class WGate::DirectoryReader final : public grpc::ClientReadReactor<proto::Direc
     WGate* w = &wgate_;
     size_t i = index_;
     asio::post(wgate_.io_, [w, i, d, this] {
-      if (w->instances_[i].reader == this) w->instances_[i].directory.Swap(d.get());
+      if (w->instances_[i].reader != this) return;
+      w->instances_[i].directory.Swap(d.get());
+      w->PruneAgates();
     });
     StartRead(&directory_);
   }
@@ -141,6 +144,18 @@ bool WGate::Healthy() const {
     if (!up) return false;
   }
   return !instances_.empty();
+}
+
+void WGate::PruneAgates() {
+  // Connections to processes that left every directory (ended, restarted on
+  // a new port) go; their calls in flight fail and are answered.
+  size_t most = 0;  // processes the cluster may run at once
+  for (const auto& inst : instances_) most += static_cast<size_t>(inst.config->max_agates);
+  if (agates_.size() <= most) return;  // nothing can be stale yet
+  std::unordered_set<std::string> live;
+  for (const auto& inst : instances_)
+    for (const auto& p : inst.directory.processes()) live.insert(p.address());
+  std::erase_if(agates_, [&](const auto& kv) { return !live.count(kv.first); });
 }
 
 AGateClient& WGate::AgateAt(const std::string& address) {

@@ -100,6 +100,7 @@ class WGate {
                       const std::string& service = "");
   void Reply(Respond& respond, http::Response r);
   AGateClient& AgateAt(const std::string& address);
+  void PruneAgates();
 
   const ClusterConfig& config_;
   const ServiceCatalog& services_;

@@ -137,6 +137,33 @@ TEST(Lifecycle, KilledAgateIsRestartedAndItsSessionsGetAClearPage) {
   EXPECT_GT(new_pid, 0);
 }
 
+// Every restart moves a process to a new port; the wgate drops connections to
+// addresses no directory names any more and keeps serving.
+TEST(Lifecycle, RepeatedRestartsKeepTheWgateServing) {
+  auto c = StartCluster();
+  ASSERT_NE(c, nullptr);
+  for (int round = 0; round < 6; ++round) {
+    Browser b(c->url());
+    HttpResult r = b.Get(StartUrl("webgui", Cat("LOAD0006", round)));
+    ASSERT_EQ(r.status, 200) << round;
+    AgateId owner = ServedBy(r);
+    ASSERT_EQ(kill(owner.pid, SIGKILL), 0);
+    ASSERT_TRUE(WaitFor([&] {
+      for (const auto& p : Admin(*c, "agates")) {
+        if (p["instance"] == owner.instance && p["process"] == owner.process &&
+            p["state"] == "up" && p["pid"] != owner.pid) {
+          return true;
+        }
+      }
+      return false;
+    })) << round;
+    EXPECT_EQ(b.Get(Step("webgui", "~okcode=/00")).status, 400);
+  }
+  Browser fresh(c->url());
+  EXPECT_EQ(fresh.Get(StartUrl("webgui", "DEMO")).status, 200);
+  EXPECT_EQ(fresh.Get(Step("webgui", "~okcode=/00&RF05L-BELNR=1")).status, 200);
+}
+
 TEST(Lifecycle, SigtermStopsEveryProcessWithinFiveSeconds) {
   // itscluster is what deploy/up runs in the foreground.
   std::string run = Cat(std::filesystem::temp_directory_path().string(), "/its-up-", getpid());
