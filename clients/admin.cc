@@ -19,6 +19,21 @@ std::string StateName(proto::ProcessInfo::State s) {
   }
 }
 
+// One admin call to the R/3 stub with a deadline; errors name its address.
+template <typename Reply, typename Call>
+absl::StatusOr<Reply> CallR3(const ClusterConfig& config, Call call) {
+  auto stub = proto::R3::NewStub(MakeChannel(config.r3_listen));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(DeadlineIn(kDeadlineMs));
+  Reply reply;
+  grpc::Status s = call(*stub, &ctx, &reply);
+  if (!s.ok()) {
+    return absl::Status(static_cast<absl::StatusCode>(s.error_code()),
+                        Cat("R/3 stub at ", config.r3_listen, ": ", s.error_message()));
+  }
+  return reply;
+}
+
 absl::StatusOr<std::vector<proto::Directory>> Directories(const ClusterConfig& config) {
   std::vector<proto::Directory> out;
   for (const auto& inst : config.instances) {
@@ -41,42 +56,35 @@ absl::StatusOr<std::vector<proto::Directory>> Directories(const ClusterConfig& c
 absl::StatusOr<Table> Query(const ClusterConfig& config, const std::string& command) {
   Table t;
   if (command == "sm05") {
-    auto stub = proto::R3::NewStub(MakeChannel(config.r3_listen));
-    grpc::ClientContext ctx;
-    ctx.set_deadline(DeadlineIn(kDeadlineMs));
-    proto::Sm05Reply reply;
-    grpc::Status s = stub->ListSecuritySessions(&ctx, proto::Empty(), &reply);
-    if (!s.ok()) {
-      return absl::UnavailableError(Cat("R/3 stub at ", config.r3_listen, ": ", s.error_message()));
-    }
+    auto reply = CallR3<proto::Sm05Reply>(config, [](auto& stub, auto* ctx, auto* r) {
+      return stub.ListSecuritySessions(ctx, proto::Empty(), r);
+    });
+    if (!reply.ok()) return reply.status();
     t.columns = {"id", "client", "user", "sessions", "created", "last_activity", "expires_in_s"};
-    for (const auto& r : reply.rows()) {
+    for (const auto& r : reply->rows()) {
       t.rows.push_back({r.id(), r.client(), r.user(), r.sessions(), r.created(),
                         r.last_activity(), r.expires_in_s()});
     }
     return t;
   }
-  if (command == "sm04" || command == "sm12") {
-    auto stub = proto::R3::NewStub(MakeChannel(config.r3_listen));
-    grpc::ClientContext ctx;
-    ctx.set_deadline(DeadlineIn(kDeadlineMs));
-    grpc::Status s;
-    if (command == "sm04") {
-      proto::Sm04Reply reply;
-      s = stub->ListUserSessions(&ctx, proto::Empty(), &reply);
-      t.columns = {"client", "user", "terminal", "tcode", "type", "last_step"};
-      for (const auto& r : reply.rows())
-        t.rows.push_back({r.client(), r.user(), r.terminal(), r.tcode(), r.type(), r.last_step()});
-    } else {
-      proto::Sm12Reply reply;
-      s = stub->ListLocks(&ctx, proto::Empty(), &reply);
-      t.columns = {"client", "user", "mode", "table", "argument", "time"};
-      for (const auto& r : reply.rows())
-        t.rows.push_back({r.client(), r.user(), r.mode(), r.table(), r.argument(), r.time()});
-    }
-    if (!s.ok()) {
-      return absl::UnavailableError(Cat("R/3 stub at ", config.r3_listen, ": ", s.error_message()));
-    }
+  if (command == "sm04") {
+    auto reply = CallR3<proto::Sm04Reply>(config, [](auto& stub, auto* ctx, auto* r) {
+      return stub.ListUserSessions(ctx, proto::Empty(), r);
+    });
+    if (!reply.ok()) return reply.status();
+    t.columns = {"client", "user", "terminal", "tcode", "type", "last_step"};
+    for (const auto& r : reply->rows())
+      t.rows.push_back({r.client(), r.user(), r.terminal(), r.tcode(), r.type(), r.last_step()});
+    return t;
+  }
+  if (command == "sm12") {
+    auto reply = CallR3<proto::Sm12Reply>(config, [](auto& stub, auto* ctx, auto* r) {
+      return stub.ListLocks(ctx, proto::Empty(), r);
+    });
+    if (!reply.ok()) return reply.status();
+    t.columns = {"client", "user", "mode", "table", "argument", "time"};
+    for (const auto& r : reply->rows())
+      t.rows.push_back({r.client(), r.user(), r.mode(), r.table(), r.argument(), r.time()});
     return t;
   }
   if (command == "agates" || command == "loadstat") {
@@ -131,13 +139,11 @@ absl::StatusOr<Table> Query(const ClusterConfig& config, const std::string& comm
 }
 
 absl::Status EndSecuritySession(const ClusterConfig& config, uint64_t id) {
-  auto stub = proto::R3::NewStub(MakeChannel(config.r3_listen));
-  grpc::ClientContext ctx;
-  ctx.set_deadline(DeadlineIn(kDeadlineMs));
   proto::EndSecuritySessionRequest req;
   req.set_id(id);
-  proto::Empty reply;
-  return FromGrpc(stub->EndSecuritySession(&ctx, req, &reply));
+  return CallR3<proto::Empty>(config, [&](auto& stub, auto* ctx, auto* r) {
+           return stub.EndSecuritySession(ctx, req, r);
+         }).status();
 }
 
 nlohmann::json ToJson(const Table& table) {

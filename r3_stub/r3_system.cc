@@ -7,6 +7,14 @@ namespace {
 
 constexpr char kNotPossible[] = "Function code {} is not possible on this screen";
 
+proto::R3Response SessionGone(uint64_t session) {
+  proto::R3Response resp;
+  resp.set_session(session);
+  resp.set_code(proto::R3Response::SESSION_GONE);
+  resp.set_error("User session does not exist");
+  return resp;
+}
+
 std::string NormalizeOkcode(std::string_view ok) {
   std::string s = ToUpper(Trim(ok));
   return s.empty() ? "/00" : s;
@@ -307,15 +315,11 @@ proto::R3Response R3System::Logon(const proto::R3Logon& req, int* step_ms) {
 }
 
 proto::R3Response R3System::Step(const proto::R3Step& req, int* step_ms) {
-  proto::R3Response resp;
-  resp.set_session(req.session());
   *step_ms = 0;
   auto it = sessions_.find(req.session());
-  if (it == sessions_.end()) {
-    resp.set_code(proto::R3Response::SESSION_GONE);
-    resp.set_error("User session does not exist");
-    return resp;
-  }
+  if (it == sessions_.end()) return SessionGone(req.session());
+  proto::R3Response resp;
+  resp.set_session(req.session());
   Session& s = it->second;
   Touch(s);
   std::string ok = NormalizeOkcode(req.okcode());
@@ -382,15 +386,10 @@ proto::R3Response R3System::Step(const proto::R3Step& req, int* step_ms) {
 }
 
 proto::R3Response R3System::Logoff(const proto::R3Logoff& req) {
+  if (!sessions_.count(req.session())) return SessionGone(req.session());
+  EndUserSession(req.session(), "");  // the agate asked: nothing to push back
   proto::R3Response resp;
   resp.set_session(req.session());
-  auto it = sessions_.find(req.session());
-  if (it == sessions_.end()) {
-    resp.set_code(proto::R3Response::SESSION_GONE);
-    resp.set_error("User session does not exist");
-    return resp;
-  }
-  EndUserSession(req.session(), "");  // the agate asked: nothing to push back
   return resp;
 }
 
