@@ -1,6 +1,8 @@
 // mapping_manager: the ITS Mapping Manager of one AGate instance.
 #include <sys/wait.h>
 
+#include <filesystem>
+#include <fstream>
 #include <future>
 
 #include <CLI/CLI.hpp>
@@ -9,6 +11,7 @@
 #include "common/log.h"
 #include "common/process.h"
 #include "mapping_manager/manager.h"
+#include "mapping_manager/stat_logs.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"mapping_manager: starts, watches and assigns the AGate processes of one instance"};
@@ -75,6 +78,36 @@ int main(int argc, char** argv) {
   };
   reap();
   asio::post(io, [&] { manager->Start(); });
+
+  // ITS statistics logs, once a simulated minute (ARCHITECTURE.md §7).
+  its::ScaledClock clock(command.time_scale);
+  std::string log_dir = config.LogDir() + "/" + inst->name;
+  std::error_code ec;
+  std::filesystem::create_directories(log_dir, ec);
+  its::mm::StatLogs stat_logs;
+  asio::steady_timer minute(io);
+  auto last_real = std::chrono::steady_clock::now();
+  std::function<void()> arm_minute = [&] {
+    minute.expires_after(std::max(std::chrono::microseconds(1'000'000),
+                                  clock.RealDuration(its::kSimMinute)));
+    minute.async_wait([&](const asio::error_code& e) {
+      if (e) return;
+      its::proto::Directory dir = manager->Directory();
+      std::map<pid_t, its::mm::ProcessUsage> usage;
+      for (const auto& p : dir.processes()) {
+        if (p.state() == its::proto::ProcessInfo::UP) usage[p.pid()] = its::mm::ReadUsage(p.pid());
+      }
+      auto now_real = std::chrono::steady_clock::now();
+      double real_s = std::chrono::duration<double>(now_real - last_real).count();
+      last_real = now_real;
+      std::ofstream(log_dir + "/loadstat.log", std::ios::app)
+          << stat_logs.Loadstat(dir, clock.Now(), 60.0);
+      std::ofstream(log_dir + "/performance.log", std::ios::app)
+          << stat_logs.Performance(dir, clock.Now(), 60.0, usage, real_s);
+      arm_minute();
+    });
+  };
+  arm_minute();
   spdlog::info("Mapping Manager of {} listening on {} (MinAGates {}, MaxAGates {})", inst->name,
                bound, inst->min_agates, inst->max_agates);
   its::AnnounceReady("mapping_manager", bound);

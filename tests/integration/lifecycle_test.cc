@@ -164,6 +164,22 @@ TEST(Lifecycle, RepeatedRestartsKeepTheWgateServing) {
   EXPECT_EQ(fresh.Get(Step("webgui", "~okcode=/00&RF05L-BELNR=1")).status, 200);
 }
 
+TEST(Lifecycle, StatisticsLogsAreWrittenEverySimulatedMinute) {
+  auto c = StartCluster(Fast);  // a simulated minute is 0.1 s; the logs come once a real second
+  ASSERT_NE(c, nullptr);
+  Browser b(c->url());
+  ASSERT_EQ(b.Get(StartUrl("webgui", "DEMO")).status, 200);
+  auto read = [&](const std::string& name) {
+    std::ifstream in(c->config_dir() + "/logs/IT1/" + name);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  EXPECT_TRUE(WaitFor([&] {
+    return read("loadstat.log").find(": Total 2: ") != std::string::npos &&
+           read("performance.log").find(" threads=0/4 ") != std::string::npos;
+  }, 4000)) << read("loadstat.log");
+  EXPECT_NE(read("loadstat.log").find(": 0: w="), std::string::npos);
+}
+
 TEST(Lifecycle, SigtermStopsEveryProcessWithinFiveSeconds) {
   // itscluster is what deploy/up runs in the foreground.
   std::string run = Cat(std::filesystem::temp_directory_path().string(), "/its-up-", getpid());
