@@ -209,6 +209,17 @@ class BatchServerStream final : public grpc::ServerBidiReactor<Up, Down>,
     return true;
   }
 
+  // Like Send(), but if no write is in flight the write starts from this
+  // thread at once. For use inside the on_batch reaction: the reply to a
+  // batch goes out without a hop to the logic thread.
+  template <typename Fill>
+  bool SendNow(Fill&& fill) {
+    bool flush;
+    if (!writer_.Add(std::forward<Fill>(fill), &flush)) return false;
+    if (flush && writer_.Flush()) this->StartWrite(writer_.inflight());
+    return true;
+  }
+
   void OnReadDone(bool ok) override {
     if (ok) {
       on_batch_(self_, in_);

@@ -11,9 +11,8 @@ namespace its::r3 {
 grpc::ServerBidiReactor<proto::R3Up, proto::R3Down>* R3Service::Dialog(
     grpc::CallbackServerContext* context) {
   return Stream::Create(io_, [this](const Stream::Ptr& stream, proto::R3Up& up) {
-    auto batch = std::make_shared<proto::R3Up>();
-    batch->Swap(&up);
-    asio::post(io_, [this, stream, batch] { Handle(stream, *batch); });
+    std::lock_guard<std::mutex> l(mu_);
+    Handle(stream, up);
   });
 }
 
@@ -52,7 +51,7 @@ void R3Service::Handle(const Stream::Ptr& stream, proto::R3Up& batch) {
     });
   }
   if (!now.empty()) {
-    stream->Send([&](proto::R3Down& down) {
+    stream->SendNow([&](proto::R3Down& down) {
       for (auto& r : now) down.add_responses()->Swap(&r);
     });
   }
@@ -80,8 +79,11 @@ void R3Service::StartTimers() {
 }
 
 void R3Service::Tick() {
-  system_.Advance();
-  PushEnded();
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    system_.Advance();
+    PushEnded();
+  }
   auto period = std::clamp(clock_.RealDuration(kSimSecond), std::chrono::microseconds(5000),
                            std::chrono::microseconds(1'000'000));
   tick_->expires_after(period);
@@ -94,6 +96,7 @@ grpc::ServerUnaryReactor* R3Service::ListSecuritySessions(grpc::CallbackServerCo
                                                           const proto::Empty*,
                                                           proto::Sm05Reply* reply) {
   return FinishOnLogicThread(io_, context, [this, reply] {
+    std::lock_guard<std::mutex> l(mu_);
     *reply = system_.SecuritySessions();
     return grpc::Status::OK;
   });
@@ -103,6 +106,7 @@ grpc::ServerUnaryReactor* R3Service::EndSecuritySession(
     grpc::CallbackServerContext* context, const proto::EndSecuritySessionRequest* request,
     proto::Empty*) {
   return FinishOnLogicThread(io_, context, [this, request] {
+    std::lock_guard<std::mutex> l(mu_);
     if (!system_.EndSecuritySession(request->id())) {
       return grpc::Status(grpc::StatusCode::NOT_FOUND,
                           Cat("no security session ", request->id()));
@@ -116,6 +120,7 @@ grpc::ServerUnaryReactor* R3Service::ListUserSessions(grpc::CallbackServerContex
                                                       const proto::Empty*,
                                                       proto::Sm04Reply* reply) {
   return FinishOnLogicThread(io_, context, [this, reply] {
+    std::lock_guard<std::mutex> l(mu_);
     *reply = system_.UserSessions();
     return grpc::Status::OK;
   });
@@ -124,6 +129,7 @@ grpc::ServerUnaryReactor* R3Service::ListUserSessions(grpc::CallbackServerContex
 grpc::ServerUnaryReactor* R3Service::ListLocks(grpc::CallbackServerContext* context,
                                                const proto::Empty*, proto::Sm12Reply* reply) {
   return FinishOnLogicThread(io_, context, [this, reply] {
+    std::lock_guard<std::mutex> l(mu_);
     *reply = system_.Locks();
     return grpc::Status::OK;
   });
