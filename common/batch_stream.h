@@ -103,10 +103,38 @@ class BatchWriter {
   bool finished_ = false;
 };
 
+// Send() of both stream ends: adds items and posts at most one flush per
+// burst to the logic thread. `Derived` is the reactor (it has StartWrite and
+// enable_shared_from_this).
+template <typename Derived, typename Out>
+class CorkedWrites {
+ public:
+  explicit CorkedWrites(asio::io_context& io) : io_(io) {}
+
+  // Thread-safe; returns false once the stream is closed.
+  template <typename Fill>
+  bool Send(Fill&& fill) {
+    bool flush;
+    if (!writer_.Add(std::forward<Fill>(fill), &flush)) return false;
+    if (flush) {
+      asio::post(io_, [self = static_cast<Derived*>(this)->shared_from_this()] {
+        CorkedWrites& me = *self;
+        if (me.writer_.Flush()) self->StartWrite(me.writer_.inflight());
+      });
+    }
+    return true;
+  }
+
+ protected:
+  asio::io_context& io_;
+  BatchWriter<Out> writer_;
+};
+
 // Client end of a batched bidi stream. Create with std::make_shared, then
 // Start(); the object keeps itself alive until the RPC is done.
 template <typename Up, typename Down>
 class BatchClientStream final : public grpc::ClientBidiReactor<Up, Down>,
+                                public CorkedWrites<BatchClientStream<Up, Down>, Up>,
                                 public std::enable_shared_from_this<BatchClientStream<Up, Down>> {
  public:
   using OnBatch = std::function<void(Down&)>;
@@ -114,7 +142,9 @@ class BatchClientStream final : public grpc::ClientBidiReactor<Up, Down>,
 
   // `io`: the logic thread that calls Send() (flushes are posted to it).
   BatchClientStream(asio::io_context& io, OnBatch on_batch, OnClosed on_closed)
-      : io_(io), on_batch_(std::move(on_batch)), on_closed_(std::move(on_closed)) {}
+      : CorkedWrites<BatchClientStream, Up>(io),
+        on_batch_(std::move(on_batch)),
+        on_closed_(std::move(on_closed)) {}
 
   // `begin(context, reactor)` must start the RPC, e.g.
   //   [&](auto* ctx, auto* r) { stub->async()->Dialog(ctx, r); }
@@ -127,18 +157,7 @@ class BatchClientStream final : public grpc::ClientBidiReactor<Up, Down>,
     this->StartCall();
   }
 
-  template <typename Fill>
-  bool Send(Fill&& fill) {
-    bool flush;
-    if (!writer_.Add(std::forward<Fill>(fill), &flush)) return false;
-    if (flush) {
-      asio::post(io_, [self = this->shared_from_this()] {
-        if (self->writer_.Flush()) self->StartWrite(self->writer_.inflight());
-      });
-    }
-    return true;
-  }
-
+  using CorkedWrites<BatchClientStream, Up>::Send;
   void Cancel() { context_.TryCancel(); }
 
   void OnReadDone(bool ok) override {
@@ -167,10 +186,9 @@ class BatchClientStream final : public grpc::ClientBidiReactor<Up, Down>,
   }
 
  private:
-  asio::io_context& io_;
+  using CorkedWrites<BatchClientStream, Up>::writer_;
   grpc::ClientContext context_;
   Down in_;
-  BatchWriter<Up> writer_;
   OnBatch on_batch_;
   OnClosed on_closed_;
   std::shared_ptr<BatchClientStream> self_;
@@ -180,6 +198,7 @@ class BatchClientStream final : public grpc::ClientBidiReactor<Up, Down>,
 // callback method and return the raw pointer to gRPC.
 template <typename Up, typename Down>
 class BatchServerStream final : public grpc::ServerBidiReactor<Up, Down>,
+                                public CorkedWrites<BatchServerStream<Up, Down>, Down>,
                                 public std::enable_shared_from_this<BatchServerStream<Up, Down>> {
  public:
   using Ptr = std::shared_ptr<BatchServerStream>;
@@ -196,18 +215,7 @@ class BatchServerStream final : public grpc::ServerBidiReactor<Up, Down>,
     return s.get();
   }
 
-  // Thread-safe; returns false once the stream is closed.
-  template <typename Fill>
-  bool Send(Fill&& fill) {
-    bool flush;
-    if (!writer_.Add(std::forward<Fill>(fill), &flush)) return false;
-    if (flush) {
-      asio::post(io_, [self = this->shared_from_this()] {
-        if (self->writer_.Flush()) self->StartWrite(self->writer_.inflight());
-      });
-    }
-    return true;
-  }
+  using CorkedWrites<BatchServerStream, Down>::Send;
 
   // Like Send(), but if no write is in flight the write starts from this
   // thread at once. For use inside the on_batch reaction: the reply to a
@@ -246,11 +254,12 @@ class BatchServerStream final : public grpc::ServerBidiReactor<Up, Down>,
 
  private:
   BatchServerStream(asio::io_context& io, OnBatch on_batch, OnClosed on_closed)
-      : io_(io), on_batch_(std::move(on_batch)), on_closed_(std::move(on_closed)) {}
+      : CorkedWrites<BatchServerStream, Down>(io),
+        on_batch_(std::move(on_batch)),
+        on_closed_(std::move(on_closed)) {}
 
-  asio::io_context& io_;
+  using CorkedWrites<BatchServerStream, Down>::writer_;
   Up in_;
-  BatchWriter<Down> writer_;
   OnBatch on_batch_;
   OnClosed on_closed_;
   Ptr self_;
