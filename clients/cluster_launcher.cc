@@ -37,10 +37,19 @@ const Cluster::Process* Cluster::Find(const std::string& name) const {
 }
 
 absl::Status Cluster::WriteConfig() {
-  std::ofstream out(options_.run_dir + "/cluster.toml", std::ios::trunc);
-  out << "# Working copy written by the cluster launcher; addresses are the bound ones.\n"
-      << config_ << "\n";
-  if (!out) return absl::InternalError(Cat("cannot write ", options_.run_dir, "/cluster.toml"));
+  // Processes that are starting read this file: replace it atomically
+  // (write a temporary file, then rename) so nobody reads half of it.
+  std::string path = options_.run_dir + "/cluster.toml";
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << "# Working copy written by the cluster launcher; addresses are the bound ones.\n"
+        << config_ << "\n";
+    if (!out) return absl::InternalError(Cat("cannot write ", tmp));
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) return absl::InternalError(Cat("cannot replace ", path, ": ", ec.message()));
   return absl::OkStatus();
 }
 
