@@ -220,7 +220,7 @@ void WGate::Handle(http::Request& req, Respond respond) {
     std::string service = ToLower(rest.substr(0, slash));
     std::string_view tail = slash == std::string_view::npos ? "" : rest.substr(slash + 1);
     if (service == "admin" && tail == "!") {
-      AdminPage(std::move(respond));
+      AdminPage(req, std::move(respond));
       return;
     }
     if (IsValidServiceName(service) && (tail.empty() || tail == "!")) {
@@ -595,69 +595,132 @@ void WGate::TryInstances(std::shared_ptr<proto::AGateRequest> req, std::vector<s
       });
 }
 
-void WGate::AdminPage(Respond respond) {
+namespace {
+
+// An HTML table; every cell is escaped.
+std::string HtmlTable(const std::string& id, const std::vector<std::string>& headers,
+                      const std::vector<std::vector<std::string>>& rows) {
+  std::string out = Cat("<table id=\"", id, "\"><tr>");
+  for (const auto& h : headers) out += Cat("<th>", HtmlEscape(h), "</th>");
+  out += "</tr>";
+  for (const auto& row : rows) {
+    out += "<tr>";
+    for (const auto& cell : row) out += Cat("<td>", HtmlEscape(cell), "</td>");
+    out += "</tr>";
+  }
+  return out + "</table>";
+}
+
+}  // namespace
+
+void WGate::AdminPage(const http::Request& req, Respond respond) {
+  // Everything a trainer watches on one page: processes and load weights, the
+  // ITS sessions each process holds, SM04, SM05, SM12. ?refresh=N reloads it.
+  Params query;
+  int refresh = 0;
+  if (ParseQuery(req.query, &query, config_.http.max_params).ok()) {
+    ParseInt(query.GetOr("REFRESH", "0"), &refresh);
+    refresh = std::clamp(refresh, 0, 3600);
+  }
   struct Lists {
     proto::Sm04Reply sm04;
+    proto::Sm05Reply sm05;
     proto::Sm12Reply sm12;
-    int pending = 2;
+    std::vector<std::vector<std::string>> sessions;
+    size_t pending = 3;
     std::string error;
+    Respond respond;
   };
   auto lists = std::make_shared<Lists>();
-  auto finish = [this, lists, respond = std::move(respond)]() mutable {
+  lists->respond = std::move(respond);
+  std::vector<proto::ProcessInfo> live;
+  for (const auto& inst : instances_)
+    for (const auto& p : inst.directory.processes())
+      if (p.state() == proto::ProcessInfo::UP) live.push_back(p);
+  lists->pending += live.size();
+  auto finish = [this, lists, refresh] {
     if (--lists->pending > 0) return;
-    std::string body = "<h1>ITS Administration</h1><h2>AGate instances</h2><table id=\"agates\">"
-                       "<tr><th>Instance</th><th>Process</th><th>PID</th><th>State</th>"
-                       "<th>Sessions</th><th>Busy threads</th><th>Load weight w</th>"
-                       "<th>Address</th></tr>";
+    std::vector<std::vector<std::string>> agates;
     for (const auto& inst : instances_) {
       for (const auto& p : inst.directory.processes()) {
-        body += Cat("<tr><td>", HtmlEscape(p.instance()), "</td><td>", p.process(), "</td><td>",
-                    p.pid(), "</td><td>", proto::ProcessInfo::State_Name(p.state()), "</td><td>",
-                    p.sessions(), "/", p.max_sessions(), "</td><td>", p.busy_threads(), "/",
-                    p.max_threads(), "</td><td>", fmt::format("{:.3f}", p.weight()), "</td><td>",
-                    HtmlEscape(p.address()), "</td></tr>");
+        agates.push_back({p.instance(), Cat(p.process()), Cat(p.pid()),
+                          proto::ProcessInfo::State_Name(p.state()),
+                          Cat(p.sessions(), "/", p.max_sessions()),
+                          Cat(p.busy_threads(), "/", p.max_threads()),
+                          fmt::format("{:.3f}", p.weight()), p.address()});
       }
     }
-    body += "</table><h2>SM04 User List</h2><table id=\"sm04\"><tr><th>Client</th><th>User</th>"
-            "<th>Terminal</th><th>Tcode</th><th>Type</th><th>Last step</th></tr>";
-    for (const auto& r : lists->sm04.rows()) {
-      body += Cat("<tr><td>", HtmlEscape(r.client()), "</td><td>", HtmlEscape(r.user()),
-                  "</td><td>", HtmlEscape(r.terminal()), "</td><td>", HtmlEscape(r.tcode()),
-                  "</td><td>", HtmlEscape(r.type()), "</td><td>", HtmlEscape(r.last_step()),
-                  "</td></tr>");
-    }
-    body += "</table><h2>SM12 Lock Entries</h2><table id=\"sm12\"><tr><th>Client</th><th>User</th>"
-            "<th>Time</th><th>Mode</th><th>Table</th><th>Lock argument</th></tr>";
-    for (const auto& r : lists->sm12.rows()) {
-      body += Cat("<tr><td>", HtmlEscape(r.client()), "</td><td>", HtmlEscape(r.user()),
-                  "</td><td>", HtmlEscape(r.time()), "</td><td>", HtmlEscape(r.mode()),
-                  "</td><td>", HtmlEscape(r.table()), "</td><td>", HtmlEscape(r.argument()),
-                  "</td></tr>");
-    }
-    body += "</table>";
+    std::vector<std::vector<std::string>> sm04, sm05, sm12;
+    for (const auto& r : lists->sm04.rows())
+      sm04.push_back({r.client(), r.user(), r.terminal(), r.tcode(), r.type(), r.last_step()});
+    for (const auto& r : lists->sm05.rows())
+      sm05.push_back({Cat(r.id()), r.client(), r.user(), Cat(r.sessions()), r.created(),
+                      r.last_activity(), fmt::format("{:.0f}", r.expires_in_s())});
+    for (const auto& r : lists->sm12.rows())
+      sm12.push_back({r.client(), r.user(), r.time(), r.mode(), r.table(), r.argument()});
+    std::string body = "<h1>ITS Administration</h1><h2>AGate processes</h2>";
+    body += HtmlTable("agates", {"Instance", "Process", "PID", "State", "Sessions",
+                                 "Busy threads", "Load weight w", "Address"}, agates);
+    body += "<h2>ITS sessions</h2>";
+    body += HtmlTable("sessions", {"Instance", "Process", "Session (GUSID)", "Service", "User",
+                                   "Tcode", "State", "Idle s", "Expires in s"}, lists->sessions);
+    body += "<h2>SM04 User List</h2>";
+    body += HtmlTable("sm04", {"Client", "User", "Terminal", "Tcode", "Type", "Last step"}, sm04);
+    body += "<h2>SM05 HTTP Security Sessions</h2>";
+    body += HtmlTable("sm05", {"ID", "Client", "User", "Sessions", "Created", "Last activity",
+                               "Expires in s"}, sm05);
+    body += "<h2>SM12 Lock Entries</h2>";
+    body += HtmlTable("sm12", {"Client", "User", "Time", "Mode", "Table", "Lock argument"}, sm12);
     if (!lists->error.empty()) {
-      body += Cat("<p class=\"msg msg-E\">R/3 not reachable: ", HtmlEscape(lists->error), "</p>");
+      body += Cat("<p class=\"msg msg-E\">Not reachable: ", HtmlEscape(lists->error), "</p>");
     }
     http::Response r;
-    r.body = HtmlPage("ITS Administration", body);
+    r.body = HtmlPage("ITS Administration", body,
+                      refresh > 0 ? Cat("<meta http-equiv=\"refresh\" content=\"", refresh, "\">") : "");
     r.AddHeader("Cache-Control", "no-store");
-    Reply(respond, std::move(r));
+    Reply(lists->respond, std::move(r));
   };
-  auto done = std::make_shared<decltype(finish)>(std::move(finish));
+  auto noted = [lists](const grpc::Status& s) {
+    if (!s.ok()) lists->error = s.error_message();
+  };
   CallAsync<proto::Sm04Reply>(
       io_, 2000, proto::Empty(),
       [this](auto* c, auto* q, auto* r, auto cb) { r3_->async()->ListUserSessions(c, q, r, std::move(cb)); },
-      [lists, done](const grpc::Status& s, proto::Sm04Reply& reply) {
-        if (s.ok()) lists->sm04.Swap(&reply); else lists->error = s.error_message();
-        (*done)();
+      [lists, finish, noted](const grpc::Status& s, proto::Sm04Reply& reply) {
+        noted(s);
+        lists->sm04.Swap(&reply);
+        finish();
+      });
+  CallAsync<proto::Sm05Reply>(
+      io_, 2000, proto::Empty(),
+      [this](auto* c, auto* q, auto* r, auto cb) { r3_->async()->ListSecuritySessions(c, q, r, std::move(cb)); },
+      [lists, finish, noted](const grpc::Status& s, proto::Sm05Reply& reply) {
+        noted(s);
+        lists->sm05.Swap(&reply);
+        finish();
       });
   CallAsync<proto::Sm12Reply>(
       io_, 2000, proto::Empty(),
       [this](auto* c, auto* q, auto* r, auto cb) { r3_->async()->ListLocks(c, q, r, std::move(cb)); },
-      [lists, done](const grpc::Status& s, proto::Sm12Reply& reply) {
-        if (s.ok()) lists->sm12.Swap(&reply); else lists->error = s.error_message();
-        (*done)();
+      [lists, finish, noted](const grpc::Status& s, proto::Sm12Reply& reply) {
+        noted(s);
+        lists->sm12.Swap(&reply);
+        finish();
       });
+  for (const auto& p : live) {
+    auto stub = std::shared_ptr<proto::AGate::Stub>(proto::AGate::NewStub(MakeChannel(p.address())));
+    CallAsync<proto::SessionsReply>(
+        io_, 2000, proto::Empty(),
+        [stub](auto* c, auto* q, auto* r, auto cb) { stub->async()->ListSessions(c, q, r, std::move(cb)); },
+        [lists, finish, p, stub](const grpc::Status& s, proto::SessionsReply& reply) {
+          for (const auto& r : reply.rows()) {
+            lists->sessions.push_back({p.instance(), Cat(p.process()), r.session(), r.service(),
+                                       r.user(), r.tcode(), r.state(), fmt::format("{:.0f}", r.idle_s()),
+                                       fmt::format("{:.0f}", r.expires_in_s())});
+          }
+          finish();
+        });
+  }
 }
 
 std::string WGate::MetricsText() const {

@@ -93,7 +93,7 @@ class WGate {
   void Portal(http::Request& req, Respond respond);
   std::vector<size_t> InstanceOrder();
   void Watch(size_t index);
-  void AdminPage(Respond respond);
+  void AdminPage(const http::Request& req, Respond respond);
   std::string MetricsText() const;
   http::Response Page(int status, const std::string& title, const std::string& message,
                       const std::string& steps, bool clear_cookie_for = false,

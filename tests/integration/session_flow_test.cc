@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <regex>
 
+#include "common/gusid.h"
+
 #include "tests/integration/test_cluster.h"
 
 namespace its::testing {
@@ -187,10 +189,20 @@ TEST_F(SessionFlow, ItsadmPrintsTheContractJson) {
 }
 
 TEST_F(SessionFlow, AdminPageHealthAndMetrics) {
-  auto admin = HttpGet(cluster_->url(), "/scripts/wgate/admin/!");
+  Browser b(cluster_->url());
+  ASSERT_EQ(b.Get(StartUrl("ess", "LOAD00077")).status, 200);
+  b.Get(Step("ess", "~okcode=/00&RP50G-PERNR=7777"));
+  auto admin = HttpGet(cluster_->url(), "/scripts/wgate/admin/!?refresh=5");
   ASSERT_TRUE(admin.ok());
   EXPECT_EQ(admin->status, 200);
-  EXPECT_NE(admin->body.find("SM04 User List"), std::string::npos);
+  for (const char* part : {"SM04 User List", "SM05 HTTP Security Sessions", "SM12 Lock Entries",
+                           "ITS sessions", "LOAD00077", "1007777", "content=\"5\""}) {
+    EXPECT_NE(admin->body.find(part), std::string::npos) << part;
+  }
+  auto id = ParseGusid(b.session());
+  ASSERT_TRUE(id.ok());
+  EXPECT_NE(admin->body.find(id->PublicId()), std::string::npos);
+  EXPECT_EQ(admin->body.find(id->random), std::string::npos);  // never the session secret
   EXPECT_EQ(HttpGet(cluster_->url(), "/healthz")->status, 200);
   auto metrics = HttpGet(cluster_->url(), "/metrics");
   EXPECT_NE(metrics->body.find("# TYPE its_wgate_requests_total counter"), std::string::npos);
