@@ -186,8 +186,14 @@ void R3System::StartTransaction(Session& s, const TransactionDef* tx) {
 }
 
 void R3System::ReleaseLocks(uint64_t session, const std::string& table) {
-  std::erase_if(locks_, [&](const auto& kv) {
-    return kv.second.session == session && (table.empty() || kv.first.first == table);
+  // Only this session's own locks: never a scan of the whole lock table.
+  auto it = sessions_.find(session);
+  if (it == sessions_.end()) return;
+  auto& mine = it->second.locks;
+  std::erase_if(mine, [&](const LockKey& key) {
+    if (!table.empty() && key.first != table) return false;
+    locks_.erase(key);
+    return true;
   });
 }
 
@@ -367,6 +373,7 @@ proto::R3Response R3System::Step(const proto::R3Step& req, int* step_ms) {
           type = "E";
         } else if (held == locks_.end()) {
           locks_.emplace(key, Lock{s.id, s.client, s.user, action->lock->mode, clock_.Now()});
+          s.locks.push_back(key);
         }
       }
       if (message.empty()) {

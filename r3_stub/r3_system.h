@@ -62,6 +62,7 @@ class R3System {
     std::string service;
     int64_t limit_s = 0;    // R/3-side idle limit (0 = none)
     uint64_t security = 0;  // its HTTP security session
+    std::vector<std::pair<std::string, std::string>> locks;  // keys it holds in locks_
   };
   struct SecuritySession {
     uint64_t id = 0;
