@@ -680,33 +680,20 @@ void WGate::AdminPage(const http::Request& req, Respond respond) {
     r.AddHeader("Cache-Control", "no-store");
     Reply(lists->respond, std::move(r));
   };
-  auto noted = [lists](const grpc::Status& s) {
-    if (!s.ok()) lists->error = s.error_message();
+  // One listing from the R/3 stub into `into`; `begin` starts the RPC.
+  auto list = [this, lists, finish](auto* into, auto begin) {
+    using Reply = std::remove_pointer_t<decltype(into)>;
+    CallAsync<Reply>(io_, 2000, proto::Empty(), begin,
+                     [lists, finish, into](const grpc::Status& s, Reply& reply) {
+                       if (!s.ok()) lists->error = s.error_message();
+                       into->Swap(&reply);
+                       finish();
+                     });
   };
-  CallAsync<proto::Sm04Reply>(
-      io_, 2000, proto::Empty(),
-      [this](auto* c, auto* q, auto* r, auto cb) { r3_->async()->ListUserSessions(c, q, r, std::move(cb)); },
-      [lists, finish, noted](const grpc::Status& s, proto::Sm04Reply& reply) {
-        noted(s);
-        lists->sm04.Swap(&reply);
-        finish();
-      });
-  CallAsync<proto::Sm05Reply>(
-      io_, 2000, proto::Empty(),
-      [this](auto* c, auto* q, auto* r, auto cb) { r3_->async()->ListSecuritySessions(c, q, r, std::move(cb)); },
-      [lists, finish, noted](const grpc::Status& s, proto::Sm05Reply& reply) {
-        noted(s);
-        lists->sm05.Swap(&reply);
-        finish();
-      });
-  CallAsync<proto::Sm12Reply>(
-      io_, 2000, proto::Empty(),
-      [this](auto* c, auto* q, auto* r, auto cb) { r3_->async()->ListLocks(c, q, r, std::move(cb)); },
-      [lists, finish, noted](const grpc::Status& s, proto::Sm12Reply& reply) {
-        noted(s);
-        lists->sm12.Swap(&reply);
-        finish();
-      });
+  auto* r3 = r3_->async();
+  list(&lists->sm04, [r3](auto* c, auto* q, auto* r, auto cb) { r3->ListUserSessions(c, q, r, std::move(cb)); });
+  list(&lists->sm05, [r3](auto* c, auto* q, auto* r, auto cb) { r3->ListSecuritySessions(c, q, r, std::move(cb)); });
+  list(&lists->sm12, [r3](auto* c, auto* q, auto* r, auto cb) { r3->ListLocks(c, q, r, std::move(cb)); });
   for (const auto& p : live) {
     auto stub = std::shared_ptr<proto::AGate::Stub>(proto::AGate::NewStub(MakeChannel(p.address())));
     CallAsync<proto::SessionsReply>(
