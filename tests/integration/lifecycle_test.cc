@@ -91,10 +91,13 @@ TEST(Lifecycle, AssignmentSkipsOverloadedScalesUpAndRefusesWhenFull) {
   EXPECT_EQ(served[0].process, 0);
   EXPECT_EQ(served[1].process, 1);
   EXPECT_NE(served[1].pid, served[0].pid);
-  // Both overloaded, MaxAGates reached: highest w, ties to the higher PID.
-  int higher = served[0].pid > served[1].pid ? 0 : 1;
-  EXPECT_EQ(served[2].process, higher);
-  EXPECT_EQ(served[3].process, 1 - higher);
+  // Both overloaded, MaxAGates reached: the one with the highest w that has a
+  // free session. w includes the turnaround of recent requests, so which of
+  // the two comes first depends on timing (the tie-break on PID is unit-tested
+  // in AssignProcess); once it is full, the other takes the next session.
+  EXPECT_NE(served[2].process, served[3].process);
+  EXPECT_TRUE(served[2].process == 0 || served[2].process == 1);
+  EXPECT_TRUE(served[3].process == 0 || served[3].process == 1);
   Browser extra(c->url());
   HttpResult full = extra.Get(StartUrl("webgui", "LOAD00009"));
   EXPECT_EQ(full.status, 503);
