@@ -1,8 +1,6 @@
 #include "agate/agate_process.h"
 
 #include "agate/render.h"
-
-#include "common/async_call.h"
 #include "common/log.h"
 #include "common/pages.h"
 #include "common/strings.h"
@@ -15,7 +13,8 @@ using State = SessionContext::State;
 constexpr char kTimedOut[] = "Session timed out - please log in again";
 
 // Whole minutes/hours of a service parameter, or `fallback`.
-SimMicros Duration(const std::string& value, SimMicros unit, SimMicros fallback) {
+SimMicros Duration(const std::string& value, SimMicros unit,
+                   SimMicros fallback) {
   int64_t v;
   return ParseInt(value, &v) && v >= 0 ? v * unit : fallback;
 }
@@ -29,14 +28,16 @@ std::string FirstWord(std::string_view s) {
 }  // namespace
 
 AGateProcess::AGateProcess(const AGateOptions& options, const Clock& clock,
-                           asio::io_context& io, const ServiceCatalog& services, R3Client& r3)
+                           GrpcLoop& loop, const ServiceCatalog& services,
+                           R3Client& r3)
     : options_(options),
       clock_(clock),
-      io_(io),
+      loop_(loop),
       services_(services),
       r3_(r3),
       table_(clock, options.incarnation, options.max_sessions) {
-  if (std::string error; !options_.access_log.empty() && !access_.Open(options_.access_log, &error)) {
+  if (std::string error; !options_.access_log.empty() &&
+                         !access_.Open(options_.access_log, &error)) {
     spdlog::error("cannot open {}: {}", options_.access_log, error);
   }
   // Sessions R/3 ended on its own arrive pushed on the dialog stream.
@@ -46,35 +47,39 @@ AGateProcess::AGateProcess(const AGateOptions& options, const Clock& clock,
       if (it == by_r3_session_.end()) continue;
       auto s = table_.all().find(it->second);
       by_r3_session_.erase(it);
-      if (s == table_.all().end() || s->second->state != State::kActive) continue;
+      if (s == table_.all().end() || s->second->state != State::kActive)
+        continue;
       s->second->r3_session = 0;  // already gone at R/3
       EndSession(*s->second, State::kEnded, ended.reason());
     }
   });
 }
 
-void AGateProcess::Access(char type, const std::string& client_ip, const std::string& text) {
+void AGateProcess::Access(char type, const std::string& client_ip,
+                          const std::string& text) {
   if (!access_.is_open()) return;
-  access_.Add(fmt::format("{} {} {} {}:{} {} {}", type, FormatDateTime(clock_.Now()),
-                          options_.instance, options_.process, ++access_lines_,
+  access_.Add(fmt::format("{} {} {} {}:{} {} {}", type,
+                          FormatDateTime(clock_.Now()), options_.instance,
+                          options_.process, ++access_lines_,
                           client_ip.empty() ? "-" : client_ip, text));
 }
 
 std::string AGateProcess::PublicId(uint32_t slot) const {
-  return its::Gusid{options_.instance, options_.host, static_cast<uint32_t>(options_.process),
-                    slot, ""}
+  return its::Gusid{options_.instance, options_.host,
+                    static_cast<uint32_t>(options_.process), slot, ""}
       .PublicId();
 }
 
 std::string AGateProcess::Sisp(const SessionContext& s, const char* command,
                                const std::string& redirect) const {
   if (!s.sisp) return "";
-  its::Gusid id{options_.instance, options_.host, static_cast<uint32_t>(options_.process),
-                s.slot, ""};
+  its::Gusid id{options_.instance, options_.host,
+                static_cast<uint32_t>(options_.process), s.slot, ""};
   SessInfo info;
   info.gusid = id.PublicId();
-  info.sess_url = Cat("/scripts/wgate/", s.service, "/?~sessid=", UrlEncode(info.gusid),
-                      "&~termtoken=", s.term_token);
+  info.sess_url =
+      Cat("/scripts/wgate/", s.service, "/?~sessid=", UrlEncode(info.gusid),
+          "&~termtoken=", s.term_token);
   info.last_cmd = command;
   info.redirect_url = redirect;
   info.timeout_s = s.timeout / kSimSecond;
@@ -87,12 +92,13 @@ std::string AGateProcess::AgateName() const {
 }
 
 std::string AGateProcess::Gusid(const SessionContext& s) const {
-  return its::Gusid{options_.instance, options_.host, static_cast<uint32_t>(options_.process),
-                    s.slot, s.random}
+  return its::Gusid{options_.instance, options_.host,
+                    static_cast<uint32_t>(options_.process), s.slot, s.random}
       .ToString();
 }
 
-proto::AGateResponse AGateProcess::Response(int status, std::string body) const {
+proto::AGateResponse AGateProcess::Response(int status,
+                                            std::string body) const {
   proto::AGateResponse r;
   r.set_http_status(status);
   r.set_body(std::move(body));
@@ -101,10 +107,11 @@ proto::AGateResponse AGateProcess::Response(int status, std::string body) const 
   return r;
 }
 
-proto::AGateResponse AGateProcess::Message(int status, const std::string& title,
-                                           const std::string& text, bool clear_cookie,
-                                           const std::string& extra_html) const {
-  proto::AGateResponse r = Response(status, MessagePage(title, text, "", "", extra_html));
+proto::AGateResponse AGateProcess::Message(
+    int status, const std::string& title, const std::string& text,
+    bool clear_cookie, const std::string& extra_html) const {
+  proto::AGateResponse r =
+      Response(status, MessagePage(title, text, "", "", extra_html));
   r.set_clear_session(clear_cookie);
   r.set_note(text);
   return r;
@@ -150,8 +157,8 @@ void AGateProcess::Handle(proto::AGateRequest& req, Reply reply) {
   }
   if (!id.ok() || id->instance != options_.instance ||
       id->process != static_cast<uint32_t>(options_.process)) {
-    reply(Message(400, "Session not found", "The session does not exist - please log in again",
-                  true));
+    reply(Message(400, "Session not found",
+                  "The session does not exist - please log in again", true));
     return;
   }
   SessionTable::Lookup why;
@@ -159,23 +166,30 @@ void AGateProcess::Handle(proto::AGateRequest& req, Reply reply) {
                                          : table_.Find(*id, &why);
   if (s == nullptr) {
     if (why == SessionTable::Lookup::kOtherIncarnation) {
-      Access('a', req.client_ip(), Cat(id->PublicId(), " belonged to an earlier run of this process"));
+      Access(
+          'a', req.client_ip(),
+          Cat(id->PublicId(), " belonged to an earlier run of this process"));
       reply(Message(400, "Session lost",
-                    "The AGate process that held this session ended - please log in again", true));
-    } else {
-      // 'a' (unknown ID) and 'w' (wrong random part or token) look the same to the client.
-      bool wrong = why == SessionTable::Lookup::kWrongRandom;
-      Access(wrong ? 'w' : 'a', req.client_ip(),
-             Cat(id->PublicId(), wrong ? " invalid random key or termination token"
-                                       : " unknown session ID"));
-      reply(Message(400, "Session not found", "The session does not exist - please log in again",
+                    "The AGate process that held this session ended - please "
+                    "log in again",
                     true));
+    } else {
+      // 'a' (unknown ID) and 'w' (wrong random part or token) look the same to
+      // the client.
+      bool wrong = why == SessionTable::Lookup::kWrongRandom;
+      Access(
+          wrong ? 'w' : 'a', req.client_ip(),
+          Cat(id->PublicId(), wrong ? " invalid random key or termination token"
+                                    : " unknown session ID"));
+      reply(Message(400, "Session not found",
+                    "The session does not exist - please log in again", true));
     }
     return;
   }
   if (s->state != State::kActive) {
     if (terminate) {  // already over: nothing to end, never a restart
-      proto::AGateResponse r = Message(200, "Session ended", "The session had already ended", true);
+      proto::AGateResponse r =
+          Message(200, "Session ended", "The session had already ended", true);
       r.set_note("already ended");
       reply(std::move(r));
       return;
@@ -193,7 +207,8 @@ void AGateProcess::Handle(proto::AGateRequest& req, Reply reply) {
     s->waiting.push_back([this, shared, reply, slot] {
       auto it = table_.all().find(slot);
       if (it == table_.all().end()) {
-        reply(Message(400, "Session not found", "The session does not exist - please log in again",
+        reply(Message(400, "Session not found",
+                      "The session does not exist - please log in again",
                       true));
         return;
       }
@@ -214,8 +229,8 @@ void AGateProcess::Start(proto::AGateRequest& req, const Reply& reply,
   const bool restarted = previous != nullptr;
   const Params* service = services_.Find(req.service());
   if (service == nullptr) {
-    reply(Message(404, "Service not found", Cat("Service ", req.service(), " does not exist"),
-                  false));
+    reply(Message(404, "Service not found",
+                  Cat("Service ", req.service(), " does not exist"), false));
     return;
   }
   Params url;
@@ -241,7 +256,8 @@ void AGateProcess::Start(proto::AGateRequest& req, const Reply& reply,
     return;
   }
   if (table_.active() >= table_.max_sessions()) {
-    reply(Message(503, "No free capacity", "The ITS has no free capacity - please try again later",
+    reply(Message(503, "No free capacity",
+                  "The ITS has no free capacity - please try again later",
                   false));
     return;
   }
@@ -264,11 +280,13 @@ void AGateProcess::Start(proto::AGateRequest& req, const Reply& reply,
       for (const auto& p : shared_req->params()) url.Set(p.name(), p.value());
       if (r3resp.code() != proto::R3Response::OK) {
         Access('f', shared_req->client_ip(),
-               Cat("logon of ", ToUpper(login), " to ", shared_req->service(), " failed: ", r3resp.error()));
+               Cat("logon of ", ToUpper(login), " to ", shared_req->service(),
+                   " failed: ", r3resp.error()));
       }
       if (r3resp.code() == proto::R3Response::BAD_LOGON) {
         proto::AGateResponse r =
-            Response(200, LogonPage(shared_req->service(), url, r3resp.error(), client, language));
+            Response(200, LogonPage(shared_req->service(), url, r3resp.error(),
+                                    client, language));
         r.set_note("logon failed");
         reply(std::move(r));
         return;
@@ -283,7 +301,8 @@ void AGateProcess::Start(proto::AGateRequest& req, const Reply& reply,
         off.mutable_logoff()->set_session(r3resp.session());
         r3_.Call(std::move(off), [](proto::R3Response&) {});
         reply(Message(503, "No free capacity",
-                      "The ITS has no free capacity - please try again later", false));
+                      "The ITS has no free capacity - please try again later",
+                      false));
         return;
       }
       s->service = ToLower(shared_req->service());
@@ -308,10 +327,11 @@ void AGateProcess::Start(proto::AGateRequest& req, const Reply& reply,
       by_r3_session_[s->r3_session] = s->slot;
       table_.Touch(*s);
       Access('n', shared_req->client_ip(),
-             Cat(PublicId(s->slot), " new session of ", s->user, " to ", s->service,
-                 restarted ? " (~serviceRestarted)" : ""));
-      RenderContext ctx{s->service, Gusid(*s), s->Param("~cookies", "1") == "0", s->user,
-                        AgateName(), Sisp(*s, "USR_OPEN")};
+             Cat(PublicId(s->slot), " new session of ", s->user, " to ",
+                 s->service, restarted ? " (~serviceRestarted)" : ""));
+      RenderContext ctx{
+          s->service, Gusid(*s),   s->Param("~cookies", "1") == "0",
+          s->user,    AgateName(), Sisp(*s, "USR_OPEN")};
       proto::Screen& screen = *r3resp.mutable_screen();
       if (restarted) {
         screen.set_message("The service was restarted (~serviceRestarted=X)");
@@ -325,7 +345,8 @@ void AGateProcess::Start(proto::AGateRequest& req, const Reply& reply,
   });
 }
 
-void AGateProcess::Tombstone(SessionContext& s, proto::AGateRequest& req, const Reply& reply) {
+void AGateProcess::Tombstone(SessionContext& s, proto::AGateRequest& req,
+                             const Reply& reply) {
   switch (s.state) {
     case State::kTimedOut:
     case State::kEnded:
@@ -355,15 +376,18 @@ void AGateProcess::Tombstone(SessionContext& s, proto::AGateRequest& req, const 
         }
         return;
       }
-      reply(Message(400, "Session timed out", kTimedOut, true, Sisp(s, "SRV_ERROR")));
+      reply(Message(400, "Session timed out", kTimedOut, true,
+                    Sisp(s, "SRV_ERROR")));
       return;
     case State::kLoggedOff:
-      reply(Message(400, "Logged off", "You have logged off - please log in again", true,
+      reply(Message(400, "Logged off",
+                    "You have logged off - please log in again", true,
                     Sisp(s, "SRV_ERROR")));
       return;
     case State::kAborted:
       reply(Message(400, "Session ended",
-                    "The session was ended when its browser window closed - please log in again",
+                    "The session was ended when its browser window closed - "
+                    "please log in again",
                     true, Sisp(s, "SRV_ERROR")));
       return;
     case State::kActive:
@@ -371,7 +395,8 @@ void AGateProcess::Tombstone(SessionContext& s, proto::AGateRequest& req, const 
   }
 }
 
-void AGateProcess::EndSession(SessionContext& s, State why, const std::string& reason) {
+void AGateProcess::EndSession(SessionContext& s, State why,
+                              const std::string& reason) {
   if (s.r3_session != 0) {
     proto::R3Request off;
     off.mutable_logoff()->set_session(s.r3_session);
@@ -379,7 +404,8 @@ void AGateProcess::EndSession(SessionContext& s, State why, const std::string& r
     by_r3_session_.erase(s.r3_session);
     r3_.Call(std::move(off), [](proto::R3Response&) {});
   }
-  bool keep = why == State::kTimedOut || why == State::kEnded || why == State::kAborted;
+  bool keep =
+      why == State::kTimedOut || why == State::kEnded || why == State::kAborted;
   s.logon_kept = keep && s.keep_logon_for > 0;
   if (!s.logon_kept) s.password.clear();
   // The tombstone tells the next request why; with ~userTimeout it also keeps
@@ -392,27 +418,35 @@ void AGateProcess::EndSession(SessionContext& s, State why, const std::string& r
   Access(type, "-", Cat(PublicId(s.slot), " session ended: ", reason));
 }
 
-void AGateProcess::Step(SessionContext& s, proto::AGateRequest& req, const Reply& reply) {
+void AGateProcess::Step(SessionContext& s, proto::AGateRequest& req,
+                        const Reply& reply) {
   Params params;
-  for (auto& p : *req.mutable_params()) params.Set(p.name(), std::move(*p.mutable_value()));
+  for (auto& p : *req.mutable_params())
+    params.Set(p.name(), std::move(*p.mutable_value()));
   table_.Touch(s);
 
-  std::string cmd = ToUpper(params.GetOr("~sapsessioncmd", params.GetOr("SAP-SESSIONCMD", "")));
+  std::string cmd = ToUpper(
+      params.GetOr("~sapsessioncmd", params.GetOr("SAP-SESSIONCMD", "")));
   std::string command = ToLower(params.GetOr("~command", ""));
   std::string okcode = ToUpper(Trim(params.GetOr("~okcode", "")));
-  bool logoff = okcode == "/NEX" || command == "logoff" || command == "endofsession";
+  bool logoff =
+      okcode == "/NEX" || command == "logoff" || command == "endofsession";
   if (!cmd.empty() || req.kind() == proto::AGateRequest::TERMINATE) {
     if (cmd != "USR_ABORT" && cmd != "USR_LOGOFF" && !(cmd.empty() && logoff)) {
-      reply(Message(400, "Bad session command", "Unknown session command", false));
+      reply(Message(400, "Bad session command", "Unknown session command",
+                    false));
       return;
     }
-    // USR_LOGOFF also forgets the kept logon data; USR_ABORT keeps it (~userTimeout).
+    // USR_LOGOFF also forgets the kept logon data; USR_ABORT keeps it
+    // (~userTimeout).
     bool forget = cmd == "USR_LOGOFF" || command == "logoff";
     std::string reason = cmd.empty() ? command : cmd;
-    if (params.Has("~its_replaced")) reason = "the browser started the service anew";
+    if (params.Has("~its_replaced"))
+      reason = "the browser started the service anew";
     EndSession(s, forget ? State::kLoggedOff : State::kAborted, reason);
-    proto::AGateResponse r = Message(200, "Session terminated", "The session was terminated", true,
-                                     Sisp(s, "SRV_CLOSE"));
+    proto::AGateResponse r =
+        Message(200, "Session terminated", "The session was terminated", true,
+                Sisp(s, "SRV_CLOSE"));
     r.set_note("terminated");
     reply(std::move(r));
     RunNextWaiting(s);
@@ -420,13 +454,15 @@ void AGateProcess::Step(SessionContext& s, proto::AGateRequest& req, const Reply
   }
   if (logoff) {
     std::string exit_url = s.Param("~exiturl");
-    // Relative targets, or configured hosts: no open redirect, no header splitting.
+    // Relative targets, or configured hosts: no open redirect, no header
+    // splitting.
     if (!IsSafeRedirect(exit_url, options_.exit_url_hosts)) exit_url.clear();
     EndSession(s, State::kLoggedOff, okcode == "/NEX" ? "/nex" : command);
     // A SISP session reports SRV_CLOSE (the portal follows redirectURL);
     // a plain one is redirected to ~exitURL.
-    proto::AGateResponse r = Message(200, "Logged off", "You have logged off. Your session has ended.",
-                                     true, Sisp(s, "SRV_CLOSE", exit_url));
+    proto::AGateResponse r = Message(
+        200, "Logged off", "You have logged off. Your session has ended.", true,
+        Sisp(s, "SRV_CLOSE", exit_url));
     if (!exit_url.empty() && !s.sisp) {
       r.set_location(exit_url);
       r.set_http_status(302);
@@ -453,7 +489,8 @@ void AGateProcess::Step(SessionContext& s, proto::AGateRequest& req, const Reply
     step->set_session(it->second->r3_session);
     step->set_okcode(shared_params->GetOr("~okcode", "/00"));
     for (const auto& [name, value] : shared_params->entries()) {
-      if (!name.empty() && name[0] != '~') (*step->mutable_fields())[name] = value;
+      if (!name.empty() && name[0] != '~')
+        (*step->mutable_fields())[name] = value;
     }
     r3_.Call(std::move(r3req), [=, this](proto::R3Response& r3resp) {
       ReleaseThread(started);
@@ -464,18 +501,23 @@ void AGateProcess::Step(SessionContext& s, proto::AGateRequest& req, const Reply
       }
       SessionContext& ctx = *it->second;
       ctx.busy = false;
-      if (ctx.state != State::kActive || r3resp.code() != proto::R3Response::OK) {
-        if (ctx.state == State::kActive) EndSession(ctx, State::kEnded, r3resp.error());
-        reply(Message(400, "Session timed out", kTimedOut, true, Sisp(ctx, "SRV_ERROR")));
+      if (ctx.state != State::kActive ||
+          r3resp.code() != proto::R3Response::OK) {
+        if (ctx.state == State::kActive)
+          EndSession(ctx, State::kEnded, r3resp.error());
+        reply(Message(400, "Session timed out", kTimedOut, true,
+                      Sisp(ctx, "SRV_ERROR")));
         RunNextWaiting(ctx);
         return;
       }
       table_.Touch(ctx);
       ctx.tcode = r3resp.screen().tcode();
       Access('r', client_ip,
-             Cat(PublicId(ctx.slot), " ~okcode=", shared_params->GetOr("~okcode", "/00")));
-      RenderContext rc{ctx.service, Gusid(ctx), ctx.Param("~cookies", "1") == "0", ctx.user,
-                       AgateName(), Sisp(ctx, "USR_OPEN")};
+             Cat(PublicId(ctx.slot),
+                 " ~okcode=", shared_params->GetOr("~okcode", "/00")));
+      RenderContext rc{
+          ctx.service, Gusid(ctx),  ctx.Param("~cookies", "1") == "0",
+          ctx.user,    AgateName(), Sisp(ctx, "USR_OPEN")};
       reply(Response(200, RenderScreen(r3resp.screen(), rc)));
       RunNextWaiting(ctx);
     });
@@ -486,7 +528,7 @@ void AGateProcess::RunNextWaiting(SessionContext& s) {
   if (s.waiting.empty() || s.busy) return;
   auto next = std::move(s.waiting.front());
   s.waiting.erase(s.waiting.begin());
-  asio::post(io_, std::move(next));
+  loop_.Defer(std::move(next));
 }
 
 void AGateProcess::Tick() {
@@ -506,7 +548,8 @@ proto::SessionsReply AGateProcess::ListSessions() const {
   for (const auto& [slot, s] : table_.all()) {
     proto::SessionRow* row = reply.add_rows();
     row->set_session(its::Gusid{options_.instance, options_.host,
-                                static_cast<uint32_t>(options_.process), slot, ""}
+                                static_cast<uint32_t>(options_.process), slot,
+                                ""}
                          .PublicId());
     row->set_service(s->service);
     row->set_client(s->client);
@@ -515,7 +558,8 @@ proto::SessionsReply AGateProcess::ListSessions() const {
     row->set_state(StateName(s->state));
     row->set_idle_s(static_cast<double>(now - s->last_access) / kSimSecond);
     if (s->state == State::kActive) {
-      row->set_expires_in_s(static_cast<double>(s->last_access + s->timeout - now) / kSimSecond);
+      row->set_expires_in_s(
+          static_cast<double>(s->last_access + s->timeout - now) / kSimSecond);
     }
     row->set_r3_session(s->r3_session);
   }
@@ -528,7 +572,8 @@ proto::LoadReport AGateProcess::Load() {
   r.set_pid(getpid());
   r.set_sessions(table_.active());
   r.set_busy_threads(busy_threads_);
-  r.set_turnaround_s(tat_count_ ? tat_sum_s_ / static_cast<double>(tat_count_) : 0.0);
+  r.set_turnaround_s(tat_count_ ? tat_sum_s_ / static_cast<double>(tat_count_)
+                                : 0.0);
   r.set_requests(requests_);
   r.set_starts(starts_);
   tat_sum_s_ = 0;
@@ -536,31 +581,36 @@ proto::LoadReport AGateProcess::Load() {
   return r;
 }
 
-grpc::ServerBidiReactor<proto::AGateUp, proto::AGateDown>* AGateService::Dialog(
-    grpc::CallbackServerContext*) {
-  using Stream = BatchServerStream<proto::AGateUp, proto::AGateDown>;
-  return Stream::Create(io_, [this](const Stream::Ptr& stream, proto::AGateUp& up) {
-    auto batch = std::make_shared<proto::AGateUp>();
-    batch->Swap(&up);
-    asio::post(io_, [this, stream, batch] {
-      for (proto::AGateRequest& req : *batch->mutable_requests()) {
-        uint64_t id = req.id();
-        process_.Handle(req, [stream, id](proto::AGateResponse&& resp) {
-          resp.set_id(id);
-          stream->Send([&](proto::AGateDown& down) { down.add_responses()->Swap(&resp); });
-        });
-      }
-    });
-  });
-}
-
-grpc::ServerUnaryReactor* AGateService::ListSessions(grpc::CallbackServerContext* context,
-                                                     const proto::Empty*,
-                                                     proto::SessionsReply* reply) {
-  return FinishOnLogicThread(io_, context, [this, reply] {
-    *reply = process_.ListSessions();
-    return grpc::Status::OK;
-  });
+void AGateServer::Start() {
+  using Stream = AsyncServerStream<proto::AGateUp, proto::AGateDown>;
+  ServeStreams<proto::AGateUp, proto::AGateDown>::Start(
+      loop_,
+      [this](grpc::ServerContext* ctx, auto* stream, void* tag) {
+        service_.RequestDialog(ctx, stream, loop_.cq(), loop_.server_cq(), tag);
+      },
+      [this](const Stream::Ptr& stream, proto::AGateUp& up) {
+        for (proto::AGateRequest& req : *up.mutable_requests()) {
+          uint64_t id = req.id();
+          process_.Handle(req, [stream, id](proto::AGateResponse&& resp) {
+            resp.set_id(id);
+            stream->Send([&](proto::AGateDown& down) {
+              down.add_responses()->Swap(&resp);
+            });
+          });
+        }
+      });
+  using Writer = grpc::ServerAsyncResponseWriter<proto::SessionsReply>;
+  UnaryServer<proto::Empty, proto::SessionsReply>::Serve(
+      loop_,
+      [this](grpc::ServerContext* ctx, proto::Empty* req, Writer* w,
+             void* tag) {
+        service_.RequestListSessions(ctx, req, w, loop_.cq(), loop_.server_cq(),
+                                     tag);
+      },
+      [this](const proto::Empty&, proto::SessionsReply* reply) {
+        *reply = process_.ListSessions();
+        return grpc::Status::OK;
+      });
 }
 
 }  // namespace its::agate

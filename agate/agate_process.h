@@ -6,16 +6,15 @@
 #include <memory>
 #include <string>
 
-#include <asio.hpp>
-
 #include "agate/access_log.h"
 #include "agate/r3_client.h"
 #include "agate/session_table.h"
-#include "common/batch_stream.h"
+#include "common/async_stream.h"
 #include "common/clock.h"
+#include "common/grpc_loop.h"
+#include "common/log.h"
 #include "common/service_file.h"
 #include "proto/its.grpc.pb.h"
-#include "common/log.h"
 
 namespace its::agate {
 
@@ -26,18 +25,18 @@ struct AGateOptions {
   int max_sessions = 1000;
   int work_threads = 4;
   std::string host = "localhost";  // AGate host part of the GUSID
-  std::string access_log;          // path of the instance's access.log ("" = none)
-  std::vector<std::string> exit_url_hosts;  // hosts an absolute ~exitURL may name
+  std::string access_log;  // path of the instance's access.log ("" = none)
+  std::vector<std::string>
+      exit_url_hosts;  // hosts an absolute ~exitURL may name
 };
 
 // One AGate process: session contexts, dialog steps against R/3, expiry.
-// Everything here runs on the logic thread `io`; the gRPC service below only
-// posts work to it.
+// Everything here runs on the process's GrpcLoop thread.
 class AGateProcess {
  public:
   using Reply = std::function<void(proto::AGateResponse&&)>;
 
-  AGateProcess(const AGateOptions& options, const Clock& clock, asio::io_context& io,
+  AGateProcess(const AGateOptions& options, const Clock& clock, GrpcLoop& loop,
                const ServiceCatalog& services, R3Client& r3);
 
   // Handles one request from a wgate; calls `reply` exactly once.
@@ -56,8 +55,10 @@ class AGateProcess {
   void Start(proto::AGateRequest& req, const Reply& reply,
              std::shared_ptr<const SessionContext> previous = nullptr);
   void Step(SessionContext& s, proto::AGateRequest& req, const Reply& reply);
-  void Tombstone(SessionContext& s, proto::AGateRequest& req, const Reply& reply);
-  void EndSession(SessionContext& s, SessionContext::State why, const std::string& reason);
+  void Tombstone(SessionContext& s, proto::AGateRequest& req,
+                 const Reply& reply);
+  void EndSession(SessionContext& s, SessionContext::State why,
+                  const std::string& reason);
   void RunNextWaiting(SessionContext& s);
 
   // Work threads: `work` runs when one is free (at once or queued FIFO).
@@ -70,8 +71,9 @@ class AGateProcess {
   std::string PublicId(uint32_t slot) const;
 
   proto::AGateResponse Response(int status, std::string body) const;
-  proto::AGateResponse Message(int status, const std::string& title, const std::string& text,
-                               bool clear_cookie, const std::string& extra_html = "") const;
+  proto::AGateResponse Message(int status, const std::string& title,
+                               const std::string& text, bool clear_cookie,
+                               const std::string& extra_html = "") const;
   // SessInfo script for a SISP session's page ("" for other sessions).
   std::string Sisp(const SessionContext& s, const char* command,
                    const std::string& redirect = "") const;
@@ -80,7 +82,7 @@ class AGateProcess {
 
   AGateOptions options_;
   const Clock& clock_;
-  asio::io_context& io_;
+  GrpcLoop& loop_;
   const ServiceCatalog& services_;
   R3Client& r3_;
   SessionTable table_;
@@ -90,27 +92,29 @@ class AGateProcess {
   double tat_sum_s_ = 0;
   uint64_t tat_count_ = 0;
   uint64_t requests_ = 0;
-  uint64_t starts_ = 0;  // START requests received (the Mapping Manager's assignments)
+  uint64_t starts_ =
+      0;  // START requests received (the Mapping Manager's assignments)
   std::unordered_map<uint64_t, uint32_t> by_r3_session_;  // R/3 session -> slot
   AccessLog access_;
   uint64_t access_lines_ = 0;
 };
 
-// gRPC face of the agate: the batched dialog stream from the wgates and the
-// admin listing. Reactions never block: they post to the logic thread.
-class AGateService final : public proto::AGate::CallbackService {
+// gRPC face of the agate on the loop: the batched dialog streams from the
+// wgates and the admin listing.
+class AGateServer {
  public:
-  AGateService(AGateProcess& process, asio::io_context& io) : process_(process), io_(io) {}
+  AGateServer(AGateProcess& process, GrpcLoop& loop)
+      : process_(process), loop_(loop) {}
 
-  grpc::ServerBidiReactor<proto::AGateUp, proto::AGateDown>* Dialog(
-      grpc::CallbackServerContext* context) override;
-  grpc::ServerUnaryReactor* ListSessions(grpc::CallbackServerContext* context,
-                                         const proto::Empty* request,
-                                         proto::SessionsReply* reply) override;
+  // Register with the ServerBuilder before it starts.
+  grpc::Service* service() { return &service_; }
+  // After the server started: accept calls.
+  void Start();
 
  private:
+  proto::AGate::AsyncService service_;
   AGateProcess& process_;
-  asio::io_context& io_;
+  GrpcLoop& loop_;
 };
 
 }  // namespace its::agate

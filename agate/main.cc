@@ -1,13 +1,12 @@
 // agate: one AGate process. Started by its instance's Mapping Manager.
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <filesystem>
 
-#include <CLI/CLI.hpp>
-
 #include "agate/agate_process.h"
-#include "common/async_call.h"
 #include "common/cluster_config.h"
+#include "common/grpc_loop.h"
 #include "common/grpc_util.h"
 #include "common/log.h"
 #include "common/process.h"
@@ -17,12 +16,13 @@ namespace {
 // Registration and load reports to the Mapping Manager, on the logic thread.
 class ManagerLink {
  public:
-  ManagerLink(asio::io_context& io, const std::string& address, its::agate::AGateProcess& process,
-              int process_number, uint32_t incarnation, std::string bound)
-      : io_(io),
+  ManagerLink(its::GrpcLoop& loop, const std::string& address,
+              its::agate::AGateProcess& process, int process_number,
+              uint32_t incarnation, std::string bound)
+      : loop_(loop),
         stub_(its::proto::MappingManager::NewStub(its::MakeChannel(address))),
         process_(process),
-        timer_(io) {
+        timer_(loop) {
     request_.set_process(process_number);
     request_.set_pid(getpid());
     request_.set_address(std::move(bound));
@@ -33,14 +33,15 @@ class ManagerLink {
 
  private:
   void Register() {
-    its::CallAsync<its::proto::Empty>(
-        io_, 2000, request_,
-        [this](auto* ctx, auto* req, auto* resp, auto cb) {
-          stub_->async()->Register(ctx, req, resp, std::move(cb));
+    its::CallUnary<its::proto::Empty>(
+        loop_, 2000,
+        [this](grpc::ClientContext* ctx, grpc::CompletionQueue* cq) {
+          return stub_->AsyncRegister(ctx, request_, cq);
         },
         [this](const grpc::Status& status, its::proto::Empty&) {
           if (!status.ok()) {
-            spdlog::warn("registration with the Mapping Manager failed: {}", status.error_message());
+            spdlog::warn("registration with the Mapping Manager failed: {}",
+                         status.error_message());
             After(200, [this] { Register(); });
             return;
           }
@@ -53,21 +54,24 @@ class ManagerLink {
     its::proto::LoadReport load = process_.Load();
     bool changed = load.sessions() != last_.sessions() ||
                    load.busy_threads() != last_.busy_threads() ||
-                   load.requests() != last_.requests() || load.starts() != last_.starts();
+                   load.requests() != last_.requests() ||
+                   load.starts() != last_.starts();
     if (!changed && ++quiet_ticks_ < 8) {
       After(250, [this] { Report(); });
       return;
     }
     quiet_ticks_ = 0;
     last_ = load;
-    its::CallAsync<its::proto::Empty>(
-        io_, 2000, load,
-        [this](auto* ctx, auto* req, auto* resp, auto cb) {
-          stub_->async()->ReportLoad(ctx, req, resp, std::move(cb));
+    its::CallUnary<its::proto::Empty>(
+        loop_, 2000,
+        [this, &load](grpc::ClientContext* ctx, grpc::CompletionQueue* cq) {
+          return stub_->AsyncReportLoad(ctx, load, cq);
         },
         [this](const grpc::Status& status, its::proto::Empty&) {
           if (status.error_code() == grpc::StatusCode::NOT_FOUND) {
-            After(200, [this] { Register(); });  // the manager restarted and forgot us
+            After(200, [this] {
+              Register();
+            });  // the manager restarted and forgot us
             return;
           }
           After(250, [this] { Report(); });
@@ -75,16 +79,13 @@ class ManagerLink {
   }
 
   void After(int ms, std::function<void()> fn) {
-    timer_.expires_after(std::chrono::milliseconds(ms));
-    timer_.async_wait([fn = std::move(fn)](const asio::error_code& ec) {
-      if (!ec) fn();
-    });
+    timer_.Arm(std::chrono::milliseconds(ms), std::move(fn));
   }
 
-  asio::io_context& io_;
+  its::GrpcLoop& loop_;
   std::unique_ptr<its::proto::MappingManager::Stub> stub_;
   its::agate::AGateProcess& process_;
-  asio::steady_timer timer_;
+  its::GrpcLoop::Timer timer_;
   its::proto::RegisterRequest request_;
   its::proto::LoadReport last_;
   int quiet_ticks_ = 0;
@@ -93,27 +94,39 @@ class ManagerLink {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"agate: one AGate process (session contexts, dialog steps to R/3)"};
+  CLI::App app{
+      "agate: one AGate process (session contexts, dialog steps to R/3)"};
   std::string config_dir = "deploy/config", listen = "127.0.0.1:0", manager, r3;
   its::agate::AGateOptions options;
   double time_scale = 0;
-  app.add_option("--config", config_dir, "configuration directory")->capture_default_str();
-  app.add_option("--instance", options.instance, "AGate instance name")->required();
-  app.add_option("--process", options.process, "process number in the instance")->required();
-  app.add_option("--incarnation", options.incarnation, "start count of this process slot");
-  app.add_option("--max-sessions", options.max_sessions, "MaxSessions")->capture_default_str();
-  app.add_option("--work-threads", options.work_threads, "MaxWorkThreads")->capture_default_str();
-  app.add_option("--listen", listen, "host:port for the wgates (port 0 = any)")->capture_default_str();
-  app.add_option("--mapping-manager", manager, "address of the Mapping Manager")->required();
+  app.add_option("--config", config_dir, "configuration directory")
+      ->capture_default_str();
+  app.add_option("--instance", options.instance, "AGate instance name")
+      ->required();
+  app.add_option("--process", options.process, "process number in the instance")
+      ->required();
+  app.add_option("--incarnation", options.incarnation,
+                 "start count of this process slot");
+  app.add_option("--max-sessions", options.max_sessions, "MaxSessions")
+      ->capture_default_str();
+  app.add_option("--work-threads", options.work_threads, "MaxWorkThreads")
+      ->capture_default_str();
+  app.add_option("--listen", listen, "host:port for the wgates (port 0 = any)")
+      ->capture_default_str();
+  app.add_option("--mapping-manager", manager, "address of the Mapping Manager")
+      ->required();
   app.add_option("--r3", r3, "address of the R/3 stub (default: cluster.toml)");
-  app.add_option("--time-scale", time_scale, "simulated seconds per real second");
+  app.add_option("--time-scale", time_scale,
+                 "simulated seconds per real second");
   app.add_option("--access-log", options.access_log,
-                 "ITS access.log of the instance (default: <log_dir>/<instance>/access.log)");
+                 "ITS access.log of the instance (default: "
+                 "<log_dir>/<instance>/access.log)");
   CLI11_PARSE(app, argc, argv);
   its::InitLogging(its::Cat("agate ", options.instance, "/", options.process));
 
   auto config = its::ValueOrExit(its::ClusterConfig::Load(config_dir));
-  auto services = its::ValueOrExit(its::ServiceCatalog::Load(config_dir + "/services"));
+  auto services =
+      its::ValueOrExit(its::ServiceCatalog::Load(config_dir + "/services"));
   if (options.access_log.empty()) {
     std::string dir = config.LogDir() + "/" + options.instance;
     std::error_code ec;
@@ -127,40 +140,43 @@ int main(int argc, char** argv) {
   for (char& c : options.host) {
     if (!its::IsAlnum(c) && c != '.' && c != '-') c = '-';
   }
-  if (options.host.empty() || options.host.size() > 64) options.host = "localhost";
+  if (options.host.empty() || options.host.size() > 64)
+    options.host = "localhost";
 
   its::ScaledClock clock(time_scale > 0 ? time_scale : config.time_scale);
-  asio::io_context io(1);
-  its::agate::R3Client r3client(io, r3.empty() ? config.r3_listen : r3, its::agate::R3Failure);
-  its::agate::AGateProcess process(options, clock, io, services, r3client);
-  its::agate::AGateService service(process, io);
+  its::GrpcLoop loop;
+  its::agate::R3Client r3client(loop, r3.empty() ? config.r3_listen : r3,
+                                its::agate::R3Failure);
+  its::agate::AGateProcess process(options, clock, loop, services, r3client);
+  its::agate::AGateServer agate_server(process, loop);
   std::string bound;
-  auto server = its::StartGrpcServer(listen, {&service}, &bound);
+  auto server =
+      its::StartGrpcServer(listen, {agate_server.service()}, &bound, &loop);
   if (!server.ok()) {
     spdlog::error("{}", server.status().message());
     return 1;
   }
-  spdlog::info("AGate process {}/{} (incarnation {}) listening on {}", options.instance,
-               options.process, options.incarnation, bound);
-  ManagerLink link(io, manager, process, options.process, options.incarnation, bound);
+  agate_server.Start();
+  spdlog::info("AGate process {}/{} (incarnation {}) listening on {}",
+               options.instance, options.process, options.incarnation, bound);
+  ManagerLink link(loop, manager, process, options.process, options.incarnation,
+                   bound);
   link.Start();
 
   // Expiry: one tick per simulated second (at most every 5 ms real, at least
   // every 250 ms so the access log is never older than that).
-  asio::steady_timer tick(io);
+  its::GrpcLoop::Timer tick(loop);
   auto period = std::max(std::chrono::microseconds(5000),
                          std::min(std::chrono::microseconds(250'000),
                                   clock.RealDuration(its::kSimSecond)));
   std::function<void()> arm = [&] {
-    tick.expires_after(period);
-    tick.async_wait([&](const asio::error_code& ec) {
-      if (ec) return;
+    tick.Arm(period, [&] {
       process.Tick();
       arm();
     });
   };
   arm();
   its::AnnounceReady("agate", bound);
-  its::RunUntilSignal(io, [&] { (*server)->Shutdown(its::DeadlineIn(500)); });
+  its::RunUntilSignal(loop, [&] { (*server)->Shutdown(its::DeadlineIn(500)); });
   return 0;
 }

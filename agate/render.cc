@@ -15,60 +15,79 @@ std::string StepUrl(const RenderContext& ctx) {
 }
 
 std::string SispScript(const SessInfo& info) {
-  nlohmann::json j = {{"protocolVersion", "1.0"},   {"GUSID", info.gusid},
-                      {"sessUrl", info.sess_url},   {"lastSessCmd", info.last_cmd},
-                      {"redirectURL", info.redirect_url}, {"dTimeout", info.timeout_s},
+  nlohmann::json j = {{"protocolVersion", "1.0"},
+                      {"GUSID", info.gusid},
+                      {"sessUrl", info.sess_url},
+                      {"lastSessCmd", info.last_cmd},
+                      {"redirectURL", info.redirect_url},
+                      {"dTimeout", info.timeout_s},
                       {"label", info.label}};
   // Nothing in the data may close the script element.
   std::string data;
   for (char c : j.dump()) {
     switch (c) {
-      case '<': data += "\\u003c"; break;
-      case '>': data += "\\u003e"; break;
-      case '&': data += "\\u0026"; break;
-      default: data.push_back(c);
+      case '<':
+        data += "\\u003c";
+        break;
+      case '>':
+        data += "\\u003e";
+        break;
+      case '&':
+        data += "\\u0026";
+        break;
+      default:
+        data.push_back(c);
     }
   }
-  return Cat("<script id=\"sisp-sessinfo\">(function(){var s=", data,
-             ";var p=window.parent;if(!p||p===window)return;"
-             "try{if(typeof p.SAPWP_receiveSessInfo===\"function\"){p.SAPWP_receiveSessInfo(s);"
-             "return;}}catch(e){}"
-             "p.postMessage({type:\"SAPWP_SessInfo\",sessInfo:s},location.origin);})();</script>");
+  return Cat(
+      "<script id=\"sisp-sessinfo\">(function(){var s=", data,
+      ";var p=window.parent;if(!p||p===window)return;"
+      "try{if(typeof "
+      "p.SAPWP_receiveSessInfo===\"function\"){p.SAPWP_receiveSessInfo(s);"
+      "return;}}catch(e){}"
+      "p.postMessage({type:\"SAPWP_SessInfo\",sessInfo:s},location.origin);})()"
+      ";</script>");
 }
 
-std::string RenderScreen(const proto::Screen& screen, const RenderContext& ctx) {
+std::string RenderScreen(const proto::Screen& screen,
+                         const RenderContext& ctx) {
   const std::string action = HtmlEscape(StepUrl(ctx));
   std::string body;
   body.reserve(2048);
   body += Cat("<h1 id=\"its-title\">", HtmlEscape(screen.title()), "</h1>");
-  body += Cat("<div id=\"its-screen\" data-tcode=\"", HtmlEscape(screen.tcode()),
-              "\" data-dynpro=\"", screen.dynpro(), "\">", HtmlEscape(screen.tcode()), " / ",
-              screen.dynpro(), "</div>");
+  body +=
+      Cat("<div id=\"its-screen\" data-tcode=\"", HtmlEscape(screen.tcode()),
+          "\" data-dynpro=\"", screen.dynpro(), "\">",
+          HtmlEscape(screen.tcode()), " / ", screen.dynpro(), "</div>");
   if (!screen.message().empty()) {
-    body += Cat("<div class=\"msg msg-", HtmlEscape(screen.message_type()),
-                "\" id=\"its-message\">", HtmlEscape(screen.message()), "</div>");
+    body +=
+        Cat("<div class=\"msg msg-", HtmlEscape(screen.message_type()),
+            "\" id=\"its-message\">", HtmlEscape(screen.message()), "</div>");
   }
   // Enter in a field submits with the first button; /00 comes first.
   body += Cat("<form method=\"post\" action=\"", action, "\" id=\"its-form\">");
   for (const auto& f : screen.fields()) {
     std::string name = HtmlEscape(f.name());
-    body += Cat("<div class=\"row\"><label for=\"", name, "\">", HtmlEscape(f.label()),
-                "</label>");
+    body += Cat("<div class=\"row\"><label for=\"", name, "\">",
+                HtmlEscape(f.label()), "</label>");
     if (f.input()) {
-      body += Cat("<input id=\"", name, "\" name=\"", name, "\" value=\"", HtmlEscape(f.value()),
-                  "\">");
+      body += Cat("<input id=\"", name, "\" name=\"", name, "\" value=\"",
+                  HtmlEscape(f.value()), "\">");
     } else {
-      body += Cat("<output id=\"", name, "\">", HtmlEscape(f.value()), "</output>");
+      body +=
+          Cat("<output id=\"", name, "\">", HtmlEscape(f.value()), "</output>");
     }
     body += "</div>";
   }
   if (screen.has_table()) {
     body += "<table id=\"its-table\"><tr>";
-    for (const auto& c : screen.table().columns()) body += Cat("<th>", HtmlEscape(c), "</th>");
+    for (const auto& c : screen.table().columns())
+      body += Cat("<th>", HtmlEscape(c), "</th>");
     body += "</tr>";
     for (const auto& r : screen.table().rows()) {
       body += "<tr>";
-      for (const auto& c : r.cells()) body += Cat("<td>", HtmlEscape(c), "</td>");
+      for (const auto& c : r.cells())
+        body += Cat("<td>", HtmlEscape(c), "</td>");
       body += "</tr>";
     }
     body += "</table>";
@@ -76,25 +95,34 @@ std::string RenderScreen(const proto::Screen& screen, const RenderContext& ctx) 
   body += "<div class=\"row\">";
   bool has_enter = false;
   for (const auto& b : screen.buttons()) has_enter |= b.okcode() == "/00";
-  if (!has_enter) body += "<button type=\"submit\" name=\"~okcode\" value=\"/00\">Enter</button> ";
+  if (!has_enter)
+    body +=
+        "<button type=\"submit\" name=\"~okcode\" "
+        "value=\"/00\">Enter</button> ";
   for (const auto& b : screen.buttons()) {
     if (b.okcode() != "/00") continue;
-    body += Cat("<button type=\"submit\" name=\"~okcode\" value=\"/00\">", HtmlEscape(b.label()),
-                "</button> ");
+    body += Cat("<button type=\"submit\" name=\"~okcode\" value=\"/00\">",
+                HtmlEscape(b.label()), "</button> ");
   }
   for (const auto& b : screen.buttons()) {
     if (b.okcode() == "/00") continue;
-    body += Cat("<button type=\"submit\" name=\"~okcode\" value=\"", HtmlEscape(b.okcode()),
-                "\">", HtmlEscape(b.label()), "</button> ");
+    body +=
+        Cat("<button type=\"submit\" name=\"~okcode\" value=\"",
+            HtmlEscape(b.okcode()), "\">", HtmlEscape(b.label()), "</button> ");
   }
   body += "</div></form>";
-  // The command field is a form of its own, so Enter there sends only the command.
-  body += Cat("<form method=\"post\" action=\"", action, "\" id=\"its-command\">",
-              "<label for=\"its-okcode\">Command</label><input id=\"its-okcode\" name=\"~okcode\" "
-              "placeholder=\"/n&lt;TCODE&gt; or /nex\"> <button type=\"submit\">Execute</button> "
-              "<button type=\"submit\" name=\"~okcode\" value=\"/nex\">Log Off</button></form>");
-  body += Cat("<footer>User ", HtmlEscape(ctx.user), " &middot; AGate ", HtmlEscape(ctx.agate),
-              "</footer>");
+  // The command field is a form of its own, so Enter there sends only the
+  // command.
+  body +=
+      Cat("<form method=\"post\" action=\"", action, "\" id=\"its-command\">",
+          "<label for=\"its-okcode\">Command</label><input id=\"its-okcode\" "
+          "name=\"~okcode\" "
+          "placeholder=\"/n&lt;TCODE&gt; or /nex\"> <button "
+          "type=\"submit\">Execute</button> "
+          "<button type=\"submit\" name=\"~okcode\" value=\"/nex\">Log "
+          "Off</button></form>");
+  body += Cat("<footer>User ", HtmlEscape(ctx.user), " &middot; AGate ",
+              HtmlEscape(ctx.agate), "</footer>");
   body += ctx.sisp;
   return HtmlPage(screen.title(), body);
 }

@@ -9,17 +9,18 @@ namespace its::agate {
 
 struct RenderContext {
   std::string service;
-  std::string gusid;        // for URL session handling (~cookies 0)
+  std::string gusid;  // for URL session handling (~cookies 0)
   bool session_in_url = false;
   std::string user;
-  std::string agate;        // "IT1/0/1234": which process served the page
-  std::string sisp;         // SessInfo script (SispScript), or empty
+  std::string agate;  // "IT1/0/1234": which process served the page
+  std::string sisp;   // SessInfo script (SispScript), or empty
 };
 
 // SessInfo of SISP (ITS-REFERENCE §4), handed to the portal page's DSM.
 struct SessInfo {
-  std::string gusid;         // the session's public ID (never its secret)
-  std::string sess_url;      // where termination commands go (termination token only)
+  std::string gusid;  // the session's public ID (never its secret)
+  std::string
+      sess_url;  // where termination commands go (termination token only)
   std::string last_cmd;      // USR_OPEN, SRV_CLOSE, SRV_ERROR
   std::string redirect_url;  // with SRV_CLOSE: ~exitURL
   int64_t timeout_s = 0;     // dTimeout

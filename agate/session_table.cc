@@ -2,7 +2,8 @@
 
 namespace its::agate {
 
-std::string SessionContext::Param(std::string_view name, std::string_view fallback) const {
+std::string SessionContext::Param(std::string_view name,
+                                  std::string_view fallback) const {
   if (auto v = overrides.Get(name)) return std::string(*v);
   if (service_params) {
     if (auto v = service_params->Get(name)) return std::string(*v);
@@ -12,16 +13,22 @@ std::string SessionContext::Param(std::string_view name, std::string_view fallba
 
 const char* StateName(SessionContext::State s) {
   switch (s) {
-    case SessionContext::State::kActive: return "active";
-    case SessionContext::State::kTimedOut: return "timed_out";
-    case SessionContext::State::kLoggedOff: return "logged_off";
-    case SessionContext::State::kAborted: return "aborted";
-    case SessionContext::State::kEnded: return "ended";
+    case SessionContext::State::kActive:
+      return "active";
+    case SessionContext::State::kTimedOut:
+      return "timed_out";
+    case SessionContext::State::kLoggedOff:
+      return "logged_off";
+    case SessionContext::State::kAborted:
+      return "aborted";
+    case SessionContext::State::kEnded:
+      return "ended";
   }
   return "?";
 }
 
-SessionTable::SessionTable(const Clock& clock, uint32_t incarnation, int max_sessions)
+SessionTable::SessionTable(const Clock& clock, uint32_t incarnation,
+                           int max_sessions)
     : clock_(clock),
       incarnation_(incarnation & 0xff),
       max_sessions_(max_sessions),
@@ -63,8 +70,8 @@ SessionContext* SessionTable::Find(const Gusid& id, Lookup* why) {
   return it->second.get();
 }
 
-SessionContext* SessionTable::FindByToken(const Gusid& public_id, std::string_view token,
-                                          Lookup* why) {
+SessionContext* SessionTable::FindByToken(const Gusid& public_id,
+                                          std::string_view token, Lookup* why) {
   if ((public_id.slot >> 24) != incarnation_) {
     *why = Lookup::kOtherIncarnation;
     return nullptr;
@@ -88,7 +95,8 @@ void SessionTable::Touch(SessionContext& s) {
   wheel_.Schedule(s.slot, s.last_access + s.timeout);
 }
 
-void SessionTable::End(SessionContext& s, SessionContext::State why, SimMicros keep_for) {
+void SessionTable::End(SessionContext& s, SessionContext::State why,
+                       SimMicros keep_for) {
   if (s.state == SessionContext::State::kActive) --active_;
   s.state = why;
   s.r3_session = 0;
@@ -104,14 +112,16 @@ void SessionTable::Erase(uint32_t slot) {
   sessions_.erase(it);
 }
 
-void SessionTable::Advance(const std::function<void(SessionContext&)>& on_timeout) {
+void SessionTable::Advance(
+    const std::function<void(SessionContext&)>& on_timeout) {
   wheel_.Advance(clock_.Now(), [&](uint32_t slot) {
     auto it = sessions_.find(slot);
     if (it == sessions_.end()) return;
     SessionContext& s = *it->second;
     if (s.state == SessionContext::State::kActive) {
       on_timeout(s);  // must End() it, which files the tombstone's deadline
-      if (s.state == SessionContext::State::kActive) End(s, SessionContext::State::kTimedOut, 0);
+      if (s.state == SessionContext::State::kActive)
+        End(s, SessionContext::State::kTimedOut, 0);
     } else {
       sessions_.erase(it);
     }

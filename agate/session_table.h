@@ -1,11 +1,11 @@
 #pragma once
 
 #include <cstdint>
-#include <vector>
 #include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/expiry_wheel.h"
@@ -37,17 +37,19 @@ struct SessionContext {
   SimMicros last_access = 0;
   SimMicros timeout = 0;         // ~timeout
   SimMicros keep_logon_for = 0;  // ~userTimeout
-  bool logon_kept = false;       // after the end: may restart without a new logon
-  bool sisp = false;             // started with sapwp_active=1: pages carry SessInfo
-  std::string term_token;        // termination-only token for SISP (not the session secret)
-  bool busy = false;             // a dialog step is with R/3
+  bool logon_kept = false;  // after the end: may restart without a new logon
+  bool sisp = false;        // started with sapwp_active=1: pages carry SessInfo
+  std::string
+      term_token;  // termination-only token for SISP (not the session secret)
+  bool busy = false;  // a dialog step is with R/3
   // Requests queued behind the step in flight (rare: a double submit). A
   // vector, not a deque: libstdc++'s deque allocates ~600 bytes up front, on
   // every idle session.
   std::vector<std::function<void()>> waiting;
 
   // Effective ITS parameter: URL override, else service file.
-  std::string Param(std::string_view name, std::string_view fallback = "") const;
+  std::string Param(std::string_view name,
+                    std::string_view fallback = "") const;
 };
 
 const char* StateName(SessionContext::State s);
@@ -74,7 +76,8 @@ class SessionTable {
   SessionContext* Find(const Gusid& id, Lookup* why);
   // Looks up by the public ID (no random part) for a SISP termination; the
   // termination token is compared in constant time (kWrongRandom if wrong).
-  SessionContext* FindByToken(const Gusid& public_id, std::string_view token, Lookup* why);
+  SessionContext* FindByToken(const Gusid& public_id, std::string_view token,
+                              Lookup* why);
   // Records a request now: ~timeout counts from here.
   void Touch(SessionContext& s);
   // Ends an active session (the caller closed its R/3 session). The context
@@ -90,7 +93,8 @@ class SessionTable {
   int active() const { return active_; }
   int max_sessions() const { return max_sessions_; }
   size_t size() const { return sessions_.size(); }
-  const std::unordered_map<uint32_t, std::unique_ptr<SessionContext>>& all() const {
+  const std::unordered_map<uint32_t, std::unique_ptr<SessionContext>>& all()
+      const {
     return sessions_;
   }
 

@@ -2,31 +2,32 @@
 
 #include <cstdio>
 
-#include <grpcpp/health_check_service_interface.h>
-
-#include "common/strings.h"
 #include "common/cluster_config.h"
+#include "common/strings.h"
 
 namespace its {
 
 absl::StatusOr<std::unique_ptr<grpc::Server>> StartGrpcServer(
-    const std::string& listen, const std::vector<grpc::Service*>& services, std::string* bound) {
+    const std::string& listen, const std::vector<grpc::Service*>& services,
+    std::string* bound, GrpcLoop* loop) {
   std::string host;
   int port;
   if (auto s = ParseHostPort(listen, &host, &port); !s.ok()) return s;
-  grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
   int selected = 0;
-  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &selected);
+  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(),
+                           &selected);
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
+  builder.AddChannelArgument(
+      GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
   builder.SetMaxReceiveMessageSize(64 << 20);
   for (auto* s : services) builder.RegisterService(s);
+  if (loop) loop->AdoptServerQueue(builder.AddCompletionQueue());
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server || selected == 0) {
-    return absl::UnavailableError(Cat("cannot listen on ", listen,
-                                               " (address in use or not local?)"));
+    return absl::UnavailableError(
+        Cat("cannot listen on ", listen, " (address in use or not local?)"));
   }
   *bound = Cat(host, ":", selected);
   return server;
@@ -44,7 +45,8 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address) {
   // A distinct channel per peer: subchannels are not shared between channels
   // that differ in arguments, so each peer gets its own connection.
   args.SetString("its.peer", address);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(),
+                                   args);
 }
 
 std::chrono::system_clock::time_point DeadlineIn(int ms) {
@@ -58,12 +60,14 @@ void AnnounceReady(const std::string& what, const std::string& address) {
 
 grpc::Status ToGrpc(const absl::Status& s) {
   if (s.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
+  return grpc::Status(static_cast<grpc::StatusCode>(s.code()),
+                      std::string(s.message()));
 }
 
 absl::Status FromGrpc(const grpc::Status& s) {
   if (s.ok()) return absl::OkStatus();
-  return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
+  return absl::Status(static_cast<absl::StatusCode>(s.error_code()),
+                      s.error_message());
 }
 
 }  // namespace its

@@ -1,19 +1,22 @@
 #pragma once
 
+#include <grpcpp/grpcpp.h>
+
 #include <memory>
 #include <string>
 #include <vector>
 
-#include <grpcpp/grpcpp.h>
-
 #include "absl/status/statusor.h"
+#include "common/grpc_loop.h"
 
 namespace its {
 
 // Builds and starts a gRPC server on `listen` (host:port, port 0 = any free
-// port) with the health service on. Stores the bound address in *bound.
+// port). Stores the bound address in *bound. With `loop`, asynchronous
+// services are served on that loop (it polls the server's queue).
 absl::StatusOr<std::unique_ptr<grpc::Server>> StartGrpcServer(
-    const std::string& listen, const std::vector<grpc::Service*>& services, std::string* bound);
+    const std::string& listen, const std::vector<grpc::Service*>& services,
+    std::string* bound, GrpcLoop* loop = nullptr);
 
 // An insecure channel to `address` for loopback use (no proxy lookups,
 // keepalive on long-lived streams).

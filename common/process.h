@@ -1,12 +1,12 @@
 #pragma once
 
+#include <asio.hpp>
 #include <cstdlib>
 #include <functional>
 #include <string>
 
-#include <asio.hpp>
-
 #include "absl/status/statusor.h"
+#include "common/grpc_loop.h"
 #include "common/log.h"
 
 namespace its {
@@ -15,6 +15,12 @@ namespace its {
 // `stop` on a helper thread (it may block, e.g. in grpc::Server::Shutdown)
 // and returns when `io` has stopped. Every server process's main() uses it.
 void RunUntilSignal(asio::io_context& io, std::function<void()> stop);
+
+// The same for a process driven by a GrpcLoop: runs `loop` on the calling
+// thread; on SIGINT or SIGTERM calls `stop` on a helper thread (e.g. the
+// server's Shutdown with a deadline, while the loop still serves), then shuts
+// the loop down and returns when it has drained.
+void RunUntilSignal(GrpcLoop& loop, std::function<void()> stop);
 
 // The value, or: log the error (it names file, line and key) and exit(2).
 // For start-up configuration in main().

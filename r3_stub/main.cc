@@ -1,55 +1,63 @@
 // r3_stub: the simulated R/3 application server of the ITS simulator.
 #include <CLI/CLI.hpp>
-
 #include <tuple>
 
 #include "common/cluster_config.h"
-#include "common/service_file.h"
 #include "common/grpc_util.h"
 #include "common/log.h"
 #include "common/process.h"
+#include "common/service_file.h"
 #include "r3_stub/r3_server.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"r3_stub: simulated R/3 application server (users, transactions, SM04, SM12)"};
+  CLI::App app{
+      "r3_stub: simulated R/3 application server (users, transactions, SM04, "
+      "SM12)"};
   std::string config_dir = "deploy/config";
   std::string listen;
   double time_scale = 0;
-  app.add_option("--config", config_dir, "configuration directory (cluster.toml, r3/)")
+  app.add_option("--config", config_dir,
+                 "configuration directory (cluster.toml, r3/)")
       ->capture_default_str();
-  app.add_option("--listen", listen, "host:port to listen on (default: [r3] listen; port 0 = any)");
-  app.add_option("--time-scale", time_scale, "simulated seconds per real second (default: cluster.toml)");
+  app.add_option("--listen", listen,
+                 "host:port to listen on (default: [r3] listen; port 0 = any)");
+  app.add_option("--time-scale", time_scale,
+                 "simulated seconds per real second (default: cluster.toml)");
   CLI11_PARSE(app, argc, argv);
   its::InitLogging("r3_stub");
 
   auto config = its::ValueOrExit(its::ClusterConfig::Load(config_dir));
   auto data = its::ValueOrExit(its::r3::MasterData::Load(config_dir + "/r3"));
-  auto profile = its::ValueOrExit(its::Profile::Load(config_dir + "/r3/DEFAULT.PFL"));
+  auto profile =
+      its::ValueOrExit(its::Profile::Load(config_dir + "/r3/DEFAULT.PFL"));
   // Every profile parameter the stub uses must be valid, or it does not start.
-  for (const auto& [name, min, max] : {std::tuple{"rdisp/tm_max_no", 1, 10'000'000},
-                                       std::tuple{"rdisp/max_alt_modes", 2, 16},
-                                       std::tuple{"login/fails_to_user_lock", 1, 99}}) {
+  for (const auto& [name, min, max] :
+       {std::tuple{"rdisp/tm_max_no", 1, 10'000'000},
+        std::tuple{"rdisp/max_alt_modes", 2, 16},
+        std::tuple{"login/fails_to_user_lock", 1, 99}}) {
     its::ValueOrExit(profile.GetInt(name, min, min, max));
   }
   std::string sicf_file = config_dir + "/r3/sicf.toml";
   auto sicf = its::ReadFile(sicf_file);  // optional
-  auto timeouts = its::ValueOrExit(
-      its::r3::TimeoutSettings::Load(profile, sicf.ok() ? *sicf : "", sicf_file));
+  auto timeouts = its::ValueOrExit(its::r3::TimeoutSettings::Load(
+      profile, sicf.ok() ? *sicf : "", sicf_file));
   its::ScaledClock clock(time_scale > 0 ? time_scale : config.time_scale);
-  its::r3::R3System system(std::move(data), std::move(profile), std::move(timeouts), clock);
-  asio::io_context io(1);
-  its::r3::R3Service service(system, io, clock);
+  its::r3::R3System system(std::move(data), std::move(profile),
+                           std::move(timeouts), clock);
+  its::GrpcLoop loop;
+  its::r3::R3Server r3_server(system, loop, clock);
   std::string bound;
-  auto server = its::StartGrpcServer(listen.empty() ? config.r3_listen : listen, {&service}, &bound);
+  auto server = its::StartGrpcServer(listen.empty() ? config.r3_listen : listen,
+                                     {r3_server.service()}, &bound, &loop);
   if (!server.ok()) {
     spdlog::error("{}", server.status().message());
     return 1;
   }
-  spdlog::info("R/3 stub listening on {} (time_scale {})", bound, clock.time_scale());
-  asio::post(io, [&] { service.StartTimers(); });
+  spdlog::info("R/3 stub listening on {} (time_scale {})", bound,
+               clock.time_scale());
+  r3_server.Start();
   its::AnnounceReady("r3_stub", bound);
-  its::RunUntilSignal(io, [&] {
-    (*server)->Shutdown(its::DeadlineIn(1000));
-  });
+  its::RunUntilSignal(loop,
+                      [&] { (*server)->Shutdown(its::DeadlineIn(1000)); });
   return 0;
 }

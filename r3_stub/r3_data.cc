@@ -10,9 +10,10 @@ namespace its::r3 {
 namespace {
 
 // Error at `node` in `file`, naming the key path.
-absl::Status At(const std::string& file, const toml::node& node, const std::string& key,
-                std::string_view why) {
-  return absl::InvalidArgumentError(Cat(file, ":", node.source().begin.line, ": ", key, ": ", why));
+absl::Status At(const std::string& file, const toml::node& node,
+                const std::string& key, std::string_view why) {
+  return absl::InvalidArgumentError(
+      Cat(file, ":", node.source().begin.line, ": ", key, ": ", why));
 }
 
 // Typed access to a TOML table that names the file and key on error.
@@ -21,9 +22,12 @@ struct Reader {
   const toml::table& t;
   std::string path;
 
-  absl::Status Str(std::string_view key, std::string* out, bool required) const {
+  absl::Status Str(std::string_view key, std::string* out,
+                   bool required) const {
     const toml::node* n = t.get(key);
-    if (!n) return required ? At(file, t, path + std::string(key), "missing") : absl::OkStatus();
+    if (!n)
+      return required ? At(file, t, path + std::string(key), "missing")
+                      : absl::OkStatus();
     auto v = n->value<std::string>();
     if (!v) return At(file, *n, path + std::string(key), "expected a string");
     *out = *v;
@@ -31,26 +35,35 @@ struct Reader {
   }
   absl::Status Int(std::string_view key, int* out, bool required) const {
     const toml::node* n = t.get(key);
-    if (!n) return required ? At(file, t, path + std::string(key), "missing") : absl::OkStatus();
-    if (!n->is_integer()) return At(file, *n, path + std::string(key), "expected a whole number");
+    if (!n)
+      return required ? At(file, t, path + std::string(key), "missing")
+                      : absl::OkStatus();
+    if (!n->is_integer())
+      return At(file, *n, path + std::string(key), "expected a whole number");
     *out = static_cast<int>(*n->value<int64_t>());
     return absl::OkStatus();
   }
   absl::Status Bool(std::string_view key, bool* out) const {
     const toml::node* n = t.get(key);
     if (!n) return absl::OkStatus();
-    if (!n->is_boolean()) return At(file, *n, path + std::string(key), "expected true or false");
+    if (!n->is_boolean())
+      return At(file, *n, path + std::string(key), "expected true or false");
     *out = *n->value<bool>();
     return absl::OkStatus();
   }
-  absl::Status Strings(std::string_view key, std::vector<std::string>* out) const {
+  absl::Status Strings(std::string_view key,
+                       std::vector<std::string>* out) const {
     const toml::node* n = t.get(key);
     if (!n) return absl::OkStatus();
     const toml::array* a = n->as_array();
-    if (!a) return At(file, *n, path + std::string(key), "expected a list of strings");
+    if (!a)
+      return At(file, *n, path + std::string(key),
+                "expected a list of strings");
     for (const auto& e : *a) {
       auto v = e.value<std::string>();
-      if (!v) return At(file, e, path + std::string(key), "expected a list of strings");
+      if (!v)
+        return At(file, e, path + std::string(key),
+                  "expected a list of strings");
       out->push_back(*v);
     }
     return absl::OkStatus();
@@ -59,47 +72,53 @@ struct Reader {
   absl::StatusOr<const toml::table*> Table(std::string_view key) const {
     const toml::node* n = t.get(key);
     if (!n) return nullptr;
-    if (!n->is_table()) return At(file, *n, path + std::string(key), "expected a table");
+    if (!n->is_table())
+      return At(file, *n, path + std::string(key), "expected a table");
     return n->as_table();
   }
   // Array of tables `key` (may be absent).
-  absl::StatusOr<std::vector<const toml::table*>> Tables(std::string_view key) const {
+  absl::StatusOr<std::vector<const toml::table*>> Tables(
+      std::string_view key) const {
     std::vector<const toml::table*> out;
     const toml::node* n = t.get(key);
     if (!n) return out;
     const toml::array* a = n->as_array();
-    if (!a) return At(file, *n, path + std::string(key), "expected a list of tables");
+    if (!a)
+      return At(file, *n, path + std::string(key), "expected a list of tables");
     for (const auto& e : *a) {
-      if (!e.is_table()) return At(file, e, path + std::string(key), "expected a table");
+      if (!e.is_table())
+        return At(file, e, path + std::string(key), "expected a table");
       out.push_back(e.as_table());
     }
     return out;
   }
 };
 
-#define RETURN_IF_ERROR(expr)            \
-  do {                                   \
+#define RETURN_IF_ERROR(expr)                          \
+  do {                                                 \
     if (absl::Status _s = (expr); !_s.ok()) return _s; \
   } while (0)
 
-absl::StatusOr<toml::table> ParseToml(const std::string& content, const std::string& file) {
+absl::StatusOr<toml::table> ParseToml(const std::string& content,
+                                      const std::string& file) {
   try {
     return toml::parse(content, file);
   } catch (const toml::parse_error& e) {
-    return absl::InvalidArgumentError(Cat(file, ":", e.source().begin.line, ": ", e.description()));
+    return absl::InvalidArgumentError(
+        Cat(file, ":", e.source().begin.line, ": ", e.description()));
   }
 }
 
-absl::Status ReadSave(const Reader& r, const toml::table* t, const std::string& path,
-                      SaveDef* out) {
+absl::Status ReadSave(const Reader& r, const toml::table* t,
+                      const std::string& path, SaveDef* out) {
   Reader s{r.file, *t, path + "."};
   RETURN_IF_ERROR(s.Str("table", &out->table, true));
   RETURN_IF_ERROR(s.Str("key", &out->key, true));
   return s.Strings("fields", &out->fields);
 }
 
-absl::Status ReadTransaction(const std::string& file, const toml::table& t, size_t index,
-                             TransactionDef* tx) {
+absl::Status ReadTransaction(const std::string& file, const toml::table& t,
+                             size_t index, TransactionDef* tx) {
   Reader r{file, t, Cat("transaction[", index, "].")};
   RETURN_IF_ERROR(r.Str("code", &tx->code, true));
   tx->code = ToUpper(tx->code);
@@ -108,7 +127,8 @@ absl::Status ReadTransaction(const std::string& file, const toml::table& t, size
   RETURN_IF_ERROR(r.Int("start", &tx->start, true));
   RETURN_IF_ERROR(r.Int("step_ms", &tx->step_ms, false));
   if (!tx->builtin.empty() && tx->builtin != "sm04" && tx->builtin != "sm12") {
-    return At(file, *t.get("builtin"), r.path + "builtin", "must be \"sm04\" or \"sm12\"");
+    return At(file, *t.get("builtin"), r.path + "builtin",
+              "must be \"sm04\" or \"sm12\"");
   }
   auto screens = r.Tables("screen");
   if (!screens.ok()) return screens.status();
@@ -183,13 +203,15 @@ absl::Status ReadTransaction(const std::string& file, const toml::table& t, size
   }
   if (tx->builtin.empty()) {
     if (!tx->screens.count(tx->start)) {
-      return At(file, *t.get("start"), r.path + "start", "no screen with this number");
+      return At(file, *t.get("start"), r.path + "start",
+                "no screen with this number");
     }
     for (const auto& [n, sc] : tx->screens) {
       for (const auto& a : sc.actions) {
         if (a.goto_screen != 0 && !tx->screens.count(a.goto_screen)) {
-          return At(file, t, r.path + "screen.on.goto",
-                    Cat("screen ", n, " goes to unknown screen ", a.goto_screen));
+          return At(
+              file, t, r.path + "screen.on.goto",
+              Cat("screen ", n, " goes to unknown screen ", a.goto_screen));
         }
       }
     }
@@ -208,8 +230,10 @@ absl::StatusOr<MasterData> MasterData::Load(const std::string& dir) {
   return Parse(*users, uf, *txs, tf);
 }
 
-absl::StatusOr<MasterData> MasterData::Parse(const std::string& users, const std::string& uf,
-                                             const std::string& txs, const std::string& tf) {
+absl::StatusOr<MasterData> MasterData::Parse(const std::string& users,
+                                             const std::string& uf,
+                                             const std::string& txs,
+                                             const std::string& tf) {
   MasterData d;
   {
     auto ut = ParseToml(users, uf);
@@ -243,7 +267,8 @@ absl::StatusOr<MasterData> MasterData::Parse(const std::string& users, const std
       RETURN_IF_ERROR(r.Str("language", &g.language, false));
       g.prefix = ToUpper(g.prefix);
       if (g.digits < 1 || g.digits > 9 || g.first > g.last) {
-        return At(uf, *t, r.path + "first", "need 1 <= digits <= 9 and first <= last");
+        return At(uf, *t, r.path + "first",
+                  "need 1 <= digits <= 9 and first <= last");
       }
       d.ranges_.push_back(g);
     }
@@ -262,7 +287,8 @@ absl::StatusOr<MasterData> MasterData::Parse(const std::string& users, const std
   return d;
 }
 
-std::optional<UserDef> MasterData::FindUser(std::string_view client, std::string_view name) const {
+std::optional<UserDef> MasterData::FindUser(std::string_view client,
+                                            std::string_view name) const {
   std::string upper = ToUpper(name);
   auto it = users_.find({std::string(client), upper});
   if (it != users_.end()) return it->second;
@@ -273,7 +299,8 @@ std::optional<UserDef> MasterData::FindUser(std::string_view client, std::string
     }
     int n;
     std::string_view digits = std::string_view(upper).substr(g.prefix.size());
-    if (digits.find_first_not_of("0123456789") != std::string_view::npos) continue;
+    if (digits.find_first_not_of("0123456789") != std::string_view::npos)
+      continue;
     if (ParseInt(digits, &n) && n >= g.first && n <= g.last) {
       return UserDef{g.client, upper, g.password, g.language};
     }

@@ -20,7 +20,7 @@ struct LockDef {
   std::string table;
   std::string argument;  // template
   std::string mode = "E";
-  std::string message;   // template, shown when someone else holds the lock
+  std::string message;  // template, shown when someone else holds the lock
 };
 
 struct SaveDef {
@@ -77,7 +77,8 @@ struct UserRange {
 // The stub's master data: users and transactions (deploy/config/r3/).
 class MasterData {
  public:
-  // Loads DIR/users.toml and DIR/transactions.toml. Errors name file, line, key.
+  // Loads DIR/users.toml and DIR/transactions.toml. Errors name file, line,
+  // key.
   static absl::StatusOr<MasterData> Load(const std::string& dir);
   // Same from text; the file names are for error messages.
   static absl::StatusOr<MasterData> Parse(const std::string& users_toml,
@@ -85,7 +86,8 @@ class MasterData {
                                           const std::string& transactions_toml,
                                           const std::string& transactions_file);
 
-  std::optional<UserDef> FindUser(std::string_view client, std::string_view name) const;
+  std::optional<UserDef> FindUser(std::string_view client,
+                                  std::string_view name) const;
   const TransactionDef* FindTransaction(std::string_view code) const;
 
  private:

@@ -1,64 +1,46 @@
 #pragma once
 
 #include <memory>
-#include <mutex>
 #include <unordered_map>
 
-#include <asio.hpp>
-
-#include "common/batch_stream.h"
+#include "common/async_stream.h"
 #include "common/clock.h"
+#include "common/grpc_loop.h"
 #include "proto/its.grpc.pb.h"
 #include "r3_stub/r3_system.h"
 
 namespace its::r3 {
 
-// gRPC front of the R/3 stub. A dialog batch is handled inside its gRPC
-// reaction: the stub's work per request is a few microseconds of CPU with no
-// I/O and no waiting, and answering from the reaction saves two thread hops
-// per batch (measured: +15 % dialog steps/s through the whole cluster).
-// R3System is guarded by mu_; timers (dialog-step processing time, expiry)
-// and admin calls run on the logic thread `io` and take the same mutex.
-// Nothing ever sleeps.
-class R3Service final : public proto::R3::CallbackService {
+// gRPC front of the R/3 stub, on the process's GrpcLoop: dialog batches, the
+// admin listings and the once-a-simulated-second expiry all run on the loop
+// thread, which reads each batch and writes its answers itself. Nothing ever
+// sleeps: dialog-step processing time is a timer.
+class R3Server {
  public:
-  R3Service(R3System& system, asio::io_context& io, const Clock& clock)
-      : system_(system), io_(io), clock_(clock) {}
+  R3Server(R3System& system, GrpcLoop& loop, const Clock& clock)
+      : system_(system), loop_(loop), clock_(clock), tick_(loop) {}
 
-  grpc::ServerBidiReactor<proto::R3Up, proto::R3Down>* Dialog(
-      grpc::CallbackServerContext* context) override;
-  grpc::ServerUnaryReactor* ListUserSessions(grpc::CallbackServerContext* context,
-                                             const proto::Empty* request,
-                                             proto::Sm04Reply* reply) override;
-  grpc::ServerUnaryReactor* ListLocks(grpc::CallbackServerContext* context,
-                                      const proto::Empty* request,
-                                      proto::Sm12Reply* reply) override;
-  grpc::ServerUnaryReactor* ListSecuritySessions(grpc::CallbackServerContext* context,
-                                                 const proto::Empty* request,
-                                                 proto::Sm05Reply* reply) override;
-  grpc::ServerUnaryReactor* EndSecuritySession(grpc::CallbackServerContext* context,
-                                               const proto::EndSecuritySessionRequest* request,
-                                               proto::Empty* reply) override;
+  // Register with the ServerBuilder before it starts.
+  grpc::Service* service() { return &service_; }
 
-  // Starts the once-a-simulated-second check of R/3-side idle limits. Call on
-  // the logic thread.
-  void StartTimers();
+  // After the server started: accept calls and start the expiry timer.
+  void Start();
 
  private:
-  using Stream = BatchServerStream<proto::R3Up, proto::R3Down>;
-  void Handle(const Stream::Ptr& stream, proto::R3Up& batch);  // mu_ held
-  // Pushes the sessions R/3 ended on its own to the agates that hold them. mu_ held.
+  using Stream = AsyncServerStream<proto::R3Up, proto::R3Down>;
+  void Handle(const Stream::Ptr& stream, proto::R3Up& batch);
+  // Pushes the sessions R/3 ended on its own to the agates that hold them.
   void PushEnded();
   void Tick();
 
-  std::mutex mu_;  // guards system_ and owners_
+  proto::R3::AsyncService service_;
   // Which agate stream logged each user session on (for pushes).
   std::unordered_map<uint64_t, std::weak_ptr<Stream>> owners_;
-  std::unique_ptr<asio::steady_timer> tick_;
 
   R3System& system_;
-  asio::io_context& io_;
+  GrpcLoop& loop_;
   const Clock& clock_;
+  GrpcLoop::Timer tick_;
 };
 
 }  // namespace its::r3

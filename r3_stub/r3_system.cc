@@ -5,7 +5,8 @@
 namespace its::r3 {
 namespace {
 
-constexpr char kNotPossible[] = "Function code {} is not possible on this screen";
+constexpr char kNotPossible[] =
+    "Function code {} is not possible on this screen";
 
 proto::R3Response SessionGone(uint64_t session) {
   proto::R3Response resp;
@@ -31,14 +32,17 @@ R3System::R3System(MasterData data, Profile profile, TimeoutSettings timeouts,
       wheel_(clock.Now()) {
   // Out-of-range values were rejected when the profile was checked at start;
   // these fall back to SAP's defaults.
-  max_users_ = profile_.GetInt("rdisp/tm_max_no", 200, 1, 10'000'000).value_or(200);
+  max_users_ =
+      profile_.GetInt("rdisp/tm_max_no", 200, 1, 10'000'000).value_or(200);
   max_alt_modes_ = profile_.GetInt("rdisp/max_alt_modes", 6, 2, 16).value_or(6);
-  fails_to_lock_ = profile_.GetInt("login/fails_to_user_lock", 5, 1, 99).value_or(5);
+  fails_to_lock_ =
+      profile_.GetInt("login/fails_to_user_lock", 5, 1, 99).value_or(5);
 }
 
 void R3System::Touch(Session& s) {
   s.last_step = clock_.Now();
-  if (s.limit_s > 0) wheel_.Schedule(s.id, s.last_step + s.limit_s * kSimSecond);
+  if (s.limit_s > 0)
+    wheel_.Schedule(s.id, s.last_step + s.limit_s * kSimSecond);
   auto sec = security_.find(s.security);
   if (sec != security_.end()) {
     sec->second.last_activity = s.last_step;
@@ -90,12 +94,14 @@ void R3System::Advance() {
       if (sec == security_.end()) continue;
       std::vector<uint64_t> linked = sec->second.sessions;
       for (uint64_t s : linked) {
-        EndUserSession(s, "security session timed out (http/security_session_timeout)");
+        EndUserSession(
+            s, "security session timed out (http/security_session_timeout)");
       }
       security_.erase(id);
     } else {
-      EndUserSession(key, "R/3 session timed out (rdisp/plugin_auto_logout, "
-                          "rdisp/gui_auto_logout or SICF)");
+      EndUserSession(key,
+                     "R/3 session timed out (rdisp/plugin_auto_logout, "
+                     "rdisp/gui_auto_logout or SICF)");
     }
   }
 }
@@ -109,7 +115,8 @@ std::vector<R3System::Ended> R3System::TakeEnded() {
 proto::Sm05Reply R3System::SecuritySessions() const {
   std::vector<const SecuritySession*> list;
   for (const auto& [id, s] : security_) list.push_back(&s);
-  std::sort(list.begin(), list.end(), [](auto* a, auto* b) { return a->id < b->id; });
+  std::sort(list.begin(), list.end(),
+            [](auto* a, auto* b) { return a->id < b->id; });
   proto::Sm05Reply reply;
   SimMicros now = clock_.Now();
   for (const SecuritySession* s : list) {
@@ -121,9 +128,10 @@ proto::Sm05Reply R3System::SecuritySessions() const {
     r->set_created(FormatTimeOfDay(s->created));
     r->set_last_activity(FormatTimeOfDay(s->last_activity));
     if (timeouts_.security_session > 0) {
-      r->set_expires_in_s(static_cast<double>(s->last_activity +
-                                              timeouts_.security_session * kSimSecond - now) /
-                          kSimSecond);
+      r->set_expires_in_s(
+          static_cast<double>(s->last_activity +
+                              timeouts_.security_session * kSimSecond - now) /
+          kSimSecond);
     }
   }
   return reply;
@@ -135,7 +143,8 @@ std::string R3System::Expand(const std::string& tmpl, const Session& s,
   size_t i = 0;
   while (i < tmpl.size()) {
     size_t open = tmpl.find('{', i);
-    size_t close = open == std::string::npos ? std::string::npos : tmpl.find('}', open);
+    size_t close =
+        open == std::string::npos ? std::string::npos : tmpl.find('}', open);
     if (close == std::string::npos) {
       out.append(tmpl, i, std::string::npos);
       break;
@@ -181,8 +190,10 @@ void R3System::EnterScreen(Session& s, int screen) {
 void R3System::StartTransaction(Session& s, const TransactionDef* tx) {
   s.tx = tx;
   s.vars.clear();
-  if (tx->builtin.empty()) EnterScreen(s, tx->start);
-  else s.screen = tx->start;
+  if (tx->builtin.empty())
+    EnterScreen(s, tx->start);
+  else
+    s.screen = tx->start;
 }
 
 void R3System::ReleaseLocks(uint64_t session, const std::string& table) {
@@ -197,8 +208,8 @@ void R3System::ReleaseLocks(uint64_t session, const std::string& table) {
   });
 }
 
-void R3System::Render(const Session& s, const std::string& message, const std::string& type,
-                      proto::Screen* out) const {
+void R3System::Render(const Session& s, const std::string& message,
+                      const std::string& type, proto::Screen* out) const {
   out->set_tcode(s.tx->code);
   out->set_dynpro(s.screen);
   out->set_message(message);
@@ -207,23 +218,25 @@ void R3System::Render(const Session& s, const std::string& message, const std::s
     out->set_title(s.tx->title);
     proto::Table* t = out->mutable_table();
     if (s.tx->builtin == "sm04") {
-      for (const char* c : {"Client", "User", "Terminal", "Tcode", "Type", "Last step"})
+      for (const char* c :
+           {"Client", "User", "Terminal", "Tcode", "Type", "Last step"})
         t->add_columns(c);
       const proto::Sm04Reply list = UserSessions();
       for (const auto& r : list.rows()) {
         auto* row = t->add_rows();
-        for (const std::string* v : {&r.client(), &r.user(), &r.terminal(), &r.tcode(),
-                                     &r.type(), &r.last_step()})
+        for (const std::string* v : {&r.client(), &r.user(), &r.terminal(),
+                                     &r.tcode(), &r.type(), &r.last_step()})
           row->add_cells(*v);
       }
     } else {
-      for (const char* c : {"Client", "User", "Time", "Mode", "Table", "Lock argument"})
+      for (const char* c :
+           {"Client", "User", "Time", "Mode", "Table", "Lock argument"})
         t->add_columns(c);
       const proto::Sm12Reply list = Locks();
       for (const auto& r : list.rows()) {
         auto* row = t->add_rows();
-        for (const std::string* v :
-             {&r.client(), &r.user(), &r.time(), &r.mode(), &r.table(), &r.argument()})
+        for (const std::string* v : {&r.client(), &r.user(), &r.time(),
+                                     &r.mode(), &r.table(), &r.argument()})
           row->add_cells(*v);
       }
     }
@@ -264,8 +277,10 @@ proto::R3Response R3System::Logon(const proto::R3Logon& req, int* step_ms) {
     return resp;
   }
   if (!user || user->password != req.password()) {
-    if (user) ++failures;  // login/fails_to_user_lock
-    else failed_logons_.erase(key);
+    if (user)
+      ++failures;  // login/fails_to_user_lock
+    else
+      failed_logons_.erase(key);
     resp.set_code(proto::R3Response::BAD_LOGON);
     resp.set_error(user && failures >= fails_to_lock_
                        ? "User is locked. Please notify the person responsible"
@@ -275,28 +290,34 @@ proto::R3Response R3System::Logon(const proto::R3Logon& req, int* step_ms) {
   failed_logons_.erase(key);
   if (static_cast<int64_t>(sessions_.size()) >= max_users_) {
     resp.set_code(proto::R3Response::REFUSED);
-    resp.set_error(Cat("Logon not possible: the maximum number of logged-on users (",
-                       max_users_, ", rdisp/tm_max_no) is reached"));
+    resp.set_error(
+        Cat("Logon not possible: the maximum number of logged-on users (",
+            max_users_, ", rdisp/tm_max_no) is reached"));
     return resp;
   }
   const TransactionDef* tx = data_.FindTransaction(req.tcode());
   if (!tx) {
     resp.set_code(proto::R3Response::REFUSED);
-    resp.set_error(Cat("Transaction ", ToUpper(req.tcode()), " does not exist"));
+    resp.set_error(
+        Cat("Transaction ", ToUpper(req.tcode()), " does not exist"));
     return resp;
   }
   // More than rdisp/max_alt_modes sessions of one user: the oldest goes.
   while (true) {
     auto mine = by_user_.find(key);
-    if (mine == by_user_.end() || static_cast<int64_t>(mine->second.size()) < max_alt_modes_) break;
-    EndUserSession(mine->second.front(),
-                   "displaced: the user opened more than rdisp/max_alt_modes sessions");
+    if (mine == by_user_.end() ||
+        static_cast<int64_t>(mine->second.size()) < max_alt_modes_)
+      break;
+    EndUserSession(
+        mine->second.front(),
+        "displaced: the user opened more than rdisp/max_alt_modes sessions");
   }
   Session s;
   s.id = next_session_++;
   s.client = req.client();
   s.user = user->name;
-  s.language = req.language().empty() ? user->language : ToUpper(req.language());
+  s.language =
+      req.language().empty() ? user->language : ToUpper(req.language());
   s.terminal = req.terminal();
   s.service = ToLower(req.service());
   s.limit_s = timeouts_.ApplicationLimit(s.service);
@@ -331,9 +352,11 @@ proto::R3Response R3System::Step(const proto::R3Step& req, int* step_ms) {
   std::string ok = NormalizeOkcode(req.okcode());
   std::string message, type = "S";
 
-  if (ok.rfind("/N", 0) == 0) {  // /n<TCODE>: end this transaction, start another
+  if (ok.rfind("/N", 0) ==
+      0) {  // /n<TCODE>: end this transaction, start another
     std::string code = ok.substr(2);
-    const TransactionDef* tx = code.empty() ? s.tx : data_.FindTransaction(code);
+    const TransactionDef* tx =
+        code.empty() ? s.tx : data_.FindTransaction(code);
     if (!tx) {
       message = Cat("Transaction ", code, " does not exist");
       type = "E";
@@ -369,17 +392,21 @@ proto::R3Response R3System::Step(const proto::R3Step& req, int* step_ms) {
         auto held = locks_.find(key);
         if (held != locks_.end() && held->second.session != s.id) {
           message = Expand(action->lock->message, s, held->second.user);
-          if (message.empty()) message = Cat("Entry is locked by user ", held->second.user);
+          if (message.empty())
+            message = Cat("Entry is locked by user ", held->second.user);
           type = "E";
         } else if (held == locks_.end()) {
-          locks_.emplace(key, Lock{s.id, s.client, s.user, action->lock->mode, clock_.Now()});
+          locks_.emplace(key, Lock{s.id, s.client, s.user, action->lock->mode,
+                                   clock_.Now()});
           s.locks.push_back(key);
         }
       }
       if (message.empty()) {
         if (action->save) {
-          auto& rec = records_[{action->save->table, Expand(action->save->key, s)}];
-          for (const std::string& f : action->save->fields) rec[ToUpper(f)] = s.vars[ToUpper(f)];
+          auto& rec =
+              records_[{action->save->table, Expand(action->save->key, s)}];
+          for (const std::string& f : action->save->fields)
+            rec[ToUpper(f)] = s.vars[ToUpper(f)];
         }
         if (!action->unlock.empty()) ReleaseLocks(s.id, action->unlock);
         if (action->goto_screen != 0) EnterScreen(s, action->goto_screen);
@@ -404,7 +431,8 @@ proto::Sm04Reply R3System::UserSessions() const {
   std::vector<const Session*> list;
   list.reserve(sessions_.size());
   for (const auto& [id, s] : sessions_) list.push_back(&s);
-  std::sort(list.begin(), list.end(), [](auto* a, auto* b) { return a->id < b->id; });
+  std::sort(list.begin(), list.end(),
+            [](auto* a, auto* b) { return a->id < b->id; });
   proto::Sm04Reply reply;
   for (const Session* s : list) {
     proto::Sm04Row* r = reply.add_rows();

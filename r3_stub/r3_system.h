@@ -29,7 +29,8 @@ class R3System {
     std::string reason;
   };
 
-  R3System(MasterData data, Profile profile, TimeoutSettings timeouts, const Clock& clock);
+  R3System(MasterData data, Profile profile, TimeoutSettings timeouts,
+           const Clock& clock);
 
   // Each returns the response; *step_ms is the simulated processing time the
   // caller must wait before sending it (0 = at once).
@@ -62,7 +63,8 @@ class R3System {
     std::string service;
     int64_t limit_s = 0;    // R/3-side idle limit (0 = none)
     uint64_t security = 0;  // its HTTP security session
-    std::vector<std::pair<std::string, std::string>> locks;  // keys it holds in locks_
+    std::vector<std::pair<std::string, std::string>>
+        locks;  // keys it holds in locks_
   };
   struct SecuritySession {
     uint64_t id = 0;
@@ -83,15 +85,18 @@ class R3System {
   void EnterScreen(Session& s, int screen);
   void StartTransaction(Session& s, const TransactionDef* tx);
   void ReleaseLocks(uint64_t session, const std::string& table = "");
-  // Records activity now: restarts the session's and its security session's idle time.
+  // Records activity now: restarts the session's and its security session's
+  // idle time.
   void Touch(Session& s);
-  // Ends a user session (locks released); `reason` goes to the agate unless empty.
+  // Ends a user session (locks released); `reason` goes to the agate unless
+  // empty.
   void EndUserSession(uint64_t id, const std::string& reason);
-  void Render(const Session& s, const std::string& message, const std::string& type,
-              proto::Screen* out) const;
+  void Render(const Session& s, const std::string& message,
+              const std::string& type, proto::Screen* out) const;
 
   using UserKey = std::pair<std::string, std::string>;  // client, user
-  static constexpr uint64_t kSecurityKey = 1ull << 63;  // wheel keys of security sessions
+  static constexpr uint64_t kSecurityKey =
+      1ull << 63;  // wheel keys of security sessions
 
   MasterData data_;
   Profile profile_;
@@ -104,7 +109,8 @@ class R3System {
   uint64_t next_security_ = 1;
   std::unordered_map<uint64_t, Session> sessions_;
   std::unordered_map<uint64_t, SecuritySession> security_;
-  std::map<UserKey, std::vector<uint64_t>> by_user_;  // sessions per user, oldest first
+  std::map<UserKey, std::vector<uint64_t>>
+      by_user_;  // sessions per user, oldest first
   std::map<UserKey, int> failed_logons_;
   ExpiryWheel<uint64_t> wheel_;
   std::vector<Ended> ended_;

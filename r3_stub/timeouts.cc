@@ -10,23 +10,26 @@ namespace its::r3 {
 absl::StatusOr<int64_t> ParseHms(std::string_view text) {
   auto parts = Split(text, ':');
   int64_t h, m, s;
-  if (parts.size() != 3 || parts[1].size() != 2 || parts[2].size() != 2 || !ParseInt(parts[0], &h) ||
-      !ParseInt(parts[1], &m) || !ParseInt(parts[2], &s) || h < 0 || m < 0 || m > 59 || s < 0 ||
-      s > 59) {
-    return absl::InvalidArgumentError(Cat("expected hh:mm:ss, got '", text, "'"));
+  if (parts.size() != 3 || parts[1].size() != 2 || parts[2].size() != 2 ||
+      !ParseInt(parts[0], &h) || !ParseInt(parts[1], &m) ||
+      !ParseInt(parts[2], &s) || h < 0 || m < 0 || m > 59 || s < 0 || s > 59) {
+    return absl::InvalidArgumentError(
+        Cat("expected hh:mm:ss, got '", text, "'"));
   }
   return h * 3600 + m * 60 + s;
 }
 
-absl::StatusOr<TimeoutSettings> TimeoutSettings::Load(const Profile& profile,
-                                                      const std::string& sicf_toml,
-                                                      const std::string& sicf_file) {
+absl::StatusOr<TimeoutSettings> TimeoutSettings::Load(
+    const Profile& profile, const std::string& sicf_toml,
+    const std::string& sicf_file) {
   TimeoutSettings t;
-  auto plugin = profile.GetInt("rdisp/plugin_auto_logout", 1800, 0, 100'000'000);
+  auto plugin =
+      profile.GetInt("rdisp/plugin_auto_logout", 1800, 0, 100'000'000);
   if (!plugin.ok()) return plugin.status();
   auto gui = profile.GetInt("rdisp/gui_auto_logout", 0, 0, 100'000'000);
   if (!gui.ok()) return gui.status();
-  auto security = profile.GetInt("http/security_session_timeout", 1800, 60, 100000);
+  auto security =
+      profile.GetInt("http/security_session_timeout", 1800, 60, 100000);
   if (!security.ok()) return security.status();
   t.plugin_auto_logout = *plugin;
   t.gui_auto_logout = *gui;
@@ -36,15 +39,18 @@ absl::StatusOr<TimeoutSettings> TimeoutSettings::Load(const Profile& profile,
   try {
     root = toml::parse(sicf_toml, sicf_file);
   } catch (const toml::parse_error& e) {
-    return absl::InvalidArgumentError(Cat(sicf_file, ":", e.source().begin.line, ": ", e.description()));
+    return absl::InvalidArgumentError(
+        Cat(sicf_file, ":", e.source().begin.line, ": ", e.description()));
   }
   const toml::table* services = root["service"].as_table();
   if (!services) return t;
   for (const auto& [name, node] : *services) {
     const toml::table* entry = node.as_table();
-    auto err = [&](const toml::node& n, std::string_view key, std::string_view why) {
-      return absl::InvalidArgumentError(
-          Cat(sicf_file, ":", n.source().begin.line, ": service.", name.str(), key, ": ", why));
+    auto err = [&](const toml::node& n, std::string_view key,
+                   std::string_view why) {
+      return absl::InvalidArgumentError(Cat(sicf_file, ":",
+                                            n.source().begin.line, ": service.",
+                                            name.str(), key, ": ", why));
     };
     if (!entry) return err(node, "", "expected a table");
     ServiceTimeout st;
@@ -53,7 +59,8 @@ absl::StatusOr<TimeoutSettings> TimeoutSettings::Load(const Profile& profile,
         auto text = value.value<std::string>();
         if (!text) return err(value, ".timeout", "expected \"hh:mm:ss\"");
         auto secs = ParseHms(*text);
-        if (!secs.ok()) return err(value, ".timeout", Cat(secs.status().message()));
+        if (!secs.ok())
+          return err(value, ".timeout", Cat(secs.status().message()));
         st.sicf_s = *secs;
       } else if (key == "webgui") {
         auto b = value.value<bool>();

@@ -12,18 +12,22 @@ namespace its::r3 {
 
 // SICF settings of one ITS service (r3/sicf.toml).
 struct ServiceTimeout {
-  int64_t sicf_s = 0;   // SICF session timeout; 0 (00:00:00) = use the system value
+  int64_t sicf_s =
+      0;  // SICF session timeout; 0 (00:00:00) = use the system value
   bool webgui = false;  // WebGUI-type service: rdisp/gui_auto_logout applies
 };
 
 // R/3-side idle limits in seconds; 0 means "not limited by this setting".
 struct TimeoutSettings {
-  int64_t plugin_auto_logout = 1800;  // rdisp/plugin_auto_logout: stateful HTTP sessions
-  int64_t gui_auto_logout = 0;        // rdisp/gui_auto_logout: WebGUI (ITS) sessions
-  int64_t security_session = 1800;    // http/security_session_timeout (60..100000)
+  int64_t plugin_auto_logout =
+      1800;  // rdisp/plugin_auto_logout: stateful HTTP sessions
+  int64_t gui_auto_logout = 0;  // rdisp/gui_auto_logout: WebGUI (ITS) sessions
+  int64_t security_session =
+      1800;  // http/security_session_timeout (60..100000)
   std::map<std::string, ServiceTimeout, std::less<>> services;
 
-  // Reads the profile parameters and `sicf_toml` (may be empty: no SICF entries).
+  // Reads the profile parameters and `sicf_toml` (may be empty: no SICF
+  // entries).
   static absl::StatusOr<TimeoutSettings> Load(const Profile& profile,
                                               const std::string& sicf_toml,
                                               const std::string& sicf_file);

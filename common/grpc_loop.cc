@@ -1,0 +1,144 @@
+#include "common/grpc_loop.h"
+
+#include <grpc/support/time.h>
+
+#include "common/log.h"
+
+namespace its {
+namespace {
+
+gpr_timespec MonotonicIn(std::chrono::microseconds delay) {
+  return gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
+                      gpr_time_from_micros(delay.count(), GPR_TIMESPAN));
+}
+
+}  // namespace
+
+// One expiry: deleted when its tag comes back (fired or cancelled).
+struct GrpcLoop::Timer::Op final : public GrpcLoop::Tag {
+  Op(GrpcLoop& l, Timer* o, std::function<void()> f)
+      : loop(l), owner(o), fn(std::move(f)) {}
+  void Proceed(bool ok) override {
+    GrpcLoop& l = loop;
+    l.timers_.erase(this);
+    if (owner) owner->op_ = nullptr;
+    std::function<void()> run = std::move(fn);
+    delete this;
+    if (ok && run && !l.stopping_) run();
+  }
+  void Cancel() {
+    fn = nullptr;
+    owner = nullptr;
+    alarm.Cancel();
+  }
+  GrpcLoop& loop;
+  Timer* owner;
+  std::function<void()> fn;
+  grpc::Alarm alarm;
+};
+
+// Wakes the loop for work posted from other threads.
+struct GrpcLoop::WakeOp final : public GrpcLoop::Tag {
+  explicit WakeOp(GrpcLoop& l) : loop(l) {}
+  void Proceed(bool) override {
+    std::vector<std::function<void()>> work;
+    loop.Wake(work);
+    delete this;
+    for (auto& fn : work) fn();
+  }
+  GrpcLoop& loop;
+  grpc::Alarm alarm;
+};
+
+void GrpcLoop::Timer::Arm(std::chrono::microseconds delay,
+                          std::function<void()> fn) {
+  Cancel();
+  if (loop_.stopping_) return;
+  op_ = new Op(loop_, this, std::move(fn));
+  loop_.timers_.insert(op_);
+  op_->alarm.Set(loop_.cq(), MonotonicIn(delay), op_);
+}
+
+void GrpcLoop::Timer::Cancel() {
+  if (op_ == nullptr) return;
+  Op* op = op_;
+  op_ = nullptr;
+  op->Cancel();  // its tag still comes back, with ok = false
+}
+
+GrpcLoop::GrpcLoop() = default;
+GrpcLoop::~GrpcLoop() = default;
+
+void GrpcLoop::Run() {
+  cq();
+  for (;;) {
+    void* tag;
+    bool ok;
+    // Block only when nothing is deferred; otherwise take what is ready and
+    // run the deferred work as soon as the queue has nothing more.
+    gpr_timespec deadline = deferred_.empty()
+                                ? gpr_inf_future(GPR_CLOCK_MONOTONIC)
+                                : gpr_time_0(GPR_CLOCK_MONOTONIC);
+    auto status = cq_->AsyncNext(&tag, &ok, deadline);
+    if (status == grpc::CompletionQueue::SHUTDOWN) break;
+    if (status == grpc::CompletionQueue::GOT_EVENT) {
+      static_cast<Tag*>(tag)->Proceed(ok);
+      continue;
+    }
+    RunDeferred();
+  }
+  RunDeferred();
+}
+
+void GrpcLoop::RunDeferred() {
+  // Deferred work may defer more; that runs in the next round.
+  std::vector<std::function<void()>> now;
+  now.swap(deferred_);
+  for (auto& fn : now) fn();
+}
+
+void GrpcLoop::Post(std::function<void()> fn) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (closed_) return;
+  posted_.push_back(std::move(fn));
+  if (!wake_armed_) {
+    wake_armed_ = true;
+    auto* wake = new WakeOp(*this);
+    // Set under the lock: BeginStop() shuts the queue down under it too.
+    wake->alarm.Set(cq(), gpr_time_0(GPR_CLOCK_MONOTONIC), wake);
+  }
+}
+
+void GrpcLoop::Wake(std::vector<std::function<void()>>& out) {
+  std::lock_guard<std::mutex> l(mu_);
+  wake_armed_ = false;
+  out.swap(posted_);
+}
+
+void GrpcLoop::After(std::chrono::microseconds delay,
+                     std::function<void()> fn) {
+  if (stopping_) return;
+  auto* op = new Timer::Op(*this, nullptr, std::move(fn));
+  timers_.insert(op);
+  op->alarm.Set(cq(), MonotonicIn(delay), op);
+}
+
+void GrpcLoop::Shutdown() {
+  Post([this] { BeginStop(); });
+}
+
+void GrpcLoop::BeginStop() {
+  if (stopping_) return;
+  stopping_ = true;
+  for (grpc::ClientContext* c : client_calls_) c->TryCancel();
+  for (Timer::Op* op : timers_) {
+    if (op->owner) op->owner->op_ = nullptr;
+    op->Cancel();
+  }
+  std::lock_guard<std::mutex> l(mu_);
+  closed_ = true;
+  posted_.clear();
+  cq()->Shutdown();
+}
+
+}  // namespace its
