@@ -66,11 +66,21 @@ void GrpcLoop::Timer::Cancel() {
   op->Cancel();  // its tag still comes back, with ok = false
 }
 
-GrpcLoop::GrpcLoop() = default;
+GrpcLoop::GrpcLoop() : cq_(std::make_unique<grpc::CompletionQueue>()) {}
+
+void GrpcLoop::AdoptServerQueue(
+    std::unique_ptr<grpc::ServerCompletionQueue> cq) {
+  cq_->Shutdown();  // unused so far: drains at once
+  void* tag;
+  bool ok;
+  while (cq_->Next(&tag, &ok)) {
+  }
+  server_cq_ = cq.get();
+  cq_ = std::move(cq);
+}
 GrpcLoop::~GrpcLoop() = default;
 
 void GrpcLoop::Run() {
-  cq();
   for (;;) {
     void* tag;
     bool ok;

@@ -81,17 +81,11 @@ class GrpcLoop {
   GrpcLoop(const GrpcLoop&) = delete;
   GrpcLoop& operator=(const GrpcLoop&) = delete;
 
-  // A server process's loop polls the server's queue (StartGrpcServer sets
-  // it). Before Run() and before anything used cq().
-  void AdoptServerQueue(std::unique_ptr<grpc::ServerCompletionQueue> cq) {
-    server_cq_ = cq.get();
-    cq_ = std::move(cq);
-  }
+  // A server process's loop polls the server's queue instead of its own
+  // (StartGrpcServer sets it). Only before anything used the loop.
+  void AdoptServerQueue(std::unique_ptr<grpc::ServerCompletionQueue> cq);
 
-  grpc::CompletionQueue* cq() {
-    if (!cq_) cq_ = std::make_unique<grpc::CompletionQueue>();
-    return cq_.get();
-  }
+  grpc::CompletionQueue* cq() { return cq_.get(); }
   // The same queue as a server's notification queue (server loops only).
   grpc::ServerCompletionQueue* server_cq() { return server_cq_; }
 

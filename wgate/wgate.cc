@@ -1,11 +1,10 @@
 #include "wgate/wgate.h"
 
+#include <grpcpp/support/client_callback.h>
+
 #include <algorithm>
 #include <unordered_set>
 
-#include <grpcpp/support/client_callback.h>
-
-#include "common/async_call.h"
 #include "common/gusid.h"
 #include "common/log.h"
 #include "common/pages.h"
@@ -23,9 +22,11 @@ constexpr int kAssignDeadlineMs = 15000;
 constexpr size_t kMaxTerminations = 1000;  // sessions per Terminator request
 constexpr char kSessionLost[] =
     "The AGate process that held this session ended - please log in again";
-constexpr char kNoSession[] = "The session does not exist - please log in again";
+constexpr char kNoSession[] =
+    "The session does not exist - please log in again";
 
-proto::AGateResponse Failure(const std::string& title, const std::string& text) {
+proto::AGateResponse Failure(const std::string& title,
+                             const std::string& text) {
   proto::AGateResponse a;
   a.set_http_status(400);
   a.set_body(MessagePage(title, text));
@@ -40,74 +41,120 @@ bool IsFormPost(const http::Request& req) {
   return ct && ToLower(*ct).rfind("application/x-www-form-urlencoded", 0) == 0;
 }
 
-
 }  // namespace
 
-std::string SessionCookie(const std::string& service, const std::string& gusid) {
+std::string SessionCookie(const std::string& service,
+                          const std::string& gusid) {
   std::string path = Cat(kPrefix, service, "/");
   if (gusid.empty()) {
     return Cat("~session=; Path=", path, "; Max-Age=0; HttpOnly; SameSite=Lax");
   }
-  return Cat("~session=", UrlEncode(gusid), "; Path=", path, "; HttpOnly; SameSite=Lax");
+  return Cat("~session=", UrlEncode(gusid), "; Path=", path,
+             "; HttpOnly; SameSite=Lax");
 }
 
-// Reads one Mapping Manager's directory stream; reconnects when it ends.
-class WGate::DirectoryReader final : public grpc::ClientReadReactor<proto::Directory> {
+// Reads one Mapping Manager's directory stream on the gRPC loop thread and
+// hands every directory to the Asio thread; tells it when the stream ended.
+class WGate::DirectoryReader final {
  public:
-  DirectoryReader(WGate& wgate, size_t index) : wgate_(wgate), index_(index) {
-    wgate_.instances_[index_].stub->async()->WatchDirectory(&context_, &request_, this);
-    StartRead(&directory_);
-    StartCall();
-  }
-  void Cancel() { context_.TryCancel(); }
+  DirectoryReader(WGate& wgate, size_t index, uint64_t watch,
+                  proto::MappingManager::Stub* stub)
+      : wgate_(wgate), index_(index), watch_(watch), stub_(stub) {}
 
-  void OnReadDone(bool ok) override {
-    if (!ok) return;  // OnDone follows
+  void Start() {  // loop thread
+    GrpcLoop& loop = wgate_.grpc_.loop();
+    if (loop.stopping()) return End();
+    loop.AddClientCall(&context_);
+    reader_ =
+        stub_->PrepareAsyncWatchDirectory(&context_, proto::Empty(), loop.cq());
+    ++ops_;
+    reader_->StartCall(&start_tag_);
+  }
+
+ private:
+  void OnStart(bool ok) {
+    --ops_;
+    ok ? Read() : Finish();
+  }
+  void OnRead(bool ok) {
+    --ops_;
+    if (!ok) return Finish();
     auto d = std::make_shared<proto::Directory>();
     d->Swap(&directory_);
     WGate* w = &wgate_;
     size_t i = index_;
-    asio::post(wgate_.io_, [w, i, d, this] {
-      if (w->instances_[i].reader != this) return;
-      w->instances_[i].directory.Swap(d.get());
-      w->PruneAgates();
-    });
-    StartRead(&directory_);
+    uint64_t watch = watch_;
+    wgate_.grpc_.OnAsio([w, i, watch, d] { w->DirectoryUpdate(i, watch, *d); });
+    Read();
   }
-
-  void OnDone(const grpc::Status& status) override {
+  void OnFinish(bool) {
+    --ops_;
+    End();
+  }
+  void Read() {
+    if (wgate_.grpc_.loop().stopping()) return End();
+    ++ops_;
+    reader_->Read(&directory_, &read_tag_);
+  }
+  void Finish() {
+    if (wgate_.grpc_.loop().stopping()) return End();
+    ++ops_;
+    reader_->Finish(&status_, &finish_tag_);
+  }
+  void End() {
+    if (ops_ > 0) return;
+    if (reader_) wgate_.grpc_.loop().RemoveClientCall(&context_);
     WGate* w = &wgate_;
     size_t i = index_;
-    asio::post(wgate_.io_, [w, i, this] {
-      if (w->instances_[i].reader == this) {
-        w->instances_[i].reader = nullptr;
-        // Without its manager the instance has no live processes we know of.
-        for (auto& p : *w->instances_[i].directory.mutable_processes()) {
-          p.set_state(proto::ProcessInfo::DOWN);
-        }
-        if (!w->stopping_) {
-          auto timer = std::make_shared<asio::steady_timer>(w->io_, std::chrono::milliseconds(300));
-          timer->async_wait([w, i, timer](const asio::error_code&) {
-            if (!w->stopping_) w->Watch(i);
-          });
-        }
-      }
-      delete this;
-    });
+    uint64_t watch = watch_;
+    wgate_.grpc_.OnAsio([w, i, watch] { w->DirectoryEnded(i, watch); });
+    delete this;
   }
 
- private:
   WGate& wgate_;
   size_t index_;
+  uint64_t watch_;
+  proto::MappingManager::Stub* stub_;
   grpc::ClientContext context_;
-  proto::Empty request_;
+  std::unique_ptr<grpc::ClientAsyncReader<proto::Directory>> reader_;
   proto::Directory directory_;
+  grpc::Status status_;
+  int ops_ = 0;
+  GrpcLoop::MemberTag<DirectoryReader, &DirectoryReader::OnStart> start_tag_{
+      this};
+  GrpcLoop::MemberTag<DirectoryReader, &DirectoryReader::OnRead> read_tag_{
+      this};
+  GrpcLoop::MemberTag<DirectoryReader, &DirectoryReader::OnFinish> finish_tag_{
+      this};
 };
 
-WGate::WGate(const ClusterConfig& config, const ServiceCatalog& services, asio::io_context& io)
+void WGate::DirectoryUpdate(size_t index, uint64_t watch, proto::Directory& d) {
+  if (instances_[index].watch != watch) return;
+  instances_[index].directory.Swap(&d);
+  PruneAgates();
+}
+
+void WGate::DirectoryEnded(size_t index, uint64_t watch) {
+  Instance& inst = instances_[index];
+  if (inst.watch != watch) return;
+  inst.watch = 0;
+  // Without its manager the instance has no live processes we know of.
+  for (auto& p : *inst.directory.mutable_processes())
+    p.set_state(proto::ProcessInfo::DOWN);
+  if (stopping_) return;
+  auto timer =
+      std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(300));
+  timer->async_wait([this, index, timer](const asio::error_code&) {
+    if (!stopping_) Watch(index);
+  });
+}
+
+WGate::WGate(const ClusterConfig& config, const ServiceCatalog& services,
+             asio::io_context& io)
     : config_(config),
       services_(services),
       io_(io),
+      grpc_(io),
       r3_(proto::R3::NewStub(MakeChannel(config.r3_listen))),
       rng_(std::random_device{}()) {
   for (const auto& inst : config_.instances) {
@@ -122,25 +169,29 @@ WGate::WGate(const ClusterConfig& config, const ServiceCatalog& services, asio::
 WGate::~WGate() = default;
 
 void WGate::Start() {
+  grpc_.Start();
   for (size_t i = 0; i < instances_.size(); ++i) Watch(i);
 }
 
 void WGate::Watch(size_t index) {
-  instances_[index].reader = new DirectoryReader(*this, index);
+  uint64_t watch = next_watch_++;
+  instances_[index].watch = watch;
+  auto* reader =
+      new DirectoryReader(*this, index, watch, instances_[index].stub.get());
+  grpc_.OnLoop([reader] { reader->Start(); });
 }
 
 void WGate::Stop() {
   stopping_ = true;
-  for (auto& i : instances_) {
-    if (i.reader) i.reader->Cancel();
-  }
+  grpc_.Stop();  // cancels the directory streams and the agate streams
   agates_.clear();
 }
 
 bool WGate::Healthy() const {
   for (const auto& i : instances_) {
     bool up = false;
-    for (const auto& p : i.directory.processes()) up |= p.state() == proto::ProcessInfo::UP;
+    for (const auto& p : i.directory.processes())
+      up |= p.state() == proto::ProcessInfo::UP;
     if (!up) return false;
   }
   return !instances_.empty();
@@ -150,25 +201,20 @@ void WGate::PruneAgates() {
   // Connections to processes that left every directory (ended, restarted on
   // a new port) go; their calls in flight fail and are answered.
   size_t most = 0;  // processes the cluster may run at once
-  for (const auto& inst : instances_) most += static_cast<size_t>(inst.config->max_agates);
+  for (const auto& inst : instances_)
+    most += static_cast<size_t>(inst.config->max_agates);
   if (agates_.size() <= most) return;  // nothing can be stale yet
   std::unordered_set<std::string> live;
   for (const auto& inst : instances_)
     for (const auto& p : inst.directory.processes()) live.insert(p.address());
-  std::erase_if(agates_, [&](const auto& kv) { return !live.count(kv.first); });
+  std::erase_if(agates_, [&](const std::string& a) { return !live.count(a); });
+  grpc_.KeepAgates(std::move(live));
 }
 
-AGateClient& WGate::AgateAt(const std::string& address) {
-  auto& c = agates_[address];
-  if (!c) {
-    c = std::make_unique<AGateClient>(io_, address, [](const std::string& why) {
-      proto::AGateResponse r;
-      r.set_http_status(502);
-      r.set_note(why);
-      return r;
-    });
-  }
-  return *c;
+void WGate::CallAgate(const std::string& address, proto::AGateRequest req,
+                      GrpcSide::AgateDone done) {
+  agates_.insert(address);
+  grpc_.CallAgate(address, std::move(req), std::move(done));
 }
 
 void WGate::Reply(Respond& respond, http::Response r) {
@@ -176,9 +222,9 @@ void WGate::Reply(Respond& respond, http::Response r) {
   respond(std::move(r));
 }
 
-http::Response WGate::Page(int status, const std::string& title, const std::string& message,
-                           const std::string& steps, bool clear_cookie_for,
-                           const std::string& service) {
+http::Response WGate::Page(int status, const std::string& title,
+                           const std::string& message, const std::string& steps,
+                           bool clear_cookie_for, const std::string& service) {
   http::Response r;
   r.status = status;
   r.body = MessagePage(title, message);
@@ -195,7 +241,9 @@ void WGate::Handle(http::Request& req, Respond respond) {
     http::Response r;
     r.status = Healthy() ? 200 : 503;
     r.content_type = "text/plain; charset=utf-8";
-    r.body = r.status == 200 ? "ok\n" : "starting: not every instance has a live AGate process\n";
+    r.body = r.status == 200
+                 ? "ok\n"
+                 : "starting: not every instance has a live AGate process\n";
     Reply(respond, std::move(r));
     return;
   }
@@ -218,7 +266,8 @@ void WGate::Handle(http::Request& req, Respond respond) {
     std::string_view rest = std::string_view(path).substr(sizeof(kPrefix) - 1);
     size_t slash = rest.find('/');
     std::string service = ToLower(rest.substr(0, slash));
-    std::string_view tail = slash == std::string_view::npos ? "" : rest.substr(slash + 1);
+    std::string_view tail =
+        slash == std::string_view::npos ? "" : rest.substr(slash + 1);
     if (service == "admin" && tail == "!") {
       AdminPage(req, std::move(respond));
       return;
@@ -229,23 +278,28 @@ void WGate::Handle(http::Request& req, Respond respond) {
     }
   }
   ++metrics_.not_found;
-  Reply(respond, Page(404, "Not Found", "There is nothing at this address", ""));
+  Reply(respond,
+        Page(404, "Not Found", "There is nothing at this address", ""));
 }
 
-void WGate::HandleService(http::Request& req, const std::string& service, bool start,
-                          Respond respond) {
+void WGate::HandleService(http::Request& req, const std::string& service,
+                          bool start, Respond respond) {
   const Params* service_params = services_.Find(service);
   if (service_params == nullptr) {
     ++metrics_.not_found;
-    Reply(respond, Page(404, "Service not found", Cat("Service ", service, " does not exist"), "1"));
+    Reply(respond, Page(404, "Service not found",
+                        Cat("Service ", service, " does not exist"), "1"));
     return;
   }
   Params url;
   absl::Status parsed = ParseQuery(req.query, &url, config_.http.max_params);
-  if (parsed.ok() && IsFormPost(req)) parsed = ParseQuery(req.body, &url, config_.http.max_params);
+  if (parsed.ok() && IsFormPost(req))
+    parsed = ParseQuery(req.body, &url, config_.http.max_params);
   if (!parsed.ok()) {
     ++metrics_.bad_request;
-    Reply(respond, Page(400, "Bad Request", Cat("Bad request parameters: ", parsed.message()), "1"));
+    Reply(respond,
+          Page(400, "Bad Request",
+               Cat("Bad request parameters: ", parsed.message()), "1"));
     return;
   }
   // The session ID: URL parameter (~cookies 0) or cookie.
@@ -260,21 +314,25 @@ void WGate::HandleService(http::Request& req, const std::string& service, bool s
     }
   }
   if (start) {
-    StartSession(service, std::move(url), session, req.client_ip, std::move(respond));
+    StartSession(service, std::move(url), session, req.client_ip,
+                 std::move(respond));
     return;
   }
   bool terminate = url.Has("~sapsessioncmd") || url.Has("sap-sessioncmd");
-  if (terminate && url.Has("~sessid")) {  // SISP: public ID + termination-only token
+  if (terminate &&
+      url.Has("~sessid")) {  // SISP: public ID + termination-only token
     session = url.GetOr("~sessid", "");
     url.Erase("~sessid");
   }
   if (session.empty()) {
     ++metrics_.bad_session;
-    Reply(respond, Page(400, "No session", "No session - please start the service again", "1"));
+    Reply(respond, Page(400, "No session",
+                        "No session - please start the service again", "1"));
     return;
   }
   proto::AGateRequest areq;
-  areq.set_kind(terminate ? proto::AGateRequest::TERMINATE : proto::AGateRequest::STEP);
+  areq.set_kind(terminate ? proto::AGateRequest::TERMINATE
+                          : proto::AGateRequest::STEP);
   areq.set_service(service);
   areq.set_session(std::move(session));
   areq.set_client_ip(req.client_ip);
@@ -284,10 +342,11 @@ void WGate::HandleService(http::Request& req, const std::string& service, bool s
     p->set_value(v);
   }
   ++metrics_.dialog_steps;
-  Route(std::move(areq), [this, service, respond = std::move(respond)](
-                             proto::AGateResponse& a, const std::string& instance) mutable {
-    Reply(respond, ToHttp(a, instance, kStepsExisting, service));
-  });
+  Route(std::move(areq),
+        [this, service, respond = std::move(respond)](
+            proto::AGateResponse& a, const std::string& instance) mutable {
+          Reply(respond, ToHttp(a, instance, kStepsExisting, service));
+        });
 }
 
 const proto::ProcessInfo* WGate::Owner(const Gusid& id) const {
@@ -313,7 +372,8 @@ const proto::ProcessInfo* WGate::AnyProcess() {
 
 void WGate::Route(proto::AGateRequest req, Routed done) {
   auto id = ParseGusid(req.session());
-  if (!id.ok() && req.kind() == proto::AGateRequest::TERMINATE) id = ParsePublicId(req.session());
+  if (!id.ok() && req.kind() == proto::AGateRequest::TERMINATE)
+    id = ParsePublicId(req.session());
   if (!id.ok()) {
     ++metrics_.bad_session;
     auto a = Failure("Session not found", kNoSession);
@@ -321,7 +381,8 @@ void WGate::Route(proto::AGateRequest req, Routed done) {
     return;
   }
   const proto::ProcessInfo* target = Owner(*id);
-  if (req.kind() == proto::AGateRequest::TERMINATE && config_.routing == "naive") {
+  if (req.kind() == proto::AGateRequest::TERMINATE &&
+      config_.routing == "naive") {
     // Training lab (seed 000): a balancer without session affinity sends the
     // termination to any process; only the owner could end the session.
     target = AnyProcess();
@@ -333,32 +394,36 @@ void WGate::Route(proto::AGateRequest req, Routed done) {
     return;
   }
   if (target->state() != proto::ProcessInfo::UP ||
-      (config_.routing != "naive" && target->incarnation() != id->incarnation())) {
+      (config_.routing != "naive" &&
+       target->incarnation() != id->incarnation())) {
     ++metrics_.bad_session;
     auto a = Failure("Session lost", kSessionLost);
     done(a, "");
     return;
   }
   std::string instance = target->instance();
-  AgateAt(target->address())
-      .Call(std::move(req), [this, instance, done = std::move(done)](proto::AGateResponse& a) {
-        if (a.http_status() == 502) {  // stream to the agate broke
-          ++metrics_.agate_unreachable;
-          auto f = Failure("Session lost", kSessionLost);
-          done(f, "");
-          return;
-        }
-        done(a, instance);
-      });
+  CallAgate(target->address(), std::move(req),
+            [this, instance, done = std::move(done)](proto::AGateResponse& a) {
+              if (a.http_status() == 502) {  // stream to the agate broke
+                ++metrics_.agate_unreachable;
+                auto f = Failure("Session lost", kSessionLost);
+                done(f, "");
+                return;
+              }
+              done(a, instance);
+            });
 }
 
-http::Response WGate::ToHttp(proto::AGateResponse& a, const std::string& instance,
-                             const std::string& steps, const std::string& service) {
+http::Response WGate::ToHttp(proto::AGateResponse& a,
+                             const std::string& instance,
+                             const std::string& steps,
+                             const std::string& service) {
   http::Response r;
   r.status = a.http_status();
   r.body = std::move(*a.mutable_body());
   r.AddHeader("X-ITS-Steps", steps);
-  if (!instance.empty()) r.AddHeader("X-ITS-AGate", Cat(instance, "/", a.process(), "/", a.pid()));
+  if (!instance.empty())
+    r.AddHeader("X-ITS-AGate", Cat(instance, "/", a.process(), "/", a.pid()));
   r.AddHeader("Cache-Control", "no-store");
   r.AddHeader("Content-Security-Policy", "frame-ancestors 'self'");
   if (!a.set_session().empty()) {
@@ -366,7 +431,8 @@ http::Response WGate::ToHttp(proto::AGateResponse& a, const std::string& instanc
   } else if (a.clear_session()) {
     r.AddHeader("Set-Cookie", SessionCookie(service, ""));
   }
-  if (!a.location().empty() && IsSafeRedirect(a.location(), config_.exit_url_hosts)) {
+  if (!a.location().empty() &&
+      IsSafeRedirect(a.location(), config_.exit_url_hosts)) {
     r.AddHeader("Location", a.location());
   }
   if (r.status >= 400 && a.clear_session()) ++metrics_.bad_session;
@@ -387,12 +453,14 @@ void WGate::Terminator(http::Request& req, Respond respond) {
       parsed.ok() ? ParseTerminatorRequest(params, own, kMaxTerminations)
                   : absl::StatusOr<TerminatorRequest>(parsed);
   if (!t.ok()) {
-    Reply(respond, Page(400, "Bad Terminator request", std::string(t.status().message()), ""));
+    Reply(respond, Page(400, "Bad Terminator request",
+                        std::string(t.status().message()), ""));
     return;
   }
   metrics_.dsm_rejected += t->rejected;
   if (!t->reasons.empty()) {
-    spdlog::warn("DSM Terminator rejected {} target(s), e.g. {}", t->rejected, t->reasons[0]);
+    spdlog::warn("DSM Terminator rejected {} target(s), e.g. {}", t->rejected,
+                 t->reasons[0]);
   }
   struct Tally {
     size_t pending = 0, terminated = 0, missed = 0, rejected = 0;
@@ -426,16 +494,17 @@ void WGate::Terminator(http::Request& req, Respond respond) {
     auto* token = a.add_params();
     token->set_name("~termtoken");
     token->set_value(target.token);
-    Route(std::move(a), [this, tally, finish](proto::AGateResponse& r, const std::string&) {
-      if (r.http_status() == 200 && r.note() == "terminated") {
-        ++tally->terminated;
-        ++metrics_.dsm_terminated;
-      } else {
-        ++tally->missed;
-        ++metrics_.dsm_missed;
-      }
-      if (--tally->pending == 0) finish(*tally);
-    });
+    Route(std::move(a),
+          [this, tally, finish](proto::AGateResponse& r, const std::string&) {
+            if (r.http_status() == 200 && r.note() == "terminated") {
+              ++tally->terminated;
+              ++metrics_.dsm_terminated;
+            } else {
+              ++tally->missed;
+              ++metrics_.dsm_missed;
+            }
+            if (--tally->pending == 0) finish(*tally);
+          });
   }
 }
 
@@ -448,13 +517,16 @@ void WGate::Portal(http::Request& req, Respond respond) {
   if (!IsValidLaunchUrl(launch)) {
     ++metrics_.portal_refused;
     Reply(respond, Page(400, "Launch URL refused",
-                        "The portal only launches relative /scripts/wgate/ URLs of this ITS", ""));
+                        "The portal only launches relative /scripts/wgate/ "
+                        "URLs of this ITS",
+                        ""));
     return;
   }
   http::Response r;
   r.body = PortalPage(launch);
   r.AddHeader("Cache-Control", "no-store");
-  r.AddHeader("Content-Security-Policy", "frame-ancestors 'self'; frame-src 'self'");
+  r.AddHeader("Content-Security-Policy",
+              "frame-ancestors 'self'; frame-src 'self'");
   Reply(respond, std::move(r));
 }
 
@@ -472,13 +544,15 @@ std::vector<size_t> WGate::InstanceOrder() {
         free[i] += std::max(0, p.max_sessions() - p.sessions());
       }
     }
-    free[i] += static_cast<double>(std::max(0, inst.config->max_agates - in_use)) *
-               inst.config->max_sessions;
+    free[i] +=
+        static_cast<double>(std::max(0, inst.config->max_agates - in_use)) *
+        inst.config->max_sessions;
     total += free[i];
   }
   std::vector<size_t> order;
   std::vector<bool> used(instances_.size(), false);
-  // First: weighted random by free capacity; the rest by capacity, largest first.
+  // First: weighted random by free capacity; the rest by capacity, largest
+  // first.
   if (total > 0) {
     double r = std::uniform_real_distribution<double>(0, total)(rng_);
     for (size_t i = 0; i < free.size(); ++i) {
@@ -495,22 +569,27 @@ std::vector<size_t> WGate::InstanceOrder() {
   std::vector<size_t> rest;
   for (size_t i = 0; i < instances_.size(); ++i)
     if (!used[i]) rest.push_back(i);
-  std::stable_sort(rest.begin(), rest.end(), [&](size_t a, size_t b) { return free[a] > free[b]; });
+  std::stable_sort(rest.begin(), rest.end(),
+                   [&](size_t a, size_t b) { return free[a] > free[b]; });
   order.insert(order.end(), rest.begin(), rest.end());
   return order;
 }
 
-void WGate::StartSession(const std::string& service, Params url, const std::string& old_session,
+void WGate::StartSession(const std::string& service, Params url,
+                         const std::string& old_session,
                          const std::string& client_ip, Respond respond) {
   const Params* service_params = services_.Find(service);
   Params merged = *service_params;
   merged.MergeFrom(url);
-  bool has_logon = !merged.GetOr("~client", "").empty() && !merged.GetOr("~login", "").empty() &&
-                   (!merged.GetOr("~password", "").empty() || !merged.GetOr("~passwd", "").empty());
+  bool has_logon = !merged.GetOr("~client", "").empty() &&
+                   !merged.GetOr("~login", "").empty() &&
+                   (!merged.GetOr("~password", "").empty() ||
+                    !merged.GetOr("~passwd", "").empty());
   if (!has_logon) {  // no session, no process: just the logon page (step 1)
     ++metrics_.logon_pages;
     http::Response r;
-    r.body = LogonPage(service, url, "", merged.GetOr("~client", ""), merged.GetOr("~language", ""));
+    r.body = LogonPage(service, url, "", merged.GetOr("~client", ""),
+                       merged.GetOr("~language", ""));
     r.AddHeader("X-ITS-Steps", "1");
     r.AddHeader("Cache-Control", "no-store");
     Reply(respond, std::move(r));
@@ -542,19 +621,22 @@ void WGate::StartSession(const std::string& service, Params url, const std::stri
     auto* why = term.add_params();
     why->set_name("~its_replaced");  // for the access log
     why->set_value("1");
-    AgateAt(owner->address()).Call(std::move(term), [begin = std::move(begin)](
-                                                        proto::AGateResponse&) mutable { begin(); });
+    CallAgate(
+        owner->address(), std::move(term),
+        [begin = std::move(begin)](proto::AGateResponse&) mutable { begin(); });
     return;
   }
   begin();
 }
 
-void WGate::TryInstances(std::shared_ptr<proto::AGateRequest> req, std::vector<size_t> order,
-                         size_t next, Respond respond) {
+void WGate::TryInstances(std::shared_ptr<proto::AGateRequest> req,
+                         std::vector<size_t> order, size_t next,
+                         Respond respond) {
   if (next >= order.size()) {
     ++metrics_.no_capacity;
     Reply(respond, Page(503, "No free capacity",
-                        "The ITS has no free capacity - please try again later", kStepsNew));
+                        "The ITS has no free capacity - please try again later",
+                        kStepsNew));
     return;
   }
   size_t index = order[next];
@@ -562,17 +644,19 @@ void WGate::TryInstances(std::shared_ptr<proto::AGateRequest> req, std::vector<s
   ++metrics_.assign_calls;
   proto::AssignRequest areq;
   areq.set_service(req->service());
-  CallAsync<proto::AssignReply>(
-      io_, kAssignDeadlineMs, areq,
-      [&inst](auto* ctx, auto* r, auto* resp, auto cb) {
-        inst.stub->async()->Assign(ctx, r, resp, std::move(cb));
+  grpc_.Unary<proto::AssignReply>(
+      kAssignDeadlineMs,
+      [stub = inst.stub.get(), areq](grpc::ClientContext* ctx,
+                                     grpc::CompletionQueue* cq) {
+        return stub->AsyncAssign(ctx, areq, cq);
       },
       [this, req, order = std::move(order), next, respond = std::move(respond)](
           const grpc::Status& status, proto::AssignReply& reply) mutable {
         if (!status.ok()) {
           if (status.error_code() != grpc::StatusCode::RESOURCE_EXHAUSTED) {
             spdlog::warn("Assign at instance {} failed: {}",
-                         instances_[order[next]].config->name, status.error_message());
+                         instances_[order[next]].config->name,
+                         status.error_message());
           }
           TryInstances(req, std::move(order), next + 1, std::move(respond));
           return;
@@ -580,25 +664,27 @@ void WGate::TryInstances(std::shared_ptr<proto::AGateRequest> req, std::vector<s
         const proto::ProcessInfo& p = reply.process();
         ++metrics_.new_sessions;
         std::string instance = p.instance(), service = req->service();
-        AgateAt(p.address())
-            .Call(std::move(*req), [this, instance, service, respond = std::move(respond)](
-                                       proto::AGateResponse& a) mutable {
-              if (a.http_status() == 502) {
-                ++metrics_.agate_unreachable;
-                Reply(respond, Page(503, "No free capacity",
-                                    "The assigned AGate process is not reachable - please try again",
-                                    kStepsNew));
-                return;
-              }
-              Reply(respond, ToHttp(a, instance, kStepsNew, service));
-            });
+        CallAgate(p.address(), std::move(*req),
+                  [this, instance, service, respond = std::move(respond)](
+                      proto::AGateResponse& a) mutable {
+                    if (a.http_status() == 502) {
+                      ++metrics_.agate_unreachable;
+                      Reply(respond, Page(503, "No free capacity",
+                                          "The assigned AGate process is not "
+                                          "reachable - please try again",
+                                          kStepsNew));
+                      return;
+                    }
+                    Reply(respond, ToHttp(a, instance, kStepsNew, service));
+                  });
       });
 }
 
 namespace {
 
 // An HTML table; every cell is escaped.
-std::string HtmlTable(const std::string& id, const std::vector<std::string>& headers,
+std::string HtmlTable(const std::string& id,
+                      const std::vector<std::string>& headers,
                       const std::vector<std::vector<std::string>>& rows) {
   std::string out = Cat("<table id=\"", id, "\"><tr>");
   for (const auto& h : headers) out += Cat("<th>", HtmlEscape(h), "</th>");
@@ -652,58 +738,89 @@ void WGate::AdminPage(const http::Request& req, Respond respond) {
     }
     std::vector<std::vector<std::string>> sm04, sm05, sm12;
     for (const auto& r : lists->sm04.rows())
-      sm04.push_back({r.client(), r.user(), r.terminal(), r.tcode(), r.type(), r.last_step()});
+      sm04.push_back({r.client(), r.user(), r.terminal(), r.tcode(), r.type(),
+                      r.last_step()});
     for (const auto& r : lists->sm05.rows())
-      sm05.push_back({Cat(r.id()), r.client(), r.user(), Cat(r.sessions()), r.created(),
-                      r.last_activity(), fmt::format("{:.0f}", r.expires_in_s())});
+      sm05.push_back({Cat(r.id()), r.client(), r.user(), Cat(r.sessions()),
+                      r.created(), r.last_activity(),
+                      fmt::format("{:.0f}", r.expires_in_s())});
     for (const auto& r : lists->sm12.rows())
-      sm12.push_back({r.client(), r.user(), r.time(), r.mode(), r.table(), r.argument()});
+      sm12.push_back(
+          {r.client(), r.user(), r.time(), r.mode(), r.table(), r.argument()});
     std::string body = "<h1>ITS Administration</h1><h2>AGate processes</h2>";
-    body += HtmlTable("agates", {"Instance", "Process", "PID", "State", "Sessions",
-                                 "Busy threads", "Load weight w", "Address"}, agates);
+    body += HtmlTable("agates",
+                      {"Instance", "Process", "PID", "State", "Sessions",
+                       "Busy threads", "Load weight w", "Address"},
+                      agates);
     body += "<h2>ITS sessions</h2>";
-    body += HtmlTable("sessions", {"Instance", "Process", "Session (GUSID)", "Service", "User",
-                                   "Tcode", "State", "Idle s", "Expires in s"}, lists->sessions);
+    body += HtmlTable("sessions",
+                      {"Instance", "Process", "Session (GUSID)", "Service",
+                       "User", "Tcode", "State", "Idle s", "Expires in s"},
+                      lists->sessions);
     body += "<h2>SM04 User List</h2>";
-    body += HtmlTable("sm04", {"Client", "User", "Terminal", "Tcode", "Type", "Last step"}, sm04);
+    body += HtmlTable(
+        "sm04", {"Client", "User", "Terminal", "Tcode", "Type", "Last step"},
+        sm04);
     body += "<h2>SM05 HTTP Security Sessions</h2>";
-    body += HtmlTable("sm05", {"ID", "Client", "User", "Sessions", "Created", "Last activity",
-                               "Expires in s"}, sm05);
+    body += HtmlTable("sm05",
+                      {"ID", "Client", "User", "Sessions", "Created",
+                       "Last activity", "Expires in s"},
+                      sm05);
     body += "<h2>SM12 Lock Entries</h2>";
-    body += HtmlTable("sm12", {"Client", "User", "Time", "Mode", "Table", "Lock argument"}, sm12);
+    body += HtmlTable(
+        "sm12", {"Client", "User", "Time", "Mode", "Table", "Lock argument"},
+        sm12);
     if (!lists->error.empty()) {
-      body += Cat("<p class=\"msg msg-E\">Not reachable: ", HtmlEscape(lists->error), "</p>");
+      body += Cat("<p class=\"msg msg-E\">Not reachable: ",
+                  HtmlEscape(lists->error), "</p>");
     }
     http::Response r;
-    r.body = HtmlPage("ITS Administration", body,
-                      refresh > 0 ? Cat("<meta http-equiv=\"refresh\" content=\"", refresh, "\">") : "");
+    r.body = HtmlPage(
+        "ITS Administration", body,
+        refresh > 0
+            ? Cat("<meta http-equiv=\"refresh\" content=\"", refresh, "\">")
+            : "");
     r.AddHeader("Cache-Control", "no-store");
     Reply(lists->respond, std::move(r));
   };
   // One listing from the R/3 stub into `into`; `begin` starts the RPC.
   auto list = [this, lists, finish](auto* into, auto begin) {
     using Reply = std::remove_pointer_t<decltype(into)>;
-    CallAsync<Reply>(io_, 2000, proto::Empty(), begin,
-                     [lists, finish, into](const grpc::Status& s, Reply& reply) {
-                       if (!s.ok()) lists->error = s.error_message();
-                       into->Swap(&reply);
-                       finish();
-                     });
+    grpc_.Unary<Reply>(
+        2000, begin,
+        [lists, finish, into](const grpc::Status& s, Reply& reply) {
+          if (!s.ok()) lists->error = s.error_message();
+          into->Swap(&reply);
+          finish();
+        });
   };
-  auto* r3 = r3_->async();
-  list(&lists->sm04, [r3](auto* c, auto* q, auto* r, auto cb) { r3->ListUserSessions(c, q, r, std::move(cb)); });
-  list(&lists->sm05, [r3](auto* c, auto* q, auto* r, auto cb) { r3->ListSecuritySessions(c, q, r, std::move(cb)); });
-  list(&lists->sm12, [r3](auto* c, auto* q, auto* r, auto cb) { r3->ListLocks(c, q, r, std::move(cb)); });
+  auto* r3 = r3_.get();
+  proto::Empty empty;
+  list(&lists->sm04, [r3, empty](auto* ctx, auto* cq) {
+    return r3->AsyncListUserSessions(ctx, empty, cq);
+  });
+  list(&lists->sm05, [r3, empty](auto* ctx, auto* cq) {
+    return r3->AsyncListSecuritySessions(ctx, empty, cq);
+  });
+  list(&lists->sm12, [r3, empty](auto* ctx, auto* cq) {
+    return r3->AsyncListLocks(ctx, empty, cq);
+  });
   for (const auto& p : live) {
-    auto stub = std::shared_ptr<proto::AGate::Stub>(proto::AGate::NewStub(MakeChannel(p.address())));
-    CallAsync<proto::SessionsReply>(
-        io_, 2000, proto::Empty(),
-        [stub](auto* c, auto* q, auto* r, auto cb) { stub->async()->ListSessions(c, q, r, std::move(cb)); },
-        [lists, finish, p, stub](const grpc::Status& s, proto::SessionsReply& reply) {
+    auto stub = std::shared_ptr<proto::AGate::Stub>(
+        proto::AGate::NewStub(MakeChannel(p.address())));
+    grpc_.Unary<proto::SessionsReply>(
+        2000,
+        [stub, empty](grpc::ClientContext* ctx, grpc::CompletionQueue* cq) {
+          return stub->AsyncListSessions(ctx, empty, cq);
+        },
+        [lists, finish, p, stub](const grpc::Status& s,
+                                 proto::SessionsReply& reply) {
           for (const auto& r : reply.rows()) {
-            lists->sessions.push_back({p.instance(), Cat(p.process()), r.session(), r.service(),
-                                       r.user(), r.tcode(), r.state(), fmt::format("{:.0f}", r.idle_s()),
-                                       fmt::format("{:.0f}", r.expires_in_s())});
+            lists->sessions.push_back(
+                {p.instance(), Cat(p.process()), r.session(), r.service(),
+                 r.user(), r.tcode(), r.state(),
+                 fmt::format("{:.0f}", r.idle_s()),
+                 fmt::format("{:.0f}", r.expires_in_s())});
           }
           finish();
         });
@@ -713,49 +830,63 @@ void WGate::AdminPage(const http::Request& req, Respond respond) {
 std::string WGate::MetricsText() const {
   std::string out;
   auto counter = [&](const char* name, const char* help, uint64_t v) {
-    out += Cat("# HELP ", name, " ", help, "\n# TYPE ", name, " counter\n", name, " ", v, "\n");
+    out += Cat("# HELP ", name, " ", help, "\n# TYPE ", name, " counter\n",
+               name, " ", v, "\n");
   };
-  counter("its_wgate_requests_total", "HTTP requests received", metrics_.requests);
-  counter("its_wgate_new_sessions_total", "New sessions sent to an AGate (steps 1-5)",
-          metrics_.new_sessions);
-  counter("its_wgate_dialog_steps_total", "Requests of existing sessions (steps 1,4,5)",
-          metrics_.dialog_steps);
+  counter("its_wgate_requests_total", "HTTP requests received",
+          metrics_.requests);
+  counter("its_wgate_new_sessions_total",
+          "New sessions sent to an AGate (steps 1-5)", metrics_.new_sessions);
+  counter("its_wgate_dialog_steps_total",
+          "Requests of existing sessions (steps 1,4,5)", metrics_.dialog_steps);
   counter("its_wgate_logon_pages_total", "Logon pages served without a session",
           metrics_.logon_pages);
-  counter("its_wgate_assign_calls_total", "Assign calls to Mapping Managers", metrics_.assign_calls);
-  counter("its_wgate_no_capacity_total", "New sessions refused: no free capacity (503)",
-          metrics_.no_capacity);
-  counter("its_wgate_bad_session_total", "Requests with an unusable session ID (400)",
-          metrics_.bad_session);
-  counter("its_wgate_bad_request_total", "Requests with malformed parameters (400)",
-          metrics_.bad_request);
-  counter("its_wgate_agate_unreachable_total", "Requests whose AGate process could not be reached",
+  counter("its_wgate_assign_calls_total", "Assign calls to Mapping Managers",
+          metrics_.assign_calls);
+  counter("its_wgate_no_capacity_total",
+          "New sessions refused: no free capacity (503)", metrics_.no_capacity);
+  counter("its_wgate_bad_session_total",
+          "Requests with an unusable session ID (400)", metrics_.bad_session);
+  counter("its_wgate_bad_request_total",
+          "Requests with malformed parameters (400)", metrics_.bad_request);
+  counter("its_wgate_agate_unreachable_total",
+          "Requests whose AGate process could not be reached",
           metrics_.agate_unreachable);
-  counter("its_dsm_requests_total", "DSM Terminator requests", metrics_.dsm_requests);
-  counter("its_dsm_terminated_total", "Sessions the DSM Terminator ended", metrics_.dsm_terminated);
+  counter("its_dsm_requests_total", "DSM Terminator requests",
+          metrics_.dsm_requests);
+  counter("its_dsm_terminated_total", "Sessions the DSM Terminator ended",
+          metrics_.dsm_terminated);
   counter("its_dsm_missed_total",
-          "Terminator targets that ended nothing (not the owner, already ended, wrong token)",
+          "Terminator targets that ended nothing (not the owner, already "
+          "ended, wrong token)",
           metrics_.dsm_missed);
-  counter("its_dsm_rejected_total", "Terminator targets refused: not this cluster's session URLs",
+  counter("its_dsm_rejected_total",
+          "Terminator targets refused: not this cluster's session URLs",
           metrics_.dsm_rejected);
-  counter("its_portal_refused_total", "Portal launch URLs refused", metrics_.portal_refused);
-  out += "# HELP its_wgate_responses_total HTTP responses by status\n"
-         "# TYPE its_wgate_responses_total counter\n";
+  counter("its_portal_refused_total", "Portal launch URLs refused",
+          metrics_.portal_refused);
+  out +=
+      "# HELP its_wgate_responses_total HTTP responses by status\n"
+      "# TYPE its_wgate_responses_total counter\n";
   for (const auto& [status, n] : metrics_.by_status) {
     out += Cat("its_wgate_responses_total{status=\"", status, "\"} ", n, "\n");
   }
-  out += "# HELP its_agate_sessions Sessions per AGate process\n# TYPE its_agate_sessions gauge\n";
+  out +=
+      "# HELP its_agate_sessions Sessions per AGate process\n# TYPE "
+      "its_agate_sessions gauge\n";
   for (const auto& inst : instances_) {
     for (const auto& p : inst.directory.processes()) {
-      out += Cat("its_agate_sessions{instance=\"", p.instance(), "\",process=\"", p.process(),
-                 "\"} ", p.sessions(), "\n");
+      out += Cat("its_agate_sessions{instance=\"", p.instance(),
+                 "\",process=\"", p.process(), "\"} ", p.sessions(), "\n");
     }
   }
-  out += "# HELP its_agate_weight Load weight w per AGate process\n# TYPE its_agate_weight gauge\n";
+  out +=
+      "# HELP its_agate_weight Load weight w per AGate process\n# TYPE "
+      "its_agate_weight gauge\n";
   for (const auto& inst : instances_) {
     for (const auto& p : inst.directory.processes()) {
-      out += Cat("its_agate_weight{instance=\"", p.instance(), "\",process=\"", p.process(),
-                 "\"} ", p.weight(), "\n");
+      out += Cat("its_agate_weight{instance=\"", p.instance(), "\",process=\"",
+                 p.process(), "\"} ", p.weight(), "\n");
     }
   }
   return out;

@@ -1,56 +1,58 @@
 #pragma once
 
+#include <asio.hpp>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <random>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
-
-#include <asio.hpp>
 
 #include "common/cluster_config.h"
 #include "common/gusid.h"
 #include "common/service_file.h"
-#include "common/stream_client.h"
 #include "proto/its.grpc.pb.h"
+#include "wgate/grpc_side.h"
 #include "wgate/http.h"
 #include "wgate/http_server.h"
 
 namespace its::wgate {
 
-using AGateClient = StreamClient<proto::AGate, proto::AGateUp, proto::AGateDown>;
-
 // Counters behind /metrics.
 struct Metrics {
   uint64_t requests = 0;
-  uint64_t new_sessions = 0;      // steps 1-5 that reached an agate
-  uint64_t dialog_steps = 0;      // steps 1,4,5
+  uint64_t new_sessions = 0;  // steps 1-5 that reached an agate
+  uint64_t dialog_steps = 0;  // steps 1,4,5
   uint64_t logon_pages = 0;
   uint64_t assign_calls = 0;
-  uint64_t no_capacity = 0;       // 503: every instance full
-  uint64_t bad_session = 0;       // 400: forged, unknown, ended
-  uint64_t bad_request = 0;       // 400: malformed parameters
+  uint64_t no_capacity = 0;  // 503: every instance full
+  uint64_t bad_session = 0;  // 400: forged, unknown, ended
+  uint64_t bad_request = 0;  // 400: malformed parameters
   uint64_t not_found = 0;
   uint64_t agate_unreachable = 0;
-  uint64_t dsm_requests = 0;      // Terminator requests
-  uint64_t dsm_terminated = 0;    // sessions it ended
-  uint64_t dsm_missed = 0;        // targets that reached no owner (naive routing, ended, wrong token)
-  uint64_t dsm_rejected = 0;      // targets refused: not this cluster's session URLs
-  uint64_t portal_refused = 0;    // absolute or foreign launch URLs
+  uint64_t dsm_requests = 0;    // Terminator requests
+  uint64_t dsm_terminated = 0;  // sessions it ended
+  uint64_t dsm_missed =
+      0;  // targets that reached no owner (naive routing, ended, wrong token)
+  uint64_t dsm_rejected =
+      0;  // targets refused: not this cluster's session URLs
+  uint64_t portal_refused = 0;  // absolute or foreign launch URLs
   std::map<int, uint64_t> by_status;
 };
 
 // The wgate: stateless HTTP front end. New sessions: pick an instance by
 // free capacity (step 1), ask its Mapping Manager for a process (2, 3), send
 // the request to that agate (4, 5). Existing sessions: route by the GUSID and
-// the pushed process directory alone (1, 4, 5). Runs on one logic thread.
+// the pushed process directory alone (1, 4, 5). Runs on the Asio thread; its
+// gRPC runs on GrpcSide's loop thread.
 class WGate {
  public:
   using Respond = http::Server::Respond;
 
-  WGate(const ClusterConfig& config, const ServiceCatalog& services, asio::io_context& io);
+  WGate(const ClusterConfig& config, const ServiceCatalog& services,
+        asio::io_context& io);
   ~WGate();
 
   void Start();  // subscribes to every Mapping Manager's directory
@@ -66,7 +68,7 @@ class WGate {
     const AgateInstanceConfig* config = nullptr;
     std::unique_ptr<proto::MappingManager::Stub> stub;
     proto::Directory directory;
-    DirectoryReader* reader = nullptr;
+    uint64_t watch = 0;  // the current directory reader (0: none)
   };
   struct Pick {
     std::string instance;
@@ -76,11 +78,13 @@ class WGate {
 
   void HandleService(http::Request& req, const std::string& service, bool start,
                      Respond respond);
-  void StartSession(const std::string& service, Params url, const std::string& old_session,
+  void StartSession(const std::string& service, Params url,
+                    const std::string& old_session,
                     const std::string& client_ip, Respond respond);
-  void TryInstances(std::shared_ptr<proto::AGateRequest> req, std::vector<size_t> order,
-                    size_t next, Respond respond);
-  using Routed = std::function<void(proto::AGateResponse&, const std::string& instance)>;
+  void TryInstances(std::shared_ptr<proto::AGateRequest> req,
+                    std::vector<size_t> order, size_t next, Respond respond);
+  using Routed =
+      std::function<void(proto::AGateResponse&, const std::string& instance)>;
   // Sends a request of an existing session to the agate that owns it (with
   // routing "naive": terminations to any live process). Unusable IDs and
   // unreachable processes come back as an AGateResponse with a 400 page.
@@ -95,18 +99,25 @@ class WGate {
   void Watch(size_t index);
   void AdminPage(const http::Request& req, Respond respond);
   std::string MetricsText() const;
-  http::Response Page(int status, const std::string& title, const std::string& message,
-                      const std::string& steps, bool clear_cookie_for = false,
+  http::Response Page(int status, const std::string& title,
+                      const std::string& message, const std::string& steps,
+                      bool clear_cookie_for = false,
                       const std::string& service = "");
   void Reply(Respond& respond, http::Response r);
-  AGateClient& AgateAt(const std::string& address);
+  void CallAgate(const std::string& address, proto::AGateRequest req,
+                 GrpcSide::AgateDone done);
   void PruneAgates();
+  void DirectoryUpdate(size_t index, uint64_t watch, proto::Directory& d);
+  void DirectoryEnded(size_t index, uint64_t watch);
 
   const ClusterConfig& config_;
   const ServiceCatalog& services_;
   asio::io_context& io_;
+  GrpcSide grpc_;
   std::vector<Instance> instances_;
-  std::unordered_map<std::string, std::unique_ptr<AGateClient>> agates_;
+  std::unordered_set<std::string>
+      agates_;  // addresses with a stream (on grpc_)
+  uint64_t next_watch_ = 1;
   std::unique_ptr<proto::R3::Stub> r3_;
   std::mt19937_64 rng_;
   Metrics metrics_;

@@ -41,7 +41,11 @@ TEST(Lifecycle, TimeoutEndsTheR3SessionAndLocksAtThatMoment) {
 }
 
 TEST(Lifecycle, ServiceRestartWithKeptLogonDataStartsANewSession) {
-  auto c = StartCluster(Fast, {{"services/again.srvc",
+  // A simulated minute is 0.5 s here, not 0.1 s: the restarted session has
+  // the same one-minute ~timeout, and under load 0.1 s could pass before the
+  // test looks at SM04.
+  auto slower = [](toml::table& t) { t.insert_or_assign("time_scale", 120.0); };
+  auto c = StartCluster(slower, {{"services/again.srvc",
                                 "~transaction FB03\n~timeout 1\n~userTimeout 1\n~serviceRestart 1\n"},
                                {"services/relogon.srvc",
                                 "~transaction FB03\n~timeout 1\n~userTimeout 0\n~serviceRestart 1\n"}});

@@ -1,0 +1,106 @@
+#pragma once
+
+#include <asio.hpp>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "common/dialog_client.h"
+#include "common/grpc_loop.h"
+#include "proto/its.grpc.pb.h"
+
+namespace its::wgate {
+
+using AGateClient =
+    DialogClient<proto::AGate, proto::AGateUp, proto::AGateDown>;
+
+// The wgate's gRPC, on a GrpcLoop thread of its own beside the Asio thread
+// that serves HTTP (gRPC cannot poll Asio's sockets, nor Asio gRPC's). Work
+// crosses between the two threads in batches: everything one Asio turn asks
+// of the agates crosses in one hand-over, and everything one loop burst
+// answers crosses back in one — one wake-up per burst each way, not per
+// request. Only this thread polls gRPC (no callback API in the wgate).
+class GrpcSide {
+ public:
+  using AgateDone = std::function<void(proto::AGateResponse&)>;
+
+  explicit GrpcSide(asio::io_context& io);
+  ~GrpcSide();
+  GrpcSide(const GrpcSide&) = delete;
+  GrpcSide& operator=(const GrpcSide&) = delete;
+
+  void Start();  // starts the loop thread
+  void Stop();   // cancels every call, ends and joins the loop thread
+
+  // Asio thread. Sends one request over the batched stream to the agate at
+  // `address`; `done` runs on the Asio thread (http_status 502 with a note
+  // if the stream broke).
+  void CallAgate(const std::string& address, proto::AGateRequest request,
+                 AgateDone done);
+  // Asio thread. Closes the streams to every agate not in `live`; their
+  // calls in flight are answered with 502.
+  void KeepAgates(std::unordered_set<std::string> live);
+
+  // Asio thread: runs `fn` on the loop thread (with the next hand-over).
+  void OnLoop(std::function<void()> fn);
+  // Loop thread: runs `fn` on the Asio thread (with the next hand-over).
+  void OnAsio(std::function<void()> fn);
+  GrpcLoop& loop() { return loop_; }
+
+  // Asio thread: one unary call; `done(status, reply)` runs on the Asio
+  // thread. `start(context, cq)` runs on the loop thread and begins the
+  // call, e.g. [stub, req](auto* ctx, auto* cq) { return stub->AsyncAssign(ctx,
+  // req, cq); }.
+  template <typename Resp, typename Start>
+  void Unary(int deadline_ms, Start start,
+             std::function<void(const grpc::Status&, Resp&)> done) {
+    OnLoop([this, deadline_ms, start = std::move(start),
+            done = std::move(done)]() mutable {
+      CallUnary<Resp>(
+          loop_, deadline_ms, start,
+          [this, done](const grpc::Status& status, Resp& reply) {
+            auto result = std::make_shared<std::pair<grpc::Status, Resp>>(
+                status, std::move(reply));
+            OnAsio([done, result] { done(result->first, result->second); });
+          });
+    });
+  }
+
+ private:
+  struct Outgoing {
+    std::string address;
+    proto::AGateRequest request;
+    uint64_t id;
+  };
+  struct Answer {
+    uint64_t id;
+    proto::AGateResponse response;
+  };
+  AGateClient& AgateAt(const std::string& address);  // loop thread
+  void FlushToLoop();                                // Asio thread
+  void FlushToAsio();                                // loop thread
+
+  asio::io_context& io_;
+  GrpcLoop loop_;
+  std::thread thread_;
+
+  // Asio thread.
+  std::vector<Outgoing> out_;
+  std::vector<std::function<void()>> out_fns_;
+  bool out_flush_posted_ = false;
+  std::unordered_map<uint64_t, AgateDone> waiting_;
+  uint64_t next_id_ = 1;
+
+  // Loop thread.
+  std::unordered_map<std::string, std::unique_ptr<AGateClient>> agates_;
+  std::vector<Answer> in_;
+  std::vector<std::function<void()>> in_fns_;
+  bool in_flush_deferred_ = false;
+};
+
+}  // namespace its::wgate
