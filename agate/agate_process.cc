@@ -88,7 +88,7 @@ std::string AGateProcess::Sisp(const SessionContext& s, const char* command,
 }
 
 std::string AGateProcess::AgateName() const {
-  return Cat(options_.instance, "/", options_.process, "/", getpid());
+  return Cat(options_.instance, "/", options_.process, "/", pid_);
 }
 
 std::string AGateProcess::Gusid(const SessionContext& s) const {
@@ -103,7 +103,7 @@ proto::AGateResponse AGateProcess::Response(int status,
   r.set_http_status(status);
   r.set_body(std::move(body));
   r.set_process(options_.process);
-  r.set_pid(getpid());
+  r.set_pid(pid_);
   return r;
 }
 
@@ -569,7 +569,7 @@ proto::SessionsReply AGateProcess::ListSessions() const {
 proto::LoadReport AGateProcess::Load() {
   proto::LoadReport r;
   r.set_process(options_.process);
-  r.set_pid(getpid());
+  r.set_pid(pid_);
   r.set_sessions(table_.active());
   r.set_busy_threads(busy_threads_);
   r.set_turnaround_s(tat_count_ ? tat_sum_s_ / static_cast<double>(tat_count_)

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <unistd.h>
+
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -81,6 +83,7 @@ class AGateProcess {
   std::string AgateName() const;
 
   AGateOptions options_;
+  const int pid_ = getpid();  // getpid(2) is a system call every time
   const Clock& clock_;
   GrpcLoop& loop_;
   const ServiceCatalog& services_;

