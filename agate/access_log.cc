@@ -8,8 +8,6 @@
 
 namespace its::agate {
 
-constexpr size_t kFlushAt = 64 * 1024;
-
 AccessLog::~AccessLog() {
   Flush();
   if (fd_ >= 0) ::close(fd_);
@@ -21,7 +19,7 @@ bool AccessLog::Open(const std::string& path, std::string* error) {
     *error = std::strerror(errno);
     return false;
   }
-  buffer_.reserve(kFlushAt + 1024);
+  buffer_.reserve(kFlushBytes + 1024);
   return true;
 }
 
@@ -29,7 +27,7 @@ void AccessLog::Add(std::string_view line) {
   if (fd_ < 0) return;
   buffer_.append(line);
   buffer_.push_back('\n');
-  if (buffer_.size() >= kFlushAt) Flush();
+  if (buffer_.size() >= kFlushBytes) Flush();
 }
 
 void AccessLog::Flush() {

@@ -20,9 +20,18 @@ class AccessLog {
   bool Open(const std::string& path, std::string* error);
   bool is_open() const { return fd_ >= 0; }
   void Add(std::string_view line);  // without the newline
+  // Appends one line written by `write(buffer)` straight into the buffer.
+  template <typename Write>
+  void Add(Write&& write) {
+    if (fd_ < 0) return;
+    write(buffer_);
+    buffer_.push_back('\n');
+    if (buffer_.size() >= kFlushBytes) Flush();
+  }
   void Flush();
 
  private:
+  static constexpr size_t kFlushBytes = 64 * 1024;
   int fd_ = -1;
   std::string buffer_;
 };

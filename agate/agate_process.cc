@@ -58,10 +58,24 @@ AGateProcess::AGateProcess(const AGateOptions& options, const Clock& clock,
 void AGateProcess::Access(char type, const std::string& client_ip,
                           const std::string& text) {
   if (!access_.is_open()) return;
-  access_.Add(fmt::format("{} {} {} {}:{} {} {}", type,
-                          FormatDateTime(clock_.Now()), options_.instance,
-                          options_.process, ++access_lines_,
-                          client_ip.empty() ? "-" : client_ip, text));
+  // The date and time to the second change once a second: formatted once.
+  SimMicros now = clock_.Now();
+  if (now / kSimSecond != access_second_) {
+    access_second_ = now / kSimSecond;
+    access_time_ = FormatDateTime(access_second_ * kSimSecond);
+    access_time_.resize(access_time_.size() - 3);  // "YYYY/MM/DD hh:mm:ss."
+  }
+  char millis[4];
+  int ms = static_cast<int>((now / 1000) % 1000);
+  millis[0] = static_cast<char>('0' + ms / 100);
+  millis[1] = static_cast<char>('0' + ms / 10 % 10);
+  millis[2] = static_cast<char>('0' + ms % 10);
+  millis[3] = ' ';
+  access_.Add([&](std::string& line) {
+    Append(&line, type, ' ', access_time_, std::string_view(millis, 4),
+           options_.instance, ' ', options_.process, ':', ++access_lines_, ' ',
+           client_ip.empty() ? "-" : client_ip, ' ', text);
+  });
 }
 
 std::string AGateProcess::PublicId(uint32_t slot) const {

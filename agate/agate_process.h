@@ -100,6 +100,8 @@ class AGateProcess {
   std::unordered_map<uint64_t, uint32_t> by_r3_session_;  // R/3 session -> slot
   AccessLog access_;
   uint64_t access_lines_ = 0;
+  SimMicros access_second_ = -1;  // the second access_time_ shows
+  std::string access_time_;
 };
 
 // gRPC face of the agate on the loop: the batched dialog streams from the

@@ -27,7 +27,8 @@ absl::StatusOr<std::string> UrlDecode(std::string_view in) {
         return absl::InvalidArgumentError("truncated percent-encoding");
       }
       int hi = HexValue(in[i + 1]), lo = HexValue(in[i + 2]);
-      if (hi < 0 || lo < 0) return absl::InvalidArgumentError("bad percent-encoding");
+      if (hi < 0 || lo < 0)
+        return absl::InvalidArgumentError("bad percent-encoding");
       out.push_back(static_cast<char>(hi * 16 + lo));
       i += 2;
     } else {
@@ -76,7 +77,8 @@ std::optional<std::string_view> Params::Get(std::string_view name) const {
   return std::nullopt;
 }
 
-std::string Params::GetOr(std::string_view name, std::string_view fallback) const {
+std::string Params::GetOr(std::string_view name,
+                          std::string_view fallback) const {
   auto v = Get(name);
   return std::string(v ? *v : fallback);
 }
@@ -90,7 +92,8 @@ void Params::MergeFrom(const Params& other) {
   for (const auto& e : other.entries_) Set(e.first, e.second);
 }
 
-absl::Status ParseQuery(std::string_view query, Params* out, size_t max_params) {
+absl::Status ParseQuery(std::string_view query, Params* out,
+                        size_t max_params) {
   size_t count = 0;
   for (std::string_view pair : Split(query, '&', true)) {
     if (++count > max_params) {
@@ -111,7 +114,8 @@ absl::Status ParseQuery(std::string_view query, Params* out, size_t max_params) 
   return absl::OkStatus();
 }
 
-std::optional<std::string_view> FindCookie(std::string_view header, std::string_view name) {
+std::optional<std::string_view> FindCookie(std::string_view header,
+                                           std::string_view name) {
   for (std::string_view part : Split(header, ';')) {
     part = Trim(part);
     size_t eq = part.find('=');
@@ -121,10 +125,12 @@ std::optional<std::string_view> FindCookie(std::string_view header, std::string_
   return std::nullopt;
 }
 
-bool IsSafeRedirect(std::string_view url, const std::vector<std::string>& allowed_hosts) {
+bool IsSafeRedirect(std::string_view url,
+                    const std::vector<std::string>& allowed_hosts) {
   if (url.empty()) return false;
   for (unsigned char c : url) {
-    if (c < 0x21 || c == 0x7f || c == '\\') return false;  // CR, LF, spaces, controls
+    if (c < 0x21 || c == 0x7f || c == '\\')
+      return false;  // CR, LF, spaces, controls
   }
   if (url[0] == '/') return url.size() == 1 || url[1] != '/';
   for (std::string_view scheme : {"http://", "https://"}) {
@@ -140,16 +146,29 @@ bool IsSafeRedirect(std::string_view url, const std::vector<std::string>& allowe
 }
 
 std::string HtmlEscape(std::string_view in) {
+  if (in.find_first_of("&<>\"'") == std::string_view::npos)
+    return std::string(in);
   std::string out;
   out.reserve(in.size());
   for (char c : in) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out.push_back(c);
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out.push_back(c);
     }
   }
   return out;
