@@ -1,11 +1,10 @@
 #pragma once
 
+#include <asio.hpp>
 #include <functional>
 #include <memory>
 #include <string>
 #include <unordered_set>
-
-#include <asio.hpp>
 
 #include "absl/status/status.h"
 #include "common/cluster_config.h"
@@ -39,11 +38,14 @@ class Server {
  private:
   class Connection;
   void Accept();
+  void Sweep();
+  using Clock = std::chrono::steady_clock;
 
   asio::io_context& io_;
   HttpLimits limits_;
   Handler handler_;
   asio::ip::tcp::acceptor acceptor_;
+  asio::steady_timer sweep_;  // checks the connections' deadlines
   std::unordered_set<std::shared_ptr<Connection>> connections_;
   uint64_t rejected_ = 0;
 };
