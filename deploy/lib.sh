@@ -9,6 +9,7 @@ ITS_PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libasio-dev node-llhttp libtomlplusplus-dev libcli11-dev
   nlohmann-json3-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libjemalloc-dev
 )
 
 # ccache hashes paths relative to the checkout, so clean clones share hits.
