@@ -1,5 +1,7 @@
 #include "wgate/grpc_side.h"
 
+#include <pthread.h>
+
 namespace its::wgate {
 
 GrpcSide::GrpcSide(asio::io_context& io) : io_(io) {}
@@ -8,6 +10,7 @@ GrpcSide::~GrpcSide() { Stop(); }
 
 void GrpcSide::Start() {
   thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "wgate-grpc");  // for top -H and perf
     loop_.Run();
     agates_.clear();  // their failures were deferred to a loop that has ended
   });
