@@ -51,9 +51,13 @@ bool LowerHexChar(char c) {
 }  // namespace
 
 std::string Gusid::PublicId() const {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%04x.%08x", process, slot);
-  return Cat(instance, "-A:", host, ":", buf);
+  // pppp.ssssssss in lower-case hex (on every page: no printf).
+  static constexpr char kHex[] = "0123456789abcdef";
+  char buf[13];
+  for (int i = 0; i < 4; ++i) buf[i] = kHex[(process >> (12 - 4 * i)) & 0xf];
+  buf[4] = '.';
+  for (int i = 0; i < 8; ++i) buf[5 + i] = kHex[(slot >> (28 - 4 * i)) & 0xf];
+  return Cat(instance, "-A:", host, ":", std::string_view(buf, sizeof buf));
 }
 
 std::string Gusid::ToString() const { return Cat(PublicId(), ".", random); }

@@ -146,31 +146,25 @@ bool IsSafeRedirect(std::string_view url,
 }
 
 std::string HtmlEscape(std::string_view in) {
-  if (in.find_first_of("&<>\"'") == std::string_view::npos)
-    return std::string(in);
+  // Copies the runs between special characters whole (on every page).
   std::string out;
-  out.reserve(in.size());
-  for (char c : in) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out.push_back(c);
+  out.reserve(in.size() + 16);
+  size_t run = 0;
+  for (size_t i = 0; i < in.size(); ++i) {
+    const char* entity;
+    switch (in[i]) {
+      case '&': entity = "&amp;"; break;
+      case '<': entity = "&lt;"; break;
+      case '>': entity = "&gt;"; break;
+      case '"': entity = "&quot;"; break;
+      case '\'': entity = "&#39;"; break;
+      default: continue;
     }
+    out.append(in.data() + run, i - run);
+    out.append(entity);
+    run = i + 1;
   }
+  out.append(in.data() + run, in.size() - run);
   return out;
 }
 
