@@ -613,18 +613,11 @@ void AGateServer::Start() {
           });
         }
       });
-  using Writer = grpc::ServerAsyncResponseWriter<proto::SessionsReply>;
-  UnaryServer<proto::Empty, proto::SessionsReply>::Serve(
-      loop_,
-      [this](grpc::ServerContext* ctx, proto::Empty* req, Writer* w,
-             void* tag) {
-        service_.RequestListSessions(ctx, req, w, loop_.cq(), loop_.server_cq(),
-                                     tag);
-      },
-      [this](const proto::Empty&, proto::SessionsReply* reply) {
-        *reply = process_.ListSessions();
-        return grpc::Status::OK;
-      });
+  ServeUnary(loop_, service_, &proto::AGate::AsyncService::RequestListSessions,
+             [this](const proto::Empty&, proto::SessionsReply* reply) {
+               *reply = process_.ListSessions();
+               return grpc::Status::OK;
+             });
 }
 
 }  // namespace its::agate

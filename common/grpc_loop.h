@@ -187,6 +187,28 @@ class UnaryServer {
   };
 };
 
+// The same, naming the generated Request method of the asynchronous service:
+//   ServeUnary(loop, service, &proto::R3::AsyncService::RequestListLocks,
+//              [&](const proto::Empty&, proto::Sm12Reply* reply) { ...; return
+//              grpc::Status::OK; });
+template <typename Service, typename Base, typename Req, typename Resp,
+          typename Handle>
+void ServeUnary(GrpcLoop& loop, Service& service,
+                void (Base::*request)(grpc::ServerContext*, Req*,
+                                      grpc::ServerAsyncResponseWriter<Resp>*,
+                                      grpc::CompletionQueue*,
+                                      grpc::ServerCompletionQueue*, void*),
+                Handle handle) {
+  UnaryServer<Req, Resp>::Serve(
+      loop,
+      [&loop, &service, request](grpc::ServerContext* ctx, Req* req,
+                                 grpc::ServerAsyncResponseWriter<Resp>* writer,
+                                 void* tag) {
+        (service.*request)(ctx, req, writer, loop.cq(), loop.server_cq(), tag);
+      },
+      std::move(handle));
+}
+
 // One unary client call on `loop` with a deadline; `done(status, reply)`
 // runs on the loop thread (not at all if the loop stops first). `start`
 // begins the call, e.g.

@@ -17,50 +17,24 @@ void R3Server::Start() {
         Handle(stream, up);
       });
 
-  using Writer4 = grpc::ServerAsyncResponseWriter<proto::Sm04Reply>;
-  UnaryServer<proto::Empty, proto::Sm04Reply>::Serve(
-      loop_,
-      [this](grpc::ServerContext* ctx, proto::Empty* req, Writer4* w,
-             void* tag) {
-        service_.RequestListUserSessions(ctx, req, w, loop_.cq(),
-                                         loop_.server_cq(), tag);
-      },
-      [this](const proto::Empty&, proto::Sm04Reply* reply) {
-        *reply = system_.UserSessions();
-        return grpc::Status::OK;
-      });
-  using Writer12 = grpc::ServerAsyncResponseWriter<proto::Sm12Reply>;
-  UnaryServer<proto::Empty, proto::Sm12Reply>::Serve(
-      loop_,
-      [this](grpc::ServerContext* ctx, proto::Empty* req, Writer12* w,
-             void* tag) {
-        service_.RequestListLocks(ctx, req, w, loop_.cq(), loop_.server_cq(),
-                                  tag);
-      },
-      [this](const proto::Empty&, proto::Sm12Reply* reply) {
-        *reply = system_.Locks();
-        return grpc::Status::OK;
-      });
-  using Writer5 = grpc::ServerAsyncResponseWriter<proto::Sm05Reply>;
-  UnaryServer<proto::Empty, proto::Sm05Reply>::Serve(
-      loop_,
-      [this](grpc::ServerContext* ctx, proto::Empty* req, Writer5* w,
-             void* tag) {
-        service_.RequestListSecuritySessions(ctx, req, w, loop_.cq(),
-                                             loop_.server_cq(), tag);
-      },
-      [this](const proto::Empty&, proto::Sm05Reply* reply) {
-        *reply = system_.SecuritySessions();
-        return grpc::Status::OK;
-      });
-  using WriterEnd = grpc::ServerAsyncResponseWriter<proto::Empty>;
-  UnaryServer<proto::EndSecuritySessionRequest, proto::Empty>::Serve(
-      loop_,
-      [this](grpc::ServerContext* ctx, proto::EndSecuritySessionRequest* req,
-             WriterEnd* w, void* tag) {
-        service_.RequestEndSecuritySession(ctx, req, w, loop_.cq(),
-                                           loop_.server_cq(), tag);
-      },
+  using Service = proto::R3::AsyncService;
+  ServeUnary(loop_, service_, &Service::RequestListUserSessions,
+             [this](const proto::Empty&, proto::Sm04Reply* reply) {
+               *reply = system_.UserSessions();
+               return grpc::Status::OK;
+             });
+  ServeUnary(loop_, service_, &Service::RequestListLocks,
+             [this](const proto::Empty&, proto::Sm12Reply* reply) {
+               *reply = system_.Locks();
+               return grpc::Status::OK;
+             });
+  ServeUnary(loop_, service_, &Service::RequestListSecuritySessions,
+             [this](const proto::Empty&, proto::Sm05Reply* reply) {
+               *reply = system_.SecuritySessions();
+               return grpc::Status::OK;
+             });
+  ServeUnary(
+      loop_, service_, &Service::RequestEndSecuritySession,
       [this](const proto::EndSecuritySessionRequest& request, proto::Empty*) {
         if (!system_.EndSecuritySession(request.id())) {
           return grpc::Status(grpc::StatusCode::NOT_FOUND,

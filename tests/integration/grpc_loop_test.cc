@@ -9,7 +9,9 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <future>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -194,75 +196,75 @@ proto::R3Response Refused(const std::string& why) {
   return r;
 }
 
-TEST(BatchedStream, ManyCallsInOneBurstShareAMessageAndEachGetsItsOwnAnswer) {
+// A DialogClient on a loop of its own, as the agate and the wgate use it.
+class BatchedStream : public ::testing::Test {
+ protected:
+  void SetUp() override { client_loop_.Start(); }
+  void TearDown() override {
+    OnLoopAndWait([&] { client_.reset(); });
+  }
+  // Runs `fn` on the client's loop thread and waits until it ran.
+  void OnLoopAndWait(const std::function<void()>& fn) {
+    std::promise<void> done;
+    client_loop_.loop().Post([&] {
+      fn();
+      done.set_value();
+    });
+    done.get_future().wait();
+  }
+  // Connects to `address` and makes `n` calls in one burst; `answer(i, resp)`
+  // runs under mu_ for each response.
+  void CallInOneBurst(const std::string& address, int n,
+                      std::function<void(int, proto::R3Response&)> answer) {
+    OnLoopAndWait([&] {
+      client_ = std::make_unique<Client>(client_loop_.loop(), address, Refused);
+      for (int i = 0; i < n; ++i) {
+        proto::R3Request req;
+        req.mutable_step()->set_okcode(Cat("/", i));
+        client_->Call(std::move(req),
+                      [this, i, answer](proto::R3Response& resp) {
+                        std::lock_guard<std::mutex> l(mu_);
+                        answer(i, resp);
+                        cv_.notify_all();
+                      });
+      }
+    });
+  }
+
+  LoopThread client_loop_;
+  std::unique_ptr<Client> client_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+};
+
+TEST_F(BatchedStream, ManyCallsInOneBurstShareAMessageAndEachGetsItsOwnAnswer) {
   EchoServer server(/*answer=*/true);
-  std::string address = server.Start();
-  LoopThread t;
-  t.Start();
-  Client* client = nullptr;
-  std::mutex mu;
-  std::condition_variable cv;
   std::vector<std::string> answers(200);
   int answered = 0;
-  t.loop().Post([&] {
-    client = new Client(t.loop(), address, Refused);
-    for (int i = 0; i < 200; ++i) {
-      proto::R3Request req;
-      req.mutable_step()->set_okcode(Cat("/", i));
-      client->Call(std::move(req), [&, i](proto::R3Response& resp) {
-        std::lock_guard<std::mutex> l(mu);
-        answers[i] = resp.error();
-        ++answered;
-        cv.notify_all();
-      });
-    }
+  CallInOneBurst(server.Start(), 200, [&](int i, proto::R3Response& resp) {
+    answers[i] = resp.error();
+    ++answered;
   });
-  ASSERT_TRUE(WaitUntil(mu, cv, [&] { return answered == 200; }));
+  ASSERT_TRUE(WaitUntil(mu_, cv_, [&] { return answered == 200; }));
   for (int i = 0; i < 200; ++i) EXPECT_EQ(answers[i], Cat("/", i)) << i;
   EXPECT_EQ(server.requests(), 200);
   EXPECT_LE(server.batches(), 2)
       << "one burst of calls should leave in one message";
-  std::promise<void> gone;
-  t.loop().Post([&] {
-    delete client;
-    gone.set_value();
-  });
-  gone.get_future().wait();
 }
 
-TEST(BatchedStream, CallsInFlightFailWhenThePeerGoesAway) {
+TEST_F(BatchedStream, CallsInFlightFailWhenThePeerGoesAway) {
   EchoServer server(/*answer=*/false);
-  std::string address = server.Start();
-  LoopThread t;
-  t.Start();
-  Client* client = nullptr;
-  std::mutex mu;
-  std::condition_variable cv;
   std::vector<proto::R3Response> failed;
-  t.loop().Post([&] {
-    client = new Client(t.loop(), address, Refused);
-    for (int i = 0; i < 3; ++i) {
-      client->Call(proto::R3Request(), [&](proto::R3Response& resp) {
-        std::lock_guard<std::mutex> l(mu);
-        failed.push_back(resp);
-        cv.notify_all();
-      });
-    }
-  });
+  CallInOneBurst(server.Start(), 3,
+                 [&](int, proto::R3Response& resp) { failed.push_back(resp); });
   // The server has them (and never answers); then it goes away.
   ASSERT_TRUE(Eventually([&] { return server.requests() == 3; }));
   server.Stop();
-  ASSERT_TRUE(WaitUntil(mu, cv, [&] { return failed.size() == 3; }));
+  ASSERT_TRUE(WaitUntil(mu_, cv_, [&] { return failed.size() == 3; }));
   for (const auto& r : failed) {
     EXPECT_EQ(r.code(), proto::R3Response::REFUSED);
     EXPECT_NE(r.error().find("lost"), std::string::npos) << r.error();
   }
-  std::promise<void> gone;
-  t.loop().Post([&] {
-    delete client;
-    gone.set_value();
-  });
-  gone.get_future().wait();
 }
 
 }  // namespace
