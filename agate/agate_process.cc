@@ -101,9 +101,7 @@ std::string AGateProcess::Sisp(const SessionContext& s, const char* command,
   return SispScript(info);
 }
 
-std::string AGateProcess::AgateName() const {
-  return Cat(options_.instance, "/", options_.process, "/", pid_);
-}
+const std::string& AGateProcess::AgateName() const { return agate_name_; }
 
 std::string AGateProcess::Gusid(const SessionContext& s) const {
   return its::Gusid{options_.instance, options_.host,

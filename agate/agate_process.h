@@ -16,6 +16,7 @@
 #include "common/grpc_loop.h"
 #include "common/log.h"
 #include "common/service_file.h"
+#include "common/strings.h"
 #include "proto/its.grpc.pb.h"
 
 namespace its::agate {
@@ -80,10 +81,12 @@ class AGateProcess {
   std::string Sisp(const SessionContext& s, const char* command,
                    const std::string& redirect = "") const;
   std::string Gusid(const SessionContext& s) const;
-  std::string AgateName() const;
+  const std::string& AgateName() const;  // instance/process/PID
 
   AGateOptions options_;
   const int pid_ = getpid();  // getpid(2) is a system call every time
+  const std::string agate_name_ =
+      Cat(options_.instance, "/", options_.process, "/", pid_);
   const Clock& clock_;
   GrpcLoop& loop_;
   const ServiceCatalog& services_;

@@ -52,8 +52,9 @@ std::string SispScript(const SessInfo& info) {
 std::string RenderScreen(const proto::Screen& screen,
                          const RenderContext& ctx) {
   const std::string action = HtmlEscape(StepUrl(ctx));
-  std::string body;
-  body.reserve(2048);
+  std::string body;  // the whole page: the body is built in place
+  body.reserve(3072);
+  PageStart(&body, screen.title());
   body += Cat("<h1 id=\"its-title\">", HtmlEscape(screen.title()), "</h1>");
   body +=
       Cat("<div id=\"its-screen\" data-tcode=\"", HtmlEscape(screen.tcode()),
@@ -124,7 +125,8 @@ std::string RenderScreen(const proto::Screen& screen,
   body += Cat("<footer>User ", HtmlEscape(ctx.user), " &middot; AGate ",
               HtmlEscape(ctx.agate), "</footer>");
   body += ctx.sisp;
-  return HtmlPage(screen.title(), body);
+  PageEnd(&body);
+  return body;
 }
 
 }  // namespace its::agate
