@@ -125,6 +125,8 @@ int main(int argc, char** argv) {
   its::InitLogging(its::Cat("agate ", options.instance, "/", options.process));
 
   auto config = its::ValueOrExit(its::ClusterConfig::Load(config_dir));
+  if (config.sched_batch)
+    its::UseBatchScheduling();  // before any thread starts
   auto services =
       its::ValueOrExit(its::ServiceCatalog::Load(config_dir + "/services"));
   if (options.access_log.empty()) {

@@ -1,13 +1,12 @@
 #include "common/cluster_config.h"
 
-#include <set>
-
 #include <toml++/toml.h>
 
+#include <set>
+
 #include "absl/status/status.h"
-#include "common/strings.h"
-#include "common/strings.h"
 #include "common/service_file.h"
+#include "common/strings.h"
 
 namespace its {
 namespace {
@@ -29,6 +28,12 @@ class TableReader {
         return absl::OkStatus();
       }
       return Error(*node, key, "expected a string");
+    } else if constexpr (std::is_same_v<T, bool>) {
+      if (auto v = node->value<bool>()) {
+        *out = *v;
+        return absl::OkStatus();
+      }
+      return Error(*node, key, "expected true or false");
     } else if constexpr (std::is_same_v<T, double>) {
       if (auto v = node->value<double>()) {  // accepts integers too
         *out = *v;
@@ -46,9 +51,10 @@ class TableReader {
 
   void MarkKnown(std::string_view key) { known_.insert(std::string(key)); }
 
-  absl::Status Error(const toml::node& node, std::string_view key, std::string_view why) const {
-    return absl::InvalidArgumentError(Cat(file_, ":", node.source().begin.line, ": ",
-                                                   prefix_, key, ": ", why));
+  absl::Status Error(const toml::node& node, std::string_view key,
+                     std::string_view why) const {
+    return absl::InvalidArgumentError(Cat(file_, ":", node.source().begin.line,
+                                          ": ", prefix_, key, ": ", why));
   }
 
   absl::Status RejectUnknown() const {
@@ -67,14 +73,14 @@ class TableReader {
   std::set<std::string> known_;
 };
 
-#define ITS_RETURN_IF_ERROR(expr)      \
-  do {                                 \
-    absl::Status _s = (expr);          \
-    if (!_s.ok()) return _s;           \
+#define ITS_RETURN_IF_ERROR(expr) \
+  do {                            \
+    absl::Status _s = (expr);     \
+    if (!_s.ok()) return _s;      \
   } while (0)
 
-absl::Status ReadInstance(const toml::table& t, const std::string& file, int index,
-                          AgateInstanceConfig* inst) {
+absl::Status ReadInstance(const toml::table& t, const std::string& file,
+                          int index, AgateInstanceConfig* inst) {
   TableReader r(t, file, Cat("agate_instance[", index, "].", ""));
   ITS_RETURN_IF_ERROR(r.Read("name", &inst->name));
   ITS_RETURN_IF_ERROR(r.Read("mapping_manager", &inst->mapping_manager));
@@ -85,36 +91,50 @@ absl::Status ReadInstance(const toml::table& t, const std::string& file, int ind
   ITS_RETURN_IF_ERROR(r.Read("work_threads", &inst->work_threads));
   ITS_RETURN_IF_ERROR(r.Read("overload_weight", &inst->overload_weight));
   ITS_RETURN_IF_ERROR(r.RejectUnknown());
-  auto check = [&](std::string_view key, bool ok, std::string_view why) -> absl::Status {
+  auto check = [&](std::string_view key, bool ok,
+                   std::string_view why) -> absl::Status {
     if (ok) return absl::OkStatus();
     const toml::node* n = t.get(key);
     return r.Error(n ? *n : static_cast<const toml::node&>(t), key, why);
   };
   bool name_ok = !inst->name.empty() && inst->name.size() <= 8;
-  for (char c : inst->name) name_ok &= (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-  ITS_RETURN_IF_ERROR(check("name", name_ok, "must be 1-8 characters A-Z, 0-9 (like IT1)"));
+  for (char c : inst->name)
+    name_ok &= (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+  ITS_RETURN_IF_ERROR(
+      check("name", name_ok, "must be 1-8 characters A-Z, 0-9 (like IT1)"));
   std::string host;
   int port;
-  ITS_RETURN_IF_ERROR(check("mapping_manager", ParseHostPort(inst->mapping_manager, &host, &port).ok(),
-                            "expected host:port"));
-  ITS_RETURN_IF_ERROR(check("max_agates", inst->max_agates >= 1 && inst->max_agates <= 256,
+  ITS_RETURN_IF_ERROR(
+      check("mapping_manager",
+            ParseHostPort(inst->mapping_manager, &host, &port).ok(),
+            "expected host:port"));
+  ITS_RETURN_IF_ERROR(check("max_agates",
+                            inst->max_agates >= 1 && inst->max_agates <= 256,
                             "must be between 1 and 256"));
-  ITS_RETURN_IF_ERROR(check("min_agates", inst->min_agates >= 1 && inst->min_agates <= inst->max_agates,
-                            "must be between 1 and max_agates"));
-  ITS_RETURN_IF_ERROR(check("inc_agates", inst->inc_agates >= 1, "must be at least 1"));
-  ITS_RETURN_IF_ERROR(check("max_sessions", inst->max_sessions >= 1 && inst->max_sessions <= 16'000'000,
-                            "must be between 1 and 16000000"));
-  ITS_RETURN_IF_ERROR(check("work_threads", inst->work_threads >= 1 && inst->work_threads <= 1024,
-                            "must be between 1 and 1024"));
-  ITS_RETURN_IF_ERROR(check("overload_weight",
-                            inst->overload_weight >= 0 && inst->overload_weight <= 1,
-                            "must be between 0 and 1"));
+  ITS_RETURN_IF_ERROR(
+      check("min_agates",
+            inst->min_agates >= 1 && inst->min_agates <= inst->max_agates,
+            "must be between 1 and max_agates"));
+  ITS_RETURN_IF_ERROR(
+      check("inc_agates", inst->inc_agates >= 1, "must be at least 1"));
+  ITS_RETURN_IF_ERROR(
+      check("max_sessions",
+            inst->max_sessions >= 1 && inst->max_sessions <= 16'000'000,
+            "must be between 1 and 16000000"));
+  ITS_RETURN_IF_ERROR(check(
+      "work_threads", inst->work_threads >= 1 && inst->work_threads <= 1024,
+      "must be between 1 and 1024"));
+  ITS_RETURN_IF_ERROR(
+      check("overload_weight",
+            inst->overload_weight >= 0 && inst->overload_weight <= 1,
+            "must be between 0 and 1"));
   return absl::OkStatus();
 }
 
 }  // namespace
 
-absl::Status ParseHostPort(std::string_view addr, std::string* host, int* port) {
+absl::Status ParseHostPort(std::string_view addr, std::string* host,
+                           int* port) {
   size_t colon = addr.rfind(':');
   if (colon == std::string_view::npos || colon == 0) {
     return absl::InvalidArgumentError(Cat("'", addr, "' is not host:port"));
@@ -145,32 +165,39 @@ absl::StatusOr<ClusterConfig> ClusterConfig::Parse(std::string_view content,
   try {
     root = toml::parse(content, file);
   } catch (const toml::parse_error& e) {
-    return absl::InvalidArgumentError(Cat(file, ":", e.source().begin.line, ": ",
-                                                   e.description()));
+    return absl::InvalidArgumentError(
+        Cat(file, ":", e.source().begin.line, ": ", e.description()));
   }
   TableReader top(root, file, "");
   ITS_RETURN_IF_ERROR(top.Read("time_scale", &c.time_scale));
   ITS_RETURN_IF_ERROR(top.Read("routing", &c.routing));
   ITS_RETURN_IF_ERROR(top.Read("log_dir", &c.log_dir));
+  ITS_RETURN_IF_ERROR(top.Read("sched_batch", &c.sched_batch));
   top.MarkKnown("exit_url_hosts");
   if (const toml::node* hosts = root.get("exit_url_hosts")) {
     const toml::array* list = hosts->as_array();
-    if (!list) return top.Error(*hosts, "exit_url_hosts", "expected a list of \"host[:port]\" strings");
+    if (!list)
+      return top.Error(*hosts, "exit_url_hosts",
+                       "expected a list of \"host[:port]\" strings");
     for (const toml::node& h : *list) {
       auto v = h.value<std::string>();
       if (!v || v->empty() || v->find_first_of("/ \t") != std::string::npos) {
-        return top.Error(h, "exit_url_hosts", "expected a list of \"host[:port]\" strings");
+        return top.Error(h, "exit_url_hosts",
+                         "expected a list of \"host[:port]\" strings");
       }
       c.exit_url_hosts.push_back(*v);
     }
   }
-  for (const char* t : {"wgate", "r3", "agate_instance"}) top.MarkKnown(t);  // read below
+  for (const char* t : {"wgate", "r3", "agate_instance"})
+    top.MarkKnown(t);  // read below
   ITS_RETURN_IF_ERROR(top.RejectUnknown());
   if (!(c.time_scale > 0 && c.time_scale <= 100000)) {
-    return top.Error(*root.get("time_scale"), "time_scale", "must be > 0 and <= 100000");
+    return top.Error(*root.get("time_scale"), "time_scale",
+                     "must be > 0 and <= 100000");
   }
   if (c.routing != "sticky" && c.routing != "naive") {
-    return top.Error(*root.get("routing"), "routing", "must be \"sticky\" or \"naive\"");
+    return top.Error(*root.get("routing"), "routing",
+                     "must be \"sticky\" or \"naive\"");
   }
   if (const toml::node* w = root.get("wgate")) {
     if (!w->is_table()) return top.Error(*w, "wgate", "expected a table");
@@ -184,6 +211,7 @@ absl::StatusOr<ClusterConfig> ClusterConfig::Parse(std::string_view content,
     ITS_RETURN_IF_ERROR(r.Read("max_connections", &c.http.max_connections));
     ITS_RETURN_IF_ERROR(r.Read("header_timeout_s", &c.http.header_timeout_s));
     ITS_RETURN_IF_ERROR(r.Read("idle_timeout_s", &c.http.idle_timeout_s));
+    ITS_RETURN_IF_ERROR(r.Read("one_cpu", &c.wgate_one_cpu));
     ITS_RETURN_IF_ERROR(r.RejectUnknown());
   }
   if (const toml::node* r3 = root.get("r3")) {
@@ -202,11 +230,14 @@ absl::StatusOr<ClusterConfig> ClusterConfig::Parse(std::string_view content,
   }
   if (const toml::node* list = root.get("agate_instance")) {
     const toml::array* arr = list->as_array();
-    if (arr == nullptr) return top.Error(*list, "agate_instance", "expected [[agate_instance]] tables");
+    if (arr == nullptr)
+      return top.Error(*list, "agate_instance",
+                       "expected [[agate_instance]] tables");
     std::set<std::string> names;
     int index = 0;
     for (const toml::node& n : *arr) {
-      if (!n.is_table()) return top.Error(n, "agate_instance", "expected a table");
+      if (!n.is_table())
+        return top.Error(n, "agate_instance", "expected a table");
       AgateInstanceConfig inst;
       ITS_RETURN_IF_ERROR(ReadInstance(*n.as_table(), file, index, &inst));
       if (!names.insert(inst.name).second) {
@@ -219,7 +250,8 @@ absl::StatusOr<ClusterConfig> ClusterConfig::Parse(std::string_view content,
   }
   if (c.instances.empty()) {
     return absl::InvalidArgumentError(
-        Cat(file, ":1: agate_instance: at least one [[agate_instance]] is required"));
+        Cat(file,
+            ":1: agate_instance: at least one [[agate_instance]] is required"));
   }
   return c;
 }
@@ -229,7 +261,8 @@ std::string ClusterConfig::LogDir() const {
   return Cat(dir, "/", log_dir);
 }
 
-const AgateInstanceConfig* ClusterConfig::FindInstance(std::string_view name) const {
+const AgateInstanceConfig* ClusterConfig::FindInstance(
+    std::string_view name) const {
   for (const auto& i : instances)
     if (i.name == name) return &i;
   return nullptr;

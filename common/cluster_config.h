@@ -26,8 +26,8 @@ struct HttpLimits {
   size_t max_body = 1 << 20;
   size_t max_params = 1000;
   size_t max_connections = 10000;
-  double header_timeout_s = 10;   // real seconds to receive a request's headers
-  double idle_timeout_s = 60;     // real seconds a keep-alive connection may idle
+  double header_timeout_s = 10;  // real seconds to receive a request's headers
+  double idle_timeout_s = 60;  // real seconds a keep-alive connection may idle
 };
 
 // cluster.toml (ARCHITECTURE.md §5). Paths are relative to `dir`.
@@ -36,16 +36,23 @@ struct ClusterConfig {
   std::string file;  // path of cluster.toml
   double time_scale = 1.0;
   std::string routing = "sticky";  // or "naive"
-  std::string log_dir = "logs";    // ITS logs (access.log per instance); relative to dir
-  std::vector<std::string> exit_url_hosts;  // hosts an absolute ~exitURL may name
+  std::string log_dir =
+      "logs";  // ITS logs (access.log per instance); relative to dir
+  std::vector<std::string>
+      exit_url_hosts;  // hosts an absolute ~exitURL may name
+  // The cluster's processes run under SCHED_BATCH (docs/hot-path.md).
+  bool sched_batch = true;
   std::string wgate_listen = "127.0.0.1:8080";
+  // The wgate keeps its HTTP and gRPC threads on one CPU (docs/hot-path.md).
+  bool wgate_one_cpu = true;
   HttpLimits http;
   std::string r3_listen = "127.0.0.1:3200";
   std::vector<AgateInstanceConfig> instances;
 
   // Loads DIR/cluster.toml. Errors name the file, line and key.
   static absl::StatusOr<ClusterConfig> Load(const std::string& dir);
-  static absl::StatusOr<ClusterConfig> Parse(std::string_view content, const std::string& dir,
+  static absl::StatusOr<ClusterConfig> Parse(std::string_view content,
+                                             const std::string& dir,
                                              const std::string& file);
   const AgateInstanceConfig* FindInstance(std::string_view name) const;
   // log_dir as a path (relative ones are relative to the config directory).

@@ -1,8 +1,11 @@
 #include "common/process.h"
 
+#include <sched.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <filesystem>
 #include <thread>
 
@@ -42,6 +45,28 @@ void RunUntilSignal(GrpcLoop& loop, std::function<void()> stop) {
   loop.Run();
   signals.cancel();
   watcher.join();
+}
+
+void UseBatchScheduling() {
+  sched_param param{};
+  param.sched_priority = 0;
+  if (sched_setscheduler(0, SCHED_BATCH, &param) != 0) {
+    spdlog::warn("SCHED_BATCH not available: {}", std::strerror(errno));
+  }
+}
+
+int StayOnThisCpu() {
+  int cpu = sched_getcpu();
+  if (cpu < 0) return -1;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  if (sched_setaffinity(0, sizeof set, &set) != 0) {
+    spdlog::warn("cannot keep the threads on CPU {}: {}", cpu,
+                 std::strerror(errno));
+    return -1;
+  }
+  return cpu;
 }
 
 std::string ExecutableDir() {

@@ -33,6 +33,17 @@ T ValueOrExit(absl::StatusOr<T> v) {
   return std::move(*v);
 }
 
+// Puts the calling thread, and every thread it creates from now on, under
+// SCHED_BATCH: a woken thread does not preempt the running one, so a process
+// that has just been handed work runs when the CPU is free and finds more of
+// it. Call at the start of main(), before gRPC starts threads. Logs and goes
+// on if the system refuses.
+void UseBatchScheduling();
+
+// Keeps the calling thread and every thread it creates from now on on the
+// CPU it runs on now. Returns that CPU (-1 if it could not).
+int StayOnThisCpu();
+
 // Path of the directory holding the running executable (for sibling binaries).
 std::string ExecutableDir();
 

@@ -27,6 +27,8 @@ int main(int argc, char** argv) {
   its::InitLogging("r3_stub");
 
   auto config = its::ValueOrExit(its::ClusterConfig::Load(config_dir));
+  if (config.sched_batch)
+    its::UseBatchScheduling();  // before any thread starts
   auto data = its::ValueOrExit(its::r3::MasterData::Load(config_dir + "/r3"));
   auto profile =
       its::ValueOrExit(its::Profile::Load(config_dir + "/r3/DEFAULT.PFL"));

@@ -1,7 +1,6 @@
 // wgate: the ITS WGate, an HTTP/1.1 front end that brokers sessions.
-#include <future>
-
 #include <CLI/CLI.hpp>
+#include <future>
 
 #include "common/cluster_config.h"
 #include "common/grpc_util.h"
@@ -11,28 +10,45 @@
 #include "wgate/wgate.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"wgate: HTTP front end of the ITS simulator (session brokering, admin, metrics)"};
+  CLI::App app{
+      "wgate: HTTP front end of the ITS simulator (session brokering, admin, "
+      "metrics)"};
   std::string config_dir = "deploy/config", listen;
-  app.add_option("--config", config_dir, "configuration directory")->capture_default_str();
-  app.add_option("--listen", listen, "host:port (default: [wgate] listen; port 0 = any)");
+  app.add_option("--config", config_dir, "configuration directory")
+      ->capture_default_str();
+  app.add_option("--listen", listen,
+                 "host:port (default: [wgate] listen; port 0 = any)");
   CLI11_PARSE(app, argc, argv);
   its::InitLogging("wgate");
 
   auto config = its::ValueOrExit(its::ClusterConfig::Load(config_dir));
-  auto services = its::ValueOrExit(its::ServiceCatalog::Load(config_dir + "/services"));
+  if (config.sched_batch)
+    its::UseBatchScheduling();  // before any thread starts
+  // The HTTP (Asio) and gRPC threads hand work to each other once per burst;
+  // on one CPU a hand-over is a cheap local wake-up that waits for the other
+  // thread to yield, so the two behave like one thread (docs/hot-path.md).
+  if (config.wgate_one_cpu) {
+    int cpu = its::StayOnThisCpu();
+    if (cpu >= 0) spdlog::info("HTTP and gRPC threads on CPU {}", cpu);
+  }
+  auto services =
+      its::ValueOrExit(its::ServiceCatalog::Load(config_dir + "/services"));
   asio::io_context io(1);
   its::wgate::WGate wgate(config, services, io);
-  its::http::Server server(io, config.http, [&](its::http::Request& req, auto respond) {
-    wgate.Handle(req, std::move(respond));
-  });
+  its::http::Server server(io, config.http,
+                           [&](its::http::Request& req, auto respond) {
+                             wgate.Handle(req, std::move(respond));
+                           });
   std::string bound;
-  if (auto s = server.Listen(listen.empty() ? config.wgate_listen : listen, &bound); !s.ok()) {
+  if (auto s =
+          server.Listen(listen.empty() ? config.wgate_listen : listen, &bound);
+      !s.ok()) {
     spdlog::error("{}", s.message());
     return 1;
   }
   wgate.Start();
-  spdlog::info("WGate listening on http://{} ({} AGate instances, routing {})", bound,
-               config.instances.size(), config.routing);
+  spdlog::info("WGate listening on http://{} ({} AGate instances, routing {})",
+               bound, config.instances.size(), config.routing);
   its::AnnounceReady("wgate", "http://" + bound);
   its::RunUntilSignal(io, [&] {
     std::promise<void> done;

@@ -42,44 +42,85 @@ TEST(ClusterConfig, ParsesAllKeysWithDefaults) {
 }
 
 TEST(ClusterConfig, ErrorsNameFileLineAndKey) {
-  auto unknown = Parse("time_scale = 1\nbogus = 2\n[[agate_instance]]\nname=\"IT1\"\nmapping_manager=\"a:1\"\n");
+  auto unknown = Parse(
+      "time_scale = 1\nbogus = "
+      "2\n[[agate_instance]]\nname=\"IT1\"\nmapping_manager=\"a:1\"\n");
   ASSERT_FALSE(unknown.ok());
-  EXPECT_EQ(unknown.status().message(), "/cfg/cluster.toml:2: bogus: unknown key");
+  EXPECT_EQ(unknown.status().message(),
+            "/cfg/cluster.toml:2: bogus: unknown key");
 
-  auto type = Parse("[[agate_instance]]\nname = \"IT1\"\nmapping_manager = \"a:1\"\nmax_agates = \"four\"\n");
+  auto type = Parse(
+      "[[agate_instance]]\nname = \"IT1\"\nmapping_manager = "
+      "\"a:1\"\nmax_agates = \"four\"\n");
   ASSERT_FALSE(type.ok());
   EXPECT_EQ(type.status().message(),
-            "/cfg/cluster.toml:4: agate_instance[0].max_agates: expected a whole number");
+            "/cfg/cluster.toml:4: agate_instance[0].max_agates: expected a "
+            "whole number");
 
-  auto range = Parse("[[agate_instance]]\nname = \"IT1\"\nmapping_manager = \"a:1\"\nmin_agates = 5\nmax_agates = 2\n");
+  auto range = Parse(
+      "[[agate_instance]]\nname = \"IT1\"\nmapping_manager = "
+      "\"a:1\"\nmin_agates = 5\nmax_agates = 2\n");
   ASSERT_FALSE(range.ok());
-  EXPECT_NE(range.status().message().find(":4: agate_instance[0].min_agates"), std::string::npos);
+  EXPECT_NE(range.status().message().find(":4: agate_instance[0].min_agates"),
+            std::string::npos);
 
   auto syntax = Parse("time_scale = = 1\n");
   ASSERT_FALSE(syntax.ok());
-  EXPECT_NE(syntax.status().message().find("/cfg/cluster.toml:1: "), std::string::npos);
+  EXPECT_NE(syntax.status().message().find("/cfg/cluster.toml:1: "),
+            std::string::npos);
 
   auto none = Parse("time_scale = 1\n");
   ASSERT_FALSE(none.ok());
   EXPECT_NE(none.status().message().find("agate_instance"), std::string::npos);
 
-  auto dup = Parse("[[agate_instance]]\nname=\"IT1\"\nmapping_manager=\"a:1\"\n[[agate_instance]]\nname=\"IT1\"\nmapping_manager=\"a:2\"\n");
+  auto dup = Parse(
+      "[[agate_instance]]\nname=\"IT1\"\nmapping_manager=\"a:1\"\n[[agate_"
+      "instance]]\nname=\"IT1\"\nmapping_manager=\"a:2\"\n");
   ASSERT_FALSE(dup.ok());
   EXPECT_NE(dup.status().message().find("duplicate"), std::string::npos);
 
-  auto routing = Parse("routing = \"random\"\n[[agate_instance]]\nname=\"IT1\"\nmapping_manager=\"a:1\"\n");
+  auto routing = Parse(
+      "routing = "
+      "\"random\"\n[[agate_instance]]\nname=\"IT1\"\nmapping_manager=\"a:"
+      "1\"\n");
   ASSERT_FALSE(routing.ok());
   EXPECT_EQ(routing.status().message(),
             "/cfg/cluster.toml:1: routing: must be \"sticky\" or \"naive\"");
 }
 
 TEST(ClusterConfig, ExitUrlHosts) {
-  auto d = Parse("exit_url_hosts = [\"portal.example.com\"]\n[[agate_instance]]\nname=\"IT1\"\nmapping_manager=\"a:1\"\n");
+  auto d = Parse(
+      "exit_url_hosts = "
+      "[\"portal.example.com\"]\n[[agate_instance]]\nname=\"IT1\"\nmapping_"
+      "manager=\"a:1\"\n");
   ASSERT_TRUE(d.ok()) << d.status();
   EXPECT_EQ(d->exit_url_hosts, std::vector<std::string>{"portal.example.com"});
-  auto bad = Parse("exit_url_hosts = [\"http://x/\"]\n[[agate_instance]]\nname=\"IT1\"\nmapping_manager=\"a:1\"\n");
+  auto bad = Parse(
+      "exit_url_hosts = "
+      "[\"http://x/"
+      "\"]\n[[agate_instance]]\nname=\"IT1\"\nmapping_manager=\"a:1\"\n");
   ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.status().message().find(":1: exit_url_hosts"), std::string::npos);
+  EXPECT_NE(bad.status().message().find(":1: exit_url_hosts"),
+            std::string::npos);
+}
+
+TEST(ClusterConfig, SchedulingSwitchesDefaultOnAndTakeOnlyBooleans) {
+  constexpr char kInstance[] =
+      "[[agate_instance]]\nname=\"IT1\"\nmapping_manager=\"a:1\"\n";
+  auto defaults = Parse(kInstance);
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  EXPECT_TRUE(defaults->sched_batch);
+  EXPECT_TRUE(defaults->wgate_one_cpu);
+  auto off =
+      Parse(std::string("sched_batch = false\n[wgate]\none_cpu = false\n") +
+            kInstance);
+  ASSERT_TRUE(off.ok()) << off.status();
+  EXPECT_FALSE(off->sched_batch);
+  EXPECT_FALSE(off->wgate_one_cpu);
+  auto bad = Parse(std::string("[wgate]\none_cpu = \"yes\"\n") + kInstance);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(),
+            "/cfg/cluster.toml:2: wgate.one_cpu: expected true or false");
 }
 
 TEST(HostPort, Parses) {
