@@ -46,8 +46,6 @@ class StreamEnd {
     return true;
   }
 
-  bool closed() const { return closed_; }
-
  protected:
   // Derived may veto writes (e.g. before the call started).
   bool CanWrite() const {
@@ -330,7 +328,6 @@ class AsyncClientStream final
   }
   void OnFinish(bool) {
     --ops_;
-    finished_ = true;
     MaybeEnd();
   }
   void MaybeEnd() {
@@ -363,7 +360,6 @@ class AsyncClientStream final
   std::shared_ptr<AsyncClientStream> self_;
   bool started_ = false;
   bool finish_started_ = false;
-  bool finished_ = false;
   bool cancelled_ = false;
   bool registered_ = false;
   GrpcLoop::MemberTag<AsyncClientStream, &AsyncClientStream::OnStart>

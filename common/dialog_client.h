@@ -54,8 +54,6 @@ class DialogClient {
   DialogClient& operator=(const DialogClient&) = delete;
 
   void set_batch_hook(BatchHook hook) { hook_ = std::move(hook); }
-  const std::string& address() const { return address_; }
-  size_t in_flight() const { return pending_.size(); }
 
   void Call(Request request, Callback done) {
     if (!stream_) Connect();

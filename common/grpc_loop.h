@@ -67,7 +67,6 @@ class GrpcLoop {
 
     void Arm(std::chrono::microseconds delay, std::function<void()> fn);
     void Cancel();
-    bool armed() const { return op_ != nullptr; }
 
    private:
     friend class GrpcLoop;

@@ -27,18 +27,24 @@ void GrpcSide::CallAgate(const std::string& address,
   uint64_t id = next_id_++;
   waiting_.emplace(id, std::move(done));
   out_.push_back(Outgoing{address, std::move(request), id});
-  if (!out_flush_posted_) {
-    out_flush_posted_ = true;
-    asio::post(io_, [this] { FlushToLoop(); });  // after the rest of this turn
-  }
+  ScheduleFlushToLoop();
+}
+
+void GrpcSide::ScheduleFlushToLoop() {
+  if (out_flush_posted_) return;
+  out_flush_posted_ = true;
+  asio::post(io_, [this] { FlushToLoop(); });  // after the rest of this turn
+}
+
+void GrpcSide::ScheduleFlushToAsio() {
+  if (in_flush_deferred_) return;
+  in_flush_deferred_ = true;
+  loop_.Defer([this] { FlushToAsio(); });  // once nothing more is ready
 }
 
 void GrpcSide::OnLoop(std::function<void()> fn) {
   out_fns_.push_back(std::move(fn));
-  if (!out_flush_posted_) {
-    out_flush_posted_ = true;
-    asio::post(io_, [this] { FlushToLoop(); });
-  }
+  ScheduleFlushToLoop();
 }
 
 void GrpcSide::FlushToLoop() {
@@ -55,10 +61,7 @@ void GrpcSide::FlushToLoop() {
       AgateAt(c.address).Call(std::move(c.request),
                               [this, id](proto::AGateResponse& resp) {
                                 in_.push_back(Answer{id, std::move(resp)});
-                                if (!in_flush_deferred_) {
-                                  in_flush_deferred_ = true;
-                                  loop_.Defer([this] { FlushToAsio(); });
-                                }
+                                ScheduleFlushToAsio();
                               });
     }
   });
@@ -66,10 +69,7 @@ void GrpcSide::FlushToLoop() {
 
 void GrpcSide::OnAsio(std::function<void()> fn) {
   in_fns_.push_back(std::move(fn));
-  if (!in_flush_deferred_) {
-    in_flush_deferred_ = true;
-    loop_.Defer([this] { FlushToAsio(); });
-  }
+  ScheduleFlushToAsio();
 }
 
 void GrpcSide::FlushToAsio() {

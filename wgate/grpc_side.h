@@ -82,8 +82,10 @@ class GrpcSide {
     proto::AGateResponse response;
   };
   AGateClient& AgateAt(const std::string& address);  // loop thread
-  void FlushToLoop();                                // Asio thread
-  void FlushToAsio();                                // loop thread
+  void ScheduleFlushToLoop();  // Asio thread: once per Asio turn
+  void FlushToLoop();          // Asio thread
+  void ScheduleFlushToAsio();  // loop thread: once per loop burst
+  void FlushToAsio();          // loop thread
 
   asio::io_context& io_;
   GrpcLoop loop_;
