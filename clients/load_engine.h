@@ -1,14 +1,13 @@
 #pragma once
 
+#include <asio.hpp>
 #include <chrono>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <string>
 #include <vector>
-
-#include <asio.hpp>
-#include <nlohmann/json.hpp>
 
 #include "clients/histogram.h"
 #include "clients/scenario.h"
@@ -18,14 +17,15 @@ namespace its::load {
 struct LoadOptions {
   std::string host = "127.0.0.1";
   int port = 8080;
-  int users = 0;             // closed model: this many virtual users loop journeys
-  double rate = 0;           // open model: journeys started per second (Poisson)
-  double ramp_up_s = 0;      // closed model: users start evenly over this time
+  int users = 0;         // closed model: this many virtual users loop journeys
+  double rate = 0;       // open model: journeys started per second (Poisson)
+  double ramp_up_s = 0;  // closed model: users start evenly over this time
   double duration_s = 10;
-  double think_ms = -1;      // >= 0: replaces every think time
-  int max_active = 20000;    // open model: journeys in progress at most (more are dropped)
+  double think_ms = -1;  // >= 0: replaces every think time
+  // Open model: journeys in progress at most (more are dropped).
+  int max_active = 20000;
   uint64_t seed = 1;
-  bool progress = true;      // a line per second on stderr
+  bool progress = true;  // a line per second on stderr
 };
 
 struct StepStats {
@@ -41,7 +41,8 @@ struct StepStats {
 // (coordinated omission corrected).
 class LoadEngine {
  public:
-  LoadEngine(asio::io_context& io, const Scenario& scenario, const LoadOptions& options);
+  LoadEngine(asio::io_context& io, const Scenario& scenario,
+             const LoadOptions& options);
   ~LoadEngine();
 
   void Run();  // returns when the duration is over and the last requests are in
@@ -52,13 +53,15 @@ class LoadEngine {
   struct VirtualUser;
   using Clock = std::chrono::steady_clock;
 
-  void StartJourney(const std::shared_ptr<VirtualUser>& vu, Clock::time_point intended);
+  void StartJourney(const std::shared_ptr<VirtualUser>& vu,
+                    Clock::time_point intended);
   void NextStep(const std::shared_ptr<VirtualUser>& vu);
   void EndJourney(const std::shared_ptr<VirtualUser>& vu, bool ok);
   void Send(const std::shared_ptr<VirtualUser>& vu, const std::string& step,
             std::string request, Clock::time_point intended,
             std::function<void(int status, const std::string& body)> then);
-  void After(const std::shared_ptr<VirtualUser>& vu, double ms, std::function<void()> fn);
+  void After(const std::shared_ptr<VirtualUser>& vu, double ms,
+             std::function<void()> fn);
   void ScheduleArrival();
   void Tick();
   void Finish();
