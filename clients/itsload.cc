@@ -86,6 +86,14 @@ int main(int argc, char** argv) {
       report["itsload_cpu_percent"].get<double>());
   if (!report["errors_by_kind"].empty())
     std::cout << "errors: " << report["errors_by_kind"].dump() << "\n";
+  if (report["transport_errors"].get<uint64_t>() > 0) {
+    std::cout << fmt::format(
+        "{} requests got no response; users backed off {} times, {:.1f} s in "
+        "all\n",
+        report["transport_errors"].get<uint64_t>(),
+        report["backoffs"].get<uint64_t>(),
+        report["backoff_wait_s"].get<double>());
+  }
   if (!report_file.empty())
     std::ofstream(report_file) << report.dump(2) << "\n";
   if (!html_file.empty())

@@ -4,6 +4,8 @@
 #include <sys/resource.h>
 
 #include <iostream>
+#include <random>
+#include <utility>
 
 #include "common/params.h"
 #include "common/strings.h"
@@ -185,6 +187,8 @@ struct LoadEngine::VirtualUser {
   size_t step = 0;
   int repeat_left = 0;
   bool open_model = false;
+  Backoff backoff;        // closed model: transport failures in a row
+  double backoff_ms = 0;  // to wait before the next journey, set by a failure
   Clock::time_point intended;
 };
 
@@ -270,7 +274,19 @@ void LoadEngine::Send(const std::shared_ptr<VirtualUser>& vu,
         if (second < timeline_.size()) ++timeline_[second].errors;
         ++error_kinds_[r.status ? Cat("HTTP ", r.status) : r.error];
       }
+      if (r.status == 0) ++transport_errors_;
       if (!r.agate.empty()) ++agates_[r.agate];
+    }
+    if (r.status == 0) {
+      // No response at all: the journey ends (every step treats this as a
+      // failure) and the user waits before the next one; see EndJourney.
+      // Open-model users are never retried, so they need no back-off.
+      if (!vu->open_model) {
+        vu->backoff_ms = vu->backoff.Failed(
+            std::uniform_real_distribution<double>(0, 1)(rng_));
+      }
+    } else {
+      vu->backoff.Succeeded();
     }
     if (!r.cookie.empty()) vu->cookie = r.cookie;
     if (r.cookie_cleared) vu->cookie.clear();
@@ -405,8 +421,17 @@ void LoadEngine::EndJourney(const std::shared_ptr<VirtualUser>& vu, bool ok) {
     vu->conn->Close();
     return;
   }
-  // Closed model: the same user goes on with a new journey.
-  StartJourney(vu, Clock::now());
+  // Closed model: the same user goes on with a new journey, after a back-off
+  // if its last request got no response. Without it a refusing or vanished
+  // wgate turns every user into a connect loop as fast as the CPU allows.
+  // The journey's latency counts from the end of the wait, which is the
+  // user's own choice, not the server's delay.
+  double wait_ms = std::exchange(vu->backoff_ms, 0);
+  if (wait_ms > 0) {
+    ++backoffs_;
+    backoff_wait_s_ += wait_ms / 1000;
+  }
+  After(vu, wait_ms, [this, vu] { StartJourney(vu, vu->intended); });
 }
 
 void LoadEngine::ScheduleArrival() {
@@ -490,6 +515,7 @@ void LoadEngine::Run() {
       auto vu = std::make_shared<VirtualUser>();
       vu->conn = std::make_shared<Connection>(io_, ep);
       vu->timer = std::make_unique<asio::steady_timer>(io_);
+      vu->backoff = Backoff(options_.backoff);
       users_.push_back(vu);
       double delay_ms = options_.users > 1
                             ? options_.ramp_up_s * 1000.0 * i / options_.users
@@ -528,6 +554,9 @@ nlohmann::json LoadEngine::Report() const {
       {"duration_s", options_.duration_s},
       {"requests", requests_},
       {"errors", errors_},
+      {"transport_errors", transport_errors_},
+      {"backoffs", backoffs_},
+      {"backoff_wait_s", backoff_wait_s_},
       {"throughput_rps", static_cast<double>(requests_) / options_.duration_s},
       {"latency_ms", LatencyJson(latency_)},
       {"journeys",

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "clients/backoff.h"
 #include "clients/histogram.h"
 #include "clients/scenario.h"
 
@@ -26,6 +27,9 @@ struct LoadOptions {
   int max_active = 20000;
   uint64_t seed = 1;
   bool progress = true;  // a line per second on stderr
+  // Closed model: how long a virtual user waits before its next journey when
+  // a request got no response at all (connection refused, reset, closed).
+  Backoff::Policy backoff;
 };
 
 struct StepStats {
@@ -90,6 +94,9 @@ class LoadEngine {
 
   Histogram latency_;
   uint64_t requests_ = 0, errors_ = 0;
+  uint64_t transport_errors_ = 0;  // errors without any HTTP response
+  uint64_t backoffs_ = 0;          // waits before a virtual user tried again
+  double backoff_wait_s_ = 0;      // the sum of those waits
   uint64_t started_ = 0, completed_ = 0, failed_ = 0, dropped_ = 0;
   std::map<std::string, StepStats> steps_;
   std::map<std::string, uint64_t> agates_;

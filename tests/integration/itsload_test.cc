@@ -1,7 +1,19 @@
 // itsload against a real cluster (issue 3): both load models, the reports,
-// the three journey ends, and scenario errors.
+// the three journey ends, and scenario errors. And against no cluster at
+// all: a dead port, or one that hangs up at once, must get a few attempts
+// spaced by back-off, not a connect loop.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
+#include <thread>
 
 #include "tests/integration/test_cluster.h"
 
@@ -14,7 +26,8 @@ struct LoadRun {
 };
 
 LoadRun Itsload(const std::string& args) {
-  std::string cmd = Cat(ITS_BIN_DIR, "/itsload ", args, " 2>&1");
+  // Bounded: a run that hangs is killed and fails on its exit code (124).
+  std::string cmd = Cat("timeout 60 ", ITS_BIN_DIR, "/itsload ", args, " 2>&1");
   FILE* f = popen(cmd.c_str(), "r");
   LoadRun r;
   char buf[4096];
@@ -32,6 +45,124 @@ std::string Scenario(const std::string& name) {
 nlohmann::json ReadJson(const std::string& path) {
   std::ifstream in(path);
   return nlohmann::json::parse(in);
+}
+
+// A loopback socket bound to an ephemeral port; `listen` or not.
+int BoundSocket(bool listen_too, int* port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0 ||
+      (listen_too && listen(fd, 128) != 0)) {
+    ADD_FAILURE() << "socket: " << strerror(errno);
+  }
+  *port = ntohs(a.sin_port);
+  return fd;
+}
+
+// A port on 127.0.0.1 nobody listens on: bound to learn it, then closed.
+int DeadPort() {
+  int port = 0;
+  close(BoundSocket(false, &port));
+  return port;
+}
+
+// With 50 ms to start, doubling, and jitter taking at most half off, one
+// virtual user's earliest attempts are at 0, 25, 75, 175, 375, 775 and
+// 1575 ms: at most 7 in 2 s, whatever the machine.
+constexpr int kMaxAttemptsIn2s = 7;
+
+TEST(Itsload, ClosedModelBacksOffFromADeadPort) {
+  std::string report = Cat(std::filesystem::temp_directory_path().string(),
+                           "/itsload-dead-", getpid(), ".json");
+  auto t0 = std::chrono::steady_clock::now();
+  LoadRun r = Itsload(Cat(Scenario("display.toml"),
+                          " --url http://127.0.0.1:", DeadPort(),
+                          " --users 20 --duration 2 --report ", report));
+  double wall_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+          .count();
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto j = ReadJson(report);
+  std::filesystem::remove(report);
+  uint64_t requests = j["requests"].get<uint64_t>();
+  // Every attempt is an error, and a transport one; none was free.
+  EXPECT_GT(j["errors"].get<uint64_t>(), 0u) << j.dump();
+  EXPECT_EQ(j["errors"].get<uint64_t>(), requests);
+  EXPECT_EQ(j["transport_errors"].get<uint64_t>(), requests);
+  EXPECT_EQ(j["errors_by_kind"]["connect: Connection refused"], requests)
+      << j["errors_by_kind"].dump();
+  // Each failure made its user wait before trying again.
+  EXPECT_GE(j["backoffs"].get<uint64_t>(), requests);
+  EXPECT_GT(j["backoff_wait_s"].get<double>(), 0);
+  // Before the back-off: ~100,000 refused connects in 2 s at full CPU.
+  EXPECT_LE(requests, 20u * kMaxAttemptsIn2s) << r.output;
+  EXPECT_GE(requests, 20u * 3) << r.output;  // but it did keep trying
+  EXPECT_LT(j["itsload_cpu_percent"].get<double>(), 20) << r.output;
+  EXPECT_EQ(j["journeys"]["completed"], 0);
+  EXPECT_LT(wall_s, 15);
+  EXPECT_NE(r.output.find("requests got no response; users backed off"),
+            std::string::npos)
+      << r.output;
+}
+
+// A server that accepts and hangs up before answering: "closed by server"
+// (or a reset, or a broken pipe) is a transport failure like a refusal.
+TEST(Itsload, ClosedModelBacksOffFromAServerThatHangsUp) {
+  int port = 0;
+  int listener = BoundSocket(true, &port);
+  std::atomic<int> accepted = 0;
+  std::thread hang_up([&] {
+    for (;;) {
+      int fd = accept(listener, nullptr, nullptr);
+      if (fd < 0) return;  // shut down: the test is over
+      ++accepted;
+      close(fd);
+    }
+  });
+  std::string report = Cat(std::filesystem::temp_directory_path().string(),
+                           "/itsload-hangup-", getpid(), ".json");
+  LoadRun r =
+      Itsload(Cat(Scenario("display.toml"), " --url http://127.0.0.1:", port,
+                  " --users 20 --duration 2 --quiet --report ", report));
+  shutdown(listener, SHUT_RDWR);
+  hang_up.join();
+  close(listener);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto j = ReadJson(report);
+  std::filesystem::remove(report);
+  uint64_t requests = j["requests"].get<uint64_t>();
+  EXPECT_GT(requests, 0u);
+  EXPECT_EQ(j["errors"].get<uint64_t>(), requests);
+  EXPECT_EQ(j["transport_errors"].get<uint64_t>(), requests)
+      << j["errors_by_kind"].dump();
+  EXPECT_LE(requests, 20u * kMaxAttemptsIn2s) << j["errors_by_kind"].dump();
+  EXPECT_LE(accepted.load(), static_cast<int>(20 * kMaxAttemptsIn2s) + 20);
+  EXPECT_LT(j["itsload_cpu_percent"].get<double>(), 20);
+}
+
+// The open model never retries: a failed arrival's journey just ends, and
+// arrivals keep to --rate.
+TEST(Itsload, OpenModelDoesNotRetryADeadPort) {
+  std::string report = Cat(std::filesystem::temp_directory_path().string(),
+                           "/itsload-dead-open-", getpid(), ".json");
+  LoadRun r = Itsload(Cat(Scenario("mixed.toml"),
+                          " --url http://127.0.0.1:", DeadPort(),
+                          " --rate 50 --duration 2 --quiet --report ", report));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto j = ReadJson(report);
+  std::filesystem::remove(report);
+  uint64_t requests = j["requests"].get<uint64_t>();
+  EXPECT_GT(requests, 0u);
+  EXPECT_EQ(j["errors"].get<uint64_t>(), requests);
+  EXPECT_EQ(j["transport_errors"].get<uint64_t>(), requests);
+  EXPECT_LE(requests, 300u);  // ~100 arrivals (Poisson, 50/s for 2 s)
+  EXPECT_LE(requests, j["journeys"]["started"].get<uint64_t>());  // one each
+  EXPECT_EQ(j["backoffs"], 0);
+  EXPECT_LT(j["itsload_cpu_percent"].get<double>(), 20);
 }
 
 TEST(Itsload, ClosedModelWritesTheReports) {
