@@ -11,6 +11,12 @@ namespace {
 using State = SessionContext::State;
 
 constexpr char kTimedOut[] = "Session timed out - please log in again";
+constexpr char kR3Lost[] =
+    "The connection to the R/3 system was broken and R/3 ended the session - "
+    "please log in again";
+constexpr char kR3Slow[] =
+    "Timeout during communication with the R/3 system - your session is kept, "
+    "please try again";
 
 // Whole minutes/hours of a service parameter, or `fallback`.
 SimMicros Duration(const std::string& value, SimMicros unit,
@@ -28,11 +34,11 @@ std::string FirstWord(std::string_view s) {
 }  // namespace
 
 AGateProcess::AGateProcess(const AGateOptions& options, const Clock& clock,
-                           GrpcLoop& loop, const ServiceCatalog& services,
-                           R3Client& r3)
+                           Defer defer, const ServiceCatalog& services,
+                           R3Link& r3)
     : options_(options),
       clock_(clock),
-      loop_(loop),
+      defer_(std::move(defer)),
       services_(services),
       r3_(r3),
       table_(clock, options.incarnation, options.max_sessions) {
@@ -40,8 +46,11 @@ AGateProcess::AGateProcess(const AGateOptions& options, const Clock& clock,
                          !access_.Open(options_.access_log, &error)) {
     spdlog::error("cannot open {}: {}", options_.access_log, error);
   }
+}
+
+void AGateProcess::R3Ended(const proto::R3Down& down) {
   // Sessions R/3 ended on its own arrive pushed on the dialog stream.
-  r3_.set_batch_hook([this](proto::R3Down& down) {
+  {
     for (const auto& ended : down.ended()) {
       auto it = by_r3_session_.find(ended.session());
       if (it == by_r3_session_.end()) continue;
@@ -52,7 +61,30 @@ AGateProcess::AGateProcess(const AGateOptions& options, const Clock& clock,
       s->second->r3_session = 0;  // already gone at R/3
       EndSession(*s->second, State::kEnded, ended.reason());
     }
-  });
+  }
+}
+
+void AGateProcess::R3ConnectionLost() {
+  int ended = 0;
+  for (const auto& [slot, s] : table_.all()) {
+    if (s->state != State::kActive) continue;
+    by_r3_session_.erase(s->r3_session);
+    s->r3_session = 0;  // R/3 ends the sessions of a broken stream itself
+    EndSession(*s, State::kR3Lost, "connection to R/3 broken");
+    ++ended;
+  }
+  if (ended > 0) {
+    spdlog::warn("connection to R/3 broken: {} session(s) ended", ended);
+  }
+}
+
+void AGateProcess::LateR3Answer(const proto::R3Response& resp) {
+  if (resp.code() != proto::R3Response::OK || resp.session() == 0) return;
+  if (by_r3_session_.count(resp.session())) return;  // a session we hold
+  proto::R3Request off;
+  off.mutable_logoff()->set_session(resp.session());
+  off.mutable_logoff()->set_reason("logon answered after its deadline");
+  r3_.Call(std::move(off), [](proto::R3Response&) {});
 }
 
 void AGateProcess::Access(char type, const std::string& client_ip,
@@ -303,6 +335,20 @@ void AGateProcess::Start(proto::AGateRequest& req, const Reply& reply,
         reply(std::move(r));
         return;
       }
+      if (r3resp.code() == proto::R3Response::CONNECTION_LOST) {
+        reply(Message(503, "Logon not possible",
+                      "Connection to the R/3 system broken - please try "
+                      "again later",
+                      false));
+        return;
+      }
+      if (r3resp.code() == proto::R3Response::TIMEOUT) {
+        reply(Message(504, "Logon not possible",
+                      "Timeout during communication with the R/3 system - "
+                      "please try again later",
+                      false));
+        return;
+      }
       if (r3resp.code() != proto::R3Response::OK) {
         reply(Message(400, "Logon not possible", r3resp.error(), false));
         return;
@@ -362,6 +408,7 @@ void AGateProcess::Tombstone(SessionContext& s, proto::AGateRequest& req,
   switch (s.state) {
     case State::kTimedOut:
     case State::kEnded:
+    case State::kR3Lost:
       if (s.Param("~servicerestart", "0") == "1") {
         // ITS: re-entering the old URL starts the service anew.
         proto::AGateRequest start;
@@ -388,23 +435,37 @@ void AGateProcess::Tombstone(SessionContext& s, proto::AGateRequest& req,
         }
         return;
       }
-      reply(Message(400, "Session timed out", kTimedOut, true,
-                    Sisp(s, "SRV_ERROR")));
+      reply(EndPage(s));
       return;
     case State::kLoggedOff:
-      reply(Message(400, "Logged off",
-                    "You have logged off - please log in again", true,
-                    Sisp(s, "SRV_ERROR")));
-      return;
     case State::kAborted:
-      reply(Message(400, "Session ended",
-                    "The session was ended when its browser window closed - "
-                    "please log in again",
-                    true, Sisp(s, "SRV_ERROR")));
+      reply(EndPage(s));
       return;
     case State::kActive:
       break;
   }
+}
+
+proto::AGateResponse AGateProcess::EndPage(const SessionContext& s) const {
+  switch (s.state) {
+    case State::kR3Lost:
+      return Message(400, "Session ended", kR3Lost, true, Sisp(s, "SRV_ERROR"));
+    case State::kLoggedOff:
+      return Message(400, "Logged off",
+                     "You have logged off - please log in again", true,
+                     Sisp(s, "SRV_ERROR"));
+    case State::kAborted:
+      return Message(400, "Session ended",
+                     "The session was ended when its browser window closed - "
+                     "please log in again",
+                     true, Sisp(s, "SRV_ERROR"));
+    case State::kTimedOut:
+    case State::kEnded:
+    case State::kActive:
+      break;
+  }
+  return Message(400, "Session timed out", kTimedOut, true,
+                 Sisp(s, "SRV_ERROR"));
 }
 
 void AGateProcess::EndSession(SessionContext& s, State why,
@@ -423,11 +484,15 @@ void AGateProcess::EndSession(SessionContext& s, State why,
   // The tombstone tells the next request why; with ~userTimeout it also keeps
   // the logon data for a restart.
   table_.End(s, why, s.logon_kept ? s.keep_logon_for : kSimHour);
-  char type = why == State::kTimedOut  ? 'o'
-              : why == State::kAborted ? 't'
-              : why == State::kEnded   ? 'e'
-                                       : 'l';
+  char type = why == State::kTimedOut                            ? 'o'
+              : why == State::kAborted                           ? 't'
+              : why == State::kEnded || why == State::kR3Lost ? 'e'
+                                                                 : 'l';
   Access(type, "-", Cat(PublicId(s.slot), " session ended: ", reason));
+  // Requests queued behind a step in flight: each gets the end page now.
+  for (auto& next : s.waiting) defer_(std::move(next));
+  s.waiting.clear();
+  s.waiting.shrink_to_fit();
 }
 
 void AGateProcess::Step(SessionContext& s, proto::AGateRequest& req,
@@ -491,9 +556,14 @@ void AGateProcess::Step(SessionContext& s, proto::AGateRequest& req,
   WithThread([=, this] {
     SimMicros started = clock_.Now();
     auto it = table_.all().find(slot);
-    if (it == table_.all().end() || it->second->state != State::kActive) {
+    if (it == table_.all().end()) {
       ReleaseThread(started);
       reply(Message(400, "Session timed out", kTimedOut, true));
+      return;
+    }
+    if (it->second->state != State::kActive) {  // ended while queued
+      ReleaseThread(started);
+      reply(EndPage(*it->second));
       return;
     }
     proto::R3Request r3req;
@@ -513,12 +583,29 @@ void AGateProcess::Step(SessionContext& s, proto::AGateRequest& req,
       }
       SessionContext& ctx = *it->second;
       ctx.busy = false;
+      if (ctx.state == State::kActive &&
+          r3resp.code() == proto::R3Response::TIMEOUT) {
+        // R/3 may still be working (hung, not gone): the session stays.
+        Access('r', client_ip,
+               Cat(PublicId(ctx.slot), " R/3 did not answer in time"));
+        proto::AGateResponse r = Message(504, "R/3 did not answer", kR3Slow,
+                                         false, Sisp(ctx, "USR_OPEN"));
+        reply(std::move(r));
+        RunNextWaiting(ctx);
+        return;
+      }
       if (ctx.state != State::kActive ||
           r3resp.code() != proto::R3Response::OK) {
-        if (ctx.state == State::kActive)
-          EndSession(ctx, State::kEnded, r3resp.error());
-        reply(Message(400, "Session timed out", kTimedOut, true,
-                      Sisp(ctx, "SRV_ERROR")));
+        if (ctx.state == State::kActive) {
+          bool lost = r3resp.code() == proto::R3Response::CONNECTION_LOST;
+          if (lost) {
+            by_r3_session_.erase(ctx.r3_session);
+            ctx.r3_session = 0;
+          }
+          EndSession(ctx, lost ? State::kR3Lost : State::kEnded,
+                     r3resp.error());
+        }
+        reply(EndPage(ctx));
         RunNextWaiting(ctx);
         return;
       }
@@ -540,17 +627,16 @@ void AGateProcess::RunNextWaiting(SessionContext& s) {
   if (s.waiting.empty() || s.busy) return;
   auto next = std::move(s.waiting.front());
   s.waiting.erase(s.waiting.begin());
-  loop_.Defer(std::move(next));
+  defer_(std::move(next));
 }
 
 void AGateProcess::Tick() {
   access_.Flush();
+  // ~timeout counts from the last request, also for a session whose step is
+  // with R/3 or queued for a work thread: it ends now, with its R/3 logoff;
+  // the step's answer and every queued request get the timeout page.
   table_.Advance([this](SessionContext& s) {
-    if (s.busy) {  // a step is with R/3 right now: not idle
-      table_.Touch(s);
-      return;
-    }
-    EndSession(s, State::kTimedOut, "timeout");
+    EndSession(s, State::kTimedOut, s.busy ? "timeout during a step" : "timeout");
   });
 }
 

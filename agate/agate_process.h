@@ -34,19 +34,30 @@ struct AGateOptions {
 };
 
 // One AGate process: session contexts, dialog steps against R/3, expiry.
-// Everything here runs on the process's GrpcLoop thread.
+// Everything here runs on the process's logic (GrpcLoop) thread.
 class AGateProcess {
  public:
   using Reply = std::function<void(proto::AGateResponse&&)>;
+  // Runs work later on the logic thread, after the current event (the
+  // loop's Defer).
+  using Defer = std::function<void(std::function<void()>)>;
 
-  AGateProcess(const AGateOptions& options, const Clock& clock, GrpcLoop& loop,
-               const ServiceCatalog& services, R3Client& r3);
+  AGateProcess(const AGateOptions& options, const Clock& clock, Defer defer,
+               const ServiceCatalog& services, R3Link& r3);
 
   // Handles one request from a wgate; calls `reply` exactly once.
   void Handle(proto::AGateRequest& request, Reply reply);
   // Expires sessions whose ~timeout passed and flushes the access log
   // (called by a periodic timer).
   void Tick();
+
+  // From the R/3 stream: sessions R/3 ended on its own (pushed).
+  void R3Ended(const proto::R3Down& down);
+  // The R/3 stream broke: R/3 ends the sessions logged on over it, so do we.
+  void R3ConnectionLost();
+  // An answer R/3 gave after its call's deadline: a logon that succeeded
+  // after all is logged off again, so no R/3 session is left behind.
+  void LateR3Answer(const proto::R3Response& resp);
 
   proto::SessionsReply ListSessions() const;
   proto::LoadReport Load();
@@ -60,8 +71,12 @@ class AGateProcess {
   void Step(SessionContext& s, proto::AGateRequest& req, const Reply& reply);
   void Tombstone(SessionContext& s, proto::AGateRequest& req,
                  const Reply& reply);
+  // Ends an active session: R/3 logoff (unless R/3 ended it already), the
+  // tombstone, and every request queued behind it gets the end page.
   void EndSession(SessionContext& s, SessionContext::State why,
                   const std::string& reason);
+  // The page for a request of a session that has ended (no restart).
+  proto::AGateResponse EndPage(const SessionContext& s) const;
   void RunNextWaiting(SessionContext& s);
 
   // Work threads: `work` runs when one is free (at once or queued FIFO).
@@ -88,9 +103,9 @@ class AGateProcess {
   const std::string agate_name_ =
       Cat(options_.instance, "/", options_.process, "/", pid_);
   const Clock& clock_;
-  GrpcLoop& loop_;
+  Defer defer_;
   const ServiceCatalog& services_;
-  R3Client& r3_;
+  R3Link& r3_;
   SessionTable table_;
   int busy_threads_ = 0;
   std::deque<std::function<void()>> thread_queue_;

@@ -14,15 +14,23 @@
 namespace {
 
 // Registration and load reports to the Mapping Manager, on the logic thread.
+// A report goes out at least once a second (the manager counts a process
+// that misses three as unresponsive). When the manager restarts, the next
+// report is refused and the process registers again, so the new manager
+// learns it instead of starting another. Without any manager for
+// `orphan_exit` the process exits: nobody else would ever stop it.
 class ManagerLink {
  public:
   ManagerLink(its::GrpcLoop& loop, const std::string& address,
               its::agate::AGateProcess& process, int process_number,
-              uint32_t incarnation, std::string bound)
+              uint32_t incarnation, std::string bound,
+              std::chrono::seconds orphan_exit)
       : loop_(loop),
         stub_(its::proto::MappingManager::NewStub(its::MakeChannel(address))),
         process_(process),
-        timer_(loop) {
+        timer_(loop),
+        orphan_exit_(orphan_exit),
+        last_contact_(std::chrono::steady_clock::now()) {
     request_.set_process(process_number);
     request_.set_pid(getpid());
     request_.set_address(std::move(bound));
@@ -40,14 +48,34 @@ class ManagerLink {
         },
         [this](const grpc::Status& status, its::proto::Empty&) {
           if (!status.ok()) {
-            spdlog::warn("registration with the Mapping Manager failed: {}",
-                         status.error_message());
-            After(200, [this] { Register(); });
+            if (registered_once_ || ++failed_registrations_ % 25 == 1) {
+              spdlog::warn("registration with the Mapping Manager failed: {}",
+                           status.error_message());
+            }
+            if (!Orphaned()) After(200, [this] { Register(); });
             return;
           }
+          Contact();
           spdlog::info("registered with the Mapping Manager");
+          registered_once_ = true;
+          last_ = its::proto::LoadReport();  // the next report goes at once
           Report();
         });
+  }
+
+  void Contact() { last_contact_ = std::chrono::steady_clock::now(); }
+
+  // True (and the loop is ending) once no manager was reachable for too long.
+  bool Orphaned() {
+    if (orphan_exit_.count() == 0) return false;
+    if (std::chrono::steady_clock::now() - last_contact_ < orphan_exit_)
+      return false;
+    spdlog::error(
+        "no Mapping Manager reachable for {} s: exiting, so that no orphaned "
+        "AGate process stays behind",
+        orphan_exit_.count());
+    loop_.Shutdown();
+    return true;
   }
 
   void Report() {
@@ -56,7 +84,7 @@ class ManagerLink {
                    load.busy_threads() != last_.busy_threads() ||
                    load.requests() != last_.requests() ||
                    load.starts() != last_.starts();
-    if (!changed && ++quiet_ticks_ < 8) {
+    if (!changed && ++quiet_ticks_ < 4) {
       After(250, [this] { Report(); });
       return;
     }
@@ -68,12 +96,15 @@ class ManagerLink {
           return stub_->AsyncReportLoad(ctx, load, cq);
         },
         [this](const grpc::Status& status, its::proto::Empty&) {
+          if (status.ok()) Contact();
           if (status.error_code() == grpc::StatusCode::NOT_FOUND) {
-            After(200, [this] {
-              Register();
-            });  // the manager restarted and forgot us
+            Contact();  // a manager answered: it restarted and forgot us
+            After(50, [this] { Register(); });
             return;
           }
+          if (!status.ok() && Orphaned()) return;
+          // After a failure the next report goes at once (changed or not).
+          if (!status.ok()) last_ = its::proto::LoadReport();
           After(250, [this] { Report(); });
         });
   }
@@ -89,6 +120,10 @@ class ManagerLink {
   its::proto::RegisterRequest request_;
   its::proto::LoadReport last_;
   int quiet_ticks_ = 0;
+  std::chrono::seconds orphan_exit_;
+  std::chrono::steady_clock::time_point last_contact_;
+  bool registered_once_ = false;
+  int failed_registrations_ = 0;
 };
 
 }  // namespace
@@ -147,9 +182,18 @@ int main(int argc, char** argv) {
 
   its::ScaledClock clock(time_scale > 0 ? time_scale : config.time_scale);
   its::GrpcLoop loop;
-  its::agate::R3Client r3client(loop, r3.empty() ? config.r3_listen : r3,
-                                its::agate::R3Failure);
-  its::agate::AGateProcess process(options, clock, loop, services, r3client);
+  its::agate::R3Client r3client(
+      loop, r3.empty() ? config.r3_listen : r3, its::agate::R3Failure,
+      std::chrono::milliseconds(
+          static_cast<int64_t>(config.agate_r3_timeout_s * 1000)));
+  its::agate::StreamR3Link r3link(r3client);
+  its::agate::AGateProcess process(
+      options, clock, [&loop](std::function<void()> fn) { loop.Defer(std::move(fn)); },
+      services, r3link);
+  r3client.set_batch_hook([&](its::proto::R3Down& down) { process.R3Ended(down); });
+  r3client.set_closed_hook([&] { process.R3ConnectionLost(); });
+  r3client.set_late_hook(
+      [&](its::proto::R3Response& resp) { process.LateR3Answer(resp); });
   its::agate::AGateServer agate_server(process, loop);
   std::string bound;
   auto server =
@@ -161,8 +205,9 @@ int main(int argc, char** argv) {
   agate_server.Start();
   spdlog::info("AGate process {}/{} (incarnation {}) listening on {}",
                options.instance, options.process, options.incarnation, bound);
-  ManagerLink link(loop, manager, process, options.process, options.incarnation,
-                   bound);
+  ManagerLink link(
+      loop, manager, process, options.process, options.incarnation, bound,
+      std::chrono::seconds(static_cast<int64_t>(config.agate_orphan_exit_s)));
   link.Start();
 
   // Expiry: one tick per simulated second (at most every 5 ms real, at least

@@ -23,6 +23,8 @@ const char* StateName(SessionContext::State s) {
       return "aborted";
     case SessionContext::State::kEnded:
       return "ended";
+    case SessionContext::State::kR3Lost:
+      return "r3_lost";
   }
   return "?";
 }

@@ -22,6 +22,7 @@ struct SessionContext {
     kLoggedOff,  // /nex, ~command=logoff
     kAborted,    // SISP termination (USR_ABORT)
     kEnded,      // ended by R/3 (displaced, security session ended)
+    kR3Lost,     // the connection to R/3 broke; R/3 ended the session
   };
 
   uint32_t slot = 0;

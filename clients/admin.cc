@@ -15,6 +15,7 @@ std::string StateName(proto::ProcessInfo::State s) {
   switch (s) {
     case proto::ProcessInfo::STARTING: return "starting";
     case proto::ProcessInfo::UP: return "up";
+    case proto::ProcessInfo::UNRESPONSIVE: return "unresponsive";
     default: return "down";
   }
 }
@@ -34,8 +35,12 @@ absl::StatusOr<Reply> CallR3(const ClusterConfig& config, Call call) {
   return reply;
 }
 
-absl::StatusOr<std::vector<proto::Directory>> Directories(const ClusterConfig& config) {
+// Every reachable Mapping Manager's directory; the others are named in
+// `warnings` (an error only if none answers).
+absl::StatusOr<std::vector<proto::Directory>> Directories(const ClusterConfig& config,
+                                                          std::vector<std::string>* warnings) {
   std::vector<proto::Directory> out;
+  std::string last_error;
   for (const auto& inst : config.instances) {
     auto stub = proto::MappingManager::NewStub(MakeChannel(inst.mapping_manager));
     grpc::ClientContext ctx;
@@ -43,11 +48,14 @@ absl::StatusOr<std::vector<proto::Directory>> Directories(const ClusterConfig& c
     proto::Directory d;
     grpc::Status s = stub->GetDirectory(&ctx, proto::Empty(), &d);
     if (!s.ok()) {
-      return absl::UnavailableError(Cat("Mapping Manager of ", inst.name, " at ",
-                                        inst.mapping_manager, ": ", s.error_message()));
+      last_error = Cat("Mapping Manager of ", inst.name, " at ", inst.mapping_manager, ": ",
+                       s.error_message());
+      warnings->push_back(Cat(last_error, " (its processes are not listed)"));
+      continue;
     }
     out.push_back(std::move(d));
   }
+  if (out.empty()) return absl::UnavailableError(last_error);
   return out;
 }
 
@@ -88,7 +96,7 @@ absl::StatusOr<Table> Query(const ClusterConfig& config, const std::string& comm
     return t;
   }
   if (command == "agates" || command == "loadstat") {
-    auto dirs = Directories(config);
+    auto dirs = Directories(config, &t.warnings);
     if (!dirs.ok()) return dirs.status();
     if (command == "agates") {
       t.columns = {"instance", "process", "pid", "address", "sessions", "max_sessions",
@@ -114,7 +122,7 @@ absl::StatusOr<Table> Query(const ClusterConfig& config, const std::string& comm
     return t;
   }
   if (command == "sessions") {
-    auto dirs = Directories(config);
+    auto dirs = Directories(config, &t.warnings);
     if (!dirs.ok()) return dirs.status();
     t.columns = {"instance", "process", "session", "service", "client", "user", "tcode", "state",
                  "idle_s", "expires_in_s"};

@@ -15,6 +15,8 @@ namespace its::admin {
 struct Table {
   std::vector<std::string> columns;
   std::vector<std::vector<nlohmann::json>> rows;
+  // What could not be listed (e.g. a Mapping Manager that does not answer).
+  std::vector<std::string> warnings;
 };
 
 // Runs `command` (agates, sessions, sm04, sm05, sm12, loadstat) against the cluster

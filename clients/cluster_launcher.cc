@@ -1,10 +1,16 @@
 #include "clients/cluster_launcher.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/eventfd.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <cstdio>
+#include <iterator>
 
 #include <chrono>
 #include <filesystem>
@@ -30,10 +36,63 @@ std::string WithPort0(const std::string& addr) {
 
 }  // namespace
 
-const Cluster::Process* Cluster::Find(const std::string& name) const {
-  for (const auto& p : processes_)
-    if (p.name == name) return &p;
-  return nullptr;
+// One process the launcher started, with what it needs to start it again.
+struct Cluster::Child {
+  Process info;
+  std::vector<std::string> args;  // argv; args[0] is the binary's name
+  std::string stdout_path;
+  bool critical = false;  // the cluster cannot serve without it
+  int pidfd = -1;         // readable once the process ended
+  std::optional<RestartPolicy> policy;
+  std::optional<std::chrono::steady_clock::time_point> restart_at;
+  // Set while a restarted process has not announced "ready" yet.
+  std::optional<std::chrono::steady_clock::time_point> ready_deadline;
+};
+
+Cluster::Cluster(Options options) : options_(std::move(options)) {}
+
+std::vector<Cluster::Process> Cluster::processes() const {
+  std::lock_guard<std::mutex> l(mu_);
+  std::vector<Process> out;
+  for (const auto& c : children_) out.push_back(c->info);
+  return out;
+}
+
+std::optional<Cluster::Process> Cluster::Find(const std::string& name) const {
+  std::lock_guard<std::mutex> l(mu_);
+  for (const auto& c : children_)
+    if (c->info.name == name) return c->info;
+  return std::nullopt;
+}
+
+bool Cluster::WaitRunning(const std::string& name, pid_t not_pid, int timeout_ms) const {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (std::chrono::steady_clock::now() < deadline) {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      for (const auto& c : children_) {
+        if (c->info.name == name && c->info.pid > 0 && c->info.pid != not_pid &&
+            !c->ready_deadline) {
+          return true;
+        }
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return false;
+}
+
+std::string Cluster::failure() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return failure_;
+}
+
+void Cluster::Report(const std::string& message) {
+  if (options_.report) {
+    options_.report(message);
+  } else {
+    std::fprintf(stderr, "itscluster: %s\n", message.c_str());
+  }
 }
 
 absl::Status Cluster::WriteConfig() {
@@ -53,25 +112,26 @@ absl::Status Cluster::WriteConfig() {
   return absl::OkStatus();
 }
 
-absl::Status Cluster::Spawn(const std::string& name, std::vector<std::string> args,
-                            Process* out) {
-  std::string file = name;
-  for (char& c : file)
-    if (c == ' ') c = '-';
-  std::string stdout_path = Cat(options_.run_dir, "/", file, ".out");
-  out->name = name;
-  out->log = Cat(options_.run_dir, "/", file, ".log");
-  std::string binary = Cat(options_.bin_dir, "/", args[0]);
-  args[0] = binary;
+absl::Status Cluster::ForkExec(Child& c, bool first) {
+  // stdout carries only the "ready" line: a fresh file per start. The log
+  // (stderr) of a restarted process continues its predecessor's.
+  int out_fd = ::open(c.stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int err_fd = ::open(c.info.log.c_str(),
+                      O_WRONLY | O_CREAT | O_CLOEXEC | (first ? O_TRUNC : O_APPEND), 0644);
+  if (out_fd < 0 || err_fd < 0) {
+    if (out_fd >= 0) ::close(out_fd);
+    if (err_fd >= 0) ::close(err_fd);
+    return absl::InternalError(Cat("cannot create ", c.stdout_path));
+  }
+  std::vector<std::string> args = c.args;
+  args[0] = Cat(options_.bin_dir, "/", args[0]);
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
-  int out_fd = ::open(stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  int err_fd = ::open(out->log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (out_fd < 0 || err_fd < 0) return absl::InternalError(Cat("cannot create ", stdout_path));
   pid_t parent = getpid();
   pid_t pid = fork();
   if (pid == 0) {
+    // Only async-signal-safe calls until exec.
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (getppid() != parent) _exit(1);
     dup2(out_fd, STDOUT_FILENO);
@@ -85,34 +145,75 @@ absl::Status Cluster::Spawn(const std::string& name, std::vector<std::string> ar
   ::close(out_fd);
   ::close(err_fd);
   if (pid < 0) return absl::InternalError("fork failed");
-  out->pid = pid;
-  processes_.push_back(*out);
+  c.info.pid = pid;
+  c.pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  return absl::OkStatus();
+}
 
-  // Wait for "ready <what> <address>".
+namespace {
+
+// The address in `stdout_path`'s "ready <what> <address>" line, if written.
+std::optional<std::string> ReadyAddress(const std::string& stdout_path) {
+  std::ifstream in(stdout_path);
+  std::string line;
+  while (std::getline(in, line)) {
+    auto words = Split(line, ' ');
+    if (words.size() == 3 && words[0] == "ready") return std::string(words[2]);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+absl::Status Cluster::WaitReady(Child& c) {
   auto deadline =
       std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.ready_timeout_ms);
   while (std::chrono::steady_clock::now() < deadline) {
-    std::ifstream in(stdout_path);
-    std::string line;
-    while (std::getline(in, line)) {
-      auto words = Split(line, ' ');
-      if (words.size() == 3 && words[0] == "ready") {
-        out->address = std::string(words[2]);
-        processes_.back().address = out->address;
-        return absl::OkStatus();
-      }
+    if (auto address = ReadyAddress(c.stdout_path)) {
+      std::lock_guard<std::mutex> l(mu_);
+      c.info.address = *address;
+      return absl::OkStatus();
     }
     int status;
-    if (waitpid(pid, &status, WNOHANG) == pid) {
-      processes_.back().pid = -1;
-      auto log = ReadFile(out->log);
+    if (waitpid(c.info.pid, &status, WNOHANG) == c.info.pid) {
+      std::lock_guard<std::mutex> l(mu_);
+      c.info.pid = -1;
+      auto log = ReadFile(c.info.log);
       return absl::FailedPreconditionError(
-          Cat(name, " exited before it was ready; its log (", out->log, "):\n",
+          Cat(c.info.name, " exited before it was ready; its log (", c.info.log, "):\n",
               log.ok() ? *log : std::string("(none)")));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  return absl::DeadlineExceededError(Cat(name, " did not get ready in time; log: ", out->log));
+  return absl::DeadlineExceededError(
+      Cat(c.info.name, " did not get ready in time; log: ", c.info.log));
+}
+
+absl::Status Cluster::Spawn(const std::string& name, std::vector<std::string> args,
+                            bool critical) {
+  auto child = std::make_unique<Child>();
+  std::string file = name;
+  for (char& ch : file)
+    if (ch == ' ') ch = '-';
+  child->info.name = name;
+  child->info.log = Cat(options_.run_dir, "/", file, ".log");
+  child->stdout_path = Cat(options_.run_dir, "/", file, ".out");
+  child->args = std::move(args);
+  child->critical = critical;
+  child->policy.emplace(config_parsed_.supervisor);
+  Child& c = *child;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    children_.push_back(std::move(child));
+  }
+  if (auto s = ForkExec(c, /*first=*/true); !s.ok()) return s;
+  if (auto s = WaitReady(c); !s.ok()) return s;
+  // A restart binds the same address, so nobody needs to learn a new one.
+  std::string listen = c.info.address;
+  if (listen.rfind("http://", 0) == 0) listen = listen.substr(7);
+  c.args.push_back("--listen");
+  c.args.push_back(listen);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(Options options) {
@@ -130,6 +231,7 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(Options options) {
     std::ofstream(options.run_dir + "/" + path, std::ios::trunc) << content;
   }
   std::unique_ptr<Cluster> c(new Cluster(std::move(options)));
+  c->config_parsed_ = *checked;
   const Options& o = c->options_;
   try {
     c->config_ = toml::parse_file(o.run_dir + "/cluster.toml");
@@ -154,67 +256,217 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(Options options) {
   auto edited = ClusterConfig::Load(o.run_dir);  // the edit must leave a valid file
   if (!edited.ok()) return edited.status();
 
-  Process p;
-  if (auto s = c->Spawn("r3_stub", {"r3_stub", "--config", o.run_dir}, &p); !s.ok()) return s;
-  t["r3"].as_table()->insert_or_assign("listen", p.address);
+  c->config_parsed_ = *edited;
+
+  auto address_of = [&c](const std::string& name) {
+    auto p = c->Find(name);
+    return p ? p->address : std::string();
+  };
+  if (auto s = c->Spawn("r3_stub", {"r3_stub", "--config", o.run_dir}, /*critical=*/true);
+      !s.ok()) {
+    return s;
+  }
+  t["r3"].as_table()->insert_or_assign("listen", address_of("r3_stub"));
   if (auto s = c->WriteConfig(); !s.ok()) return s;
   size_t i = 0;
   for (const auto& inst : edited->instances) {
-    if (auto s = c->Spawn("mapping_manager " + inst.name,
-                          {"mapping_manager", "--config", o.run_dir, "--instance", inst.name}, &p);
+    std::string name = "mapping_manager " + inst.name;
+    if (auto s = c->Spawn(name, {"mapping_manager", "--config", o.run_dir, "--instance", inst.name},
+                          /*critical=*/false);
         !s.ok()) {
       return s;
     }
     (*t["agate_instance"].as_array())[i++].as_table()->insert_or_assign("mapping_manager",
-                                                                        p.address);
+                                                                        address_of(name));
     if (auto s = c->WriteConfig(); !s.ok()) return s;
   }
-  if (auto s = c->Spawn("wgate", {"wgate", "--config", o.run_dir}, &p); !s.ok()) return s;
-  c->url_ = p.address;
-  std::string bare = p.address.substr(7);  // strip http://
+  if (auto s = c->Spawn("wgate", {"wgate", "--config", o.run_dir}, /*critical=*/true); !s.ok()) {
+    return s;
+  }
+  c->url_ = address_of("wgate");
+  std::string bare = c->url_.substr(7);  // strip http://
   t["wgate"].as_table()->insert_or_assign("listen", bare);
   if (auto s = c->WriteConfig(); !s.ok()) return s;
 
+  // Ready once every instance serves ("ok" without anything degraded).
   auto deadline =
       std::chrono::steady_clock::now() + std::chrono::milliseconds(o.ready_timeout_ms);
   while (true) {
     auto r = HttpGet(bare, "/healthz", 1000);
-    if (r.ok() && r->status == 200) break;
+    if (r.ok() && r->status == 200 && r->body == "ok\n") break;
     if (std::chrono::steady_clock::now() > deadline) {
       return absl::DeadlineExceededError(
           Cat("/healthz did not answer 200 in time (logs in ", o.run_dir, ")"));
     }
-    std::string gone = c->ExitedProcess();
+    std::string gone = c->ExitedDuringStart();
     if (!gone.empty()) {
       return absl::FailedPreconditionError(Cat(gone, " exited during start-up (logs in ",
                                                o.run_dir, ")"));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+  c->StartSupervisor();
   return c;
 }
 
-std::string Cluster::ExitedProcess() {
-  for (auto& p : processes_) {
+std::string Cluster::ExitedDuringStart() {
+  std::lock_guard<std::mutex> l(mu_);
+  for (auto& c : children_) {
     int status;
-    if (p.pid > 0 && waitpid(p.pid, &status, WNOHANG) == p.pid) {
-      p.pid = -1;
-      return p.name;
+    if (c->info.pid > 0 && waitpid(c->info.pid, &status, WNOHANG) == c->info.pid) {
+      c->info.pid = -1;
+      return c->info.name;
     }
   }
   return "";
 }
 
+void Cluster::StartSupervisor() {
+  wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  supervisor_ = std::thread([this] { Supervise(); });
+}
+
+void Cluster::Supervise() {
+  using Clock = std::chrono::steady_clock;
+  while (!stop_supervisor_) {
+    std::vector<pollfd> fds;
+    std::vector<Child*> watched;
+    int timeout_ms = -1;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      auto now = Clock::now();
+      for (auto& c : children_) {
+        if (c->pidfd >= 0) {
+          fds.push_back(pollfd{c->pidfd, POLLIN, 0});
+          watched.push_back(c.get());
+        }
+        auto wake = [&](Clock::time_point at) {
+          int ms = static_cast<int>(std::max<int64_t>(
+              1, std::chrono::duration_cast<std::chrono::milliseconds>(at - now).count() + 1));
+          timeout_ms = timeout_ms < 0 ? ms : std::min(timeout_ms, ms);
+        };
+        if (c->restart_at) wake(*c->restart_at);
+        if (c->ready_deadline) wake(now + std::chrono::milliseconds(10));  // poll the ready line
+      }
+    }
+    fds.push_back(pollfd{wake_fd_, POLLIN, 0});
+    int n = poll(fds.data(), fds.size(), timeout_ms);
+    if (stop_supervisor_) break;
+    if (n < 0 && errno != EINTR) break;
+    std::lock_guard<std::mutex> l(mu_);
+    for (size_t i = 0; i < watched.size(); ++i) {
+      if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      Child& c = *watched[i];
+      int status = 0;
+      if (c.info.pid > 0 && waitpid(c.info.pid, &status, WNOHANG) != c.info.pid) continue;
+      HandleExit(c, status);
+    }
+    auto now = Clock::now();
+    for (auto& c : children_) {
+      if (c->restart_at && *c->restart_at <= now) Respawn(*c);
+      if (c->ready_deadline) CheckStarting(*c);
+    }
+  }
+}
+
+void Cluster::HandleExit(Child& c, int status) {
+  if (c.pidfd >= 0) ::close(c.pidfd);
+  c.pidfd = -1;
+  pid_t pid = c.info.pid;
+  c.info.pid = -1;
+  c.ready_deadline.reset();
+  std::string how = WIFSIGNALED(status) ? Cat("signal ", WTERMSIG(status))
+                                        : Cat("exit status ", WEXITSTATUS(status));
+  auto delay = c.policy->OnExit(std::chrono::steady_clock::now());
+  const SupervisorConfig& sv = c.policy->config();
+  if (!delay) {
+    c.info.given_up = true;
+    Report(Cat(c.info.name, " (pid ", pid, ") ended (", how, "), ", c.policy->recent_crashes(),
+               " times within ", sv.window_s, " s: not restarting it; log: ", c.info.log));
+    if (c.critical && failure_.empty()) {
+      failure_ = Cat(c.info.name, " crashed too often; the cluster cannot serve without it");
+    }
+    return;
+  }
+  Report(Cat(c.info.name, " (pid ", pid, ") ended (", how, "); restarting it in ", delay->count(),
+             " ms (crash ", c.policy->recent_crashes(), " of at most ", sv.max_restarts,
+             " within ", sv.window_s, " s)"));
+  c.restart_at = std::chrono::steady_clock::now() + *delay;
+}
+
+void Cluster::Respawn(Child& c) {
+  c.restart_at.reset();
+  ++c.info.restarts;
+  if (auto s = ForkExec(c, /*first=*/false); !s.ok()) {
+    Report(Cat("cannot restart ", c.info.name, ": ", s.message()));
+    HandleExit(c, 0);
+    return;
+  }
+  c.ready_deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.ready_timeout_ms);
+}
+
+void Cluster::CheckStarting(Child& c) {
+  if (auto address = ReadyAddress(c.stdout_path)) {
+    c.ready_deadline.reset();
+    Report(Cat(c.info.name, " runs again (pid ", c.info.pid, ", restart ", c.info.restarts,
+               ")"));
+    return;
+  }
+  if (std::chrono::steady_clock::now() > *c.ready_deadline) {
+    Report(Cat(c.info.name, " (pid ", c.info.pid, ") did not get ready in time; killing it"));
+    kill(c.info.pid, SIGKILL);  // its pidfd reports the end
+    c.ready_deadline.reset();
+  }
+}
+
+namespace {
+
+// PIDs of the processes whose command line has `--config <run_dir>`: every
+// process of this cluster, also agates whose Mapping Manager died.
+std::vector<pid_t> ClusterPids(const std::string& run_dir) {
+  std::vector<pid_t> pids;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
+    int pid;
+    if (!ParseInt(entry.path().filename().string(), &pid) || pid <= 1 || pid == getpid()) continue;
+    std::ifstream in(Cat("/proc/", pid, "/cmdline"), std::ios::binary);
+    std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (all.find(Cat('\0', "--config", '\0', run_dir, '\0')) != std::string::npos) {
+      pids.push_back(pid);
+    }
+  }
+  return pids;
+}
+
+}  // namespace
+
 void Cluster::Stop(int budget_ms) {
   if (stopped_) return;
   stopped_ = true;
+  if (supervisor_.joinable()) {
+    stop_supervisor_ = true;
+    uint64_t one = 1;
+    if (::write(wake_fd_, &one, sizeof one) < 0) {
+      // The supervisor wakes within its poll timeout anyway.
+    }
+    supervisor_.join();
+  }
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+  std::lock_guard<std::mutex> l(mu_);
   // wgate first (no new requests), then the managers (they stop their
-  // agates), the R/3 stub last.
-  for (auto it = processes_.rbegin(); it != processes_.rend(); ++it) {
-    if (it->pid > 0) kill(it->pid, SIGTERM);
+  // agates), the R/3 stub last. SIGCONT too: a stopped process would keep
+  // SIGTERM pending until the SIGKILL.
+  for (auto it = children_.rbegin(); it != children_.rend(); ++it) {
+    pid_t pid = (*it)->info.pid;
+    if (pid > 0) {
+      kill(pid, SIGTERM);
+      kill(pid, SIGCONT);
+    }
   }
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(budget_ms);
-  for (auto& p : processes_) {
+  for (auto& c : children_) {
+    Process& p = c->info;
     while (p.pid > 0) {
       int status;
       pid_t r = waitpid(p.pid, &status, WNOHANG);
@@ -230,7 +482,11 @@ void Cluster::Stop(int budget_ms) {
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
+    if (c->pidfd >= 0) ::close(c->pidfd);
+    c->pidfd = -1;
   }
+  // Whatever is left of this cluster (agates of a manager that was killed).
+  for (pid_t pid : ClusterPids(options_.run_dir)) kill(pid, SIGKILL);
 }
 
 Cluster::~Cluster() {

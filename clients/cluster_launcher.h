@@ -2,14 +2,21 @@
 
 #include <sys/types.h>
 
+#include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <toml++/toml.h>
 
 #include "absl/status/statusor.h"
+#include "common/cluster_config.h"
+#include "common/restart_policy.h"
 
 namespace its::launcher {
 
@@ -25,6 +32,8 @@ struct Options {
   std::vector<std::pair<std::string, std::string>> files;
   int ready_timeout_ms = 30000;
   bool remove_run_dir = false;   // delete run_dir when the cluster stops (tests)
+  // Messages about crashes and restarts (default: standard error).
+  std::function<void(const std::string&)> report;
 };
 
 // A running cluster: r3_stub, one mapping_manager per AGate instance (which
@@ -32,38 +41,71 @@ struct Options {
 // announces the address it bound ("ready <name> <address>" on stdout); the
 // working copy of cluster.toml is updated with it before the next process
 // starts, so port 0 works everywhere.
+//
+// Once started, a supervisor thread restarts every process that dies, as a
+// service manager would: on the address it had (so nobody needs a new
+// address), after a back-off that doubles per crash, and not at all after
+// [supervisor] max_restarts crashes within window_s — it says so, and if the
+// process was the wgate or the R/3 stub the cluster counts as failed. A
+// crash of one process never stops another.
 class Cluster {
  public:
   struct Process {
     std::string name;  // r3_stub, mapping_manager IT1, wgate
-    pid_t pid = -1;
+    pid_t pid = -1;    // -1 while down
     std::string address;
     std::string log;   // its stderr
+    int restarts = 0;  // how often the supervisor restarted it
+    bool given_up = false;  // crashed too often: stays down
   };
 
-  // Starts everything and waits until /healthz answers 200.
+  // Starts everything and waits until /healthz answers 200 with every
+  // instance up.
   static absl::StatusOr<std::unique_ptr<Cluster>> Start(Options options);
   ~Cluster();
 
-  // SIGTERM to every process, SIGKILL to what is left after `budget_ms`.
+  // Stops the supervisor, then SIGTERM (and SIGCONT, for stopped processes)
+  // to every process, SIGKILL to what is left after `budget_ms`, including
+  // agates whose Mapping Manager died (found by their --config).
   void Stop(int budget_ms = 4500);
 
   const std::string& url() const { return url_; }  // http://host:port of the wgate
   const std::string& config_dir() const { return options_.run_dir; }  // effective config
-  const std::vector<Process>& processes() const { return processes_; }
-  const Process* Find(const std::string& name) const;
-  // If a started process has exited: its name (reaps it). Empty otherwise.
-  std::string ExitedProcess();
+  // A snapshot (the supervisor changes PIDs when it restarts a process).
+  std::vector<Process> processes() const;
+  std::optional<Process> Find(const std::string& name) const;
+  // Waits until `name` runs again after a crash (a new PID, ready); false
+  // after `timeout_ms`.
+  bool WaitRunning(const std::string& name, pid_t not_pid, int timeout_ms) const;
+  // Non-empty once a process the cluster cannot do without was given up.
+  std::string failure() const;
 
  private:
-  explicit Cluster(Options options) : options_(std::move(options)) {}
-  absl::Status Spawn(const std::string& name, std::vector<std::string> args, Process* out);
+  struct Child;
+  explicit Cluster(Options options);
+  absl::Status Spawn(const std::string& name, std::vector<std::string> args, bool critical);
+  absl::Status ForkExec(Child& c, bool first);
+  absl::Status WaitReady(Child& c);
   absl::Status WriteConfig();
+  std::string ExitedDuringStart();
+  void StartSupervisor();
+  void Supervise();
+  void Report(const std::string& message);
+  // Supervisor thread, mu_ held.
+  void HandleExit(Child& c, int status);
+  void Respawn(Child& c);
+  void CheckStarting(Child& c);
 
   Options options_;
+  ClusterConfig config_parsed_;
   toml::table config_;
-  std::vector<Process> processes_;
+  mutable std::mutex mu_;
+  std::vector<std::unique_ptr<Child>> children_;  // guarded by mu_
+  std::string failure_;                            // guarded by mu_
   std::string url_;
+  std::thread supervisor_;
+  int wake_fd_ = -1;  // eventfd: wakes the supervisor to stop
+  std::atomic<bool> stop_supervisor_{false};
   bool stopped_ = false;
 };
 

@@ -63,6 +63,7 @@ int main(int argc, char** argv) {
     std::cerr << "itsadm: " << table.status().message() << "\n";
     return 1;
   }
+  for (const auto& w : table->warnings) std::cerr << "itsadm: warning: " << w << "\n";
   std::cout << (json ? its::admin::ToJson(*table).dump(2) : its::admin::ToText(*table)) << "\n";
   return 0;
 }

@@ -26,12 +26,11 @@ int main(int argc, char** argv) {
   app.add_flag("--ephemeral-ports", o.ephemeral_ports, "bind every listener to a free port");
   CLI11_PARSE(app, argc, argv);
 
-  // Signals are taken with sigwait; children unblock them before exec.
+  // Signals are taken with sigtimedwait; children unblock them before exec.
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGCHLD);
   sigprocmask(SIG_BLOCK, &set, nullptr);
 
   auto cluster = its::launcher::Cluster::Start(o);
@@ -40,22 +39,25 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::cerr << "logs and the working configuration: " << o.run_dir << "\n"
-            << "admin: itsadm --config " << (*cluster)->config_dir() << " agates|sessions|sm04|sm12\n";
+            << "admin: itsadm --config " << (*cluster)->config_dir()
+            << " agates|sessions|sm04|sm12\n"
+            << "processes that die are restarted; Ctrl-C stops the cluster\n";
   std::printf("ready %s\n", (*cluster)->url().c_str());
   std::fflush(stdout);
   int code = 0;
   while (true) {
-    int sig = 0;
-    sigwait(&set, &sig);
-    if (sig == SIGCHLD) {
-      std::string gone = (*cluster)->ExitedProcess();
-      if (gone.empty()) continue;
-      std::cerr << "itscluster: " << gone << " exited unexpectedly; stopping the cluster\n";
+    timespec wait{0, 200'000'000};
+    int sig = sigtimedwait(&set, nullptr, &wait);
+    if (sig > 0) {
+      std::cerr << "itscluster: signal " << sig << ", stopping the cluster\n";
+      break;
+    }
+    std::string failure = (*cluster)->failure();
+    if (!failure.empty()) {
+      std::cerr << "itscluster: " << failure << "; stopping the cluster\n";
       code = 1;
       break;
     }
-    std::cerr << "itscluster: signal " << sig << ", stopping the cluster\n";
-    break;
   }
   (*cluster)->Stop();
   return code;

@@ -90,6 +90,8 @@ absl::Status ReadInstance(const toml::table& t, const std::string& file,
   ITS_RETURN_IF_ERROR(r.Read("max_sessions", &inst->max_sessions));
   ITS_RETURN_IF_ERROR(r.Read("work_threads", &inst->work_threads));
   ITS_RETURN_IF_ERROR(r.Read("overload_weight", &inst->overload_weight));
+  ITS_RETURN_IF_ERROR(
+      r.Read("unresponsive_restart_s", &inst->unresponsive_restart_s));
   ITS_RETURN_IF_ERROR(r.RejectUnknown());
   auto check = [&](std::string_view key, bool ok,
                    std::string_view why) -> absl::Status {
@@ -128,7 +130,22 @@ absl::Status ReadInstance(const toml::table& t, const std::string& file,
       check("overload_weight",
             inst->overload_weight >= 0 && inst->overload_weight <= 1,
             "must be between 0 and 1"));
+  ITS_RETURN_IF_ERROR(check(
+      "unresponsive_restart_s",
+      inst->unresponsive_restart_s >= 0 && inst->unresponsive_restart_s <= 86400,
+      "must be between 0 (never) and 86400"));
   return absl::OkStatus();
+}
+
+// A number of real seconds in (min, max]; names the key otherwise.
+absl::Status CheckSeconds(const toml::table& t, TableReader& r,
+                          std::string_view key, double v, double min,
+                          double max, bool zero_ok = false) {
+  if ((v > min && v <= max) || (zero_ok && v == 0)) return absl::OkStatus();
+  const toml::node* n = t.get(key);
+  return r.Error(n ? *n : static_cast<const toml::node&>(t), key,
+                 Cat("must be ", zero_ok ? "0 or " : "", "> ", min,
+                     " and <= ", max, " seconds"));
 }
 
 }  // namespace
@@ -188,7 +205,7 @@ absl::StatusOr<ClusterConfig> ClusterConfig::Parse(std::string_view content,
       c.exit_url_hosts.push_back(*v);
     }
   }
-  for (const char* t : {"wgate", "r3", "agate_instance"})
+  for (const char* t : {"wgate", "r3", "agate", "supervisor", "agate_instance"})
     top.MarkKnown(t);  // read below
   ITS_RETURN_IF_ERROR(top.RejectUnknown());
   if (!(c.time_scale > 0 && c.time_scale <= 100000)) {
@@ -212,7 +229,43 @@ absl::StatusOr<ClusterConfig> ClusterConfig::Parse(std::string_view content,
     ITS_RETURN_IF_ERROR(r.Read("header_timeout_s", &c.http.header_timeout_s));
     ITS_RETURN_IF_ERROR(r.Read("idle_timeout_s", &c.http.idle_timeout_s));
     ITS_RETURN_IF_ERROR(r.Read("one_cpu", &c.wgate_one_cpu));
+    ITS_RETURN_IF_ERROR(r.Read("step_timeout_s", &c.wgate_step_timeout_s));
     ITS_RETURN_IF_ERROR(r.RejectUnknown());
+    ITS_RETURN_IF_ERROR(CheckSeconds(*w->as_table(), r, "step_timeout_s",
+                                     c.wgate_step_timeout_s, 0, 3600));
+  }
+  if (const toml::node* a = root.get("agate")) {
+    if (!a->is_table()) return top.Error(*a, "agate", "expected a table");
+    TableReader r(*a->as_table(), file, "agate.");
+    ITS_RETURN_IF_ERROR(r.Read("r3_timeout_s", &c.agate_r3_timeout_s));
+    ITS_RETURN_IF_ERROR(r.Read("orphan_exit_s", &c.agate_orphan_exit_s));
+    ITS_RETURN_IF_ERROR(r.RejectUnknown());
+    ITS_RETURN_IF_ERROR(CheckSeconds(*a->as_table(), r, "r3_timeout_s",
+                                     c.agate_r3_timeout_s, 0, 3600));
+    ITS_RETURN_IF_ERROR(CheckSeconds(*a->as_table(), r, "orphan_exit_s",
+                                     c.agate_orphan_exit_s, 1, 86400, true));
+  }
+  if (const toml::node* sv = root.get("supervisor")) {
+    if (!sv->is_table())
+      return top.Error(*sv, "supervisor", "expected a table");
+    const toml::table& t = *sv->as_table();
+    TableReader r(t, file, "supervisor.");
+    SupervisorConfig& s = c.supervisor;
+    ITS_RETURN_IF_ERROR(r.Read("max_restarts", &s.max_restarts));
+    ITS_RETURN_IF_ERROR(r.Read("window_s", &s.window_s));
+    ITS_RETURN_IF_ERROR(r.Read("first_delay_s", &s.first_delay_s));
+    ITS_RETURN_IF_ERROR(r.Read("max_delay_s", &s.max_delay_s));
+    ITS_RETURN_IF_ERROR(r.RejectUnknown());
+    if (s.max_restarts < 1 || s.max_restarts > 1000) {
+      const toml::node* n = t.get("max_restarts");
+      return r.Error(n ? *n : static_cast<const toml::node&>(t),
+                     "max_restarts", "must be between 1 and 1000");
+    }
+    ITS_RETURN_IF_ERROR(CheckSeconds(t, r, "window_s", s.window_s, 0, 86400));
+    ITS_RETURN_IF_ERROR(
+        CheckSeconds(t, r, "first_delay_s", s.first_delay_s, 0, 60));
+    ITS_RETURN_IF_ERROR(CheckSeconds(t, r, "max_delay_s", s.max_delay_s,
+                                     s.first_delay_s - 1e-9, 600));
   }
   if (const toml::node* r3 = root.get("r3")) {
     if (!r3->is_table()) return top.Error(*r3, "r3", "expected a table");

@@ -16,6 +16,18 @@ struct AgateInstanceConfig {
   int max_sessions = 1000;      // MaxSessions per AGate process
   int work_threads = 4;         // MaxWorkThreads per AGate process
   double overload_weight = 0.25;
+  // A process whose load reports stopped (unresponsive) is killed and
+  // restarted after this many real seconds; 0 = never.
+  double unresponsive_restart_s = 60;
+};
+
+// How the cluster launcher restarts r3_stub, the wgate and the Mapping
+// Managers, and a Mapping Manager its agates ([supervisor] table).
+struct SupervisorConfig {
+  int max_restarts = 5;         // crashes within the window before giving up
+  double window_s = 60;         // real seconds
+  double first_delay_s = 0.1;   // back-off: first restart after this long,
+  double max_delay_s = 5;       // doubling per crash in the window up to this
 };
 
 // Limits of the wgate's HTTP front end ([wgate] table).
@@ -46,6 +58,14 @@ struct ClusterConfig {
   // The wgate keeps its HTTP and gRPC threads on one CPU (docs/hot-path.md).
   bool wgate_one_cpu = true;
   HttpLimits http;
+  // Real seconds the wgate waits for an AGate process's answer (504 after).
+  double wgate_step_timeout_s = 30;
+  // Real seconds an agate waits for R/3's answer to one call.
+  double agate_r3_timeout_s = 20;
+  // An agate that could not reach any Mapping Manager for this many real
+  // seconds exits (nobody would ever stop it otherwise); 0 = never.
+  double agate_orphan_exit_s = 120;
+  SupervisorConfig supervisor;
   std::string r3_listen = "127.0.0.1:3200";
   std::vector<AgateInstanceConfig> instances;
 

@@ -6,6 +6,9 @@
 #include <string>
 #include <type_traits>
 #include <unordered_map>
+#include <unordered_set>
+#include <chrono>
+#include <algorithm>
 
 #include "common/async_stream.h"
 #include "common/grpc_loop.h"
@@ -19,7 +22,10 @@ namespace its {
 // GrpcLoop: one long-lived bidi stream, requests tagged with IDs and matched
 // to responses. Call() and every callback run on the loop thread. If the
 // stream breaks, the calls in flight fail with `make_failure(why)` and the
-// next Call() reconnects. Callbacks never run inside Call().
+// next Call() reconnects. With a call timeout, a call unanswered for that
+// long fails with kDeadline; its answer, should it come later, goes to the
+// late hook (e.g. to log off a logon that R/3 completed after all).
+// Callbacks never run inside Call().
 //
 // `Service` is a generated service (proto::R3, proto::AGate); `Up`/`Down`
 // its batch messages with `repeated requests` / `repeated responses`.
@@ -31,29 +37,45 @@ class DialogClient {
   using Response =
       std::remove_cvref_t<decltype(std::declval<const Down&>().responses(0))>;
   using Callback = std::function<void(Response&)>;
-  using MakeFailure = std::function<Response(const std::string& why)>;
+  enum class Failure {
+    kConnectionLost,  // the stream broke (or could not be opened)
+    kDeadline,        // no answer within the call timeout
+  };
+  using MakeFailure = std::function<Response(Failure kind)>;
   // Sees every received batch after its responses were dispatched.
   using BatchHook = std::function<void(Down&)>;
+  // An answer to a call that had already failed with kDeadline.
+  using LateHook = std::function<void(Response&)>;
+  // The stream broke; the calls in flight were failed already.
+  using ClosedHook = std::function<void()>;
 
+  // `call_timeout` 0: calls wait as long as the stream lives.
   DialogClient(GrpcLoop& loop, const std::string& address,
-               MakeFailure make_failure)
+               MakeFailure make_failure,
+               std::chrono::milliseconds call_timeout = {})
       : loop_(loop),
         address_(address),
         stub_(Service::NewStub(MakeChannel(address))),
-        make_failure_(std::move(make_failure)) {}
+        make_failure_(std::move(make_failure)),
+        call_timeout_(call_timeout),
+        sweep_(loop) {}
 
   // Calls still in flight are answered with make_failure (deferred).
   ~DialogClient() {
     *alive_ = false;
     if (stream_) stream_->Cancel();
     for (auto& [id, p] : pending_) {
-      Fail(id, std::move(p.done), Cat("connection to ", address_, " closed"));
+      Fail(id, std::move(p.done), Failure::kConnectionLost);
     }
   }
   DialogClient(const DialogClient&) = delete;
   DialogClient& operator=(const DialogClient&) = delete;
 
   void set_batch_hook(BatchHook hook) { hook_ = std::move(hook); }
+  void set_late_hook(LateHook hook) { late_hook_ = std::move(hook); }
+  void set_closed_hook(ClosedHook hook) { closed_hook_ = std::move(hook); }
+  const std::string& address() const { return address_; }
+  size_t in_flight() const { return pending_.size(); }
 
   void Call(Request request, Callback done) {
     if (!stream_) Connect();
@@ -62,18 +84,47 @@ class DialogClient {
     bool sent =
         stream_->Send([&](Up& up) { up.add_requests()->Swap(&request); });
     if (!sent) {
-      Fail(id, std::move(done), "connection lost");
+      Fail(id, std::move(done), Failure::kConnectionLost);
       return;
     }
-    pending_.emplace(id, Pending{generation_, std::move(done)});
+    auto now = std::chrono::steady_clock::now();
+    pending_.emplace(id, Pending{generation_, now, std::move(done)});
+    if (call_timeout_.count() > 0 && !sweep_armed_) ArmSweep();
   }
 
  private:
   using Stream = AsyncClientStream<Up, Down>;
   struct Pending {
     uint64_t generation;
+    std::chrono::steady_clock::time_point sent;
     Callback done;
   };
+
+  // Deadlines are checked by one sweep over the calls in flight every quarter
+  // of the timeout (at most a second): no timer per call, no state per call
+  // beyond its send time; a call fails between 1 and 1.25 timeouts late.
+  void ArmSweep() {
+    sweep_armed_ = true;
+    auto period = std::min<std::chrono::microseconds>(
+        call_timeout_ / 4, std::chrono::seconds(1));
+    sweep_.Arm(std::max<std::chrono::microseconds>(
+                   period, std::chrono::milliseconds(5)),
+               [this] { Sweep(); });
+  }
+  void Sweep() {
+    sweep_armed_ = false;
+    auto limit = std::chrono::steady_clock::now() - call_timeout_;
+    for (auto it = pending_.begin(); it != pending_.end();) {
+      if (it->second.sent <= limit) {
+        late_.insert(it->first);
+        Fail(it->first, std::move(it->second.done), Failure::kDeadline);
+        it = pending_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    if (!pending_.empty()) ArmSweep();
+  }
 
   void Connect() {
     uint64_t gen = ++generation_;
@@ -91,7 +142,7 @@ class DialogClient {
     });
   }
 
-  void Fail(uint64_t id, Callback done, const std::string& why) {
+  void Fail(uint64_t id, Callback done, Failure why) {
     Response resp = make_failure_(why);
     resp.set_id(id);
     loop_.Defer([done = std::move(done), resp = std::move(resp)]() mutable {
@@ -102,7 +153,10 @@ class DialogClient {
   void OnBatch(Down& down) {
     for (Response& resp : *down.mutable_responses()) {
       auto it = pending_.find(resp.id());
-      if (it == pending_.end()) continue;
+      if (it == pending_.end()) {
+        if (late_.erase(resp.id()) && late_hook_) late_hook_(resp);
+        continue;
+      }
       Callback cb = std::move(it->second.done);
       pending_.erase(it);
       cb(resp);
@@ -115,21 +169,28 @@ class DialogClient {
       spdlog::warn("stream to {} closed: {}", address_, status.error_message());
     }
     if (generation == generation_) stream_.reset();
-    std::string why = Cat("connection to ", address_, " lost");
     for (auto it = pending_.begin(); it != pending_.end();) {
       if (it->second.generation == generation) {
-        Fail(it->first, std::move(it->second.done), why);
+        Fail(it->first, std::move(it->second.done), Failure::kConnectionLost);
         it = pending_.erase(it);
       } else {
         ++it;
       }
     }
+    late_.clear();  // answers of a broken stream never come
+    if (closed_hook_ && !loop_.stopping()) closed_hook_();
   }
 
   GrpcLoop& loop_;
   std::string address_;
   std::unique_ptr<typename Service::Stub> stub_;
   MakeFailure make_failure_;
+  std::chrono::milliseconds call_timeout_;
+  GrpcLoop::Timer sweep_;
+  bool sweep_armed_ = false;
+  std::unordered_set<uint64_t> late_;  // calls failed by the deadline
+  LateHook late_hook_;
+  ClosedHook closed_hook_;
   std::shared_ptr<Stream> stream_;
   uint64_t generation_ = 0;
   uint64_t next_id_ = 1;

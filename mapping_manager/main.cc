@@ -54,10 +54,15 @@ int main(int argc, char** argv) {
   command.listen_host = host;
   command.r3_address = config.r3_listen;
   command.time_scale = time_scale > 0 ? time_scale : config.time_scale;
+  its::mm::LivenessLimits liveness;
+  liveness.restart_after = std::chrono::milliseconds(
+      static_cast<int64_t>(inst->unresponsive_restart_s * 1000));
   manager = std::make_unique<its::mm::MappingManager>(
-      *inst, io, [&command, inst](int process, uint32_t incarnation) {
+      *inst, io,
+      [&command, inst](int process, uint32_t incarnation) {
         return its::mm::ForkExecSpawner(command, *inst)(process, incarnation);
-      });
+      },
+      config.supervisor, liveness);
   manager_ptr = manager.get();
   its::mm::MappingManagerService service(*manager_ptr, io);
   auto server = its::StartGrpcServer(addr, {&service}, &bound);
@@ -66,6 +71,9 @@ int main(int argc, char** argv) {
     return 1;
   }
   command.manager_address = bound;
+  manager->set_address(bound);
+  // Agates outlive a crash of their manager: this run adopts them.
+  manager->Adopt(its::mm::FindRunningAgates(inst->name, bound));
 
   std::function<void()> reap = [&] {
     children.async_wait([&](const asio::error_code& ec, int) {

@@ -1,10 +1,16 @@
 #include "mapping_manager/manager.h"
 
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <thread>
 
 #include "common/async_call.h"
@@ -16,26 +22,201 @@ namespace its::mm {
 namespace {
 
 constexpr auto kAssignWait = std::chrono::seconds(10);
+// How long a restarted manager waits for adopted processes to register.
+constexpr auto kRecovery = std::chrono::seconds(2);
+
+int PidfdOpen(pid_t pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); }
+
+// The command line of `pid` as its words ("" words if unreadable).
+std::vector<std::string> CommandLine(pid_t pid) {
+  std::ifstream in(Cat("/proc/", pid, "/cmdline"), std::ios::binary);
+  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<std::string> words;
+  size_t start = 0;
+  for (size_t i = 0; i < all.size(); ++i) {
+    if (all[i] == '\0') {
+      words.push_back(all.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  return words;
+}
+
+std::string Option(const std::vector<std::string>& words, std::string_view name) {
+  for (size_t i = 0; i + 1 < words.size(); ++i)
+    if (words[i] == name) return words[i + 1];
+  return "";
+}
 
 }  // namespace
 
+std::vector<RunningAgate> FindRunningAgates(const std::string& instance,
+                                            const std::string& manager_address) {
+  std::vector<RunningAgate> found;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    int pid;
+    if (!ParseInt(entry.path().filename().string(), &pid) || pid <= 1) continue;
+    auto words = CommandLine(pid);
+    if (words.empty() || std::filesystem::path(words[0]).filename() != "agate") continue;
+    if (Option(words, "--instance") != instance ||
+        Option(words, "--mapping-manager") != manager_address) {
+      continue;
+    }
+    RunningAgate a;
+    a.pid = pid;
+    int64_t incarnation;
+    if (!ParseInt(Option(words, "--process"), &a.process) ||
+        !ParseInt(Option(words, "--incarnation"), &incarnation)) {
+      continue;
+    }
+    a.incarnation = static_cast<uint32_t>(incarnation);
+    found.push_back(a);
+  }
+  return found;
+}
+
 MappingManager::MappingManager(const AgateInstanceConfig& config, asio::io_context& io,
-                               Spawner spawner)
+                               Spawner spawner, SupervisorConfig supervisor,
+                               LivenessLimits liveness)
     : config_(config),
       io_(io),
       spawner_(std::move(spawner)),
       slots_(config.max_agates),
-      waiter_timer_(io) {}
+      waiter_timer_(io),
+      supervisor_(supervisor),
+      liveness_(liveness),
+      tick_timer_(io),
+      recovery_timer_(io) {
+  for (Slot& s : slots_) s.restart.emplace(supervisor_);
+}
+
+void MappingManager::Adopt(const std::vector<RunningAgate>& running) {
+  for (const RunningAgate& a : running) {
+    if (a.process < 0 || a.process >= static_cast<int>(slots_.size())) continue;
+    Slot& s = slots_[a.process];
+    if (s.in_use) {  // two claim one slot: keep the first, the other is stale
+      spdlog::warn("{}: pid {} also claims AGate process {}; ignored", config_.name, a.pid,
+                   a.process);
+      continue;
+    }
+    s.in_use = true;
+    s.adopted = true;
+    s.pid = a.pid;
+    s.incarnation = a.incarnation & 0xff;
+    s.state = proto::ProcessInfo::STARTING;
+    s.last_report = std::chrono::steady_clock::now();
+    WatchAdopted(a.process);
+    spdlog::info("{}: AGate process {} (pid {}, incarnation {}) outlived the previous Mapping "
+                 "Manager; adopting it",
+                 config_.name, a.process, a.pid, s.incarnation);
+    recovering_ = true;
+  }
+}
+
+void MappingManager::WatchAdopted(int index) {
+  Slot& s = slots_[index];
+  int fd = PidfdOpen(s.pid);
+  if (fd < 0) {
+    spdlog::warn("{}: cannot watch pid {}: {}", config_.name, s.pid, std::strerror(errno));
+    return;
+  }
+  auto desc = std::make_shared<asio::posix::stream_descriptor>(io_, fd);
+  s.pidfd = desc;
+  pid_t pid = s.pid;
+  desc->async_wait(asio::posix::stream_descriptor::wait_read,
+                   [this, pid, desc](const asio::error_code& ec) {
+                     if (!ec) ChildExited(pid, -1);  // readable: the process ended
+                   });
+}
 
 void MappingManager::Start() {
-  for (int i = 0; i < config_.min_agates; ++i) StartSlot(i);
+  if (recovering_) {
+    recovery_timer_.expires_after(kRecovery);
+    recovery_timer_.async_wait([this](const asio::error_code& ec) {
+      if (!ec) EndRecovery();
+    });
+  } else {
+    for (int i = 0; i < config_.min_agates; ++i) StartSlot(i);
+    Publish();
+  }
+  ArmTick();
+}
+
+void MappingManager::EndRecovery() {
+  if (!recovering_) return;
+  recovering_ = false;
+  recovery_timer_.cancel();
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    Slot& s = slots_[i];
+    if (s.adopted && s.state == proto::ProcessInfo::STARTING) {
+      spdlog::warn("{}: adopted AGate process {} (pid {}) did not register; unresponsive",
+                   config_.name, i, s.pid);
+      s.state = proto::ProcessInfo::UNRESPONSIVE;
+    }
+  }
+  int running = 0;
+  for (const Slot& s : slots_) running += s.in_use && s.state != proto::ProcessInfo::DOWN;
+  for (int i = 0; i < static_cast<int>(slots_.size()) && running < config_.min_agates; ++i) {
+    if (!slots_[i].in_use) {
+      StartSlot(i);
+      ++running;
+    }
+  }
   Publish();
+  for (auto& [id, l] : listeners_) l(Directory());  // they waited for this
+  TryAssignWaiting();
+}
+
+void MappingManager::ArmTick() {
+  tick_timer_.expires_after(std::chrono::seconds(1));
+  tick_timer_.async_wait([this](const asio::error_code& ec) {
+    if (ec || stopping_) return;
+    Tick();
+    ArmTick();
+  });
+}
+
+void MappingManager::Tick() {
+  auto now = std::chrono::steady_clock::now();
+  bool changed = false;
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    Slot& s = slots_[i];
+    bool live = s.state == proto::ProcessInfo::UP || s.state == proto::ProcessInfo::UNRESPONSIVE;
+    if (!live || s.killed_unresponsive) continue;
+    switch (JudgeLiveness(s.last_report, now, liveness_)) {
+      case Liveness::kResponsive:
+        break;
+      case Liveness::kUnresponsive:
+        if (s.state == proto::ProcessInfo::UP) {
+          spdlog::warn("{}: AGate process {} (pid {}) missed {} load reports: unresponsive, "
+                       "no new sessions",
+                       config_.name, i, s.pid, liveness_.missed_reports);
+          s.state = proto::ProcessInfo::UNRESPONSIVE;
+          changed = true;
+        }
+        break;
+      case Liveness::kRestart:
+        spdlog::error("{}: AGate process {} (pid {}) unresponsive for {} s: killing it",
+                      config_.name, i, s.pid,
+                      std::chrono::duration_cast<std::chrono::seconds>(now - s.last_report)
+                          .count());
+        s.killed_unresponsive = true;
+        kill(s.pid, SIGKILL);
+        break;
+    }
+  }
+  if (changed) TryAssignWaiting();
+  Publish();  // also the heartbeat the wgates watch for
 }
 
 void MappingManager::StartSlot(int index) {
   Slot& s = slots_[index];
   if (stopping_) return;
   s.in_use = true;
+  s.adopted = false;
+  s.pidfd.reset();
+  s.killed_unresponsive = false;
   s.incarnation = (s.incarnation + 1) & 0xff;
   s.state = proto::ProcessInfo::STARTING;
   s.address.clear();
@@ -61,14 +242,40 @@ double MappingManager::Weight(const Slot& s) const {
 
 grpc::Status MappingManager::Register(const proto::RegisterRequest& req) {
   int i = req.process();
-  if (i < 0 || i >= static_cast<int>(slots_.size()) || slots_[i].pid != req.pid()) {
+  bool known = i >= 0 && i < static_cast<int>(slots_.size()) && slots_[i].pid == req.pid() &&
+               slots_[i].state != proto::ProcessInfo::DOWN;
+  if (!known && i >= 0 && i < static_cast<int>(slots_.size()) && !recovering_ &&
+      (!slots_[i].in_use || slots_[i].state == proto::ProcessInfo::DOWN)) {
+    // Started by an earlier run of this manager and missed at adoption
+    // (e.g. it was not yet exec'd): adopt it if it is an agate of ours.
+    for (const RunningAgate& a : FindRunningAgates(config_.name, address_)) {
+      if (a.pid == req.pid() && a.process == i) {
+        Adopt({a});
+        recovering_ = false;
+        known = true;
+      }
+    }
+  }
+  if (!known) {
     return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
                         Cat("process ", i, " pid ", req.pid(), " was not started by this manager"));
   }
   Slot& s = slots_[i];
+  if (s.adopted && (req.incarnation() & 0xff) != s.incarnation) {
+    spdlog::warn("{}: AGate process {} (pid {}) registers incarnation {}, its command line said {}",
+                 config_.name, i, s.pid, req.incarnation(), s.incarnation);
+    s.incarnation = req.incarnation() & 0xff;
+  }
   s.address = req.address();
   s.state = proto::ProcessInfo::UP;
+  s.last_report = std::chrono::steady_clock::now();
   spdlog::info("{}: AGate process {} (pid {}) up at {}", config_.name, i, s.pid, s.address);
+  if (recovering_) {
+    bool all = true;
+    for (const Slot& o : slots_) all &= !(o.adopted && o.state == proto::ProcessInfo::STARTING);
+    if (all) EndRecovery();
+    return grpc::Status::OK;
+  }
   Publish();
   TryAssignWaiting();
   return grpc::Status::OK;
@@ -77,10 +284,16 @@ grpc::Status MappingManager::Register(const proto::RegisterRequest& req) {
 grpc::Status MappingManager::ReportLoad(const proto::LoadReport& r) {
   int i = r.process();
   if (i < 0 || i >= static_cast<int>(slots_.size()) || slots_[i].pid != r.pid() ||
-      slots_[i].state != proto::ProcessInfo::UP) {
+      (slots_[i].state != proto::ProcessInfo::UP &&
+       slots_[i].state != proto::ProcessInfo::UNRESPONSIVE)) {
     return grpc::Status(grpc::StatusCode::NOT_FOUND, "unknown process");
   }
   Slot& s = slots_[i];
+  s.last_report = std::chrono::steady_clock::now();
+  if (s.state == proto::ProcessInfo::UNRESPONSIVE && !s.killed_unresponsive) {
+    spdlog::info("{}: AGate process {} (pid {}) reports again", config_.name, i, s.pid);
+    s.state = proto::ProcessInfo::UP;
+  }
   s.reported_sessions = r.sessions();
   s.reported_starts = r.starts();
   s.busy_threads = r.busy_threads();
@@ -95,23 +308,36 @@ void MappingManager::ChildExited(pid_t pid, int status) {
   for (size_t i = 0; i < slots_.size(); ++i) {
     Slot& s = slots_[i];
     if (s.pid != pid) continue;
-    spdlog::warn("{}: AGate process {} (pid {}) ended ({} {}); its sessions are lost",
-                 config_.name, i, pid, WIFSIGNALED(status) ? "signal" : "exit",
-                 WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+    if (s.state == proto::ProcessInfo::DOWN) return;  // seen already (pidfd and SIGCHLD)
+    if (status < 0) {
+      spdlog::warn("{}: AGate process {} (pid {}) ended; its sessions are lost", config_.name, i,
+                   pid);
+    } else {
+      spdlog::warn("{}: AGate process {} (pid {}) ended ({} {}); its sessions are lost",
+                   config_.name, i, pid, WIFSIGNALED(status) ? "signal" : "exit",
+                   WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+    }
     s.state = proto::ProcessInfo::DOWN;
     s.address.clear();
     s.reported_sessions = s.busy_threads = 0;
     s.assigned = s.reported_starts = 0;
+    s.pidfd.reset();
+    s.adopted = false;
     Publish();
-    if (!stopping_) {
-      auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(200));
-      timer->async_wait([this, i, timer](const asio::error_code&) {
-        if (slots_[i].state == proto::ProcessInfo::DOWN) {
-          StartSlot(static_cast<int>(i));
-          Publish();
-        }
-      });
+    if (stopping_) return;
+    auto delay = s.restart->OnExit(std::chrono::steady_clock::now());
+    if (!delay) {
+      spdlog::error("{}: AGate process {} ended {} times within {} s: not restarting it",
+                    config_.name, i, s.restart->recent_crashes(), supervisor_.window_s);
+      return;
     }
+    auto timer = std::make_shared<asio::steady_timer>(io_, *delay);
+    timer->async_wait([this, i, timer](const asio::error_code&) {
+      if (!stopping_ && slots_[i].state == proto::ProcessInfo::DOWN) {
+        StartSlot(static_cast<int>(i));
+        Publish();
+      }
+    });
     return;
   }
 }
@@ -169,7 +395,13 @@ bool MappingManager::AssignNow(AssignDone& done, bool may_wait) {
   return true;
 }
 
-void MappingManager::Assign(AssignDone done) { AssignNow(done, true); }
+void MappingManager::Assign(AssignDone done) {
+  if (recovering_) {  // adopted processes first: they may have room
+    waiting_.push_back(Waiter{std::move(done), std::chrono::steady_clock::now() + kAssignWait});
+    return;
+  }
+  AssignNow(done, true);
+}
 
 void MappingManager::TryAssignWaiting() {
   auto now = std::chrono::steady_clock::now();
@@ -218,14 +450,14 @@ proto::Directory MappingManager::Directory() const {
 
 void MappingManager::Publish() {
   ++version_;
-  if (listeners_.empty()) return;
+  if (listeners_.empty() || recovering_) return;
   proto::Directory d = Directory();
   for (auto& [id, l] : listeners_) l(d);
 }
 
 int MappingManager::AddListener(DirectoryListener listener) {
   int id = next_listener_++;
-  listener(Directory());
+  if (!recovering_) listener(Directory());  // else once recovery ends
   listeners_.emplace_back(id, std::move(listener));
   return id;
 }
@@ -236,20 +468,40 @@ void MappingManager::RemoveListener(int id) {
 
 void MappingManager::StopAll() {
   stopping_ = true;
-  std::vector<pid_t> pids;
-  for (const Slot& s : slots_) {
-    if (s.pid > 0 && s.state != proto::ProcessInfo::DOWN) pids.push_back(s.pid);
+  tick_timer_.cancel();
+  recovery_timer_.cancel();
+  struct Child {
+    pid_t pid;
+    int pidfd;  // adopted processes are not our children: watched by pidfd
+  };
+  std::vector<Child> children;
+  for (Slot& s : slots_) {
+    if (s.pid <= 0 || s.state == proto::ProcessInfo::DOWN) continue;
+    children.push_back({s.pid, s.adopted && s.pidfd ? s.pidfd->native_handle() : -1});
   }
-  for (pid_t p : pids) kill(p, SIGTERM);
+  // SIGCONT too: a stopped process would hold SIGTERM pending forever.
+  for (const Child& c : children) {
+    kill(c.pid, SIGTERM);
+    kill(c.pid, SIGCONT);
+  }
+  auto gone = [](const Child& c) {
+    if (c.pidfd >= 0) {
+      pollfd p{c.pidfd, POLLIN, 0};
+      return poll(&p, 1, 0) == 1;
+    }
+    int status;
+    pid_t r = waitpid(c.pid, &status, WNOHANG);
+    return r == c.pid || (r < 0 && errno == ECHILD);
+  };
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-  for (pid_t p : pids) {
-    while (true) {
-      int status;
-      pid_t r = waitpid(p, &status, WNOHANG);
-      if (r == p || (r < 0 && errno == ECHILD)) break;
+  for (const Child& c : children) {
+    while (!gone(c)) {
       if (std::chrono::steady_clock::now() > deadline) {
-        kill(p, SIGKILL);
-        waitpid(p, &status, 0);
+        kill(c.pid, SIGKILL);
+        if (c.pidfd < 0) {
+          int status;
+          waitpid(c.pid, &status, 0);
+        }
         break;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -275,12 +527,11 @@ Spawner ForkExecSpawner(const AgateCommand& cmd, const AgateInstanceConfig& inst
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
-    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid == 0) {
-      // Child: only async-signal-safe calls until exec.
-      prctl(PR_SET_PDEATHSIG, SIGTERM);
-      if (getppid() != parent) _exit(1);
+      // Child: only async-signal-safe calls until exec. No PR_SET_PDEATHSIG:
+      // an agate outlives a crash of its manager, whose next run adopts it;
+      // one that finds no manager for [agate] orphan_exit_s exits.
       sigset_t none;
       sigemptyset(&none);
       sigprocmask(SIG_SETMASK, &none, nullptr);

@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -14,7 +15,9 @@
 
 #include "common/clock.h"
 #include "common/cluster_config.h"
+#include "common/restart_policy.h"
 #include "mapping_manager/assignment.h"
+#include "mapping_manager/liveness.h"
 #include "proto/its.grpc.pb.h"
 
 namespace its::mm {
@@ -23,24 +26,51 @@ namespace its::mm {
 // Tests may replace it.
 using Spawner = std::function<pid_t(int process, uint32_t incarnation)>;
 
+// An AGate process of this instance that outlived an earlier run of its
+// Mapping Manager (found in /proc by its command line).
+struct RunningAgate {
+  pid_t pid = 0;
+  int process = 0;
+  uint32_t incarnation = 0;
+};
+// The agate processes whose command line names `instance` and the manager
+// at `manager_address`.
+std::vector<RunningAgate> FindRunningAgates(const std::string& instance,
+                                            const std::string& manager_address);
+
 // One AGate instance's Mapping Manager: starts MinAGates agate processes,
-// restarts those that die, scales up to MaxAGates, assigns new sessions, and
-// publishes the process directory. Runs on the logic thread `io`.
+// restarts those that die (with back-off; not after too many crashes),
+// scales up to MaxAGates, assigns new sessions, publishes the process
+// directory (on every change and at least once a second), and marks
+// processes whose load reports stop as unresponsive (no new sessions; killed
+// and restarted after unresponsive_restart_s). Agates outlive their manager:
+// a restarted manager adopts them (Adopt) instead of starting duplicates.
+// Runs on the logic thread `io`.
 class MappingManager {
  public:
   using AssignDone = std::function<void(const grpc::Status&, const proto::ProcessInfo&)>;
   using DirectoryListener = std::function<void(const proto::Directory&)>;
 
-  MappingManager(const AgateInstanceConfig& config, asio::io_context& io, Spawner spawner);
+  MappingManager(const AgateInstanceConfig& config, asio::io_context& io, Spawner spawner,
+                 SupervisorConfig supervisor = {}, LivenessLimits liveness = {});
 
-  void Start();   // starts MinAGates processes
-  void StopAll(); // SIGTERM to every child, SIGKILL after 2 s; blocks
+  // Before Start(): processes of an earlier run of this manager. They count
+  // as starting until they register again; the directory and assignments
+  // wait for them (at most kRecovery).
+  void Adopt(const std::vector<RunningAgate>& running);
+  // The address agates know this manager by (their --mapping-manager).
+  void set_address(std::string address) { address_ = std::move(address); }
+  void Start();   // starts MinAGates processes (those not adopted)
+  void StopAll(); // SIGTERM to every agate, SIGKILL after 2 s; blocks
 
   void Assign(AssignDone done);
   grpc::Status Register(const proto::RegisterRequest& req);
   grpc::Status ReportLoad(const proto::LoadReport& report);
-  // A child exited (from SIGCHLD handling).
+  // A child exited (from SIGCHLD handling); status -1: an adopted process
+  // ended (status unknown).
   void ChildExited(pid_t pid, int status);
+  // Once a second: liveness of every process, and the directory heartbeat.
+  void Tick();
 
   proto::Directory Directory() const;
   // Listeners get every new directory (on the logic thread). Returns an id.
@@ -65,6 +95,12 @@ class MappingManager {
     int busy_threads = 0;
     double turnaround_s = 0;
     uint64_t requests = 0;
+    std::chrono::steady_clock::time_point last_report;
+    bool killed_unresponsive = false;
+    // Adopted from an earlier run: not our child; its end shows on a pidfd.
+    bool adopted = false;
+    std::shared_ptr<asio::posix::stream_descriptor> pidfd;
+    std::optional<RestartPolicy> restart;
   };
   struct Waiter {
     AssignDone done;
@@ -73,6 +109,9 @@ class MappingManager {
 
   double Weight(const Slot& s) const;
   void StartSlot(int index);
+  void WatchAdopted(int index);
+  void EndRecovery();
+  void ArmTick();
   void TryAssignWaiting();
   bool AssignNow(AssignDone& done, bool may_wait);
   void Publish();
@@ -88,6 +127,12 @@ class MappingManager {
   int next_listener_ = 1;
   std::vector<std::pair<int, DirectoryListener>> listeners_;
   bool stopping_ = false;
+  SupervisorConfig supervisor_;
+  LivenessLimits liveness_;
+  asio::steady_timer tick_timer_;
+  bool recovering_ = false;  // adopted processes have not all registered
+  asio::steady_timer recovery_timer_;
+  std::string address_;
 };
 
 // gRPC face: unary control calls plus the server-streaming directory.

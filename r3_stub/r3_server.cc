@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <memory>
 
+#include "common/log.h"
 #include "common/strings.h"
 
 namespace its::r3 {
@@ -15,7 +16,8 @@ void R3Server::Start() {
       },
       [this](const Stream::Ptr& stream, proto::R3Up& up) {
         Handle(stream, up);
-      });
+      },
+      [this](const Stream::Ptr& stream) { StreamClosed(stream); });
 
   using Service = proto::R3::AsyncService;
   ServeUnary(loop_, service_, &Service::RequestListUserSessions,
@@ -53,15 +55,17 @@ void R3Server::Handle(const Stream::Ptr& stream, proto::R3Up& batch) {
     switch (req.kind_case()) {
       case proto::R3Request::kLogon:
         resp = system_.Logon(req.logon(), &step_ms);
-        if (resp.code() == proto::R3Response::OK)
+        if (resp.code() == proto::R3Response::OK) {
           owners_[resp.session()] = stream;
+          by_stream_[stream.get()].insert(resp.session());
+        }
         break;
       case proto::R3Request::kStep:
         resp = system_.Step(req.step(), &step_ms);
         break;
       case proto::R3Request::kLogoff:
         resp = system_.Logoff(req.logoff());
-        owners_.erase(req.logoff().session());
+        Forget(req.logoff().session());
         break;
       default:
         resp.set_code(proto::R3Response::REFUSED);
@@ -84,6 +88,16 @@ void R3Server::Handle(const Stream::Ptr& stream, proto::R3Up& batch) {
   PushEnded();  // e.g. sessions displaced by these logons
 }
 
+void R3Server::Forget(uint64_t session) {
+  auto it = owners_.find(session);
+  if (it == owners_.end()) return;
+  if (auto stream = it->second.lock()) {
+    auto mine = by_stream_.find(stream.get());
+    if (mine != by_stream_.end()) mine->second.erase(session);
+  }
+  owners_.erase(it);
+}
+
 void R3Server::PushEnded() {
   for (const R3System::Ended& e : system_.TakeEnded()) {
     auto it = owners_.find(e.session);
@@ -95,8 +109,28 @@ void R3Server::PushEnded() {
         ended->set_reason(e.reason);
       });
     }
-    owners_.erase(it);
+    Forget(e.session);
   }
+}
+
+void R3Server::StreamClosed(const Stream::Ptr& stream) {
+  auto mine = by_stream_.find(stream.get());
+  if (mine == by_stream_.end()) return;
+  std::unordered_set<uint64_t> sessions = std::move(mine->second);
+  by_stream_.erase(mine);
+  if (sessions.empty() || loop_.stopping()) return;
+  spdlog::warn(
+      "dialog connection of an AGate process broke: ending its {} user "
+      "session(s) and their locks",
+      sessions.size());
+  for (uint64_t id : sessions) {
+    owners_.erase(id);
+    proto::R3Logoff off;
+    off.set_session(id);
+    off.set_reason("connection to the AGate process broken");
+    system_.Logoff(off);
+  }
+  system_.TakeEnded();  // nothing to push: nobody holds these any more
 }
 
 void R3Server::Tick() {

@@ -2,6 +2,7 @@
 
 #include <memory>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "common/async_stream.h"
 #include "common/clock.h"
@@ -31,11 +32,18 @@ class R3Server {
   void Handle(const Stream::Ptr& stream, proto::R3Up& batch);
   // Pushes the sessions R/3 ended on its own to the agates that hold them.
   void PushEnded();
+  // An agate's stream broke (crash, restart, cut link): like SAP's gateway
+  // ending the contexts of a broken connection, its user sessions end and
+  // their locks go.
+  void StreamClosed(const Stream::Ptr& stream);
+  void Forget(uint64_t session);  // no longer owned by any stream
   void Tick();
 
   proto::R3::AsyncService service_;
   // Which agate stream logged each user session on (for pushes).
   std::unordered_map<uint64_t, std::weak_ptr<Stream>> owners_;
+  // The user sessions each open stream logged on.
+  std::unordered_map<const Stream*, std::unordered_set<uint64_t>> by_stream_;
 
   R3System& system_;
   GrpcLoop& loop_;

@@ -2,9 +2,13 @@
 
 #include <pthread.h>
 
+#include <algorithm>
+
 namespace its::wgate {
 
-GrpcSide::GrpcSide(asio::io_context& io) : io_(io) {}
+GrpcSide::GrpcSide(asio::io_context& io,
+                   std::chrono::milliseconds step_timeout)
+    : io_(io), step_timeout_(step_timeout), deadline_sweep_(io) {}
 
 GrpcSide::~GrpcSide() { Stop(); }
 
@@ -17,6 +21,7 @@ void GrpcSide::Start() {
 }
 
 void GrpcSide::Stop() {
+  deadline_sweep_.cancel();
   if (!thread_.joinable()) return;
   loop_.Shutdown();
   thread_.join();
@@ -25,9 +30,41 @@ void GrpcSide::Stop() {
 void GrpcSide::CallAgate(const std::string& address,
                          proto::AGateRequest request, AgateDone done) {
   uint64_t id = next_id_++;
-  waiting_.emplace(id, std::move(done));
+  waiting_.emplace(id, Waiting{std::move(done), std::chrono::steady_clock::now()});
   out_.push_back(Outgoing{address, std::move(request), id});
   ScheduleFlushToLoop();
+  if (!sweep_armed_) ArmDeadlineSweep();
+}
+
+void GrpcSide::ArmDeadlineSweep() {
+  sweep_armed_ = true;
+  auto period = std::clamp<std::chrono::milliseconds>(
+      step_timeout_ / 4, std::chrono::milliseconds(5), std::chrono::seconds(1));
+  deadline_sweep_.expires_after(period);
+  deadline_sweep_.async_wait([this](const asio::error_code& ec) {
+    sweep_armed_ = false;
+    if (!ec) SweepDeadlines();
+  });
+}
+
+void GrpcSide::SweepDeadlines() {
+  auto limit = std::chrono::steady_clock::now() - step_timeout_;
+  std::vector<AgateDone> late;
+  for (auto it = waiting_.begin(); it != waiting_.end();) {
+    if (it->second.sent <= limit) {
+      late.push_back(std::move(it->second.done));
+      it = waiting_.erase(it);  // a late answer finds nobody waiting
+    } else {
+      ++it;
+    }
+  }
+  const absl::Status deadline = absl::DeadlineExceededError(
+      "the AGate process did not answer in time");
+  for (AgateDone& done : late) {
+    proto::AGateResponse none;
+    done(deadline, none);
+  }
+  if (!waiting_.empty()) ArmDeadlineSweep();
 }
 
 void GrpcSide::ScheduleFlushToLoop() {
@@ -83,9 +120,14 @@ void GrpcSide::FlushToAsio() {
     for (Answer& a : *answers) {
       auto it = waiting_.find(a.id);
       if (it == waiting_.end()) continue;
-      AgateDone done = std::move(it->second);
+      AgateDone done = std::move(it->second.done);
       waiting_.erase(it);
-      done(a.response);
+      // A response the agate never sends (status 0) marks a broken stream.
+      if (a.response.http_status() == 0) {
+        done(absl::UnavailableError(a.response.note()), a.response);
+      } else {
+        done(absl::OkStatus(), a.response);
+      }
     }
     for (auto& fn : *fns) fn();
   });
@@ -101,13 +143,12 @@ void GrpcSide::KeepAgates(std::unordered_set<std::string> live) {
 AGateClient& GrpcSide::AgateAt(const std::string& address) {
   auto& c = agates_[address];
   if (!c) {
-    c = std::make_unique<AGateClient>(loop_, address,
-                                      [](const std::string& why) {
-                                        proto::AGateResponse r;
-                                        r.set_http_status(502);
-                                        r.set_note(why);
-                                        return r;
-                                      });
+    c = std::make_unique<AGateClient>(
+        loop_, address, [](AGateClient::Failure) {
+          proto::AGateResponse r;  // http_status 0: see FlushToAsio
+          r.set_note("the stream to the AGate process broke");
+          return r;
+        });
   }
   return *c;
 }

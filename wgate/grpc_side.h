@@ -1,6 +1,9 @@
 #pragma once
 
 #include <asio.hpp>
+#include <chrono>
+
+#include "absl/status/status.h"
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -27,9 +30,14 @@ using AGateClient =
 // request. Only this thread polls gRPC (no callback API in the wgate).
 class GrpcSide {
  public:
-  using AgateDone = std::function<void(proto::AGateResponse&)>;
+  // `transport` is OK when the agate answered; UNAVAILABLE when the stream
+  // to it broke, DEADLINE_EXCEEDED when it did not answer within the step
+  // timeout (the response is then empty).
+  using AgateDone =
+      std::function<void(const absl::Status& transport, proto::AGateResponse&)>;
 
-  explicit GrpcSide(asio::io_context& io);
+  // `step_timeout`: how long a request may wait for its agate's answer.
+  GrpcSide(asio::io_context& io, std::chrono::milliseconds step_timeout);
   ~GrpcSide();
   GrpcSide(const GrpcSide&) = delete;
   GrpcSide& operator=(const GrpcSide&) = delete;
@@ -38,12 +46,11 @@ class GrpcSide {
   void Stop();   // cancels every call, ends and joins the loop thread
 
   // Asio thread. Sends one request over the batched stream to the agate at
-  // `address`; `done` runs on the Asio thread (http_status 502 with a note
-  // if the stream broke).
+  // `address`; `done` runs on the Asio thread, exactly once.
   void CallAgate(const std::string& address, proto::AGateRequest request,
                  AgateDone done);
   // Asio thread. Closes the streams to every agate not in `live`; their
-  // calls in flight are answered with 502.
+  // calls in flight are answered with UNAVAILABLE.
   void KeepAgates(std::unordered_set<std::string> live);
 
   // Asio thread: runs `fn` on the loop thread (with the next hand-over).
@@ -81,13 +88,25 @@ class GrpcSide {
     uint64_t id;
     proto::AGateResponse response;
   };
+  struct Waiting {
+    AgateDone done;
+    std::chrono::steady_clock::time_point sent;
+  };
   AGateClient& AgateAt(const std::string& address);  // loop thread
   void ScheduleFlushToLoop();  // Asio thread: once per Asio turn
   void FlushToLoop();          // Asio thread
   void ScheduleFlushToAsio();  // loop thread: once per loop burst
   void FlushToAsio();          // loop thread
+  // Asio thread: answers the requests older than the step timeout. One sweep
+  // over the requests in flight every quarter timeout (at most 1 s), armed
+  // only while requests are in flight: no timer per request.
+  void ArmDeadlineSweep();
+  void SweepDeadlines();
 
   asio::io_context& io_;
+  std::chrono::milliseconds step_timeout_;
+  asio::steady_timer deadline_sweep_;
+  bool sweep_armed_ = false;
   GrpcLoop loop_;
   std::thread thread_;
 
@@ -95,7 +114,7 @@ class GrpcSide {
   std::vector<Outgoing> out_;
   std::vector<std::function<void()>> out_fns_;
   bool out_flush_posted_ = false;
-  std::unordered_map<uint64_t, AgateDone> waiting_;
+  std::unordered_map<uint64_t, Waiting> waiting_;
   uint64_t next_id_ = 1;
 
   // Loop thread.

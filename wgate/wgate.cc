@@ -19,11 +19,29 @@ constexpr char kStepsNew[] = "1,2,3,4,5";
 constexpr char kStepsExisting[] = "1,4,5";
 constexpr char kPrefix[] = "/scripts/wgate/";
 constexpr int kAssignDeadlineMs = 15000;
+// A Mapping Manager sends its directory at least once a second.
+constexpr auto kManagerSilence = std::chrono::seconds(3);
 constexpr size_t kMaxTerminations = 1000;  // sessions per Terminator request
 constexpr char kSessionLost[] =
     "The AGate process that held this session ended - please log in again";
 constexpr char kNoSession[] =
     "The session does not exist - please log in again";
+constexpr char kAgateUnreachable[] =
+    "The AGate process that holds this session cannot be reached right now - "
+    "your session is kept, please try again";
+constexpr char kAgateTimeout[] =
+    "The AGate process did not answer in time - your session is kept, please "
+    "try again";
+
+// A page about a passing problem: the session stays, so does the cookie.
+proto::AGateResponse Transient(int status, const std::string& title,
+                               const std::string& text) {
+  proto::AGateResponse a;
+  a.set_http_status(status);
+  a.set_body(MessagePage(title, text));
+  a.set_note(text);
+  return a;
+}
 
 proto::AGateResponse Failure(const std::string& title,
                              const std::string& text) {
@@ -129,18 +147,48 @@ class WGate::DirectoryReader final {
 };
 
 void WGate::DirectoryUpdate(size_t index, uint64_t watch, proto::Directory& d) {
-  if (instances_[index].watch != watch) return;
-  instances_[index].directory.Swap(&d);
+  Instance& inst = instances_[index];
+  if (inst.watch != watch) return;
+  if (!inst.manager_ok) {
+    spdlog::info("Mapping Manager of {} answers again", inst.config->name);
+  }
+  inst.last_directory = std::chrono::steady_clock::now();
+  inst.manager_ok = true;
+  inst.directory.Swap(&d);
   PruneAgates();
+}
+
+void WGate::CheckManagers() {
+  auto now = std::chrono::steady_clock::now();
+  for (Instance& inst : instances_) {
+    if (inst.manager_ok && now - inst.last_directory > kManagerSilence) {
+      inst.manager_ok = false;
+      spdlog::warn(
+          "Mapping Manager of {} silent for {} s: no new sessions go there; "
+          "its AGate processes keep serving their sessions",
+          inst.config->name, kManagerSilence.count());
+    }
+  }
+  if (stopping_) return;
+  manager_check_.expires_after(std::chrono::seconds(1));
+  manager_check_.async_wait([this](const asio::error_code& ec) {
+    if (!ec) CheckManagers();
+  });
 }
 
 void WGate::DirectoryEnded(size_t index, uint64_t watch) {
   Instance& inst = instances_[index];
   if (inst.watch != watch) return;
   inst.watch = 0;
-  // Without its manager the instance has no live processes we know of.
-  for (auto& p : *inst.directory.mutable_processes())
-    p.set_state(proto::ProcessInfo::DOWN);
+  // The manager is gone (crashed, restarting): new sessions go elsewhere,
+  // but its agates keep serving their sessions with the directory we have.
+  if (inst.manager_ok) {
+    spdlog::warn(
+        "Mapping Manager of {} unreachable: routing its sessions with the last "
+        "directory",
+        inst.config->name);
+  }
+  inst.manager_ok = false;
   if (stopping_) return;
   auto timer =
       std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(300));
@@ -154,9 +202,11 @@ WGate::WGate(const ClusterConfig& config, const ServiceCatalog& services,
     : config_(config),
       services_(services),
       io_(io),
-      grpc_(io),
+      grpc_(io, std::chrono::milliseconds(
+                    static_cast<int64_t>(config.wgate_step_timeout_s * 1000))),
       r3_(proto::R3::NewStub(MakeChannel(config.r3_listen))),
-      rng_(std::random_device{}()) {
+      rng_(std::random_device{}()),
+      manager_check_(io) {
   for (const auto& inst : config_.instances) {
     Instance i;
     i.config = &inst;
@@ -171,6 +221,7 @@ WGate::~WGate() = default;
 void WGate::Start() {
   grpc_.Start();
   for (size_t i = 0; i < instances_.size(); ++i) Watch(i);
+  CheckManagers();
 }
 
 void WGate::Watch(size_t index) {
@@ -183,18 +234,37 @@ void WGate::Watch(size_t index) {
 
 void WGate::Stop() {
   stopping_ = true;
+  manager_check_.cancel();
   grpc_.Stop();  // cancels the directory streams and the agate streams
   agates_.clear();
 }
 
-bool WGate::Healthy() const {
+bool WGate::Healthy(std::string* degraded) const {
+  bool any = false;
   for (const auto& i : instances_) {
-    bool up = false;
-    for (const auto& p : i.directory.processes())
-      up |= p.state() == proto::ProcessInfo::UP;
-    if (!up) return false;
+    const std::string& name = i.config->name;
+    int up = 0;
+    for (const auto& p : i.directory.processes()) {
+      if (p.state() == proto::ProcessInfo::UP) {
+        ++up;
+      } else if (degraded) {
+        *degraded += Cat(name, "/", p.process(), ": AGate process ",
+                         ToLower(proto::ProcessInfo::State_Name(p.state())),
+                         "\n");
+      }
+    }
+    if (!i.manager_ok) {
+      if (degraded) {
+        *degraded += Cat(name, ": Mapping Manager unreachable (no new sessions; ",
+                         "its AGate processes keep serving)\n");
+      }
+    } else if (up == 0) {
+      if (degraded) *degraded += Cat(name, ": no live AGate process\n");
+    } else {
+      any = true;
+    }
   }
-  return !instances_.empty();
+  return any;
 }
 
 void WGate::PruneAgates() {
@@ -239,11 +309,14 @@ void WGate::Handle(http::Request& req, Respond respond) {
   const std::string& path = req.path;
   if (path == "/healthz") {
     http::Response r;
-    r.status = Healthy() ? 200 : 503;
+    std::string degraded;
+    r.status = Healthy(&degraded) ? 200 : 503;
     r.content_type = "text/plain; charset=utf-8";
-    r.body = r.status == 200
-                 ? "ok\n"
-                 : "starting: not every instance has a live AGate process\n";
+    if (r.status == 200) {
+      r.body = degraded.empty() ? "ok\n" : Cat("ok, degraded:\n", degraded);
+    } else {
+      r.body = Cat("no AGate instance can take a new session:\n", degraded);
+    }
     Reply(respond, std::move(r));
     return;
   }
@@ -393,7 +466,7 @@ void WGate::Route(proto::AGateRequest req, Routed done) {
     done(a, "");
     return;
   }
-  if (target->state() != proto::ProcessInfo::UP ||
+  if (target->state() == proto::ProcessInfo::DOWN ||
       (config_.routing != "naive" &&
        target->incarnation() != id->incarnation())) {
     ++metrics_.bad_session;
@@ -401,17 +474,56 @@ void WGate::Route(proto::AGateRequest req, Routed done) {
     done(a, "");
     return;
   }
+  if (target->address().empty()) {  // known, but not yet registered again
+    ++metrics_.agate_unreachable;
+    auto a = Transient(503, "AGate process not reachable", kAgateUnreachable);
+    done(a, "");
+    return;
+  }
   std::string instance = target->instance();
+  Gusid owner = *id;
   CallAgate(target->address(), std::move(req),
-            [this, instance, done = std::move(done)](proto::AGateResponse& a) {
-              if (a.http_status() == 502) {  // stream to the agate broke
-                ++metrics_.agate_unreachable;
-                auto f = Failure("Session lost", kSessionLost);
-                done(f, "");
+            [this, instance, owner, done = std::move(done)](
+                const absl::Status& transport,
+                proto::AGateResponse& a) mutable {
+              if (transport.ok()) {
+                done(a, instance);
                 return;
               }
-              done(a, instance);
+              if (absl::IsDeadlineExceeded(transport)) {  // hung, not gone
+                ++metrics_.agate_timeouts;
+                auto f = Transient(504, "No answer in time", kAgateTimeout);
+                done(f, instance);
+                return;
+              }
+              // The stream broke: a crash (its manager reports it within
+              // milliseconds) or a cut link (the process lives on).
+              AwaitVerdict(owner, std::move(done), 10);
             });
+}
+
+void WGate::AwaitVerdict(const Gusid& owner, Routed done, int checks_left) {
+  auto timer = std::make_shared<asio::steady_timer>(
+      io_, std::chrono::milliseconds(100));
+  timer->async_wait([this, timer, owner, checks_left,
+                     done = std::move(done)](const asio::error_code&) mutable {
+    const proto::ProcessInfo* p = Owner(owner);
+    if (p == nullptr || p->state() == proto::ProcessInfo::DOWN ||
+        p->incarnation() != owner.incarnation()) {
+      ++metrics_.bad_session;
+      auto f = Failure("Session lost", kSessionLost);
+      done(f, "");
+      return;
+    }
+    if (checks_left > 1 && !stopping_) {
+      AwaitVerdict(owner, std::move(done), checks_left - 1);
+      return;
+    }
+    ++metrics_.agate_unreachable;
+    auto f =
+        Transient(503, "AGate process not reachable", kAgateUnreachable);
+    done(f, "");
+  });
 }
 
 http::Response WGate::ToHttp(proto::AGateResponse& a,
@@ -547,6 +659,7 @@ std::vector<size_t> WGate::InstanceOrder() {
     free[i] +=
         static_cast<double>(std::max(0, inst.config->max_agates - in_use)) *
         inst.config->max_sessions;
+    if (!inst.manager_ok) free[i] = 0;  // no one to assign a process there
     total += free[i];
   }
   std::vector<size_t> order;
@@ -568,7 +681,7 @@ std::vector<size_t> WGate::InstanceOrder() {
   }
   std::vector<size_t> rest;
   for (size_t i = 0; i < instances_.size(); ++i)
-    if (!used[i]) rest.push_back(i);
+    if (!used[i] && instances_[i].manager_ok) rest.push_back(i);
   std::stable_sort(rest.begin(), rest.end(),
                    [&](size_t a, size_t b) { return free[a] > free[b]; });
   order.insert(order.end(), rest.begin(), rest.end());
@@ -621,9 +734,11 @@ void WGate::StartSession(const std::string& service, Params url,
     auto* why = term.add_params();
     why->set_name("~its_replaced");  // for the access log
     why->set_value("1");
-    CallAgate(
-        owner->address(), std::move(term),
-        [begin = std::move(begin)](proto::AGateResponse&) mutable { begin(); });
+    CallAgate(owner->address(), std::move(term),
+              [begin = std::move(begin)](const absl::Status&,
+                                         proto::AGateResponse&) mutable {
+                begin();
+              });
     return;
   }
   begin();
@@ -666,8 +781,18 @@ void WGate::TryInstances(std::shared_ptr<proto::AGateRequest> req,
         std::string instance = p.instance(), service = req->service();
         CallAgate(p.address(), std::move(*req),
                   [this, instance, service, respond = std::move(respond)](
+                      const absl::Status& transport,
                       proto::AGateResponse& a) mutable {
-                    if (a.http_status() == 502) {
+                    if (absl::IsDeadlineExceeded(transport)) {
+                      ++metrics_.agate_timeouts;
+                      Reply(respond,
+                            Page(504, "No answer in time",
+                                 "The AGate process did not answer in time - "
+                                 "please try again",
+                                 kStepsNew));
+                      return;
+                    }
+                    if (!transport.ok()) {
                       ++metrics_.agate_unreachable;
                       Reply(respond, Page(503, "No free capacity",
                                           "The assigned AGate process is not "
@@ -850,8 +975,12 @@ std::string WGate::MetricsText() const {
   counter("its_wgate_bad_request_total",
           "Requests with malformed parameters (400)", metrics_.bad_request);
   counter("its_wgate_agate_unreachable_total",
-          "Requests whose AGate process could not be reached",
+          "Requests whose AGate process could not be reached (503)",
           metrics_.agate_unreachable);
+  counter("its_wgate_agate_timeouts_total",
+          "Requests whose AGate process did not answer within step_timeout_s "
+          "(504)",
+          metrics_.agate_timeouts);
   counter("its_dsm_requests_total", "DSM Terminator requests",
           metrics_.dsm_requests);
   counter("its_dsm_terminated_total", "Sessions the DSM Terminator ended",

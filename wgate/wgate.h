@@ -31,7 +31,8 @@ struct Metrics {
   uint64_t bad_session = 0;  // 400: forged, unknown, ended
   uint64_t bad_request = 0;  // 400: malformed parameters
   uint64_t not_found = 0;
-  uint64_t agate_unreachable = 0;
+  uint64_t agate_unreachable = 0;  // stream broke; the session is kept
+  uint64_t agate_timeouts = 0;     // 504: no answer within step_timeout_s
   uint64_t dsm_requests = 0;    // Terminator requests
   uint64_t dsm_terminated = 0;  // sessions it ended
   uint64_t dsm_missed =
@@ -59,16 +60,24 @@ class WGate {
   void Stop();
   void Handle(http::Request& req, Respond respond);
 
-  // Every configured instance has at least one live agate process.
-  bool Healthy() const;
+  // Some instance can take a new session: its Mapping Manager is reachable
+  // and it has a live process. `degraded` (if given) lists, one per line,
+  // what is not as it should be.
+  bool Healthy(std::string* degraded = nullptr) const;
 
  private:
   class DirectoryReader;
   struct Instance {
     const AgateInstanceConfig* config = nullptr;
     std::unique_ptr<proto::MappingManager::Stub> stub;
+    // The last directory the Mapping Manager sent. Kept when the manager
+    // goes away: its agates keep serving their sessions meanwhile.
     proto::Directory directory;
     uint64_t watch = 0;  // the current directory reader (0: none)
+    // Managers send their directory at least once a second; one that was
+    // silent for kManagerSilence takes no new sessions until it speaks.
+    std::chrono::steady_clock::time_point last_directory;
+    bool manager_ok = false;
   };
   struct Pick {
     std::string instance;
@@ -89,6 +98,10 @@ class WGate {
   // routing "naive": terminations to any live process). Unusable IDs and
   // unreachable processes come back as an AGateResponse with a 400 page.
   void Route(proto::AGateRequest req, Routed done);
+  // After a broken stream: "ended" (400) once the directory says the owner
+  // ended, "not reachable, session kept" (503) if it still lives after
+  // `checks_left` looks 100 ms apart.
+  void AwaitVerdict(const Gusid& owner, Routed done, int checks_left);
   const proto::ProcessInfo* Owner(const Gusid& id) const;
   const proto::ProcessInfo* AnyProcess();
   http::Response ToHttp(proto::AGateResponse& a, const std::string& instance,
@@ -109,6 +122,7 @@ class WGate {
   void PruneAgates();
   void DirectoryUpdate(size_t index, uint64_t watch, proto::Directory& d);
   void DirectoryEnded(size_t index, uint64_t watch);
+  void CheckManagers();  // every second: which managers fell silent
 
   const ClusterConfig& config_;
   const ServiceCatalog& services_;
@@ -121,6 +135,7 @@ class WGate {
   std::unique_ptr<proto::R3::Stub> r3_;
   std::mt19937_64 rng_;
   Metrics metrics_;
+  asio::steady_timer manager_check_;
   bool stopping_ = false;
 };
 

@@ -189,10 +189,10 @@ class EchoServer {
 
 using Client = DialogClient<proto::R3, proto::R3Up, proto::R3Down>;
 
-proto::R3Response Refused(const std::string& why) {
+proto::R3Response Refused(Client::Failure why) {
   proto::R3Response r;
   r.set_code(proto::R3Response::REFUSED);
-  r.set_error(why);
+  r.set_error(why == Client::Failure::kDeadline ? "deadline" : "lost");
   return r;
 }
 
@@ -215,9 +215,11 @@ class BatchedStream : public ::testing::Test {
   // Connects to `address` and makes `n` calls in one burst; `answer(i, resp)`
   // runs under mu_ for each response.
   void CallInOneBurst(const std::string& address, int n,
-                      std::function<void(int, proto::R3Response&)> answer) {
+                      std::function<void(int, proto::R3Response&)> answer,
+                      std::chrono::milliseconds timeout = {}) {
     OnLoopAndWait([&] {
-      client_ = std::make_unique<Client>(client_loop_.loop(), address, Refused);
+      client_ = std::make_unique<Client>(client_loop_.loop(), address, Refused,
+                                         timeout);
       for (int i = 0; i < n; ++i) {
         proto::R3Request req;
         req.mutable_step()->set_okcode(Cat("/", i));
@@ -265,6 +267,26 @@ TEST_F(BatchedStream, CallsInFlightFailWhenThePeerGoesAway) {
     EXPECT_EQ(r.code(), proto::R3Response::REFUSED);
     EXPECT_NE(r.error().find("lost"), std::string::npos) << r.error();
   }
+}
+
+TEST_F(BatchedStream, CallsUnansweredWithinTheTimeoutFailWithoutBreakingTheStream) {
+  EchoServer server(/*answer=*/false);
+  std::vector<proto::R3Response> failed;
+  auto begin = std::chrono::steady_clock::now();
+  CallInOneBurst(
+      server.Start(), 3,
+      [&](int, proto::R3Response& resp) { failed.push_back(resp); },
+      std::chrono::milliseconds(200));
+  ASSERT_TRUE(WaitUntil(mu_, cv_, [&] { return failed.size() == 3; }));
+  auto took = std::chrono::steady_clock::now() - begin;
+  EXPECT_GE(took, std::chrono::milliseconds(200));
+  for (const auto& r : failed) EXPECT_EQ(r.error(), "deadline");
+  // The stream is still the same: a new call reaches the server on it.
+  OnLoopAndWait([&] {
+    proto::R3Request req;
+    client_->Call(std::move(req), [](proto::R3Response&) {});
+  });
+  EXPECT_TRUE(Eventually([&] { return server.requests() == 4; }));
 }
 
 }  // namespace

@@ -200,7 +200,10 @@ TEST_F(HostileHttp, RandomizedHostileInputBreaksNothing) {
   std::vector<int> pids_after;
   for (const auto& p : Admin(*cluster_, "agates")) pids_after.push_back(p["pid"]);
   EXPECT_EQ(pids_after, pids_before);
-  for (const auto& p : cluster_->processes()) EXPECT_EQ(kill(p.pid, 0), 0) << p.name;
+  for (const auto& p : cluster_->processes()) {
+    EXPECT_EQ(kill(p.pid, 0), 0) << p.name;
+    EXPECT_EQ(p.restarts, 0) << p.name;
+  }
 }
 
 }  // namespace

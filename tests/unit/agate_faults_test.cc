@@ -1,0 +1,260 @@
+// How an AGate process ends sessions when time runs out or R/3 goes away
+// (issue 9): with fake time and a fake R/3, no sockets, no sleeps.
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <functional>
+#include <optional>
+#include <vector>
+
+#include "agate/agate_process.h"
+#include "common/clock.h"
+#include "common/service_file.h"
+
+namespace its::agate {
+namespace {
+
+// Records every call; the test answers them when it likes.
+class FakeR3 final : public R3Link {
+ public:
+  struct Pending {
+    proto::R3Request request;
+    Done done;
+  };
+  void Call(proto::R3Request request, Done done) override {
+    calls.push_back(Pending{std::move(request), std::move(done)});
+  }
+  // Answers call `i` (in the order made).
+  void Answer(size_t i, proto::R3Response resp) {
+    ASSERT_LT(i, calls.size());
+    ASSERT_TRUE(calls[i].done) << "answered twice";
+    auto done = std::move(calls[i].done);
+    calls[i].done = nullptr;
+    done(resp);
+  }
+  std::vector<uint64_t> Logoffs() const {
+    std::vector<uint64_t> out;
+    for (const auto& c : calls)
+      if (c.request.has_logoff()) out.push_back(c.request.logoff().session());
+    return out;
+  }
+  std::vector<Pending> calls;
+};
+
+proto::R3Response LoggedOn(uint64_t session) {
+  proto::R3Response r;
+  r.set_session(session);
+  r.mutable_screen()->set_tcode("FB03");
+  r.mutable_screen()->set_title("Display Document");
+  return r;
+}
+
+class AgateFaults : public ::testing::Test {
+ protected:
+  AgateFaults()
+      : services_(*ServiceCatalog::Load(std::string(ITS_SOURCE_DIR) +
+                                        "/deploy/config/services")) {}
+
+  void MakeProcess(int work_threads) {
+    AGateOptions o;
+    o.instance = "IT1";
+    o.process = 0;
+    o.incarnation = 1;
+    o.work_threads = work_threads;
+    process_.emplace(
+        o, clock_,
+        [this](std::function<void()> fn) {
+          deferred_.push_back(std::move(fn));
+        },
+        services_, r3_);
+  }
+
+  // Runs what the process deferred (the loop's end of burst).
+  void RunDeferred() {
+    while (!deferred_.empty()) {
+      auto fn = std::move(deferred_.front());
+      deferred_.pop_front();
+      fn();
+    }
+  }
+
+  // Sends a request; the returned index names its answer in replies_.
+  size_t Send(proto::AGateRequest::Kind kind, const std::string& session,
+              std::vector<std::pair<std::string, std::string>> params) {
+    proto::AGateRequest req;
+    req.set_kind(kind);
+    req.set_service("webgui");
+    req.set_session(session);
+    for (auto& [n, v] : params) {
+      auto* p = req.add_params();
+      p->set_name(n);
+      p->set_value(v);
+    }
+    size_t index = replies_.size();
+    replies_.emplace_back();
+    process_->Handle(req, [this, index](proto::AGateResponse&& r) {
+      EXPECT_FALSE(replies_[index].has_value()) << "answered twice";
+      replies_[index] = std::move(r);
+    });
+    return index;
+  }
+
+  // Logs a user on with ~timeout 1 (minute); returns the GUSID.
+  std::string LogOn(uint64_t r3_session) {
+    size_t calls = r3_.calls.size();
+    size_t i = Send(proto::AGateRequest::START, "",
+                    {{"~client", "100"},
+                     {"~login", "DEMO"},
+                     {"~password", "welcome"},
+                     {"~transaction", "FB03"},
+                     {"~timeout", "1"}});
+    EXPECT_EQ(r3_.calls.size(), calls + 1);
+    r3_.Answer(calls, LoggedOn(r3_session));
+    EXPECT_TRUE(replies_[i].has_value());
+    EXPECT_EQ(replies_[i]->http_status(), 200);
+    return replies_[i]->set_session();
+  }
+
+  size_t Step(const std::string& gusid) {
+    return Send(proto::AGateRequest::STEP, gusid,
+                {{"~okcode", "/00"}, {"RF05L-BELNR", "1"}});
+  }
+
+  FakeClock clock_{1'000 * kSimSecond};
+  ServiceCatalog services_;
+  FakeR3 r3_;
+  std::deque<std::function<void()>> deferred_;
+  std::optional<AGateProcess> process_;
+  std::vector<std::optional<proto::AGateResponse>> replies_;
+};
+
+TEST_F(AgateFaults,
+       ABusySessionEndsAtItsTimeoutAndEveryWaitingRequestIsAnswered) {
+  MakeProcess(/*work_threads=*/4);
+  std::string gusid = LogOn(77);
+  size_t at_r3 = Step(gusid);   // with R/3
+  size_t queued = Step(gusid);  // a double submit, queued behind it
+  ASSERT_EQ(r3_.calls.size(), 2u);
+  EXPECT_FALSE(replies_[at_r3].has_value());
+  EXPECT_FALSE(replies_[queued].has_value());
+
+  clock_.Advance(61 * kSimSecond);  // ~timeout 1 passed
+  process_->Tick();
+  EXPECT_EQ(r3_.Logoffs(), std::vector<uint64_t>{77})
+      << "R/3 logoff at the timeout";
+  RunDeferred();
+  ASSERT_TRUE(replies_[queued].has_value()) << "the queued request is answered";
+  EXPECT_EQ(replies_[queued]->http_status(), 400);
+  EXPECT_NE(replies_[queued]->body().find("Session timed out"),
+            std::string::npos);
+  EXPECT_TRUE(replies_[queued]->clear_session());
+
+  // R/3's late answer to the step finds the session ended.
+  proto::R3Response step;
+  step.set_session(77);
+  r3_.Answer(1, step);
+  ASSERT_TRUE(replies_[at_r3].has_value());
+  EXPECT_EQ(replies_[at_r3]->http_status(), 400);
+  EXPECT_NE(replies_[at_r3]->body().find("Session timed out"),
+            std::string::npos);
+  EXPECT_EQ(process_->Load().sessions(), 0);
+}
+
+TEST_F(AgateFaults, ASessionQueuedForAWorkThreadEndsAtItsTimeout) {
+  MakeProcess(/*work_threads=*/1);
+  std::string a = LogOn(1);
+  std::string b = LogOn(2);
+  size_t step_a = Step(a);  // holds the only work thread
+  size_t step_b = Step(b);  // waits for it
+  ASSERT_EQ(r3_.calls.size(), 3u) << "b's step must not reach R/3 yet";
+
+  clock_.Advance(61 * kSimSecond);
+  process_->Tick();
+  auto logoffs = r3_.Logoffs();
+  std::sort(logoffs.begin(), logoffs.end());
+  EXPECT_EQ(logoffs, (std::vector<uint64_t>{1, 2}));
+  RunDeferred();
+  r3_.Answer(2, LoggedOn(1));  // a's step comes back; the thread goes to b
+  RunDeferred();
+  ASSERT_TRUE(replies_[step_a].has_value());
+  ASSERT_TRUE(replies_[step_b].has_value());
+  EXPECT_EQ(replies_[step_b]->http_status(), 400);
+  for (const auto& c : r3_.calls) {
+    EXPECT_FALSE(c.request.has_step() && c.request.step().session() == 2)
+        << "an ended session's step must not go to R/3";
+  }
+  EXPECT_EQ(process_->busy_threads(), 0);
+}
+
+TEST_F(AgateFaults, AnIdleSessionEndsAtItsTimeoutWithItsLogoff) {
+  MakeProcess(4);
+  std::string gusid = LogOn(5);
+  clock_.Advance(59 * kSimSecond);
+  process_->Tick();
+  EXPECT_TRUE(r3_.Logoffs().empty()) << "not yet";
+  clock_.Advance(2 * kSimSecond);
+  process_->Tick();
+  EXPECT_EQ(r3_.Logoffs(), std::vector<uint64_t>{5});
+  size_t i = Step(gusid);
+  ASSERT_TRUE(replies_[i].has_value());
+  EXPECT_EQ(replies_[i]->http_status(), 400);
+}
+
+TEST_F(AgateFaults, ABrokenR3ConnectionEndsEverySessionAndSaysSo) {
+  MakeProcess(4);
+  std::string a = LogOn(1);
+  std::string b = LogOn(2);
+  size_t in_flight = Step(a);
+  process_->R3ConnectionLost();
+  // R/3 ends the sessions of a broken stream itself: no logoff to send.
+  EXPECT_TRUE(r3_.Logoffs().empty());
+  proto::R3Response lost = R3Failure(R3Client::Failure::kConnectionLost);
+  r3_.Answer(2, lost);
+  ASSERT_TRUE(replies_[in_flight].has_value());
+  EXPECT_NE(replies_[in_flight]->body().find(
+                "connection to the R/3 system was broken"),
+            std::string::npos)
+      << replies_[in_flight]->body();
+  size_t next = Step(b);
+  ASSERT_TRUE(replies_[next].has_value());
+  EXPECT_EQ(replies_[next]->http_status(), 400);
+  EXPECT_NE(
+      replies_[next]->body().find("connection to the R/3 system was broken"),
+      std::string::npos);
+  EXPECT_EQ(replies_[next]->body().find("127.0.0.1"), std::string::npos);
+  EXPECT_EQ(process_->Load().sessions(), 0);
+}
+
+TEST_F(AgateFaults, AStepR3DidNotAnswerInTimeKeepsTheSession) {
+  MakeProcess(4);
+  std::string a = LogOn(1);
+  size_t slow = Step(a);
+  r3_.Answer(1, R3Failure(R3Client::Failure::kDeadline));
+  ASSERT_TRUE(replies_[slow].has_value());
+  EXPECT_EQ(replies_[slow]->http_status(), 504);
+  EXPECT_FALSE(replies_[slow]->clear_session());
+  EXPECT_TRUE(r3_.Logoffs().empty());
+  size_t next = Step(a);  // the session is still there
+  ASSERT_EQ(r3_.calls.size(), 3u);
+  r3_.Answer(2, LoggedOn(1));
+  ASSERT_TRUE(replies_[next].has_value());
+  EXPECT_EQ(replies_[next]->http_status(), 200);
+}
+
+TEST_F(AgateFaults, ALogonAnsweredAfterItsDeadlineIsLoggedOffAgain) {
+  MakeProcess(4);
+  size_t i =
+      Send(proto::AGateRequest::START, "",
+           {{"~client", "100"}, {"~login", "DEMO"}, {"~password", "welcome"}});
+  r3_.Answer(0, R3Failure(R3Client::Failure::kDeadline));
+  ASSERT_TRUE(replies_[i].has_value());
+  EXPECT_EQ(replies_[i]->http_status(), 504);
+  process_->LateR3Answer(LoggedOn(42));  // R/3 logged the user on after all
+  EXPECT_EQ(r3_.Logoffs(), std::vector<uint64_t>{42});
+  std::string held = LogOn(43);
+  process_->LateR3Answer(LoggedOn(43));  // a late step answer of a live session
+  EXPECT_EQ(r3_.Logoffs(), std::vector<uint64_t>{42});
+}
+
+}  // namespace
+}  // namespace its::agate
