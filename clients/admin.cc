@@ -80,9 +80,11 @@ absl::StatusOr<Table> Query(const ClusterConfig& config, const std::string& comm
       return stub.ListUserSessions(ctx, proto::Empty(), r);
     });
     if (!reply.ok()) return reply.status();
-    t.columns = {"client", "user", "terminal", "tcode", "type", "last_step"};
-    for (const auto& r : reply->rows())
-      t.rows.push_back({r.client(), r.user(), r.terminal(), r.tcode(), r.type(), r.last_step()});
+    t.columns = {"client", "user", "terminal", "tcode", "type", "last_step", "session"};
+    for (const auto& r : reply->rows()) {
+      t.rows.push_back(
+          {r.client(), r.user(), r.terminal(), r.tcode(), r.type(), r.last_step(), r.session()});
+    }
     return t;
   }
   if (command == "sm12") {
@@ -90,9 +92,11 @@ absl::StatusOr<Table> Query(const ClusterConfig& config, const std::string& comm
       return stub.ListLocks(ctx, proto::Empty(), r);
     });
     if (!reply.ok()) return reply.status();
-    t.columns = {"client", "user", "mode", "table", "argument", "time"};
-    for (const auto& r : reply->rows())
-      t.rows.push_back({r.client(), r.user(), r.mode(), r.table(), r.argument(), r.time()});
+    t.columns = {"client", "user", "mode", "table", "argument", "time", "session"};
+    for (const auto& r : reply->rows()) {
+      t.rows.push_back(
+          {r.client(), r.user(), r.mode(), r.table(), r.argument(), r.time(), r.session()});
+    }
     return t;
   }
   if (command == "agates" || command == "loadstat") {
@@ -125,10 +129,13 @@ absl::StatusOr<Table> Query(const ClusterConfig& config, const std::string& comm
     auto dirs = Directories(config, &t.warnings);
     if (!dirs.ok()) return dirs.status();
     t.columns = {"instance", "process", "session", "service", "client", "user", "tcode", "state",
-                 "idle_s", "expires_in_s"};
+                 "idle_s", "expires_in_s", "r3_session"};
     for (const auto& d : *dirs) {
       for (const auto& p : d.processes()) {
-        if (p.state() != proto::ProcessInfo::UP) continue;
+        if (p.state() != proto::ProcessInfo::UP &&
+            p.state() != proto::ProcessInfo::UNRESPONSIVE) {
+          continue;
+        }
         auto stub = proto::AGate::NewStub(MakeChannel(p.address()));
         grpc::ClientContext ctx;
         ctx.set_deadline(DeadlineIn(kDeadlineMs));
@@ -137,7 +144,8 @@ absl::StatusOr<Table> Query(const ClusterConfig& config, const std::string& comm
         if (!s.ok()) continue;  // it may have just ended
         for (const auto& r : reply.rows()) {
           t.rows.push_back({p.instance(), p.process(), r.session(), r.service(), r.client(),
-                            r.user(), r.tcode(), r.state(), r.idle_s(), r.expires_in_s()});
+                            r.user(), r.tcode(), r.state(), r.idle_s(), r.expires_in_s(),
+                            r.r3_session()});
         }
       }
     }
