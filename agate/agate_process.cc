@@ -702,6 +702,17 @@ void AGateServer::Start() {
                *reply = process_.ListSessions();
                return grpc::Status::OK;
              });
+  ServeUnary(loop_, service_, &proto::AGate::AsyncService::RequestSetLinkDelay,
+             [this](const proto::LinkDelay& req, proto::Empty*) {
+               if (!(req.r3_seconds() >= 0 && req.r3_seconds() <= 600)) {
+                 return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                     "the delay must be 0 to 600 seconds");
+               }
+               if (link_delay_) link_delay_(req.r3_seconds());
+               spdlog::warn("fault injection: calls to R/3 wait {} s",
+                            req.r3_seconds());
+               return grpc::Status::OK;
+             });
 }
 
 }  // namespace its::agate

@@ -133,8 +133,13 @@ class AGateServer {
   grpc::Service* service() { return &service_; }
   // After the server started: accept calls.
   void Start();
+  // Fault injection: SetLinkDelay calls this with the delay in seconds.
+  void set_link_delay_handler(std::function<void(double)> handler) {
+    link_delay_ = std::move(handler);
+  }
 
  private:
+  std::function<void(double)> link_delay_;
   proto::AGate::AsyncService service_;
   AGateProcess& process_;
   GrpcLoop& loop_;

@@ -186,7 +186,7 @@ int main(int argc, char** argv) {
       loop, r3.empty() ? config.r3_listen : r3, its::agate::R3Failure,
       std::chrono::milliseconds(
           static_cast<int64_t>(config.agate_r3_timeout_s * 1000)));
-  its::agate::StreamR3Link r3link(r3client);
+  its::agate::StreamR3Link r3link(r3client, loop);
   its::agate::AGateProcess process(
       options, clock, [&loop](std::function<void()> fn) { loop.Defer(std::move(fn)); },
       services, r3link);
@@ -195,6 +195,10 @@ int main(int argc, char** argv) {
   r3client.set_late_hook(
       [&](its::proto::R3Response& resp) { process.LateR3Answer(resp); });
   its::agate::AGateServer agate_server(process, loop);
+  agate_server.set_link_delay_handler([&r3link](double seconds) {
+    r3link.set_delay(std::chrono::microseconds(
+        static_cast<int64_t>(seconds * 1'000'000)));
+  });
   std::string bound;
   auto server =
       its::StartGrpcServer(listen, {agate_server.service()}, &bound, &loop);

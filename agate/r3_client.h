@@ -1,6 +1,9 @@
 #pragma once
 
+#include <chrono>
 #include <functional>
+#include <memory>
+#include <utility>
 
 #include "common/dialog_client.h"
 #include "proto/its.grpc.pb.h"
@@ -21,17 +24,30 @@ class R3Link {
 // deadline with TIMEOUT.
 using R3Client = DialogClient<proto::R3, proto::R3Up, proto::R3Down>;
 
-// R3Link over the batched dialog stream.
+// R3Link over the batched dialog stream, with an optional delay before each
+// call (fault injection: a slow link to R/3).
 class StreamR3Link final : public R3Link {
  public:
-  explicit StreamR3Link(DialogClient<proto::R3, proto::R3Up, proto::R3Down>& client)
-      : client_(client) {}
+  StreamR3Link(DialogClient<proto::R3, proto::R3Up, proto::R3Down>& client,
+               GrpcLoop& loop)
+      : client_(client), loop_(loop) {}
   void Call(proto::R3Request request, Done done) override {
-    client_.Call(std::move(request), std::move(done));
+    if (delay_.count() == 0) {
+      client_.Call(std::move(request), std::move(done));
+      return;
+    }
+    auto call = std::make_shared<std::pair<proto::R3Request, Done>>(
+        std::move(request), std::move(done));
+    loop_.After(delay_, [this, call] {
+      client_.Call(std::move(call->first), std::move(call->second));
+    });
   }
+  void set_delay(std::chrono::microseconds delay) { delay_ = delay; }
 
  private:
   DialogClient<proto::R3, proto::R3Up, proto::R3Down>& client_;
+  GrpcLoop& loop_;
+  std::chrono::microseconds delay_{0};
 };
 
 inline proto::R3Response R3Failure(R3Client::Failure kind) {

@@ -1,6 +1,7 @@
 #include "clients/admin.h"
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "common/grpc_util.h"
 #include "common/strings.h"
@@ -125,6 +126,21 @@ absl::StatusOr<Table> Query(const ClusterConfig& config, const std::string& comm
     }
     return t;
   }
+  if (command == "processes") {
+    auto stub = proto::Cluster::NewStub(MakeChannel(config.supervisor.listen));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(DeadlineIn(kDeadlineMs));
+    proto::ClusterProcesses reply;
+    grpc::Status s = stub->ListProcesses(&ctx, proto::Empty(), &reply);
+    if (!s.ok()) {
+      return absl::UnavailableError(Cat("cluster launcher at ", config.supervisor.listen, ": ",
+                                        s.error_message()));
+    }
+    t.columns = {"name", "pid", "address", "restarts", "state"};
+    for (const auto& p : reply.processes())
+      t.rows.push_back({p.name(), p.pid(), p.address(), p.restarts(), p.state()});
+    return t;
+  }
   if (command == "sessions") {
     auto dirs = Directories(config, &t.warnings);
     if (!dirs.ok()) return dirs.status();
@@ -152,6 +168,75 @@ absl::StatusOr<Table> Query(const ClusterConfig& config, const std::string& comm
     return t;
   }
   return absl::InvalidArgumentError(Cat("unknown command '", command, "'"));
+}
+
+std::optional<double> ParseDuration(std::string_view text) {
+  struct Unit {
+    const char* suffix;
+    double seconds;
+  };
+  for (const Unit& u : {Unit{"ms", 0.001}, Unit{"s", 1}, Unit{"m", 60}, Unit{"h", 3600}}) {
+    std::string_view suffix(u.suffix);
+    if (text.size() > suffix.size() && text.substr(text.size() - suffix.size()) == suffix) {
+      std::string number(text.substr(0, text.size() - suffix.size()));
+      char* end = nullptr;
+      double v = std::strtod(number.c_str(), &end);
+      if (end == number.c_str() || *end != '\0' || !(v >= 0)) return std::nullopt;
+      return v * u.seconds;
+    }
+  }
+  std::string number(text);
+  char* end = nullptr;
+  double v = std::strtod(number.c_str(), &end);
+  if (number.empty() || end == number.c_str() || *end != '\0' || !(v >= 0)) return std::nullopt;
+  return v;
+}
+
+absl::StatusOr<std::string> Fault(const ClusterConfig& config,
+                                  const std::vector<std::string>& words) {
+  constexpr char kUsage[] =
+      "usage: itsadm fault kill|hang|resume TARGET [DURATION] | delay [INSTANCE] agate->r3 "
+      "DURATION | clear   (TARGET: agate IT1/0, mapping_manager IT2, r3_stub, wgate)";
+  if (words.empty()) return absl::InvalidArgumentError(kUsage);
+  proto::FaultRequest req;
+  const std::string& action = words[0];
+  std::vector<std::string> rest(words.begin() + 1, words.end());
+  std::optional<double> duration;
+  if (!rest.empty()) {
+    duration = ParseDuration(rest.back());
+    if (duration) rest.pop_back();
+  }
+  std::string target;
+  for (const auto& w : rest) target += Cat(target.empty() ? "" : " ", w);
+  if (action == "kill" || action == "hang" || action == "resume") {
+    req.set_action(action == "kill"   ? proto::FaultRequest::KILL
+                   : action == "hang" ? proto::FaultRequest::HANG
+                                      : proto::FaultRequest::RESUME);
+    if (target.empty() || (duration && action != "hang")) {
+      return absl::InvalidArgumentError(kUsage);
+    }
+  } else if (action == "delay") {
+    req.set_action(proto::FaultRequest::DELAY);
+    if (target.empty() || !duration) return absl::InvalidArgumentError(kUsage);
+  } else if (action == "clear") {
+    req.set_action(proto::FaultRequest::CLEAR);
+    if (!target.empty() || duration) return absl::InvalidArgumentError(kUsage);
+  } else {
+    return absl::InvalidArgumentError(Cat("unknown fault '", action, "'; ", kUsage));
+  }
+  req.set_target(target);
+  req.set_seconds(duration.value_or(0));
+  auto stub = proto::Cluster::NewStub(MakeChannel(config.supervisor.listen));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(DeadlineIn(10000));
+  proto::FaultReply reply;
+  grpc::Status s = stub->Fault(&ctx, req, &reply);
+  if (!s.ok()) {
+    return absl::Status(static_cast<absl::StatusCode>(s.error_code()),
+                        Cat("cluster launcher at ", config.supervisor.listen, ": ",
+                            s.error_message()));
+  }
+  return reply.done();
 }
 
 absl::Status EndSecuritySession(const ClusterConfig& config, uint64_t id) {

@@ -1,6 +1,8 @@
 #pragma once
 
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -22,6 +24,16 @@ struct Table {
 // Runs `command` (agates, sessions, sm04, sm05, sm12, loadstat) against the cluster
 // described by `config`, with a deadline on every call.
 absl::StatusOr<Table> Query(const ClusterConfig& config, const std::string& command);
+
+// Fault injection through the cluster launcher: `words` as typed after
+// "itsadm fault", e.g. {"kill", "agate", "IT1/1"}, {"hang", "r3_stub", "20s"},
+// {"delay", "IT2", "agate->r3", "200ms"}, {"resume", "wgate"}, {"clear"}.
+// Returns what was done, in words.
+absl::StatusOr<std::string> Fault(const ClusterConfig& config,
+                                  const std::vector<std::string>& words);
+
+// "20s", "200ms", "2m", "1.5" (seconds) -> seconds; nullopt if not a duration.
+std::optional<double> ParseDuration(std::string_view text);
 
 // Ends HTTP security session `id` (SM05) and its linked application sessions.
 absl::Status EndSecuritySession(const ClusterConfig& config, uint64_t id);

@@ -19,6 +19,7 @@
 
 #include "absl/status/status.h"
 #include "common/cluster_config.h"
+#include "common/grpc_util.h"
 #include "common/http_client.h"
 #include "common/service_file.h"
 #include "common/strings.h"
@@ -50,6 +51,221 @@ struct Cluster::Child {
 };
 
 Cluster::Cluster(Options options) : options_(std::move(options)) {}
+
+// The launcher's admin API: itsadm processes, itsadm fault.
+class Cluster::AdminService final : public proto::Cluster::Service {
+ public:
+  explicit AdminService(Cluster& cluster) : cluster_(cluster) {}
+  grpc::Status Fault(grpc::ServerContext*, const proto::FaultRequest* request,
+                     proto::FaultReply* reply) override {
+    return cluster_.Fault(*request, reply);
+  }
+  grpc::Status ListProcesses(grpc::ServerContext*, const proto::Empty*,
+                             proto::ClusterProcesses* reply) override {
+    *reply = cluster_.ListProcesses();
+    return grpc::Status::OK;
+  }
+
+ private:
+  Cluster& cluster_;
+};
+
+absl::Status Cluster::StartAdmin() {
+  std::string listen = config_parsed_.supervisor.listen;
+  if (options_.ephemeral_ports) listen = WithPort0(listen);
+  admin_service_ = std::make_unique<AdminService>(*this);
+  auto server = StartGrpcServer(listen, {admin_service_.get()}, &admin_address_);
+  if (!server.ok()) {
+    return absl::UnavailableError(
+        Cat("the cluster's admin API: ", server.status().message(),
+            " ([supervisor] listen in cluster.toml)"));
+  }
+  admin_server_ = std::move(*server);
+  if (!config_.contains("supervisor")) config_.insert("supervisor", toml::table{});
+  config_["supervisor"].as_table()->insert_or_assign("listen", admin_address_);
+  return WriteConfig();
+}
+
+absl::StatusOr<pid_t> Cluster::ResolvePid(const std::string& target) const {
+  std::string name = target;
+  if (name.rfind("agate ", 0) == 0) name = name.substr(6);
+  auto slash = name.find('/');
+  if (slash != std::string::npos) {  // IT1/1: ask its Mapping Manager
+    std::string instance = name.substr(0, slash);
+    int process;
+    const AgateInstanceConfig* inst = config_parsed_.FindInstance(instance);
+    if (inst == nullptr || !ParseInt(name.substr(slash + 1), &process)) {
+      return absl::NotFoundError(Cat("no AGate process '", target, "' (e.g. agate IT1/0)"));
+    }
+    auto mm = Find("mapping_manager " + instance);
+    auto stub = proto::MappingManager::NewStub(MakeChannel(mm ? mm->address : ""));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(DeadlineIn(2000));
+    proto::Directory d;
+    if (grpc::Status st = stub->GetDirectory(&ctx, proto::Empty(), &d); !st.ok()) {
+      return absl::UnavailableError(
+          Cat("the Mapping Manager of ", instance, " does not answer: ", st.error_message()));
+    }
+    for (const auto& p : d.processes()) {
+      if (p.process() == process && p.state() != proto::ProcessInfo::DOWN && p.pid() > 0)
+        return p.pid();
+    }
+    return absl::NotFoundError(Cat("AGate process ", instance, "/", process, " is not running"));
+  }
+  std::string names;
+  std::lock_guard<std::mutex> l(mu_);
+  for (const auto& c : children_) {
+    if (c->info.name == target) {
+      if (c->info.pid <= 0) return absl::UnavailableError(Cat(target, " is not running"));
+      return c->info.pid;
+    }
+    names += Cat(names.empty() ? "" : ", ", c->info.name);
+  }
+  return absl::NotFoundError(
+      Cat("no process '", target, "'; the cluster has ", names, " and agate IT<n>/<process>"));
+}
+
+std::vector<std::string> Cluster::AgateAddresses(const std::string& instance) const {
+  std::vector<std::string> out;
+  for (const auto& inst : config_parsed_.instances) {
+    if (!instance.empty() && inst.name != instance) continue;
+    auto mm = Find("mapping_manager " + inst.name);
+    if (!mm) continue;
+    auto stub = proto::MappingManager::NewStub(MakeChannel(mm->address));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(DeadlineIn(2000));
+    proto::Directory d;
+    if (!stub->GetDirectory(&ctx, proto::Empty(), &d).ok()) continue;
+    for (const auto& p : d.processes()) {
+      if (!p.address().empty() && p.state() != proto::ProcessInfo::DOWN)
+        out.push_back(p.address());
+    }
+  }
+  return out;
+}
+
+grpc::Status Cluster::Fault(const proto::FaultRequest& req, proto::FaultReply* reply) {
+  auto bad = [](const std::string& why) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, why);
+  };
+  if (!(req.seconds() >= 0 && req.seconds() <= 3600)) {
+    return bad("the duration must be between 0 and 3600 seconds");
+  }
+  using Action = proto::FaultRequest;
+  if (req.action() == Action::DELAY || req.action() == Action::CLEAR) {
+    std::string instance;
+    double seconds = req.seconds();
+    if (req.action() == Action::DELAY) {
+      std::string link = req.target();
+      auto space = link.find(' ');
+      if (space != std::string::npos) {
+        instance = link.substr(0, space);
+        link = link.substr(space + 1);
+        if (!config_parsed_.FindInstance(instance)) {
+          return bad(Cat("no AGate instance '", instance, "'"));
+        }
+      }
+      if (link != "agate->r3") {
+        return bad(Cat("unknown link '", req.target(),
+                       "': delays exist for agate->r3, optionally after an instance (IT2 "
+                       "agate->r3)"));
+      }
+    } else {
+      seconds = 0;
+    }
+    int set = 0;
+    proto::LinkDelay delay;
+    delay.set_r3_seconds(seconds);
+    for (const std::string& address : AgateAddresses(instance)) {
+      auto stub = proto::AGate::NewStub(MakeChannel(address));
+      grpc::ClientContext ctx;
+      ctx.set_deadline(DeadlineIn(2000));
+      proto::Empty none;
+      set += stub->SetLinkDelay(&ctx, delay, &none).ok();
+    }
+    std::string resumed;
+    if (req.action() == Action::CLEAR) {
+      std::lock_guard<std::mutex> l(mu_);
+      for (const auto& [pid, when] : hung_) {
+        kill(pid, SIGCONT);
+        resumed += Cat(resumed.empty() ? "" : ", ", pid);
+      }
+      hung_.clear();
+    }
+    if (req.action() == Action::DELAY) {
+      reply->set_done(Cat("calls to R/3 of ", set, " AGate process(es)",
+                          instance.empty() ? "" : Cat(" of ", instance), " now wait ", seconds,
+                          " s (processes started later do not)"));
+    } else {
+      reply->set_done(Cat("removed the delays of ", set, " AGate process(es)",
+                          resumed.empty() ? "" : Cat("; resumed pid ", resumed)));
+    }
+    Report(Cat("fault: ", reply->done()));
+    return grpc::Status::OK;
+  }
+  auto pid = ResolvePid(req.target());
+  if (!pid.ok()) {
+    return grpc::Status(static_cast<grpc::StatusCode>(pid.status().code()),
+                        std::string(pid.status().message()));
+  }
+  std::lock_guard<std::mutex> l(mu_);
+  switch (req.action()) {
+    case Action::KILL:
+      kill(*pid, SIGKILL);
+      hung_.erase(*pid);
+      reply->set_done(Cat("killed ", req.target(), " (pid ", *pid, ", SIGKILL)"));
+      break;
+    case Action::HANG:
+      kill(*pid, SIGSTOP);
+      if (req.seconds() > 0) {
+        hung_[*pid] = std::chrono::steady_clock::now() +
+                      std::chrono::milliseconds(static_cast<int64_t>(req.seconds() * 1000));
+        reply->set_done(Cat("stopped ", req.target(), " (pid ", *pid, ", SIGSTOP) for ",
+                            req.seconds(), " s"));
+      } else {
+        hung_[*pid] = std::nullopt;
+        reply->set_done(Cat("stopped ", req.target(), " (pid ", *pid,
+                            ", SIGSTOP) until 'itsadm fault resume' or 'clear'"));
+      }
+      if (wake_fd_ >= 0) {  // the supervisor resumes it in time
+        uint64_t one = 1;
+        if (::write(wake_fd_, &one, sizeof one) < 0) {
+        }
+      }
+      break;
+    case Action::RESUME:
+      kill(*pid, SIGCONT);
+      hung_.erase(*pid);
+      reply->set_done(Cat("resumed ", req.target(), " (pid ", *pid, ", SIGCONT)"));
+      break;
+    default:
+      return bad("unknown action");
+  }
+  Report(Cat("fault: ", reply->done()));
+  return grpc::Status::OK;
+}
+
+proto::ClusterProcesses Cluster::ListProcesses() const {
+  proto::ClusterProcesses out;
+  std::lock_guard<std::mutex> l(mu_);
+  for (const auto& c : children_) {
+    proto::ClusterProcess* p = out.add_processes();
+    p->set_name(c->info.name);
+    p->set_pid(std::max(0, static_cast<int>(c->info.pid)));
+    p->set_address(c->info.address);
+    p->set_restarts(c->info.restarts);
+    const char* state = "running";
+    if (c->info.given_up) {
+      state = "given_up";
+    } else if (c->info.pid <= 0 || c->restart_at || c->ready_deadline) {
+      state = "restarting";
+    } else if (hung_.count(c->info.pid)) {
+      state = "hung";
+    }
+    p->set_state(state);
+  }
+  return out;
+}
 
 std::vector<Cluster::Process> Cluster::processes() const {
   std::lock_guard<std::mutex> l(mu_);
@@ -287,6 +503,7 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(Options options) {
   std::string bare = c->url_.substr(7);  // strip http://
   t["wgate"].as_table()->insert_or_assign("listen", bare);
   if (auto s = c->WriteConfig(); !s.ok()) return s;
+  if (auto s = c->StartAdmin(); !s.ok()) return s;
 
   // Ready once every instance serves ("ok" without anything degraded).
   auto deadline =
@@ -348,12 +565,32 @@ void Cluster::Supervise() {
         if (c->restart_at) wake(*c->restart_at);
         if (c->ready_deadline) wake(now + std::chrono::milliseconds(10));  // poll the ready line
       }
+      for (const auto& [pid, when] : hung_) {
+        if (!when) continue;
+        int ms = static_cast<int>(std::max<int64_t>(
+            1, std::chrono::duration_cast<std::chrono::milliseconds>(*when - now).count() + 1));
+        timeout_ms = timeout_ms < 0 ? ms : std::min(timeout_ms, ms);
+      }
     }
     fds.push_back(pollfd{wake_fd_, POLLIN, 0});
     int n = poll(fds.data(), fds.size(), timeout_ms);
     if (stop_supervisor_) break;
     if (n < 0 && errno != EINTR) break;
+    if (fds.back().revents & POLLIN) {  // a HANG fault changed the deadlines
+      uint64_t count;
+      if (::read(wake_fd_, &count, sizeof count) < 0) {
+      }
+    }
     std::lock_guard<std::mutex> l(mu_);
+    for (auto it = hung_.begin(); it != hung_.end();) {
+      if (it->second && *it->second <= Clock::now()) {
+        kill(it->first, SIGCONT);
+        Report(Cat("fault: resumed pid ", it->first, " (SIGCONT) as planned"));
+        it = hung_.erase(it);
+      } else {
+        ++it;
+      }
+    }
     for (size_t i = 0; i < watched.size(); ++i) {
       if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
       Child& c = *watched[i];
@@ -444,6 +681,7 @@ std::vector<pid_t> ClusterPids(const std::string& run_dir) {
 void Cluster::Stop(int budget_ms) {
   if (stopped_) return;
   stopped_ = true;
+  if (admin_server_) admin_server_->Shutdown(DeadlineIn(500));  // no more faults
   if (supervisor_.joinable()) {
     stop_supervisor_ = true;
     uint64_t one = 1;
@@ -453,6 +691,7 @@ void Cluster::Stop(int budget_ms) {
     supervisor_.join();
   }
   if (wake_fd_ >= 0) ::close(wake_fd_);
+  wake_fd_ = -1;
   std::lock_guard<std::mutex> l(mu_);
   // wgate first (no new requests), then the managers (they stop their
   // agates), the R/3 stub last. SIGCONT too: a stopped process would keep

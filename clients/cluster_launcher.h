@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -17,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "common/cluster_config.h"
 #include "common/restart_policy.h"
+#include "proto/its.grpc.pb.h"
 
 namespace its::launcher {
 
@@ -79,10 +81,23 @@ class Cluster {
   bool WaitRunning(const std::string& name, pid_t not_pid, int timeout_ms) const;
   // Non-empty once a process the cluster cannot do without was given up.
   std::string failure() const;
+  // Address of the admin API ([supervisor] listen as bound).
+  const std::string& admin_address() const { return admin_address_; }
+
+  // Fault injection (also served as the Cluster gRPC service to itsadm).
+  grpc::Status Fault(const proto::FaultRequest& request, proto::FaultReply* reply);
+  proto::ClusterProcesses ListProcesses() const;
 
  private:
   struct Child;
+  class AdminService;
   explicit Cluster(Options options);
+  absl::Status StartAdmin();
+  // The PID of a process of the cluster by name ("agate IT1/1", "IT1/1",
+  // "mapping_manager IT2", "r3_stub", "wgate"), or an error naming the names.
+  absl::StatusOr<pid_t> ResolvePid(const std::string& target) const;
+  // The addresses of the live agates of `instance` ("" = every instance).
+  std::vector<std::string> AgateAddresses(const std::string& instance) const;
   absl::Status Spawn(const std::string& name, std::vector<std::string> args, bool critical);
   absl::Status ForkExec(Child& c, bool first);
   absl::Status WaitReady(Child& c);
@@ -102,6 +117,11 @@ class Cluster {
   mutable std::mutex mu_;
   std::vector<std::unique_ptr<Child>> children_;  // guarded by mu_
   std::string failure_;                            // guarded by mu_
+  // Processes stopped by a HANG fault, with the time to resume them.
+  std::map<pid_t, std::optional<std::chrono::steady_clock::time_point>> hung_;  // mu_
+  std::unique_ptr<AdminService> admin_service_;
+  std::unique_ptr<grpc::Server> admin_server_;
+  std::string admin_address_;
   std::string url_;
   std::thread supervisor_;
   int wake_fd_ = -1;  // eventfd: wakes the supervisor to stop

@@ -29,6 +29,8 @@ int main(int argc, char** argv) {
            Command{"sm05", "HTTP security sessions (SM05); 'sm05 end ID' ends one and its sessions"},
            Command{"sm12", "R/3 lock entries (SM12)"},
            Command{"loadstat", "load statistics per AGate process (like loadstat.log)"},
+           Command{"processes", "the cluster's processes as its launcher supervises them "
+                                "(restarts, state)"},
        }) {
     auto* sub = app.add_subcommand(c.name, c.help);
     sub->add_flag("--json", json, "print JSON");
@@ -38,6 +40,17 @@ int main(int argc, char** argv) {
       sub->add_option("id", end_id, "ID of the security session to end (from 'itsadm sm05')");
     }
   }
+  std::vector<std::string> fault_words;
+  auto* fault = app.add_subcommand(
+      "fault",
+      "inject a fault through the cluster launcher:\n"
+      "  kill TARGET             SIGKILL (a crash; the process is restarted)\n"
+      "  hang TARGET [DURATION]  SIGSTOP (a hung process), resumed after DURATION\n"
+      "  resume TARGET           SIGCONT\n"
+      "  delay [INSTANCE] agate->r3 DURATION   every call to R/3 waits DURATION\n"
+      "  clear                   resume every hung process, remove every delay\n"
+      "TARGET: agate IT1/0, mapping_manager IT2, r3_stub, wgate. DURATION: 20s, 200ms, 2m");
+  fault->add_option("words", fault_words, "the fault, e.g. kill agate IT1/1")->required();
   CLI11_PARSE(app, argc, argv);
   std::string command = app.get_subcommands().front()->get_name();
 
@@ -45,6 +58,15 @@ int main(int argc, char** argv) {
   if (!config.ok()) {
     std::cerr << "itsadm: " << config.status().message() << "\n";
     return 2;
+  }
+  if (command == "fault") {
+    auto done = its::admin::Fault(*config, fault_words);
+    if (!done.ok()) {
+      std::cerr << "itsadm: " << done.status().message() << "\n";
+      return done.status().code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
+    }
+    std::cout << *done << "\n";
+    return 0;
   }
   if (command == "sm05" && action == "end") {
     if (end_id == 0) {

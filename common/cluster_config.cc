@@ -251,11 +251,17 @@ absl::StatusOr<ClusterConfig> ClusterConfig::Parse(std::string_view content,
     const toml::table& t = *sv->as_table();
     TableReader r(t, file, "supervisor.");
     SupervisorConfig& s = c.supervisor;
+    ITS_RETURN_IF_ERROR(r.Read("listen", &s.listen));
     ITS_RETURN_IF_ERROR(r.Read("max_restarts", &s.max_restarts));
     ITS_RETURN_IF_ERROR(r.Read("window_s", &s.window_s));
     ITS_RETURN_IF_ERROR(r.Read("first_delay_s", &s.first_delay_s));
     ITS_RETURN_IF_ERROR(r.Read("max_delay_s", &s.max_delay_s));
     ITS_RETURN_IF_ERROR(r.RejectUnknown());
+    std::string host;
+    int port;
+    if (!ParseHostPort(s.listen, &host, &port).ok()) {
+      return r.Error(*t.get("listen"), "listen", "expected host:port");
+    }
     if (s.max_restarts < 1 || s.max_restarts > 1000) {
       const toml::node* n = t.get("max_restarts");
       return r.Error(n ? *n : static_cast<const toml::node&>(t),

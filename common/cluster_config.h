@@ -24,6 +24,8 @@ struct AgateInstanceConfig {
 // How the cluster launcher restarts r3_stub, the wgate and the Mapping
 // Managers, and a Mapping Manager its agates ([supervisor] table).
 struct SupervisorConfig {
+  // The launcher's admin API (itsadm processes, itsadm fault).
+  std::string listen = "127.0.0.1:3899";
   int max_restarts = 5;         // crashes within the window before giving up
   double window_s = 60;         // real seconds
   double first_delay_s = 0.1;   // back-off: first restart after this long,

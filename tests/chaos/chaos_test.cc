@@ -358,7 +358,15 @@ TEST_F(Chaos, EveryFaultHealsNothingLeaksNobodyWaitsForever) {
     auto agate = BusiestAgate();
     ASSERT_FALSE(agate.is_null());
     auto t0 = Clock::now();
-    ASSERT_EQ(kill(agate["pid"].get<int>(), SIGKILL), 0);
+    proto::FaultRequest req;  // as itsadm fault kill agate IT1/0 does it
+    req.set_action(proto::FaultRequest::KILL);
+    req.set_target(Cat("agate ", agate["instance"].get<std::string>(), "/",
+                       agate["process"].get<int>()));
+    proto::FaultReply reply;
+    ASSERT_TRUE(cluster_->Fault(req, &reply).ok());
+    EXPECT_NE(reply.done().find(Cat(agate["pid"].get<int>())),
+              std::string::npos)
+        << reply.done();
     row.recovery_s = AgateReplacedAfter(agate, t0);
     settle();
     row.failures = load.Since(t0);
@@ -443,6 +451,25 @@ TEST_F(Chaos, EveryFaultHealsNothingLeaksNobodyWaitsForever) {
     settle();
     row.failures = load.Since(t0);
     EXPECT_EQ(row.failures[Outcome::kSessionEnded], 0);
+    rows.push_back(row);
+  }
+  {  // A slow link to R/3 (itsadm fault delay): latency, no errors.
+    Row row("delay agate->r3 300 ms for 2 s");
+    proto::FaultRequest req;
+    req.set_action(proto::FaultRequest::DELAY);
+    req.set_target("agate->r3");
+    req.set_seconds(0.3);
+    proto::FaultReply reply;
+    auto t0 = Clock::now();
+    ASSERT_TRUE(cluster_->Fault(req, &reply).ok());
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    proto::FaultRequest clear;
+    clear.set_action(proto::FaultRequest::CLEAR);
+    ASSERT_TRUE(cluster_->Fault(clear, &reply).ok());
+    row.recovery_s = RecoveredAfter(Clock::now());
+    row.failures = load.Since(t0);
+    EXPECT_TRUE(row.failures.empty())
+        << "a delay below the deadlines is no error";
     rows.push_back(row);
   }
   {  // An agate that hangs for good: unresponsive after 3 missed reports,
