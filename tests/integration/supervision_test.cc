@@ -1,0 +1,351 @@
+// Supervision and degraded operation (issue 9): the launcher restarts what
+// dies and gives up on what keeps dying; a stopped Mapping Manager leaves
+// /healthz up and its agates serving; SIGTERM stops a cluster within 5 s even
+// with processes stopped; itsadm fault from the command line; a timeout
+// while steps queue leaves no R/3 session behind.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <fstream>
+#include <set>
+
+#include "tests/integration/test_cluster.h"
+
+namespace its::testing {
+namespace {
+
+// True while `pid` runs (a zombie that nobody reaped does not count).
+bool Alive(pid_t pid) {
+  if (kill(pid, 0) != 0) return false;
+  std::ifstream in(Cat("/proc/", pid, "/stat"));
+  std::string line;
+  std::getline(in, line);
+  auto paren = line.rfind(')');
+  return paren == std::string::npos || paren + 2 >= line.size() ||
+         line[paren + 2] != 'Z';
+}
+
+struct CommandRun {
+  int exit_code = -1;
+  std::string output;
+};
+
+// Runs a program of build/bin with `args` (bounded by timeout(1)).
+CommandRun RunProgram(const std::string& program, const std::string& args) {
+  std::string cmd =
+      Cat("timeout 60 ", ITS_BIN_DIR, "/", program, " ", args, " 2>&1");
+  FILE* f = popen(cmd.c_str(), "r");
+  CommandRun r;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, f)) > 0) r.output.append(buf, n);
+  int status = pclose(f);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+TEST(Supervision, ACrashedProcessIsRestartedOnItsAddressAndSessionsGoOn) {
+  auto c = StartCluster();
+  ASSERT_NE(c, nullptr);
+  Browser b(c->url());
+  ASSERT_EQ(b.Get(StartUrl("webgui", "DEMO", "&~transaction=FB03")).status,
+            200);
+  for (const std::string name :
+       {"wgate", "mapping_manager IT1", "mapping_manager IT2"}) {
+    auto before = c->Find(name);
+    ASSERT_TRUE(before.has_value());
+    auto t0 = std::chrono::steady_clock::now();
+    ASSERT_EQ(kill(before->pid, SIGKILL), 0);
+    ASSERT_TRUE(c->WaitRunning(name, before->pid, 5000)) << name;
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(1))
+        << name;
+    auto after = c->Find(name);
+    EXPECT_EQ(after->address, before->address) << name;
+    EXPECT_EQ(after->restarts, 1) << name;
+    // The session lives on: same process, steps 1,4,5.
+    HttpResult r;
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          r = b.Get(Step("webgui", "~okcode=/00&RF05L-BELNR=4711"));
+          return r.status == 200;
+        },
+        2000))
+        << name << ": " << r.status << " " << r.body;
+    EXPECT_EQ(r.Header("x-its-steps"), "1,4,5");
+  }
+  // The restarted Mapping Managers adopted their agates: no duplicates.
+  auto agates = Admin(*c, "agates");
+  EXPECT_EQ(agates.size(), 4u) << agates.dump();
+}
+
+TEST(Supervision, AProcessThatKeepsCrashingIsGivenUp) {
+  auto c = StartCluster([](toml::table& t) {
+    t.insert_or_assign("supervisor",
+                       toml::table{{"max_restarts", 1}, {"window_s", 60.0}});
+  });
+  ASSERT_NE(c, nullptr);
+  // A Mapping Manager: the rest of the cluster serves on.
+  for (int i = 0; i < 2; ++i) {
+    auto mm = c->Find("mapping_manager IT2");
+    ASSERT_GT(mm->pid, 0);
+    kill(mm->pid, SIGKILL);
+    if (i == 0) {
+      ASSERT_TRUE(c->WaitRunning("mapping_manager IT2", mm->pid, 5000));
+    }
+  }
+  ASSERT_TRUE(
+      WaitFor([&] { return c->Find("mapping_manager IT2")->given_up; }));
+  EXPECT_EQ(c->failure(), "");
+  auto list = c->ListProcesses();
+  bool seen = false;
+  for (const auto& p : list.processes()) {
+    if (p.name() == "mapping_manager IT2") {
+      EXPECT_EQ(p.state(), "given_up");
+      seen = true;
+    }
+  }
+  EXPECT_TRUE(seen);
+  Browser b(c->url());
+  EXPECT_EQ(b.Get(StartUrl("webgui", "DEMO")).status, 200);
+  // The R/3 stub: the cluster cannot serve without it.
+  for (int i = 0; i < 2; ++i) {
+    auto r3 = c->Find("r3_stub");
+    kill(r3->pid, SIGKILL);
+    if (i == 0) {
+      ASSERT_TRUE(c->WaitRunning("r3_stub", r3->pid, 5000));
+    }
+  }
+  ASSERT_TRUE(WaitFor([&] { return !c->failure().empty(); }));
+  EXPECT_NE(c->failure().find("r3_stub"), std::string::npos) << c->failure();
+}
+
+TEST(Supervision, AStoppedMappingManagerLeavesHealthzUpAndItsAgatesServing) {
+  auto c = StartCluster();
+  ASSERT_NE(c, nullptr);
+  // A session on IT2 (new sessions go by free capacity: try until one lands).
+  std::unique_ptr<Browser> on_it2;
+  ASSERT_TRUE(WaitFor([&] {
+    auto b = std::make_unique<Browser>(c->url());
+    auto r = b->Get(StartUrl("webgui", "DEMO", "&~transaction=FB03"));
+    if (ServedBy(r).instance != "IT2") return false;
+    on_it2 = std::move(b);
+    return true;
+  }));
+  pid_t mm = c->Find("mapping_manager IT2")->pid;
+  ASSERT_EQ(kill(mm, SIGSTOP), 0);
+  HttpResult health;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        health = HttpGet(c->url(), "/healthz").value_or(HttpResult());
+        return health.body.find("IT2: Mapping Manager unreachable") !=
+               std::string::npos;
+      },
+      6000))
+      << health.body;
+  EXPECT_EQ(health.status, 200) << health.body;
+  // Its agates keep serving their sessions; new sessions go to IT1.
+  EXPECT_EQ(on_it2->Get(Step("webgui", "~okcode=/00&RF05L-BELNR=1")).status,
+            200);
+  for (int i = 0; i < 6; ++i) {
+    Browser b(c->url());
+    auto r = b.Get(StartUrl("webgui", "DEMO2"));
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(ServedBy(r).instance, "IT1");
+  }
+  kill(mm, SIGCONT);
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        auto h = HttpGet(c->url(), "/healthz");
+        return h.ok() && h->body == "ok\n";
+      },
+      5000));
+}
+
+TEST(Supervision, AHungAgateIsMarkedUnresponsiveAndGetsNoNewSessions) {
+  auto c = StartCluster([](toml::table& t) {
+    for (auto& inst : *t["agate_instance"].as_array()) {
+      inst.as_table()->insert_or_assign("unresponsive_restart_s",
+                                        0.0);  // never
+    }
+  });
+  ASSERT_NE(c, nullptr);
+  Browser b(c->url());
+  auto first = b.Get(StartUrl("webgui", "DEMO", "&~transaction=FB03"));
+  AgateId hung = ServedBy(first);
+  ASSERT_EQ(kill(hung.pid, SIGSTOP), 0);
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        for (const auto& p : Admin(*c, "agates"))
+          if (p["pid"] == hung.pid) return p["state"] == "unresponsive";
+        return false;
+      },
+      6000));
+  for (int i = 0; i < 6; ++i) {
+    Browser n(c->url());
+    auto r = n.Get(StartUrl("webgui", "DEMO2"));
+    EXPECT_EQ(r.status, 200);
+    EXPECT_NE(ServedBy(r).pid, hung.pid);
+  }
+  auto health = HttpGet(c->url(), "/healthz");
+  ASSERT_TRUE(health.ok());
+  EXPECT_EQ(health->status, 200);
+  EXPECT_NE(health->body.find(Cat(hung.instance, "/", hung.process,
+                                  ": AGate process unresponsive")),
+            std::string::npos)
+      << health->body;
+  kill(hung.pid, SIGCONT);
+  // Its session is still there once it runs again.
+  EXPECT_EQ(b.Get(Step("webgui", "~okcode=/00&RF05L-BELNR=1")).status, 200);
+}
+
+TEST(Supervision, ItsadmFaultFromTheCommandLine) {
+  auto c = StartCluster();
+  ASSERT_NE(c, nullptr);
+  std::string cfg = Cat("--config ", c->config_dir(), " ");
+  auto hang = RunProgram("itsadm", cfg + "fault hang agate IT1/0 1s");
+  EXPECT_EQ(hang.exit_code, 0) << hang.output;
+  EXPECT_NE(hang.output.find("stopped agate IT1/0"), std::string::npos)
+      << hang.output;
+  auto list = RunProgram("itsadm", cfg + "processes --json");
+  ASSERT_EQ(list.exit_code, 0) << list.output;
+  auto rows = nlohmann::json::parse(list.output);
+  ASSERT_EQ(rows.size(), 4u);
+  for (const char* key : {"name", "pid", "address", "restarts", "state"})
+    EXPECT_TRUE(rows[0].contains(key)) << key;
+  auto delay = RunProgram("itsadm", cfg + "fault delay IT2 agate-\\>r3 100ms");
+  EXPECT_EQ(delay.exit_code, 0) << delay.output;
+  EXPECT_NE(delay.output.find("wait 0.1 s"), std::string::npos) << delay.output;
+  auto clear = RunProgram("itsadm", cfg + "fault clear");
+  EXPECT_EQ(clear.exit_code, 0) << clear.output;
+  auto bad = RunProgram("itsadm", cfg + "fault explode wgate");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.output.find("usage"), std::string::npos) << bad.output;
+  auto unknown = RunProgram("itsadm", cfg + "fault kill agate IT9/0");
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_NE(unknown.output.find("no AGate process"), std::string::npos)
+      << unknown.output;
+  Browser b(c->url());
+  EXPECT_EQ(b.Get(StartUrl("webgui", "DEMO")).status, 200);
+}
+
+TEST(Supervision, TimeoutsWhileStepsQueueLeaveNoR3SessionBehind) {
+  // The issue's reproduction: one work thread per process, ~timeout 1 at
+  // time_scale 600 (0.1 s real), users without think time.
+  auto c = StartCluster(
+      [](toml::table& t) {
+        t.insert_or_assign("time_scale", 600.0);
+        for (auto& inst : *t["agate_instance"].as_array())
+          inst.as_table()->insert_or_assign("work_threads", 1);
+      },
+      {{"services/ess.srvc", "~transaction PA30\n~timeout 1\n"},
+       // No R/3-side idle limit that could clean up behind the agates.
+       {"r3/DEFAULT.PFL",
+        "rdisp/plugin_auto_logout = 0\nrdisp/gui_auto_logout = 0\n"
+        "http/security_session_timeout = 100000\nrdisp/max_alt_modes = 6\n"
+        "rdisp/tm_max_no = 20000\nlogin/fails_to_user_lock = 5\n"}});
+  ASSERT_NE(c, nullptr);
+  // Every call to R/3 takes 0.3 s, longer than ~timeout: sessions time out
+  // while their step is at R/3 or queued for the one work thread.
+  proto::FaultRequest slow;
+  slow.set_action(proto::FaultRequest::DELAY);
+  slow.set_target("agate->r3");
+  slow.set_seconds(0.3);
+  proto::FaultReply reply;
+  ASSERT_TRUE(c->Fault(slow, &reply).ok());
+  auto load = RunProgram(
+      "itsload", Cat(ITS_SOURCE_DIR, "/deploy/scenarios/ess.toml --url ",
+                     c->url(), " --users 40 --think 0 --duration 2 --quiet"));
+  proto::FaultRequest clear;
+  clear.set_action(proto::FaultRequest::CLEAR);
+  ASSERT_TRUE(c->Fault(clear, &reply).ok());
+  EXPECT_NE(load.output.find("requests"), std::string::npos) << load.output;
+  // Every session ends at its ~timeout (0.1 s) once the load stops, and its
+  // R/3 session with it — at once, not when R/3's own idle limits (minutes
+  // of simulated time, seconds of real time here) would clean up.
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        for (const auto& s : Admin(*c, "sessions"))
+          if (s["state"] == "active") return false;
+        return true;
+      },
+      2000));
+  auto sm04 = Admin(*c, "sm04");
+  EXPECT_TRUE(sm04.empty()) << sm04.size() << " R/3 sessions left behind";
+  EXPECT_TRUE(Admin(*c, "sm12").empty());
+  int active = 0, timed_out = 0;
+  for (const auto& s : Admin(*c, "sessions")) {
+    active += s["state"] == "active";
+    timed_out += s["state"] == "timed_out";
+  }
+  EXPECT_EQ(active, 0);
+  EXPECT_GT(timed_out, 0) << "the load should have made sessions time out";
+}
+
+TEST(Supervision, SigtermStopsTheClusterWithinFiveSecondsWithProcessesStopped) {
+  std::string run = Cat(std::filesystem::temp_directory_path().string(),
+                        "/its-stop-", getpid());
+  std::string out = run + ".out";
+  pid_t pid = fork();
+  if (pid == 0) {
+    int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(fd, 1);
+    execl(ITS_BIN_DIR "/itscluster", "itscluster", "--config",
+          ITS_SOURCE_DIR "/deploy/config", "--run-dir", run.c_str(),
+          "--ephemeral-ports", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  std::string url;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        std::ifstream in(out);
+        std::string word;
+        if (in >> word && word == "ready") in >> url;
+        return !url.empty();
+      },
+      30000));
+  auto config = ClusterConfig::Load(run);
+  ASSERT_TRUE(config.ok());
+  std::vector<int> pids;
+  for (const auto& p : admin::ToJson(*admin::Query(*config, "agates")))
+    pids.push_back(p["pid"]);
+  for (const auto& p : admin::ToJson(*admin::Query(*config, "processes")))
+    pids.push_back(p["pid"]);
+  ASSERT_EQ(pids.size(), 8u);
+  // Crash the Mapping Manager of IT1 (its agates live on, adopted by the
+  // next one), then stop an agate and the other manager.
+  auto mm1 = admin::Fault(*config, {"kill", "mapping_manager", "IT1"});
+  ASSERT_TRUE(mm1.ok()) << mm1.status().message();
+  ASSERT_TRUE(WaitFor([&] {
+    auto list = admin::Query(*config, "processes");
+    if (!list.ok()) return false;
+    for (const auto& p : admin::ToJson(*list))
+      if (p["name"] == "mapping_manager IT1")
+        return p["restarts"] == 1 && p["state"] == "running";
+    return false;
+  }));
+  for (const auto& p : admin::ToJson(*admin::Query(*config, "processes")))
+    pids.push_back(p["pid"]);
+  ASSERT_EQ(kill(pids[0], SIGSTOP), 0);  // an agate
+  ASSERT_TRUE(admin::Fault(*config, {"hang", "mapping_manager", "IT2"}).ok());
+  auto t0 = std::chrono::steady_clock::now();
+  kill(pid, SIGTERM);
+  int status;
+  waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        for (int p : pids)
+          if (Alive(p)) return false;
+        return true;
+      },
+      1000))
+      << "processes of the cluster outlived it";
+  std::filesystem::remove_all(run);
+  std::filesystem::remove(out);
+}
+
+}  // namespace
+}  // namespace its::testing
