@@ -332,8 +332,10 @@ absl::Status Cluster::ForkExec(Child& c, bool first) {
   // stdout carries only the "ready" line: a fresh file per start. The log
   // (stderr) of a restarted process continues its predecessor's.
   int out_fd = ::open(c.stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  // O_APPEND: agates share their manager's log and outlive it, so several
+  // processes write it at once; each line lands at the end.
   int err_fd = ::open(c.info.log.c_str(),
-                      O_WRONLY | O_CREAT | O_CLOEXEC | (first ? O_TRUNC : O_APPEND), 0644);
+                      O_WRONLY | O_CREAT | O_CLOEXEC | O_APPEND | (first ? O_TRUNC : 0), 0644);
   if (out_fd < 0 || err_fd < 0) {
     if (out_fd >= 0) ::close(out_fd);
     if (err_fd >= 0) ::close(err_fd);

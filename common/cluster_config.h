@@ -63,7 +63,7 @@ struct ClusterConfig {
   // Real seconds the wgate waits for an AGate process's answer (504 after).
   double wgate_step_timeout_s = 30;
   // Real seconds an agate waits for R/3's answer to one call.
-  double agate_r3_timeout_s = 20;
+  double agate_r3_timeout_s = 10;
   // An agate that could not reach any Mapping Manager for this many real
   // seconds exits (nobody would ever stop it otherwise); 0 = never.
   double agate_orphan_exit_s = 120;

@@ -18,6 +18,8 @@ namespace {
 constexpr char kStepsNew[] = "1,2,3,4,5";
 constexpr char kStepsExisting[] = "1,4,5";
 constexpr char kPrefix[] = "/scripts/wgate/";
+// At most this long for an assignment (a scale-up may take a while); never
+// longer than the step deadline.
 constexpr int kAssignDeadlineMs = 15000;
 // A Mapping Manager sends its directory at least once a second.
 constexpr auto kManagerSilence = std::chrono::seconds(3);
@@ -760,7 +762,8 @@ void WGate::TryInstances(std::shared_ptr<proto::AGateRequest> req,
   proto::AssignRequest areq;
   areq.set_service(req->service());
   grpc_.Unary<proto::AssignReply>(
-      kAssignDeadlineMs,
+      std::min(kAssignDeadlineMs,
+               static_cast<int>(config_.wgate_step_timeout_s * 1000)),
       [stub = inst.stub.get(), areq](grpc::ClientContext* ctx,
                                      grpc::CompletionQueue* cq) {
         return stub->AsyncAssign(ctx, areq, cq);
