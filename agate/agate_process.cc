@@ -258,7 +258,9 @@ void AGateProcess::Handle(proto::AGateRequest& req, Reply reply) {
       }
       SessionContext& ctx = *it->second;
       if (ctx.state != State::kActive) {
-        Tombstone(ctx, *shared, reply);
+        // Queued behind the request that saw the end: its end page (never a
+        // restart of its own).
+        reply(EndPage(ctx));
       } else {
         Step(ctx, *shared, reply);
       }

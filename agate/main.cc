@@ -48,6 +48,8 @@ class ManagerLink {
         },
         [this](const grpc::Status& status, its::proto::Empty&) {
           if (!status.ok()) {
+            if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED)
+              Contact();  // there, but stopped or slow
             if (registered_once_ || ++failed_registrations_ % 25 == 1) {
               spdlog::warn("registration with the Mapping Manager failed: {}",
                            status.error_message());
@@ -96,7 +98,12 @@ class ManagerLink {
           return stub_->AsyncReportLoad(ctx, load, cq);
         },
         [this](const grpc::Status& status, its::proto::Empty&) {
-          if (status.ok()) Contact();
+          // A manager that is there but slow or stopped (a deadline, not a
+          // refused connection) is no reason to give up on it.
+          if (status.ok() ||
+              status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+            Contact();
+          }
           if (status.error_code() == grpc::StatusCode::NOT_FOUND) {
             Contact();  // a manager answered: it restarted and forgot us
             After(50, [this] { Register(); });

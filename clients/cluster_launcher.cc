@@ -28,6 +28,22 @@ namespace its::launcher {
 namespace fs = std::filesystem;
 namespace {
 
+// True if `pid` runs one of the cluster's programs with `--config run_dir`
+// (an itsadm the user runs with the same --config is not one of them).
+bool IsOurs(pid_t pid, const std::string& run_dir) {
+  std::ifstream in(Cat("/proc/", pid, "/cmdline"), std::ios::binary);
+  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (all.find(Cat('\0', "--config", '\0', run_dir, '\0')) == std::string::npos) return false;
+  std::string program = fs::path(all.substr(0, all.find('\0'))).filename();
+  return program == "r3_stub" || program == "mapping_manager" || program == "agate" ||
+         program == "wgate";
+}
+
+// Signals the process behind `pidfd` (never a reused PID). False if it is gone.
+bool SendSignal(int pidfd, int sig) {
+  return syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0) == 0;
+}
+
 std::string WithPort0(const std::string& addr) {
   std::string host;
   int port;
@@ -86,7 +102,7 @@ absl::Status Cluster::StartAdmin() {
   return WriteConfig();
 }
 
-absl::StatusOr<pid_t> Cluster::ResolvePid(const std::string& target) const {
+absl::StatusOr<std::pair<pid_t, int>> Cluster::ResolveProcess(const std::string& target) const {
   std::string name = target;
   if (name.rfind("agate ", 0) == 0) name = name.substr(6);
   auto slash = name.find('/');
@@ -107,8 +123,13 @@ absl::StatusOr<pid_t> Cluster::ResolvePid(const std::string& target) const {
           Cat("the Mapping Manager of ", instance, " does not answer: ", st.error_message()));
     }
     for (const auto& p : d.processes()) {
-      if (p.process() == process && p.state() != proto::ProcessInfo::DOWN && p.pid() > 0)
-        return p.pid();
+      if (p.process() != process || p.state() == proto::ProcessInfo::DOWN || p.pid() <= 0)
+        continue;
+      // Hold it by a pidfd, then check it is an agate of this cluster.
+      int fd = static_cast<int>(syscall(SYS_pidfd_open, p.pid(), 0));
+      if (fd >= 0 && IsOurs(p.pid(), options_.run_dir)) return std::make_pair(p.pid(), fd);
+      if (fd >= 0) ::close(fd);
+      break;
     }
     return absl::NotFoundError(Cat("AGate process ", instance, "/", process, " is not running"));
   }
@@ -116,8 +137,10 @@ absl::StatusOr<pid_t> Cluster::ResolvePid(const std::string& target) const {
   std::lock_guard<std::mutex> l(mu_);
   for (const auto& c : children_) {
     if (c->info.name == target) {
-      if (c->info.pid <= 0) return absl::UnavailableError(Cat(target, " is not running"));
-      return c->info.pid;
+      if (c->info.pid <= 0 || c->pidfd < 0) {
+        return absl::UnavailableError(Cat(target, " is not running"));
+      }
+      return std::make_pair(c->info.pid, ::fcntl(c->pidfd, F_DUPFD_CLOEXEC, 0));
     }
     names += Cat(names.empty() ? "" : ", ", c->info.name);
   }
@@ -186,8 +209,9 @@ grpc::Status Cluster::Fault(const proto::FaultRequest& req, proto::FaultReply* r
     std::string resumed;
     if (req.action() == Action::CLEAR) {
       std::lock_guard<std::mutex> l(mu_);
-      for (const auto& [pid, when] : hung_) {
-        kill(pid, SIGCONT);
+      for (auto& [pid, hung] : hung_) {
+        SendSignal(hung.pidfd, SIGCONT);
+        ::close(hung.pidfd);
         resumed += Cat(resumed.empty() ? "" : ", ", pid);
       }
       hung_.clear();
@@ -203,42 +227,53 @@ grpc::Status Cluster::Fault(const proto::FaultRequest& req, proto::FaultReply* r
     Report(Cat("fault: ", reply->done()));
     return grpc::Status::OK;
   }
-  auto pid = ResolvePid(req.target());
-  if (!pid.ok()) {
-    return grpc::Status(static_cast<grpc::StatusCode>(pid.status().code()),
-                        std::string(pid.status().message()));
+  auto target = ResolveProcess(req.target());
+  if (!target.ok()) {
+    return grpc::Status(static_cast<grpc::StatusCode>(target.status().code()),
+                        std::string(target.status().message()));
   }
+  auto [pid, pidfd] = *target;
   std::lock_guard<std::mutex> l(mu_);
+  auto forget_hung = [this](pid_t pid) {
+    auto it = hung_.find(pid);
+    if (it == hung_.end()) return;
+    ::close(it->second.pidfd);
+    hung_.erase(it);
+  };
   switch (req.action()) {
     case Action::KILL:
-      kill(*pid, SIGKILL);
-      hung_.erase(*pid);
-      reply->set_done(Cat("killed ", req.target(), " (pid ", *pid, ", SIGKILL)"));
+      SendSignal(pidfd, SIGKILL);
+      ::close(pidfd);
+      forget_hung(pid);
+      reply->set_done(Cat("killed ", req.target(), " (pid ", pid, ", SIGKILL)"));
       break;
-    case Action::HANG:
-      kill(*pid, SIGSTOP);
+    case Action::HANG: {
+      SendSignal(pidfd, SIGSTOP);
+      forget_hung(pid);
+      Hung& hung = hung_[pid];
+      hung.pidfd = pidfd;  // resumed through it: never a reused PID
       if (req.seconds() > 0) {
-        hung_[*pid] = std::chrono::steady_clock::now() +
-                      std::chrono::milliseconds(static_cast<int64_t>(req.seconds() * 1000));
-        reply->set_done(Cat("stopped ", req.target(), " (pid ", *pid, ", SIGSTOP) for ",
+        hung.resume_at = std::chrono::steady_clock::now() +
+                         std::chrono::milliseconds(static_cast<int64_t>(req.seconds() * 1000));
+        reply->set_done(Cat("stopped ", req.target(), " (pid ", pid, ", SIGSTOP) for ",
                             req.seconds(), " s"));
       } else {
-        hung_[*pid] = std::nullopt;
-        reply->set_done(Cat("stopped ", req.target(), " (pid ", *pid,
+        reply->set_done(Cat("stopped ", req.target(), " (pid ", pid,
                             ", SIGSTOP) until 'itsadm fault resume' or 'clear'"));
       }
-      if (wake_fd_ >= 0) {  // the supervisor resumes it in time
-        uint64_t one = 1;
-        if (::write(wake_fd_, &one, sizeof one) < 0) {
-        }
+      uint64_t one = 1;  // the supervisor resumes it in time
+      if (::write(wake_fd_, &one, sizeof one) < 0) {
       }
       break;
+    }
     case Action::RESUME:
-      kill(*pid, SIGCONT);
-      hung_.erase(*pid);
-      reply->set_done(Cat("resumed ", req.target(), " (pid ", *pid, ", SIGCONT)"));
+      SendSignal(pidfd, SIGCONT);
+      ::close(pidfd);
+      forget_hung(pid);
+      reply->set_done(Cat("resumed ", req.target(), " (pid ", pid, ", SIGCONT)"));
       break;
     default:
+      ::close(pidfd);
       return bad("unknown action");
   }
   Report(Cat("fault: ", reply->done()));
@@ -259,7 +294,7 @@ proto::ClusterProcesses Cluster::ListProcesses() const {
       state = "given_up";
     } else if (c->info.pid <= 0 || c->restart_at || c->ready_deadline) {
       state = "restarting";
-    } else if (hung_.count(c->info.pid)) {
+    } else if (hung_.count(c->info.pid) != 0) {
       state = "hung";
     }
     p->set_state(state);
@@ -505,6 +540,7 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(Options options) {
   std::string bare = c->url_.substr(7);  // strip http://
   t["wgate"].as_table()->insert_or_assign("listen", bare);
   if (auto s = c->WriteConfig(); !s.ok()) return s;
+  c->wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);  // before any fault can come
   if (auto s = c->StartAdmin(); !s.ok()) return s;
 
   // Ready once every instance serves ("ok" without anything degraded).
@@ -541,7 +577,6 @@ std::string Cluster::ExitedDuringStart() {
 }
 
 void Cluster::StartSupervisor() {
-  wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   supervisor_ = std::thread([this] { Supervise(); });
 }
 
@@ -554,30 +589,31 @@ void Cluster::Supervise() {
     {
       std::lock_guard<std::mutex> l(mu_);
       auto now = Clock::now();
+      auto wake = [&](Clock::time_point at) {
+        int ms = static_cast<int>(std::max<int64_t>(
+            1, std::chrono::duration_cast<std::chrono::milliseconds>(at - now).count() + 1));
+        timeout_ms = timeout_ms < 0 ? ms : std::min(timeout_ms, ms);
+      };
       for (auto& c : children_) {
         if (c->pidfd >= 0) {
           fds.push_back(pollfd{c->pidfd, POLLIN, 0});
           watched.push_back(c.get());
         }
-        auto wake = [&](Clock::time_point at) {
-          int ms = static_cast<int>(std::max<int64_t>(
-              1, std::chrono::duration_cast<std::chrono::milliseconds>(at - now).count() + 1));
-          timeout_ms = timeout_ms < 0 ? ms : std::min(timeout_ms, ms);
-        };
         if (c->restart_at) wake(*c->restart_at);
         if (c->ready_deadline) wake(now + std::chrono::milliseconds(10));  // poll the ready line
       }
-      for (const auto& [pid, when] : hung_) {
-        if (!when) continue;
-        int ms = static_cast<int>(std::max<int64_t>(
-            1, std::chrono::duration_cast<std::chrono::milliseconds>(*when - now).count() + 1));
-        timeout_ms = timeout_ms < 0 ? ms : std::min(timeout_ms, ms);
+      for (const auto& [pid, hung] : hung_) {
+        if (hung.resume_at) wake(*hung.resume_at);
       }
     }
     fds.push_back(pollfd{wake_fd_, POLLIN, 0});
     int n = poll(fds.data(), fds.size(), timeout_ms);
     if (stop_supervisor_) break;
-    if (n < 0 && errno != EINTR) break;
+    if (n < 0 && errno != EINTR) {
+      // Never leave: restarted children die with this thread (PDEATHSIG).
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      continue;
+    }
     if (fds.back().revents & POLLIN) {  // a HANG fault changed the deadlines
       uint64_t count;
       if (::read(wake_fd_, &count, sizeof count) < 0) {
@@ -585,9 +621,11 @@ void Cluster::Supervise() {
     }
     std::lock_guard<std::mutex> l(mu_);
     for (auto it = hung_.begin(); it != hung_.end();) {
-      if (it->second && *it->second <= Clock::now()) {
-        kill(it->first, SIGCONT);
-        Report(Cat("fault: resumed pid ", it->first, " (SIGCONT) as planned"));
+      if (it->second.resume_at && *it->second.resume_at <= Clock::now()) {
+        if (SendSignal(it->second.pidfd, SIGCONT)) {
+          Report(Cat("fault: resumed pid ", it->first, " (SIGCONT) as planned"));
+        }
+        ::close(it->second.pidfd);
         it = hung_.erase(it);
       } else {
         ++it;
@@ -597,8 +635,9 @@ void Cluster::Supervise() {
       if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
       Child& c = *watched[i];
       int status = 0;
-      if (c.info.pid > 0 && waitpid(c.info.pid, &status, WNOHANG) != c.info.pid) continue;
-      HandleExit(c, status);
+      pid_t r = c.info.pid > 0 ? waitpid(c.info.pid, &status, WNOHANG) : -1;
+      if (r == 0) continue;  // not yet
+      HandleExit(c, status);  // ended (or already reaped: ECHILD)
     }
     auto now = Clock::now();
     for (auto& c : children_) {
@@ -614,6 +653,10 @@ void Cluster::HandleExit(Child& c, int status) {
   pid_t pid = c.info.pid;
   c.info.pid = -1;
   c.ready_deadline.reset();
+  if (auto h = hung_.find(pid); h != hung_.end()) {
+    ::close(h->second.pidfd);
+    hung_.erase(h);
+  }
   std::string how = WIFSIGNALED(status) ? Cat("signal ", WTERMSIG(status))
                                         : Cat("exit status ", WEXITSTATUS(status));
   auto delay = c.policy->OnExit(std::chrono::steady_clock::now());
@@ -661,19 +704,15 @@ void Cluster::CheckStarting(Child& c) {
 
 namespace {
 
-// PIDs of the processes whose command line has `--config <run_dir>`: every
-// process of this cluster, also agates whose Mapping Manager died.
+// PIDs of the cluster's processes (IsOurs), also agates whose Mapping
+// Manager died.
 std::vector<pid_t> ClusterPids(const std::string& run_dir) {
   std::vector<pid_t> pids;
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator("/proc", ec)) {
     int pid;
     if (!ParseInt(entry.path().filename().string(), &pid) || pid <= 1 || pid == getpid()) continue;
-    std::ifstream in(Cat("/proc/", pid, "/cmdline"), std::ios::binary);
-    std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (all.find(Cat('\0', "--config", '\0', run_dir, '\0')) != std::string::npos) {
-      pids.push_back(pid);
-    }
+    if (IsOurs(pid, run_dir)) pids.push_back(pid);
   }
   return pids;
 }
@@ -683,7 +722,6 @@ std::vector<pid_t> ClusterPids(const std::string& run_dir) {
 void Cluster::Stop(int budget_ms) {
   if (stopped_) return;
   stopped_ = true;
-  if (admin_server_) admin_server_->Shutdown(DeadlineIn(500));  // no more faults
   if (supervisor_.joinable()) {
     stop_supervisor_ = true;
     uint64_t one = 1;
@@ -692,9 +730,17 @@ void Cluster::Stop(int budget_ms) {
     }
     supervisor_.join();
   }
+  StopChildren(budget_ms);
+  // Faults still in progress now meet stopped processes and end at once.
+  if (admin_server_) admin_server_->Shutdown(DeadlineIn(200));
   if (wake_fd_ >= 0) ::close(wake_fd_);
   wake_fd_ = -1;
+}
+
+void Cluster::StopChildren(int budget_ms) {
   std::lock_guard<std::mutex> l(mu_);
+  for (auto& [pid, hung] : hung_) ::close(hung.pidfd);
+  hung_.clear();
   // wgate first (no new requests), then the managers (they stop their
   // agates), the R/3 stub last. SIGCONT too: a stopped process would keep
   // SIGTERM pending until the SIGKILL.

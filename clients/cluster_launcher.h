@@ -93,9 +93,11 @@ class Cluster {
   class AdminService;
   explicit Cluster(Options options);
   absl::Status StartAdmin();
-  // The PID of a process of the cluster by name ("agate IT1/1", "IT1/1",
-  // "mapping_manager IT2", "r3_stub", "wgate"), or an error naming the names.
-  absl::StatusOr<pid_t> ResolvePid(const std::string& target) const;
+  // A process of the cluster by name ("agate IT1/1", "IT1/1",
+  // "mapping_manager IT2", "r3_stub", "wgate"): its PID and a pidfd to
+  // signal it by (the caller closes it), or an error naming the names.
+  absl::StatusOr<std::pair<pid_t, int>> ResolveProcess(const std::string& target) const;
+  void StopChildren(int budget_ms);
   // The addresses of the live agates of `instance` ("" = every instance).
   std::vector<std::string> AgateAddresses(const std::string& instance) const;
   absl::Status Spawn(const std::string& name, std::vector<std::string> args, bool critical);
@@ -117,8 +119,12 @@ class Cluster {
   mutable std::mutex mu_;
   std::vector<std::unique_ptr<Child>> children_;  // guarded by mu_
   std::string failure_;                            // guarded by mu_
-  // Processes stopped by a HANG fault, with the time to resume them.
-  std::map<pid_t, std::optional<std::chrono::steady_clock::time_point>> hung_;  // mu_
+  // Processes stopped by a HANG fault: a pidfd and when to resume them.
+  struct Hung {
+    int pidfd = -1;
+    std::optional<std::chrono::steady_clock::time_point> resume_at;
+  };
+  std::map<pid_t, Hung> hung_;  // guarded by mu_
   std::unique_ptr<AdminService> admin_service_;
   std::unique_ptr<grpc::Server> admin_server_;
   std::string admin_address_;

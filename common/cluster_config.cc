@@ -279,6 +279,13 @@ absl::StatusOr<ClusterConfig> ClusterConfig::Parse(std::string_view content,
     ITS_RETURN_IF_ERROR(r.Read("listen", &c.r3_listen));
     ITS_RETURN_IF_ERROR(r.RejectUnknown());
   }
+  if (c.agate_r3_timeout_s >= c.wgate_step_timeout_s) {
+    // The agate must give up on R/3 first, so users read why.
+    const toml::node* a = root.get("agate");
+    const toml::node* n = a && a->is_table() ? a->as_table()->get("r3_timeout_s") : nullptr;
+    return top.Error(n ? *n : static_cast<const toml::node&>(root), "agate.r3_timeout_s",
+                     Cat("must be below [wgate] step_timeout_s (", c.wgate_step_timeout_s, ")"));
+  }
   std::string host;
   int port;
   if (!ParseHostPort(c.wgate_listen, &host, &port).ok()) {

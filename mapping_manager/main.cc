@@ -71,9 +71,9 @@ int main(int argc, char** argv) {
     return 1;
   }
   command.manager_address = bound;
-  manager->set_address(bound);
+  manager->set_identity(bound, config_dir);
   // Agates outlive a crash of their manager: this run adopts them.
-  manager->Adopt(its::mm::FindRunningAgates(inst->name, bound));
+  manager->Adopt(its::mm::FindRunningAgates(inst->name, bound, config_dir));
 
   std::function<void()> reap = [&] {
     children.async_wait([&](const asio::error_code& ec, int) {

@@ -51,7 +51,8 @@ std::string Option(const std::vector<std::string>& words, std::string_view name)
 }  // namespace
 
 std::vector<RunningAgate> FindRunningAgates(const std::string& instance,
-                                            const std::string& manager_address) {
+                                            const std::string& manager_address,
+                                            const std::string& config_dir) {
   std::vector<RunningAgate> found;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
@@ -60,7 +61,8 @@ std::vector<RunningAgate> FindRunningAgates(const std::string& instance,
     auto words = CommandLine(pid);
     if (words.empty() || std::filesystem::path(words[0]).filename() != "agate") continue;
     if (Option(words, "--instance") != instance ||
-        Option(words, "--mapping-manager") != manager_address) {
+        Option(words, "--mapping-manager") != manager_address ||
+        Option(words, "--config") != config_dir) {
       continue;
     }
     RunningAgate a;
@@ -91,7 +93,18 @@ MappingManager::MappingManager(const AgateInstanceConfig& config, asio::io_conte
   for (Slot& s : slots_) s.restart.emplace(supervisor_);
 }
 
-void MappingManager::Adopt(const std::vector<RunningAgate>& running) {
+void MappingManager::Signal(Slot& s, int sig) {
+  // An adopted process is not our child: its PID could be reused after it
+  // ended unnoticed, its pidfd cannot.
+  if (s.pidfd) {
+    syscall(SYS_pidfd_send_signal, s.pidfd->native_handle(), sig, nullptr, 0);
+  } else if (s.pid > 0) {
+    kill(s.pid, sig);  // our child: a zombie until we reap it, never reused
+  }
+}
+
+int MappingManager::Adopt(const std::vector<RunningAgate>& running) {
+  int adopted = 0;
   for (const RunningAgate& a : running) {
     if (a.process < 0 || a.process >= static_cast<int>(slots_.size())) continue;
     Slot& s = slots_[a.process];
@@ -106,19 +119,23 @@ void MappingManager::Adopt(const std::vector<RunningAgate>& running) {
     s.incarnation = a.incarnation & 0xff;
     s.state = proto::ProcessInfo::STARTING;
     s.last_report = std::chrono::steady_clock::now();
-    WatchAdopted(a.process);
     spdlog::info("{}: AGate process {} (pid {}, incarnation {}) outlived the previous Mapping "
                  "Manager; adopting it",
                  config_.name, a.process, a.pid, s.incarnation);
     recovering_ = true;
+    ++adopted;
+    WatchAdopted(a.process);
   }
+  return adopted;
 }
 
 void MappingManager::WatchAdopted(int index) {
   Slot& s = slots_[index];
   int fd = PidfdOpen(s.pid);
-  if (fd < 0) {
+  if (fd < 0) {  // gone already (or never watchable): it ended as far as we know
     spdlog::warn("{}: cannot watch pid {}: {}", config_.name, s.pid, std::strerror(errno));
+    pid_t pid = s.pid;
+    asio::post(io_, [this, pid] { ChildExited(pid, -1); });
     return;
   }
   auto desc = std::make_shared<asio::posix::stream_descriptor>(io_, fd);
@@ -179,6 +196,17 @@ void MappingManager::ArmTick() {
 
 void MappingManager::Tick() {
   auto now = std::chrono::steady_clock::now();
+  if (last_tick_.time_since_epoch().count() != 0 &&
+      now - last_tick_ > 2 * liveness_.report_interval) {
+    // This manager itself was stopped or starved: the reports it missed
+    // meanwhile say nothing about its agates. Judge them from now on.
+    spdlog::warn("{}: no tick for {} ms (was this manager stopped?); not judging its AGate "
+                 "processes by the reports missed meanwhile",
+                 config_.name,
+                 std::chrono::duration_cast<std::chrono::milliseconds>(now - last_tick_).count());
+    for (Slot& s : slots_) s.last_report = std::max(s.last_report, now);
+  }
+  last_tick_ = now;
   bool changed = false;
   for (size_t i = 0; i < slots_.size(); ++i) {
     Slot& s = slots_[i];
@@ -202,7 +230,7 @@ void MappingManager::Tick() {
                       std::chrono::duration_cast<std::chrono::seconds>(now - s.last_report)
                           .count());
         s.killed_unresponsive = true;
-        kill(s.pid, SIGKILL);
+        Signal(s, SIGKILL);
         break;
     }
   }
@@ -248,11 +276,11 @@ grpc::Status MappingManager::Register(const proto::RegisterRequest& req) {
       (!slots_[i].in_use || slots_[i].state == proto::ProcessInfo::DOWN)) {
     // Started by an earlier run of this manager and missed at adoption
     // (e.g. it was not yet exec'd): adopt it if it is an agate of ours.
-    for (const RunningAgate& a : FindRunningAgates(config_.name, address_)) {
+    for (const RunningAgate& a : FindRunningAgates(config_.name, address_, config_dir_)) {
       if (a.pid == req.pid() && a.process == i) {
-        Adopt({a});
+        slots_[i].in_use = false;  // a DOWN slot may take it
+        known = Adopt({a}) == 1;
         recovering_ = false;
-        known = true;
       }
     }
   }
@@ -480,9 +508,16 @@ void MappingManager::StopAll() {
     children.push_back({s.pid, s.adopted && s.pidfd ? s.pidfd->native_handle() : -1});
   }
   // SIGCONT too: a stopped process would hold SIGTERM pending forever.
+  auto signal = [](const Child& c, int sig) {
+    if (c.pidfd >= 0) {
+      syscall(SYS_pidfd_send_signal, c.pidfd, sig, nullptr, 0);
+    } else {
+      kill(c.pid, sig);
+    }
+  };
   for (const Child& c : children) {
-    kill(c.pid, SIGTERM);
-    kill(c.pid, SIGCONT);
+    signal(c, SIGTERM);
+    signal(c, SIGCONT);
   }
   auto gone = [](const Child& c) {
     if (c.pidfd >= 0) {
@@ -497,7 +532,7 @@ void MappingManager::StopAll() {
   for (const Child& c : children) {
     while (!gone(c)) {
       if (std::chrono::steady_clock::now() > deadline) {
-        kill(c.pid, SIGKILL);
+        signal(c, SIGKILL);
         if (c.pidfd < 0) {
           int status;
           waitpid(c.pid, &status, 0);

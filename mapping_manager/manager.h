@@ -33,10 +33,11 @@ struct RunningAgate {
   int process = 0;
   uint32_t incarnation = 0;
 };
-// The agate processes whose command line names `instance` and the manager
-// at `manager_address`.
+// The agate processes whose command line names `instance`, the manager at
+// `manager_address` and the configuration directory `config_dir`.
 std::vector<RunningAgate> FindRunningAgates(const std::string& instance,
-                                            const std::string& manager_address);
+                                            const std::string& manager_address,
+                                            const std::string& config_dir);
 
 // One AGate instance's Mapping Manager: starts MinAGates agate processes,
 // restarts those that die (with back-off; not after too many crashes),
@@ -57,9 +58,14 @@ class MappingManager {
   // Before Start(): processes of an earlier run of this manager. They count
   // as starting until they register again; the directory and assignments
   // wait for them (at most kRecovery).
-  void Adopt(const std::vector<RunningAgate>& running);
-  // The address agates know this manager by (their --mapping-manager).
-  void set_address(std::string address) { address_ = std::move(address); }
+  // Returns how many it adopted.
+  int Adopt(const std::vector<RunningAgate>& running);
+  // The address agates know this manager by (their --mapping-manager) and
+  // the configuration they run with (--config): what adoption matches.
+  void set_identity(std::string address, std::string config_dir) {
+    address_ = std::move(address);
+    config_dir_ = std::move(config_dir);
+  }
   void Start();   // starts MinAGates processes (those not adopted)
   void StopAll(); // SIGTERM to every agate, SIGKILL after 2 s; blocks
 
@@ -110,6 +116,7 @@ class MappingManager {
   double Weight(const Slot& s) const;
   void StartSlot(int index);
   void WatchAdopted(int index);
+  void Signal(Slot& s, int sig);
   void EndRecovery();
   void ArmTick();
   void TryAssignWaiting();
@@ -131,8 +138,10 @@ class MappingManager {
   LivenessLimits liveness_;
   asio::steady_timer tick_timer_;
   bool recovering_ = false;  // adopted processes have not all registered
+  std::chrono::steady_clock::time_point last_tick_;
   asio::steady_timer recovery_timer_;
   std::string address_;
+  std::string config_dir_;
 };
 
 // gRPC face: unary control calls plus the server-streaming directory.

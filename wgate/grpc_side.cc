@@ -30,7 +30,7 @@ void GrpcSide::Stop() {
 void GrpcSide::CallAgate(const std::string& address,
                          proto::AGateRequest request, AgateDone done) {
   uint64_t id = next_id_++;
-  waiting_.emplace(id, Waiting{std::move(done), std::chrono::steady_clock::now()});
+  waiting_.emplace(id, Waiting{std::move(done), std::chrono::steady_clock::now(), address});
   out_.push_back(Outgoing{address, std::move(request), id});
   ScheduleFlushToLoop();
   if (!sweep_armed_) ArmDeadlineSweep();
@@ -53,6 +53,7 @@ void GrpcSide::SweepDeadlines() {
   for (auto it = waiting_.begin(); it != waiting_.end();) {
     if (it->second.sent <= limit) {
       late.push_back(std::move(it->second.done));
+      if (late_.size() < 100000) late_.emplace(it->first, std::move(it->second.address));
       it = waiting_.erase(it);  // a late answer finds nobody waiting
     } else {
       ++it;
@@ -119,7 +120,14 @@ void GrpcSide::FlushToAsio() {
   asio::post(io_, [this, answers, fns] {
     for (Answer& a : *answers) {
       auto it = waiting_.find(a.id);
-      if (it == waiting_.end()) continue;
+      if (it == waiting_.end()) {
+        auto late = late_.find(a.id);
+        if (late != late_.end()) {
+          if (late_hook_ && a.response.http_status() != 0) late_hook_(late->second, a.response);
+          late_.erase(late);
+        }
+        continue;
+      }
       AgateDone done = std::move(it->second.done);
       waiting_.erase(it);
       // A response the agate never sends (status 0) marks a broken stream.

@@ -53,6 +53,15 @@ class GrpcSide {
   // calls in flight are answered with UNAVAILABLE.
   void KeepAgates(std::unordered_set<std::string> live);
 
+  // Asio thread. Called with the agate's address and response when an
+  // answer comes after its request's deadline (nobody waits for it): a
+  // session started then must not be left where nobody can reach it.
+  void set_late_hook(std::function<void(const std::string& address,
+                                        proto::AGateResponse&)>
+                         hook) {
+    late_hook_ = std::move(hook);
+  }
+
   // Asio thread: runs `fn` on the loop thread (with the next hand-over).
   void OnLoop(std::function<void()> fn);
   // Loop thread: runs `fn` on the Asio thread (with the next hand-over).
@@ -91,6 +100,7 @@ class GrpcSide {
   struct Waiting {
     AgateDone done;
     std::chrono::steady_clock::time_point sent;
+    std::string address;
   };
   AGateClient& AgateAt(const std::string& address);  // loop thread
   void ScheduleFlushToLoop();  // Asio thread: once per Asio turn
@@ -115,6 +125,10 @@ class GrpcSide {
   std::vector<std::function<void()>> out_fns_;
   bool out_flush_posted_ = false;
   std::unordered_map<uint64_t, Waiting> waiting_;
+  // Requests answered by the deadline sweep: their agate's address, until
+  // the real answer (or the stream's failure) comes.
+  std::unordered_map<uint64_t, std::string> late_;
+  std::function<void(const std::string&, proto::AGateResponse&)> late_hook_;
   uint64_t next_id_ = 1;
 
   // Loop thread.

@@ -156,6 +156,7 @@ void WGate::DirectoryUpdate(size_t index, uint64_t watch, proto::Directory& d) {
   }
   inst.last_directory = std::chrono::steady_clock::now();
   inst.manager_ok = true;
+  inst.has_directory = true;
   inst.directory.Swap(&d);
   PruneAgates();
 }
@@ -221,6 +222,21 @@ WGate::WGate(const ClusterConfig& config, const ServiceCatalog& services,
 WGate::~WGate() = default;
 
 void WGate::Start() {
+  // A session started after its request's deadline would be reachable by
+  // nobody: end it (and its R/3 session) at once.
+  grpc_.set_late_hook([this](const std::string& address,
+                             proto::AGateResponse& late) {
+    if (late.set_session().empty()) return;
+    spdlog::warn("a session started after its request's deadline; ending it");
+    proto::AGateRequest term;
+    term.set_kind(proto::AGateRequest::TERMINATE);
+    term.set_session(late.set_session());
+    auto* p = term.add_params();
+    p->set_name("~command");
+    p->set_value("logoff");
+    CallAgate(address, std::move(term),
+              [](const absl::Status&, proto::AGateResponse&) {});
+  });
   grpc_.Start();
   for (size_t i = 0; i < instances_.size(); ++i) Watch(i);
   CheckManagers();
@@ -463,6 +479,17 @@ void WGate::Route(proto::AGateRequest req, Routed done) {
     target = AnyProcess();
   }
   if (target == nullptr) {
+    for (const auto& inst : instances_) {
+      if (inst.config->name == id->instance && !inst.has_directory) {
+        // Just (re)started: this instance's directory is on its way.
+        ++metrics_.agate_unreachable;
+        auto a = Transient(503, "Starting",
+                           "The ITS is starting - your session is kept, please "
+                           "try again in a moment");
+        done(a, "");
+        return;
+      }
+    }
     ++metrics_.bad_session;
     auto a = Failure("Session not found", kNoSession);
     done(a, "");

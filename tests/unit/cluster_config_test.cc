@@ -88,6 +88,62 @@ TEST(ClusterConfig, ErrorsNameFileLineAndKey) {
             "/cfg/cluster.toml:1: routing: must be \"sticky\" or \"naive\"");
 }
 
+TEST(ClusterConfig, FaultSettingsHaveDefaultsAndNameTheirErrors) {
+  const std::string instance =
+      "[[agate_instance]]\nname=\"IT1\"\nmapping_manager=\"a:1\"\n";
+  auto c = Parse(instance);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->wgate_step_timeout_s, 30);
+  EXPECT_EQ(c->agate_r3_timeout_s, 10);
+  EXPECT_EQ(c->agate_orphan_exit_s, 120);
+  EXPECT_EQ(c->instances[0].unresponsive_restart_s, 60);
+  EXPECT_EQ(c->supervisor.max_restarts, 5);
+  EXPECT_EQ(c->supervisor.listen, "127.0.0.1:3899");
+
+  auto set = Parse(
+      "[wgate]\nstep_timeout_s = 5\n[agate]\nr3_timeout_s = 2\norphan_exit_s = "
+      "0\n"
+      "[supervisor]\nmax_restarts = 2\nwindow_s = 30\nlisten = "
+      "\"127.0.0.1:0\"\n" +
+      instance + "unresponsive_restart_s = 0\n");
+  ASSERT_TRUE(set.ok()) << set.status();
+  EXPECT_EQ(set->wgate_step_timeout_s, 5);
+  EXPECT_EQ(set->agate_r3_timeout_s, 2);
+  EXPECT_EQ(set->agate_orphan_exit_s, 0);
+  EXPECT_EQ(set->supervisor.max_restarts, 2);
+  EXPECT_EQ(set->instances[0].unresponsive_restart_s, 0);
+
+  auto negative = Parse("[wgate]\nstep_timeout_s = -1\n" + instance);
+  ASSERT_FALSE(negative.ok());
+  EXPECT_EQ(negative.status().message(),
+            "/cfg/cluster.toml:2: wgate.step_timeout_s: must be > 0 and <= "
+            "3600 seconds");
+
+  auto order = Parse(
+      "[wgate]\nstep_timeout_s = 5\n[agate]\nr3_timeout_s = 5\n" + instance);
+  ASSERT_FALSE(order.ok());
+  EXPECT_EQ(order.status().message(),
+            "/cfg/cluster.toml:4: agate.r3_timeout_s: must be below [wgate] "
+            "step_timeout_s (5)");
+
+  auto restarts = Parse("[supervisor]\nmax_restarts = 0\n" + instance);
+  ASSERT_FALSE(restarts.ok());
+  EXPECT_EQ(restarts.status().message(),
+            "/cfg/cluster.toml:2: supervisor.max_restarts: must be between 1 "
+            "and 1000");
+
+  auto unknown = Parse("[supervisor]\nrestarts = 1\n" + instance);
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.status().message(),
+            "/cfg/cluster.toml:2: supervisor.restarts: unknown key");
+
+  auto kind = Parse(instance + "unresponsive_restart_s = \"never\"\n");
+  ASSERT_FALSE(kind.ok());
+  EXPECT_EQ(kind.status().message(),
+            "/cfg/cluster.toml:4: agate_instance[0].unresponsive_restart_s: "
+            "expected a number");
+}
+
 TEST(ClusterConfig, ExitUrlHosts) {
   auto d = Parse(
       "exit_url_hosts = "
