@@ -43,7 +43,6 @@ struct GrpcLoop::WakeOp final : public GrpcLoop::Tag {
   void Proceed(bool) override {
     std::vector<std::function<void()>> work;
     loop.Wake(work);
-    delete this;
     for (auto& fn : work) fn();
   }
   GrpcLoop& loop;
@@ -66,7 +65,9 @@ void GrpcLoop::Timer::Cancel() {
   op->Cancel();  // its tag still comes back, with ok = false
 }
 
-GrpcLoop::GrpcLoop() : cq_(std::make_unique<grpc::CompletionQueue>()) {}
+GrpcLoop::GrpcLoop()
+    : cq_(std::make_unique<grpc::CompletionQueue>()),
+      wake_(std::make_unique<WakeOp>(*this)) {}
 
 void GrpcLoop::AdoptServerQueue(
     std::unique_ptr<grpc::ServerCompletionQueue> cq) {
@@ -114,9 +115,10 @@ void GrpcLoop::Post(std::function<void()> fn) {
   posted_.push_back(std::move(fn));
   if (!wake_armed_) {
     wake_armed_ = true;
-    auto* wake = new WakeOp(*this);
     // Set under the lock: BeginStop() shuts the queue down under it too.
-    wake->alarm.Set(cq(), gpr_time_0(GPR_CLOCK_MONOTONIC), wake);
+    // The alarm fired before (wake_armed_ was cleared in Wake()), so it may
+    // be set again.
+    wake_->alarm.Set(cq(), gpr_time_0(GPR_CLOCK_MONOTONIC), wake_.get());
   }
 }
 

@@ -131,6 +131,11 @@ class GrpcLoop {
   std::mutex mu_;
   std::vector<std::function<void()>> posted_;  // guarded by mu_
   bool wake_armed_ = false;                    // guarded by mu_
+  // The one tag that wakes the loop for posted work, re-armed per burst. It
+  // lives as long as the loop (made before the loop thread runs), so no
+  // object crosses threads through the completion queue, whose ordering
+  // ThreadSanitizer cannot see in Debian's uninstrumented gRPC.
+  std::unique_ptr<WakeOp> wake_;
   bool closed_ = false;                        // guarded by mu_: no more alarms
 };
 

@@ -20,22 +20,8 @@
 namespace its::testing {
 namespace {
 
-struct LoadRun {
-  int exit_code = -1;
-  std::string output;
-};
-
-LoadRun Itsload(const std::string& args) {
-  // Bounded: a run that hangs is killed and fails on its exit code (124).
-  std::string cmd = Cat("timeout 60 ", ITS_BIN_DIR, "/itsload ", args, " 2>&1");
-  FILE* f = popen(cmd.c_str(), "r");
-  LoadRun r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, f)) > 0) r.output.append(buf, n);
-  int status = pclose(f);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+ProgramRun Itsload(const std::string& args) {
+  return RunProgram("itsload", args);
 }
 
 std::string Scenario(const std::string& name) {
@@ -79,9 +65,9 @@ TEST(Itsload, ClosedModelBacksOffFromADeadPort) {
   std::string report = Cat(std::filesystem::temp_directory_path().string(),
                            "/itsload-dead-", getpid(), ".json");
   auto t0 = std::chrono::steady_clock::now();
-  LoadRun r = Itsload(Cat(Scenario("display.toml"),
-                          " --url http://127.0.0.1:", DeadPort(),
-                          " --users 20 --duration 2 --report ", report));
+  ProgramRun r = Itsload(Cat(Scenario("display.toml"),
+                             " --url http://127.0.0.1:", DeadPort(),
+                             " --users 20 --duration 2 --report ", report));
   double wall_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
           .count();
@@ -125,7 +111,7 @@ TEST(Itsload, ClosedModelBacksOffFromAServerThatHangsUp) {
   });
   std::string report = Cat(std::filesystem::temp_directory_path().string(),
                            "/itsload-hangup-", getpid(), ".json");
-  LoadRun r =
+  ProgramRun r =
       Itsload(Cat(Scenario("display.toml"), " --url http://127.0.0.1:", port,
                   " --users 20 --duration 2 --quiet --report ", report));
   shutdown(listener, SHUT_RDWR);
@@ -149,9 +135,9 @@ TEST(Itsload, ClosedModelBacksOffFromAServerThatHangsUp) {
 TEST(Itsload, OpenModelDoesNotRetryADeadPort) {
   std::string report = Cat(std::filesystem::temp_directory_path().string(),
                            "/itsload-dead-open-", getpid(), ".json");
-  LoadRun r = Itsload(Cat(Scenario("mixed.toml"),
-                          " --url http://127.0.0.1:", DeadPort(),
-                          " --rate 50 --duration 2 --quiet --report ", report));
+  ProgramRun r = Itsload(
+      Cat(Scenario("mixed.toml"), " --url http://127.0.0.1:", DeadPort(),
+          " --rate 50 --duration 2 --quiet --report ", report));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   auto j = ReadJson(report);
   std::filesystem::remove(report);
@@ -169,7 +155,7 @@ TEST(Itsload, ClosedModelWritesTheReports) {
   auto c = StartCluster();
   ASSERT_NE(c, nullptr);
   std::string dir = c->config_dir();
-  LoadRun r =
+  ProgramRun r =
       Itsload(Cat(Scenario("display.toml"), " --url ", c->url(),
                   " --users 20 --duration 2 --think 5 --quiet --report ", dir,
                   "/r.json --html ", dir, "/r.html"));
@@ -206,9 +192,9 @@ TEST(Itsload, OpenModelMixedJourneysEndAsTheyShould) {
       [](toml::table& t) { t.insert_or_assign("time_scale", 600.0); });
   ASSERT_NE(c, nullptr);
   std::string dir = c->config_dir();
-  LoadRun r = Itsload(Cat(Scenario("mixed.toml"), " --url ", c->url(),
-                          " --rate 40 --duration 2 --think 5 --quiet --report ",
-                          dir, "/m.json"));
+  ProgramRun r = Itsload(Cat(
+      Scenario("mixed.toml"), " --url ", c->url(),
+      " --rate 40 --duration 2 --think 5 --quiet --report ", dir, "/m.json"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   auto j = ReadJson(dir + "/m.json");
   EXPECT_EQ(j["model"], "open");
@@ -230,7 +216,7 @@ TEST(Itsload, BadScenariosAndOptionsAreNamed) {
   std::string file = Cat(dir, "/bad-scenario-", getpid(), ".toml");
   std::ofstream(file)
       << "name = \"x\"\n[[journey]]\nservice = \"webgui\"\nend = \"vanish\"\n";
-  LoadRun r = Itsload(file + " --users 1 --duration 1");
+  ProgramRun r = Itsload(file + " --users 1 --duration 1");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(
       r.output.find(file +

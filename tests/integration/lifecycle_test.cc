@@ -22,11 +22,14 @@ int UsersNamed(const launcher::Cluster& c, const std::string& user) {
 
 // A simulated minute is 0.5 s here: at 0.1 s a loaded machine could let the
 // session expire before the test had looked at SM04 once.
-void HalfSecondMinutes(toml::table& t) { t.insert_or_assign("time_scale", 120.0); }
+void HalfSecondMinutes(toml::table& t) {
+  t.insert_or_assign("time_scale", 120.0);
+}
 
 TEST(Lifecycle, TimeoutEndsTheR3SessionAndLocksAtThatMoment) {
-  auto c = StartCluster(HalfSecondMinutes,
-                        {{"services/quick.srvc", "~transaction PA30\n~timeout 1\n"}});
+  auto c = StartCluster(
+      HalfSecondMinutes,
+      {{"services/quick.srvc", "~transaction PA30\n~timeout 1\n"}});
   ASSERT_NE(c, nullptr);
   Browser b(c->url());
   ASSERT_EQ(b.Get(StartUrl("quick", "DEMO")).status, 200);
@@ -37,20 +40,24 @@ TEST(Lifecycle, TimeoutEndsTheR3SessionAndLocksAtThatMoment) {
   // No request is sent: the agate ends the R/3 session when ~timeout passes.
   EXPECT_TRUE(WaitFor([&] { return UsersNamed(*c, "DEMO") == 0; }, 5000));
   auto elapsed = std::chrono::steady_clock::now() - start;
-  EXPECT_GE(elapsed, std::chrono::milliseconds(400));  // not before 1 simulated minute
+  EXPECT_GE(elapsed,
+            std::chrono::milliseconds(400));  // not before 1 simulated minute
   EXPECT_EQ(Admin(*c, "sm12").size(), 0u);
   HttpResult r = b.Get(Step("quick", "~okcode=/00"));
   EXPECT_EQ(r.status, 400);
-  EXPECT_NE(r.body.find("Session timed out - please log in again"), std::string::npos);
+  EXPECT_NE(r.body.find("Session timed out - please log in again"),
+            std::string::npos);
   EXPECT_EQ(r.body.find("Change Addresses"), std::string::npos);
 }
 
 TEST(Lifecycle, ServiceRestartWithKeptLogonDataStartsANewSession) {
   // The restarted session has the same one-minute ~timeout (see above).
-  auto c = StartCluster(HalfSecondMinutes, {{"services/again.srvc",
-                                "~transaction FB03\n~timeout 1\n~userTimeout 1\n~serviceRestart 1\n"},
-                               {"services/relogon.srvc",
-                                "~transaction FB03\n~timeout 1\n~userTimeout 0\n~serviceRestart 1\n"}});
+  auto c = StartCluster(
+      HalfSecondMinutes,
+      {{"services/again.srvc",
+        "~transaction FB03\n~timeout 1\n~userTimeout 1\n~serviceRestart 1\n"},
+       {"services/relogon.srvc",
+        "~transaction FB03\n~timeout 1\n~userTimeout 0\n~serviceRestart 1\n"}});
   ASSERT_NE(c, nullptr);
   Browser b(c->url());
   ASSERT_EQ(b.Get(StartUrl("again", "DEMO")).status, 200);
@@ -89,11 +96,13 @@ TEST(Lifecycle, AssignmentSkipsOverloadedScalesUpAndRefusesWhenFull) {
   std::vector<AgateId> served;
   for (int i = 0; i < 4; ++i) {
     users.push_back(std::make_unique<Browser>(c->url()));
-    HttpResult r = users.back()->Get(StartUrl("webgui", Cat("LOAD0000", i + 1)));
+    HttpResult r =
+        users.back()->Get(StartUrl("webgui", Cat("LOAD0000", i + 1)));
     ASSERT_EQ(r.status, 200) << i << ": " << r.body;
     served.push_back(ServedBy(r));
   }
-  // 1st on the only process; after it w = 0.5 < 0.6, so the 2nd needs a new process.
+  // 1st on the only process; after it w = 0.5 < 0.6, so the 2nd needs a new
+  // process.
   EXPECT_EQ(served[0].process, 0);
   EXPECT_EQ(served[1].process, 1);
   EXPECT_NE(served[1].pid, served[0].pid);
@@ -109,7 +118,8 @@ TEST(Lifecycle, AssignmentSkipsOverloadedScalesUpAndRefusesWhenFull) {
   EXPECT_EQ(full.status, 503);
   EXPECT_NE(full.body.find("no free capacity"), std::string::npos);
   // The existing sessions still work.
-  EXPECT_EQ(users[0]->Get(Step("webgui", "~okcode=/00&RF05L-BELNR=1")).status, 200);
+  EXPECT_EQ(users[0]->Get(Step("webgui", "~okcode=/00&RF05L-BELNR=1")).status,
+            200);
 }
 
 TEST(Lifecycle, KilledAgateIsRestartedAndItsSessionsGetAClearPage) {
@@ -122,15 +132,16 @@ TEST(Lifecycle, KilledAgateIsRestartedAndItsSessionsGetAClearPage) {
   ASSERT_EQ(kill(owner.pid, SIGKILL), 0);
   HttpResult lost = b.Get(Step("webgui", "~okcode=/00&RF05L-BELNR=1"));
   EXPECT_EQ(lost.status, 400);
-  EXPECT_NE(lost.body.find("AGate process that held this session ended"), std::string::npos)
+  EXPECT_NE(lost.body.find("AGate process that held this session ended"),
+            std::string::npos)
       << lost.body;
   EXPECT_EQ(lost.body.find("Display Document"), std::string::npos);
   // The Mapping Manager restarts the slot with a new process.
   int new_pid = 0;
   EXPECT_TRUE(WaitFor([&] {
     for (const auto& p : Admin(*c, "agates")) {
-      if (p["instance"] == owner.instance && p["process"] == owner.process && p["state"] == "up" &&
-          p["pid"] != owner.pid) {
+      if (p["instance"] == owner.instance && p["process"] == owner.process &&
+          p["state"] == "up" && p["pid"] != owner.pid) {
         new_pid = p["pid"];
         return true;
       }
@@ -149,7 +160,12 @@ TEST(Lifecycle, KilledAgateIsRestartedAndItsSessionsGetAClearPage) {
 // Every restart moves a process to a new port; the wgate drops connections to
 // addresses no directory names any more and keeps serving.
 TEST(Lifecycle, RepeatedRestartsKeepTheWgateServing) {
-  auto c = StartCluster();
+  // One slot may die six times here: restart it at once, every time.
+  auto c = StartCluster([](toml::table& t) {
+    t.insert_or_assign("supervisor", toml::table{{"max_restarts", 50},
+                                                 {"first_delay_s", 0.05},
+                                                 {"max_delay_s", 0.05}});
+  });
   ASSERT_NE(c, nullptr);
   for (int round = 0; round < 6; ++round) {
     Browser b(c->url());
@@ -179,68 +195,66 @@ TEST(Lifecycle, AClusterStartsWithoutRestartingAnyProcess) {
   for (int i = 0; i < 8; ++i) {  // the old race hit about one start in sixteen
     auto c = StartCluster();
     ASSERT_NE(c, nullptr);
-    for (const char* log : {"/mapping_manager-IT1.log", "/mapping_manager-IT2.log"}) {
+    for (const char* log :
+         {"/mapping_manager-IT1.log", "/mapping_manager-IT2.log"}) {
       std::ifstream in(c->config_dir() + log);
-      std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-      EXPECT_EQ(text.find("ended ("), std::string::npos) << log << ":\n" << text;
+      std::string text((std::istreambuf_iterator<char>(in)),
+                       std::istreambuf_iterator<char>());
+      EXPECT_EQ(text.find("ended ("), std::string::npos) << log << ":\n"
+                                                         << text;
     }
   }
 }
 
 TEST(Lifecycle, StatisticsLogsAreWrittenEverySimulatedMinute) {
-  auto c = StartCluster(Fast);  // a simulated minute is 0.1 s; the logs come once a real second
+  auto c = StartCluster(
+      Fast);  // a simulated minute is 0.1 s; the logs come once a real second
   ASSERT_NE(c, nullptr);
   Browser b(c->url());
   ASSERT_EQ(b.Get(StartUrl("webgui", "DEMO")).status, 200);
   auto read = [&](const std::string& name) {
     std::ifstream in(c->config_dir() + "/logs/IT1/" + name);
-    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return std::string((std::istreambuf_iterator<char>(in)),
+                       std::istreambuf_iterator<char>());
   };
-  EXPECT_TRUE(WaitFor([&] {
-    return read("loadstat.log").find(": Total 2: ") != std::string::npos &&
-           read("performance.log").find(" threads=0/4 ") != std::string::npos;
-  }, 4000)) << read("loadstat.log");
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return read("loadstat.log").find(": Total 2: ") != std::string::npos &&
+               read("performance.log").find(" threads=0/4 ") !=
+                   std::string::npos;
+      },
+      4000))
+      << read("loadstat.log");
   EXPECT_NE(read("loadstat.log").find(": 0: w="), std::string::npos);
 }
 
 TEST(Lifecycle, SigtermStopsEveryProcessWithinFiveSeconds) {
   // itscluster is what deploy/up runs in the foreground.
-  std::string run = Cat(std::filesystem::temp_directory_path().string(), "/its-up-", getpid());
-  std::string out = run + ".out";
-  pid_t pid = fork();
-  if (pid == 0) {
-    int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(fd, 1);
-    execl(ITS_BIN_DIR "/itscluster", "itscluster", "--config", ITS_SOURCE_DIR "/deploy/config",
-          "--run-dir", run.c_str(), "--ephemeral-ports", static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  std::string url;
-  ASSERT_TRUE(WaitFor([&] {
-    std::ifstream in(out);
-    std::string word;
-    if (in >> word && word == "ready") in >> url;
-    return !url.empty();
-  }, 30000));
+  Itscluster up = StartItscluster("up");
+  ASSERT_FALSE(up.url.empty()) << "itscluster did not get ready";
+  pid_t pid = up.pid;
+  const std::string& run = up.run_dir;
   auto config = ClusterConfig::Load(run);
   ASSERT_TRUE(config.ok());
   std::vector<int> pids;
-  for (const auto& p : admin::ToJson(*admin::Query(*config, "agates"))) pids.push_back(p["pid"]);
+  for (const auto& p : admin::ToJson(*admin::Query(*config, "agates")))
+    pids.push_back(p["pid"]);
   ASSERT_EQ(pids.size(), 4u);
   auto t0 = std::chrono::steady_clock::now();
   kill(pid, SIGTERM);
   int status;
   waitpid(pid, &status, 0);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-  EXPECT_TRUE(WaitFor([&] {
-    for (int p : pids)
-      if (kill(p, 0) == 0) return false;
-    return true;
-  }, 5000));
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        for (int p : pids)
+          if (kill(p, 0) == 0) return false;
+        return true;
+      },
+      5000));
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
-  EXPECT_FALSE(HttpGet(url, "/healthz", 500).ok());
+  EXPECT_FALSE(HttpGet(up.url, "/healthz", 500).ok());
   std::filesystem::remove_all(run);
-  std::filesystem::remove(out);
 }
 
 }  // namespace

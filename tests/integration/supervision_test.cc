@@ -27,25 +27,6 @@ bool Alive(pid_t pid) {
          line[paren + 2] != 'Z';
 }
 
-struct CommandRun {
-  int exit_code = -1;
-  std::string output;
-};
-
-// Runs a program of build/bin with `args` (bounded by timeout(1)).
-CommandRun RunProgram(const std::string& program, const std::string& args) {
-  std::string cmd =
-      Cat("timeout 60 ", ITS_BIN_DIR, "/", program, " ", args, " 2>&1");
-  FILE* f = popen(cmd.c_str(), "r");
-  CommandRun r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, f)) > 0) r.output.append(buf, n);
-  int status = pclose(f);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
 TEST(Supervision, ACrashedProcessIsRestartedOnItsAddressAndSessionsGoOn) {
   auto c = StartCluster();
   ASSERT_NE(c, nullptr);
@@ -274,8 +255,16 @@ TEST(Supervision, TimeoutsWhileStepsQueueLeaveNoR3SessionBehind) {
         return true;
       },
       2000));
-  auto sm04 = Admin(*c, "sm04");
-  EXPECT_TRUE(sm04.empty()) << sm04.size() << " R/3 sessions left behind";
+  // A logon still at R/3 when the last agate session ended has an SM04 row
+  // for a moment; an orphan (R/3's own limits are off) stays for good.
+  std::string left;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        left = Admin(*c, "sm04").dump();
+        return left == "[]";
+      },
+      3000))
+      << "R/3 sessions left behind: " << left;
   EXPECT_TRUE(Admin(*c, "sm12").empty());
   int active = 0, timed_out = 0;
   for (const auto& s : Admin(*c, "sessions")) {
@@ -287,27 +276,10 @@ TEST(Supervision, TimeoutsWhileStepsQueueLeaveNoR3SessionBehind) {
 }
 
 TEST(Supervision, SigtermStopsTheClusterWithinFiveSecondsWithProcessesStopped) {
-  std::string run = Cat(std::filesystem::temp_directory_path().string(),
-                        "/its-stop-", getpid());
-  std::string out = run + ".out";
-  pid_t pid = fork();
-  if (pid == 0) {
-    int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(fd, 1);
-    execl(ITS_BIN_DIR "/itscluster", "itscluster", "--config",
-          ITS_SOURCE_DIR "/deploy/config", "--run-dir", run.c_str(),
-          "--ephemeral-ports", static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  std::string url;
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        std::ifstream in(out);
-        std::string word;
-        if (in >> word && word == "ready") in >> url;
-        return !url.empty();
-      },
-      30000));
+  Itscluster up = StartItscluster("stop");
+  ASSERT_FALSE(up.url.empty()) << "itscluster did not get ready";
+  pid_t pid = up.pid;
+  const std::string& run = up.run_dir;
   auto config = ClusterConfig::Load(run);
   ASSERT_TRUE(config.ok());
   std::vector<int> pids;
@@ -345,7 +317,6 @@ TEST(Supervision, SigtermStopsTheClusterWithinFiveSecondsWithProcessesStopped) {
       1000))
       << "processes of the cluster outlived it";
   std::filesystem::remove_all(run);
-  std::filesystem::remove(out);
 }
 
 }  // namespace

@@ -3,18 +3,21 @@
 // Helpers for the integration tests: a real cluster on ephemeral ports and a
 // browser-like HTTP client with a ~session cookie jar.
 
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "clients/admin.h"
 #include "clients/cluster_launcher.h"
@@ -25,9 +28,9 @@
 
 namespace its::testing {
 
-// Where the cluster's programs come from: ITS_CLUSTER_BIN_DIR if set (deploy/test
-// points it at a directory with a ThreadSanitizer wgate beside the release
-// processes), else this build's.
+// Where the cluster's programs come from: ITS_CLUSTER_BIN_DIR if set
+// (deploy/test points it at a directory with a ThreadSanitizer wgate beside the
+// release processes), else this build's.
 inline std::string ClusterBinDir() {
   const char* dir = getenv("ITS_CLUSTER_BIN_DIR");
   return dir != nullptr && *dir != '\0' ? dir : ITS_BIN_DIR;
@@ -39,12 +42,13 @@ inline std::unique_ptr<launcher::Cluster> StartCluster(
   static int counter = 0;
   launcher::Options o;
   o.config_dir = std::string(ITS_SOURCE_DIR) + "/deploy/config";
-  o.run_dir = Cat(std::filesystem::temp_directory_path().string(), "/its-test-", getpid(), "-",
-                  ++counter);
+  o.run_dir = Cat(std::filesystem::temp_directory_path().string(), "/its-test-",
+                  getpid(), "-", ++counter);
   std::filesystem::remove_all(o.run_dir);
   o.bin_dir = ClusterBinDir();
   o.ephemeral_ports = true;
-  o.remove_run_dir = getenv("ITS_KEEP_TEST_RUNS") == nullptr;  // set it to look at the logs
+  o.remove_run_dir =
+      getenv("ITS_KEEP_TEST_RUNS") == nullptr;  // set it to look at the logs
   o.edit = std::move(edit);
   o.files = std::move(files);
   auto c = launcher::Cluster::Start(std::move(o));
@@ -69,7 +73,8 @@ class SharedClusterTest : public ::testing::Test {
 };
 
 // The JSON rows of an itsadm listing.
-inline nlohmann::json Admin(const launcher::Cluster& c, const std::string& command) {
+inline nlohmann::json Admin(const launcher::Cluster& c,
+                            const std::string& command) {
   auto config = ClusterConfig::Load(c.config_dir());
   EXPECT_TRUE(config.ok()) << config.status().message();
   auto t = admin::Query(*config, command);
@@ -77,8 +82,8 @@ inline nlohmann::json Admin(const launcher::Cluster& c, const std::string& comma
   return t.ok() ? admin::ToJson(*t) : nlohmann::json::array();
 }
 
-// How long a crashed process may take to run again (the 1 s; deploy/test
-// allows more under the sanitizers, which slow every start).
+// How long a crashed process may take to run again (the 1 s;
+// deploy/test allows more under the sanitizers, which slow every start).
 inline double RecoveryLimitSeconds() {
   const char* v = getenv("ITS_RECOVERY_LIMIT_S");
   return v != nullptr && *v != '\0' ? std::atof(v) : 1.0;
@@ -87,12 +92,66 @@ inline double RecoveryLimitSeconds() {
 // Polls `pred` every 20 ms for up to `ms`; true once it holds.
 template <typename Pred>
 bool WaitFor(Pred pred, int ms = 5000) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+  auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
   while (std::chrono::steady_clock::now() < deadline) {
     if (pred()) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return pred();
+}
+
+// A program of this build run to its end (bounded: a run that hangs is killed
+// after 60 s and fails on its exit code, 124).
+struct ProgramRun {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr
+};
+inline ProgramRun RunProgram(const std::string& program,
+                             const std::string& args) {
+  std::string cmd =
+      Cat("timeout 60 ", ITS_BIN_DIR, "/", program, " ", args, " 2>&1");
+  FILE* f = popen(cmd.c_str(), "r");
+  ProgramRun r;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, f)) > 0) r.output.append(buf, n);
+  int status = pclose(f);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+// itscluster as deploy/up runs it, in a process of its own on ephemeral
+// ports. The caller signals `pid` and removes `run_dir`.
+struct Itscluster {
+  pid_t pid = -1;
+  std::string run_dir;
+  std::string url;  // empty if it did not get ready within 30 s
+};
+inline Itscluster StartItscluster(const std::string& name) {
+  Itscluster c;
+  c.run_dir = Cat(std::filesystem::temp_directory_path().string(), "/its-",
+                  name, "-", getpid());
+  std::string out = c.run_dir + ".out";
+  c.pid = fork();
+  if (c.pid == 0) {
+    int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(fd, 1);
+    execl(ITS_BIN_DIR "/itscluster", "itscluster", "--config",
+          ITS_SOURCE_DIR "/deploy/config", "--run-dir", c.run_dir.c_str(),
+          "--ephemeral-ports", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  WaitFor(
+      [&] {
+        std::ifstream in(out);
+        std::string word;
+        if (in >> word && word == "ready") in >> c.url;
+        return !c.url.empty();
+      },
+      30000);
+  std::filesystem::remove(out);
+  return c;
 }
 
 // A browser: one keep-alive connection and a cookie jar for ~session.
@@ -104,18 +163,22 @@ class Browser {
   HttpResult Post(const std::string& target, const std::string& form) {
     return Send("POST", target, form);
   }
-  HttpResult Send(const std::string& method, const std::string& target, const std::string& body) {
+  HttpResult Send(const std::string& method, const std::string& target,
+                  const std::string& body) {
     std::vector<std::pair<std::string, std::string>> h;
     if (!cookie_.empty()) h.emplace_back("Cookie", "~session=" + cookie_);
-    if (method == "POST") h.emplace_back("Content-Type", "application/x-www-form-urlencoded");
+    if (method == "POST")
+      h.emplace_back("Content-Type", "application/x-www-form-urlencoded");
     auto r = http_.Send(method, target, h, body);
     EXPECT_TRUE(r.ok()) << target << ": " << r.status().message();
     if (!r.ok()) return HttpResult();
     for (const std::string& sc : r->Headers("set-cookie")) {
       auto v = FindCookie(sc, "~session");
       if (!v) continue;
-      if (sc.find("Max-Age=0") != std::string::npos) cookie_.clear();
-      else cookie_ = std::string(*v);
+      if (sc.find("Max-Age=0") != std::string::npos)
+        cookie_.clear();
+      else
+        cookie_ = std::string(*v);
     }
     return *r;
   }
