@@ -510,7 +510,8 @@ void WGate::Route(proto::AGateRequest req, Routed done) {
     return;
   }
   std::string instance = target->instance();
-  Gusid owner = *id;
+  // What a verdict needs (no copy of the random part on the hot path).
+  Gusid owner{id->instance, "", id->process, id->slot, ""};
   CallAgate(target->address(), std::move(req),
             [this, instance, owner, done = std::move(done)](
                 const absl::Status& transport,
