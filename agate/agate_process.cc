@@ -486,10 +486,10 @@ void AGateProcess::EndSession(SessionContext& s, State why,
   // The tombstone tells the next request why; with ~userTimeout it also keeps
   // the logon data for a restart.
   table_.End(s, why, s.logon_kept ? s.keep_logon_for : kSimHour);
-  char type = why == State::kTimedOut                            ? 'o'
-              : why == State::kAborted                           ? 't'
+  char type = why == State::kTimedOut                         ? 'o'
+              : why == State::kAborted                        ? 't'
               : why == State::kEnded || why == State::kR3Lost ? 'e'
-                                                                 : 'l';
+                                                              : 'l';
   Access(type, "-", Cat(PublicId(s.slot), " session ended: ", reason));
   // Requests queued behind a step in flight: each gets the end page now.
   for (auto& next : s.waiting) defer_(std::move(next));
@@ -638,7 +638,8 @@ void AGateProcess::Tick() {
   // with R/3 or queued for a work thread: it ends now, with its R/3 logoff;
   // the step's answer and every queued request get the timeout page.
   table_.Advance([this](SessionContext& s) {
-    EndSession(s, State::kTimedOut, s.busy ? "timeout during a step" : "timeout");
+    EndSession(s, State::kTimedOut,
+               s.busy ? "timeout during a step" : "timeout");
   });
 }
 

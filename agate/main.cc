@@ -195,16 +195,18 @@ int main(int argc, char** argv) {
           static_cast<int64_t>(config.agate_r3_timeout_s * 1000)));
   its::agate::StreamR3Link r3link(r3client, loop);
   its::agate::AGateProcess process(
-      options, clock, [&loop](std::function<void()> fn) { loop.Defer(std::move(fn)); },
+      options, clock,
+      [&loop](std::function<void()> fn) { loop.Defer(std::move(fn)); },
       services, r3link);
-  r3client.set_batch_hook([&](its::proto::R3Down& down) { process.R3Ended(down); });
+  r3client.set_batch_hook(
+      [&](its::proto::R3Down& down) { process.R3Ended(down); });
   r3client.set_closed_hook([&] { process.R3ConnectionLost(); });
   r3client.set_late_hook(
       [&](its::proto::R3Response& resp) { process.LateR3Answer(resp); });
   its::agate::AGateServer agate_server(process, loop);
   agate_server.set_link_delay_handler([&r3link](double seconds) {
-    r3link.set_delay(std::chrono::microseconds(
-        static_cast<int64_t>(seconds * 1'000'000)));
+    r3link.set_delay(
+        std::chrono::microseconds(static_cast<int64_t>(seconds * 1'000'000)));
   });
   std::string bound;
   auto server =

@@ -14,10 +14,14 @@ constexpr int kDeadlineMs = 3000;
 
 std::string StateName(proto::ProcessInfo::State s) {
   switch (s) {
-    case proto::ProcessInfo::STARTING: return "starting";
-    case proto::ProcessInfo::UP: return "up";
-    case proto::ProcessInfo::UNRESPONSIVE: return "unresponsive";
-    default: return "down";
+    case proto::ProcessInfo::STARTING:
+      return "starting";
+    case proto::ProcessInfo::UP:
+      return "up";
+    case proto::ProcessInfo::UNRESPONSIVE:
+      return "unresponsive";
+    default:
+      return "down";
   }
 }
 
@@ -30,27 +34,29 @@ absl::StatusOr<Reply> CallR3(const ClusterConfig& config, Call call) {
   Reply reply;
   grpc::Status s = call(*stub, &ctx, &reply);
   if (!s.ok()) {
-    return absl::Status(static_cast<absl::StatusCode>(s.error_code()),
-                        Cat("R/3 stub at ", config.r3_listen, ": ", s.error_message()));
+    return absl::Status(
+        static_cast<absl::StatusCode>(s.error_code()),
+        Cat("R/3 stub at ", config.r3_listen, ": ", s.error_message()));
   }
   return reply;
 }
 
 // Every reachable Mapping Manager's directory; the others are named in
 // `warnings` (an error only if none answers).
-absl::StatusOr<std::vector<proto::Directory>> Directories(const ClusterConfig& config,
-                                                          std::vector<std::string>* warnings) {
+absl::StatusOr<std::vector<proto::Directory>> Directories(
+    const ClusterConfig& config, std::vector<std::string>* warnings) {
   std::vector<proto::Directory> out;
   std::string last_error;
   for (const auto& inst : config.instances) {
-    auto stub = proto::MappingManager::NewStub(MakeChannel(inst.mapping_manager));
+    auto stub =
+        proto::MappingManager::NewStub(MakeChannel(inst.mapping_manager));
     grpc::ClientContext ctx;
     ctx.set_deadline(DeadlineIn(kDeadlineMs));
     proto::Directory d;
     grpc::Status s = stub->GetDirectory(&ctx, proto::Empty(), &d);
     if (!s.ok()) {
-      last_error = Cat("Mapping Manager of ", inst.name, " at ", inst.mapping_manager, ": ",
-                       s.error_message());
+      last_error = Cat("Mapping Manager of ", inst.name, " at ",
+                       inst.mapping_manager, ": ", s.error_message());
       warnings->push_back(Cat(last_error, " (its processes are not listed)"));
       continue;
     }
@@ -62,14 +68,17 @@ absl::StatusOr<std::vector<proto::Directory>> Directories(const ClusterConfig& c
 
 }  // namespace
 
-absl::StatusOr<Table> Query(const ClusterConfig& config, const std::string& command) {
+absl::StatusOr<Table> Query(const ClusterConfig& config,
+                            const std::string& command) {
   Table t;
   if (command == "sm05") {
-    auto reply = CallR3<proto::Sm05Reply>(config, [](auto& stub, auto* ctx, auto* r) {
-      return stub.ListSecuritySessions(ctx, proto::Empty(), r);
-    });
+    auto reply =
+        CallR3<proto::Sm05Reply>(config, [](auto& stub, auto* ctx, auto* r) {
+          return stub.ListSecuritySessions(ctx, proto::Empty(), r);
+        });
     if (!reply.ok()) return reply.status();
-    t.columns = {"id", "client", "user", "sessions", "created", "last_activity", "expires_in_s"};
+    t.columns = {"id",      "client",        "user",        "sessions",
+                 "created", "last_activity", "expires_in_s"};
     for (const auto& r : reply->rows()) {
       t.rows.push_back({r.id(), r.client(), r.user(), r.sessions(), r.created(),
                         r.last_activity(), r.expires_in_s()});
@@ -77,26 +86,30 @@ absl::StatusOr<Table> Query(const ClusterConfig& config, const std::string& comm
     return t;
   }
   if (command == "sm04") {
-    auto reply = CallR3<proto::Sm04Reply>(config, [](auto& stub, auto* ctx, auto* r) {
-      return stub.ListUserSessions(ctx, proto::Empty(), r);
-    });
+    auto reply =
+        CallR3<proto::Sm04Reply>(config, [](auto& stub, auto* ctx, auto* r) {
+          return stub.ListUserSessions(ctx, proto::Empty(), r);
+        });
     if (!reply.ok()) return reply.status();
-    t.columns = {"client", "user", "terminal", "tcode", "type", "last_step", "session"};
+    t.columns = {"client", "user",      "terminal", "tcode",
+                 "type",   "last_step", "session"};
     for (const auto& r : reply->rows()) {
-      t.rows.push_back(
-          {r.client(), r.user(), r.terminal(), r.tcode(), r.type(), r.last_step(), r.session()});
+      t.rows.push_back({r.client(), r.user(), r.terminal(), r.tcode(), r.type(),
+                        r.last_step(), r.session()});
     }
     return t;
   }
   if (command == "sm12") {
-    auto reply = CallR3<proto::Sm12Reply>(config, [](auto& stub, auto* ctx, auto* r) {
-      return stub.ListLocks(ctx, proto::Empty(), r);
-    });
+    auto reply =
+        CallR3<proto::Sm12Reply>(config, [](auto& stub, auto* ctx, auto* r) {
+          return stub.ListLocks(ctx, proto::Empty(), r);
+        });
     if (!reply.ok()) return reply.status();
-    t.columns = {"client", "user", "mode", "table", "argument", "time", "session"};
+    t.columns = {"client",   "user", "mode",   "table",
+                 "argument", "time", "session"};
     for (const auto& r : reply->rows()) {
-      t.rows.push_back(
-          {r.client(), r.user(), r.mode(), r.table(), r.argument(), r.time(), r.session()});
+      t.rows.push_back({r.client(), r.user(), r.mode(), r.table(), r.argument(),
+                        r.time(), r.session()});
     }
     return t;
   }
@@ -104,23 +117,26 @@ absl::StatusOr<Table> Query(const ClusterConfig& config, const std::string& comm
     auto dirs = Directories(config, &t.warnings);
     if (!dirs.ok()) return dirs.status();
     if (command == "agates") {
-      t.columns = {"instance", "process", "pid", "address", "sessions", "max_sessions",
-                   "busy_threads", "max_threads", "weight", "state"};
+      t.columns = {"instance", "process",      "pid",          "address",
+                   "sessions", "max_sessions", "busy_threads", "max_threads",
+                   "weight",   "state"};
     } else {
-      t.columns = {"instance", "process", "weight", "free_sessions", "max_sessions",
-                   "free_threads", "max_threads", "turnaround_s", "requests"};
+      t.columns = {"instance",      "process",      "weight",
+                   "free_sessions", "max_sessions", "free_threads",
+                   "max_threads",   "turnaround_s", "requests"};
     }
     for (const auto& d : *dirs) {
       for (const auto& p : d.processes()) {
         if (command == "agates") {
-          t.rows.push_back({p.instance(), p.process(), p.pid(), p.address(), p.sessions(),
-                            p.max_sessions(), p.busy_threads(), p.max_threads(), p.weight(),
-                            StateName(p.state())});
+          t.rows.push_back({p.instance(), p.process(), p.pid(), p.address(),
+                            p.sessions(), p.max_sessions(), p.busy_threads(),
+                            p.max_threads(), p.weight(), StateName(p.state())});
         } else {
           t.rows.push_back({p.instance(), p.process(), p.weight(),
-                            std::max(0, p.max_sessions() - p.sessions()), p.max_sessions(),
-                            std::max(0, p.max_threads() - p.busy_threads()), p.max_threads(),
-                            p.turnaround_s(), p.requests()});
+                            std::max(0, p.max_sessions() - p.sessions()),
+                            p.max_sessions(),
+                            std::max(0, p.max_threads() - p.busy_threads()),
+                            p.max_threads(), p.turnaround_s(), p.requests()});
         }
       }
     }
@@ -133,19 +149,22 @@ absl::StatusOr<Table> Query(const ClusterConfig& config, const std::string& comm
     proto::ClusterProcesses reply;
     grpc::Status s = stub->ListProcesses(&ctx, proto::Empty(), &reply);
     if (!s.ok()) {
-      return absl::UnavailableError(Cat("cluster launcher at ", config.supervisor.listen, ": ",
+      return absl::UnavailableError(Cat("cluster launcher at ",
+                                        config.supervisor.listen, ": ",
                                         s.error_message()));
     }
     t.columns = {"name", "pid", "address", "restarts", "state"};
     for (const auto& p : reply.processes())
-      t.rows.push_back({p.name(), p.pid(), p.address(), p.restarts(), p.state()});
+      t.rows.push_back(
+          {p.name(), p.pid(), p.address(), p.restarts(), p.state()});
     return t;
   }
   if (command == "sessions") {
     auto dirs = Directories(config, &t.warnings);
     if (!dirs.ok()) return dirs.status();
-    t.columns = {"instance", "process", "session", "service", "client", "user", "tcode", "state",
-                 "idle_s", "expires_in_s", "r3_session"};
+    t.columns = {"instance", "process",      "session",   "service",
+                 "client",   "user",         "tcode",     "state",
+                 "idle_s",   "expires_in_s", "r3_session"};
     for (const auto& d : *dirs) {
       for (const auto& p : d.processes()) {
         if (p.state() != proto::ProcessInfo::UP &&
@@ -159,9 +178,9 @@ absl::StatusOr<Table> Query(const ClusterConfig& config, const std::string& comm
         grpc::Status s = stub->ListSessions(&ctx, proto::Empty(), &reply);
         if (!s.ok()) continue;  // it may have just ended
         for (const auto& r : reply.rows()) {
-          t.rows.push_back({p.instance(), p.process(), r.session(), r.service(), r.client(),
-                            r.user(), r.tcode(), r.state(), r.idle_s(), r.expires_in_s(),
-                            r.r3_session()});
+          t.rows.push_back({p.instance(), p.process(), r.session(), r.service(),
+                            r.client(), r.user(), r.tcode(), r.state(),
+                            r.idle_s(), r.expires_in_s(), r.r3_session()});
         }
       }
     }
@@ -175,28 +194,34 @@ std::optional<double> ParseDuration(std::string_view text) {
     const char* suffix;
     double seconds;
   };
-  for (const Unit& u : {Unit{"ms", 0.001}, Unit{"s", 1}, Unit{"m", 60}, Unit{"h", 3600}}) {
+  for (const Unit& u :
+       {Unit{"ms", 0.001}, Unit{"s", 1}, Unit{"m", 60}, Unit{"h", 3600}}) {
     std::string_view suffix(u.suffix);
-    if (text.size() > suffix.size() && text.substr(text.size() - suffix.size()) == suffix) {
+    if (text.size() > suffix.size() &&
+        text.substr(text.size() - suffix.size()) == suffix) {
       std::string number(text.substr(0, text.size() - suffix.size()));
       char* end = nullptr;
       double v = std::strtod(number.c_str(), &end);
-      if (end == number.c_str() || *end != '\0' || !(v >= 0)) return std::nullopt;
+      if (end == number.c_str() || *end != '\0' || !(v >= 0))
+        return std::nullopt;
       return v * u.seconds;
     }
   }
   std::string number(text);
   char* end = nullptr;
   double v = std::strtod(number.c_str(), &end);
-  if (number.empty() || end == number.c_str() || *end != '\0' || !(v >= 0)) return std::nullopt;
+  if (number.empty() || end == number.c_str() || *end != '\0' || !(v >= 0))
+    return std::nullopt;
   return v;
 }
 
 absl::StatusOr<std::string> Fault(const ClusterConfig& config,
                                   const std::vector<std::string>& words) {
   constexpr char kUsage[] =
-      "usage: itsadm fault kill|hang|resume TARGET [DURATION] | delay [INSTANCE] agate->r3 "
-      "DURATION | clear   (TARGET: agate IT1/0, mapping_manager IT2, r3_stub, wgate)";
+      "usage: itsadm fault kill|hang|resume TARGET [DURATION] | delay "
+      "[INSTANCE] agate->r3 "
+      "DURATION | clear   (TARGET: agate IT1/0, mapping_manager IT2, r3_stub, "
+      "wgate)";
   if (words.empty()) return absl::InvalidArgumentError(kUsage);
   proto::FaultRequest req;
   const std::string& action = words[0];
@@ -222,7 +247,8 @@ absl::StatusOr<std::string> Fault(const ClusterConfig& config,
     req.set_action(proto::FaultRequest::CLEAR);
     if (!target.empty() || duration) return absl::InvalidArgumentError(kUsage);
   } else {
-    return absl::InvalidArgumentError(Cat("unknown fault '", action, "'; ", kUsage));
+    return absl::InvalidArgumentError(
+        Cat("unknown fault '", action, "'; ", kUsage));
   }
   req.set_target(target);
   req.set_seconds(duration.value_or(0));
@@ -233,8 +259,8 @@ absl::StatusOr<std::string> Fault(const ClusterConfig& config,
   grpc::Status s = stub->Fault(&ctx, req, &reply);
   if (!s.ok()) {
     return absl::Status(static_cast<absl::StatusCode>(s.error_code()),
-                        Cat("cluster launcher at ", config.supervisor.listen, ": ",
-                            s.error_message()));
+                        Cat("cluster launcher at ", config.supervisor.listen,
+                            ": ", s.error_message()));
   }
   return reply.done();
 }
@@ -242,16 +268,19 @@ absl::StatusOr<std::string> Fault(const ClusterConfig& config,
 absl::Status EndSecuritySession(const ClusterConfig& config, uint64_t id) {
   proto::EndSecuritySessionRequest req;
   req.set_id(id);
-  return CallR3<proto::Empty>(config, [&](auto& stub, auto* ctx, auto* r) {
-           return stub.EndSecuritySession(ctx, req, r);
-         }).status();
+  return CallR3<proto::Empty>(config,
+                              [&](auto& stub, auto* ctx, auto* r) {
+                                return stub.EndSecuritySession(ctx, req, r);
+                              })
+      .status();
 }
 
 nlohmann::json ToJson(const Table& table) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& row : table.rows) {
     nlohmann::json obj = nlohmann::json::object();
-    for (size_t i = 0; i < table.columns.size(); ++i) obj[table.columns[i]] = row[i];
+    for (size_t i = 0; i < table.columns.size(); ++i)
+      obj[table.columns[i]] = row[i];
     out.push_back(std::move(obj));
   }
   return out;
@@ -266,12 +295,14 @@ std::string ToText(const Table& table) {
   std::vector<size_t> width;
   for (const auto& c : table.columns) width.push_back(c.size());
   for (const auto& row : table.rows)
-    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], cell(row[i]).size());
+    for (size_t i = 0; i < row.size(); ++i)
+      width[i] = std::max(width[i], cell(row[i]).size());
   std::string out;
   auto line = [&](const std::vector<std::string>& cells) {
     for (size_t i = 0; i < cells.size(); ++i) {
       out += cells[i];
-      if (i + 1 < cells.size()) out += std::string(width[i] - cells[i].size() + 2, ' ');
+      if (i + 1 < cells.size())
+        out += std::string(width[i] - cells[i].size() + 2, ' ');
     }
     out += "\n";
   };

@@ -1,11 +1,10 @@
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "absl/status/statusor.h"
 #include "common/cluster_config.h"
@@ -21,9 +20,10 @@ struct Table {
   std::vector<std::string> warnings;
 };
 
-// Runs `command` (agates, sessions, sm04, sm05, sm12, loadstat) against the cluster
-// described by `config`, with a deadline on every call.
-absl::StatusOr<Table> Query(const ClusterConfig& config, const std::string& command);
+// Runs `command` (agates, sessions, sm04, sm05, sm12, loadstat) against the
+// cluster described by `config`, with a deadline on every call.
+absl::StatusOr<Table> Query(const ClusterConfig& config,
+                            const std::string& command);
 
 // Fault injection through the cluster launcher: `words` as typed after
 // "itsadm fault", e.g. {"kill", "agate", "IT1/1"}, {"hang", "r3_stub", "20s"},

@@ -9,18 +9,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdio>
-#include <iterator>
-
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <thread>
 
 #include "absl/status/status.h"
 #include "common/cluster_config.h"
 #include "common/grpc_util.h"
 #include "common/http_client.h"
+#include "common/process.h"
 #include "common/service_file.h"
 #include "common/strings.h"
 
@@ -31,12 +31,14 @@ namespace {
 // True if `pid` runs one of the cluster's programs with `--config run_dir`
 // (an itsadm the user runs with the same --config is not one of them).
 bool IsOurs(pid_t pid, const std::string& run_dir) {
-  std::ifstream in(Cat("/proc/", pid, "/cmdline"), std::ios::binary);
-  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (all.find(Cat('\0', "--config", '\0', run_dir, '\0')) == std::string::npos) return false;
-  std::string program = fs::path(all.substr(0, all.find('\0'))).filename();
-  return program == "r3_stub" || program == "mapping_manager" || program == "agate" ||
-         program == "wgate";
+  std::vector<std::string> words = ProcessCommandLine(pid);
+  if (words.empty()) return false;
+  bool config = false;
+  for (size_t i = 0; i + 1 < words.size(); ++i)
+    config |= words[i] == "--config" && words[i + 1] == run_dir;
+  std::string program = fs::path(words[0]).filename();
+  return config && (program == "r3_stub" || program == "mapping_manager" ||
+                    program == "agate" || program == "wgate");
 }
 
 // Signals the process behind `pidfd` (never a reused PID). False if it is gone.
@@ -90,19 +92,22 @@ absl::Status Cluster::StartAdmin() {
   std::string listen = config_parsed_.supervisor.listen;
   if (options_.ephemeral_ports) listen = WithPort0(listen);
   admin_service_ = std::make_unique<AdminService>(*this);
-  auto server = StartGrpcServer(listen, {admin_service_.get()}, &admin_address_);
+  auto server =
+      StartGrpcServer(listen, {admin_service_.get()}, &admin_address_);
   if (!server.ok()) {
     return absl::UnavailableError(
         Cat("the cluster's admin API: ", server.status().message(),
             " ([supervisor] listen in cluster.toml)"));
   }
   admin_server_ = std::move(*server);
-  if (!config_.contains("supervisor")) config_.insert("supervisor", toml::table{});
+  if (!config_.contains("supervisor"))
+    config_.insert("supervisor", toml::table{});
   config_["supervisor"].as_table()->insert_or_assign("listen", admin_address_);
   return WriteConfig();
 }
 
-absl::StatusOr<std::pair<pid_t, int>> Cluster::ResolveProcess(const std::string& target) const {
+absl::StatusOr<std::pair<pid_t, int>> Cluster::ResolveProcess(
+    const std::string& target) const {
   std::string name = target;
   if (name.rfind("agate ", 0) == 0) name = name.substr(6);
   auto slash = name.find('/');
@@ -111,27 +116,34 @@ absl::StatusOr<std::pair<pid_t, int>> Cluster::ResolveProcess(const std::string&
     int process;
     const AgateInstanceConfig* inst = config_parsed_.FindInstance(instance);
     if (inst == nullptr || !ParseInt(name.substr(slash + 1), &process)) {
-      return absl::NotFoundError(Cat("no AGate process '", target, "' (e.g. agate IT1/0)"));
+      return absl::NotFoundError(
+          Cat("no AGate process '", target, "' (e.g. agate IT1/0)"));
     }
     auto mm = Find("mapping_manager " + instance);
-    auto stub = proto::MappingManager::NewStub(MakeChannel(mm ? mm->address : ""));
+    auto stub =
+        proto::MappingManager::NewStub(MakeChannel(mm ? mm->address : ""));
     grpc::ClientContext ctx;
     ctx.set_deadline(DeadlineIn(2000));
     proto::Directory d;
-    if (grpc::Status st = stub->GetDirectory(&ctx, proto::Empty(), &d); !st.ok()) {
+    if (grpc::Status st = stub->GetDirectory(&ctx, proto::Empty(), &d);
+        !st.ok()) {
       return absl::UnavailableError(
-          Cat("the Mapping Manager of ", instance, " does not answer: ", st.error_message()));
+          Cat("the Mapping Manager of ", instance,
+              " does not answer: ", st.error_message()));
     }
     for (const auto& p : d.processes()) {
-      if (p.process() != process || p.state() == proto::ProcessInfo::DOWN || p.pid() <= 0)
+      if (p.process() != process || p.state() == proto::ProcessInfo::DOWN ||
+          p.pid() <= 0)
         continue;
       // Hold it by a pidfd, then check it is an agate of this cluster.
       int fd = static_cast<int>(syscall(SYS_pidfd_open, p.pid(), 0));
-      if (fd >= 0 && IsOurs(p.pid(), options_.run_dir)) return std::make_pair(p.pid(), fd);
+      if (fd >= 0 && IsOurs(p.pid(), options_.run_dir))
+        return std::make_pair(p.pid(), fd);
       if (fd >= 0) ::close(fd);
       break;
     }
-    return absl::NotFoundError(Cat("AGate process ", instance, "/", process, " is not running"));
+    return absl::NotFoundError(
+        Cat("AGate process ", instance, "/", process, " is not running"));
   }
   std::string names;
   std::lock_guard<std::mutex> l(mu_);
@@ -144,11 +156,12 @@ absl::StatusOr<std::pair<pid_t, int>> Cluster::ResolveProcess(const std::string&
     }
     names += Cat(names.empty() ? "" : ", ", c->info.name);
   }
-  return absl::NotFoundError(
-      Cat("no process '", target, "'; the cluster has ", names, " and agate IT<n>/<process>"));
+  return absl::NotFoundError(Cat("no process '", target, "'; the cluster has ",
+                                 names, " and agate IT<n>/<process>"));
 }
 
-std::vector<std::string> Cluster::AgateAddresses(const std::string& instance) const {
+std::vector<std::string> Cluster::AgateAddresses(
+    const std::string& instance) const {
   std::vector<std::string> out;
   for (const auto& inst : config_parsed_.instances) {
     if (!instance.empty() && inst.name != instance) continue;
@@ -167,7 +180,8 @@ std::vector<std::string> Cluster::AgateAddresses(const std::string& instance) co
   return out;
 }
 
-grpc::Status Cluster::Fault(const proto::FaultRequest& req, proto::FaultReply* reply) {
+grpc::Status Cluster::Fault(const proto::FaultRequest& req,
+                            proto::FaultReply* reply) {
   auto bad = [](const std::string& why) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, why);
   };
@@ -189,9 +203,10 @@ grpc::Status Cluster::Fault(const proto::FaultRequest& req, proto::FaultReply* r
         }
       }
       if (link != "agate->r3") {
-        return bad(Cat("unknown link '", req.target(),
-                       "': delays exist for agate->r3, optionally after an instance (IT2 "
-                       "agate->r3)"));
+        return bad(Cat(
+            "unknown link '", req.target(),
+            "': delays exist for agate->r3, optionally after an instance (IT2 "
+            "agate->r3)"));
       }
     } else {
       seconds = 0;
@@ -218,11 +233,13 @@ grpc::Status Cluster::Fault(const proto::FaultRequest& req, proto::FaultReply* r
     }
     if (req.action() == Action::DELAY) {
       reply->set_done(Cat("calls to R/3 of ", set, " AGate process(es)",
-                          instance.empty() ? "" : Cat(" of ", instance), " now wait ", seconds,
+                          instance.empty() ? "" : Cat(" of ", instance),
+                          " now wait ", seconds,
                           " s (processes started later do not)"));
     } else {
-      reply->set_done(Cat("removed the delays of ", set, " AGate process(es)",
-                          resumed.empty() ? "" : Cat("; resumed pid ", resumed)));
+      reply->set_done(
+          Cat("removed the delays of ", set, " AGate process(es)",
+              resumed.empty() ? "" : Cat("; resumed pid ", resumed)));
     }
     Report(Cat("fault: ", reply->done()));
     return grpc::Status::OK;
@@ -245,7 +262,8 @@ grpc::Status Cluster::Fault(const proto::FaultRequest& req, proto::FaultReply* r
       SendSignal(pidfd, SIGKILL);
       ::close(pidfd);
       forget_hung(pid);
-      reply->set_done(Cat("killed ", req.target(), " (pid ", pid, ", SIGKILL)"));
+      reply->set_done(
+          Cat("killed ", req.target(), " (pid ", pid, ", SIGKILL)"));
       break;
     case Action::HANG: {
       SendSignal(pidfd, SIGSTOP);
@@ -254,12 +272,14 @@ grpc::Status Cluster::Fault(const proto::FaultRequest& req, proto::FaultReply* r
       hung.pidfd = pidfd;  // resumed through it: never a reused PID
       if (req.seconds() > 0) {
         hung.resume_at = std::chrono::steady_clock::now() +
-                         std::chrono::milliseconds(static_cast<int64_t>(req.seconds() * 1000));
-        reply->set_done(Cat("stopped ", req.target(), " (pid ", pid, ", SIGSTOP) for ",
-                            req.seconds(), " s"));
-      } else {
+                         std::chrono::milliseconds(
+                             static_cast<int64_t>(req.seconds() * 1000));
         reply->set_done(Cat("stopped ", req.target(), " (pid ", pid,
-                            ", SIGSTOP) until 'itsadm fault resume' or 'clear'"));
+                            ", SIGSTOP) for ", req.seconds(), " s"));
+      } else {
+        reply->set_done(
+            Cat("stopped ", req.target(), " (pid ", pid,
+                ", SIGSTOP) until 'itsadm fault resume' or 'clear'"));
       }
       uint64_t one = 1;  // the supervisor resumes it in time
       if (::write(wake_fd_, &one, sizeof one) < 0) {
@@ -270,7 +290,8 @@ grpc::Status Cluster::Fault(const proto::FaultRequest& req, proto::FaultReply* r
       SendSignal(pidfd, SIGCONT);
       ::close(pidfd);
       forget_hung(pid);
-      reply->set_done(Cat("resumed ", req.target(), " (pid ", pid, ", SIGCONT)"));
+      reply->set_done(
+          Cat("resumed ", req.target(), " (pid ", pid, ", SIGCONT)"));
       break;
     default:
       ::close(pidfd);
@@ -316,8 +337,10 @@ std::optional<Cluster::Process> Cluster::Find(const std::string& name) const {
   return std::nullopt;
 }
 
-bool Cluster::WaitRunning(const std::string& name, pid_t not_pid, int timeout_ms) const {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+bool Cluster::WaitRunning(const std::string& name, pid_t not_pid,
+                          int timeout_ms) const {
+  auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   while (std::chrono::steady_clock::now() < deadline) {
     {
       std::lock_guard<std::mutex> l(mu_);
@@ -353,24 +376,29 @@ absl::Status Cluster::WriteConfig() {
   std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
-    out << "# Working copy written by the cluster launcher; addresses are the bound ones.\n"
+    out << "# Working copy written by the cluster launcher; addresses are the "
+           "bound ones.\n"
         << config_ << "\n";
     if (!out) return absl::InternalError(Cat("cannot write ", tmp));
   }
   std::error_code ec;
   fs::rename(tmp, path, ec);
-  if (ec) return absl::InternalError(Cat("cannot replace ", path, ": ", ec.message()));
+  if (ec)
+    return absl::InternalError(
+        Cat("cannot replace ", path, ": ", ec.message()));
   return absl::OkStatus();
 }
 
 absl::Status Cluster::ForkExec(Child& c, bool first) {
   // stdout carries only the "ready" line: a fresh file per start. The log
   // (stderr) of a restarted process continues its predecessor's.
-  int out_fd = ::open(c.stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int out_fd = ::open(c.stdout_path.c_str(),
+                      O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   // O_APPEND: agates share their manager's log and outlive it, so several
   // processes write it at once; each line lands at the end.
-  int err_fd = ::open(c.info.log.c_str(),
-                      O_WRONLY | O_CREAT | O_CLOEXEC | O_APPEND | (first ? O_TRUNC : 0), 0644);
+  int err_fd = ::open(
+      c.info.log.c_str(),
+      O_WRONLY | O_CREAT | O_CLOEXEC | O_APPEND | (first ? O_TRUNC : 0), 0644);
   if (out_fd < 0 || err_fd < 0) {
     if (out_fd >= 0) ::close(out_fd);
     if (err_fd >= 0) ::close(err_fd);
@@ -419,8 +447,8 @@ std::optional<std::string> ReadyAddress(const std::string& stdout_path) {
 }  // namespace
 
 absl::Status Cluster::WaitReady(Child& c) {
-  auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.ready_timeout_ms);
+  auto deadline = std::chrono::steady_clock::now() +
+                  std::chrono::milliseconds(options_.ready_timeout_ms);
   while (std::chrono::steady_clock::now() < deadline) {
     if (auto address = ReadyAddress(c.stdout_path)) {
       std::lock_guard<std::mutex> l(mu_);
@@ -433,8 +461,8 @@ absl::Status Cluster::WaitReady(Child& c) {
       c.info.pid = -1;
       auto log = ReadFile(c.info.log);
       return absl::FailedPreconditionError(
-          Cat(c.info.name, " exited before it was ready; its log (", c.info.log, "):\n",
-              log.ok() ? *log : std::string("(none)")));
+          Cat(c.info.name, " exited before it was ready; its log (", c.info.log,
+              "):\n", log.ok() ? *log : std::string("(none)")));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
@@ -442,8 +470,8 @@ absl::Status Cluster::WaitReady(Child& c) {
       Cat(c.info.name, " did not get ready in time; log: ", c.info.log));
 }
 
-absl::Status Cluster::Spawn(const std::string& name, std::vector<std::string> args,
-                            bool critical) {
+absl::Status Cluster::Spawn(const std::string& name,
+                            std::vector<std::string> args, bool critical) {
   auto child = std::make_unique<Child>();
   std::string file = name;
   for (char& ch : file)
@@ -473,13 +501,17 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(Options options) {
   // Validate the user's files first, so errors name them, not the copy.
   auto checked = ClusterConfig::Load(options.config_dir);
   if (!checked.ok()) return checked.status();
-  if (auto s = ServiceCatalog::Load(options.config_dir + "/services"); !s.ok()) return s.status();
+  if (auto s = ServiceCatalog::Load(options.config_dir + "/services"); !s.ok())
+    return s.status();
 
   std::error_code ec;
   fs::create_directories(options.run_dir, ec);
   fs::copy(options.config_dir, options.run_dir,
-           fs::copy_options::recursive | fs::copy_options::overwrite_existing, ec);
-  if (ec) return absl::InternalError(Cat("cannot copy ", options.config_dir, ": ", ec.message()));
+           fs::copy_options::recursive | fs::copy_options::overwrite_existing,
+           ec);
+  if (ec)
+    return absl::InternalError(
+        Cat("cannot copy ", options.config_dir, ": ", ec.message()));
   for (const auto& [path, content] : options.files) {
     std::ofstream(options.run_dir + "/" + path, std::ios::trunc) << content;
   }
@@ -496,17 +528,21 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(Options options) {
   if (!t.contains("wgate")) t.insert("wgate", toml::table{});
   if (!t.contains("r3")) t.insert("r3", toml::table{});
   if (o.ephemeral_ports) {
-    t["wgate"].as_table()->insert_or_assign("listen", WithPort0(checked->wgate_listen));
-    t["r3"].as_table()->insert_or_assign("listen", WithPort0(checked->r3_listen));
+    t["wgate"].as_table()->insert_or_assign("listen",
+                                            WithPort0(checked->wgate_listen));
+    t["r3"].as_table()->insert_or_assign("listen",
+                                         WithPort0(checked->r3_listen));
     size_t i = 0;
     for (auto& inst : *t["agate_instance"].as_array()) {
-      inst.as_table()->insert_or_assign("mapping_manager",
-                                        WithPort0(checked->instances[i++].mapping_manager));
+      inst.as_table()->insert_or_assign(
+          "mapping_manager",
+          WithPort0(checked->instances[i++].mapping_manager));
     }
   }
   if (o.edit) o.edit(t);
   if (auto s = c->WriteConfig(); !s.ok()) return s;
-  auto edited = ClusterConfig::Load(o.run_dir);  // the edit must leave a valid file
+  auto edited =
+      ClusterConfig::Load(o.run_dir);  // the edit must leave a valid file
   if (!edited.ok()) return edited.status();
 
   c->config_parsed_ = *edited;
@@ -515,7 +551,8 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(Options options) {
     auto p = c->Find(name);
     return p ? p->address : std::string();
   };
-  if (auto s = c->Spawn("r3_stub", {"r3_stub", "--config", o.run_dir}, /*critical=*/true);
+  if (auto s = c->Spawn("r3_stub", {"r3_stub", "--config", o.run_dir},
+                        /*critical=*/true);
       !s.ok()) {
     return s;
   }
@@ -524,28 +561,33 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(Options options) {
   size_t i = 0;
   for (const auto& inst : edited->instances) {
     std::string name = "mapping_manager " + inst.name;
-    if (auto s = c->Spawn(name, {"mapping_manager", "--config", o.run_dir, "--instance", inst.name},
-                          /*critical=*/false);
+    if (auto s = c->Spawn(
+            name,
+            {"mapping_manager", "--config", o.run_dir, "--instance", inst.name},
+            /*critical=*/false);
         !s.ok()) {
       return s;
     }
-    (*t["agate_instance"].as_array())[i++].as_table()->insert_or_assign("mapping_manager",
-                                                                        address_of(name));
+    (*t["agate_instance"].as_array())[i++].as_table()->insert_or_assign(
+        "mapping_manager", address_of(name));
     if (auto s = c->WriteConfig(); !s.ok()) return s;
   }
-  if (auto s = c->Spawn("wgate", {"wgate", "--config", o.run_dir}, /*critical=*/true); !s.ok()) {
+  if (auto s = c->Spawn("wgate", {"wgate", "--config", o.run_dir},
+                        /*critical=*/true);
+      !s.ok()) {
     return s;
   }
   c->url_ = address_of("wgate");
   std::string bare = c->url_.substr(7);  // strip http://
   t["wgate"].as_table()->insert_or_assign("listen", bare);
   if (auto s = c->WriteConfig(); !s.ok()) return s;
-  c->wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);  // before any fault can come
+  c->wake_fd_ =
+      eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);  // before any fault can come
   if (auto s = c->StartAdmin(); !s.ok()) return s;
 
   // Ready once every instance serves ("ok" without anything degraded).
-  auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::milliseconds(o.ready_timeout_ms);
+  auto deadline = std::chrono::steady_clock::now() +
+                  std::chrono::milliseconds(o.ready_timeout_ms);
   while (true) {
     auto r = HttpGet(bare, "/healthz", 1000);
     if (r.ok() && r->status == 200 && r->body == "ok\n") break;
@@ -555,8 +597,8 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(Options options) {
     }
     std::string gone = c->ExitedDuringStart();
     if (!gone.empty()) {
-      return absl::FailedPreconditionError(Cat(gone, " exited during start-up (logs in ",
-                                               o.run_dir, ")"));
+      return absl::FailedPreconditionError(
+          Cat(gone, " exited during start-up (logs in ", o.run_dir, ")"));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
@@ -568,7 +610,8 @@ std::string Cluster::ExitedDuringStart() {
   std::lock_guard<std::mutex> l(mu_);
   for (auto& c : children_) {
     int status;
-    if (c->info.pid > 0 && waitpid(c->info.pid, &status, WNOHANG) == c->info.pid) {
+    if (c->info.pid > 0 &&
+        waitpid(c->info.pid, &status, WNOHANG) == c->info.pid) {
       c->info.pid = -1;
       return c->info.name;
     }
@@ -591,7 +634,9 @@ void Cluster::Supervise() {
       auto now = Clock::now();
       auto wake = [&](Clock::time_point at) {
         int ms = static_cast<int>(std::max<int64_t>(
-            1, std::chrono::duration_cast<std::chrono::milliseconds>(at - now).count() + 1));
+            1, std::chrono::duration_cast<std::chrono::milliseconds>(at - now)
+                       .count() +
+                   1));
         timeout_ms = timeout_ms < 0 ? ms : std::min(timeout_ms, ms);
       };
       for (auto& c : children_) {
@@ -600,7 +645,8 @@ void Cluster::Supervise() {
           watched.push_back(c.get());
         }
         if (c->restart_at) wake(*c->restart_at);
-        if (c->ready_deadline) wake(now + std::chrono::milliseconds(10));  // poll the ready line
+        if (c->ready_deadline)
+          wake(now + std::chrono::milliseconds(10));  // poll the ready line
       }
       for (const auto& [pid, hung] : hung_) {
         if (hung.resume_at) wake(*hung.resume_at);
@@ -623,7 +669,8 @@ void Cluster::Supervise() {
     for (auto it = hung_.begin(); it != hung_.end();) {
       if (it->second.resume_at && *it->second.resume_at <= Clock::now()) {
         if (SendSignal(it->second.pidfd, SIGCONT)) {
-          Report(Cat("fault: resumed pid ", it->first, " (SIGCONT) as planned"));
+          Report(
+              Cat("fault: resumed pid ", it->first, " (SIGCONT) as planned"));
         }
         ::close(it->second.pidfd);
         it = hung_.erase(it);
@@ -636,7 +683,7 @@ void Cluster::Supervise() {
       Child& c = *watched[i];
       int status = 0;
       pid_t r = c.info.pid > 0 ? waitpid(c.info.pid, &status, WNOHANG) : -1;
-      if (r == 0) continue;  // not yet
+      if (r == 0) continue;   // not yet
       HandleExit(c, status);  // ended (or already reaped: ECHILD)
     }
     auto now = Clock::now();
@@ -657,21 +704,25 @@ void Cluster::HandleExit(Child& c, int status) {
     ::close(h->second.pidfd);
     hung_.erase(h);
   }
-  std::string how = WIFSIGNALED(status) ? Cat("signal ", WTERMSIG(status))
-                                        : Cat("exit status ", WEXITSTATUS(status));
+  std::string how = WIFSIGNALED(status)
+                        ? Cat("signal ", WTERMSIG(status))
+                        : Cat("exit status ", WEXITSTATUS(status));
   auto delay = c.policy->OnExit(std::chrono::steady_clock::now());
   const SupervisorConfig& sv = c.policy->config();
   if (!delay) {
     c.info.given_up = true;
-    Report(Cat(c.info.name, " (pid ", pid, ") ended (", how, "), ", c.policy->recent_crashes(),
-               " times within ", sv.window_s, " s: not restarting it; log: ", c.info.log));
+    Report(Cat(c.info.name, " (pid ", pid, ") ended (", how, "), ",
+               c.policy->recent_crashes(), " times within ", sv.window_s,
+               " s: not restarting it; log: ", c.info.log));
     if (c.critical && failure_.empty()) {
-      failure_ = Cat(c.info.name, " crashed too often; the cluster cannot serve without it");
+      failure_ = Cat(c.info.name,
+                     " crashed too often; the cluster cannot serve without it");
     }
     return;
   }
-  Report(Cat(c.info.name, " (pid ", pid, ") ended (", how, "); restarting it in ", delay->count(),
-             " ms (crash ", c.policy->recent_crashes(), " of at most ", sv.max_restarts,
+  Report(Cat(c.info.name, " (pid ", pid, ") ended (", how,
+             "); restarting it in ", delay->count(), " ms (crash ",
+             c.policy->recent_crashes(), " of at most ", sv.max_restarts,
              " within ", sv.window_s, " s)"));
   c.restart_at = std::chrono::steady_clock::now() + *delay;
 }
@@ -684,19 +735,20 @@ void Cluster::Respawn(Child& c) {
     HandleExit(c, 0);
     return;
   }
-  c.ready_deadline =
-      std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.ready_timeout_ms);
+  c.ready_deadline = std::chrono::steady_clock::now() +
+                     std::chrono::milliseconds(options_.ready_timeout_ms);
 }
 
 void Cluster::CheckStarting(Child& c) {
   if (auto address = ReadyAddress(c.stdout_path)) {
     c.ready_deadline.reset();
-    Report(Cat(c.info.name, " runs again (pid ", c.info.pid, ", restart ", c.info.restarts,
-               ")"));
+    Report(Cat(c.info.name, " runs again (pid ", c.info.pid, ", restart ",
+               c.info.restarts, ")"));
     return;
   }
   if (std::chrono::steady_clock::now() > *c.ready_deadline) {
-    Report(Cat(c.info.name, " (pid ", c.info.pid, ") did not get ready in time; killing it"));
+    Report(Cat(c.info.name, " (pid ", c.info.pid,
+               ") did not get ready in time; killing it"));
     kill(c.info.pid, SIGKILL);  // its pidfd reports the end
     c.ready_deadline.reset();
   }
@@ -708,11 +760,8 @@ namespace {
 // Manager died.
 std::vector<pid_t> ClusterPids(const std::string& run_dir) {
   std::vector<pid_t> pids;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
-    int pid;
-    if (!ParseInt(entry.path().filename().string(), &pid) || pid <= 1 || pid == getpid()) continue;
-    if (IsOurs(pid, run_dir)) pids.push_back(pid);
+  for (int pid : ListPids()) {
+    if (pid > 1 && pid != getpid() && IsOurs(pid, run_dir)) pids.push_back(pid);
   }
   return pids;
 }
@@ -751,7 +800,8 @@ void Cluster::StopChildren(int budget_ms) {
       kill(pid, SIGCONT);
     }
   }
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(budget_ms);
+  auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(budget_ms);
   for (auto& c : children_) {
     Process& p = c->info;
     while (p.pid > 0) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <sys/types.h>
+#include <toml++/toml.h>
 
 #include <atomic>
 #include <chrono>
@@ -13,8 +14,6 @@
 #include <thread>
 #include <vector>
 
-#include <toml++/toml.h>
-
 #include "absl/status/statusor.h"
 #include "common/cluster_config.h"
 #include "common/restart_policy.h"
@@ -23,17 +22,19 @@
 namespace its::launcher {
 
 struct Options {
-  std::string config_dir;        // the configuration to run (cluster.toml, services/, r3/)
-  std::string run_dir;           // gets a working copy of it, the logs and stdout files
-  std::string bin_dir;           // where r3_stub, mapping_manager, agate, wgate are
+  std::string
+      config_dir;  // the configuration to run (cluster.toml, services/, r3/)
+  std::string run_dir;  // gets a working copy of it, the logs and stdout files
+  std::string bin_dir;  // where r3_stub, mapping_manager, agate, wgate are
   double time_scale = 0;         // > 0: overrides cluster.toml
   bool ephemeral_ports = false;  // every listener on port 0 (tests)
-  std::function<void(toml::table&)> edit;  // changes to cluster.toml before the start
+  std::function<void(toml::table&)>
+      edit;  // changes to cluster.toml before the start
   // Extra files (path relative to the config directory, content), e.g. a
   // service file a test needs.
   std::vector<std::pair<std::string, std::string>> files;
   int ready_timeout_ms = 30000;
-  bool remove_run_dir = false;   // delete run_dir when the cluster stops (tests)
+  bool remove_run_dir = false;  // delete run_dir when the cluster stops (tests)
   // Messages about crashes and restarts (default: standard error).
   std::function<void(const std::string&)> report;
 };
@@ -56,8 +57,8 @@ class Cluster {
     std::string name;  // r3_stub, mapping_manager IT1, wgate
     pid_t pid = -1;    // -1 while down
     std::string address;
-    std::string log;   // its stderr
-    int restarts = 0;  // how often the supervisor restarted it
+    std::string log;        // its stderr
+    int restarts = 0;       // how often the supervisor restarted it
     bool given_up = false;  // crashed too often: stays down
   };
 
@@ -71,21 +72,27 @@ class Cluster {
   // agates whose Mapping Manager died (found by their --config).
   void Stop(int budget_ms = 4500);
 
-  const std::string& url() const { return url_; }  // http://host:port of the wgate
-  const std::string& config_dir() const { return options_.run_dir; }  // effective config
+  const std::string& url() const {
+    return url_;
+  }  // http://host:port of the wgate
+  const std::string& config_dir() const {
+    return options_.run_dir;
+  }  // effective config
   // A snapshot (the supervisor changes PIDs when it restarts a process).
   std::vector<Process> processes() const;
   std::optional<Process> Find(const std::string& name) const;
   // Waits until `name` runs again after a crash (a new PID, ready); false
   // after `timeout_ms`.
-  bool WaitRunning(const std::string& name, pid_t not_pid, int timeout_ms) const;
+  bool WaitRunning(const std::string& name, pid_t not_pid,
+                   int timeout_ms) const;
   // Non-empty once a process the cluster cannot do without was given up.
   std::string failure() const;
   // Address of the admin API ([supervisor] listen as bound).
   const std::string& admin_address() const { return admin_address_; }
 
   // Fault injection (also served as the Cluster gRPC service to itsadm).
-  grpc::Status Fault(const proto::FaultRequest& request, proto::FaultReply* reply);
+  grpc::Status Fault(const proto::FaultRequest& request,
+                     proto::FaultReply* reply);
   proto::ClusterProcesses ListProcesses() const;
 
  private:
@@ -96,11 +103,13 @@ class Cluster {
   // A process of the cluster by name ("agate IT1/1", "IT1/1",
   // "mapping_manager IT2", "r3_stub", "wgate"): its PID and a pidfd to
   // signal it by (the caller closes it), or an error naming the names.
-  absl::StatusOr<std::pair<pid_t, int>> ResolveProcess(const std::string& target) const;
+  absl::StatusOr<std::pair<pid_t, int>> ResolveProcess(
+      const std::string& target) const;
   void StopChildren(int budget_ms);
   // The addresses of the live agates of `instance` ("" = every instance).
   std::vector<std::string> AgateAddresses(const std::string& instance) const;
-  absl::Status Spawn(const std::string& name, std::vector<std::string> args, bool critical);
+  absl::Status Spawn(const std::string& name, std::vector<std::string> args,
+                     bool critical);
   absl::Status ForkExec(Child& c, bool first);
   absl::Status WaitReady(Child& c);
   absl::Status WriteConfig();
@@ -118,7 +127,7 @@ class Cluster {
   toml::table config_;
   mutable std::mutex mu_;
   std::vector<std::unique_ptr<Child>> children_;  // guarded by mu_
-  std::string failure_;                            // guarded by mu_
+  std::string failure_;                           // guarded by mu_
   // Processes stopped by a HANG fault: a pidfd and when to resume them.
   struct Hung {
     int pidfd = -1;

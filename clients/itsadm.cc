@@ -1,7 +1,7 @@
-// itsadm: admin CLI of the ITS simulator (SM04, SM12, AGate processes, sessions).
-#include <iostream>
-
+// itsadm: admin CLI of the ITS simulator (SM04, SM12, AGate processes,
+// sessions).
 #include <CLI/CLI.hpp>
+#include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "clients/admin.h"
@@ -14,7 +14,8 @@ int main(int argc, char** argv) {
   bool json = false;
   std::string action;
   uint64_t end_id = 0;
-  app.add_option("--config", config_dir, "configuration directory of the cluster")
+  app.add_option("--config", config_dir,
+                 "configuration directory of the cluster")
       ->capture_default_str();
   app.add_flag("--json", json, "print a JSON list of objects, one per row");
   app.require_subcommand(1);
@@ -23,21 +24,28 @@ int main(int argc, char** argv) {
     const char* help;
   };
   for (const Command& c : {
-           Command{"agates", "AGate processes of every instance (Mapping Manager directories)"},
+           Command{"agates",
+                   "AGate processes of every instance (Mapping Manager "
+                   "directories)"},
            Command{"sessions", "ITS sessions held by every live AGate process"},
            Command{"sm04", "R/3 user list (SM04)"},
-           Command{"sm05", "HTTP security sessions (SM05); 'sm05 end ID' ends one and its sessions"},
+           Command{"sm05",
+                   "HTTP security sessions (SM05); 'sm05 end ID' ends one and "
+                   "its sessions"},
            Command{"sm12", "R/3 lock entries (SM12)"},
-           Command{"loadstat", "load statistics per AGate process (like loadstat.log)"},
-           Command{"processes", "the cluster's processes as its launcher supervises them "
-                                "(restarts, state)"},
+           Command{"loadstat",
+                   "load statistics per AGate process (like loadstat.log)"},
+           Command{"processes",
+                   "the cluster's processes as its launcher supervises them "
+                   "(restarts, state)"},
        }) {
     auto* sub = app.add_subcommand(c.name, c.help);
     sub->add_flag("--json", json, "print JSON");
     if (std::string(c.name) == "sm05") {
       sub->add_option("action", action, "'end' to end a security session")
           ->check(CLI::IsMember({"end"}));
-      sub->add_option("id", end_id, "ID of the security session to end (from 'itsadm sm05')");
+      sub->add_option("id", end_id,
+                      "ID of the security session to end (from 'itsadm sm05')");
     }
   }
   std::vector<std::string> fault_words;
@@ -45,12 +53,17 @@ int main(int argc, char** argv) {
       "fault",
       "inject a fault through the cluster launcher:\n"
       "  kill TARGET             SIGKILL (a crash; the process is restarted)\n"
-      "  hang TARGET [DURATION]  SIGSTOP (a hung process), resumed after DURATION\n"
+      "  hang TARGET [DURATION]  SIGSTOP (a hung process), resumed after "
+      "DURATION\n"
       "  resume TARGET           SIGCONT\n"
-      "  delay [INSTANCE] agate->r3 DURATION   every call to R/3 waits DURATION\n"
-      "  clear                   resume every hung process, remove every delay\n"
-      "TARGET: agate IT1/0, mapping_manager IT2, r3_stub, wgate. DURATION: 20s, 200ms, 2m");
-  fault->add_option("words", fault_words, "the fault, e.g. kill agate IT1/1")->required();
+      "  delay [INSTANCE] agate->r3 DURATION   every call to R/3 waits "
+      "DURATION\n"
+      "  clear                   resume every hung process, remove every "
+      "delay\n"
+      "TARGET: agate IT1/0, mapping_manager IT2, r3_stub, wgate. DURATION: "
+      "20s, 200ms, 2m");
+  fault->add_option("words", fault_words, "the fault, e.g. kill agate IT1/1")
+      ->required();
   CLI11_PARSE(app, argc, argv);
   std::string command = app.get_subcommands().front()->get_name();
 
@@ -70,14 +83,16 @@ int main(int argc, char** argv) {
   }
   if (command == "sm05" && action == "end") {
     if (end_id == 0) {
-      std::cerr << "itsadm: sm05 end needs the ID of a security session (see 'itsadm sm05')\n";
+      std::cerr << "itsadm: sm05 end needs the ID of a security session (see "
+                   "'itsadm sm05')\n";
       return 2;
     }
     if (auto s = its::admin::EndSecuritySession(*config, end_id); !s.ok()) {
       std::cerr << "itsadm: " << s.message() << "\n";
       return 1;
     }
-    std::cout << "security session " << end_id << " and its application sessions ended\n";
+    std::cout << "security session " << end_id
+              << " and its application sessions ended\n";
     return 0;
   }
   auto table = its::admin::Query(*config, command);
@@ -85,7 +100,10 @@ int main(int argc, char** argv) {
     std::cerr << "itsadm: " << table.status().message() << "\n";
     return 1;
   }
-  for (const auto& w : table->warnings) std::cerr << "itsadm: warning: " << w << "\n";
-  std::cout << (json ? its::admin::ToJson(*table).dump(2) : its::admin::ToText(*table)) << "\n";
+  for (const auto& w : table->warnings)
+    std::cerr << "itsadm: warning: " << w << "\n";
+  std::cout << (json ? its::admin::ToJson(*table).dump(2)
+                     : its::admin::ToText(*table))
+            << "\n";
   return 0;
 }

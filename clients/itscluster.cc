@@ -3,27 +3,32 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
-
-#include <CLI/CLI.hpp>
 
 #include "clients/cluster_launcher.h"
 #include "common/process.h"
 
 int main(int argc, char** argv) {
   CLI::App app{
-      "itscluster: run the ITS simulator cluster (r3_stub, one mapping_manager per AGate\n"
-      "instance with its agate processes, wgate) in the foreground until SIGINT/SIGTERM."};
+      "itscluster: run the ITS simulator cluster (r3_stub, one mapping_manager "
+      "per AGate\n"
+      "instance with its agate processes, wgate) in the foreground until "
+      "SIGINT/SIGTERM."};
   its::launcher::Options o;
   o.config_dir = "deploy/config";
   o.run_dir = "build/run";
   o.bin_dir = its::ExecutableDir();
-  app.add_option("--config", o.config_dir, "configuration directory")->capture_default_str();
-  app.add_option("--time-scale", o.time_scale, "simulated seconds per real second (overrides cluster.toml)");
-  app.add_option("--run-dir", o.run_dir, "where the working config copy and the logs go")
+  app.add_option("--config", o.config_dir, "configuration directory")
       ->capture_default_str();
-  app.add_flag("--ephemeral-ports", o.ephemeral_ports, "bind every listener to a free port");
+  app.add_option("--time-scale", o.time_scale,
+                 "simulated seconds per real second (overrides cluster.toml)");
+  app.add_option("--run-dir", o.run_dir,
+                 "where the working config copy and the logs go")
+      ->capture_default_str();
+  app.add_flag("--ephemeral-ports", o.ephemeral_ports,
+               "bind every listener to a free port");
   CLI11_PARSE(app, argc, argv);
 
   // Signals are taken with sigtimedwait; children unblock them before exec.

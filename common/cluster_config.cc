@@ -130,10 +130,10 @@ absl::Status ReadInstance(const toml::table& t, const std::string& file,
       check("overload_weight",
             inst->overload_weight >= 0 && inst->overload_weight <= 1,
             "must be between 0 and 1"));
-  ITS_RETURN_IF_ERROR(check(
-      "unresponsive_restart_s",
-      inst->unresponsive_restart_s >= 0 && inst->unresponsive_restart_s <= 86400,
-      "must be between 0 (never) and 86400"));
+  ITS_RETURN_IF_ERROR(check("unresponsive_restart_s",
+                            inst->unresponsive_restart_s >= 0 &&
+                                inst->unresponsive_restart_s <= 86400,
+                            "must be between 0 (never) and 86400"));
   return absl::OkStatus();
 }
 
@@ -264,8 +264,8 @@ absl::StatusOr<ClusterConfig> ClusterConfig::Parse(std::string_view content,
     }
     if (s.max_restarts < 1 || s.max_restarts > 1000) {
       const toml::node* n = t.get("max_restarts");
-      return r.Error(n ? *n : static_cast<const toml::node&>(t),
-                     "max_restarts", "must be between 1 and 1000");
+      return r.Error(n ? *n : static_cast<const toml::node&>(t), "max_restarts",
+                     "must be between 1 and 1000");
     }
     ITS_RETURN_IF_ERROR(CheckSeconds(t, r, "window_s", s.window_s, 0, 86400));
     ITS_RETURN_IF_ERROR(
@@ -282,9 +282,12 @@ absl::StatusOr<ClusterConfig> ClusterConfig::Parse(std::string_view content,
   if (c.agate_r3_timeout_s >= c.wgate_step_timeout_s) {
     // The agate must give up on R/3 first, so users read why.
     const toml::node* a = root.get("agate");
-    const toml::node* n = a && a->is_table() ? a->as_table()->get("r3_timeout_s") : nullptr;
-    return top.Error(n ? *n : static_cast<const toml::node&>(root), "agate.r3_timeout_s",
-                     Cat("must be below [wgate] step_timeout_s (", c.wgate_step_timeout_s, ")"));
+    const toml::node* n =
+        a && a->is_table() ? a->as_table()->get("r3_timeout_s") : nullptr;
+    return top.Error(n ? *n : static_cast<const toml::node&>(root),
+                     "agate.r3_timeout_s",
+                     Cat("must be below [wgate] step_timeout_s (",
+                         c.wgate_step_timeout_s, ")"));
   }
   std::string host;
   int port;

@@ -26,10 +26,10 @@ struct AgateInstanceConfig {
 struct SupervisorConfig {
   // The launcher's admin API (itsadm processes, itsadm fault).
   std::string listen = "127.0.0.1:3899";
-  int max_restarts = 5;         // crashes within the window before giving up
-  double window_s = 60;         // real seconds
-  double first_delay_s = 0.1;   // back-off: first restart after this long,
-  double max_delay_s = 5;       // doubling per crash in the window up to this
+  int max_restarts = 5;        // crashes within the window before giving up
+  double window_s = 60;        // real seconds
+  double first_delay_s = 0.1;  // back-off: first restart after this long,
+  double max_delay_s = 5;      // doubling per crash in the window up to this
 };
 
 // Limits of the wgate's HTTP front end ([wgate] table).

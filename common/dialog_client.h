@@ -1,5 +1,7 @@
 #pragma once
 
+#include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -7,8 +9,6 @@
 #include <type_traits>
 #include <unordered_map>
 #include <unordered_set>
-#include <chrono>
-#include <algorithm>
 
 #include "common/async_stream.h"
 #include "common/grpc_loop.h"
@@ -105,8 +105,8 @@ class DialogClient {
   // beyond its send time; a call fails between 1 and 1.25 timeouts late.
   void ArmSweep() {
     sweep_armed_ = true;
-    auto period = std::min<std::chrono::microseconds>(
-        call_timeout_ / 4, std::chrono::seconds(1));
+    auto period = std::min<std::chrono::microseconds>(call_timeout_ / 4,
+                                                      std::chrono::seconds(1));
     sweep_.Arm(std::max<std::chrono::microseconds>(
                    period, std::chrono::milliseconds(5)),
                [this] { Sweep(); });

@@ -136,7 +136,7 @@ class GrpcLoop {
   // object crosses threads through the completion queue, whose ordering
   // ThreadSanitizer cannot see in Debian's uninstrumented gRPC.
   std::unique_ptr<WakeOp> wake_;
-  bool closed_ = false;                        // guarded by mu_: no more alarms
+  bool closed_ = false;  // guarded by mu_: no more alarms
 };
 
 // Serves one unary method of an asynchronous service on `loop`: `handle`

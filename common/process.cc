@@ -1,10 +1,13 @@
 #include "common/process.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <thread>
@@ -67,6 +70,47 @@ int StayOnThisCpu() {
     return -1;
   }
   return cpu;
+}
+
+std::string ReadProcFile(int pid, const char* name) {
+  std::string path = "/proc/" + std::to_string(pid) + "/" + name;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return "";
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0)
+    out.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  if (n < 0) return "";  // it ended while we read
+  return out;
+}
+
+std::vector<std::string> ProcessCommandLine(int pid) {
+  std::string all = ReadProcFile(pid, "cmdline");
+  std::vector<std::string> words;
+  size_t start = 0;
+  for (size_t i = 0; i < all.size(); ++i) {
+    if (all[i] == '\0') {
+      words.push_back(all.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  return words;
+}
+
+std::vector<int> ListPids() {
+  std::vector<int> pids;
+  DIR* dir = ::opendir("/proc");
+  if (dir == nullptr) return pids;
+  while (dirent* e = ::readdir(dir)) {
+    char* end = nullptr;
+    long pid = std::strtol(e->d_name, &end, 10);
+    if (end != e->d_name && *end == '\0' && pid > 0)
+      pids.push_back(static_cast<int>(pid));
+  }
+  ::closedir(dir);
+  return pids;
 }
 
 std::string ExecutableDir() {

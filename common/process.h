@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/grpc_loop.h"
@@ -43,6 +44,14 @@ void UseBatchScheduling();
 // Keeps the calling thread and every thread it creates from now on on the
 // CPU it runs on now. Returns that CPU (-1 if it could not).
 int StayOnThisCpu();
+
+// What a process's /proc file says ("" if it cannot be read: the process
+// may end at any moment, even halfway through the read). Never throws.
+std::string ReadProcFile(int pid, const char* name);
+// The command line of `pid`, one word per argument (empty if unreadable).
+std::vector<std::string> ProcessCommandLine(int pid);
+// Every PID /proc lists now.
+std::vector<int> ListPids();
 
 // Path of the directory holding the running executable (for sibling binaries).
 std::string ExecutableDir();

@@ -1,11 +1,10 @@
 // mapping_manager: the ITS Mapping Manager of one AGate instance.
 #include <sys/wait.h>
 
+#include <CLI/CLI.hpp>
 #include <filesystem>
 #include <fstream>
 #include <future>
-
-#include <CLI/CLI.hpp>
 
 #include "common/grpc_util.h"
 #include "common/log.h"
@@ -14,15 +13,22 @@
 #include "mapping_manager/stat_logs.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"mapping_manager: starts, watches and assigns the AGate processes of one instance"};
+  CLI::App app{
+      "mapping_manager: starts, watches and assigns the AGate processes of one "
+      "instance"};
   std::string config_dir = "deploy/config", instance, listen, agate_binary;
   double time_scale = 0;
-  app.add_option("--config", config_dir, "configuration directory")->capture_default_str();
-  app.add_option("--instance", instance, "AGate instance name from cluster.toml (IT1, ...)")
+  app.add_option("--config", config_dir, "configuration directory")
+      ->capture_default_str();
+  app.add_option("--instance", instance,
+                 "AGate instance name from cluster.toml (IT1, ...)")
       ->required();
-  app.add_option("--listen", listen, "host:port (default: mapping_manager of the instance)");
-  app.add_option("--time-scale", time_scale, "simulated seconds per real second");
-  app.add_option("--agate", agate_binary, "agate executable (default: beside this program)");
+  app.add_option("--listen", listen,
+                 "host:port (default: mapping_manager of the instance)");
+  app.add_option("--time-scale", time_scale,
+                 "simulated seconds per real second");
+  app.add_option("--agate", agate_binary,
+                 "agate executable (default: beside this program)");
   CLI11_PARSE(app, argc, argv);
   its::InitLogging("mapping_manager " + instance);
 
@@ -49,7 +55,8 @@ int main(int argc, char** argv) {
     spdlog::error("{}", s.message());
     return 2;
   }
-  command.binary = agate_binary.empty() ? its::ExecutableDir() + "/agate" : agate_binary;
+  command.binary =
+      agate_binary.empty() ? its::ExecutableDir() + "/agate" : agate_binary;
   command.config_dir = config_dir;
   command.listen_host = host;
   command.r3_address = config.r3_listen;
@@ -80,7 +87,8 @@ int main(int argc, char** argv) {
       if (ec) return;
       int status;
       pid_t pid;
-      while ((pid = waitpid(-1, &status, WNOHANG)) > 0) manager->ChildExited(pid, status);
+      while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+        manager->ChildExited(pid, status);
       reap();
     });
   };
@@ -103,10 +111,12 @@ int main(int argc, char** argv) {
       its::proto::Directory dir = manager->Directory();
       std::map<pid_t, its::mm::ProcessUsage> usage;
       for (const auto& p : dir.processes()) {
-        if (p.state() == its::proto::ProcessInfo::UP) usage[p.pid()] = its::mm::ReadUsage(p.pid());
+        if (p.state() == its::proto::ProcessInfo::UP)
+          usage[p.pid()] = its::mm::ReadUsage(p.pid());
       }
       auto now_real = std::chrono::steady_clock::now();
-      double real_s = std::chrono::duration<double>(now_real - last_real).count();
+      double real_s =
+          std::chrono::duration<double>(now_real - last_real).count();
       last_real = now_real;
       std::ofstream(log_dir + "/loadstat.log", std::ios::app)
           << stat_logs.Loadstat(dir, clock.Now(), 60.0);
@@ -116,8 +126,9 @@ int main(int argc, char** argv) {
     });
   };
   arm_minute();
-  spdlog::info("Mapping Manager of {} listening on {} (MinAGates {}, MaxAGates {})", inst->name,
-               bound, inst->min_agates, inst->max_agates);
+  spdlog::info(
+      "Mapping Manager of {} listening on {} (MinAGates {}, MaxAGates {})",
+      inst->name, bound, inst->min_agates, inst->max_agates);
   its::AnnounceReady("mapping_manager", bound);
   its::RunUntilSignal(io, [&] {
     std::promise<void> stopped;

@@ -16,6 +16,7 @@
 #include "common/async_call.h"
 #include "common/load_weight.h"
 #include "common/log.h"
+#include "common/process.h"
 #include "common/strings.h"
 
 namespace its::mm {
@@ -25,24 +26,12 @@ constexpr auto kAssignWait = std::chrono::seconds(10);
 // How long a restarted manager waits for adopted processes to register.
 constexpr auto kRecovery = std::chrono::seconds(2);
 
-int PidfdOpen(pid_t pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); }
-
-// The command line of `pid` as its words ("" words if unreadable).
-std::vector<std::string> CommandLine(pid_t pid) {
-  std::ifstream in(Cat("/proc/", pid, "/cmdline"), std::ios::binary);
-  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::vector<std::string> words;
-  size_t start = 0;
-  for (size_t i = 0; i < all.size(); ++i) {
-    if (all[i] == '\0') {
-      words.push_back(all.substr(start, i - start));
-      start = i + 1;
-    }
-  }
-  return words;
+int PidfdOpen(pid_t pid) {
+  return static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
 }
 
-std::string Option(const std::vector<std::string>& words, std::string_view name) {
+std::string Option(const std::vector<std::string>& words,
+                   std::string_view name) {
   for (size_t i = 0; i + 1 < words.size(); ++i)
     if (words[i] == name) return words[i + 1];
   return "";
@@ -54,12 +43,11 @@ std::vector<RunningAgate> FindRunningAgates(const std::string& instance,
                                             const std::string& manager_address,
                                             const std::string& config_dir) {
   std::vector<RunningAgate> found;
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
-    int pid;
-    if (!ParseInt(entry.path().filename().string(), &pid) || pid <= 1) continue;
-    auto words = CommandLine(pid);
-    if (words.empty() || std::filesystem::path(words[0]).filename() != "agate") continue;
+  for (int pid : ListPids()) {
+    if (pid <= 1) continue;
+    auto words = ProcessCommandLine(pid);
+    if (words.empty() || std::filesystem::path(words[0]).filename() != "agate")
+      continue;
     if (Option(words, "--instance") != instance ||
         Option(words, "--mapping-manager") != manager_address ||
         Option(words, "--config") != config_dir) {
@@ -78,8 +66,9 @@ std::vector<RunningAgate> FindRunningAgates(const std::string& instance,
   return found;
 }
 
-MappingManager::MappingManager(const AgateInstanceConfig& config, asio::io_context& io,
-                               Spawner spawner, SupervisorConfig supervisor,
+MappingManager::MappingManager(const AgateInstanceConfig& config,
+                               asio::io_context& io, Spawner spawner,
+                               SupervisorConfig supervisor,
                                LivenessLimits liveness)
     : config_(config),
       io_(io),
@@ -109,8 +98,8 @@ int MappingManager::Adopt(const std::vector<RunningAgate>& running) {
     if (a.process < 0 || a.process >= static_cast<int>(slots_.size())) continue;
     Slot& s = slots_[a.process];
     if (s.in_use) {  // two claim one slot: keep the first, the other is stale
-      spdlog::warn("{}: pid {} also claims AGate process {}; ignored", config_.name, a.pid,
-                   a.process);
+      spdlog::warn("{}: pid {} also claims AGate process {}; ignored",
+                   config_.name, a.pid, a.process);
       continue;
     }
     s.in_use = true;
@@ -119,9 +108,11 @@ int MappingManager::Adopt(const std::vector<RunningAgate>& running) {
     s.incarnation = a.incarnation & 0xff;
     s.state = proto::ProcessInfo::STARTING;
     s.last_report = std::chrono::steady_clock::now();
-    spdlog::info("{}: AGate process {} (pid {}, incarnation {}) outlived the previous Mapping "
-                 "Manager; adopting it",
-                 config_.name, a.process, a.pid, s.incarnation);
+    spdlog::info(
+        "{}: AGate process {} (pid {}, incarnation {}) outlived the previous "
+        "Mapping "
+        "Manager; adopting it",
+        config_.name, a.process, a.pid, s.incarnation);
     recovering_ = true;
     ++adopted;
     WatchAdopted(a.process);
@@ -132,8 +123,10 @@ int MappingManager::Adopt(const std::vector<RunningAgate>& running) {
 void MappingManager::WatchAdopted(int index) {
   Slot& s = slots_[index];
   int fd = PidfdOpen(s.pid);
-  if (fd < 0) {  // gone already (or never watchable): it ended as far as we know
-    spdlog::warn("{}: cannot watch pid {}: {}", config_.name, s.pid, std::strerror(errno));
+  if (fd <
+      0) {  // gone already (or never watchable): it ended as far as we know
+    spdlog::warn("{}: cannot watch pid {}: {}", config_.name, s.pid,
+                 std::strerror(errno));
     pid_t pid = s.pid;
     asio::post(io_, [this, pid] { ChildExited(pid, -1); });
     return;
@@ -143,7 +136,8 @@ void MappingManager::WatchAdopted(int index) {
   pid_t pid = s.pid;
   desc->async_wait(asio::posix::stream_descriptor::wait_read,
                    [this, pid, desc](const asio::error_code& ec) {
-                     if (!ec) ChildExited(pid, -1);  // readable: the process ended
+                     if (!ec)
+                       ChildExited(pid, -1);  // readable: the process ended
                    });
 }
 
@@ -167,14 +161,19 @@ void MappingManager::EndRecovery() {
   for (size_t i = 0; i < slots_.size(); ++i) {
     Slot& s = slots_[i];
     if (s.adopted && s.state == proto::ProcessInfo::STARTING) {
-      spdlog::warn("{}: adopted AGate process {} (pid {}) did not register; unresponsive",
-                   config_.name, i, s.pid);
+      spdlog::warn(
+          "{}: adopted AGate process {} (pid {}) did not register; "
+          "unresponsive",
+          config_.name, i, s.pid);
       s.state = proto::ProcessInfo::UNRESPONSIVE;
     }
   }
   int running = 0;
-  for (const Slot& s : slots_) running += s.in_use && s.state != proto::ProcessInfo::DOWN;
-  for (int i = 0; i < static_cast<int>(slots_.size()) && running < config_.min_agates; ++i) {
+  for (const Slot& s : slots_)
+    running += s.in_use && s.state != proto::ProcessInfo::DOWN;
+  for (int i = 0;
+       i < static_cast<int>(slots_.size()) && running < config_.min_agates;
+       ++i) {
     if (!slots_[i].in_use) {
       StartSlot(i);
       ++running;
@@ -200,35 +199,43 @@ void MappingManager::Tick() {
       now - last_tick_ > 2 * liveness_.report_interval) {
     // This manager itself was stopped or starved: the reports it missed
     // meanwhile say nothing about its agates. Judge them from now on.
-    spdlog::warn("{}: no tick for {} ms (was this manager stopped?); not judging its AGate "
-                 "processes by the reports missed meanwhile",
-                 config_.name,
-                 std::chrono::duration_cast<std::chrono::milliseconds>(now - last_tick_).count());
+    spdlog::warn(
+        "{}: no tick for {} ms (was this manager stopped?); not judging its "
+        "AGate "
+        "processes by the reports missed meanwhile",
+        config_.name,
+        std::chrono::duration_cast<std::chrono::milliseconds>(now - last_tick_)
+            .count());
     for (Slot& s : slots_) s.last_report = std::max(s.last_report, now);
   }
   last_tick_ = now;
   bool changed = false;
   for (size_t i = 0; i < slots_.size(); ++i) {
     Slot& s = slots_[i];
-    bool live = s.state == proto::ProcessInfo::UP || s.state == proto::ProcessInfo::UNRESPONSIVE;
+    bool live = s.state == proto::ProcessInfo::UP ||
+                s.state == proto::ProcessInfo::UNRESPONSIVE;
     if (!live || s.killed_unresponsive) continue;
     switch (JudgeLiveness(s.last_report, now, liveness_)) {
       case Liveness::kResponsive:
         break;
       case Liveness::kUnresponsive:
         if (s.state == proto::ProcessInfo::UP) {
-          spdlog::warn("{}: AGate process {} (pid {}) missed {} load reports: unresponsive, "
-                       "no new sessions",
-                       config_.name, i, s.pid, liveness_.missed_reports);
+          spdlog::warn(
+              "{}: AGate process {} (pid {}) missed {} load reports: "
+              "unresponsive, "
+              "no new sessions",
+              config_.name, i, s.pid, liveness_.missed_reports);
           s.state = proto::ProcessInfo::UNRESPONSIVE;
           changed = true;
         }
         break;
       case Liveness::kRestart:
-        spdlog::error("{}: AGate process {} (pid {}) unresponsive for {} s: killing it",
-                      config_.name, i, s.pid,
-                      std::chrono::duration_cast<std::chrono::seconds>(now - s.last_report)
-                          .count());
+        spdlog::error(
+            "{}: AGate process {} (pid {}) unresponsive for {} s: killing it",
+            config_.name, i, s.pid,
+            std::chrono::duration_cast<std::chrono::seconds>(now -
+                                                             s.last_report)
+                .count());
         s.killed_unresponsive = true;
         Signal(s, SIGKILL);
         break;
@@ -255,28 +262,32 @@ void MappingManager::StartSlot(int index) {
   if (s.pid <= 0) {
     spdlog::error("{}: cannot start AGate process {}", config_.name, index);
     s.state = proto::ProcessInfo::DOWN;
-    auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::seconds(1));
-    timer->async_wait([this, index, timer](const asio::error_code&) { StartSlot(index); });
+    auto timer =
+        std::make_shared<asio::steady_timer>(io_, std::chrono::seconds(1));
+    timer->async_wait(
+        [this, index, timer](const asio::error_code&) { StartSlot(index); });
     return;
   }
-  spdlog::info("{}: started AGate process {} (pid {}, incarnation {})", config_.name, index, s.pid,
-               s.incarnation);
+  spdlog::info("{}: started AGate process {} (pid {}, incarnation {})",
+               config_.name, index, s.pid, s.incarnation);
 }
 
 double MappingManager::Weight(const Slot& s) const {
-  return LoadWeight({s.sessions(), config_.max_sessions, s.busy_threads, config_.work_threads,
-                     s.turnaround_s});
+  return LoadWeight({s.sessions(), config_.max_sessions, s.busy_threads,
+                     config_.work_threads, s.turnaround_s});
 }
 
 grpc::Status MappingManager::Register(const proto::RegisterRequest& req) {
   int i = req.process();
-  bool known = i >= 0 && i < static_cast<int>(slots_.size()) && slots_[i].pid == req.pid() &&
+  bool known = i >= 0 && i < static_cast<int>(slots_.size()) &&
+               slots_[i].pid == req.pid() &&
                slots_[i].state != proto::ProcessInfo::DOWN;
   if (!known && i >= 0 && i < static_cast<int>(slots_.size()) && !recovering_ &&
       (!slots_[i].in_use || slots_[i].state == proto::ProcessInfo::DOWN)) {
     // Started by an earlier run of this manager and missed at adoption
     // (e.g. it was not yet exec'd): adopt it if it is an agate of ours.
-    for (const RunningAgate& a : FindRunningAgates(config_.name, address_, config_dir_)) {
+    for (const RunningAgate& a :
+         FindRunningAgates(config_.name, address_, config_dir_)) {
       if (a.pid == req.pid() && a.process == i) {
         slots_[i].in_use = false;  // a DOWN slot may take it
         known = Adopt({a}) == 1;
@@ -286,21 +297,26 @@ grpc::Status MappingManager::Register(const proto::RegisterRequest& req) {
   }
   if (!known) {
     return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
-                        Cat("process ", i, " pid ", req.pid(), " was not started by this manager"));
+                        Cat("process ", i, " pid ", req.pid(),
+                            " was not started by this manager"));
   }
   Slot& s = slots_[i];
   if (s.adopted && (req.incarnation() & 0xff) != s.incarnation) {
-    spdlog::warn("{}: AGate process {} (pid {}) registers incarnation {}, its command line said {}",
-                 config_.name, i, s.pid, req.incarnation(), s.incarnation);
+    spdlog::warn(
+        "{}: AGate process {} (pid {}) registers incarnation {}, its command "
+        "line said {}",
+        config_.name, i, s.pid, req.incarnation(), s.incarnation);
     s.incarnation = req.incarnation() & 0xff;
   }
   s.address = req.address();
   s.state = proto::ProcessInfo::UP;
   s.last_report = std::chrono::steady_clock::now();
-  spdlog::info("{}: AGate process {} (pid {}) up at {}", config_.name, i, s.pid, s.address);
+  spdlog::info("{}: AGate process {} (pid {}) up at {}", config_.name, i, s.pid,
+               s.address);
   if (recovering_) {
     bool all = true;
-    for (const Slot& o : slots_) all &= !(o.adopted && o.state == proto::ProcessInfo::STARTING);
+    for (const Slot& o : slots_)
+      all &= !(o.adopted && o.state == proto::ProcessInfo::STARTING);
     if (all) EndRecovery();
     return grpc::Status::OK;
   }
@@ -311,7 +327,8 @@ grpc::Status MappingManager::Register(const proto::RegisterRequest& req) {
 
 grpc::Status MappingManager::ReportLoad(const proto::LoadReport& r) {
   int i = r.process();
-  if (i < 0 || i >= static_cast<int>(slots_.size()) || slots_[i].pid != r.pid() ||
+  if (i < 0 || i >= static_cast<int>(slots_.size()) ||
+      slots_[i].pid != r.pid() ||
       (slots_[i].state != proto::ProcessInfo::UP &&
        slots_[i].state != proto::ProcessInfo::UNRESPONSIVE)) {
     return grpc::Status(grpc::StatusCode::NOT_FOUND, "unknown process");
@@ -319,7 +336,8 @@ grpc::Status MappingManager::ReportLoad(const proto::LoadReport& r) {
   Slot& s = slots_[i];
   s.last_report = std::chrono::steady_clock::now();
   if (s.state == proto::ProcessInfo::UNRESPONSIVE && !s.killed_unresponsive) {
-    spdlog::info("{}: AGate process {} (pid {}) reports again", config_.name, i, s.pid);
+    spdlog::info("{}: AGate process {} (pid {}) reports again", config_.name, i,
+                 s.pid);
     s.state = proto::ProcessInfo::UP;
   }
   s.reported_sessions = r.sessions();
@@ -336,14 +354,16 @@ void MappingManager::ChildExited(pid_t pid, int status) {
   for (size_t i = 0; i < slots_.size(); ++i) {
     Slot& s = slots_[i];
     if (s.pid != pid) continue;
-    if (s.state == proto::ProcessInfo::DOWN) return;  // seen already (pidfd and SIGCHLD)
+    if (s.state == proto::ProcessInfo::DOWN)
+      return;  // seen already (pidfd and SIGCHLD)
     if (status < 0) {
-      spdlog::warn("{}: AGate process {} (pid {}) ended; its sessions are lost", config_.name, i,
-                   pid);
+      spdlog::warn("{}: AGate process {} (pid {}) ended; its sessions are lost",
+                   config_.name, i, pid);
     } else {
-      spdlog::warn("{}: AGate process {} (pid {}) ended ({} {}); its sessions are lost",
-                   config_.name, i, pid, WIFSIGNALED(status) ? "signal" : "exit",
-                   WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+      spdlog::warn(
+          "{}: AGate process {} (pid {}) ended ({} {}); its sessions are lost",
+          config_.name, i, pid, WIFSIGNALED(status) ? "signal" : "exit",
+          WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
     }
     s.state = proto::ProcessInfo::DOWN;
     s.address.clear();
@@ -355,8 +375,9 @@ void MappingManager::ChildExited(pid_t pid, int status) {
     if (stopping_) return;
     auto delay = s.restart->OnExit(std::chrono::steady_clock::now());
     if (!delay) {
-      spdlog::error("{}: AGate process {} ended {} times within {} s: not restarting it",
-                    config_.name, i, s.restart->recent_crashes(), supervisor_.window_s);
+      spdlog::error(
+          "{}: AGate process {} ended {} times within {} s: not restarting it",
+          config_.name, i, s.restart->recent_crashes(), supervisor_.window_s);
       return;
     }
     auto timer = std::make_shared<asio::steady_timer>(io_, *delay);
@@ -376,11 +397,13 @@ bool MappingManager::AssignNow(AssignDone& done, bool may_wait) {
   for (size_t i = 0; i < slots_.size(); ++i) {
     const Slot& s = slots_[i];
     if (!s.in_use) continue;
-    views.push_back(ProcessView{static_cast<int>(i), s.pid, s.state == proto::ProcessInfo::UP,
-                                s.state == proto::ProcessInfo::STARTING, Weight(s), s.sessions(),
-                                config_.max_sessions});
+    views.push_back(ProcessView{static_cast<int>(i), s.pid,
+                                s.state == proto::ProcessInfo::UP,
+                                s.state == proto::ProcessInfo::STARTING,
+                                Weight(s), s.sessions(), config_.max_sessions});
   }
-  Assignment a = AssignProcess(views, config_.overload_weight, config_.max_agates);
+  Assignment a =
+      AssignProcess(views, config_.overload_weight, config_.max_agates);
   switch (a.kind) {
     case Assignment::kAssign: {
       Slot& s = slots_[a.process];
@@ -390,7 +413,8 @@ bool MappingManager::AssignNow(AssignDone& done, bool may_wait) {
     }
     case Assignment::kScaleUp: {
       int started = 0;
-      for (size_t i = 0; i < slots_.size() && started < config_.inc_agates; ++i) {
+      for (size_t i = 0; i < slots_.size() && started < config_.inc_agates;
+           ++i) {
         if (slots_[i].state == proto::ProcessInfo::DOWN && !slots_[i].in_use) {
           StartSlot(static_cast<int>(i));
           ++started;
@@ -402,22 +426,25 @@ bool MappingManager::AssignNow(AssignDone& done, bool may_wait) {
           ++started;
         }
       }
-      spdlog::info("{}: all AGate processes overloaded; started {} more", config_.name, started);
+      spdlog::info("{}: all AGate processes overloaded; started {} more",
+                   config_.name, started);
       Publish();
       [[fallthrough]];
     }
     case Assignment::kWait:
       if (!may_wait) return false;
-      waiting_.push_back(Waiter{std::move(done), std::chrono::steady_clock::now() + kAssignWait});
+      waiting_.push_back(Waiter{
+          std::move(done), std::chrono::steady_clock::now() + kAssignWait});
       waiter_timer_.expires_after(kAssignWait);
       waiter_timer_.async_wait([this](const asio::error_code& ec) {
         if (!ec) TryAssignWaiting();
       });
       return true;
     case Assignment::kFull:
-      done(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                        Cat("instance ", config_.name, " has no free capacity")),
-           proto::ProcessInfo());
+      done(
+          grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                       Cat("instance ", config_.name, " has no free capacity")),
+          proto::ProcessInfo());
       return true;
   }
   return true;
@@ -425,7 +452,8 @@ bool MappingManager::AssignNow(AssignDone& done, bool may_wait) {
 
 void MappingManager::Assign(AssignDone done) {
   if (recovering_) {  // adopted processes first: they may have room
-    waiting_.push_back(Waiter{std::move(done), std::chrono::steady_clock::now() + kAssignWait});
+    waiting_.push_back(Waiter{std::move(done),
+                              std::chrono::steady_clock::now() + kAssignWait});
     return;
   }
   AssignNow(done, true);
@@ -437,7 +465,8 @@ void MappingManager::TryAssignWaiting() {
     Waiter& w = waiting_.front();
     if (w.deadline <= now) {
       w.done(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                          Cat("instance ", config_.name, ": no AGate process became free")),
+                          Cat("instance ", config_.name,
+                              ": no AGate process became free")),
              proto::ProcessInfo());
       waiting_.pop_front();
       continue;
@@ -505,7 +534,8 @@ void MappingManager::StopAll() {
   std::vector<Child> children;
   for (Slot& s : slots_) {
     if (s.pid <= 0 || s.state == proto::ProcessInfo::DOWN) continue;
-    children.push_back({s.pid, s.adopted && s.pidfd ? s.pidfd->native_handle() : -1});
+    children.push_back(
+        {s.pid, s.adopted && s.pidfd ? s.pidfd->native_handle() : -1});
   }
   // SIGCONT too: a stopped process would hold SIGTERM pending forever.
   auto signal = [](const Child& c, int sig) {
@@ -544,20 +574,31 @@ void MappingManager::StopAll() {
   }
 }
 
-Spawner ForkExecSpawner(const AgateCommand& cmd, const AgateInstanceConfig& inst) {
+Spawner ForkExecSpawner(const AgateCommand& cmd,
+                        const AgateInstanceConfig& inst) {
   return [cmd, inst](int process, uint32_t incarnation) -> pid_t {
     std::vector<std::string> args = {
         cmd.binary,
-        "--config", cmd.config_dir,
-        "--instance", inst.name,
-        "--process", std::to_string(process),
-        "--incarnation", std::to_string(incarnation),
-        "--max-sessions", std::to_string(inst.max_sessions),
-        "--work-threads", std::to_string(inst.work_threads),
-        "--listen", cmd.listen_host + ":0",
-        "--mapping-manager", cmd.manager_address,
-        "--r3", cmd.r3_address,
-        "--time-scale", fmt::format("{}", cmd.time_scale),
+        "--config",
+        cmd.config_dir,
+        "--instance",
+        inst.name,
+        "--process",
+        std::to_string(process),
+        "--incarnation",
+        std::to_string(incarnation),
+        "--max-sessions",
+        std::to_string(inst.max_sessions),
+        "--work-threads",
+        std::to_string(inst.work_threads),
+        "--listen",
+        cmd.listen_host + ":0",
+        "--mapping-manager",
+        cmd.manager_address,
+        "--r3",
+        cmd.r3_address,
+        "--time-scale",
+        fmt::format("{}", cmd.time_scale),
     };
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
@@ -570,7 +611,8 @@ Spawner ForkExecSpawner(const AgateCommand& cmd, const AgateInstanceConfig& inst
       sigset_t none;
       sigemptyset(&none);
       sigprocmask(SIG_SETMASK, &none, nullptr);
-      dup2(STDERR_FILENO, STDOUT_FILENO);  // the manager's stdout carries only its own lines
+      dup2(STDERR_FILENO,
+           STDOUT_FILENO);  // the manager's stdout carries only its own lines
       execv(argv[0], argv.data());
       _exit(127);
     }
@@ -580,35 +622,37 @@ Spawner ForkExecSpawner(const AgateCommand& cmd, const AgateInstanceConfig& inst
 
 // ------------------------------------------------------------------ service
 
-grpc::ServerUnaryReactor* MappingManagerService::Assign(grpc::CallbackServerContext* context,
-                                                        const proto::AssignRequest*,
-                                                        proto::AssignReply* reply) {
+grpc::ServerUnaryReactor* MappingManagerService::Assign(
+    grpc::CallbackServerContext* context, const proto::AssignRequest*,
+    proto::AssignReply* reply) {
   auto* reactor = context->DefaultReactor();
   asio::post(io_, [this, reactor, reply] {
-    manager_.Assign([reactor, reply](const grpc::Status& s, const proto::ProcessInfo& p) {
-      if (s.ok()) *reply->mutable_process() = p;
-      reactor->Finish(s);
-    });
+    manager_.Assign(
+        [reactor, reply](const grpc::Status& s, const proto::ProcessInfo& p) {
+          if (s.ok()) *reply->mutable_process() = p;
+          reactor->Finish(s);
+        });
   });
   return reactor;
 }
 
-grpc::ServerUnaryReactor* MappingManagerService::Register(grpc::CallbackServerContext* context,
-                                                          const proto::RegisterRequest* request,
-                                                          proto::Empty*) {
-  return FinishOnLogicThread(io_, context, [this, request] { return manager_.Register(*request); });
+grpc::ServerUnaryReactor* MappingManagerService::Register(
+    grpc::CallbackServerContext* context, const proto::RegisterRequest* request,
+    proto::Empty*) {
+  return FinishOnLogicThread(
+      io_, context, [this, request] { return manager_.Register(*request); });
 }
 
-grpc::ServerUnaryReactor* MappingManagerService::ReportLoad(grpc::CallbackServerContext* context,
-                                                            const proto::LoadReport* request,
-                                                            proto::Empty*) {
-  return FinishOnLogicThread(io_, context,
-                             [this, request] { return manager_.ReportLoad(*request); });
+grpc::ServerUnaryReactor* MappingManagerService::ReportLoad(
+    grpc::CallbackServerContext* context, const proto::LoadReport* request,
+    proto::Empty*) {
+  return FinishOnLogicThread(
+      io_, context, [this, request] { return manager_.ReportLoad(*request); });
 }
 
-grpc::ServerUnaryReactor* MappingManagerService::GetDirectory(grpc::CallbackServerContext* context,
-                                                              const proto::Empty*,
-                                                              proto::Directory* reply) {
+grpc::ServerUnaryReactor* MappingManagerService::GetDirectory(
+    grpc::CallbackServerContext* context, const proto::Empty*,
+    proto::Directory* reply) {
   return FinishOnLogicThread(io_, context, [this, reply] {
     *reply = manager_.Directory();
     return grpc::Status::OK;
@@ -619,11 +663,14 @@ namespace {
 
 // Streams directory snapshots to one wgate. Only the newest snapshot matters:
 // while a write is in flight, later snapshots replace each other.
-class DirectoryWriter final : public grpc::ServerWriteReactor<proto::Directory> {
+class DirectoryWriter final
+    : public grpc::ServerWriteReactor<proto::Directory> {
  public:
-  DirectoryWriter(MappingManager& manager, asio::io_context& io) : manager_(manager), io_(io) {
+  DirectoryWriter(MappingManager& manager, asio::io_context& io)
+      : manager_(manager), io_(io) {
     asio::post(io_, [this] {
-      listener_ = manager_.AddListener([this](const proto::Directory& d) { Offer(d); });
+      listener_ =
+          manager_.AddListener([this](const proto::Directory& d) { Offer(d); });
     });
   }
 
@@ -684,8 +731,9 @@ class DirectoryWriter final : public grpc::ServerWriteReactor<proto::Directory> 
 
 }  // namespace
 
-grpc::ServerWriteReactor<proto::Directory>* MappingManagerService::WatchDirectory(
-    grpc::CallbackServerContext*, const proto::Empty*) {
+grpc::ServerWriteReactor<proto::Directory>*
+MappingManagerService::WatchDirectory(grpc::CallbackServerContext*,
+                                      const proto::Empty*) {
   return new DirectoryWriter(manager_, io_);
 }
 

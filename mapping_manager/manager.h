@@ -2,6 +2,7 @@
 
 #include <sys/types.h>
 
+#include <asio.hpp>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -10,8 +11,6 @@
 #include <set>
 #include <string>
 #include <vector>
-
-#include <asio.hpp>
 
 #include "common/clock.h"
 #include "common/cluster_config.h"
@@ -49,11 +48,13 @@ std::vector<RunningAgate> FindRunningAgates(const std::string& instance,
 // Runs on the logic thread `io`.
 class MappingManager {
  public:
-  using AssignDone = std::function<void(const grpc::Status&, const proto::ProcessInfo&)>;
+  using AssignDone =
+      std::function<void(const grpc::Status&, const proto::ProcessInfo&)>;
   using DirectoryListener = std::function<void(const proto::Directory&)>;
 
-  MappingManager(const AgateInstanceConfig& config, asio::io_context& io, Spawner spawner,
-                 SupervisorConfig supervisor = {}, LivenessLimits liveness = {});
+  MappingManager(const AgateInstanceConfig& config, asio::io_context& io,
+                 Spawner spawner, SupervisorConfig supervisor = {},
+                 LivenessLimits liveness = {});
 
   // Before Start(): processes of an earlier run of this manager. They count
   // as starting until they register again; the directory and assignments
@@ -66,8 +67,8 @@ class MappingManager {
     address_ = std::move(address);
     config_dir_ = std::move(config_dir);
   }
-  void Start();   // starts MinAGates processes (those not adopted)
-  void StopAll(); // SIGTERM to every agate, SIGKILL after 2 s; blocks
+  void Start();    // starts MinAGates processes (those not adopted)
+  void StopAll();  // SIGTERM to every agate, SIGKILL after 2 s; blocks
 
   void Assign(AssignDone done);
   grpc::Status Register(const proto::RegisterRequest& req);
@@ -93,10 +94,13 @@ class MappingManager {
     // Sessions = the last report plus the assignments the agate had not yet
     // received when it reported, so reports never hide sessions in flight.
     int reported_sessions = 0;
-    uint64_t assigned = 0;        // assignments made to this process
-    uint64_t reported_starts = 0; // starts the agate had received at its last report
+    uint64_t assigned = 0;  // assignments made to this process
+    uint64_t reported_starts =
+        0;  // starts the agate had received at its last report
     int sessions() const {
-      return reported_sessions + static_cast<int>(assigned > reported_starts ? assigned - reported_starts : 0);
+      return reported_sessions +
+             static_cast<int>(
+                 assigned > reported_starts ? assigned - reported_starts : 0);
     }
     int busy_threads = 0;
     double turnaround_s = 0;
@@ -145,7 +149,8 @@ class MappingManager {
 };
 
 // gRPC face: unary control calls plus the server-streaming directory.
-class MappingManagerService final : public proto::MappingManager::CallbackService {
+class MappingManagerService final
+    : public proto::MappingManager::CallbackService {
  public:
   MappingManagerService(MappingManager& manager, asio::io_context& io)
       : manager_(manager), io_(io) {}
@@ -163,7 +168,8 @@ class MappingManagerService final : public proto::MappingManager::CallbackServic
                                          const proto::Empty* request,
                                          proto::Directory* reply) override;
   grpc::ServerWriteReactor<proto::Directory>* WatchDirectory(
-      grpc::CallbackServerContext* context, const proto::Empty* request) override;
+      grpc::CallbackServerContext* context,
+      const proto::Empty* request) override;
 
  private:
   MappingManager& manager_;
@@ -173,13 +179,14 @@ class MappingManagerService final : public proto::MappingManager::CallbackServic
 // Starts `agate` children with fork/exec; they die with the manager
 // (PR_SET_PDEATHSIG).
 struct AgateCommand {
-  std::string binary;        // path of the agate executable
+  std::string binary;  // path of the agate executable
   std::string config_dir;
-  std::string listen_host;   // agates bind <host>:0
+  std::string listen_host;  // agates bind <host>:0
   std::string manager_address;
   std::string r3_address;
   double time_scale = 1.0;
 };
-Spawner ForkExecSpawner(const AgateCommand& command, const AgateInstanceConfig& instance);
+Spawner ForkExecSpawner(const AgateCommand& command,
+                        const AgateInstanceConfig& instance);
 
 }  // namespace its::mm

@@ -5,34 +5,37 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/process.h"
 #include "common/strings.h"
 
 namespace its::mm {
 
 ProcessUsage ReadUsage(pid_t pid) {
   ProcessUsage u;
-  std::ifstream stat(Cat("/proc/", pid, "/stat"));
-  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  std::string text = ReadProcFile(pid, "stat");  // "" once it ended
   size_t close = text.rfind(')');  // the command may contain spaces
   if (close != std::string::npos) {
     std::istringstream rest(text.substr(close + 2));
     std::string field;
     double utime = 0, stime = 0;
-    for (int i = 3; i <= 15 && rest >> field; ++i) {  // fields 14 and 15: utime, stime
+    for (int i = 3; i <= 15 && rest >> field;
+         ++i) {  // fields 14 and 15: utime, stime
       if (i == 14) utime = std::stod(field);
       if (i == 15) stime = std::stod(field);
     }
     u.cpu_s = (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
   }
-  std::ifstream status(Cat("/proc/", pid, "/status"));
+  std::istringstream status(ReadProcFile(pid, "status"));
   std::string line;
   while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) u.rss_mb = std::stod(line.substr(6)) / 1024.0;
+    if (line.rfind("VmRSS:", 0) == 0)
+      u.rss_mb = std::stod(line.substr(6)) / 1024.0;
   }
   return u;
 }
 
-std::string StatLogs::Loadstat(const proto::Directory& dir, SimMicros now, double minute_s) {
+std::string StatLogs::Loadstat(const proto::Directory& dir, SimMicros now,
+                               double minute_s) {
   std::string when = FormatDateTime(now);
   std::string out;
   int n = 0, free_total = 0, max_total = 0;
@@ -43,21 +46,26 @@ std::string StatLogs::Loadstat(const proto::Directory& dir, SimMicros now, doubl
     uint64_t hits = p.requests() >= last ? p.requests() - last : p.requests();
     last = p.requests();
     int free_sessions = std::max(0, p.max_sessions() - p.sessions());
-    out += fmt::format("{}: {}: w={:.3f} s={}/{} w={}/{} h/s={:.3f} tat={:.3f}\n", when, p.process(),
-                       p.weight(), free_sessions, p.max_sessions(),
-                       std::max(0, p.max_threads() - p.busy_threads()), p.max_threads(),
-                       minute_s > 0 ? static_cast<double>(hits) / minute_s : 0.0, p.turnaround_s());
+    out += fmt::format(
+        "{}: {}: w={:.3f} s={}/{} w={}/{} h/s={:.3f} tat={:.3f}\n", when,
+        p.process(), p.weight(), free_sessions, p.max_sessions(),
+        std::max(0, p.max_threads() - p.busy_threads()), p.max_threads(),
+        minute_s > 0 ? static_cast<double>(hits) / minute_s : 0.0,
+        p.turnaround_s());
     ++n;
     free_total += free_sessions;
     max_total += p.max_sessions();
     requests += hits;
   }
-  out += fmt::format("{}: Total {}: {}/{} req#={}\n", when, n, free_total, max_total, requests);
+  out += fmt::format("{}: Total {}: {}/{} req#={}\n", when, n, free_total,
+                     max_total, requests);
   return out;
 }
 
-std::string StatLogs::Performance(const proto::Directory& dir, SimMicros now, double minute_s,
-                                  const std::map<pid_t, ProcessUsage>& usage, double real_s) {
+std::string StatLogs::Performance(const proto::Directory& dir, SimMicros now,
+                                  double minute_s,
+                                  const std::map<pid_t, ProcessUsage>& usage,
+                                  double real_s) {
   std::string when = FormatDateTime(now);
   std::string out;
   for (const auto& p : dir.processes()) {
@@ -68,14 +76,17 @@ std::string StatLogs::Performance(const proto::Directory& dir, SimMicros now, do
     double cpu_pct = 0, rss = 0;
     if (auto it = usage.find(p.pid()); it != usage.end()) {
       double& prev = last_cpu_[p.pid()];
-      if (real_s > 0 && prev > 0) cpu_pct = 100.0 * (it->second.cpu_s - prev) / real_s;
+      if (real_s > 0 && prev > 0)
+        cpu_pct = 100.0 * (it->second.cpu_s - prev) / real_s;
       prev = it->second.cpu_s;
       rss = it->second.rss_mb;
     }
-    out += fmt::format("{}: {}: sessions={} threads={}/{} h/s={:.3f} tat={:.3f} cpu={:.1f}% mem={:.1f}MiB\n",
-                       when, p.process(), p.sessions(), p.busy_threads(), p.max_threads(),
-                       minute_s > 0 ? static_cast<double>(hits) / minute_s : 0.0, p.turnaround_s(),
-                       cpu_pct, rss);
+    out += fmt::format(
+        "{}: {}: sessions={} threads={}/{} h/s={:.3f} tat={:.3f} cpu={:.1f}% "
+        "mem={:.1f}MiB\n",
+        when, p.process(), p.sessions(), p.busy_threads(), p.max_threads(),
+        minute_s > 0 ? static_cast<double>(hits) / minute_s : 0.0,
+        p.turnaround_s(), cpu_pct, rss);
   }
   return out;
 }

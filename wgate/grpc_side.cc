@@ -6,8 +6,7 @@
 
 namespace its::wgate {
 
-GrpcSide::GrpcSide(asio::io_context& io,
-                   std::chrono::milliseconds step_timeout)
+GrpcSide::GrpcSide(asio::io_context& io, std::chrono::milliseconds step_timeout)
     : io_(io), step_timeout_(step_timeout), deadline_sweep_(io) {}
 
 GrpcSide::~GrpcSide() { Stop(); }
@@ -30,7 +29,8 @@ void GrpcSide::Stop() {
 void GrpcSide::CallAgate(const std::string& address,
                          proto::AGateRequest request, AgateDone done) {
   uint64_t id = next_id_++;
-  waiting_.emplace(id, Waiting{std::move(done), std::chrono::steady_clock::now(), address});
+  waiting_.emplace(
+      id, Waiting{std::move(done), std::chrono::steady_clock::now(), address});
   out_.push_back(Outgoing{address, std::move(request), id});
   ScheduleFlushToLoop();
   if (!sweep_armed_) ArmDeadlineSweep();
@@ -53,14 +53,15 @@ void GrpcSide::SweepDeadlines() {
   for (auto it = waiting_.begin(); it != waiting_.end();) {
     if (it->second.sent <= limit) {
       late.push_back(std::move(it->second.done));
-      if (late_.size() < 100000) late_.emplace(it->first, std::move(it->second.address));
+      if (late_.size() < 100000)
+        late_.emplace(it->first, std::move(it->second.address));
       it = waiting_.erase(it);  // a late answer finds nobody waiting
     } else {
       ++it;
     }
   }
-  const absl::Status deadline = absl::DeadlineExceededError(
-      "the AGate process did not answer in time");
+  const absl::Status deadline =
+      absl::DeadlineExceededError("the AGate process did not answer in time");
   for (AgateDone& done : late) {
     proto::AGateResponse none;
     done(deadline, none);
@@ -123,7 +124,8 @@ void GrpcSide::FlushToAsio() {
       if (it == waiting_.end()) {
         auto late = late_.find(a.id);
         if (late != late_.end()) {
-          if (late_hook_ && a.response.http_status() != 0) late_hook_(late->second, a.response);
+          if (late_hook_ && a.response.http_status() != 0)
+            late_hook_(late->second, a.response);
           late_.erase(late);
         }
         continue;
@@ -151,12 +153,11 @@ void GrpcSide::KeepAgates(std::unordered_set<std::string> live) {
 AGateClient& GrpcSide::AgateAt(const std::string& address) {
   auto& c = agates_[address];
   if (!c) {
-    c = std::make_unique<AGateClient>(
-        loop_, address, [](AGateClient::Failure) {
-          proto::AGateResponse r;  // http_status 0: see FlushToAsio
-          r.set_note("the stream to the AGate process broke");
-          return r;
-        });
+    c = std::make_unique<AGateClient>(loop_, address, [](AGateClient::Failure) {
+      proto::AGateResponse r;  // http_status 0: see FlushToAsio
+      r.set_note("the stream to the AGate process broke");
+      return r;
+    });
   }
   return *c;
 }

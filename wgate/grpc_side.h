@@ -2,8 +2,6 @@
 
 #include <asio.hpp>
 #include <chrono>
-
-#include "absl/status/status.h"
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -13,6 +11,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "common/dialog_client.h"
 #include "common/grpc_loop.h"
 #include "proto/its.grpc.pb.h"
@@ -56,9 +55,9 @@ class GrpcSide {
   // Asio thread. Called with the agate's address and response when an
   // answer comes after its request's deadline (nobody waits for it): a
   // session started then must not be left where nobody can reach it.
-  void set_late_hook(std::function<void(const std::string& address,
-                                        proto::AGateResponse&)>
-                         hook) {
+  void set_late_hook(
+      std::function<void(const std::string& address, proto::AGateResponse&)>
+          hook) {
     late_hook_ = std::move(hook);
   }
 

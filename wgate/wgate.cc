@@ -266,15 +266,16 @@ bool WGate::Healthy(std::string* degraded) const {
       if (p.state() == proto::ProcessInfo::UP) {
         ++up;
       } else if (degraded) {
-        *degraded += Cat(name, "/", p.process(), ": AGate process ",
-                         ToLower(proto::ProcessInfo::State_Name(p.state())),
-                         "\n");
+        *degraded +=
+            Cat(name, "/", p.process(), ": AGate process ",
+                ToLower(proto::ProcessInfo::State_Name(p.state())), "\n");
       }
     }
     if (!i.manager_ok) {
       if (degraded) {
-        *degraded += Cat(name, ": Mapping Manager unreachable (no new sessions; ",
-                         "its AGate processes keep serving)\n");
+        *degraded +=
+            Cat(name, ": Mapping Manager unreachable (no new sessions; ",
+                "its AGate processes keep serving)\n");
       }
     } else if (up == 0) {
       if (degraded) *degraded += Cat(name, ": no live AGate process\n");
@@ -512,29 +513,29 @@ void WGate::Route(proto::AGateRequest req, Routed done) {
   std::string instance = target->instance();
   // What a verdict needs (no copy of the random part on the hot path).
   Gusid owner{id->instance, "", id->process, id->slot, ""};
-  CallAgate(target->address(), std::move(req),
-            [this, instance, owner, done = std::move(done)](
-                const absl::Status& transport,
-                proto::AGateResponse& a) mutable {
-              if (transport.ok()) {
-                done(a, instance);
-                return;
-              }
-              if (absl::IsDeadlineExceeded(transport)) {  // hung, not gone
-                ++metrics_.agate_timeouts;
-                auto f = Transient(504, "No answer in time", kAgateTimeout);
-                done(f, instance);
-                return;
-              }
-              // The stream broke: a crash (its manager reports it within
-              // milliseconds) or a cut link (the process lives on).
-              AwaitVerdict(owner, std::move(done), 10);
-            });
+  CallAgate(
+      target->address(), std::move(req),
+      [this, instance, owner, done = std::move(done)](
+          const absl::Status& transport, proto::AGateResponse& a) mutable {
+        if (transport.ok()) {
+          done(a, instance);
+          return;
+        }
+        if (absl::IsDeadlineExceeded(transport)) {  // hung, not gone
+          ++metrics_.agate_timeouts;
+          auto f = Transient(504, "No answer in time", kAgateTimeout);
+          done(f, instance);
+          return;
+        }
+        // The stream broke: a crash (its manager reports it within
+        // milliseconds) or a cut link (the process lives on).
+        AwaitVerdict(owner, std::move(done), 10);
+      });
 }
 
 void WGate::AwaitVerdict(const Gusid& owner, Routed done, int checks_left) {
-  auto timer = std::make_shared<asio::steady_timer>(
-      io_, std::chrono::milliseconds(100));
+  auto timer =
+      std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(100));
   timer->async_wait([this, timer, owner, checks_left,
                      done = std::move(done)](const asio::error_code&) mutable {
     const proto::ProcessInfo* p = Owner(owner);
@@ -550,8 +551,7 @@ void WGate::AwaitVerdict(const Gusid& owner, Routed done, int checks_left) {
       return;
     }
     ++metrics_.agate_unreachable;
-    auto f =
-        Transient(503, "AGate process not reachable", kAgateUnreachable);
+    auto f = Transient(503, "AGate process not reachable", kAgateUnreachable);
     done(f, "");
   });
 }
@@ -764,11 +764,10 @@ void WGate::StartSession(const std::string& service, Params url,
     auto* why = term.add_params();
     why->set_name("~its_replaced");  // for the access log
     why->set_value("1");
-    CallAgate(owner->address(), std::move(term),
-              [begin = std::move(begin)](const absl::Status&,
-                                         proto::AGateResponse&) mutable {
-                begin();
-              });
+    CallAgate(
+        owner->address(), std::move(term),
+        [begin = std::move(begin)](const absl::Status&,
+                                   proto::AGateResponse&) mutable { begin(); });
     return;
   }
   begin();

@@ -33,8 +33,8 @@ struct Metrics {
   uint64_t not_found = 0;
   uint64_t agate_unreachable = 0;  // stream broke; the session is kept
   uint64_t agate_timeouts = 0;     // 504: no answer within step_timeout_s
-  uint64_t dsm_requests = 0;    // Terminator requests
-  uint64_t dsm_terminated = 0;  // sessions it ended
+  uint64_t dsm_requests = 0;       // Terminator requests
+  uint64_t dsm_terminated = 0;     // sessions it ended
   uint64_t dsm_missed =
       0;  // targets that reached no owner (naive routing, ended, wrong token)
   uint64_t dsm_rejected =

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <set>
 
+#include "common/process.h"
 #include "tests/integration/test_cluster.h"
 
 namespace its::testing {
@@ -19,9 +20,7 @@ namespace {
 // True while `pid` runs (a zombie that nobody reaped does not count).
 bool Alive(pid_t pid) {
   if (kill(pid, 0) != 0) return false;
-  std::ifstream in(Cat("/proc/", pid, "/stat"));
-  std::string line;
-  std::getline(in, line);
+  std::string line = ReadProcFile(pid, "stat");
   auto paren = line.rfind(')');
   return paren == std::string::npos || paren + 2 >= line.size() ||
          line[paren + 2] != 'Z';
