@@ -1,6 +1,7 @@
 #include "clients/admin.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 
 #include "common/grpc_util.h"
@@ -219,7 +220,7 @@ absl::StatusOr<std::string> Fault(const ClusterConfig& config,
                                   const std::vector<std::string>& words) {
   constexpr char kUsage[] =
       "usage: itsadm fault kill|hang|resume TARGET [DURATION] | delay "
-      "[INSTANCE] agate->r3 "
+      "[INSTANCE] 'agate->r3' "
       "DURATION | clear   (TARGET: agate IT1/0, mapping_manager IT2, r3_stub, "
       "wgate)";
   if (words.empty()) return absl::InvalidArgumentError(kUsage);
@@ -229,7 +230,13 @@ absl::StatusOr<std::string> Fault(const ClusterConfig& config,
   std::optional<double> duration;
   if (!rest.empty()) {
     duration = ParseDuration(rest.back());
-    if (duration) rest.pop_back();
+    if (duration) {
+      rest.pop_back();
+    } else if (rest.size() > 1 && !rest.back().empty() &&
+               std::isdigit(static_cast<unsigned char>(rest.back()[0]))) {
+      return absl::InvalidArgumentError(
+          Cat("'", rest.back(), "' is not a duration (e.g. 200ms, 20s, 2m)"));
+    }
   }
   std::string target;
   for (const auto& w : rest) target += Cat(target.empty() ? "" : " ", w);

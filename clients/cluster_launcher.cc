@@ -205,8 +205,8 @@ grpc::Status Cluster::Fault(const proto::FaultRequest& req,
       if (link != "agate->r3") {
         return bad(Cat(
             "unknown link '", req.target(),
-            "': delays exist for agate->r3, optionally after an instance (IT2 "
-            "agate->r3)"));
+            "': delays exist for 'agate->r3' (quote it in a shell), optionally "
+            "after an instance: IT2 'agate->r3'"));
       }
     } else {
       seconds = 0;
@@ -238,7 +238,7 @@ grpc::Status Cluster::Fault(const proto::FaultRequest& req,
                           " s (processes started later do not)"));
     } else {
       reply->set_done(
-          Cat("removed the delays of ", set, " AGate process(es)",
+          Cat("no R/3 delay on any of the ", set, " AGate process(es)",
               resumed.empty() ? "" : Cat("; resumed pid ", resumed)));
     }
     Report(Cat("fault: ", reply->done()));

@@ -56,7 +56,7 @@ int main(int argc, char** argv) {
       "  hang TARGET [DURATION]  SIGSTOP (a hung process), resumed after "
       "DURATION\n"
       "  resume TARGET           SIGCONT\n"
-      "  delay [INSTANCE] agate->r3 DURATION   every call to R/3 waits "
+      "  delay [INSTANCE] 'agate->r3' DURATION   every call to R/3 waits "
       "DURATION\n"
       "  clear                   resume every hung process, remove every "
       "delay\n"
