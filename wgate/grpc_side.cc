@@ -29,8 +29,12 @@ void GrpcSide::Stop() {
 void GrpcSide::CallAgate(const std::string& address,
                          proto::AGateRequest request, AgateDone done) {
   uint64_t id = next_id_++;
-  waiting_.emplace(
-      id, Waiting{std::move(done), std::chrono::steady_clock::now(), address});
+  // Only a start's late answer needs its agate's address (to end the
+  // session it made): no copy per dialog step.
+  bool start = request.kind() == proto::AGateRequest::START;
+  waiting_.emplace(id,
+                   Waiting{std::move(done), std::chrono::steady_clock::now(),
+                           start ? address : std::string()});
   out_.push_back(Outgoing{address, std::move(request), id});
   ScheduleFlushToLoop();
   if (!sweep_armed_) ArmDeadlineSweep();
@@ -53,7 +57,7 @@ void GrpcSide::SweepDeadlines() {
   for (auto it = waiting_.begin(); it != waiting_.end();) {
     if (it->second.sent <= limit) {
       late.push_back(std::move(it->second.done));
-      if (late_.size() < 100000)
+      if (!it->second.address.empty() && late_.size() < 100000)
         late_.emplace(it->first, std::move(it->second.address));
       it = waiting_.erase(it);  // a late answer finds nobody waiting
     } else {

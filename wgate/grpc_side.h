@@ -99,7 +99,7 @@ class GrpcSide {
   struct Waiting {
     AgateDone done;
     std::chrono::steady_clock::time_point sent;
-    std::string address;
+    std::string address;  // START requests only (see set_late_hook)
   };
   AGateClient& AgateAt(const std::string& address);  // loop thread
   void ScheduleFlushToLoop();  // Asio thread: once per Asio turn
