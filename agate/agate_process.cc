@@ -1,6 +1,7 @@
 #include "agate/agate_process.h"
 
 #include "agate/render.h"
+#include "common/its_protocol.h"
 #include "common/log.h"
 #include "common/pages.h"
 #include "common/strings.h"
@@ -123,9 +124,8 @@ std::string AGateProcess::Sisp(const SessionContext& s, const char* command,
                 static_cast<uint32_t>(options_.process), s.slot, ""};
   SessInfo info;
   info.gusid = id.PublicId();
-  info.sess_url =
-      Cat("/scripts/wgate/", s.service, "/?~sessid=", UrlEncode(info.gusid),
-          "&~termtoken=", s.term_token);
+  info.sess_url = Cat(ServiceUrl(s.service), "?~sessid=", UrlEncode(info.gusid),
+                      "&~termtoken=", s.term_token);
   info.last_cmd = command;
   info.redirect_url = redirect;
   info.timeout_s = s.timeout / kSimSecond;
@@ -141,10 +141,10 @@ std::string AGateProcess::Gusid(const SessionContext& s) const {
       .ToString();
 }
 
-proto::AGateResponse AGateProcess::Response(int status,
+proto::AGateResponse AGateProcess::Response(proto::Outcome outcome,
                                             std::string body) const {
   proto::AGateResponse r;
-  r.set_http_status(status);
+  r.set_outcome(outcome);
   r.set_body(std::move(body));
   r.set_process(options_.process);
   r.set_pid(pid_);
@@ -152,12 +152,11 @@ proto::AGateResponse AGateProcess::Response(int status,
 }
 
 proto::AGateResponse AGateProcess::Message(
-    int status, const std::string& title, const std::string& text,
+    proto::Outcome outcome, const std::string& title, const std::string& text,
     bool clear_cookie, const std::string& extra_html) const {
   proto::AGateResponse r =
-      Response(status, MessagePage(title, text, "", "", extra_html));
+      Response(outcome, MessagePage(title, text, "", "", extra_html));
   r.set_clear_session(clear_cookie);
-  r.set_note(text);
   return r;
 }
 
@@ -193,27 +192,23 @@ void AGateProcess::Handle(proto::AGateRequest& req, Reply reply) {
   // termination by the public ID plus the termination-only token.
   const bool terminate = req.kind() == proto::AGateRequest::TERMINATE;
   auto id = ParseGusid(req.session());
-  std::string token;
-  if (!id.ok() && terminate) {
-    id = ParsePublicId(req.session());
-    for (const auto& p : req.params())
-      if (p.name() == "~termtoken") token = p.value();
-  }
+  if (!id.ok() && terminate) id = ParsePublicId(req.session());
   if (!id.ok() || id->instance != options_.instance ||
       id->process != static_cast<uint32_t>(options_.process)) {
-    reply(Message(400, "Session not found",
+    reply(Message(proto::SESSION_NOT_FOUND, "Session not found",
                   "The session does not exist - please log in again", true));
     return;
   }
   SessionTable::Lookup why;
-  SessionContext* s = id->random.empty() ? table_.FindByToken(*id, token, &why)
-                                         : table_.Find(*id, &why);
+  SessionContext* s = id->random.empty()
+                          ? table_.FindByToken(*id, req.term_token(), &why)
+                          : table_.Find(*id, &why);
   if (s == nullptr) {
     if (why == SessionTable::Lookup::kOtherIncarnation) {
       Access(
           'a', req.client_ip(),
           Cat(id->PublicId(), " belonged to an earlier run of this process"));
-      reply(Message(400, "Session lost",
+      reply(Message(proto::SESSION_LOST, "Session lost",
                     "The AGate process that held this session ended - please "
                     "log in again",
                     true));
@@ -225,17 +220,15 @@ void AGateProcess::Handle(proto::AGateRequest& req, Reply reply) {
           wrong ? 'w' : 'a', req.client_ip(),
           Cat(id->PublicId(), wrong ? " invalid random key or termination token"
                                     : " unknown session ID"));
-      reply(Message(400, "Session not found",
+      reply(Message(proto::SESSION_NOT_FOUND, "Session not found",
                     "The session does not exist - please log in again", true));
     }
     return;
   }
   if (s->state != State::kActive) {
     if (terminate) {  // already over: nothing to end, never a restart
-      proto::AGateResponse r =
-          Message(200, "Session ended", "The session had already ended", true);
-      r.set_note("already ended");
-      reply(std::move(r));
+      reply(Message(proto::ALREADY_ENDED, "Session ended",
+                    "The session had already ended", true));
       return;
     }
     Tombstone(*s, req, reply);
@@ -251,7 +244,7 @@ void AGateProcess::Handle(proto::AGateRequest& req, Reply reply) {
     s->waiting.push_back([this, shared, reply, slot] {
       auto it = table_.all().find(slot);
       if (it == table_.all().end()) {
-        reply(Message(400, "Session not found",
+        reply(Message(proto::SESSION_NOT_FOUND, "Session not found",
                       "The session does not exist - please log in again",
                       true));
         return;
@@ -275,7 +268,7 @@ void AGateProcess::Start(proto::AGateRequest& req, const Reply& reply,
   const bool restarted = previous != nullptr;
   const Params* service = services_.Find(req.service());
   if (service == nullptr) {
-    reply(Message(404, "Service not found",
+    reply(Message(proto::SERVICE_NOT_FOUND, "Service not found",
                   Cat("Service ", req.service(), " does not exist"), false));
     return;
   }
@@ -287,22 +280,23 @@ void AGateProcess::Start(proto::AGateRequest& req, const Reply& reply,
     if (auto v = service->Get(name)) return std::string(*v);
     return std::string();
   };
-  std::string client = param("~client"), login = param("~login"),
-              password = param("~password"), language = param("~language");
-  if (password.empty()) password = param("~passwd");
+  LogonData logon_data = ReadLogonData(param);
   if (previous) {  // restart with the kept logon data
-    client = previous->client;
-    login = previous->user;
-    password = previous->password;
-    language = previous->language;
+    logon_data = {previous->client, previous->user, previous->password,
+                  previous->language};
   }
-  if (client.empty() || login.empty() || password.empty()) {
-    Params carry = url;
-    reply(Response(200, LogonPage(req.service(), carry, "", client, language)));
+  if (!logon_data.complete()) {
+    reply(Response(proto::LOGON_PAGE,
+                   LogonPage(req.service(), url, "", logon_data.client,
+                             logon_data.language)));
     return;
   }
+  const std::string& client = logon_data.client;
+  const std::string& login = logon_data.user;
+  const std::string& password = logon_data.password;
+  const std::string& language = logon_data.language;
   if (table_.active() >= table_.max_sessions()) {
-    reply(Message(503, "No free capacity",
+    reply(Message(proto::NO_CAPACITY, "No free capacity",
                   "The ITS has no free capacity - please try again later",
                   false));
     return;
@@ -330,29 +324,28 @@ void AGateProcess::Start(proto::AGateRequest& req, const Reply& reply,
                    " failed: ", r3resp.error()));
       }
       if (r3resp.code() == proto::R3Response::BAD_LOGON) {
-        proto::AGateResponse r =
-            Response(200, LogonPage(shared_req->service(), url, r3resp.error(),
-                                    client, language));
-        r.set_note("logon failed");
-        reply(std::move(r));
+        reply(Response(proto::LOGON_FAILED,
+                       LogonPage(shared_req->service(), url, r3resp.error(),
+                                 client, language)));
         return;
       }
       if (r3resp.code() == proto::R3Response::CONNECTION_LOST) {
-        reply(Message(503, "Logon not possible",
+        reply(Message(proto::R3_UNREACHABLE, "Logon not possible",
                       "Connection to the R/3 system broken - please try "
                       "again later",
                       false));
         return;
       }
       if (r3resp.code() == proto::R3Response::TIMEOUT) {
-        reply(Message(504, "Logon not possible",
+        reply(Message(proto::R3_TIMEOUT, "Logon not possible",
                       "Timeout during communication with the R/3 system - "
                       "please try again later",
                       false));
         return;
       }
       if (r3resp.code() != proto::R3Response::OK) {
-        reply(Message(400, "Logon not possible", r3resp.error(), false));
+        reply(Message(proto::LOGON_REFUSED, "Logon not possible",
+                      r3resp.error(), false));
         return;
       }
       SessionContext* s = table_.Create();
@@ -360,15 +353,14 @@ void AGateProcess::Start(proto::AGateRequest& req, const Reply& reply,
         proto::R3Request off;
         off.mutable_logoff()->set_session(r3resp.session());
         r3_.Call(std::move(off), [](proto::R3Response&) {});
-        reply(Message(503, "No free capacity",
+        reply(Message(proto::NO_CAPACITY, "No free capacity",
                       "The ITS has no free capacity - please try again later",
                       false));
         return;
       }
       s->service = ToLower(shared_req->service());
       s->service_params = services_.Find(s->service);
-      url.Erase("~password");
-      url.Erase("~passwd");
+      EraseSecrets(url);
       if (previous) {
         s->overrides = previous->overrides;
       } else {
@@ -397,9 +389,10 @@ void AGateProcess::Start(proto::AGateRequest& req, const Reply& reply,
         screen.set_message("The service was restarted (~serviceRestarted=X)");
         screen.set_message_type("I");
       }
-      proto::AGateResponse r = Response(200, RenderScreen(screen, ctx));
+      proto::AGateResponse r = Response(
+          restarted ? proto::SERVICE_RESTARTED : proto::SESSION_STARTED,
+          RenderScreen(screen, ctx));
       if (!ctx.session_in_url) r.set_set_session(ctx.gusid);  // ~cookies 1
-      r.set_note(restarted ? "service restarted" : "session started");
       reply(std::move(r));
     });
   });
@@ -451,13 +444,14 @@ void AGateProcess::Tombstone(SessionContext& s, proto::AGateRequest& req,
 proto::AGateResponse AGateProcess::EndPage(const SessionContext& s) const {
   switch (s.state) {
     case State::kR3Lost:
-      return Message(400, "Session ended", kR3Lost, true, Sisp(s, "SRV_ERROR"));
+      return Message(proto::SESSION_ENDED, "Session ended", kR3Lost, true,
+                     Sisp(s, "SRV_ERROR"));
     case State::kLoggedOff:
-      return Message(400, "Logged off",
+      return Message(proto::SESSION_ENDED, "Logged off",
                      "You have logged off - please log in again", true,
                      Sisp(s, "SRV_ERROR"));
     case State::kAborted:
-      return Message(400, "Session ended",
+      return Message(proto::SESSION_ENDED, "Session ended",
                      "The session was ended when its browser window closed - "
                      "please log in again",
                      true, Sisp(s, "SRV_ERROR"));
@@ -466,7 +460,7 @@ proto::AGateResponse AGateProcess::EndPage(const SessionContext& s) const {
     case State::kActive:
       break;
   }
-  return Message(400, "Session timed out", kTimedOut, true,
+  return Message(proto::SESSION_ENDED, "Session timed out", kTimedOut, true,
                  Sisp(s, "SRV_ERROR"));
 }
 
@@ -504,47 +498,41 @@ void AGateProcess::Step(SessionContext& s, proto::AGateRequest& req,
     params.Set(p.name(), std::move(*p.mutable_value()));
   table_.Touch(s);
 
-  std::string cmd = ToUpper(
-      params.GetOr("~sapsessioncmd", params.GetOr("SAP-SESSIONCMD", "")));
-  std::string command = ToLower(params.GetOr("~command", ""));
-  std::string okcode = ToUpper(Trim(params.GetOr("~okcode", "")));
-  bool logoff =
-      okcode == "/NEX" || command == "logoff" || command == "endofsession";
-  if (!cmd.empty() || req.kind() == proto::AGateRequest::TERMINATE) {
-    if (cmd != "USR_ABORT" && cmd != "USR_LOGOFF" && !(cmd.empty() && logoff)) {
-      reply(Message(400, "Bad session command", "Unknown session command",
-                    false));
+  const proto::SessionCommand command = req.command();
+  if (req.kind() == proto::AGateRequest::TERMINATE ||
+      command == proto::USR_ABORT || command == proto::USR_LOGOFF ||
+      command == proto::UNKNOWN_COMMAND) {
+    if (!EndsSession(command)) {
+      reply(Message(proto::BAD_COMMAND, "Bad session command",
+                    "Unknown session command", false));
       return;
     }
     // USR_LOGOFF also forgets the kept logon data; USR_ABORT keeps it
     // (~userTimeout).
-    bool forget = cmd == "USR_LOGOFF" || command == "logoff";
-    std::string reason = cmd.empty() ? command : cmd;
-    if (params.Has("~its_replaced"))
-      reason = "the browser started the service anew";
-    EndSession(s, forget ? State::kLoggedOff : State::kAborted, reason);
-    proto::AGateResponse r =
-        Message(200, "Session terminated", "The session was terminated", true,
-                Sisp(s, "SRV_CLOSE"));
-    r.set_note("terminated");
-    reply(std::move(r));
+    std::string reason = req.replaced()
+                             ? "the browser started the service anew"
+                             : std::string(SessionCommandName(command));
+    EndSession(s, ForgetsLogon(command) ? State::kLoggedOff : State::kAborted,
+               reason);
+    reply(Message(proto::TERMINATED, "Session terminated",
+                  "The session was terminated", true, Sisp(s, "SRV_CLOSE")));
     RunNextWaiting(s);
     return;
   }
-  if (logoff) {
+  if (EndsSession(command)) {  // ~command=logoff, /nex in a dialog step
     std::string exit_url = s.Param("~exiturl");
     // Relative targets, or configured hosts: no open redirect, no header
     // splitting.
     if (!IsSafeRedirect(exit_url, options_.exit_url_hosts)) exit_url.clear();
-    EndSession(s, State::kLoggedOff, okcode == "/NEX" ? "/nex" : command);
+    EndSession(s, State::kLoggedOff, std::string(SessionCommandName(command)));
     // A SISP session reports SRV_CLOSE (the portal follows redirectURL);
     // a plain one is redirected to ~exitURL.
-    proto::AGateResponse r = Message(
-        200, "Logged off", "You have logged off. Your session has ended.", true,
-        Sisp(s, "SRV_CLOSE", exit_url));
+    proto::AGateResponse r =
+        Message(proto::LOGGED_OFF, "Logged off",
+                "You have logged off. Your session has ended.", true,
+                Sisp(s, "SRV_CLOSE", exit_url));
     if (!exit_url.empty() && !s.sisp) {
-      r.set_location(exit_url);
-      r.set_http_status(302);
+      r.set_location(exit_url);  // the wgate answers 302
     }
     reply(std::move(r));
     RunNextWaiting(s);
@@ -560,7 +548,8 @@ void AGateProcess::Step(SessionContext& s, proto::AGateRequest& req,
     auto it = table_.all().find(slot);
     if (it == table_.all().end()) {
       ReleaseThread(started);
-      reply(Message(400, "Session timed out", kTimedOut, true));
+      reply(
+          Message(proto::SESSION_ENDED, "Session timed out", kTimedOut, true));
       return;
     }
     if (it->second->state != State::kActive) {  // ended while queued
@@ -580,7 +569,8 @@ void AGateProcess::Step(SessionContext& s, proto::AGateRequest& req,
       ReleaseThread(started);
       auto it = table_.all().find(slot);
       if (it == table_.all().end()) {
-        reply(Message(400, "Session timed out", kTimedOut, true));
+        reply(Message(proto::SESSION_ENDED, "Session timed out", kTimedOut,
+                      true));
         return;
       }
       SessionContext& ctx = *it->second;
@@ -590,8 +580,9 @@ void AGateProcess::Step(SessionContext& s, proto::AGateRequest& req,
         // R/3 may still be working (hung, not gone): the session stays.
         Access('r', client_ip,
                Cat(PublicId(ctx.slot), " R/3 did not answer in time"));
-        proto::AGateResponse r = Message(504, "R/3 did not answer", kR3Slow,
-                                         false, Sisp(ctx, "USR_OPEN"));
+        proto::AGateResponse r =
+            Message(proto::R3_TIMEOUT, "R/3 did not answer", kR3Slow, false,
+                    Sisp(ctx, "USR_OPEN"));
         reply(std::move(r));
         RunNextWaiting(ctx);
         return;
@@ -619,7 +610,7 @@ void AGateProcess::Step(SessionContext& s, proto::AGateRequest& req,
       RenderContext rc{
           ctx.service, Gusid(ctx),  ctx.Param("~cookies", "1") == "0",
           ctx.user,    AgateName(), Sisp(ctx, "USR_OPEN")};
-      reply(Response(200, RenderScreen(r3resp.screen(), rc)));
+      reply(Response(proto::PAGE, RenderScreen(r3resp.screen(), rc)));
       RunNextWaiting(ctx);
     });
   });

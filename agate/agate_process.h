@@ -88,8 +88,8 @@ class AGateProcess {
   void Access(char type, const std::string& client_ip, const std::string& text);
   std::string PublicId(uint32_t slot) const;
 
-  proto::AGateResponse Response(int status, std::string body) const;
-  proto::AGateResponse Message(int status, const std::string& title,
+  proto::AGateResponse Response(proto::Outcome outcome, std::string body) const;
+  proto::AGateResponse Message(proto::Outcome outcome, const std::string& title,
                                const std::string& text, bool clear_cookie,
                                const std::string& extra_html = "") const;
   // SessInfo script for a SISP session's page ("" for other sessions).

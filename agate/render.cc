@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/its_protocol.h"
 #include "common/pages.h"
 #include "common/params.h"
 #include "common/strings.h"
@@ -9,8 +10,9 @@
 namespace its::agate {
 
 std::string StepUrl(const RenderContext& ctx) {
-  std::string url = Cat("/scripts/wgate/", ctx.service, "/");
-  if (ctx.session_in_url) url += Cat("?~session=", UrlEncode(ctx.gusid));
+  std::string url = ServiceUrl(ctx.service);
+  if (ctx.session_in_url)
+    url += Cat("?", kSessionCookieName, "=", UrlEncode(ctx.gusid));
   return url;
 }
 

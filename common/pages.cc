@@ -1,5 +1,6 @@
 #include "common/pages.h"
 
+#include "common/its_protocol.h"
 #include "common/strings.h"
 
 namespace its {
@@ -50,11 +51,11 @@ std::string LogonPage(std::string_view service, const Params& carry,
   if (!error.empty())
     body += Cat("<div class=\"msg msg-E\" id=\"its-message\">",
                 HtmlEscape(error), "</div>");
-  body += Cat("<form method=\"post\" action=\"/scripts/wgate/",
-              HtmlEscape(service), "/!\" autocomplete=\"off\">");
+  body += Cat("<form method=\"post\" action=\"",
+              HtmlEscape(ServiceUrl(service)), "!\" autocomplete=\"off\">");
   for (const auto& [name, value] : carry.entries()) {
-    if (name == "~login" || name == "~password" || name == "~passwd" ||
-        name == "SAP-PASSWORD" || name == "~client" || name == "~language") {
+    if (name == "~login" || IsSecretParam(name) || name == "~client" ||
+        name == "~language") {
       continue;
     }
     body += Cat("<input type=\"hidden\" name=\"", HtmlEscape(name),

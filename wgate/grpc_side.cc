@@ -128,7 +128,7 @@ void GrpcSide::FlushToAsio() {
       if (it == waiting_.end()) {
         auto late = late_.find(a.id);
         if (late != late_.end()) {
-          if (late_hook_ && a.response.http_status() != 0)
+          if (late_hook_ && a.response.outcome() != proto::OUTCOME_UNSPECIFIED)
             late_hook_(late->second, a.response);
           late_.erase(late);
         }
@@ -136,9 +136,11 @@ void GrpcSide::FlushToAsio() {
       }
       AgateDone done = std::move(it->second.done);
       waiting_.erase(it);
-      // A response the agate never sends (status 0) marks a broken stream.
-      if (a.response.http_status() == 0) {
-        done(absl::UnavailableError(a.response.note()), a.response);
+      // A response without an outcome (the agate always sends one) marks a
+      // broken stream.
+      if (a.response.outcome() == proto::OUTCOME_UNSPECIFIED) {
+        done(absl::UnavailableError("the stream to the AGate process broke"),
+             a.response);
       } else {
         done(absl::OkStatus(), a.response);
       }
@@ -158,9 +160,7 @@ AGateClient& GrpcSide::AgateAt(const std::string& address) {
   auto& c = agates_[address];
   if (!c) {
     c = std::make_unique<AGateClient>(loop_, address, [](AGateClient::Failure) {
-      proto::AGateResponse r;  // http_status 0: see FlushToAsio
-      r.set_note("the stream to the AGate process broke");
-      return r;
+      return proto::AGateResponse();  // no outcome: see FlushToAsio
     });
   }
   return *c;

@@ -4,7 +4,8 @@
 
 namespace its::http {
 
-std::optional<std::string_view> Request::Header(std::string_view lower_name) const {
+std::optional<std::string_view> Request::Header(
+    std::string_view lower_name) const {
   for (const auto& [n, v] : headers)
     if (n == lower_name) return std::string_view(v);
   return std::nullopt;
@@ -12,22 +13,38 @@ std::optional<std::string_view> Request::Header(std::string_view lower_name) con
 
 const char* ReasonPhrase(int status) {
   switch (status) {
-    case 200: return "OK";
-    case 204: return "No Content";
-    case 302: return "Found";
-    case 303: return "See Other";
-    case 400: return "Bad Request";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 413: return "Payload Too Large";
-    case 414: return "URI Too Long";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    default: return "Unknown";
+    case 200:
+      return "OK";
+    case 204:
+      return "No Content";
+    case 302:
+      return "Found";
+    case 303:
+      return "See Other";
+    case 400:
+      return "Bad Request";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 413:
+      return "Payload Too Large";
+    case 414:
+      return "URI Too Long";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Unknown";
   }
 }
 
@@ -36,7 +53,8 @@ std::string SerializeHead(const Response& r, bool keep_alive) {
   out.reserve(256);
   out += Cat("HTTP/1.1 ", r.status, " ", ReasonPhrase(r.status), "\r\n");
   out += Cat("Content-Length: ", r.body.size(), "\r\n");
-  if (!r.content_type.empty()) out += Cat("Content-Type: ", r.content_type, "\r\n");
+  if (!r.content_type.empty())
+    out += Cat("Content-Type: ", r.content_type, "\r\n");
   for (const auto& [n, v] : r.headers) {
     if (n.find_first_of("\r\n:") != std::string::npos ||
         v.find_first_of("\r\n") != std::string::npos) {
@@ -47,7 +65,8 @@ std::string SerializeHead(const Response& r, bool keep_alive) {
     out += v;
     out += "\r\n";
   }
-  out += keep_alive && !r.close ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n";
+  out += keep_alive && !r.close ? "Connection: keep-alive\r\n\r\n"
+                                : "Connection: close\r\n\r\n";
   return out;
 }
 
@@ -134,7 +153,8 @@ int Parser::OnHeaderValueComplete(llhttp_t* p) {
 int Parser::OnHeadersComplete(llhttp_t* p) {
   auto* self = static_cast<Parser*>(p->data);
   self->headers_done_ = true;
-  if ((p->flags & F_CONTENT_LENGTH) && p->content_length > self->limits_.max_body) {
+  if ((p->flags & F_CONTENT_LENGTH) &&
+      p->content_length > self->limits_.max_body) {
     return self->Fail(413, "request body too large");
   }
   Request& r = self->current_;

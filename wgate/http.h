@@ -17,7 +17,8 @@ struct Request {
   std::string target;  // as sent: path?query
   std::string path;
   std::string query;
-  std::vector<std::pair<std::string, std::string>> headers;  // names in lower case
+  std::vector<std::pair<std::string, std::string>>
+      headers;  // names in lower case
   std::string body;
   bool keep_alive = true;
   std::string client_ip;

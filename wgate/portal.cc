@@ -94,9 +94,12 @@ constexpr std::string_view kDsmScript = R"JS(
 )JS";
 
 constexpr std::string_view kPortalStyle =
-    "<style>#layout{display:flex;gap:12px}#content{flex:1;height:560px;border:1px solid #99a;"
-    "background:#fff}#dsm-monitor{width:380px;font-size:12px}#dsm-monitor table{width:100%}"
-    "#dsm-log{padding-left:16px;color:#444;max-height:200px;overflow:auto}</style>";
+    "<style>#layout{display:flex;gap:12px}#content{flex:1;height:560px;border:"
+    "1px solid #99a;"
+    "background:#fff}#dsm-monitor{width:380px;font-size:12px}#dsm-monitor "
+    "table{width:100%}"
+    "#dsm-log{padding-left:16px;color:#444;max-height:200px;overflow:auto}</"
+    "style>";
 
 }  // namespace
 
@@ -109,10 +112,13 @@ std::string PortalPage(std::string_view launch_url) {
   std::string body = Cat(
       "<h1>ITS Portal <span id=\"portal-state\"></span> "
       "<button id=\"dsm-logoff\" type=\"button\">Log Off</button></h1>"
-      "<div id=\"layout\"><iframe id=\"content\" name=\"content\" title=\"content\" src=\"",
+      "<div id=\"layout\"><iframe id=\"content\" name=\"content\" "
+      "title=\"content\" src=\"",
       HtmlEscape(src),
-      "\"></iframe><aside id=\"dsm-monitor\"><h2>DSM Monitor (<span id=\"dsm-count\">0</span> "
-      "sessions)</h2><table><thead><tr><th>Label</th><th>GUSID</th><th>Last command</th>"
+      "\"></iframe><aside id=\"dsm-monitor\"><h2>DSM Monitor (<span "
+      "id=\"dsm-count\">0</span> "
+      "sessions)</h2><table><thead><tr><th>Label</th><th>GUSID</th><th>Last "
+      "command</th>"
       "<th>Timeout</th></tr></thead><tbody id=\"dsm-sessions\"></tbody></table>"
       "<ul id=\"dsm-log\"></ul></aside></div><script>",
       kDsmScript, "</script>");

@@ -3,13 +3,13 @@
 #include <map>
 
 #include "common/gusid.h"
+#include "common/its_protocol.h"
 #include "common/service_file.h"
 #include "common/strings.h"
 
 namespace its::wgate {
 namespace {
 
-constexpr char kPrefix[] = "/scripts/wgate/";
 constexpr size_t kMaxReasons = 5;
 
 void Reject(TerminatorRequest* out, std::string why) {
@@ -18,9 +18,11 @@ void Reject(TerminatorRequest* out, std::string why) {
 }
 
 // Parses one session URL into `t`; returns why it is refused, or "".
-std::string ParseTarget(std::string_view url, const std::vector<std::string>& own_hosts,
+std::string ParseTarget(std::string_view url,
+                        const std::vector<std::string>& own_hosts,
                         TerminationTarget* t) {
-  if (url.find_first_of("\r\n\\") != std::string_view::npos) return "control characters";
+  if (url.find_first_of("\r\n\\") != std::string_view::npos)
+    return "control characters";
   for (std::string_view scheme : {"http://", "https://"}) {
     if (url.substr(0, scheme.size()) == scheme) {
       std::string_view rest = url.substr(scheme.size());
@@ -33,43 +35,52 @@ std::string ParseTarget(std::string_view url, const std::vector<std::string>& ow
       break;
     }
   }
-  if (url.substr(0, sizeof(kPrefix) - 1) != kPrefix) return "not a session URL of this cluster";
-  std::string_view rest = url.substr(sizeof(kPrefix) - 1);
+  if (url.substr(0, kWgatePrefix.size()) != kWgatePrefix)
+    return "not a session URL of this cluster";
+  std::string_view rest = url.substr(kWgatePrefix.size());
   size_t q = rest.find('?');
-  if (q == std::string_view::npos || q == 0 || rest[q - 1] != '/') return "no session parameters";
+  if (q == std::string_view::npos || q == 0 || rest[q - 1] != '/')
+    return "no session parameters";
   std::string service = ToLower(rest.substr(0, q - 1));
   if (!IsValidServiceName(service)) return "bad service name";
   Params p;
   if (!ParseQuery(rest.substr(q + 1), &p, 50).ok()) return "broken escaping";
   auto id = p.Get("~sessid");
   auto token = p.Get("~termtoken");
-  if (!id || !token || !ParsePublicId(*id).ok()) return "no session ID or token";
+  if (!id || !token || !ParsePublicId(*id).ok())
+    return "no session ID or token";
   t->service = service;
   t->session = std::string(*id);
   t->token = std::string(*token);
-  std::string cmd = ToUpper(p.GetOr("~sapsessioncmd", p.GetOr("SAP-SESSIONCMD", "USR_ABORT")));
-  if (cmd != "USR_ABORT" && cmd != "USR_LOGOFF") return "unknown session command";
-  t->command = cmd;
+  // Without a ~SAPSessionCmd the DSM means USR_ABORT.
+  t->command = IsTermination(p) ? ParseSessionCommand(p) : proto::USR_ABORT;
+  if (t->command != proto::USR_ABORT && t->command != proto::USR_LOGOFF)
+    return "unknown session command";
   return "";
 }
 
 }  // namespace
 
-absl::StatusOr<TerminatorRequest> ParseTerminatorRequest(const Params& params,
-                                                         const std::vector<std::string>& own_hosts,
-                                                         size_t max_targets) {
+absl::StatusOr<TerminatorRequest> ParseTerminatorRequest(
+    const Params& params, const std::vector<std::string>& own_hosts,
+    size_t max_targets) {
   std::string list;
-  std::string forced;  // command for every target (Command form)
+  // The command for every target (Command form), if given.
+  proto::SessionCommand forced = proto::NO_COMMAND;
   if (auto term = params.Get("TERMSTRING")) {
     list = std::string(*term);
   } else if (auto keys = params.Get("SERKEYSTRING")) {
     list = std::string(*keys);
     std::string command = ToUpper(params.GetOr("COMMAND", ""));
-    if (command == "ABORT") forced = "USR_ABORT";
-    else if (command == "LOGOFF") forced = "USR_LOGOFF";
-    else return absl::InvalidArgumentError("Command must be ABORT or LOGOFF");
+    if (command == "ABORT")
+      forced = proto::USR_ABORT;
+    else if (command == "LOGOFF")
+      forced = proto::USR_LOGOFF;
+    else
+      return absl::InvalidArgumentError("Command must be ABORT or LOGOFF");
   } else {
-    return absl::InvalidArgumentError("TermString or Command and SerKeyString required");
+    return absl::InvalidArgumentError(
+        "TermString or Command and SerKeyString required");
   }
   TerminatorRequest out;
   std::map<std::string, size_t> by_session;  // session -> index in targets
@@ -85,10 +96,11 @@ absl::StatusOr<TerminatorRequest> ParseTerminatorRequest(const Params& params,
       Reject(&out, why);
       continue;
     }
-    if (!forced.empty()) t.command = forced;
+    if (forced != proto::NO_COMMAND) t.command = forced;
     auto seen = by_session.find(t.session);
     if (seen != by_session.end()) {  // LOGOFF wins over ABORT
-      if (t.command == "USR_LOGOFF") out.targets[seen->second].command = t.command;
+      if (t.command == proto::USR_LOGOFF)
+        out.targets[seen->second].command = t.command;
       continue;
     }
     if (out.targets.size() >= max_targets) {
@@ -102,7 +114,7 @@ absl::StatusOr<TerminatorRequest> ParseTerminatorRequest(const Params& params,
 }
 
 bool IsValidLaunchUrl(std::string_view url) {
-  return url.substr(0, sizeof(kPrefix) - 1) == kPrefix &&
+  return url.substr(0, kWgatePrefix.size()) == kWgatePrefix &&
          url.find_first_of("\r\n\\\"'<> ") == std::string_view::npos &&
          url.find("//", 1) == std::string_view::npos && url.size() <= 2048;
 }

@@ -5,6 +5,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/params.h"
+#include "proto/its.pb.h"
 
 namespace its::wgate {
 
@@ -13,12 +14,13 @@ struct TerminationTarget {
   std::string service;
   std::string session;  // public ID (no random part)
   std::string token;    // termination-only token
-  std::string command;  // USR_ABORT or USR_LOGOFF
+  proto::SessionCommand command = proto::USR_ABORT;  // or USR_LOGOFF
 };
 
 struct TerminatorRequest {
   std::vector<TerminationTarget> targets;
-  size_t rejected = 0;               // foreign hosts, other paths, broken escaping, over the cap
+  size_t rejected =
+      0;  // foreign hosts, other paths, broken escaping, over the cap
   std::vector<std::string> reasons;  // the first few, for the log
 };
 
@@ -28,9 +30,9 @@ struct TerminatorRequest {
 // this cluster's session URLs are targets: relative /scripts/wgate/<service>/
 // URLs, or absolute ones whose host:port is in `own_hosts`. Never more than
 // `max_targets`. One target per session; LOGOFF wins over ABORT.
-absl::StatusOr<TerminatorRequest> ParseTerminatorRequest(const Params& params,
-                                                         const std::vector<std::string>& own_hosts,
-                                                         size_t max_targets);
+absl::StatusOr<TerminatorRequest> ParseTerminatorRequest(
+    const Params& params, const std::vector<std::string>& own_hosts,
+    size_t max_targets);
 
 // A portal LaunchURL: relative, under /scripts/wgate/, no scheme, no host.
 bool IsValidLaunchUrl(std::string_view url);

@@ -9,6 +9,7 @@
 
 #include "agate/agate_process.h"
 #include "common/clock.h"
+#include "common/its_protocol.h"
 #include "common/service_file.h"
 
 namespace its::agate {
@@ -85,11 +86,14 @@ class AgateFaults : public ::testing::Test {
     req.set_kind(kind);
     req.set_service("webgui");
     req.set_session(session);
+    Params parsed;
     for (auto& [n, v] : params) {
       auto* p = req.add_params();
       p->set_name(n);
       p->set_value(v);
+      parsed.Set(n, v);
     }
+    req.set_command(ParseSessionCommand(parsed));  // as the wgate does
     size_t index = replies_.size();
     replies_.emplace_back();
     process_->Handle(req, [this, index](proto::AGateResponse&& r) {
@@ -111,7 +115,7 @@ class AgateFaults : public ::testing::Test {
     EXPECT_EQ(r3_.calls.size(), calls + 1);
     r3_.Answer(calls, LoggedOn(r3_session));
     EXPECT_TRUE(replies_[i].has_value());
-    EXPECT_EQ(replies_[i]->http_status(), 200);
+    EXPECT_EQ(replies_[i]->outcome(), proto::SESSION_STARTED);
     return replies_[i]->set_session();
   }
 
@@ -144,7 +148,7 @@ TEST_F(AgateFaults,
       << "R/3 logoff at the timeout";
   RunDeferred();
   ASSERT_TRUE(replies_[queued].has_value()) << "the queued request is answered";
-  EXPECT_EQ(replies_[queued]->http_status(), 400);
+  EXPECT_EQ(replies_[queued]->outcome(), proto::SESSION_ENDED);
   EXPECT_NE(replies_[queued]->body().find("Session timed out"),
             std::string::npos);
   EXPECT_TRUE(replies_[queued]->clear_session());
@@ -154,7 +158,7 @@ TEST_F(AgateFaults,
   step.set_session(77);
   r3_.Answer(1, step);
   ASSERT_TRUE(replies_[at_r3].has_value());
-  EXPECT_EQ(replies_[at_r3]->http_status(), 400);
+  EXPECT_EQ(replies_[at_r3]->outcome(), proto::SESSION_ENDED);
   EXPECT_NE(replies_[at_r3]->body().find("Session timed out"),
             std::string::npos);
   EXPECT_EQ(process_->Load().sessions(), 0);
@@ -178,7 +182,7 @@ TEST_F(AgateFaults, ASessionQueuedForAWorkThreadEndsAtItsTimeout) {
   RunDeferred();
   ASSERT_TRUE(replies_[step_a].has_value());
   ASSERT_TRUE(replies_[step_b].has_value());
-  EXPECT_EQ(replies_[step_b]->http_status(), 400);
+  EXPECT_EQ(replies_[step_b]->outcome(), proto::SESSION_ENDED);
   for (const auto& c : r3_.calls) {
     EXPECT_FALSE(c.request.has_step() && c.request.step().session() == 2)
         << "an ended session's step must not go to R/3";
@@ -197,7 +201,7 @@ TEST_F(AgateFaults, AnIdleSessionEndsAtItsTimeoutWithItsLogoff) {
   EXPECT_EQ(r3_.Logoffs(), std::vector<uint64_t>{5});
   size_t i = Step(gusid);
   ASSERT_TRUE(replies_[i].has_value());
-  EXPECT_EQ(replies_[i]->http_status(), 400);
+  EXPECT_EQ(replies_[i]->outcome(), proto::SESSION_ENDED);
 }
 
 TEST_F(AgateFaults, ABrokenR3ConnectionEndsEverySessionAndSaysSo) {
@@ -217,7 +221,7 @@ TEST_F(AgateFaults, ABrokenR3ConnectionEndsEverySessionAndSaysSo) {
       << replies_[in_flight]->body();
   size_t next = Step(b);
   ASSERT_TRUE(replies_[next].has_value());
-  EXPECT_EQ(replies_[next]->http_status(), 400);
+  EXPECT_EQ(replies_[next]->outcome(), proto::SESSION_ENDED);
   EXPECT_NE(
       replies_[next]->body().find("connection to the R/3 system was broken"),
       std::string::npos);
@@ -231,14 +235,14 @@ TEST_F(AgateFaults, AStepR3DidNotAnswerInTimeKeepsTheSession) {
   size_t slow = Step(a);
   r3_.Answer(1, R3Failure(R3Client::Failure::kDeadline));
   ASSERT_TRUE(replies_[slow].has_value());
-  EXPECT_EQ(replies_[slow]->http_status(), 504);
+  EXPECT_EQ(replies_[slow]->outcome(), proto::R3_TIMEOUT);
   EXPECT_FALSE(replies_[slow]->clear_session());
   EXPECT_TRUE(r3_.Logoffs().empty());
   size_t next = Step(a);  // the session is still there
   ASSERT_EQ(r3_.calls.size(), 3u);
   r3_.Answer(2, LoggedOn(1));
   ASSERT_TRUE(replies_[next].has_value());
-  EXPECT_EQ(replies_[next]->http_status(), 200);
+  EXPECT_EQ(replies_[next]->outcome(), proto::PAGE);
 }
 
 TEST_F(AgateFaults, ALogonAnsweredAfterItsDeadlineIsLoggedOffAgain) {
@@ -248,7 +252,7 @@ TEST_F(AgateFaults, ALogonAnsweredAfterItsDeadlineIsLoggedOffAgain) {
            {{"~client", "100"}, {"~login", "DEMO"}, {"~password", "welcome"}});
   r3_.Answer(0, R3Failure(R3Client::Failure::kDeadline));
   ASSERT_TRUE(replies_[i].has_value());
-  EXPECT_EQ(replies_[i]->http_status(), 504);
+  EXPECT_EQ(replies_[i]->outcome(), proto::R3_TIMEOUT);
   process_->LateR3Answer(LoggedOn(42));  // R/3 logged the user on after all
   EXPECT_EQ(r3_.Logoffs(), std::vector<uint64_t>{42});
   std::string held = LogOn(43);

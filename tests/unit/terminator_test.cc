@@ -28,8 +28,8 @@ TEST(Terminator, TermStringIsAnEscapedListOfEscapedUrls) {
   EXPECT_EQ(t->targets[0].service, "ess");
   EXPECT_EQ(t->targets[0].session, kId);
   EXPECT_EQ(t->targets[0].token, "a");
-  EXPECT_EQ(t->targets[0].command, "USR_ABORT");
-  EXPECT_EQ(t->targets[1].command, "USR_LOGOFF");
+  EXPECT_EQ(t->targets[0].command, proto::USR_ABORT);
+  EXPECT_EQ(t->targets[1].command, proto::USR_LOGOFF);
   EXPECT_EQ(t->rejected, 0u);
 }
 
@@ -38,7 +38,7 @@ TEST(Terminator, CommandAppliesToEverySerKey) {
   auto t = Parse("Command=LOGOFF&SerKeyString=" + UrlEncode(keys));
   ASSERT_TRUE(t.ok());
   ASSERT_EQ(t->targets.size(), 2u);
-  for (const auto& target : t->targets) EXPECT_EQ(target.command, "USR_LOGOFF");
+  for (const auto& target : t->targets) EXPECT_EQ(target.command, proto::USR_LOGOFF);
   EXPECT_FALSE(Parse("Command=SUSPEND&SerKeyString=x").ok());
   EXPECT_FALSE(Parse("nothing=here").ok());
 }
@@ -49,7 +49,7 @@ TEST(Terminator, LogoffWinsOverAbortForTheSameSession) {
                      UrlEncode(SessUrl(kId, "a", "&~SAPSessionCmd=USR_ABORT"));
   auto t = Parse("TermString=" + UrlEncode(list));
   ASSERT_EQ(t->targets.size(), 1u);
-  EXPECT_EQ(t->targets[0].command, "USR_LOGOFF");
+  EXPECT_EQ(t->targets[0].command, proto::USR_LOGOFF);
 }
 
 TEST(Terminator, OnlyThisClustersSessionUrlsAreTargets) {

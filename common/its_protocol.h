@@ -1,0 +1,77 @@
+#pragma once
+
+// The ITS protocol vocabulary in one place: the URL prefix, the ~session
+// cookie, session commands, logon data and secret parameters. The wgate,
+// the agate, the pages and itsload all speak it through this header, so a
+// rule changes in one spot (docs/architecture.md §3, §4).
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/params.h"
+#include "proto/its.pb.h"
+
+namespace its {
+
+// Every service lives under this path: /scripts/wgate/<service>/ (dialog),
+// /scripts/wgate/<service>/! (start).
+inline constexpr std::string_view kWgatePrefix = "/scripts/wgate/";
+inline constexpr std::string_view kSessionCookieName = "~session";
+
+// "/scripts/wgate/<service>/".
+std::string ServiceUrl(std::string_view service);
+
+// Set-Cookie value that sets ~session to `gusid` (URL-encoded), scoped to the
+// service's path; with an empty `gusid` it expires the cookie.
+std::string SessionCookie(std::string_view service, std::string_view gusid);
+
+// The session ID a request names: the ~session URL parameter (~cookies 0,
+// removed from `url`) or else the ~session cookie of `cookie_header`. ""
+// when there is none or its escaping is broken.
+std::string TakeSessionId(Params& url,
+                          std::optional<std::string_view> cookie_header);
+
+// A SISP or DSM termination: the request carries ~SAPSessionCmd (or
+// sap-sessioncmd).
+bool IsTermination(const Params& params);
+
+// What the parameters ask of the session: ~SAPSessionCmd first, then
+// ~command=logoff|endofsession, then ~okcode=/NEX.
+proto::SessionCommand ParseSessionCommand(const Params& params);
+// "USR_ABORT", "logoff", "/nex" ...: how the ITS logs a command.
+std::string_view SessionCommandName(proto::SessionCommand command);
+// USR_ABORT or USR_LOGOFF as the DSM Terminator names them.
+proto::SessionCommand SessionCommandFromName(std::string_view upper_name);
+
+// Ends the session without a new page: a logoff or a session command.
+inline bool EndsSession(proto::SessionCommand c) {
+  return c != proto::NO_COMMAND && c != proto::UNKNOWN_COMMAND;
+}
+// Also forgets the logon data kept for ~userTimeout (USR_ABORT keeps it).
+inline bool ForgetsLogon(proto::SessionCommand c) {
+  return c == proto::USR_LOGOFF || c == proto::LOGOFF;
+}
+
+// The logon data of a request: ~client, ~login, ~password (or ~passwd),
+// ~language, looked up by `param` (URL, then service file, ...).
+struct LogonData {
+  std::string client, user, password, language;
+  // Enough to log on; else the ITS shows the logon page.
+  bool complete() const {
+    return !client.empty() && !user.empty() && !password.empty();
+  }
+};
+template <typename Lookup>  // std::string(std::string_view name)
+LogonData ReadLogonData(Lookup param) {
+  LogonData d{param("~client"), param("~login"), param("~password"),
+              param("~language")};
+  if (d.password.empty()) d.password = param("~passwd");
+  return d;
+}
+
+// Parameters that must never be echoed into a page, a log or a context.
+bool IsSecretParam(std::string_view normalized_name);
+void EraseSecrets(Params& params);
+
+}  // namespace its

@@ -1,0 +1,155 @@
+// The wgate's pure decisions: path dispatch, instance choice by free
+// capacity (step 1), routing of existing sessions, outcome -> HTTP.
+#include <gtest/gtest.h>
+
+#include "wgate/directory.h"
+#include "wgate/outcome.h"
+#include "wgate/router.h"
+#include "wgate/session_routing.h"
+
+namespace its::wgate {
+namespace {
+
+TEST(RouterTest, Paths) {
+  EXPECT_EQ(RoutePath("/healthz").kind, Endpoint::kHealth);
+  EXPECT_EQ(RoutePath("/metrics").kind, Endpoint::kMetrics);
+  EXPECT_EQ(RoutePath("/dsm/terminator").kind, Endpoint::kTerminator);
+  EXPECT_EQ(RoutePath("/portal").kind, Endpoint::kPortal);
+  EXPECT_EQ(RoutePath("/scripts/wgate/admin/!").kind, Endpoint::kAdmin);
+  Endpoint e = RoutePath("/scripts/wgate/WebGUI/!");
+  EXPECT_EQ(e.kind, Endpoint::kService);
+  EXPECT_EQ(e.service, "webgui");
+  EXPECT_TRUE(e.start);
+  e = RoutePath("/scripts/wgate/webgui/");
+  EXPECT_EQ(e.kind, Endpoint::kService);
+  EXPECT_FALSE(e.start);
+  EXPECT_EQ(RoutePath("/scripts/wgate/webgui/x").kind, Endpoint::kNotFound);
+  EXPECT_EQ(RoutePath("/scripts/wgate/../x/").kind, Endpoint::kNotFound);
+  EXPECT_EQ(RoutePath("/").kind, Endpoint::kNotFound);
+}
+
+class DirectoryTest : public ::testing::Test {
+ protected:
+  DirectoryTest() {
+    configs_.resize(2);
+    configs_[0].name = "IT1";
+    configs_[1].name = "IT2";
+    for (auto& c : configs_) {
+      c.max_agates = 2;
+      c.max_sessions = 10;
+    }
+    directory_.emplace(configs_);
+  }
+  // Instance `i` reports its processes: {process, sessions, state}.
+  void Report(size_t i, std::vector<std::tuple<int, int, int>> processes) {
+    proto::Directory d;
+    d.set_instance(configs_[i].name);
+    for (auto [process, sessions, state] : processes) {
+      auto* p = d.add_processes();
+      p->set_instance(configs_[i].name);
+      p->set_process(process);
+      p->set_sessions(sessions);
+      p->set_max_sessions(10);
+      p->set_state(static_cast<proto::ProcessInfo::State>(state));
+      p->set_incarnation(1);
+      p->set_address("127.0.0.1:" + std::to_string(4000 + 10 * i + process));
+    }
+    directory_->Update(i, d, now_);
+  }
+
+  std::vector<AgateInstanceConfig> configs_;
+  std::optional<ProcessDirectory> directory_;
+  ProcessDirectory::Clock::time_point now_{std::chrono::seconds(100)};
+  std::mt19937_64 rng_{42};
+};
+
+TEST_F(DirectoryTest, InstanceOrderFollowsFreeCapacity) {
+  Report(0, {{0, 10, proto::ProcessInfo::UP}, {1, 10, proto::ProcessInfo::UP}});
+  Report(1, {{0, 2, proto::ProcessInfo::UP}});
+  // IT1 is full (0 free), IT2 has 8 + one more process of 10: always first.
+  for (int i = 0; i < 50; ++i) {
+    auto order = directory_->InstanceOrder(rng_);
+    ASSERT_EQ(order.size(), 2u);
+    EXPECT_EQ(order[0], 1u);
+  }
+}
+
+TEST_F(DirectoryTest, InstanceOrderDrawsByWeight) {
+  Report(0, {{0, 0, proto::ProcessInfo::UP}, {1, 0, proto::ProcessInfo::UP}});
+  Report(1, {{0, 5, proto::ProcessInfo::UP}, {1, 10, proto::ProcessInfo::UP}});
+  int first_it1 = 0;
+  for (int i = 0; i < 2000; ++i)
+    first_it1 += directory_->InstanceOrder(rng_)[0] == 0;
+  // 20 free against 5: IT1 first about 80 % of the time.
+  EXPECT_GT(first_it1, 1500);
+  EXPECT_LT(first_it1, 1700);
+}
+
+TEST_F(DirectoryTest, SilentManagerTakesNoNewSessions) {
+  Report(0, {{0, 0, proto::ProcessInfo::UP}});
+  Report(1, {{0, 0, proto::ProcessInfo::UP}});
+  now_ += std::chrono::seconds(2);
+  Report(1, {{0, 0, proto::ProcessInfo::UP}});
+  now_ += std::chrono::seconds(2);
+  EXPECT_EQ(directory_->CheckSilence(now_), std::vector<std::string>{"IT1"});
+  EXPECT_TRUE(directory_->CheckSilence(now_).empty()) << "said once";
+  EXPECT_EQ(directory_->InstanceOrder(rng_), std::vector<size_t>{1});
+  std::string degraded;
+  EXPECT_TRUE(directory_->Healthy(&degraded));
+  EXPECT_NE(degraded.find("IT1: Mapping Manager unreachable"),
+            std::string::npos);
+  EXPECT_TRUE(
+      directory_->Update(0, *std::make_unique<proto::Directory>(), now_))
+      << "answers again";
+}
+
+TEST_F(DirectoryTest, RoutesByOwnerAndRefusesWhatItCannotReach) {
+  Report(0, {{0, 1, proto::ProcessInfo::UP}, {1, 1, proto::ProcessInfo::DOWN}});
+  Gusid id{"IT1", "host", 0, (1u << 24) | 7, std::string(32, 'a')};
+  RouteDecision d = DecideRoute(*directory_, id.ToString(), false, false, rng_);
+  ASSERT_NE(d.target, nullptr);
+  EXPECT_EQ(d.target->address(), "127.0.0.1:4000");
+  EXPECT_EQ(d.owner.random, "") << "no copy of the random part";
+
+  id.process = 1;  // a process that ended
+  EXPECT_EQ(DecideRoute(*directory_, id.ToString(), false, false, rng_).refusal,
+            proto::SESSION_LOST);
+  id.process = 0;
+  id.slot = (2u << 24) | 7;  // an earlier run of the process
+  EXPECT_EQ(DecideRoute(*directory_, id.ToString(), false, false, rng_).refusal,
+            proto::SESSION_LOST);
+  EXPECT_EQ(DecideRoute(*directory_, "forged", false, false, rng_).refusal,
+            proto::SESSION_NOT_FOUND);
+  // A public ID only names a session for a termination.
+  id.slot = (1u << 24) | 7;
+  EXPECT_EQ(DecideRoute(*directory_, id.PublicId(), false, false, rng_).refusal,
+            proto::SESSION_NOT_FOUND);
+  EXPECT_NE(DecideRoute(*directory_, id.PublicId(), true, false, rng_).target,
+            nullptr);
+  // IT2 sent no directory yet: it is starting, the session is kept.
+  Gusid other{"IT2", "host", 0, (1u << 24) | 7, std::string(32, 'a')};
+  EXPECT_EQ(
+      DecideRoute(*directory_, other.ToString(), false, false, rng_).refusal,
+      proto::STARTING);
+  EXPECT_FALSE(OwnerEnded(*directory_, d.owner));
+  Report(0, {{0, 1, proto::ProcessInfo::DOWN}});
+  EXPECT_TRUE(OwnerEnded(*directory_, d.owner));
+}
+
+TEST(OutcomeTest, HttpStatusAndCookie) {
+  EXPECT_EQ(HttpStatus(proto::PAGE), 200);
+  EXPECT_EQ(HttpStatus(proto::LOGGED_OFF), 200);
+  EXPECT_EQ(HttpStatus(proto::LOGGED_OFF, true), 302);
+  EXPECT_EQ(HttpStatus(proto::SESSION_ENDED), 400);
+  EXPECT_EQ(HttpStatus(proto::SERVICE_NOT_FOUND), 404);
+  EXPECT_EQ(HttpStatus(proto::AGATE_UNREACHABLE), 503);
+  EXPECT_EQ(HttpStatus(proto::R3_TIMEOUT), 504);
+  EXPECT_EQ(OutcomeLabel(proto::SESSION_STARTED), "session_started");
+  EXPECT_TRUE(WgateAnswer(proto::SESSION_LOST).clear_session());
+  EXPECT_FALSE(WgateAnswer(proto::AGATE_TIMEOUT).clear_session())
+      << "the session is kept";
+  EXPECT_EQ(WgateAnswer(proto::AGATE_TIMEOUT).outcome(), proto::AGATE_TIMEOUT);
+}
+
+}  // namespace
+}  // namespace its::wgate

@@ -1,0 +1,47 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "proto/its.pb.h"
+#include "wgate/directory.h"
+
+namespace its::wgate {
+
+// Counters behind /metrics. Answers that have an outcome (proto Outcome)
+// are counted once, by outcome, where the wgate turns them into HTTP; the
+// rest are the wgate's own answers and events.
+struct Metrics {
+  uint64_t requests = 0;
+  uint64_t new_sessions = 0;  // steps 1-5 that reached an agate
+  uint64_t dialog_steps = 0;  // steps 1,4,5
+  uint64_t logon_pages = 0;   // logon pages the wgate served itself
+  uint64_t assign_calls = 0;
+  uint64_t no_capacity = 0;  // 503: every instance full
+  uint64_t no_session = 0;   // 400: a dialog request without a session ID
+  uint64_t bad_request = 0;  // 400: malformed parameters
+  uint64_t not_found = 0;
+  uint64_t start_unreachable = 0;  // 503: the assigned process unreachable
+  uint64_t start_timeouts = 0;     // 504: a start not answered in time
+  uint64_t dsm_requests = 0;       // Terminator requests
+  uint64_t dsm_terminated = 0;     // sessions it ended
+  // Targets that reached no owner (naive routing, ended, wrong token).
+  uint64_t dsm_missed = 0;
+  // Targets refused: not this cluster's session URLs.
+  uint64_t dsm_rejected = 0;
+  uint64_t portal_refused = 0;  // absolute or foreign launch URLs
+  std::array<uint64_t, proto::Outcome_ARRAYSIZE> outcomes{};
+  std::map<int, uint64_t> by_status;
+
+  void Count(proto::Outcome outcome) {
+    if (outcome >= 0 && outcome < proto::Outcome_ARRAYSIZE) ++outcomes[outcome];
+  }
+  uint64_t operator[](proto::Outcome o) const { return outcomes[o]; }
+};
+
+// The Prometheus text exposition of `m` and the directory's gauges.
+std::string MetricsText(const Metrics& m, const ProcessDirectory& directory);
+
+}  // namespace its::wgate

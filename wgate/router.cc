@@ -1,0 +1,36 @@
+#include "wgate/router.h"
+
+#include "common/its_protocol.h"
+#include "common/service_file.h"
+#include "common/strings.h"
+
+namespace its::wgate {
+
+Endpoint RoutePath(std::string_view path) {
+  Endpoint e;
+  if (path == "/healthz") {
+    e.kind = Endpoint::kHealth;
+  } else if (path == "/metrics") {
+    e.kind = Endpoint::kMetrics;
+  } else if (path == "/dsm/terminator") {
+    e.kind = Endpoint::kTerminator;
+  } else if (path == "/portal/" || path == "/portal") {
+    e.kind = Endpoint::kPortal;
+  } else if (path.substr(0, kWgatePrefix.size()) == kWgatePrefix) {
+    std::string_view rest = path.substr(kWgatePrefix.size());
+    size_t slash = rest.find('/');
+    std::string service = ToLower(rest.substr(0, slash));
+    std::string_view tail =
+        slash == std::string_view::npos ? "" : rest.substr(slash + 1);
+    if (service == "admin" && tail == "!") {
+      e.kind = Endpoint::kAdmin;
+    } else if (IsValidServiceName(service) && (tail.empty() || tail == "!")) {
+      e.kind = Endpoint::kService;
+      e.service = std::move(service);
+      e.start = tail == "!";
+    }
+  }
+  return e;
+}
+
+}  // namespace its::wgate

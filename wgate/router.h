@@ -1,0 +1,26 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace its::wgate {
+
+// What a request path asks for. Pure: the wgate dispatches on it.
+struct Endpoint {
+  enum Kind {
+    kNotFound,
+    kHealth,      // /healthz
+    kMetrics,     // /metrics (Prometheus text)
+    kTerminator,  // /dsm/terminator (the portal's DSM)
+    kPortal,      // /portal/
+    kAdmin,       // /scripts/wgate/admin/!
+    kService,     // /scripts/wgate/<service>/ and .../!
+  };
+  Kind kind = kNotFound;
+  std::string service;  // kService: lower case
+  bool start = false;   // kService: the `!` URL (a new session)
+};
+
+Endpoint RoutePath(std::string_view path);
+
+}  // namespace its::wgate
