@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <variant>
 
 #include "common/grpc_util.h"
 #include "common/strings.h"
@@ -12,19 +13,6 @@ namespace its::admin {
 namespace {
 
 constexpr int kDeadlineMs = 3000;
-
-std::string StateName(proto::ProcessInfo::State s) {
-  switch (s) {
-    case proto::ProcessInfo::STARTING:
-      return "starting";
-    case proto::ProcessInfo::UP:
-      return "up";
-    case proto::ProcessInfo::UNRESPONSIVE:
-      return "unresponsive";
-    default:
-      return "down";
-  }
-}
 
 // One admin call to the R/3 stub with a deadline; errors name its address.
 template <typename Reply, typename Call>
@@ -78,12 +66,7 @@ absl::StatusOr<Table> Query(const ClusterConfig& config,
           return stub.ListSecuritySessions(ctx, proto::Empty(), r);
         });
     if (!reply.ok()) return reply.status();
-    t.columns = {"id",      "client",        "user",        "sessions",
-                 "created", "last_activity", "expires_in_s"};
-    for (const auto& r : reply->rows()) {
-      t.rows.push_back({r.id(), r.client(), r.user(), r.sessions(), r.created(),
-                        r.last_activity(), r.expires_in_s()});
-    }
+    t.table = admin_table::Sm05Table(*reply);
     return t;
   }
   if (command == "sm04") {
@@ -92,12 +75,7 @@ absl::StatusOr<Table> Query(const ClusterConfig& config,
           return stub.ListUserSessions(ctx, proto::Empty(), r);
         });
     if (!reply.ok()) return reply.status();
-    t.columns = {"client", "user",      "terminal", "tcode",
-                 "type",   "last_step", "session"};
-    for (const auto& r : reply->rows()) {
-      t.rows.push_back({r.client(), r.user(), r.terminal(), r.tcode(), r.type(),
-                        r.last_step(), r.session()});
-    }
+    t.table = admin_table::Sm04Table(*reply);
     return t;
   }
   if (command == "sm12") {
@@ -106,38 +84,20 @@ absl::StatusOr<Table> Query(const ClusterConfig& config,
           return stub.ListLocks(ctx, proto::Empty(), r);
         });
     if (!reply.ok()) return reply.status();
-    t.columns = {"client",   "user", "mode",   "table",
-                 "argument", "time", "session"};
-    for (const auto& r : reply->rows()) {
-      t.rows.push_back({r.client(), r.user(), r.mode(), r.table(), r.argument(),
-                        r.time(), r.session()});
-    }
+    t.table = admin_table::Sm12Table(*reply);
     return t;
   }
   if (command == "agates" || command == "loadstat") {
     auto dirs = Directories(config, &t.warnings);
     if (!dirs.ok()) return dirs.status();
-    if (command == "agates") {
-      t.columns = {"instance", "process",      "pid",          "address",
-                   "sessions", "max_sessions", "busy_threads", "max_threads",
-                   "weight",   "state"};
-    } else {
-      t.columns = {"instance",      "process",      "weight",
-                   "free_sessions", "max_sessions", "free_threads",
-                   "max_threads",   "turnaround_s", "requests"};
-    }
+    bool agates = command == "agates";
+    t.table = agates ? admin_table::AgateTable() : admin_table::LoadstatTable();
     for (const auto& d : *dirs) {
       for (const auto& p : d.processes()) {
-        if (command == "agates") {
-          t.rows.push_back({p.instance(), p.process(), p.pid(), p.address(),
-                            p.sessions(), p.max_sessions(), p.busy_threads(),
-                            p.max_threads(), p.weight(), StateName(p.state())});
+        if (agates) {
+          admin_table::AddAgateRow(p, &t.table);
         } else {
-          t.rows.push_back({p.instance(), p.process(), p.weight(),
-                            std::max(0, p.max_sessions() - p.sessions()),
-                            p.max_sessions(),
-                            std::max(0, p.max_threads() - p.busy_threads()),
-                            p.max_threads(), p.turnaround_s(), p.requests()});
+          admin_table::AddLoadstatRow(p, &t.table);
         }
       }
     }
@@ -154,18 +114,13 @@ absl::StatusOr<Table> Query(const ClusterConfig& config,
                                         config.supervisor.listen, ": ",
                                         s.error_message()));
     }
-    t.columns = {"name", "pid", "address", "restarts", "state"};
-    for (const auto& p : reply.processes())
-      t.rows.push_back(
-          {p.name(), p.pid(), p.address(), p.restarts(), p.state()});
+    t.table = admin_table::ProcessTable(reply);
     return t;
   }
   if (command == "sessions") {
     auto dirs = Directories(config, &t.warnings);
     if (!dirs.ok()) return dirs.status();
-    t.columns = {"instance", "process",      "session",   "service",
-                 "client",   "user",         "tcode",     "state",
-                 "idle_s",   "expires_in_s", "r3_session"};
+    t.table = admin_table::SessionTable();
     for (const auto& d : *dirs) {
       for (const auto& p : d.processes()) {
         if (p.state() != proto::ProcessInfo::UP &&
@@ -178,11 +133,7 @@ absl::StatusOr<Table> Query(const ClusterConfig& config,
         proto::SessionsReply reply;
         grpc::Status s = stub->ListSessions(&ctx, proto::Empty(), &reply);
         if (!s.ok()) continue;  // it may have just ended
-        for (const auto& r : reply.rows()) {
-          t.rows.push_back({p.instance(), p.process(), r.session(), r.service(),
-                            r.client(), r.user(), r.tcode(), r.state(),
-                            r.idle_s(), r.expires_in_s(), r.r3_session()});
-        }
+        admin_table::AddSessionRows(p, reply, &t.table);
       }
     }
     return t;
@@ -282,28 +233,27 @@ absl::Status EndSecuritySession(const ClusterConfig& config, uint64_t id) {
       .status();
 }
 
-nlohmann::json ToJson(const Table& table) {
+nlohmann::json ToJson(const Table& listing) {
+  const admin_table::Table& t = listing.table;
   nlohmann::json out = nlohmann::json::array();
-  for (const auto& row : table.rows) {
+  for (const auto& row : t.rows) {
     nlohmann::json obj = nlohmann::json::object();
-    for (size_t i = 0; i < table.columns.size(); ++i)
-      obj[table.columns[i]] = row[i];
+    for (size_t i = 0; i < t.columns.size(); ++i) {
+      std::visit([&](const auto& v) { obj[t.columns[i].key] = v; }, row[i]);
+    }
     out.push_back(std::move(obj));
   }
   return out;
 }
 
-std::string ToText(const Table& table) {
-  auto cell = [](const nlohmann::json& v) {
-    if (v.is_string()) return v.get<std::string>();
-    if (v.is_number_float()) return fmt::format("{:.3f}", v.get<double>());
-    return v.dump();
-  };
+std::string ToText(const Table& listing) {
+  const admin_table::Table& t = listing.table;
+  std::vector<std::vector<std::string>> rows = admin_table::TextRows(t);
   std::vector<size_t> width;
-  for (const auto& c : table.columns) width.push_back(c.size());
-  for (const auto& row : table.rows)
+  for (const auto& c : t.columns) width.push_back(c.key.size());
+  for (const auto& row : rows)
     for (size_t i = 0; i < row.size(); ++i)
-      width[i] = std::max(width[i], cell(row[i]).size());
+      width[i] = std::max(width[i], row[i].size());
   std::string out;
   auto line = [&](const std::vector<std::string>& cells) {
     for (size_t i = 0; i < cells.size(); ++i) {
@@ -314,14 +264,10 @@ std::string ToText(const Table& table) {
     out += "\n";
   };
   std::vector<std::string> header;
-  for (const auto& c : table.columns) header.push_back(ToUpper(c));
+  for (const auto& c : t.columns) header.push_back(ToUpper(c.key));
   line(header);
-  for (const auto& row : table.rows) {
-    std::vector<std::string> cells;
-    for (const auto& v : row) cells.push_back(cell(v));
-    line(cells);
-  }
-  out += Cat("(", table.rows.size(), " rows)");
+  for (const auto& row : rows) line(row);
+  out += Cat("(", rows.size(), " rows)");
   return out;
 }
 

@@ -7,16 +7,15 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/admin_table.h"
 #include "common/cluster_config.h"
 
 namespace its::admin {
 
-// One admin listing: column keys (snake_case, as in the JSON) and rows of
-// JSON values.
+// One admin listing: the table (column keys are the JSON keys) and what
+// could not be listed (e.g. a Mapping Manager that does not answer).
 struct Table {
-  std::vector<std::string> columns;
-  std::vector<std::vector<nlohmann::json>> rows;
-  // What could not be listed (e.g. a Mapping Manager that does not answer).
+  admin_table::Table table;
   std::vector<std::string> warnings;
 };
 

@@ -2,7 +2,6 @@
 
 #include <asio.hpp>
 #include <chrono>
-#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -10,7 +9,8 @@
 #include <vector>
 
 #include "clients/backoff.h"
-#include "clients/histogram.h"
+#include "clients/journey.h"
+#include "clients/load_report.h"  // StepStats, HtmlReport
 #include "clients/scenario.h"
 
 namespace its::load {
@@ -32,17 +32,12 @@ struct LoadOptions {
   Backoff::Policy backoff;
 };
 
-struct StepStats {
-  Histogram latency;
-  uint64_t requests = 0;
-  uint64_t errors = 0;
-};
-
 // Runs a scenario against a wgate and measures it. All on one io_context
 // thread. Latency is measured from the moment a request was *meant* to be
 // sent (after its think time, or its arrival in the open model), so a
 // generator or server that falls behind shows up in the figures
-// (coordinated omission corrected).
+// (coordinated omission corrected). The engine keeps time, starts virtual
+// users and ends the run; Journeys drive them, LoadStats counts.
 class LoadEngine {
  public:
   LoadEngine(asio::io_context& io, const Scenario& scenario,
@@ -53,33 +48,21 @@ class LoadEngine {
   nlohmann::json Report() const;
 
  private:
-  class Connection;
-  struct VirtualUser;
   using Clock = std::chrono::steady_clock;
 
-  void StartJourney(const std::shared_ptr<VirtualUser>& vu,
-                    Clock::time_point intended);
-  void NextStep(const std::shared_ptr<VirtualUser>& vu);
-  void EndJourney(const std::shared_ptr<VirtualUser>& vu, bool ok);
-  void Send(const std::shared_ptr<VirtualUser>& vu, const std::string& step,
-            std::string request, Clock::time_point intended,
-            std::function<void(int status, const std::string& body)> then);
-  void After(const std::shared_ptr<VirtualUser>& vu, double ms,
-             std::function<void()> fn);
   void ScheduleArrival();
   void Tick();
   void Finish();
   void Drain();
-  const JourneyDef& PickJourney();
-  std::string NextUser(const JourneyDef& j);
-  double ThinkMs(const Think& t);
+  std::shared_ptr<VirtualUser> NewUser(bool open_model);
 
   asio::io_context& io_;
   const Scenario& scenario_;
   LoadOptions options_;
+  asio::ip::tcp::endpoint endpoint_;
   std::mt19937_64 rng_;
-  Clock::time_point start_;
-  Clock::time_point end_;
+  LoadStats stats_;
+  Journeys journeys_;
   bool stopping_ = false;
   asio::steady_timer tick_;
   asio::steady_timer arrivals_;
@@ -87,32 +70,7 @@ class LoadEngine {
   Clock::time_point drain_deadline_;
   Clock::time_point next_arrival_;
   std::vector<std::shared_ptr<VirtualUser>> users_;  // closed model
-  std::map<const JourneyDef*, int> next_user_;
-  int active_ = 0;
-  int64_t ticks_ = 0;  // seconds reported so far
-  int in_flight_ = 0;
-
-  Histogram latency_;
-  uint64_t requests_ = 0, errors_ = 0;
-  uint64_t transport_errors_ = 0;  // errors without any HTTP response
-  uint64_t backoffs_ = 0;          // waits before a virtual user tried again
-  double backoff_wait_s_ = 0;      // the sum of those waits
-  uint64_t started_ = 0, completed_ = 0, failed_ = 0, dropped_ = 0;
-  std::map<std::string, StepStats> steps_;
-  std::map<std::string, uint64_t> agates_;
-  std::map<std::string, uint64_t> error_kinds_;
-  struct Second {
-    uint64_t requests = 0, errors = 0;
-    Histogram latency;
-    int active = 0;
-  };
-  std::vector<Second> timeline_;
-  double cpu_s_ = 0;
-  double wall_s_ = 0;
+  int64_t ticks_ = 0;                                // seconds reported so far
 };
-
-// HTML report with SVG plots: throughput and latency over time, requests per
-// AGate process.
-std::string HtmlReport(const nlohmann::json& report);
 
 }  // namespace its::load

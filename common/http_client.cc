@@ -1,7 +1,6 @@
 #include "common/http_client.h"
 
 #include <arpa/inet.h>
-#include <llhttp.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -14,43 +13,22 @@
 
 #include "absl/status/status.h"
 #include "common/cluster_config.h"
+#include "common/http_response_parser.h"
 #include "common/strings.h"
 
 namespace its {
 namespace {
 
-struct ResponseParser {
-  HttpResult result;
-  std::string field;
-  bool in_value = false;
-  bool done = false;
-
-  static int OnField(llhttp_t* p, const char* at, size_t n) {
-    auto* self = static_cast<ResponseParser*>(p->data);
-    if (self->in_value) self->field.clear(), self->in_value = false;
-    self->field.append(at, n);
-    return 0;
-  }
-  static int OnValue(llhttp_t* p, const char* at, size_t n) {
-    auto* self = static_cast<ResponseParser*>(p->data);
-    if (!self->in_value) {
-      self->result.headers.emplace_back(ToLower(self->field), "");
-      self->in_value = true;
-    }
-    self->result.headers.back().second.append(at, n);
-    return 0;
-  }
-  static int OnBody(llhttp_t* p, const char* at, size_t n) {
-    static_cast<ResponseParser*>(p->data)->result.body.append(at, n);
-    return 0;
-  }
-  static int OnComplete(llhttp_t* p) {
-    auto* self = static_cast<ResponseParser*>(p->data);
-    self->result.status = p->status_code;
-    self->done = true;
-    return HPE_PAUSED;
-  }
-};
+// The parsed response as a result (names already in lower case).
+HttpResult ToResult(const HttpResponseParser& p) {
+  HttpResult r;
+  r.status = p.status();
+  r.headers.reserve(p.header_count());
+  for (size_t i = 0; i < p.header_count(); ++i)
+    r.headers.emplace_back(p.header_name(i), p.header_value(i));
+  r.body = p.body();
+  return r;
+}
 
 }  // namespace
 
@@ -67,7 +45,8 @@ std::vector<std::string> HttpResult::Headers(const std::string& name) const {
   return out;
 }
 
-HttpClient::HttpClient(std::string address, int timeout_ms) : timeout_ms_(timeout_ms) {
+HttpClient::HttpClient(std::string address, int timeout_ms)
+    : timeout_ms_(timeout_ms) {
   if (address.rfind("http://", 0) == 0) address = address.substr(7);
   size_t slash = address.find('/');
   if (slash != std::string::npos) address = address.substr(0, slash);
@@ -89,14 +68,16 @@ absl::Status HttpClient::Connect() {
   sockaddr_in sa{};
   sa.sin_family = AF_INET;
   sa.sin_port = htons(static_cast<uint16_t>(port_));
-  if (inet_pton(AF_INET, host_ == "localhost" ? "127.0.0.1" : host_.c_str(), &sa.sin_addr) != 1) {
+  if (inet_pton(AF_INET, host_ == "localhost" ? "127.0.0.1" : host_.c_str(),
+                &sa.sin_addr) != 1) {
     Close();
     return absl::InvalidArgumentError(Cat("bad IPv4 address ", host_));
   }
   if (::connect(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
     std::string err = std::strerror(errno);
     Close();
-    return absl::UnavailableError(Cat("connect ", host_, ":", port_, ": ", err));
+    return absl::UnavailableError(
+        Cat("connect ", host_, ":", port_, ": ", err));
   }
   int one = 1;
   setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -105,14 +86,18 @@ absl::Status HttpClient::Connect() {
 
 absl::StatusOr<HttpResult> HttpClient::Send(
     const std::string& method, const std::string& target,
-    const std::vector<std::pair<std::string, std::string>>& headers, const std::string& body) {
-  std::string req = Cat(method, " ", target, " HTTP/1.1\r\nHost: ", host_, ":", port_, "\r\n");
+    const std::vector<std::pair<std::string, std::string>>& headers,
+    const std::string& body) {
+  std::string req = Cat(method, " ", target, " HTTP/1.1\r\nHost: ", host_, ":",
+                        port_, "\r\n");
   for (const auto& [n, v] : headers) req += Cat(n, ": ", v, "\r\n");
-  if (!body.empty() || method == "POST") req += Cat("Content-Length: ", body.size(), "\r\n");
+  if (!body.empty() || method == "POST")
+    req += Cat("Content-Length: ", body.size(), "\r\n");
   req += "\r\n";
   req += body;
   auto r = SendRaw(req);
-  if (!r.ok() && fd_ < 0) {  // the server may have closed an idle connection: once more
+  if (!r.ok() &&
+      fd_ < 0) {  // the server may have closed an idle connection: once more
     r = SendRaw(req);
   }
   return r;
@@ -122,7 +107,8 @@ absl::StatusOr<HttpResult> HttpClient::SendRaw(const std::string& bytes) {
   if (auto s = Connect(); !s.ok()) return s;
   size_t off = 0;
   while (off < bytes.size()) {
-    ssize_t n = ::send(fd_, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
+    ssize_t n =
+        ::send(fd_, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
     if (n <= 0) {
       // The server may have answered early (413) and closed: read that answer.
       auto early = ReadResponse();
@@ -137,36 +123,29 @@ absl::StatusOr<HttpResult> HttpClient::SendRaw(const std::string& bytes) {
 
 absl::StatusOr<HttpResult> HttpClient::ReadResponse() {
   if (fd_ < 0) return absl::UnavailableError("not connected");
-  llhttp_settings_t settings;
-  llhttp_settings_init(&settings);
-  settings.on_header_field = ResponseParser::OnField;
-  settings.on_header_value = ResponseParser::OnValue;
-  settings.on_body = ResponseParser::OnBody;
-  settings.on_message_complete = ResponseParser::OnComplete;
-  llhttp_t parser;
-  llhttp_init(&parser, HTTP_RESPONSE, &settings);
-  ResponseParser rp;
-  parser.data = &rp;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms_);
+  HttpResponseParser parser;
+  auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms_);
   std::string buf = std::move(pending_);
   pending_.clear();
   while (true) {
     if (!buf.empty()) {
-      llhttp_errno_t err = llhttp_execute(&parser, buf.data(), buf.size());
-      if (err == HPE_PAUSED) {
-        size_t used = static_cast<size_t>(llhttp_get_error_pos(&parser) - buf.data());
+      size_t used = parser.Feed(buf.data(), buf.size());
+      if (parser.complete()) {
         pending_ = buf.substr(used);
-        return rp.result;
+        return ToResult(parser);
       }
-      if (err != HPE_OK) {
+      if (parser.failed()) {
         Close();
-        return absl::DataLossError(Cat("bad HTTP response: ", llhttp_errno_name(err)));
+        return absl::DataLossError(
+            Cat("bad HTTP response: ", parser.error_name()));
       }
       buf.clear();
     }
-    int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                    deadline - std::chrono::steady_clock::now())
-                                    .count());
+    int left =
+        static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                             deadline - std::chrono::steady_clock::now())
+                             .count());
     if (left <= 0) {
       Close();
       return absl::DeadlineExceededError("no response in time");
@@ -177,12 +156,11 @@ absl::StatusOr<HttpResult> HttpClient::ReadResponse() {
     ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
     if (n <= 0) {
       // EOF may complete a response without Content-Length.
-      if (llhttp_finish(&parser) == HPE_OK && rp.done) {
-        Close();
-        return rp.result;
-      }
+      bool complete = parser.FinishAtEof();
       Close();
-      return absl::UnavailableError("connection closed before a complete response");
+      if (complete) return ToResult(parser);
+      return absl::UnavailableError(
+          "connection closed before a complete response");
     }
     buf.assign(tmp, static_cast<size_t>(n));
   }
@@ -202,8 +180,8 @@ bool HttpClient::PeerClosed() {
   return false;
 }
 
-absl::StatusOr<HttpResult> HttpGet(const std::string& address, const std::string& target,
-                                   int timeout_ms) {
+absl::StatusOr<HttpResult> HttpGet(const std::string& address,
+                                   const std::string& target, int timeout_ms) {
   HttpClient c(address, timeout_ms);
   return c.Send("GET", target, {{"Connection", "close"}});
 }

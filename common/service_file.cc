@@ -1,11 +1,9 @@
 #include "common/service_file.h"
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "absl/status/status.h"
-#include "common/strings.h"
+#include "common/line_config.h"
 #include "common/strings.h"
 
 namespace its {
@@ -17,14 +15,6 @@ constexpr std::string_view kNumeric[] = {"~timeout", "~usertimeout", "~cookies",
 
 }  // namespace
 
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(Cat(path, ": cannot open"));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 bool IsValidServiceName(std::string_view name) {
   if (name.empty() || name.size() > kMaxServiceName) return false;
   for (char c : name) {
@@ -33,31 +23,24 @@ bool IsValidServiceName(std::string_view name) {
   return true;
 }
 
-absl::StatusOr<Params> ParseServiceFile(std::string_view content, std::string_view filename) {
+absl::StatusOr<Params> ParseServiceFile(std::string_view content,
+                                        std::string_view filename) {
+  auto lines = ReadConfigLines(content, filename, ConfigSeparator::kWhitespace);
+  if (!lines.ok()) return lines.status();
   Params out;
-  int line_no = 0;
-  for (std::string_view line : Split(content, '\n')) {
-    ++line_no;
-    size_t hash = line.find('#');
-    if (hash != std::string_view::npos) line = line.substr(0, hash);
-    line = Trim(line);
-    if (line.empty()) continue;
-    auto err = [&](std::string_view key, std::string_view why) {
-      return absl::InvalidArgumentError(
-          Cat(filename, ":", line_no, ": ", key, key.empty() ? "" : ": ", why));
-    };
-    size_t sp = line.find_first_of(" \t");
-    std::string_view name = line.substr(0, sp);
-    std::string_view value =
-        sp == std::string_view::npos ? "" : Trim(line.substr(sp));
+  for (const auto& [line, name, value] : *lines) {
     if (name.size() < 2 || name[0] != '~') {
-      return err("", Cat("expected '~parameter value', got '", name, "'"));
+      return ConfigLineError(
+          filename, line, "",
+          Cat("expected '~parameter value', got '", name, "'"));
     }
     std::string key = Params::NormalizeName(name);
     for (std::string_view numeric : kNumeric) {
       int64_t v;
       if (key == numeric && (!ParseInt(value, &v) || v < 0)) {
-        return err(name, Cat("expected a whole number >= 0, got '", value, "'"));
+        return ConfigLineError(
+            filename, line, name,
+            Cat("expected a whole number >= 0, got '", value, "'"));
       }
     }
     out.Set(key, std::string(value));
@@ -84,8 +67,8 @@ absl::StatusOr<ServiceCatalog> ServiceCatalog::Load(const std::string& dir) {
     if (name == "global") {
       global = std::move(*params);
     } else if (!IsValidServiceName(name)) {
-      return absl::InvalidArgumentError(Cat(
-          path, ": service name must be 1-14 letters, digits or '_'"));
+      return absl::InvalidArgumentError(
+          Cat(path, ": service name must be 1-14 letters, digits or '_'"));
     } else {
       own[name] = std::move(*params);
     }

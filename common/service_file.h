@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "common/line_config.h"  // ReadFile, which users of this header use
 #include "common/params.h"
 
 namespace its {
@@ -12,7 +13,8 @@ namespace its {
 // Parses one ITS service file: one `~parameter value` per line, `#` starts a
 // comment, blank lines are ignored. Errors name `filename`, the line and the
 // parameter ("services/ess.srvc:4: ~timeout: expected minutes, got 'x'").
-absl::StatusOr<Params> ParseServiceFile(std::string_view content, std::string_view filename);
+absl::StatusOr<Params> ParseServiceFile(std::string_view content,
+                                        std::string_view filename);
 
 // Longest service name the ITS accepts.
 constexpr size_t kMaxServiceName = 14;
@@ -31,8 +33,5 @@ class ServiceCatalog {
  private:
   std::map<std::string, Params> services_;
 };
-
-// Reads a whole file; the error names the path.
-absl::StatusOr<std::string> ReadFile(const std::string& path);
 
 }  // namespace its

@@ -1,0 +1,216 @@
+#include "clients/journey.h"
+
+#include <utility>
+
+#include "clients/load_engine.h"
+#include "common/params.h"
+#include "common/strings.h"
+
+namespace its::load {
+
+Journeys::Journeys(const Scenario& scenario, const LoadOptions& options,
+                   std::mt19937_64& rng, LoadStats& stats)
+    : scenario_(scenario), options_(options), rng_(rng), stats_(stats) {}
+
+double Journeys::ThinkMs(const Think& t) {
+  return options_.think_ms >= 0 ? options_.think_ms : t.Sample(rng_);
+}
+
+const JourneyDef& Journeys::Pick() {
+  double total = 0;
+  for (const auto& j : scenario_.journeys) total += j.weight;
+  double r = std::uniform_real_distribution<double>(0, total)(rng_);
+  for (const auto& j : scenario_.journeys) {
+    if (r < j.weight) return j;
+    r -= j.weight;
+  }
+  return scenario_.journeys.back();
+}
+
+std::string Journeys::NextUser(const JourneyDef& j) {
+  int& n = next_user_.try_emplace(&j, j.user_first).first->second;
+  int id = n;
+  n = n >= j.user_last ? j.user_first : n + 1;
+  return j.user_digits > 0
+             ? fmt::format("{}{:0{}d}", j.user_prefix, id, j.user_digits)
+             : Cat(j.user_prefix, id);
+}
+
+void Journeys::After(const std::shared_ptr<VirtualUser>& vu, double ms,
+                     std::function<void()> fn) {
+  vu->intended =
+      Clock::now() + std::chrono::microseconds(static_cast<int64_t>(ms * 1000));
+  if (ms <= 0) {
+    fn();
+    return;
+  }
+  vu->timer->expires_at(vu->intended);
+  vu->timer->async_wait([fn = std::move(fn)](const asio::error_code& ec) {
+    if (!ec) fn();
+  });
+}
+
+void Journeys::Send(const std::shared_ptr<VirtualUser>& vu,
+                    const std::string& step, std::string request,
+                    Clock::time_point intended, Then then) {
+  ++in_flight_;
+  vu->conn->Request(std::move(request), [this, vu, step, intended,
+                                         then = std::move(then)](
+                                            LoadConnection::Response& r) {
+    --in_flight_;
+    stats_.Request(step, r.status, r.error, r.agate, intended, Clock::now());
+    if (r.status == 0) {
+      // No response at all: the journey ends (every step treats this as a
+      // failure) and the user waits before the next one; see End.
+      // Open-model users are never retried, so they need no back-off.
+      if (!vu->open_model) {
+        vu->backoff_ms = vu->backoff.Failed(
+            std::uniform_real_distribution<double>(0, 1)(rng_));
+      }
+    } else {
+      vu->backoff.Succeeded();
+    }
+    if (!r.cookie.empty()) vu->cookie = r.cookie;
+    if (r.cookie_cleared) vu->cookie.clear();
+    then(r.status, r.body);
+  });
+}
+
+void Journeys::Start(const std::shared_ptr<VirtualUser>& vu,
+                     Clock::time_point intended) {
+  if (stopping_) return;
+  const JourneyDef& j = Pick();
+  vu->journey = &j;
+  vu->cookie.clear();
+  vu->sess_url.clear();
+  vu->step = 0;
+  vu->repeat_left = j.steps.empty() ? 0 : j.steps[0].repeat;
+  stats_.JourneyStarted();
+  ++active_;
+  // The logon posts the form, as the logon page does: no password in a URL.
+  std::string form =
+      Cat("~client=", UrlEncode(j.client), "&~login=", UrlEncode(NextUser(j)),
+          "&~password=", UrlEncode(j.password),
+          "&~language=", UrlEncode(j.language));
+  if (!j.transaction.empty())
+    form += "&~transaction=" + UrlEncode(j.transaction);
+  if (j.end == JourneyDef::kCloseTab) form += "&sapwp_active=1";
+  std::string req = Cat(
+      "POST /scripts/wgate/", j.service, "/! HTTP/1.1\r\nHost: ", options_.host,
+      "\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ",
+      form.size(), "\r\n\r\n", form);
+  Send(vu, "logon", std::move(req), intended,
+       [this, vu](int status, std::string_view body) {
+         if (status != 200 || vu->cookie.empty()) {
+           if (status == 200)
+             stats_.Error("logon page instead of a session (wrong password?)");
+           End(vu, false);
+           return;
+         }
+         if (vu->journey->end == JourneyDef::kCloseTab) {
+           size_t p = body.find("\"sessUrl\":\"");
+           if (p != std::string::npos) {
+             size_t e = body.find('"', p + 11);
+             // The SessInfo JSON escapes '&' as \u0026.
+             vu->sess_url =
+                 ReplaceAll(std::string_view(body).substr(p + 11, e - p - 11),
+                            "\\u0026", "&");
+           }
+         }
+         NextStep(vu);
+       });
+}
+
+void Journeys::NextStep(const std::shared_ptr<VirtualUser>& vu) {
+  const JourneyDef& j = *vu->journey;
+  while (vu->step < j.steps.size() && vu->repeat_left <= 0) {
+    if (++vu->step < j.steps.size()) vu->repeat_left = j.steps[vu->step].repeat;
+  }
+  if (stopping_) {
+    End(vu, true);
+    return;
+  }
+  if (vu->step >= j.steps.size()) {  // the journey's end
+    switch (j.end) {
+      case JourneyDef::kAbandon:
+        vu->conn->Close();  // the browser just goes away; ~timeout ends it
+        End(vu, true);
+        return;
+      case JourneyDef::kLogoff: {
+        std::string req =
+            Cat("GET /scripts/wgate/", j.service,
+                "/?~okcode=%2Fnex HTTP/1.1\r\nHost: ", options_.host,
+                "\r\nCookie: ~session=", vu->cookie, "\r\n\r\n");
+        Send(vu, "logoff", std::move(req), Clock::now(),
+             [this, vu](int status, std::string_view) {
+               End(vu, status == 200 || status == 302);
+             });
+        return;
+      }
+      case JourneyDef::kCloseTab: {
+        // What the portal's DSM sends on pagehide: one ABORT via the
+        // Terminator.
+        std::string form = Cat("Command=ABORT&SerKeyString=",
+                               UrlEncode(UrlEncode(vu->sess_url)));
+        std::string req = Cat(
+            "POST /dsm/terminator HTTP/1.1\r\nHost: ", options_.host,
+            "\r\nContent-Type: text/plain;charset=UTF-8\r\nContent-Length: ",
+            form.size(), "\r\n\r\n", form);
+        Send(vu, "close_tab", std::move(req), Clock::now(),
+             [this, vu](int status, std::string_view body) {
+               bool ended = status == 200 &&
+                            body.find("\"terminated\":1") != std::string::npos;
+               if (!ended) stats_.Error("close_tab ended no session");
+               End(vu, ended);
+             });
+        return;
+      }
+    }
+  }
+  const StepDef& st = j.steps[vu->step];
+  --vu->repeat_left;
+  After(vu, ThinkMs(st.think), [this, vu, &st, &j] {
+    if (stopping_) {
+      End(vu, true);
+      return;
+    }
+    std::string q = Cat("~okcode=", UrlEncode(st.okcode));
+    for (const auto& [name, value] : st.fields)
+      q += Cat("&", UrlEncode(name), "=", UrlEncode(value));
+    std::string req = Cat("GET /scripts/wgate/", j.service, "/?", q,
+                          " HTTP/1.1\r\nHost: ", options_.host,
+                          "\r\nCookie: ~session=", vu->cookie, "\r\n\r\n");
+    Send(vu, st.name, std::move(req), vu->intended,
+         [this, vu](int status, std::string_view) {
+           if (status != 200) {
+             End(vu, false);
+             return;
+           }
+           NextStep(vu);
+         });
+  });
+}
+
+void Journeys::End(const std::shared_ptr<VirtualUser>& vu, bool ok) {
+  --active_;
+  stats_.JourneyEnded(ok);
+  if (stopping_) return;
+  if (vu->open_model) {
+    vu->conn->Close();
+    return;
+  }
+  // Closed model: the same user goes on with a new journey, after a back-off
+  // if its last request got no response. Without it a refusing or vanished
+  // wgate turns every user into a connect loop as fast as the CPU allows.
+  // The journey's latency counts from the end of the wait, which is the
+  // user's own choice, not the server's delay.
+  double wait_ms = std::exchange(vu->backoff_ms, 0);
+  if (wait_ms > 0) stats_.BackedOff(wait_ms);
+  StartAfter(vu, wait_ms);
+}
+
+void Journeys::StartAfter(const std::shared_ptr<VirtualUser>& vu, double ms) {
+  After(vu, ms, [this, vu] { Start(vu, vu->intended); });
+}
+
+}  // namespace its::load

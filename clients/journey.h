@@ -1,0 +1,85 @@
+#pragma once
+
+#include <asio.hpp>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <string_view>
+
+#include "clients/backoff.h"
+#include "clients/load_connection.h"
+#include "clients/load_report.h"
+#include "clients/scenario.h"
+
+namespace its::load {
+
+struct LoadOptions;
+
+// A scripted user: one connection, one journey after another.
+struct VirtualUser {
+  using Clock = std::chrono::steady_clock;
+
+  std::shared_ptr<LoadConnection> conn;
+  std::unique_ptr<asio::steady_timer> timer;
+  const JourneyDef* journey = nullptr;
+  std::string cookie;    // URL-encoded ~session value
+  std::string sess_url;  // SISP termination URL (close_tab)
+  size_t step = 0;
+  int repeat_left = 0;
+  bool open_model = false;
+  Backoff backoff;        // closed model: transport failures in a row
+  double backoff_ms = 0;  // to wait before the next journey, set by a failure
+  Clock::time_point intended;
+};
+
+// Takes virtual users through the scenario's journeys: the logon, the steps
+// with their think times and repeats, the end (log off, abandon, close the
+// tab), and for the closed model the next journey. Every request is counted
+// in `stats`. Draws from `rng`, which the engine shares, so a seed gives one
+// sequence.
+class Journeys {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  Journeys(const Scenario& scenario, const LoadOptions& options,
+           std::mt19937_64& rng, LoadStats& stats);
+
+  // Starts a journey for `vu`, meant to begin at `intended`.
+  void Start(const std::shared_ptr<VirtualUser>& vu,
+             Clock::time_point intended);
+  // Starts a journey for `vu` in `ms` milliseconds.
+  void StartAfter(const std::shared_ptr<VirtualUser>& vu, double ms);
+  // The measured time is over: no new requests; journeys end as they come
+  // back.
+  void Stop() { stopping_ = true; }
+
+  int active() const { return active_; }        // journeys in progress
+  int in_flight() const { return in_flight_; }  // requests sent, not answered
+
+ private:
+  using Then = std::function<void(int status, std::string_view body)>;
+
+  void NextStep(const std::shared_ptr<VirtualUser>& vu);
+  void End(const std::shared_ptr<VirtualUser>& vu, bool ok);
+  void Send(const std::shared_ptr<VirtualUser>& vu, const std::string& step,
+            std::string request, Clock::time_point intended, Then then);
+  void After(const std::shared_ptr<VirtualUser>& vu, double ms,
+             std::function<void()> fn);
+  const JourneyDef& Pick();
+  std::string NextUser(const JourneyDef& j);
+  double ThinkMs(const Think& t);
+
+  const Scenario& scenario_;
+  const LoadOptions& options_;
+  std::mt19937_64& rng_;
+  LoadStats& stats_;
+  std::map<const JourneyDef*, int> next_user_;
+  bool stopping_ = false;
+  int active_ = 0;
+  int in_flight_ = 0;
+};
+
+}  // namespace its::load

@@ -1,0 +1,121 @@
+#include "common/admin_table.h"
+
+#include <gtest/gtest.h>
+
+#include "clients/admin.h"
+
+namespace its {
+namespace {
+
+proto::ProcessInfo Process() {
+  proto::ProcessInfo p;
+  p.set_instance("IT1");
+  p.set_process(2);
+  p.set_pid(4711);
+  p.set_address("127.0.0.1:3910");
+  p.set_sessions(3);
+  p.set_max_sessions(10);
+  p.set_busy_threads(1);
+  p.set_max_threads(4);
+  p.set_weight(0.5);
+  p.set_state(proto::ProcessInfo::UNRESPONSIVE);
+  p.set_turnaround_s(0.25);
+  p.set_requests(99);
+  return p;
+}
+
+std::vector<std::string> Keys(const admin_table::Table& t) {
+  std::vector<std::string> out;
+  for (const auto& c : t.columns) out.push_back(c.key);
+  return out;
+}
+
+TEST(AdminTable, AgatesInItsadmOrder) {
+  admin_table::Table t = admin_table::AgateTable();
+  admin_table::AddAgateRow(Process(), &t);
+  EXPECT_EQ(Keys(t), (std::vector<std::string>{
+                         "instance", "process", "pid", "address", "sessions",
+                         "max_sessions", "busy_threads", "max_threads",
+                         "weight", "state"}));
+  EXPECT_EQ(admin_table::Titles(t)[8], "Load weight w");
+  EXPECT_EQ(admin_table::TextRows(t),
+            (std::vector<std::vector<std::string>>{
+                {"IT1", "2", "4711", "127.0.0.1:3910", "3", "10", "1", "4",
+                 "0.500", "unresponsive"}}));
+}
+
+TEST(AdminTable, LoadstatComputesFreeCapacity) {
+  admin_table::Table t = admin_table::LoadstatTable();
+  admin_table::AddLoadstatRow(Process(), &t);
+  EXPECT_EQ(admin_table::TextRows(t)[0],
+            (std::vector<std::string>{"IT1", "2", "0.500", "7", "10", "3", "4",
+                                      "0.250", "99"}));
+}
+
+TEST(AdminTable, SessionsOfAProcess) {
+  proto::SessionsReply reply;
+  auto* r = reply.add_rows();
+  r->set_session("IT1/2/7");
+  r->set_service("webgui");
+  r->set_user("LOAD00001");
+  r->set_state("active");
+  r->set_idle_s(1.5);
+  r->set_r3_session(12);
+  reply.add_rows();
+  admin_table::Table t = admin_table::SessionTable();
+  admin_table::AddSessionRows(Process(), reply, &t);
+  ASSERT_EQ(t.rows.size(), 2u);
+  EXPECT_EQ(t.columns.size(), t.rows[0].size());
+  EXPECT_EQ(admin_table::Text(t.rows[0][2]), "IT1/2/7");
+  EXPECT_EQ(admin_table::Text(t.rows[0][8]), "1.500");
+  EXPECT_EQ(std::get<uint64_t>(t.rows[0][10]), 12u);
+}
+
+TEST(AdminTable, R3ListingsKeepTheirColumns) {
+  proto::Sm04Reply sm04;
+  sm04.add_rows()->set_session(5);
+  proto::Sm05Reply sm05;
+  sm05.add_rows()->set_id(7);
+  proto::Sm12Reply sm12;
+  sm12.add_rows()->set_argument("1007777");
+  EXPECT_EQ(Keys(admin_table::Sm04Table(sm04)),
+            (std::vector<std::string>{"client", "user", "terminal", "tcode",
+                                      "type", "last_step", "session"}));
+  EXPECT_EQ(
+      Keys(admin_table::Sm05Table(sm05)),
+      (std::vector<std::string>{"id", "client", "user", "sessions", "created",
+                                "last_activity", "expires_in_s"}));
+  EXPECT_EQ(Keys(admin_table::Sm12Table(sm12)),
+            (std::vector<std::string>{"client", "user", "mode", "table",
+                                      "argument", "time", "session"}));
+  EXPECT_EQ(admin_table::Text(admin_table::Sm12Table(sm12).rows[0][4]),
+            "1007777");
+}
+
+TEST(AdminTable, ItsadmJsonKeepsNumbersAndTextAligns) {
+  admin::Table listing;
+  listing.table = admin_table::AgateTable();
+  admin_table::AddAgateRow(Process(), &listing.table);
+  nlohmann::json j = admin::ToJson(listing);
+  ASSERT_EQ(j.size(), 1u);
+  EXPECT_TRUE(j[0]["pid"].is_number_integer());
+  EXPECT_EQ(j[0]["pid"], 4711);
+  EXPECT_TRUE(j[0]["weight"].is_number_float());
+  EXPECT_EQ(j[0]["state"], "unresponsive");
+  proto::ClusterProcesses procs;
+  auto* p = procs.add_processes();
+  p->set_name("wgate");
+  p->set_pid(42);
+  p->set_address("127.0.0.1:8080");
+  p->set_state("running");
+  admin::Table processes;
+  processes.table = admin_table::ProcessTable(procs);
+  EXPECT_EQ(admin::ToText(processes),
+            "NAME   PID  ADDRESS         RESTARTS  STATE\n"
+            "wgate  42   127.0.0.1:8080  0         running\n"
+            "(1 rows)");
+  EXPECT_TRUE(admin::ToJson(processes)[0]["restarts"].is_number_integer());
+}
+
+}  // namespace
+}  // namespace its
