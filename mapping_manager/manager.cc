@@ -17,6 +17,7 @@
 #include "common/load_weight.h"
 #include "common/log.h"
 #include "common/process.h"
+#include "common/spawn.h"
 #include "common/strings.h"
 
 namespace its::mm {
@@ -25,10 +26,6 @@ namespace {
 constexpr auto kAssignWait = std::chrono::seconds(10);
 // How long a restarted manager waits for adopted processes to register.
 constexpr auto kRecovery = std::chrono::seconds(2);
-
-int PidfdOpen(pid_t pid) {
-  return static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
-}
 
 std::string Option(const std::vector<std::string>& words,
                    std::string_view name) {
@@ -600,23 +597,16 @@ Spawner ForkExecSpawner(const AgateCommand& cmd,
         "--time-scale",
         fmt::format("{}", cmd.time_scale),
     };
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    pid_t pid = fork();
-    if (pid == 0) {
-      // Child: only async-signal-safe calls until exec. No PR_SET_PDEATHSIG:
-      // an agate outlives a crash of its manager, whose next run adopts it;
-      // one that finds no manager for [agate] orphan_exit_s exits.
-      sigset_t none;
-      sigemptyset(&none);
-      sigprocmask(SIG_SETMASK, &none, nullptr);
-      dup2(STDERR_FILENO,
-           STDOUT_FILENO);  // the manager's stdout carries only its own lines
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    return pid;
+    // No PR_SET_PDEATHSIG: an agate outlives a crash of its manager, whose
+    // next run adopts it; one that finds no manager for [agate]
+    // orphan_exit_s exits.
+    SpawnOptions spawn;
+    spawn.argv = std::move(args);
+    spawn.stdout_to_stderr = true;  // our stdout carries only our own lines
+    auto child = its::Spawn(spawn);
+    if (!child.ok()) return -1;
+    if (child->pidfd >= 0) ::close(child->pidfd);  // SIGCHLD reports its end
+    return child->pid;
   };
 }
 
