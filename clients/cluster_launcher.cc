@@ -1,11 +1,11 @@
+// The cluster launcher: starts the cluster's processes in order and stops
+// them (the supervisor, the admin API and process discovery are in
+// cluster_supervisor.cc, cluster_admin.cc and cluster_processes.cc).
 #include "clients/cluster_launcher.h"
 
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/eventfd.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,325 +13,32 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <thread>
 
 #include "absl/status/status.h"
+#include "clients/cluster_internal.h"
 #include "common/cluster_config.h"
 #include "common/grpc_util.h"
 #include "common/http_client.h"
 #include "common/process.h"
 #include "common/service_file.h"
+#include "common/spawn.h"
 #include "common/strings.h"
 
 namespace its::launcher {
 namespace fs = std::filesystem;
-namespace {
-
-// True if `pid` runs one of the cluster's programs with `--config run_dir`
-// (an itsadm the user runs with the same --config is not one of them).
-bool IsOurs(pid_t pid, const std::string& run_dir) {
-  std::vector<std::string> words = ProcessCommandLine(pid);
-  if (words.empty()) return false;
-  bool config = false;
-  for (size_t i = 0; i + 1 < words.size(); ++i)
-    config |= words[i] == "--config" && words[i + 1] == run_dir;
-  std::string program = fs::path(words[0]).filename();
-  return config && (program == "r3_stub" || program == "mapping_manager" ||
-                    program == "agate" || program == "wgate");
-}
-
-// Signals the process behind `pidfd` (never a reused PID). False if it is gone.
-bool SendSignal(int pidfd, int sig) {
-  return syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0) == 0;
-}
-
-std::string WithPort0(const std::string& addr) {
-  std::string host;
-  int port;
-  if (!ParseHostPort(addr, &host, &port).ok()) return addr;
-  return host + ":0";
-}
-
-}  // namespace
-
-// One process the launcher started, with what it needs to start it again.
-struct Cluster::Child {
-  Process info;
-  std::vector<std::string> args;  // argv; args[0] is the binary's name
-  std::string stdout_path;
-  bool critical = false;  // the cluster cannot serve without it
-  int pidfd = -1;         // readable once the process ended
-  std::optional<RestartPolicy> policy;
-  std::optional<std::chrono::steady_clock::time_point> restart_at;
-  // Set while a restarted process has not announced "ready" yet.
-  std::optional<std::chrono::steady_clock::time_point> ready_deadline;
-};
 
 Cluster::Cluster(Options options) : options_(std::move(options)) {}
 
-// The launcher's admin API: itsadm processes, itsadm fault.
-class Cluster::AdminService final : public proto::Cluster::Service {
- public:
-  explicit AdminService(Cluster& cluster) : cluster_(cluster) {}
-  grpc::Status Fault(grpc::ServerContext*, const proto::FaultRequest* request,
-                     proto::FaultReply* reply) override {
-    return cluster_.Fault(*request, reply);
-  }
-  grpc::Status ListProcesses(grpc::ServerContext*, const proto::Empty*,
-                             proto::ClusterProcesses* reply) override {
-    *reply = cluster_.ListProcesses();
-    return grpc::Status::OK;
-  }
-
- private:
-  Cluster& cluster_;
-};
-
-absl::Status Cluster::StartAdmin() {
-  std::string listen = config_parsed_.supervisor.listen;
-  if (options_.ephemeral_ports) listen = WithPort0(listen);
-  admin_service_ = std::make_unique<AdminService>(*this);
-  auto server =
-      StartGrpcServer(listen, {admin_service_.get()}, &admin_address_);
-  if (!server.ok()) {
-    return absl::UnavailableError(
-        Cat("the cluster's admin API: ", server.status().message(),
-            " ([supervisor] listen in cluster.toml)"));
-  }
-  admin_server_ = std::move(*server);
-  if (!config_.contains("supervisor"))
-    config_.insert("supervisor", toml::table{});
-  config_["supervisor"].as_table()->insert_or_assign("listen", admin_address_);
-  return WriteConfig();
-}
-
-absl::StatusOr<std::pair<pid_t, int>> Cluster::ResolveProcess(
-    const std::string& target) const {
-  std::string name = target;
-  if (name.rfind("agate ", 0) == 0) name = name.substr(6);
-  auto slash = name.find('/');
-  if (slash != std::string::npos) {  // IT1/1: ask its Mapping Manager
-    std::string instance = name.substr(0, slash);
-    int process;
-    const AgateInstanceConfig* inst = config_parsed_.FindInstance(instance);
-    if (inst == nullptr || !ParseInt(name.substr(slash + 1), &process)) {
-      return absl::NotFoundError(
-          Cat("no AGate process '", target, "' (e.g. agate IT1/0)"));
-    }
-    auto mm = Find("mapping_manager " + instance);
-    auto stub =
-        proto::MappingManager::NewStub(MakeChannel(mm ? mm->address : ""));
-    grpc::ClientContext ctx;
-    ctx.set_deadline(DeadlineIn(2000));
-    proto::Directory d;
-    if (grpc::Status st = stub->GetDirectory(&ctx, proto::Empty(), &d);
-        !st.ok()) {
-      return absl::UnavailableError(
-          Cat("the Mapping Manager of ", instance,
-              " does not answer: ", st.error_message()));
-    }
-    for (const auto& p : d.processes()) {
-      if (p.process() != process || p.state() == proto::ProcessInfo::DOWN ||
-          p.pid() <= 0)
-        continue;
-      // Hold it by a pidfd, then check it is an agate of this cluster.
-      int fd = static_cast<int>(syscall(SYS_pidfd_open, p.pid(), 0));
-      if (fd >= 0 && IsOurs(p.pid(), options_.run_dir))
-        return std::make_pair(p.pid(), fd);
-      if (fd >= 0) ::close(fd);
-      break;
-    }
-    return absl::NotFoundError(
-        Cat("AGate process ", instance, "/", process, " is not running"));
-  }
-  std::string names;
-  std::lock_guard<std::mutex> l(mu_);
-  for (const auto& c : children_) {
-    if (c->info.name == target) {
-      if (c->info.pid <= 0 || c->pidfd < 0) {
-        return absl::UnavailableError(Cat(target, " is not running"));
-      }
-      return std::make_pair(c->info.pid, ::fcntl(c->pidfd, F_DUPFD_CLOEXEC, 0));
-    }
-    names += Cat(names.empty() ? "" : ", ", c->info.name);
-  }
-  return absl::NotFoundError(Cat("no process '", target, "'; the cluster has ",
-                                 names, " and agate IT<n>/<process>"));
-}
-
-std::vector<std::string> Cluster::AgateAddresses(
-    const std::string& instance) const {
-  std::vector<std::string> out;
-  for (const auto& inst : config_parsed_.instances) {
-    if (!instance.empty() && inst.name != instance) continue;
-    auto mm = Find("mapping_manager " + inst.name);
-    if (!mm) continue;
-    auto stub = proto::MappingManager::NewStub(MakeChannel(mm->address));
-    grpc::ClientContext ctx;
-    ctx.set_deadline(DeadlineIn(2000));
-    proto::Directory d;
-    if (!stub->GetDirectory(&ctx, proto::Empty(), &d).ok()) continue;
-    for (const auto& p : d.processes()) {
-      if (!p.address().empty() && p.state() != proto::ProcessInfo::DOWN)
-        out.push_back(p.address());
-    }
-  }
-  return out;
-}
-
-grpc::Status Cluster::Fault(const proto::FaultRequest& req,
-                            proto::FaultReply* reply) {
-  auto bad = [](const std::string& why) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, why);
-  };
-  if (!(req.seconds() >= 0 && req.seconds() <= 3600)) {
-    return bad("the duration must be between 0 and 3600 seconds");
-  }
-  using Action = proto::FaultRequest;
-  if (req.action() == Action::DELAY || req.action() == Action::CLEAR) {
-    std::string instance;
-    double seconds = req.seconds();
-    if (req.action() == Action::DELAY) {
-      std::string link = req.target();
-      auto space = link.find(' ');
-      if (space != std::string::npos) {
-        instance = link.substr(0, space);
-        link = link.substr(space + 1);
-        if (!config_parsed_.FindInstance(instance)) {
-          return bad(Cat("no AGate instance '", instance, "'"));
-        }
-      }
-      if (link != "agate->r3") {
-        return bad(Cat(
-            "unknown link '", req.target(),
-            "': delays exist for 'agate->r3' (quote it in a shell), optionally "
-            "after an instance: IT2 'agate->r3'"));
-      }
-    } else {
-      seconds = 0;
-    }
-    int set = 0;
-    proto::LinkDelay delay;
-    delay.set_r3_seconds(seconds);
-    for (const std::string& address : AgateAddresses(instance)) {
-      auto stub = proto::AGate::NewStub(MakeChannel(address));
-      grpc::ClientContext ctx;
-      ctx.set_deadline(DeadlineIn(2000));
-      proto::Empty none;
-      set += stub->SetLinkDelay(&ctx, delay, &none).ok();
-    }
-    std::string resumed;
-    if (req.action() == Action::CLEAR) {
-      std::lock_guard<std::mutex> l(mu_);
-      for (auto& [pid, hung] : hung_) {
-        SendSignal(hung.pidfd, SIGCONT);
-        ::close(hung.pidfd);
-        resumed += Cat(resumed.empty() ? "" : ", ", pid);
-      }
-      hung_.clear();
-    }
-    if (req.action() == Action::DELAY) {
-      reply->set_done(Cat("calls to R/3 of ", set, " AGate process(es)",
-                          instance.empty() ? "" : Cat(" of ", instance),
-                          " now wait ", seconds,
-                          " s (processes started later do not)"));
-    } else {
-      reply->set_done(
-          Cat("no R/3 delay on any of the ", set, " AGate process(es)",
-              resumed.empty() ? "" : Cat("; resumed pid ", resumed)));
-    }
-    Report(Cat("fault: ", reply->done()));
-    return grpc::Status::OK;
-  }
-  auto target = ResolveProcess(req.target());
-  if (!target.ok()) {
-    return grpc::Status(static_cast<grpc::StatusCode>(target.status().code()),
-                        std::string(target.status().message()));
-  }
-  auto [pid, pidfd] = *target;
-  std::lock_guard<std::mutex> l(mu_);
-  auto forget_hung = [this](pid_t pid) {
-    auto it = hung_.find(pid);
-    if (it == hung_.end()) return;
-    ::close(it->second.pidfd);
-    hung_.erase(it);
-  };
-  switch (req.action()) {
-    case Action::KILL:
-      SendSignal(pidfd, SIGKILL);
-      ::close(pidfd);
-      forget_hung(pid);
-      reply->set_done(
-          Cat("killed ", req.target(), " (pid ", pid, ", SIGKILL)"));
-      break;
-    case Action::HANG: {
-      SendSignal(pidfd, SIGSTOP);
-      forget_hung(pid);
-      Hung& hung = hung_[pid];
-      hung.pidfd = pidfd;  // resumed through it: never a reused PID
-      if (req.seconds() > 0) {
-        hung.resume_at = std::chrono::steady_clock::now() +
-                         std::chrono::milliseconds(
-                             static_cast<int64_t>(req.seconds() * 1000));
-        reply->set_done(Cat("stopped ", req.target(), " (pid ", pid,
-                            ", SIGSTOP) for ", req.seconds(), " s"));
-      } else {
-        reply->set_done(
-            Cat("stopped ", req.target(), " (pid ", pid,
-                ", SIGSTOP) until 'itsadm fault resume' or 'clear'"));
-      }
-      uint64_t one = 1;  // the supervisor resumes it in time
-      if (::write(wake_fd_, &one, sizeof one) < 0) {
-      }
-      break;
-    }
-    case Action::RESUME:
-      SendSignal(pidfd, SIGCONT);
-      ::close(pidfd);
-      forget_hung(pid);
-      reply->set_done(
-          Cat("resumed ", req.target(), " (pid ", pid, ", SIGCONT)"));
-      break;
-    default:
-      ::close(pidfd);
-      return bad("unknown action");
-  }
-  Report(Cat("fault: ", reply->done()));
-  return grpc::Status::OK;
-}
-
-proto::ClusterProcesses Cluster::ListProcesses() const {
-  proto::ClusterProcesses out;
-  std::lock_guard<std::mutex> l(mu_);
-  for (const auto& c : children_) {
-    proto::ClusterProcess* p = out.add_processes();
-    p->set_name(c->info.name);
-    p->set_pid(std::max(0, static_cast<int>(c->info.pid)));
-    p->set_address(c->info.address);
-    p->set_restarts(c->info.restarts);
-    const char* state = "running";
-    if (c->info.given_up) {
-      state = "given_up";
-    } else if (c->info.pid <= 0 || c->restart_at || c->ready_deadline) {
-      state = "restarting";
-    } else if (hung_.count(c->info.pid) != 0) {
-      state = "hung";
-    }
-    p->set_state(state);
-  }
-  return out;
-}
-
 std::vector<Cluster::Process> Cluster::processes() const {
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   std::vector<Process> out;
   for (const auto& c : children_) out.push_back(c->info);
   return out;
 }
 
 std::optional<Cluster::Process> Cluster::Find(const std::string& name) const {
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   for (const auto& c : children_)
     if (c->info.name == name) return c->info;
   return std::nullopt;
@@ -343,7 +50,7 @@ bool Cluster::WaitRunning(const std::string& name, pid_t not_pid,
       std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   while (std::chrono::steady_clock::now() < deadline) {
     {
-      std::lock_guard<std::mutex> l(mu_);
+      absl::MutexLock l(&mu_);
       for (const auto& c : children_) {
         if (c->info.name == name && c->info.pid > 0 && c->info.pid != not_pid &&
             !c->ready_deadline) {
@@ -357,7 +64,7 @@ bool Cluster::WaitRunning(const std::string& name, pid_t not_pid,
 }
 
 std::string Cluster::failure() const {
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   return failure_;
 }
 
@@ -404,60 +111,33 @@ absl::Status Cluster::ForkExec(Child& c, bool first) {
     if (err_fd >= 0) ::close(err_fd);
     return absl::InternalError(Cat("cannot create ", c.stdout_path));
   }
-  std::vector<std::string> args = c.args;
-  args[0] = Cat(options_.bin_dir, "/", args[0]);
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t parent = getpid();
-  pid_t pid = fork();
-  if (pid == 0) {
-    // Only async-signal-safe calls until exec.
-    prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (getppid() != parent) _exit(1);
-    dup2(out_fd, STDOUT_FILENO);
-    dup2(err_fd, STDERR_FILENO);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
+  SpawnOptions spawn;
+  spawn.argv = c.args;
+  spawn.argv[0] = Cat(options_.bin_dir, "/", spawn.argv[0]);
+  spawn.stdout_fd = out_fd;
+  spawn.stderr_fd = err_fd;
+  spawn.die_with_parent = true;
+  auto child = its::Spawn(spawn);
   ::close(out_fd);
   ::close(err_fd);
-  if (pid < 0) return absl::InternalError("fork failed");
-  c.info.pid = pid;
-  c.pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  if (!child.ok()) return child.status();
+  c.info.pid = child->pid;
+  c.pidfd = child->pidfd;
   return absl::OkStatus();
 }
-
-namespace {
-
-// The address in `stdout_path`'s "ready <what> <address>" line, if written.
-std::optional<std::string> ReadyAddress(const std::string& stdout_path) {
-  std::ifstream in(stdout_path);
-  std::string line;
-  while (std::getline(in, line)) {
-    auto words = Split(line, ' ');
-    if (words.size() == 3 && words[0] == "ready") return std::string(words[2]);
-  }
-  return std::nullopt;
-}
-
-}  // namespace
 
 absl::Status Cluster::WaitReady(Child& c) {
   auto deadline = std::chrono::steady_clock::now() +
                   std::chrono::milliseconds(options_.ready_timeout_ms);
   while (std::chrono::steady_clock::now() < deadline) {
     if (auto address = ReadyAddress(c.stdout_path)) {
-      std::lock_guard<std::mutex> l(mu_);
+      absl::MutexLock l(&mu_);
       c.info.address = *address;
       return absl::OkStatus();
     }
     int status;
     if (waitpid(c.info.pid, &status, WNOHANG) == c.info.pid) {
-      std::lock_guard<std::mutex> l(mu_);
+      absl::MutexLock l(&mu_);
       c.info.pid = -1;
       auto log = ReadFile(c.info.log);
       return absl::FailedPreconditionError(
@@ -484,7 +164,7 @@ absl::Status Cluster::Spawn(const std::string& name,
   child->policy.emplace(config_parsed_.supervisor);
   Child& c = *child;
   {
-    std::lock_guard<std::mutex> l(mu_);
+    absl::MutexLock l(&mu_);
     children_.push_back(std::move(child));
   }
   if (auto s = ForkExec(c, /*first=*/true); !s.ok()) return s;
@@ -607,7 +287,7 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(Options options) {
 }
 
 std::string Cluster::ExitedDuringStart() {
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   for (auto& c : children_) {
     int status;
     if (c->info.pid > 0 &&
@@ -618,155 +298,6 @@ std::string Cluster::ExitedDuringStart() {
   }
   return "";
 }
-
-void Cluster::StartSupervisor() {
-  supervisor_ = std::thread([this] { Supervise(); });
-}
-
-void Cluster::Supervise() {
-  using Clock = std::chrono::steady_clock;
-  while (!stop_supervisor_) {
-    std::vector<pollfd> fds;
-    std::vector<Child*> watched;
-    int timeout_ms = -1;
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      auto now = Clock::now();
-      auto wake = [&](Clock::time_point at) {
-        int ms = static_cast<int>(std::max<int64_t>(
-            1, std::chrono::duration_cast<std::chrono::milliseconds>(at - now)
-                       .count() +
-                   1));
-        timeout_ms = timeout_ms < 0 ? ms : std::min(timeout_ms, ms);
-      };
-      for (auto& c : children_) {
-        if (c->pidfd >= 0) {
-          fds.push_back(pollfd{c->pidfd, POLLIN, 0});
-          watched.push_back(c.get());
-        }
-        if (c->restart_at) wake(*c->restart_at);
-        if (c->ready_deadline)
-          wake(now + std::chrono::milliseconds(10));  // poll the ready line
-      }
-      for (const auto& [pid, hung] : hung_) {
-        if (hung.resume_at) wake(*hung.resume_at);
-      }
-    }
-    fds.push_back(pollfd{wake_fd_, POLLIN, 0});
-    int n = poll(fds.data(), fds.size(), timeout_ms);
-    if (stop_supervisor_) break;
-    if (n < 0 && errno != EINTR) {
-      // Never leave: restarted children die with this thread (PDEATHSIG).
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      continue;
-    }
-    if (fds.back().revents & POLLIN) {  // a HANG fault changed the deadlines
-      uint64_t count;
-      if (::read(wake_fd_, &count, sizeof count) < 0) {
-      }
-    }
-    std::lock_guard<std::mutex> l(mu_);
-    for (auto it = hung_.begin(); it != hung_.end();) {
-      if (it->second.resume_at && *it->second.resume_at <= Clock::now()) {
-        if (SendSignal(it->second.pidfd, SIGCONT)) {
-          Report(
-              Cat("fault: resumed pid ", it->first, " (SIGCONT) as planned"));
-        }
-        ::close(it->second.pidfd);
-        it = hung_.erase(it);
-      } else {
-        ++it;
-      }
-    }
-    for (size_t i = 0; i < watched.size(); ++i) {
-      if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-      Child& c = *watched[i];
-      int status = 0;
-      pid_t r = c.info.pid > 0 ? waitpid(c.info.pid, &status, WNOHANG) : -1;
-      if (r == 0) continue;   // not yet
-      HandleExit(c, status);  // ended (or already reaped: ECHILD)
-    }
-    auto now = Clock::now();
-    for (auto& c : children_) {
-      if (c->restart_at && *c->restart_at <= now) Respawn(*c);
-      if (c->ready_deadline) CheckStarting(*c);
-    }
-  }
-}
-
-void Cluster::HandleExit(Child& c, int status) {
-  if (c.pidfd >= 0) ::close(c.pidfd);
-  c.pidfd = -1;
-  pid_t pid = c.info.pid;
-  c.info.pid = -1;
-  c.ready_deadline.reset();
-  if (auto h = hung_.find(pid); h != hung_.end()) {
-    ::close(h->second.pidfd);
-    hung_.erase(h);
-  }
-  std::string how = WIFSIGNALED(status)
-                        ? Cat("signal ", WTERMSIG(status))
-                        : Cat("exit status ", WEXITSTATUS(status));
-  auto delay = c.policy->OnExit(std::chrono::steady_clock::now());
-  const SupervisorConfig& sv = c.policy->config();
-  if (!delay) {
-    c.info.given_up = true;
-    Report(Cat(c.info.name, " (pid ", pid, ") ended (", how, "), ",
-               c.policy->recent_crashes(), " times within ", sv.window_s,
-               " s: not restarting it; log: ", c.info.log));
-    if (c.critical && failure_.empty()) {
-      failure_ = Cat(c.info.name,
-                     " crashed too often; the cluster cannot serve without it");
-    }
-    return;
-  }
-  Report(Cat(c.info.name, " (pid ", pid, ") ended (", how,
-             "); restarting it in ", delay->count(), " ms (crash ",
-             c.policy->recent_crashes(), " of at most ", sv.max_restarts,
-             " within ", sv.window_s, " s)"));
-  c.restart_at = std::chrono::steady_clock::now() + *delay;
-}
-
-void Cluster::Respawn(Child& c) {
-  c.restart_at.reset();
-  ++c.info.restarts;
-  if (auto s = ForkExec(c, /*first=*/false); !s.ok()) {
-    Report(Cat("cannot restart ", c.info.name, ": ", s.message()));
-    HandleExit(c, 0);
-    return;
-  }
-  c.ready_deadline = std::chrono::steady_clock::now() +
-                     std::chrono::milliseconds(options_.ready_timeout_ms);
-}
-
-void Cluster::CheckStarting(Child& c) {
-  if (auto address = ReadyAddress(c.stdout_path)) {
-    c.ready_deadline.reset();
-    Report(Cat(c.info.name, " runs again (pid ", c.info.pid, ", restart ",
-               c.info.restarts, ")"));
-    return;
-  }
-  if (std::chrono::steady_clock::now() > *c.ready_deadline) {
-    Report(Cat(c.info.name, " (pid ", c.info.pid,
-               ") did not get ready in time; killing it"));
-    kill(c.info.pid, SIGKILL);  // its pidfd reports the end
-    c.ready_deadline.reset();
-  }
-}
-
-namespace {
-
-// PIDs of the cluster's processes (IsOurs), also agates whose Mapping
-// Manager died.
-std::vector<pid_t> ClusterPids(const std::string& run_dir) {
-  std::vector<pid_t> pids;
-  for (int pid : ListPids()) {
-    if (pid > 1 && pid != getpid() && IsOurs(pid, run_dir)) pids.push_back(pid);
-  }
-  return pids;
-}
-
-}  // namespace
 
 void Cluster::Stop(int budget_ms) {
   if (stopped_) return;
@@ -787,7 +318,7 @@ void Cluster::Stop(int budget_ms) {
 }
 
 void Cluster::StopChildren(int budget_ms) {
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   for (auto& [pid, hung] : hung_) ::close(hung.pidfd);
   hung_.clear();
   // wgate first (no new requests), then the managers (they stop their

@@ -8,13 +8,14 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "common/cluster_config.h"
 #include "common/restart_policy.h"
 #include "proto/its.grpc.pb.h"
@@ -117,23 +118,26 @@ class Cluster {
   void StartSupervisor();
   void Supervise();
   void Report(const std::string& message);
-  // Supervisor thread, mu_ held.
-  void HandleExit(Child& c, int status);
-  void Respawn(Child& c);
-  void CheckStarting(Child& c);
+  // Supervisor thread.
+  void HandleExit(Child& c, int status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Respawn(Child& c) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void CheckStarting(Child& c) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Forgets (and closes the pidfd of) a process a HANG fault stopped.
+  void ForgetHung(pid_t pid) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   Options options_;
   ClusterConfig config_parsed_;
   toml::table config_;
-  mutable std::mutex mu_;
-  std::vector<std::unique_ptr<Child>> children_;  // guarded by mu_
-  std::string failure_;                           // guarded by mu_
+  // Shared by the caller's thread, the supervisor and the admin API.
+  mutable absl::Mutex mu_;
+  std::vector<std::unique_ptr<Child>> children_ ABSL_GUARDED_BY(mu_);
+  std::string failure_ ABSL_GUARDED_BY(mu_);
   // Processes stopped by a HANG fault: a pidfd and when to resume them.
   struct Hung {
     int pidfd = -1;
     std::optional<std::chrono::steady_clock::time_point> resume_at;
   };
-  std::map<pid_t, Hung> hung_;  // guarded by mu_
+  std::map<pid_t, Hung> hung_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<AdminService> admin_service_;
   std::unique_ptr<grpc::Server> admin_server_;
   std::string admin_address_;

@@ -1,15 +1,13 @@
 // mapping_manager: the ITS Mapping Manager of one AGate instance.
-#include <sys/wait.h>
-
 #include <CLI/CLI.hpp>
 #include <filesystem>
-#include <fstream>
 #include <future>
 
 #include "common/grpc_util.h"
 #include "common/log.h"
 #include "common/process.h"
 #include "mapping_manager/manager.h"
+#include "mapping_manager/service.h"
 #include "mapping_manager/stat_logs.h"
 
 int main(int argc, char** argv) {
@@ -38,16 +36,7 @@ int main(int argc, char** argv) {
     spdlog::error("{}: no [[agate_instance]] named {}", config.file, instance);
     return 2;
   }
-  asio::io_context io(1);
-  // SIGCHLD must be watched before the first child starts.
-  asio::signal_set children(io, SIGCHLD);
-
-  std::string bound;
-  its::mm::MappingManager* manager_ptr = nullptr;
-  its::mm::AgateCommand command;
-  std::unique_ptr<its::mm::MappingManager> manager;
-  // The service needs the manager, the manager's spawner needs the bound
-  // address: start the server first with a manager created right after.
+  its::GrpcLoop loop;
   std::string host;
   int port;
   std::string addr = listen.empty() ? inst->mapping_manager : listen;
@@ -55,6 +44,7 @@ int main(int argc, char** argv) {
     spdlog::error("{}", s.message());
     return 2;
   }
+  its::mm::AgateCommand command;
   command.binary =
       agate_binary.empty() ? its::ExecutableDir() + "/agate" : agate_binary;
   command.config_dir = config_dir;
@@ -64,80 +54,51 @@ int main(int argc, char** argv) {
   its::mm::LivenessLimits liveness;
   liveness.restart_after = std::chrono::milliseconds(
       static_cast<int64_t>(inst->unresponsive_restart_s * 1000));
-  manager = std::make_unique<its::mm::MappingManager>(
-      *inst, io,
+  // The spawner needs the bound address, which the server learns: it reads
+  // `command` when it starts an agate, after the server started.
+  its::mm::MappingManager manager(
+      *inst, loop,
       [&command, inst](int process, uint32_t incarnation) {
         return its::mm::ForkExecSpawner(command, *inst)(process, incarnation);
       },
       config.supervisor, liveness);
-  manager_ptr = manager.get();
-  its::mm::MappingManagerService service(*manager_ptr, io);
-  auto server = its::StartGrpcServer(addr, {&service}, &bound);
+  its::mm::MappingManagerService service(manager, loop);
+  std::string bound;
+  auto server = its::StartGrpcServer(addr, {service.service()}, &bound, &loop);
   if (!server.ok()) {
     spdlog::error("{}", server.status().message());
     return 1;
   }
   command.manager_address = bound;
-  manager->set_identity(bound, config_dir);
+  manager.set_identity(bound, config_dir);
   // Agates outlive a crash of their manager: this run adopts them.
-  manager->Adopt(its::mm::FindRunningAgates(inst->name, bound, config_dir));
-
-  std::function<void()> reap = [&] {
-    children.async_wait([&](const asio::error_code& ec, int) {
-      if (ec) return;
-      int status;
-      pid_t pid;
-      while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-        manager->ChildExited(pid, status);
-      reap();
-    });
-  };
-  reap();
-  asio::post(io, [&] { manager->Start(); });
+  manager.Adopt(its::mm::FindRunningAgates(inst->name, bound, config_dir));
+  service.Start();
+  loop.Post([&] { manager.Start(); });
 
   // ITS statistics logs, once a simulated minute (ARCHITECTURE.md §7).
   its::ScaledClock clock(command.time_scale);
   std::string log_dir = config.LogDir() + "/" + inst->name;
   std::error_code ec;
   std::filesystem::create_directories(log_dir, ec);
-  its::mm::StatLogs stat_logs;
-  asio::steady_timer minute(io);
-  auto last_real = std::chrono::steady_clock::now();
-  std::function<void()> arm_minute = [&] {
-    minute.expires_after(std::max(std::chrono::microseconds(1'000'000),
-                                  clock.RealDuration(its::kSimMinute)));
-    minute.async_wait([&](const asio::error_code& e) {
-      if (e) return;
-      its::proto::Directory dir = manager->Directory();
-      std::map<pid_t, its::mm::ProcessUsage> usage;
-      for (const auto& p : dir.processes()) {
-        if (p.state() == its::proto::ProcessInfo::UP)
-          usage[p.pid()] = its::mm::ReadUsage(p.pid());
-      }
-      auto now_real = std::chrono::steady_clock::now();
-      double real_s =
-          std::chrono::duration<double>(now_real - last_real).count();
-      last_real = now_real;
-      std::ofstream(log_dir + "/loadstat.log", std::ios::app)
-          << stat_logs.Loadstat(dir, clock.Now(), 60.0);
-      std::ofstream(log_dir + "/performance.log", std::ios::app)
-          << stat_logs.Performance(dir, clock.Now(), 60.0, usage, real_s);
-      arm_minute();
-    });
-  };
-  arm_minute();
+  its::mm::StatLogWriter stat_logs(loop, clock, log_dir,
+                                   [&manager] { return manager.Directory(); });
+  loop.Post([&] { stat_logs.Start(); });
   spdlog::info(
       "Mapping Manager of {} listening on {} (MinAGates {}, MaxAGates {})",
       inst->name, bound, inst->min_agates, inst->max_agates);
   its::AnnounceReady("mapping_manager", bound);
-  its::RunUntilSignal(io, [&] {
-    std::promise<void> stopped;
-    asio::post(io, [&] {
-      children.cancel();
-      manager->StopAll();
-      stopped.set_value();
+  its::RunUntilSignal(loop, [&] {
+    // The agates first (SIGTERM, SIGKILL after 2 s: on the loop, by its
+    // timers), then the server, while the loop still serves.
+    auto stopped = std::make_shared<std::promise<void>>();
+    loop.Post([&manager, stopped] {
+      manager.StopAll([stopped] { stopped->set_value(); });
     });
-    stopped.get_future().wait();
+    if (stopped->get_future().wait_for(std::chrono::seconds(10)) !=
+        std::future_status::ready) {
+      spdlog::error("the AGate processes did not stop in time");
+    }
     (*server)->Shutdown(its::DeadlineIn(500));
   });
   return 0;

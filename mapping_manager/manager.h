@@ -2,41 +2,23 @@
 
 #include <sys/types.h>
 
-#include <asio.hpp>
+#include <chrono>
 #include <deque>
 #include <functional>
-#include <memory>
-#include <mutex>
 #include <optional>
-#include <set>
 #include <string>
 #include <vector>
 
-#include "common/clock.h"
 #include "common/cluster_config.h"
+#include "common/grpc_loop.h"
+#include "common/pidfd_watcher.h"
 #include "common/restart_policy.h"
 #include "mapping_manager/assignment.h"
 #include "mapping_manager/liveness.h"
-#include "proto/its.grpc.pb.h"
+#include "mapping_manager/spawner.h"
+#include "proto/its.pb.h"
 
 namespace its::mm {
-
-// How the Mapping Manager starts an AGate process; returns its PID or -1.
-// Tests may replace it.
-using Spawner = std::function<pid_t(int process, uint32_t incarnation)>;
-
-// An AGate process of this instance that outlived an earlier run of its
-// Mapping Manager (found in /proc by its command line).
-struct RunningAgate {
-  pid_t pid = 0;
-  int process = 0;
-  uint32_t incarnation = 0;
-};
-// The agate processes whose command line names `instance`, the manager at
-// `manager_address` and the configuration directory `config_dir`.
-std::vector<RunningAgate> FindRunningAgates(const std::string& instance,
-                                            const std::string& manager_address,
-                                            const std::string& config_dir);
 
 // One AGate instance's Mapping Manager: starts MinAGates agate processes,
 // restarts those that die (with back-off; not after too many crashes),
@@ -45,16 +27,23 @@ std::vector<RunningAgate> FindRunningAgates(const std::string& instance,
 // processes whose load reports stop as unresponsive (no new sessions; killed
 // and restarted after unresponsive_restart_s). Agates outlive their manager:
 // a restarted manager adopts them (Adopt) instead of starting duplicates.
-// Runs on the logic thread `io`.
+//
+// Everything runs on the loop thread of `loop` (Adopt, set_identity and the
+// constructor before it runs): no locks. Timers are the loop's; the end of a
+// process arrives from a PidfdWatcher. Nothing here blocks.
+//
+// manager.cc: assignment, registration, load reports, the directory.
+// supervision.cc: starting, adopting, watching, restarting, stopping.
 class MappingManager {
  public:
   using AssignDone =
       std::function<void(const grpc::Status&, const proto::ProcessInfo&)>;
   using DirectoryListener = std::function<void(const proto::Directory&)>;
 
-  MappingManager(const AgateInstanceConfig& config, asio::io_context& io,
+  MappingManager(const AgateInstanceConfig& config, GrpcLoop& loop,
                  Spawner spawner, SupervisorConfig supervisor = {},
                  LivenessLimits liveness = {});
+  ~MappingManager();
 
   // Before Start(): processes of an earlier run of this manager. They count
   // as starting until they register again; the directory and assignments
@@ -67,20 +56,20 @@ class MappingManager {
     address_ = std::move(address);
     config_dir_ = std::move(config_dir);
   }
-  void Start();    // starts MinAGates processes (those not adopted)
-  void StopAll();  // SIGTERM to every agate, SIGKILL after 2 s; blocks
+  void Start();  // starts MinAGates processes (those not adopted)
+  // SIGTERM (and SIGCONT) to every agate, SIGKILL to those left after 2 s;
+  // `done` runs once every one ended (or a moment after the SIGKILL). Fails
+  // waiting assignments; new ones fail at once.
+  void StopAll(std::function<void()> done);
 
   void Assign(AssignDone done);
   grpc::Status Register(const proto::RegisterRequest& req);
   grpc::Status ReportLoad(const proto::LoadReport& report);
-  // A child exited (from SIGCHLD handling); status -1: an adopted process
-  // ended (status unknown).
-  void ChildExited(pid_t pid, int status);
   // Once a second: liveness of every process, and the directory heartbeat.
   void Tick();
 
   proto::Directory Directory() const;
-  // Listeners get every new directory (on the logic thread). Returns an id.
+  // Listeners get every new directory. Returns an id.
   int AddListener(DirectoryListener listener);
   void RemoveListener(int id);
 
@@ -107,9 +96,12 @@ class MappingManager {
     uint64_t requests = 0;
     std::chrono::steady_clock::time_point last_report;
     bool killed_unresponsive = false;
-    // Adopted from an earlier run: not our child; its end shows on a pidfd.
+    // Adopted from an earlier run: not our child (nothing to reap).
     bool adopted = false;
-    std::shared_ptr<asio::posix::stream_descriptor> pidfd;
+    // Held for every running process: signals never hit a reused PID, and
+    // its end shows on it (watch_id: the PidfdWatcher's).
+    int pidfd = -1;
+    int watch_id = 0;
     std::optional<RestartPolicy> restart;
   };
   struct Waiter {
@@ -117,76 +109,47 @@ class MappingManager {
     std::chrono::steady_clock::time_point deadline;
   };
 
-  double Weight(const Slot& s) const;
+  // supervision.cc
   void StartSlot(int index);
-  void WatchAdopted(int index);
+  void Watch(int index);
+  void ReleasePidfd(Slot& s);
   void Signal(Slot& s, int sig);
-  void EndRecovery();
+  // The process behind a watched pidfd ended.
+  void ProcessEnded(pid_t pid);
+  void ChildExited(pid_t pid, int status);  // status -1: not our child
   void ArmTick();
+  void FinishStop();  // runs StopAll's `done` once
+  bool AllDown() const;
+
+  // manager.cc
+  double Weight(const Slot& s) const;
+  void EndRecovery();
   void TryAssignWaiting();
   bool AssignNow(AssignDone& done, bool may_wait);
   void Publish();
   proto::ProcessInfo Info(int index) const;
 
   AgateInstanceConfig config_;
-  asio::io_context& io_;
+  GrpcLoop& loop_;
   Spawner spawner_;
+  PidfdWatcher watcher_;
   std::vector<Slot> slots_;
   std::deque<Waiter> waiting_;
-  asio::steady_timer waiter_timer_;
+  GrpcLoop::Timer waiter_timer_;
   uint64_t version_ = 0;
   int next_listener_ = 1;
   std::vector<std::pair<int, DirectoryListener>> listeners_;
   bool stopping_ = false;
+  std::function<void()> stopped_;  // StopAll's `done`, until it ran
+  GrpcLoop::Timer stop_timer_;
   SupervisorConfig supervisor_;
   LivenessLimits liveness_;
-  asio::steady_timer tick_timer_;
+  GrpcLoop::Timer tick_timer_;
   bool recovering_ = false;  // adopted processes have not all registered
   std::chrono::steady_clock::time_point last_tick_;
-  asio::steady_timer recovery_timer_;
+  GrpcLoop::Timer recovery_timer_;
   std::string address_;
   std::string config_dir_;
 };
-
-// gRPC face: unary control calls plus the server-streaming directory.
-class MappingManagerService final
-    : public proto::MappingManager::CallbackService {
- public:
-  MappingManagerService(MappingManager& manager, asio::io_context& io)
-      : manager_(manager), io_(io) {}
-
-  grpc::ServerUnaryReactor* Assign(grpc::CallbackServerContext* context,
-                                   const proto::AssignRequest* request,
-                                   proto::AssignReply* reply) override;
-  grpc::ServerUnaryReactor* Register(grpc::CallbackServerContext* context,
-                                     const proto::RegisterRequest* request,
-                                     proto::Empty* reply) override;
-  grpc::ServerUnaryReactor* ReportLoad(grpc::CallbackServerContext* context,
-                                       const proto::LoadReport* request,
-                                       proto::Empty* reply) override;
-  grpc::ServerUnaryReactor* GetDirectory(grpc::CallbackServerContext* context,
-                                         const proto::Empty* request,
-                                         proto::Directory* reply) override;
-  grpc::ServerWriteReactor<proto::Directory>* WatchDirectory(
-      grpc::CallbackServerContext* context,
-      const proto::Empty* request) override;
-
- private:
-  MappingManager& manager_;
-  asio::io_context& io_;
-};
-
-// Starts `agate` children with fork/exec; they die with the manager
-// (PR_SET_PDEATHSIG).
-struct AgateCommand {
-  std::string binary;  // path of the agate executable
-  std::string config_dir;
-  std::string listen_host;  // agates bind <host>:0
-  std::string manager_address;
-  std::string r3_address;
-  double time_scale = 1.0;
-};
-Spawner ForkExecSpawner(const AgateCommand& command,
-                        const AgateInstanceConfig& instance);
 
 }  // namespace its::mm

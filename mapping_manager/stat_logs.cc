@@ -91,4 +91,38 @@ std::string StatLogs::Performance(const proto::Directory& dir, SimMicros now,
   return out;
 }
 
+StatLogWriter::StatLogWriter(GrpcLoop& loop, const ScaledClock& clock,
+                             std::string log_dir,
+                             std::function<proto::Directory()> directory)
+    : clock_(clock),
+      log_dir_(std::move(log_dir)),
+      directory_(std::move(directory)),
+      timer_(loop),
+      last_real_(std::chrono::steady_clock::now()) {}
+
+void StatLogWriter::Start() {
+  timer_.Arm(std::max(std::chrono::microseconds(1'000'000),
+                      clock_.RealDuration(kSimMinute)),
+             [this] {
+               Write();
+               Start();
+             });
+}
+
+void StatLogWriter::Write() {
+  proto::Directory dir = directory_();
+  std::map<pid_t, ProcessUsage> usage;
+  for (const auto& p : dir.processes()) {
+    if (p.state() == proto::ProcessInfo::UP)
+      usage[p.pid()] = ReadUsage(p.pid());
+  }
+  auto now_real = std::chrono::steady_clock::now();
+  double real_s = std::chrono::duration<double>(now_real - last_real_).count();
+  last_real_ = now_real;
+  std::ofstream(log_dir_ + "/loadstat.log", std::ios::app)
+      << logs_.Loadstat(dir, clock_.Now(), 60.0);
+  std::ofstream(log_dir_ + "/performance.log", std::ios::app)
+      << logs_.Performance(dir, clock_.Now(), 60.0, usage, real_s);
+}
+
 }  // namespace its::mm

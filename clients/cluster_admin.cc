@@ -1,0 +1,250 @@
+// The cluster launcher's admin API (itsadm processes, itsadm fault) and
+// the fault injection behind it.
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include "clients/cluster_internal.h"
+#include "common/grpc_util.h"
+#include "common/spawn.h"
+#include "common/strings.h"
+
+namespace its::launcher {
+
+absl::Status Cluster::StartAdmin() {
+  std::string listen = config_parsed_.supervisor.listen;
+  if (options_.ephemeral_ports) listen = WithPort0(listen);
+  admin_service_ = std::make_unique<AdminService>(*this);
+  auto server =
+      StartGrpcServer(listen, {admin_service_.get()}, &admin_address_);
+  if (!server.ok()) {
+    return absl::UnavailableError(
+        Cat("the cluster's admin API: ", server.status().message(),
+            " ([supervisor] listen in cluster.toml)"));
+  }
+  admin_server_ = std::move(*server);
+  if (!config_.contains("supervisor"))
+    config_.insert("supervisor", toml::table{});
+  config_["supervisor"].as_table()->insert_or_assign("listen", admin_address_);
+  return WriteConfig();
+}
+
+absl::StatusOr<std::pair<pid_t, int>> Cluster::ResolveProcess(
+    const std::string& target) const {
+  std::string name = target;
+  if (name.rfind("agate ", 0) == 0) name = name.substr(6);
+  auto slash = name.find('/');
+  if (slash != std::string::npos) {  // IT1/1: ask its Mapping Manager
+    std::string instance = name.substr(0, slash);
+    int process;
+    const AgateInstanceConfig* inst = config_parsed_.FindInstance(instance);
+    if (inst == nullptr || !ParseInt(name.substr(slash + 1), &process)) {
+      return absl::NotFoundError(
+          Cat("no AGate process '", target, "' (e.g. agate IT1/0)"));
+    }
+    auto mm = Find("mapping_manager " + instance);
+    auto stub =
+        proto::MappingManager::NewStub(MakeChannel(mm ? mm->address : ""));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(DeadlineIn(2000));
+    proto::Directory d;
+    if (grpc::Status st = stub->GetDirectory(&ctx, proto::Empty(), &d);
+        !st.ok()) {
+      return absl::UnavailableError(
+          Cat("the Mapping Manager of ", instance,
+              " does not answer: ", st.error_message()));
+    }
+    for (const auto& p : d.processes()) {
+      if (p.process() != process || p.state() == proto::ProcessInfo::DOWN ||
+          p.pid() <= 0)
+        continue;
+      // Hold it by a pidfd, then check it is an agate of this cluster.
+      int fd = PidfdOpen(p.pid());
+      if (fd >= 0 && IsOurs(p.pid(), options_.run_dir))
+        return std::make_pair(p.pid(), fd);
+      if (fd >= 0) ::close(fd);
+      break;
+    }
+    return absl::NotFoundError(
+        Cat("AGate process ", instance, "/", process, " is not running"));
+  }
+  std::string names;
+  absl::MutexLock l(&mu_);
+  for (const auto& c : children_) {
+    if (c->info.name == target) {
+      if (c->info.pid <= 0 || c->pidfd < 0) {
+        return absl::UnavailableError(Cat(target, " is not running"));
+      }
+      return std::make_pair(c->info.pid, ::fcntl(c->pidfd, F_DUPFD_CLOEXEC, 0));
+    }
+    names += Cat(names.empty() ? "" : ", ", c->info.name);
+  }
+  return absl::NotFoundError(Cat("no process '", target, "'; the cluster has ",
+                                 names, " and agate IT<n>/<process>"));
+}
+
+std::vector<std::string> Cluster::AgateAddresses(
+    const std::string& instance) const {
+  std::vector<std::string> out;
+  for (const auto& inst : config_parsed_.instances) {
+    if (!instance.empty() && inst.name != instance) continue;
+    auto mm = Find("mapping_manager " + inst.name);
+    if (!mm) continue;
+    auto stub = proto::MappingManager::NewStub(MakeChannel(mm->address));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(DeadlineIn(2000));
+    proto::Directory d;
+    if (!stub->GetDirectory(&ctx, proto::Empty(), &d).ok()) continue;
+    for (const auto& p : d.processes()) {
+      if (!p.address().empty() && p.state() != proto::ProcessInfo::DOWN)
+        out.push_back(p.address());
+    }
+  }
+  return out;
+}
+
+grpc::Status Cluster::Fault(const proto::FaultRequest& req,
+                            proto::FaultReply* reply) {
+  auto bad = [](const std::string& why) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, why);
+  };
+  if (!(req.seconds() >= 0 && req.seconds() <= 3600)) {
+    return bad("the duration must be between 0 and 3600 seconds");
+  }
+  using Action = proto::FaultRequest;
+  if (req.action() == Action::DELAY || req.action() == Action::CLEAR) {
+    std::string instance;
+    double seconds = req.seconds();
+    if (req.action() == Action::DELAY) {
+      std::string link = req.target();
+      auto space = link.find(' ');
+      if (space != std::string::npos) {
+        instance = link.substr(0, space);
+        link = link.substr(space + 1);
+        if (!config_parsed_.FindInstance(instance)) {
+          return bad(Cat("no AGate instance '", instance, "'"));
+        }
+      }
+      if (link != "agate->r3") {
+        return bad(Cat(
+            "unknown link '", req.target(),
+            "': delays exist for 'agate->r3' (quote it in a shell), optionally "
+            "after an instance: IT2 'agate->r3'"));
+      }
+    } else {
+      seconds = 0;
+    }
+    int set = 0;
+    proto::LinkDelay delay;
+    delay.set_r3_seconds(seconds);
+    for (const std::string& address : AgateAddresses(instance)) {
+      auto stub = proto::AGate::NewStub(MakeChannel(address));
+      grpc::ClientContext ctx;
+      ctx.set_deadline(DeadlineIn(2000));
+      proto::Empty none;
+      set += stub->SetLinkDelay(&ctx, delay, &none).ok();
+    }
+    std::string resumed;
+    if (req.action() == Action::CLEAR) {
+      absl::MutexLock l(&mu_);
+      for (auto& [pid, hung] : hung_) {
+        PidfdSignal(hung.pidfd, SIGCONT);
+        ::close(hung.pidfd);
+        resumed += Cat(resumed.empty() ? "" : ", ", pid);
+      }
+      hung_.clear();
+    }
+    if (req.action() == Action::DELAY) {
+      reply->set_done(Cat("calls to R/3 of ", set, " AGate process(es)",
+                          instance.empty() ? "" : Cat(" of ", instance),
+                          " now wait ", seconds,
+                          " s (processes started later do not)"));
+    } else {
+      reply->set_done(
+          Cat("no R/3 delay on any of the ", set, " AGate process(es)",
+              resumed.empty() ? "" : Cat("; resumed pid ", resumed)));
+    }
+    Report(Cat("fault: ", reply->done()));
+    return grpc::Status::OK;
+  }
+  auto target = ResolveProcess(req.target());
+  if (!target.ok()) {
+    return grpc::Status(static_cast<grpc::StatusCode>(target.status().code()),
+                        std::string(target.status().message()));
+  }
+  auto [pid, pidfd] = *target;
+  absl::MutexLock l(&mu_);
+  switch (req.action()) {
+    case Action::KILL:
+      PidfdSignal(pidfd, SIGKILL);
+      ::close(pidfd);
+      ForgetHung(pid);
+      reply->set_done(
+          Cat("killed ", req.target(), " (pid ", pid, ", SIGKILL)"));
+      break;
+    case Action::HANG: {
+      PidfdSignal(pidfd, SIGSTOP);
+      ForgetHung(pid);
+      Hung& hung = hung_[pid];
+      hung.pidfd = pidfd;  // resumed through it: never a reused PID
+      if (req.seconds() > 0) {
+        hung.resume_at = std::chrono::steady_clock::now() +
+                         std::chrono::milliseconds(
+                             static_cast<int64_t>(req.seconds() * 1000));
+        reply->set_done(Cat("stopped ", req.target(), " (pid ", pid,
+                            ", SIGSTOP) for ", req.seconds(), " s"));
+      } else {
+        reply->set_done(
+            Cat("stopped ", req.target(), " (pid ", pid,
+                ", SIGSTOP) until 'itsadm fault resume' or 'clear'"));
+      }
+      uint64_t one = 1;  // the supervisor resumes it in time
+      if (::write(wake_fd_, &one, sizeof one) < 0) {
+      }
+      break;
+    }
+    case Action::RESUME:
+      PidfdSignal(pidfd, SIGCONT);
+      ::close(pidfd);
+      ForgetHung(pid);
+      reply->set_done(
+          Cat("resumed ", req.target(), " (pid ", pid, ", SIGCONT)"));
+      break;
+    default:
+      ::close(pidfd);
+      return bad("unknown action");
+  }
+  Report(Cat("fault: ", reply->done()));
+  return grpc::Status::OK;
+}
+
+proto::ClusterProcesses Cluster::ListProcesses() const {
+  proto::ClusterProcesses out;
+  absl::MutexLock l(&mu_);
+  for (const auto& c : children_) {
+    proto::ClusterProcess* p = out.add_processes();
+    p->set_name(c->info.name);
+    p->set_pid(std::max(0, static_cast<int>(c->info.pid)));
+    p->set_address(c->info.address);
+    p->set_restarts(c->info.restarts);
+    const char* state = "running";
+    if (c->info.given_up) {
+      state = "given_up";
+    } else if (c->info.pid <= 0 || c->restart_at || c->ready_deadline) {
+      state = "restarting";
+    } else if (hung_.count(c->info.pid) != 0) {
+      state = "hung";
+    }
+    p->set_state(state);
+  }
+  return out;
+}
+
+void Cluster::ForgetHung(pid_t pid) {
+  auto it = hung_.find(pid);
+  if (it == hung_.end()) return;
+  ::close(it->second.pidfd);
+  hung_.erase(it);
+}
+
+}  // namespace its::launcher
