@@ -16,7 +16,7 @@ struct RenderContext {
   std::string sisp;   // SessInfo script (SispScript), or empty
 };
 
-// SessInfo of SISP (ITS-REFERENCE §4), handed to the portal page's DSM.
+// SessInfo of SISP (docs/sisp-and-dsm.md), handed to the portal page's DSM.
 struct SessInfo {
   std::string gusid;  // the session's public ID (never its secret)
   std::string

@@ -1,7 +1,7 @@
 #pragma once
 
 // Long-lived bidirectional gRPC streams that carry many requests per message
-// (ARCHITECTURE.md §2), on a GrpcLoop: every operation starts and completes
+// (docs/architecture.md §2) on a GrpcLoop: every operation starts and completes
 // on the loop thread, so nothing here takes a lock.
 //
 // Writes are naturally batched: items sent while a write is in flight

@@ -44,7 +44,7 @@ struct HttpLimits {
   double idle_timeout_s = 60;  // real seconds a keep-alive connection may idle
 };
 
-// cluster.toml (ARCHITECTURE.md §5). Paths are relative to `dir`.
+// cluster.toml (docs/architecture.md §5). Paths are relative to `dir`.
 struct ClusterConfig {
   std::string dir;   // configuration directory
   std::string file;  // path of cluster.toml

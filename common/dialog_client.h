@@ -18,7 +18,7 @@
 
 namespace its {
 
-// Client of a peer's batched `Dialog` stream (ARCHITECTURE.md §2) on a
+// Client of a peer's batched `Dialog` stream (docs/architecture.md §2) on a
 // GrpcLoop: one long-lived bidi stream, requests tagged with IDs and matched
 // to responses. Call() and every callback run on the loop thread. If the
 // stream breaks, the calls in flight fail with `make_failure(why)` and the

@@ -8,7 +8,7 @@
 
 namespace its {
 
-// Global unique session ID (ARCHITECTURE.md §3):
+// Global unique session ID (docs/architecture.md §3):
 //   <instance>-A:<host>:<pppp>.<ssssssss>.<random>
 // pppp: process number (4 hex digits), ssssssss: session slot (8 hex digits;
 // the top byte is the incarnation of the AGate process, the rest a counter),

@@ -11,7 +11,7 @@ struct LoadSample {
   double turnaround_s = 0;  // average turnaround of recent requests
 };
 
-// Load weight w (ITS-REFERENCE §1): 1.0 when idle, falling with load:
+// Load weight w (docs/architecture.md §1.2): 1.0 when idle, falling with load:
 //   w = free_sessions/max_sessions × free_threads/max_threads × tat_factor
 // with tat_factor = 1 / (1 + turnaround_s). The real turnaround factor is
 // undocumented; this one halves w at a one-second turnaround.

@@ -26,7 +26,7 @@ struct Assignment {
   int process = -1;
 };
 
-// The ITS Mapping Manager's rule (ITS-REFERENCE §1): the live process with
+// The Mapping Manager's rule (docs/architecture.md §1.2): the live process with
 // the highest PID, unless it is overloaded (w < overload_weight); then the
 // next highest PID that is not. When all are overloaded: start more while
 // fewer than `max_agates` run; otherwise the one with the highest w that

@@ -76,7 +76,7 @@ int main(int argc, char** argv) {
   service.Start();
   loop.Post([&] { manager.Start(); });
 
-  // ITS statistics logs, once a simulated minute (ARCHITECTURE.md §7).
+  // ITS statistics logs, once a simulated minute (docs/architecture.md §7).
   its::ScaledClock clock(command.time_scale);
   std::string log_dir = config.LogDir() + "/" + inst->name;
   std::error_code ec;
