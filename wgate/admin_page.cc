@@ -3,6 +3,7 @@
 // stub), on one page that can reload itself.
 #include <algorithm>
 
+#include "common/admin_table.h"
 #include "common/pages.h"
 #include "common/strings.h"
 #include "wgate/wgate.h"
@@ -10,14 +11,13 @@
 namespace its::wgate {
 namespace {
 
-// An HTML table; every cell is escaped.
-std::string HtmlTable(const std::string& id,
-                      const std::vector<std::string>& headers,
-                      const std::vector<std::vector<std::string>>& rows) {
+// An HTML table of `t`; every cell is escaped.
+std::string HtmlTable(const std::string& id, const admin_table::Table& t) {
   std::string out = Cat("<table id=\"", id, "\"><tr>");
-  for (const auto& h : headers) out += Cat("<th>", HtmlEscape(h), "</th>");
+  for (const auto& h : admin_table::Titles(t))
+    out += Cat("<th>", HtmlEscape(h), "</th>");
   out += "</tr>";
-  for (const auto& row : rows) {
+  for (const auto& row : admin_table::TextRows(t)) {
     out += "<tr>";
     for (const auto& cell : row) out += Cat("<td>", HtmlEscape(cell), "</td>");
     out += "</tr>";
@@ -40,7 +40,7 @@ void WGate::AdminPage(const http::Request& req, Respond respond) {
     proto::Sm04Reply sm04;
     proto::Sm05Reply sm05;
     proto::Sm12Reply sm12;
-    std::vector<std::vector<std::string>> sessions;
+    admin_table::Table sessions = admin_table::SessionTable();
     size_t pending = 3;
     std::string error;
     Respond respond;
@@ -58,50 +58,20 @@ void WGate::AdminPage(const http::Request& req, Respond respond) {
   lists->pending += live.size();
   auto finish = [this, lists, refresh] {
     if (--lists->pending > 0) return;
-    std::vector<std::vector<std::string>> agates;
-    for (const auto& inst : directory_.instances()) {
-      for (const auto& p : inst.directory.processes()) {
-        agates.push_back({p.instance(), Cat(p.process()), Cat(p.pid()),
-                          proto::ProcessInfo::State_Name(p.state()),
-                          Cat(p.sessions(), "/", p.max_sessions()),
-                          Cat(p.busy_threads(), "/", p.max_threads()),
-                          fmt::format("{:.3f}", p.weight()), p.address()});
-      }
-    }
-    std::vector<std::vector<std::string>> sm04, sm05, sm12;
-    for (const auto& r : lists->sm04.rows())
-      sm04.push_back({r.client(), r.user(), r.terminal(), r.tcode(), r.type(),
-                      r.last_step()});
-    for (const auto& r : lists->sm05.rows())
-      sm05.push_back({Cat(r.id()), r.client(), r.user(), Cat(r.sessions()),
-                      r.created(), r.last_activity(),
-                      fmt::format("{:.0f}", r.expires_in_s())});
-    for (const auto& r : lists->sm12.rows())
-      sm12.push_back(
-          {r.client(), r.user(), r.time(), r.mode(), r.table(), r.argument()});
+    admin_table::Table agates = admin_table::AgateTable();
+    for (const auto& inst : directory_.instances())
+      for (const auto& p : inst.directory.processes())
+        admin_table::AddAgateRow(p, &agates);
     std::string body = "<h1>ITS Administration</h1><h2>AGate processes</h2>";
-    body += HtmlTable("agates",
-                      {"Instance", "Process", "PID", "State", "Sessions",
-                       "Busy threads", "Load weight w", "Address"},
-                      agates);
+    body += HtmlTable("agates", agates);
     body += "<h2>ITS sessions</h2>";
-    body += HtmlTable("sessions",
-                      {"Instance", "Process", "Session (GUSID)", "Service",
-                       "User", "Tcode", "State", "Idle s", "Expires in s"},
-                      lists->sessions);
+    body += HtmlTable("sessions", lists->sessions);
     body += "<h2>SM04 User List</h2>";
-    body += HtmlTable(
-        "sm04", {"Client", "User", "Terminal", "Tcode", "Type", "Last step"},
-        sm04);
+    body += HtmlTable("sm04", admin_table::Sm04Table(lists->sm04));
     body += "<h2>SM05 HTTP Security Sessions</h2>";
-    body += HtmlTable("sm05",
-                      {"ID", "Client", "User", "Sessions", "Created",
-                       "Last activity", "Expires in s"},
-                      sm05);
+    body += HtmlTable("sm05", admin_table::Sm05Table(lists->sm05));
     body += "<h2>SM12 Lock Entries</h2>";
-    body += HtmlTable(
-        "sm12", {"Client", "User", "Time", "Mode", "Table", "Lock argument"},
-        sm12);
+    body += HtmlTable("sm12", admin_table::Sm12Table(lists->sm12));
     if (!lists->error.empty()) {
       body += Cat("<p class=\"msg msg-E\">Not reachable: ",
                   HtmlEscape(lists->error), "</p>");
@@ -147,13 +117,7 @@ void WGate::AdminPage(const http::Request& req, Respond respond) {
         },
         [lists, finish, p, stub](const grpc::Status& s,
                                  proto::SessionsReply& reply) {
-          for (const auto& r : reply.rows()) {
-            lists->sessions.push_back(
-                {p.instance(), Cat(p.process()), r.session(), r.service(),
-                 r.user(), r.tcode(), r.state(),
-                 fmt::format("{:.0f}", r.idle_s()),
-                 fmt::format("{:.0f}", r.expires_in_s())});
-          }
+          admin_table::AddSessionRows(p, reply, &lists->sessions);
           finish();
         });
   }
