@@ -88,6 +88,8 @@ class R3System {
   // Records activity now: restarts the session's and its security session's
   // idle time.
   void Touch(Session& s);
+  // The answer to a request for a session that no longer exists.
+  static proto::R3Response SessionGone(uint64_t session);
   // Ends a user session (locks released); `reason` goes to the agate unless
   // empty.
   void EndUserSession(uint64_t id, const std::string& reason);
