@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "clients/load_engine.h"
+#include "common/its_protocol.h"
 #include "common/params.h"
 #include "common/strings.h"
 
@@ -96,7 +97,7 @@ void Journeys::Start(const std::shared_ptr<VirtualUser>& vu,
     form += "&~transaction=" + UrlEncode(j.transaction);
   if (j.end == JourneyDef::kCloseTab) form += "&sapwp_active=1";
   std::string req = Cat(
-      "POST /scripts/wgate/", j.service, "/! HTTP/1.1\r\nHost: ", options_.host,
+      "POST ", ServiceUrl(j.service), "! HTTP/1.1\r\nHost: ", options_.host,
       "\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ",
       form.size(), "\r\n\r\n", form);
   Send(vu, "logon", std::move(req), intended,
@@ -137,10 +138,10 @@ void Journeys::NextStep(const std::shared_ptr<VirtualUser>& vu) {
         End(vu, true);
         return;
       case JourneyDef::kLogoff: {
-        std::string req =
-            Cat("GET /scripts/wgate/", j.service,
-                "/?~okcode=%2Fnex HTTP/1.1\r\nHost: ", options_.host,
-                "\r\nCookie: ~session=", vu->cookie, "\r\n\r\n");
+        std::string req = Cat(
+            "GET ", ServiceUrl(j.service),
+            "?~okcode=%2Fnex HTTP/1.1\r\nHost: ", options_.host,
+            "\r\nCookie: ", kSessionCookieName, "=", vu->cookie, "\r\n\r\n");
         Send(vu, "logoff", std::move(req), Clock::now(),
              [this, vu](int status, std::string_view) {
                End(vu, status == 200 || status == 302);
@@ -177,9 +178,10 @@ void Journeys::NextStep(const std::shared_ptr<VirtualUser>& vu) {
     std::string q = Cat("~okcode=", UrlEncode(st.okcode));
     for (const auto& [name, value] : st.fields)
       q += Cat("&", UrlEncode(name), "=", UrlEncode(value));
-    std::string req = Cat("GET /scripts/wgate/", j.service, "/?", q,
-                          " HTTP/1.1\r\nHost: ", options_.host,
-                          "\r\nCookie: ~session=", vu->cookie, "\r\n\r\n");
+    std::string req =
+        Cat("GET ", ServiceUrl(j.service), "?", q,
+            " HTTP/1.1\r\nHost: ", options_.host,
+            "\r\nCookie: ", kSessionCookieName, "=", vu->cookie, "\r\n\r\n");
     Send(vu, st.name, std::move(req), vu->intended,
          [this, vu](int status, std::string_view) {
            if (status != 200) {

@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "common/its_protocol.h"
 #include "common/params.h"
 #include "common/strings.h"
 
@@ -79,7 +80,7 @@ void LoadConnection::Complete() {
     if (name == "x-its-agate") {
       response_.agate.assign(value);
     } else if (name == "set-cookie") {
-      if (auto v = FindCookie(value, "~session")) {
+      if (auto v = FindCookie(value, kSessionCookieName)) {
         if (value.find("Max-Age=0") != std::string_view::npos) {
           response_.cookie_cleared = true;
         } else {
