@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "wgate/directory.h"
+#include "wgate/metrics.h"
 #include "wgate/outcome.h"
 #include "wgate/router.h"
 #include "wgate/session_routing.h"
@@ -149,6 +150,24 @@ TEST(OutcomeTest, HttpStatusAndCookie) {
   EXPECT_FALSE(WgateAnswer(proto::AGATE_TIMEOUT).clear_session())
       << "the session is kept";
   EXPECT_EQ(WgateAnswer(proto::AGATE_TIMEOUT).outcome(), proto::AGATE_TIMEOUT);
+}
+
+TEST_F(DirectoryTest, EachAnswerIsCountedOnceByOutcome) {
+  Report(0, {{0, 3, proto::ProcessInfo::UP}});
+  Metrics m;
+  m.Count(proto::SESSION_NOT_FOUND);  // a forged ID the wgate refused itself
+  m.Count(proto::SESSION_ENDED);
+  m.Count(proto::AGATE_TIMEOUT);
+  ++m.no_session;
+  std::string text = MetricsText(m, *directory_);
+  EXPECT_NE(text.find("its_wgate_bad_session_total 3\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("its_wgate_agate_timeouts_total 1\n"), std::string::npos);
+  EXPECT_NE(
+      text.find("its_wgate_outcomes_total{outcome=\"session_not_found\"} 1\n"),
+      std::string::npos);
+  EXPECT_NE(text.find("its_agate_sessions{instance=\"IT1\",process=\"0\"} 3\n"),
+            std::string::npos);
 }
 
 }  // namespace
