@@ -42,7 +42,8 @@ AGateProcess::AGateProcess(const AGateOptions& options, const Clock& clock,
       defer_(std::move(defer)),
       services_(services),
       r3_(r3),
-      table_(clock, options.incarnation, options.max_sessions) {
+      table_(clock, options.incarnation, options.max_sessions),
+      threads_(clock, options.work_threads) {
   if (std::string error; !options_.access_log.empty() &&
                          !access_.Open(options_.access_log, &error)) {
     spdlog::error("cannot open {}: {}", options_.access_log, error);
@@ -158,27 +159,6 @@ proto::AGateResponse AGateProcess::Message(
       Response(outcome, MessagePage(title, text, "", "", extra_html));
   r.set_clear_session(clear_cookie);
   return r;
-}
-
-void AGateProcess::WithThread(std::function<void()> work) {
-  if (busy_threads_ < options_.work_threads) {
-    ++busy_threads_;
-    work();
-  } else {
-    thread_queue_.push_back(std::move(work));
-  }
-}
-
-void AGateProcess::ReleaseThread(SimMicros started) {
-  tat_sum_s_ += static_cast<double>(clock_.Now() - started) / kSimSecond;
-  ++tat_count_;
-  --busy_threads_;
-  if (!thread_queue_.empty()) {
-    auto next = std::move(thread_queue_.front());
-    thread_queue_.pop_front();
-    ++busy_threads_;
-    next();
-  }
 }
 
 void AGateProcess::Handle(proto::AGateRequest& req, Reply reply) {
@@ -303,8 +283,7 @@ void AGateProcess::Start(proto::AGateRequest& req, const Reply& reply,
   }
   std::string tcode = FirstWord(param("~transaction"));
   auto shared_req = std::make_shared<proto::AGateRequest>(std::move(req));
-  WithThread([=, this] {
-    SimMicros started = clock_.Now();
+  threads_.Run([=, this](SimMicros started) {
     proto::R3Request r3req;
     proto::R3Logon* logon = r3req.mutable_logon();
     logon->set_client(client);
@@ -315,7 +294,7 @@ void AGateProcess::Start(proto::AGateRequest& req, const Reply& reply,
     logon->set_terminal(AgateName());
     logon->set_service(ToLower(shared_req->service()));
     r3_.Call(std::move(r3req), [=, this](proto::R3Response& r3resp) {
-      ReleaseThread(started);
+      threads_.Release(started);
       Params url;
       for (const auto& p : shared_req->params()) url.Set(p.name(), p.value());
       if (r3resp.code() != proto::R3Response::OK) {
@@ -543,17 +522,16 @@ void AGateProcess::Step(SessionContext& s, proto::AGateRequest& req,
   uint32_t slot = s.slot;
   std::string client_ip = req.client_ip();
   auto shared_params = std::make_shared<Params>(std::move(params));
-  WithThread([=, this] {
-    SimMicros started = clock_.Now();
+  threads_.Run([=, this](SimMicros started) {
     auto it = table_.all().find(slot);
     if (it == table_.all().end()) {
-      ReleaseThread(started);
+      threads_.Release(started);
       reply(
           Message(proto::SESSION_ENDED, "Session timed out", kTimedOut, true));
       return;
     }
     if (it->second->state != State::kActive) {  // ended while queued
-      ReleaseThread(started);
+      threads_.Release(started);
       reply(EndPage(*it->second));
       return;
     }
@@ -566,7 +544,7 @@ void AGateProcess::Step(SessionContext& s, proto::AGateRequest& req,
         (*step->mutable_fields())[name] = value;
     }
     r3_.Call(std::move(r3req), [=, this](proto::R3Response& r3resp) {
-      ReleaseThread(started);
+      threads_.Release(started);
       auto it = table_.all().find(slot);
       if (it == table_.all().end()) {
         reply(Message(proto::SESSION_ENDED, "Session timed out", kTimedOut,
@@ -663,13 +641,10 @@ proto::LoadReport AGateProcess::Load() {
   r.set_process(options_.process);
   r.set_pid(pid_);
   r.set_sessions(table_.active());
-  r.set_busy_threads(busy_threads_);
-  r.set_turnaround_s(tat_count_ ? tat_sum_s_ / static_cast<double>(tat_count_)
-                                : 0.0);
+  r.set_busy_threads(threads_.busy());
+  r.set_turnaround_s(threads_.TakeTurnaround());
   r.set_requests(requests_);
   r.set_starts(starts_);
-  tat_sum_s_ = 0;
-  tat_count_ = 0;
   return r;
 }
 

@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -11,6 +10,7 @@
 #include "agate/access_log.h"
 #include "agate/r3_client.h"
 #include "agate/session_table.h"
+#include "agate/work_threads.h"
 #include "common/async_stream.h"
 #include "common/clock.h"
 #include "common/grpc_loop.h"
@@ -62,7 +62,7 @@ class AGateProcess {
   proto::SessionsReply ListSessions() const;
   proto::LoadReport Load();
 
-  int busy_threads() const { return busy_threads_; }
+  int busy_threads() const { return threads_.busy(); }
 
  private:
   // `previous`: kept logon data of a timed-out session (~serviceRestart).
@@ -78,10 +78,6 @@ class AGateProcess {
   // The page for a request of a session that has ended (no restart).
   proto::AGateResponse EndPage(const SessionContext& s) const;
   void RunNextWaiting(SessionContext& s);
-
-  // Work threads: `work` runs when one is free (at once or queued FIFO).
-  void WithThread(std::function<void()> work);
-  void ReleaseThread(SimMicros started);
 
   // One line of the ITS access.log: entry type, date, time, instance, request
   // number, client IP, text. Never a password or a session's random part.
@@ -107,11 +103,7 @@ class AGateProcess {
   const ServiceCatalog& services_;
   R3Link& r3_;
   SessionTable table_;
-  int busy_threads_ = 0;
-  std::deque<std::function<void()>> thread_queue_;
-  // Turnaround of the requests since the last load report.
-  double tat_sum_s_ = 0;
-  uint64_t tat_count_ = 0;
+  WorkThreads threads_;
   uint64_t requests_ = 0;
   uint64_t starts_ =
       0;  // START requests received (the Mapping Manager's assignments)
