@@ -43,7 +43,8 @@ AGateProcess::AGateProcess(const AGateOptions& options, const Clock& clock,
       services_(services),
       r3_(r3),
       table_(clock, options.incarnation, options.max_sessions),
-      threads_(clock, options.work_threads) {
+      threads_(clock, options.work_threads),
+      access_(clock, options.instance, options.process) {
   if (std::string error; !options_.access_log.empty() &&
                          !access_.Open(options_.access_log, &error)) {
     spdlog::error("cannot open {}: {}", options_.access_log, error);
@@ -87,29 +88,6 @@ void AGateProcess::LateR3Answer(const proto::R3Response& resp) {
   off.mutable_logoff()->set_session(resp.session());
   off.mutable_logoff()->set_reason("logon answered after its deadline");
   r3_.Call(std::move(off), [](proto::R3Response&) {});
-}
-
-void AGateProcess::Access(char type, const std::string& client_ip,
-                          const std::string& text) {
-  if (!access_.is_open()) return;
-  // The date and time to the second change once a second: formatted once.
-  SimMicros now = clock_.Now();
-  if (now / kSimSecond != access_second_) {
-    access_second_ = now / kSimSecond;
-    access_time_ = FormatDateTime(access_second_ * kSimSecond);
-    access_time_.resize(access_time_.size() - 3);  // "YYYY/MM/DD hh:mm:ss."
-  }
-  char millis[4];
-  int ms = static_cast<int>((now / 1000) % 1000);
-  millis[0] = static_cast<char>('0' + ms / 100);
-  millis[1] = static_cast<char>('0' + ms / 10 % 10);
-  millis[2] = static_cast<char>('0' + ms % 10);
-  millis[3] = ' ';
-  access_.Add([&](std::string& line) {
-    Append(&line, type, ' ', access_time_, std::string_view(millis, 4),
-           options_.instance, ' ', options_.process, ':', ++access_lines_, ' ',
-           client_ip.empty() ? "-" : client_ip, ' ', text);
-  });
 }
 
 std::string AGateProcess::PublicId(uint32_t slot) const {
@@ -185,7 +163,7 @@ void AGateProcess::Handle(proto::AGateRequest& req, Reply reply) {
                           : table_.Find(*id, &why);
   if (s == nullptr) {
     if (why == SessionTable::Lookup::kOtherIncarnation) {
-      Access(
+      access_.Write(
           'a', req.client_ip(),
           Cat(id->PublicId(), " belonged to an earlier run of this process"));
       reply(Message(proto::SESSION_LOST, "Session lost",
@@ -196,7 +174,7 @@ void AGateProcess::Handle(proto::AGateRequest& req, Reply reply) {
       // 'a' (unknown ID) and 'w' (wrong random part or token) look the same to
       // the client.
       bool wrong = why == SessionTable::Lookup::kWrongRandom;
-      Access(
+      access_.Write(
           wrong ? 'w' : 'a', req.client_ip(),
           Cat(id->PublicId(), wrong ? " invalid random key or termination token"
                                     : " unknown session ID"));
@@ -298,9 +276,9 @@ void AGateProcess::Start(proto::AGateRequest& req, const Reply& reply,
       Params url;
       for (const auto& p : shared_req->params()) url.Set(p.name(), p.value());
       if (r3resp.code() != proto::R3Response::OK) {
-        Access('f', shared_req->client_ip(),
-               Cat("logon of ", ToUpper(login), " to ", shared_req->service(),
-                   " failed: ", r3resp.error()));
+        access_.Write('f', shared_req->client_ip(),
+                      Cat("logon of ", ToUpper(login), " to ",
+                          shared_req->service(), " failed: ", r3resp.error()));
       }
       if (r3resp.code() == proto::R3Response::BAD_LOGON) {
         reply(Response(proto::LOGON_FAILED,
@@ -357,9 +335,9 @@ void AGateProcess::Start(proto::AGateRequest& req, const Reply& reply,
       if (s->sisp) s->term_token = NewSessionRandom();
       by_r3_session_[s->r3_session] = s->slot;
       table_.Touch(*s);
-      Access('n', shared_req->client_ip(),
-             Cat(PublicId(s->slot), " new session of ", s->user, " to ",
-                 s->service, restarted ? " (~serviceRestarted)" : ""));
+      access_.Write('n', shared_req->client_ip(),
+                    Cat(PublicId(s->slot), " new session of ", s->user, " to ",
+                        s->service, restarted ? " (~serviceRestarted)" : ""));
       RenderContext ctx{
           s->service, Gusid(*s),   s->Param("~cookies", "1") == "0",
           s->user,    AgateName(), Sisp(*s, "USR_OPEN")};
@@ -463,7 +441,7 @@ void AGateProcess::EndSession(SessionContext& s, State why,
               : why == State::kAborted                        ? 't'
               : why == State::kEnded || why == State::kR3Lost ? 'e'
                                                               : 'l';
-  Access(type, "-", Cat(PublicId(s.slot), " session ended: ", reason));
+  access_.Write(type, "-", Cat(PublicId(s.slot), " session ended: ", reason));
   // Requests queued behind a step in flight: each gets the end page now.
   for (auto& next : s.waiting) defer_(std::move(next));
   s.waiting.clear();
@@ -556,8 +534,8 @@ void AGateProcess::Step(SessionContext& s, proto::AGateRequest& req,
       if (ctx.state == State::kActive &&
           r3resp.code() == proto::R3Response::TIMEOUT) {
         // R/3 may still be working (hung, not gone): the session stays.
-        Access('r', client_ip,
-               Cat(PublicId(ctx.slot), " R/3 did not answer in time"));
+        access_.Write('r', client_ip,
+                      Cat(PublicId(ctx.slot), " R/3 did not answer in time"));
         proto::AGateResponse r =
             Message(proto::R3_TIMEOUT, "R/3 did not answer", kR3Slow, false,
                     Sisp(ctx, "USR_OPEN"));
@@ -582,9 +560,9 @@ void AGateProcess::Step(SessionContext& s, proto::AGateRequest& req,
       }
       table_.Touch(ctx);
       ctx.tcode = r3resp.screen().tcode();
-      Access('r', client_ip,
-             Cat(PublicId(ctx.slot),
-                 " ~okcode=", shared_params->GetOr("~okcode", "/00")));
+      access_.Write('r', client_ip,
+                    Cat(PublicId(ctx.slot),
+                        " ~okcode=", shared_params->GetOr("~okcode", "/00")));
       RenderContext rc{
           ctx.service, Gusid(ctx),  ctx.Param("~cookies", "1") == "0",
           ctx.user,    AgateName(), Sisp(ctx, "USR_OPEN")};

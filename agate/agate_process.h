@@ -79,9 +79,6 @@ class AGateProcess {
   proto::AGateResponse EndPage(const SessionContext& s) const;
   void RunNextWaiting(SessionContext& s);
 
-  // One line of the ITS access.log: entry type, date, time, instance, request
-  // number, client IP, text. Never a password or a session's random part.
-  void Access(char type, const std::string& client_ip, const std::string& text);
   std::string PublicId(uint32_t slot) const;
 
   proto::AGateResponse Response(proto::Outcome outcome, std::string body) const;
@@ -108,10 +105,7 @@ class AGateProcess {
   uint64_t starts_ =
       0;  // START requests received (the Mapping Manager's assignments)
   std::unordered_map<uint64_t, uint32_t> by_r3_session_;  // R/3 session -> slot
-  AccessLog access_;
-  uint64_t access_lines_ = 0;
-  SimMicros access_second_ = -1;  // the second access_time_ shows
-  std::string access_time_;
+  AccessLogWriter access_;  // this process's lines of the access.log
 };
 
 // gRPC face of the agate on the loop: the batched dialog streams from the
