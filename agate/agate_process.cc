@@ -1,6 +1,7 @@
 #include "agate/agate_process.h"
 
 #include "agate/render.h"
+#include "agate/sisp.h"
 #include "common/its_protocol.h"
 #include "common/log.h"
 #include "common/pages.h"
@@ -42,6 +43,7 @@ AGateProcess::AGateProcess(const AGateOptions& options, const Clock& clock,
       defer_(std::move(defer)),
       services_(services),
       r3_(r3),
+      ids_(options.instance, options.host, options.process),
       table_(clock, options.incarnation, options.max_sessions),
       threads_(clock, options.work_threads),
       access_(clock, options.instance, options.process) {
@@ -90,35 +92,7 @@ void AGateProcess::LateR3Answer(const proto::R3Response& resp) {
   r3_.Call(std::move(off), [](proto::R3Response&) {});
 }
 
-std::string AGateProcess::PublicId(uint32_t slot) const {
-  return its::Gusid{options_.instance, options_.host,
-                    static_cast<uint32_t>(options_.process), slot, ""}
-      .PublicId();
-}
-
-std::string AGateProcess::Sisp(const SessionContext& s, const char* command,
-                               const std::string& redirect) const {
-  if (!s.sisp) return "";
-  its::Gusid id{options_.instance, options_.host,
-                static_cast<uint32_t>(options_.process), s.slot, ""};
-  SessInfo info;
-  info.gusid = id.PublicId();
-  info.sess_url = Cat(ServiceUrl(s.service), "?~sessid=", UrlEncode(info.gusid),
-                      "&~termtoken=", s.term_token);
-  info.last_cmd = command;
-  info.redirect_url = redirect;
-  info.timeout_s = s.timeout / kSimSecond;
-  info.label = Cat(s.service, " ", s.tcode);
-  return SispScript(info);
-}
-
 const std::string& AGateProcess::AgateName() const { return agate_name_; }
-
-std::string AGateProcess::Gusid(const SessionContext& s) const {
-  return its::Gusid{options_.instance, options_.host,
-                    static_cast<uint32_t>(options_.process), s.slot, s.random}
-      .ToString();
-}
 
 proto::AGateResponse AGateProcess::Response(proto::Outcome outcome,
                                             std::string body) const {
@@ -151,8 +125,7 @@ void AGateProcess::Handle(proto::AGateRequest& req, Reply reply) {
   const bool terminate = req.kind() == proto::AGateRequest::TERMINATE;
   auto id = ParseGusid(req.session());
   if (!id.ok() && terminate) id = ParsePublicId(req.session());
-  if (!id.ok() || id->instance != options_.instance ||
-      id->process != static_cast<uint32_t>(options_.process)) {
+  if (!id.ok() || !ids_.Owns(*id)) {
     reply(Message(proto::SESSION_NOT_FOUND, "Session not found",
                   "The session does not exist - please log in again", true));
     return;
@@ -335,12 +308,16 @@ void AGateProcess::Start(proto::AGateRequest& req, const Reply& reply,
       if (s->sisp) s->term_token = NewSessionRandom();
       by_r3_session_[s->r3_session] = s->slot;
       table_.Touch(*s);
-      access_.Write('n', shared_req->client_ip(),
-                    Cat(PublicId(s->slot), " new session of ", s->user, " to ",
-                        s->service, restarted ? " (~serviceRestarted)" : ""));
-      RenderContext ctx{
-          s->service, Gusid(*s),   s->Param("~cookies", "1") == "0",
-          s->user,    AgateName(), Sisp(*s, "USR_OPEN")};
+      access_.Write(
+          'n', shared_req->client_ip(),
+          Cat(ids_.Public(s->slot), " new session of ", s->user, " to ",
+              s->service, restarted ? " (~serviceRestarted)" : ""));
+      RenderContext ctx{s->service,
+                        ids_.Full(s->slot, s->random),
+                        s->Param("~cookies", "1") == "0",
+                        s->user,
+                        AgateName(),
+                        SispScriptFor(*s, ids_, "USR_OPEN")};
       proto::Screen& screen = *r3resp.mutable_screen();
       if (restarted) {
         screen.set_message("The service was restarted (~serviceRestarted=X)");
@@ -402,23 +379,23 @@ proto::AGateResponse AGateProcess::EndPage(const SessionContext& s) const {
   switch (s.state) {
     case State::kR3Lost:
       return Message(proto::SESSION_ENDED, "Session ended", kR3Lost, true,
-                     Sisp(s, "SRV_ERROR"));
+                     SispScriptFor(s, ids_, "SRV_ERROR"));
     case State::kLoggedOff:
       return Message(proto::SESSION_ENDED, "Logged off",
                      "You have logged off - please log in again", true,
-                     Sisp(s, "SRV_ERROR"));
+                     SispScriptFor(s, ids_, "SRV_ERROR"));
     case State::kAborted:
       return Message(proto::SESSION_ENDED, "Session ended",
                      "The session was ended when its browser window closed - "
                      "please log in again",
-                     true, Sisp(s, "SRV_ERROR"));
+                     true, SispScriptFor(s, ids_, "SRV_ERROR"));
     case State::kTimedOut:
     case State::kEnded:
     case State::kActive:
       break;
   }
   return Message(proto::SESSION_ENDED, "Session timed out", kTimedOut, true,
-                 Sisp(s, "SRV_ERROR"));
+                 SispScriptFor(s, ids_, "SRV_ERROR"));
 }
 
 void AGateProcess::EndSession(SessionContext& s, State why,
@@ -441,7 +418,8 @@ void AGateProcess::EndSession(SessionContext& s, State why,
               : why == State::kAborted                        ? 't'
               : why == State::kEnded || why == State::kR3Lost ? 'e'
                                                               : 'l';
-  access_.Write(type, "-", Cat(PublicId(s.slot), " session ended: ", reason));
+  access_.Write(type, "-",
+                Cat(ids_.Public(s.slot), " session ended: ", reason));
   // Requests queued behind a step in flight: each gets the end page now.
   for (auto& next : s.waiting) defer_(std::move(next));
   s.waiting.clear();
@@ -472,7 +450,8 @@ void AGateProcess::Step(SessionContext& s, proto::AGateRequest& req,
     EndSession(s, ForgetsLogon(command) ? State::kLoggedOff : State::kAborted,
                reason);
     reply(Message(proto::TERMINATED, "Session terminated",
-                  "The session was terminated", true, Sisp(s, "SRV_CLOSE")));
+                  "The session was terminated", true,
+                  SispScriptFor(s, ids_, "SRV_CLOSE")));
     RunNextWaiting(s);
     return;
   }
@@ -487,7 +466,7 @@ void AGateProcess::Step(SessionContext& s, proto::AGateRequest& req,
     proto::AGateResponse r =
         Message(proto::LOGGED_OFF, "Logged off",
                 "You have logged off. Your session has ended.", true,
-                Sisp(s, "SRV_CLOSE", exit_url));
+                SispScriptFor(s, ids_, "SRV_CLOSE", exit_url));
     if (!exit_url.empty() && !s.sisp) {
       r.set_location(exit_url);  // the wgate answers 302
     }
@@ -534,11 +513,12 @@ void AGateProcess::Step(SessionContext& s, proto::AGateRequest& req,
       if (ctx.state == State::kActive &&
           r3resp.code() == proto::R3Response::TIMEOUT) {
         // R/3 may still be working (hung, not gone): the session stays.
-        access_.Write('r', client_ip,
-                      Cat(PublicId(ctx.slot), " R/3 did not answer in time"));
+        access_.Write(
+            'r', client_ip,
+            Cat(ids_.Public(ctx.slot), " R/3 did not answer in time"));
         proto::AGateResponse r =
             Message(proto::R3_TIMEOUT, "R/3 did not answer", kR3Slow, false,
-                    Sisp(ctx, "USR_OPEN"));
+                    SispScriptFor(ctx, ids_, "USR_OPEN"));
         reply(std::move(r));
         RunNextWaiting(ctx);
         return;
@@ -561,11 +541,14 @@ void AGateProcess::Step(SessionContext& s, proto::AGateRequest& req,
       table_.Touch(ctx);
       ctx.tcode = r3resp.screen().tcode();
       access_.Write('r', client_ip,
-                    Cat(PublicId(ctx.slot),
+                    Cat(ids_.Public(ctx.slot),
                         " ~okcode=", shared_params->GetOr("~okcode", "/00")));
-      RenderContext rc{
-          ctx.service, Gusid(ctx),  ctx.Param("~cookies", "1") == "0",
-          ctx.user,    AgateName(), Sisp(ctx, "USR_OPEN")};
+      RenderContext rc{ctx.service,
+                       ids_.Full(ctx.slot, ctx.random),
+                       ctx.Param("~cookies", "1") == "0",
+                       ctx.user,
+                       AgateName(),
+                       SispScriptFor(ctx, ids_, "USR_OPEN")};
       reply(Response(proto::PAGE, RenderScreen(r3resp.screen(), rc)));
       RunNextWaiting(ctx);
     });
@@ -595,10 +578,7 @@ proto::SessionsReply AGateProcess::ListSessions() const {
   SimMicros now = clock_.Now();
   for (const auto& [slot, s] : table_.all()) {
     proto::SessionRow* row = reply.add_rows();
-    row->set_session(its::Gusid{options_.instance, options_.host,
-                                static_cast<uint32_t>(options_.process), slot,
-                                ""}
-                         .PublicId());
+    row->set_session(ids_.Public(slot));
     row->set_service(s->service);
     row->set_client(s->client);
     row->set_user(s->user);

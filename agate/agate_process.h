@@ -9,6 +9,7 @@
 
 #include "agate/access_log.h"
 #include "agate/r3_client.h"
+#include "agate/session_ids.h"
 #include "agate/session_table.h"
 #include "agate/work_threads.h"
 #include "common/async_stream.h"
@@ -79,16 +80,10 @@ class AGateProcess {
   proto::AGateResponse EndPage(const SessionContext& s) const;
   void RunNextWaiting(SessionContext& s);
 
-  std::string PublicId(uint32_t slot) const;
-
   proto::AGateResponse Response(proto::Outcome outcome, std::string body) const;
   proto::AGateResponse Message(proto::Outcome outcome, const std::string& title,
                                const std::string& text, bool clear_cookie,
                                const std::string& extra_html = "") const;
-  // SessInfo script for a SISP session's page ("" for other sessions).
-  std::string Sisp(const SessionContext& s, const char* command,
-                   const std::string& redirect = "") const;
-  std::string Gusid(const SessionContext& s) const;
   const std::string& AgateName() const;  // instance/process/PID
 
   AGateOptions options_;
@@ -99,6 +94,7 @@ class AGateProcess {
   Defer defer_;
   const ServiceCatalog& services_;
   R3Link& r3_;
+  const SessionIds ids_;  // the one builder of this process's session IDs
   SessionTable table_;
   WorkThreads threads_;
   uint64_t requests_ = 0;
