@@ -12,13 +12,11 @@
 #include "agate/session_ids.h"
 #include "agate/session_table.h"
 #include "agate/work_threads.h"
-#include "common/async_stream.h"
 #include "common/clock.h"
-#include "common/grpc_loop.h"
 #include "common/log.h"
 #include "common/service_file.h"
 #include "common/strings.h"
-#include "proto/its.grpc.pb.h"
+#include "proto/its.pb.h"
 
 namespace its::agate {
 
@@ -102,29 +100,6 @@ class AGateProcess {
       0;  // START requests received (the Mapping Manager's assignments)
   std::unordered_map<uint64_t, uint32_t> by_r3_session_;  // R/3 session -> slot
   AccessLogWriter access_;  // this process's lines of the access.log
-};
-
-// gRPC face of the agate on the loop: the batched dialog streams from the
-// wgates and the admin listing.
-class AGateServer {
- public:
-  AGateServer(AGateProcess& process, GrpcLoop& loop)
-      : process_(process), loop_(loop) {}
-
-  // Register with the ServerBuilder before it starts.
-  grpc::Service* service() { return &service_; }
-  // After the server started: accept calls.
-  void Start();
-  // Fault injection: SetLinkDelay calls this with the delay in seconds.
-  void set_link_delay_handler(std::function<void(double)> handler) {
-    link_delay_ = std::move(handler);
-  }
-
- private:
-  std::function<void(double)> link_delay_;
-  proto::AGate::AsyncService service_;
-  AGateProcess& process_;
-  GrpcLoop& loop_;
 };
 
 }  // namespace its::agate

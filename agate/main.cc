@@ -4,7 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <filesystem>
 
-#include "agate/agate_process.h"
+#include "agate/agate_server.h"
 #include "common/cluster_config.h"
 #include "common/grpc_loop.h"
 #include "common/grpc_util.h"
