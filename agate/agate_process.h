@@ -33,7 +33,10 @@ struct AGateOptions {
 };
 
 // One AGate process: session contexts, dialog steps against R/3, expiry.
-// Everything here runs on the process's logic (GrpcLoop) thread.
+// Everything here runs on the process's logic (GrpcLoop) thread. Its member
+// functions live in three files, one job each: agate_process.cc (lookup and
+// dispatch, R/3 events, listing, load), logon.cc (Start, Tombstone) and
+// session_steps.cc (Step, EndSession, EndPage, RunNextWaiting, Tick).
 class AGateProcess {
  public:
   using Reply = std::function<void(proto::AGateResponse&&)>;
