@@ -6,6 +6,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/strings.h"
+
 namespace its::agate {
 
 AccessLog::~AccessLog() {
@@ -40,6 +42,29 @@ void AccessLog::Flush() {
     off += static_cast<size_t>(n);
   }
   buffer_.clear();
+}
+
+void AccessLogWriter::Write(char type, std::string_view client_ip,
+                            std::string_view text) {
+  if (!log_.is_open()) return;
+  // The date and time to the second change once a second: formatted once.
+  SimMicros now = clock_.Now();
+  if (now / kSimSecond != second_) {
+    second_ = now / kSimSecond;
+    time_ = FormatDateTime(second_ * kSimSecond);
+    time_.resize(time_.size() - 3);  // "YYYY/MM/DD hh:mm:ss."
+  }
+  char millis[4];
+  int ms = static_cast<int>((now / 1000) % 1000);
+  millis[0] = static_cast<char>('0' + ms / 100);
+  millis[1] = static_cast<char>('0' + ms / 10 % 10);
+  millis[2] = static_cast<char>('0' + ms % 10);
+  millis[3] = ' ';
+  log_.Add([&](std::string& line) {
+    Append(&line, type, ' ', time_, std::string_view(millis, 4), instance_, ' ',
+           process_, ':', ++lines_, ' ',
+           client_ip.empty() ? std::string_view("-") : client_ip, ' ', text);
+  });
 }
 
 }  // namespace its::agate

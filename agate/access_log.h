@@ -1,6 +1,10 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <string_view>
+
+#include "common/clock.h"
 
 namespace its::agate {
 
@@ -34,6 +38,35 @@ class AccessLog {
   static constexpr size_t kFlushBytes = 64 * 1024;
   int fd_ = -1;
   std::string buffer_;
+};
+
+// The lines one AGate process writes to its instance's access.log:
+//   <type> YYYY/MM/DD hh:mm:ss.mmm <instance> <process>:<request> <ip> <text>
+// The request number counts this process's lines from 1. Never a password
+// or a session's random part in `text`. The date and time to the second are
+// formatted once per second. Runs on the agate's logic thread.
+class AccessLogWriter {
+ public:
+  AccessLogWriter(const Clock& clock, std::string instance, int process)
+      : clock_(clock), instance_(std::move(instance)), process_(process) {}
+
+  // Opens (creates) `path`; until then Write() does nothing.
+  bool Open(const std::string& path, std::string* error) {
+    return log_.Open(path, error);
+  }
+  // `type`: the ITS entry type ('n' new session, 'r' request, 'o' timeout,
+  // ...); an empty `client_ip` is written as "-".
+  void Write(char type, std::string_view client_ip, std::string_view text);
+  void Flush() { log_.Flush(); }
+
+ private:
+  const Clock& clock_;
+  const std::string instance_;
+  const int process_;
+  AccessLog log_;
+  uint64_t lines_ = 0;
+  SimMicros second_ = -1;  // the second time_ shows
+  std::string time_;       // "YYYY/MM/DD hh:mm:ss."
 };
 
 }  // namespace its::agate

@@ -1,6 +1,9 @@
+// AGateProcess, part 1 of 3: construction, the lookup and dispatch of a
+// wgate request (Handle), R/3's events, and the admin listing and load
+// report. Logon and restart: logon.cc; dialog steps and session ends:
+// session_steps.cc.
 #include "agate/agate_process.h"
 
-#include "agate/render.h"
 #include "common/its_protocol.h"
 #include "common/log.h"
 #include "common/pages.h"
@@ -10,27 +13,6 @@ namespace its::agate {
 namespace {
 
 using State = SessionContext::State;
-
-constexpr char kTimedOut[] = "Session timed out - please log in again";
-constexpr char kR3Lost[] =
-    "The connection to the R/3 system was broken and R/3 ended the session - "
-    "please log in again";
-constexpr char kR3Slow[] =
-    "Timeout during communication with the R/3 system - your session is kept, "
-    "please try again";
-
-// Whole minutes/hours of a service parameter, or `fallback`.
-SimMicros Duration(const std::string& value, SimMicros unit,
-                   SimMicros fallback) {
-  int64_t v;
-  return ParseInt(value, &v) && v >= 0 ? v * unit : fallback;
-}
-
-std::string FirstWord(std::string_view s) {
-  s = Trim(s);
-  size_t sp = s.find_first_of(" \t");
-  return std::string(s.substr(0, sp));
-}
 
 }  // namespace
 
@@ -42,7 +24,10 @@ AGateProcess::AGateProcess(const AGateOptions& options, const Clock& clock,
       defer_(std::move(defer)),
       services_(services),
       r3_(r3),
-      table_(clock, options.incarnation, options.max_sessions) {
+      ids_(options.instance, options.host, options.process),
+      table_(clock, options.incarnation, options.max_sessions),
+      threads_(clock, options.work_threads),
+      access_(clock, options.instance, options.process) {
   if (std::string error; !options_.access_log.empty() &&
                          !access_.Open(options_.access_log, &error)) {
     spdlog::error("cannot open {}: {}", options_.access_log, error);
@@ -88,58 +73,7 @@ void AGateProcess::LateR3Answer(const proto::R3Response& resp) {
   r3_.Call(std::move(off), [](proto::R3Response&) {});
 }
 
-void AGateProcess::Access(char type, const std::string& client_ip,
-                          const std::string& text) {
-  if (!access_.is_open()) return;
-  // The date and time to the second change once a second: formatted once.
-  SimMicros now = clock_.Now();
-  if (now / kSimSecond != access_second_) {
-    access_second_ = now / kSimSecond;
-    access_time_ = FormatDateTime(access_second_ * kSimSecond);
-    access_time_.resize(access_time_.size() - 3);  // "YYYY/MM/DD hh:mm:ss."
-  }
-  char millis[4];
-  int ms = static_cast<int>((now / 1000) % 1000);
-  millis[0] = static_cast<char>('0' + ms / 100);
-  millis[1] = static_cast<char>('0' + ms / 10 % 10);
-  millis[2] = static_cast<char>('0' + ms % 10);
-  millis[3] = ' ';
-  access_.Add([&](std::string& line) {
-    Append(&line, type, ' ', access_time_, std::string_view(millis, 4),
-           options_.instance, ' ', options_.process, ':', ++access_lines_, ' ',
-           client_ip.empty() ? "-" : client_ip, ' ', text);
-  });
-}
-
-std::string AGateProcess::PublicId(uint32_t slot) const {
-  return its::Gusid{options_.instance, options_.host,
-                    static_cast<uint32_t>(options_.process), slot, ""}
-      .PublicId();
-}
-
-std::string AGateProcess::Sisp(const SessionContext& s, const char* command,
-                               const std::string& redirect) const {
-  if (!s.sisp) return "";
-  its::Gusid id{options_.instance, options_.host,
-                static_cast<uint32_t>(options_.process), s.slot, ""};
-  SessInfo info;
-  info.gusid = id.PublicId();
-  info.sess_url = Cat(ServiceUrl(s.service), "?~sessid=", UrlEncode(info.gusid),
-                      "&~termtoken=", s.term_token);
-  info.last_cmd = command;
-  info.redirect_url = redirect;
-  info.timeout_s = s.timeout / kSimSecond;
-  info.label = Cat(s.service, " ", s.tcode);
-  return SispScript(info);
-}
-
 const std::string& AGateProcess::AgateName() const { return agate_name_; }
-
-std::string AGateProcess::Gusid(const SessionContext& s) const {
-  return its::Gusid{options_.instance, options_.host,
-                    static_cast<uint32_t>(options_.process), s.slot, s.random}
-      .ToString();
-}
 
 proto::AGateResponse AGateProcess::Response(proto::Outcome outcome,
                                             std::string body) const {
@@ -160,27 +94,6 @@ proto::AGateResponse AGateProcess::Message(
   return r;
 }
 
-void AGateProcess::WithThread(std::function<void()> work) {
-  if (busy_threads_ < options_.work_threads) {
-    ++busy_threads_;
-    work();
-  } else {
-    thread_queue_.push_back(std::move(work));
-  }
-}
-
-void AGateProcess::ReleaseThread(SimMicros started) {
-  tat_sum_s_ += static_cast<double>(clock_.Now() - started) / kSimSecond;
-  ++tat_count_;
-  --busy_threads_;
-  if (!thread_queue_.empty()) {
-    auto next = std::move(thread_queue_.front());
-    thread_queue_.pop_front();
-    ++busy_threads_;
-    next();
-  }
-}
-
 void AGateProcess::Handle(proto::AGateRequest& req, Reply reply) {
   ++requests_;
   if (req.kind() == proto::AGateRequest::START) {
@@ -193,8 +106,7 @@ void AGateProcess::Handle(proto::AGateRequest& req, Reply reply) {
   const bool terminate = req.kind() == proto::AGateRequest::TERMINATE;
   auto id = ParseGusid(req.session());
   if (!id.ok() && terminate) id = ParsePublicId(req.session());
-  if (!id.ok() || id->instance != options_.instance ||
-      id->process != static_cast<uint32_t>(options_.process)) {
+  if (!id.ok() || !ids_.Owns(*id)) {
     reply(Message(proto::SESSION_NOT_FOUND, "Session not found",
                   "The session does not exist - please log in again", true));
     return;
@@ -205,7 +117,7 @@ void AGateProcess::Handle(proto::AGateRequest& req, Reply reply) {
                           : table_.Find(*id, &why);
   if (s == nullptr) {
     if (why == SessionTable::Lookup::kOtherIncarnation) {
-      Access(
+      access_.Write(
           'a', req.client_ip(),
           Cat(id->PublicId(), " belonged to an earlier run of this process"));
       reply(Message(proto::SESSION_LOST, "Session lost",
@@ -216,7 +128,7 @@ void AGateProcess::Handle(proto::AGateRequest& req, Reply reply) {
       // 'a' (unknown ID) and 'w' (wrong random part or token) look the same to
       // the client.
       bool wrong = why == SessionTable::Lookup::kWrongRandom;
-      Access(
+      access_.Write(
           wrong ? 'w' : 'a', req.client_ip(),
           Cat(id->PublicId(), wrong ? " invalid random key or termination token"
                                     : " unknown session ID"));
@@ -262,387 +174,12 @@ void AGateProcess::Handle(proto::AGateRequest& req, Reply reply) {
   }
   Step(*s, req, reply);
 }
-
-void AGateProcess::Start(proto::AGateRequest& req, const Reply& reply,
-                         std::shared_ptr<const SessionContext> previous) {
-  const bool restarted = previous != nullptr;
-  const Params* service = services_.Find(req.service());
-  if (service == nullptr) {
-    reply(Message(proto::SERVICE_NOT_FOUND, "Service not found",
-                  Cat("Service ", req.service(), " does not exist"), false));
-    return;
-  }
-  Params url;
-  for (const auto& p : req.params()) url.Set(p.name(), p.value());
-  auto param = [&](std::string_view name) {
-    if (auto v = url.Get(name)) return std::string(*v);
-    if (previous) return previous->Param(name);
-    if (auto v = service->Get(name)) return std::string(*v);
-    return std::string();
-  };
-  LogonData logon_data = ReadLogonData(param);
-  if (previous) {  // restart with the kept logon data
-    logon_data = {previous->client, previous->user, previous->password,
-                  previous->language};
-  }
-  if (!logon_data.complete()) {
-    reply(Response(proto::LOGON_PAGE,
-                   LogonPage(req.service(), url, "", logon_data.client,
-                             logon_data.language)));
-    return;
-  }
-  const std::string& client = logon_data.client;
-  const std::string& login = logon_data.user;
-  const std::string& password = logon_data.password;
-  const std::string& language = logon_data.language;
-  if (table_.active() >= table_.max_sessions()) {
-    reply(Message(proto::NO_CAPACITY, "No free capacity",
-                  "The ITS has no free capacity - please try again later",
-                  false));
-    return;
-  }
-  std::string tcode = FirstWord(param("~transaction"));
-  auto shared_req = std::make_shared<proto::AGateRequest>(std::move(req));
-  WithThread([=, this] {
-    SimMicros started = clock_.Now();
-    proto::R3Request r3req;
-    proto::R3Logon* logon = r3req.mutable_logon();
-    logon->set_client(client);
-    logon->set_user(login);
-    logon->set_password(password);
-    logon->set_language(language);
-    logon->set_tcode(tcode);
-    logon->set_terminal(AgateName());
-    logon->set_service(ToLower(shared_req->service()));
-    r3_.Call(std::move(r3req), [=, this](proto::R3Response& r3resp) {
-      ReleaseThread(started);
-      Params url;
-      for (const auto& p : shared_req->params()) url.Set(p.name(), p.value());
-      if (r3resp.code() != proto::R3Response::OK) {
-        Access('f', shared_req->client_ip(),
-               Cat("logon of ", ToUpper(login), " to ", shared_req->service(),
-                   " failed: ", r3resp.error()));
-      }
-      if (r3resp.code() == proto::R3Response::BAD_LOGON) {
-        reply(Response(proto::LOGON_FAILED,
-                       LogonPage(shared_req->service(), url, r3resp.error(),
-                                 client, language)));
-        return;
-      }
-      if (r3resp.code() == proto::R3Response::CONNECTION_LOST) {
-        reply(Message(proto::R3_UNREACHABLE, "Logon not possible",
-                      "Connection to the R/3 system broken - please try "
-                      "again later",
-                      false));
-        return;
-      }
-      if (r3resp.code() == proto::R3Response::TIMEOUT) {
-        reply(Message(proto::R3_TIMEOUT, "Logon not possible",
-                      "Timeout during communication with the R/3 system - "
-                      "please try again later",
-                      false));
-        return;
-      }
-      if (r3resp.code() != proto::R3Response::OK) {
-        reply(Message(proto::LOGON_REFUSED, "Logon not possible",
-                      r3resp.error(), false));
-        return;
-      }
-      SessionContext* s = table_.Create();
-      if (s == nullptr) {  // filled up while R/3 worked
-        proto::R3Request off;
-        off.mutable_logoff()->set_session(r3resp.session());
-        r3_.Call(std::move(off), [](proto::R3Response&) {});
-        reply(Message(proto::NO_CAPACITY, "No free capacity",
-                      "The ITS has no free capacity - please try again later",
-                      false));
-        return;
-      }
-      s->service = ToLower(shared_req->service());
-      s->service_params = services_.Find(s->service);
-      EraseSecrets(url);
-      if (previous) {
-        s->overrides = previous->overrides;
-      } else {
-        s->overrides = std::move(url);
-      }
-      s->client = client;
-      s->user = ToUpper(login);
-      s->password = password;
-      s->language = language;
-      s->r3_session = r3resp.session();
-      s->tcode = r3resp.screen().tcode();
-      s->timeout = Duration(s->Param("~timeout"), kSimMinute, 15 * kSimMinute);
-      s->keep_logon_for = Duration(s->Param("~usertimeout"), kSimHour, 0);
-      s->sisp = s->Param("SAPWP_ACTIVE") == "1";
-      if (s->sisp) s->term_token = NewSessionRandom();
-      by_r3_session_[s->r3_session] = s->slot;
-      table_.Touch(*s);
-      Access('n', shared_req->client_ip(),
-             Cat(PublicId(s->slot), " new session of ", s->user, " to ",
-                 s->service, restarted ? " (~serviceRestarted)" : ""));
-      RenderContext ctx{
-          s->service, Gusid(*s),   s->Param("~cookies", "1") == "0",
-          s->user,    AgateName(), Sisp(*s, "USR_OPEN")};
-      proto::Screen& screen = *r3resp.mutable_screen();
-      if (restarted) {
-        screen.set_message("The service was restarted (~serviceRestarted=X)");
-        screen.set_message_type("I");
-      }
-      proto::AGateResponse r = Response(
-          restarted ? proto::SERVICE_RESTARTED : proto::SESSION_STARTED,
-          RenderScreen(screen, ctx));
-      if (!ctx.session_in_url) r.set_set_session(ctx.gusid);  // ~cookies 1
-      reply(std::move(r));
-    });
-  });
-}
-
-void AGateProcess::Tombstone(SessionContext& s, proto::AGateRequest& req,
-                             const Reply& reply) {
-  switch (s.state) {
-    case State::kTimedOut:
-    case State::kEnded:
-    case State::kR3Lost:
-      if (s.Param("~servicerestart", "0") == "1") {
-        // ITS: re-entering the old URL starts the service anew.
-        proto::AGateRequest start;
-        start.set_kind(proto::AGateRequest::START);
-        start.set_service(s.service);
-        for (const auto& p : req.params()) *start.add_params() = p;
-        if (s.logon_kept) {
-          auto* p = start.add_params();
-          p->set_name("~servicerestarted");
-          p->set_value("X");
-          // The old tombstone goes; the new session gets a new ID.
-          auto old = std::make_shared<SessionContext>();
-          old->overrides = s.overrides;
-          old->service_params = s.service_params;
-          old->client = s.client;
-          old->user = s.user;
-          old->password = s.password;
-          old->language = s.language;
-          table_.Erase(s.slot);
-          Start(start, reply, std::move(old));
-        } else {
-          table_.Erase(s.slot);
-          Start(start, reply);
-        }
-        return;
-      }
-      reply(EndPage(s));
-      return;
-    case State::kLoggedOff:
-    case State::kAborted:
-      reply(EndPage(s));
-      return;
-    case State::kActive:
-      break;
-  }
-}
-
-proto::AGateResponse AGateProcess::EndPage(const SessionContext& s) const {
-  switch (s.state) {
-    case State::kR3Lost:
-      return Message(proto::SESSION_ENDED, "Session ended", kR3Lost, true,
-                     Sisp(s, "SRV_ERROR"));
-    case State::kLoggedOff:
-      return Message(proto::SESSION_ENDED, "Logged off",
-                     "You have logged off - please log in again", true,
-                     Sisp(s, "SRV_ERROR"));
-    case State::kAborted:
-      return Message(proto::SESSION_ENDED, "Session ended",
-                     "The session was ended when its browser window closed - "
-                     "please log in again",
-                     true, Sisp(s, "SRV_ERROR"));
-    case State::kTimedOut:
-    case State::kEnded:
-    case State::kActive:
-      break;
-  }
-  return Message(proto::SESSION_ENDED, "Session timed out", kTimedOut, true,
-                 Sisp(s, "SRV_ERROR"));
-}
-
-void AGateProcess::EndSession(SessionContext& s, State why,
-                              const std::string& reason) {
-  if (s.r3_session != 0) {
-    proto::R3Request off;
-    off.mutable_logoff()->set_session(s.r3_session);
-    off.mutable_logoff()->set_reason(reason);
-    by_r3_session_.erase(s.r3_session);
-    r3_.Call(std::move(off), [](proto::R3Response&) {});
-  }
-  bool keep =
-      why == State::kTimedOut || why == State::kEnded || why == State::kAborted;
-  s.logon_kept = keep && s.keep_logon_for > 0;
-  if (!s.logon_kept) s.password.clear();
-  // The tombstone tells the next request why; with ~userTimeout it also keeps
-  // the logon data for a restart.
-  table_.End(s, why, s.logon_kept ? s.keep_logon_for : kSimHour);
-  char type = why == State::kTimedOut                         ? 'o'
-              : why == State::kAborted                        ? 't'
-              : why == State::kEnded || why == State::kR3Lost ? 'e'
-                                                              : 'l';
-  Access(type, "-", Cat(PublicId(s.slot), " session ended: ", reason));
-  // Requests queued behind a step in flight: each gets the end page now.
-  for (auto& next : s.waiting) defer_(std::move(next));
-  s.waiting.clear();
-  s.waiting.shrink_to_fit();
-}
-
-void AGateProcess::Step(SessionContext& s, proto::AGateRequest& req,
-                        const Reply& reply) {
-  Params params;
-  for (auto& p : *req.mutable_params())
-    params.Set(p.name(), std::move(*p.mutable_value()));
-  table_.Touch(s);
-
-  const proto::SessionCommand command = req.command();
-  if (req.kind() == proto::AGateRequest::TERMINATE ||
-      command == proto::USR_ABORT || command == proto::USR_LOGOFF ||
-      command == proto::UNKNOWN_COMMAND) {
-    if (!EndsSession(command)) {
-      reply(Message(proto::BAD_COMMAND, "Bad session command",
-                    "Unknown session command", false));
-      return;
-    }
-    // USR_LOGOFF also forgets the kept logon data; USR_ABORT keeps it
-    // (~userTimeout).
-    std::string reason = req.replaced()
-                             ? "the browser started the service anew"
-                             : std::string(SessionCommandName(command));
-    EndSession(s, ForgetsLogon(command) ? State::kLoggedOff : State::kAborted,
-               reason);
-    reply(Message(proto::TERMINATED, "Session terminated",
-                  "The session was terminated", true, Sisp(s, "SRV_CLOSE")));
-    RunNextWaiting(s);
-    return;
-  }
-  if (EndsSession(command)) {  // ~command=logoff, /nex in a dialog step
-    std::string exit_url = s.Param("~exiturl");
-    // Relative targets, or configured hosts: no open redirect, no header
-    // splitting.
-    if (!IsSafeRedirect(exit_url, options_.exit_url_hosts)) exit_url.clear();
-    EndSession(s, State::kLoggedOff, std::string(SessionCommandName(command)));
-    // A SISP session reports SRV_CLOSE (the portal follows redirectURL);
-    // a plain one is redirected to ~exitURL.
-    proto::AGateResponse r =
-        Message(proto::LOGGED_OFF, "Logged off",
-                "You have logged off. Your session has ended.", true,
-                Sisp(s, "SRV_CLOSE", exit_url));
-    if (!exit_url.empty() && !s.sisp) {
-      r.set_location(exit_url);  // the wgate answers 302
-    }
-    reply(std::move(r));
-    RunNextWaiting(s);
-    return;
-  }
-
-  s.busy = true;
-  uint32_t slot = s.slot;
-  std::string client_ip = req.client_ip();
-  auto shared_params = std::make_shared<Params>(std::move(params));
-  WithThread([=, this] {
-    SimMicros started = clock_.Now();
-    auto it = table_.all().find(slot);
-    if (it == table_.all().end()) {
-      ReleaseThread(started);
-      reply(
-          Message(proto::SESSION_ENDED, "Session timed out", kTimedOut, true));
-      return;
-    }
-    if (it->second->state != State::kActive) {  // ended while queued
-      ReleaseThread(started);
-      reply(EndPage(*it->second));
-      return;
-    }
-    proto::R3Request r3req;
-    proto::R3Step* step = r3req.mutable_step();
-    step->set_session(it->second->r3_session);
-    step->set_okcode(shared_params->GetOr("~okcode", "/00"));
-    for (const auto& [name, value] : shared_params->entries()) {
-      if (!name.empty() && name[0] != '~')
-        (*step->mutable_fields())[name] = value;
-    }
-    r3_.Call(std::move(r3req), [=, this](proto::R3Response& r3resp) {
-      ReleaseThread(started);
-      auto it = table_.all().find(slot);
-      if (it == table_.all().end()) {
-        reply(Message(proto::SESSION_ENDED, "Session timed out", kTimedOut,
-                      true));
-        return;
-      }
-      SessionContext& ctx = *it->second;
-      ctx.busy = false;
-      if (ctx.state == State::kActive &&
-          r3resp.code() == proto::R3Response::TIMEOUT) {
-        // R/3 may still be working (hung, not gone): the session stays.
-        Access('r', client_ip,
-               Cat(PublicId(ctx.slot), " R/3 did not answer in time"));
-        proto::AGateResponse r =
-            Message(proto::R3_TIMEOUT, "R/3 did not answer", kR3Slow, false,
-                    Sisp(ctx, "USR_OPEN"));
-        reply(std::move(r));
-        RunNextWaiting(ctx);
-        return;
-      }
-      if (ctx.state != State::kActive ||
-          r3resp.code() != proto::R3Response::OK) {
-        if (ctx.state == State::kActive) {
-          bool lost = r3resp.code() == proto::R3Response::CONNECTION_LOST;
-          if (lost) {
-            by_r3_session_.erase(ctx.r3_session);
-            ctx.r3_session = 0;
-          }
-          EndSession(ctx, lost ? State::kR3Lost : State::kEnded,
-                     r3resp.error());
-        }
-        reply(EndPage(ctx));
-        RunNextWaiting(ctx);
-        return;
-      }
-      table_.Touch(ctx);
-      ctx.tcode = r3resp.screen().tcode();
-      Access('r', client_ip,
-             Cat(PublicId(ctx.slot),
-                 " ~okcode=", shared_params->GetOr("~okcode", "/00")));
-      RenderContext rc{
-          ctx.service, Gusid(ctx),  ctx.Param("~cookies", "1") == "0",
-          ctx.user,    AgateName(), Sisp(ctx, "USR_OPEN")};
-      reply(Response(proto::PAGE, RenderScreen(r3resp.screen(), rc)));
-      RunNextWaiting(ctx);
-    });
-  });
-}
-
-void AGateProcess::RunNextWaiting(SessionContext& s) {
-  if (s.waiting.empty() || s.busy) return;
-  auto next = std::move(s.waiting.front());
-  s.waiting.erase(s.waiting.begin());
-  defer_(std::move(next));
-}
-
-void AGateProcess::Tick() {
-  access_.Flush();
-  // ~timeout counts from the last request, also for a session whose step is
-  // with R/3 or queued for a work thread: it ends now, with its R/3 logoff;
-  // the step's answer and every queued request get the timeout page.
-  table_.Advance([this](SessionContext& s) {
-    EndSession(s, State::kTimedOut,
-               s.busy ? "timeout during a step" : "timeout");
-  });
-}
-
 proto::SessionsReply AGateProcess::ListSessions() const {
   proto::SessionsReply reply;
   SimMicros now = clock_.Now();
   for (const auto& [slot, s] : table_.all()) {
     proto::SessionRow* row = reply.add_rows();
-    row->set_session(its::Gusid{options_.instance, options_.host,
-                                static_cast<uint32_t>(options_.process), slot,
-                                ""}
-                         .PublicId());
+    row->set_session(ids_.Public(slot));
     row->set_service(s->service);
     row->set_client(s->client);
     row->set_user(s->user);
@@ -663,50 +200,11 @@ proto::LoadReport AGateProcess::Load() {
   r.set_process(options_.process);
   r.set_pid(pid_);
   r.set_sessions(table_.active());
-  r.set_busy_threads(busy_threads_);
-  r.set_turnaround_s(tat_count_ ? tat_sum_s_ / static_cast<double>(tat_count_)
-                                : 0.0);
+  r.set_busy_threads(threads_.busy());
+  r.set_turnaround_s(threads_.TakeTurnaround());
   r.set_requests(requests_);
   r.set_starts(starts_);
-  tat_sum_s_ = 0;
-  tat_count_ = 0;
   return r;
-}
-
-void AGateServer::Start() {
-  using Stream = AsyncServerStream<proto::AGateUp, proto::AGateDown>;
-  ServeStreams<proto::AGateUp, proto::AGateDown>::Start(
-      loop_,
-      [this](grpc::ServerContext* ctx, auto* stream, void* tag) {
-        service_.RequestDialog(ctx, stream, loop_.cq(), loop_.server_cq(), tag);
-      },
-      [this](const Stream::Ptr& stream, proto::AGateUp& up) {
-        for (proto::AGateRequest& req : *up.mutable_requests()) {
-          uint64_t id = req.id();
-          process_.Handle(req, [stream, id](proto::AGateResponse&& resp) {
-            resp.set_id(id);
-            stream->Send([&](proto::AGateDown& down) {
-              down.add_responses()->Swap(&resp);
-            });
-          });
-        }
-      });
-  ServeUnary(loop_, service_, &proto::AGate::AsyncService::RequestListSessions,
-             [this](const proto::Empty&, proto::SessionsReply* reply) {
-               *reply = process_.ListSessions();
-               return grpc::Status::OK;
-             });
-  ServeUnary(loop_, service_, &proto::AGate::AsyncService::RequestSetLinkDelay,
-             [this](const proto::LinkDelay& req, proto::Empty*) {
-               if (!(req.r3_seconds() >= 0 && req.r3_seconds() <= 600)) {
-                 return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                     "the delay must be 0 to 600 seconds");
-               }
-               if (link_delay_) link_delay_(req.r3_seconds());
-               spdlog::warn("fault injection: calls to R/3 wait {} s",
-                            req.r3_seconds());
-               return grpc::Status::OK;
-             });
 }
 
 }  // namespace its::agate

@@ -3,21 +3,20 @@
 #include <unistd.h>
 
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
 
 #include "agate/access_log.h"
 #include "agate/r3_client.h"
+#include "agate/session_ids.h"
 #include "agate/session_table.h"
-#include "common/async_stream.h"
+#include "agate/work_threads.h"
 #include "common/clock.h"
-#include "common/grpc_loop.h"
 #include "common/log.h"
 #include "common/service_file.h"
 #include "common/strings.h"
-#include "proto/its.grpc.pb.h"
+#include "proto/its.pb.h"
 
 namespace its::agate {
 
@@ -34,7 +33,10 @@ struct AGateOptions {
 };
 
 // One AGate process: session contexts, dialog steps against R/3, expiry.
-// Everything here runs on the process's logic (GrpcLoop) thread.
+// Everything here runs on the process's logic (GrpcLoop) thread. Its member
+// functions live in three files, one job each: agate_process.cc (lookup and
+// dispatch, R/3 events, listing, load), logon.cc (Start, Tombstone) and
+// session_steps.cc (Step, EndSession, EndPage, RunNextWaiting, Tick).
 class AGateProcess {
  public:
   using Reply = std::function<void(proto::AGateResponse&&)>;
@@ -62,7 +64,7 @@ class AGateProcess {
   proto::SessionsReply ListSessions() const;
   proto::LoadReport Load();
 
-  int busy_threads() const { return busy_threads_; }
+  int busy_threads() const { return threads_.busy(); }
 
  private:
   // `previous`: kept logon data of a timed-out session (~serviceRestart).
@@ -79,23 +81,10 @@ class AGateProcess {
   proto::AGateResponse EndPage(const SessionContext& s) const;
   void RunNextWaiting(SessionContext& s);
 
-  // Work threads: `work` runs when one is free (at once or queued FIFO).
-  void WithThread(std::function<void()> work);
-  void ReleaseThread(SimMicros started);
-
-  // One line of the ITS access.log: entry type, date, time, instance, request
-  // number, client IP, text. Never a password or a session's random part.
-  void Access(char type, const std::string& client_ip, const std::string& text);
-  std::string PublicId(uint32_t slot) const;
-
   proto::AGateResponse Response(proto::Outcome outcome, std::string body) const;
   proto::AGateResponse Message(proto::Outcome outcome, const std::string& title,
                                const std::string& text, bool clear_cookie,
                                const std::string& extra_html = "") const;
-  // SessInfo script for a SISP session's page ("" for other sessions).
-  std::string Sisp(const SessionContext& s, const char* command,
-                   const std::string& redirect = "") const;
-  std::string Gusid(const SessionContext& s) const;
   const std::string& AgateName() const;  // instance/process/PID
 
   AGateOptions options_;
@@ -106,43 +95,14 @@ class AGateProcess {
   Defer defer_;
   const ServiceCatalog& services_;
   R3Link& r3_;
+  const SessionIds ids_;  // the one builder of this process's session IDs
   SessionTable table_;
-  int busy_threads_ = 0;
-  std::deque<std::function<void()>> thread_queue_;
-  // Turnaround of the requests since the last load report.
-  double tat_sum_s_ = 0;
-  uint64_t tat_count_ = 0;
+  WorkThreads threads_;
   uint64_t requests_ = 0;
   uint64_t starts_ =
       0;  // START requests received (the Mapping Manager's assignments)
   std::unordered_map<uint64_t, uint32_t> by_r3_session_;  // R/3 session -> slot
-  AccessLog access_;
-  uint64_t access_lines_ = 0;
-  SimMicros access_second_ = -1;  // the second access_time_ shows
-  std::string access_time_;
-};
-
-// gRPC face of the agate on the loop: the batched dialog streams from the
-// wgates and the admin listing.
-class AGateServer {
- public:
-  AGateServer(AGateProcess& process, GrpcLoop& loop)
-      : process_(process), loop_(loop) {}
-
-  // Register with the ServerBuilder before it starts.
-  grpc::Service* service() { return &service_; }
-  // After the server started: accept calls.
-  void Start();
-  // Fault injection: SetLinkDelay calls this with the delay in seconds.
-  void set_link_delay_handler(std::function<void(double)> handler) {
-    link_delay_ = std::move(handler);
-  }
-
- private:
-  std::function<void(double)> link_delay_;
-  proto::AGate::AsyncService service_;
-  AGateProcess& process_;
-  GrpcLoop& loop_;
+  AccessLogWriter access_;  // this process's lines of the access.log
 };
 
 }  // namespace its::agate

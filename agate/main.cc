@@ -1,139 +1,17 @@
 // agate: one AGate process. Started by its instance's Mapping Manager.
+// Flags, configuration and wiring only: the logic is in agate_lib.
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <filesystem>
 
-#include "agate/agate_process.h"
+#include "agate/agate_server.h"
+#include "agate/manager_link.h"
 #include "common/cluster_config.h"
 #include "common/grpc_loop.h"
 #include "common/grpc_util.h"
 #include "common/log.h"
 #include "common/process.h"
-
-namespace {
-
-// Registration and load reports to the Mapping Manager, on the logic thread.
-// A report goes out at least once a second (the manager counts a process
-// that misses three as unresponsive). When the manager restarts, the next
-// report is refused and the process registers again, so the new manager
-// learns it instead of starting another. Without any manager for
-// `orphan_exit` the process exits: nobody else would ever stop it.
-class ManagerLink {
- public:
-  ManagerLink(its::GrpcLoop& loop, const std::string& address,
-              its::agate::AGateProcess& process, int process_number,
-              uint32_t incarnation, std::string bound,
-              std::chrono::seconds orphan_exit)
-      : loop_(loop),
-        stub_(its::proto::MappingManager::NewStub(its::MakeChannel(address))),
-        process_(process),
-        timer_(loop),
-        orphan_exit_(orphan_exit),
-        last_contact_(std::chrono::steady_clock::now()) {
-    request_.set_process(process_number);
-    request_.set_pid(getpid());
-    request_.set_address(std::move(bound));
-    request_.set_incarnation(incarnation);
-  }
-
-  void Start() { Register(); }
-
- private:
-  void Register() {
-    its::CallUnary<its::proto::Empty>(
-        loop_, 2000,
-        [this](grpc::ClientContext* ctx, grpc::CompletionQueue* cq) {
-          return stub_->AsyncRegister(ctx, request_, cq);
-        },
-        [this](const grpc::Status& status, its::proto::Empty&) {
-          if (!status.ok()) {
-            if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED)
-              Contact();  // there, but stopped or slow
-            if (registered_once_ || ++failed_registrations_ % 25 == 1) {
-              spdlog::warn("registration with the Mapping Manager failed: {}",
-                           status.error_message());
-            }
-            if (!Orphaned()) After(200, [this] { Register(); });
-            return;
-          }
-          Contact();
-          spdlog::info("registered with the Mapping Manager");
-          registered_once_ = true;
-          last_ = its::proto::LoadReport();  // the next report goes at once
-          Report();
-        });
-  }
-
-  void Contact() { last_contact_ = std::chrono::steady_clock::now(); }
-
-  // True (and the loop is ending) once no manager was reachable for too long.
-  bool Orphaned() {
-    if (orphan_exit_.count() == 0) return false;
-    if (std::chrono::steady_clock::now() - last_contact_ < orphan_exit_)
-      return false;
-    spdlog::error(
-        "no Mapping Manager reachable for {} s: exiting, so that no orphaned "
-        "AGate process stays behind",
-        orphan_exit_.count());
-    loop_.Shutdown();
-    return true;
-  }
-
-  void Report() {
-    its::proto::LoadReport load = process_.Load();
-    bool changed = load.sessions() != last_.sessions() ||
-                   load.busy_threads() != last_.busy_threads() ||
-                   load.requests() != last_.requests() ||
-                   load.starts() != last_.starts();
-    if (!changed && ++quiet_ticks_ < 4) {
-      After(250, [this] { Report(); });
-      return;
-    }
-    quiet_ticks_ = 0;
-    last_ = load;
-    its::CallUnary<its::proto::Empty>(
-        loop_, 2000,
-        [this, &load](grpc::ClientContext* ctx, grpc::CompletionQueue* cq) {
-          return stub_->AsyncReportLoad(ctx, load, cq);
-        },
-        [this](const grpc::Status& status, its::proto::Empty&) {
-          // A manager that is there but slow or stopped (a deadline, not a
-          // refused connection) is no reason to give up on it.
-          if (status.ok() ||
-              status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
-            Contact();
-          }
-          if (status.error_code() == grpc::StatusCode::NOT_FOUND) {
-            Contact();  // a manager answered: it restarted and forgot us
-            After(50, [this] { Register(); });
-            return;
-          }
-          if (!status.ok() && Orphaned()) return;
-          // After a failure the next report goes at once (changed or not).
-          if (!status.ok()) last_ = its::proto::LoadReport();
-          After(250, [this] { Report(); });
-        });
-  }
-
-  void After(int ms, std::function<void()> fn) {
-    timer_.Arm(std::chrono::milliseconds(ms), std::move(fn));
-  }
-
-  its::GrpcLoop& loop_;
-  std::unique_ptr<its::proto::MappingManager::Stub> stub_;
-  its::agate::AGateProcess& process_;
-  its::GrpcLoop::Timer timer_;
-  its::proto::RegisterRequest request_;
-  its::proto::LoadReport last_;
-  int quiet_ticks_ = 0;
-  std::chrono::seconds orphan_exit_;
-  std::chrono::steady_clock::time_point last_contact_;
-  bool registered_once_ = false;
-  int failed_registrations_ = 0;
-};
-
-}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -218,8 +96,9 @@ int main(int argc, char** argv) {
   agate_server.Start();
   spdlog::info("AGate process {}/{} (incarnation {}) listening on {}",
                options.instance, options.process, options.incarnation, bound);
-  ManagerLink link(
-      loop, manager, process, options.process, options.incarnation, bound,
+  its::agate::ManagerLink link(
+      loop, manager, [&process] { return process.Load(); }, options.process,
+      options.incarnation, bound,
       std::chrono::seconds(static_cast<int64_t>(config.agate_orphan_exit_s)));
   link.Start();
 

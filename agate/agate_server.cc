@@ -1,0 +1,44 @@
+#include "agate/agate_server.h"
+
+#include "common/async_stream.h"
+#include "common/log.h"
+
+namespace its::agate {
+
+void AGateServer::Start() {
+  using Stream = AsyncServerStream<proto::AGateUp, proto::AGateDown>;
+  ServeStreams<proto::AGateUp, proto::AGateDown>::Start(
+      loop_,
+      [this](grpc::ServerContext* ctx, auto* stream, void* tag) {
+        service_.RequestDialog(ctx, stream, loop_.cq(), loop_.server_cq(), tag);
+      },
+      [this](const Stream::Ptr& stream, proto::AGateUp& up) {
+        for (proto::AGateRequest& req : *up.mutable_requests()) {
+          uint64_t id = req.id();
+          process_.Handle(req, [stream, id](proto::AGateResponse&& resp) {
+            resp.set_id(id);
+            stream->Send([&](proto::AGateDown& down) {
+              down.add_responses()->Swap(&resp);
+            });
+          });
+        }
+      });
+  ServeUnary(loop_, service_, &proto::AGate::AsyncService::RequestListSessions,
+             [this](const proto::Empty&, proto::SessionsReply* reply) {
+               *reply = process_.ListSessions();
+               return grpc::Status::OK;
+             });
+  ServeUnary(loop_, service_, &proto::AGate::AsyncService::RequestSetLinkDelay,
+             [this](const proto::LinkDelay& req, proto::Empty*) {
+               if (!(req.r3_seconds() >= 0 && req.r3_seconds() <= 600)) {
+                 return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                     "the delay must be 0 to 600 seconds");
+               }
+               if (link_delay_) link_delay_(req.r3_seconds());
+               spdlog::warn("fault injection: calls to R/3 wait {} s",
+                            req.r3_seconds());
+               return grpc::Status::OK;
+             });
+}
+
+}  // namespace its::agate

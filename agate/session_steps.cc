@@ -1,0 +1,224 @@
+// AGateProcess, part 3 of 3: the dialog steps of an active session (one at
+// a time, in arrival order), session commands and logoff, ending a session
+// (R/3 logoff, tombstone, queued requests) and the ~timeout tick.
+#include "agate/agate_process.h"
+#include "agate/render.h"
+#include "agate/sisp.h"
+#include "common/its_protocol.h"
+#include "common/params.h"
+#include "common/strings.h"
+
+namespace its::agate {
+namespace {
+
+using State = SessionContext::State;
+
+constexpr char kTimedOut[] = "Session timed out - please log in again";
+constexpr char kR3Lost[] =
+    "The connection to the R/3 system was broken and R/3 ended the session - "
+    "please log in again";
+constexpr char kR3Slow[] =
+    "Timeout during communication with the R/3 system - your session is kept, "
+    "please try again";
+
+}  // namespace
+
+proto::AGateResponse AGateProcess::EndPage(const SessionContext& s) const {
+  switch (s.state) {
+    case State::kR3Lost:
+      return Message(proto::SESSION_ENDED, "Session ended", kR3Lost, true,
+                     SispScriptFor(s, ids_, "SRV_ERROR"));
+    case State::kLoggedOff:
+      return Message(proto::SESSION_ENDED, "Logged off",
+                     "You have logged off - please log in again", true,
+                     SispScriptFor(s, ids_, "SRV_ERROR"));
+    case State::kAborted:
+      return Message(proto::SESSION_ENDED, "Session ended",
+                     "The session was ended when its browser window closed - "
+                     "please log in again",
+                     true, SispScriptFor(s, ids_, "SRV_ERROR"));
+    case State::kTimedOut:
+    case State::kEnded:
+    case State::kActive:
+      break;
+  }
+  return Message(proto::SESSION_ENDED, "Session timed out", kTimedOut, true,
+                 SispScriptFor(s, ids_, "SRV_ERROR"));
+}
+
+void AGateProcess::EndSession(SessionContext& s, State why,
+                              const std::string& reason) {
+  if (s.r3_session != 0) {
+    proto::R3Request off;
+    off.mutable_logoff()->set_session(s.r3_session);
+    off.mutable_logoff()->set_reason(reason);
+    by_r3_session_.erase(s.r3_session);
+    r3_.Call(std::move(off), [](proto::R3Response&) {});
+  }
+  bool keep =
+      why == State::kTimedOut || why == State::kEnded || why == State::kAborted;
+  s.logon_kept = keep && s.keep_logon_for > 0;
+  if (!s.logon_kept) s.password.clear();
+  // The tombstone tells the next request why; with ~userTimeout it also keeps
+  // the logon data for a restart.
+  table_.End(s, why, s.logon_kept ? s.keep_logon_for : kSimHour);
+  char type = why == State::kTimedOut                         ? 'o'
+              : why == State::kAborted                        ? 't'
+              : why == State::kEnded || why == State::kR3Lost ? 'e'
+                                                              : 'l';
+  access_.Write(type, "-",
+                Cat(ids_.Public(s.slot), " session ended: ", reason));
+  // Requests queued behind a step in flight: each gets the end page now.
+  for (auto& next : s.waiting) defer_(std::move(next));
+  s.waiting.clear();
+  s.waiting.shrink_to_fit();
+}
+
+void AGateProcess::Step(SessionContext& s, proto::AGateRequest& req,
+                        const Reply& reply) {
+  Params params;
+  for (auto& p : *req.mutable_params())
+    params.Set(p.name(), std::move(*p.mutable_value()));
+  table_.Touch(s);
+
+  const proto::SessionCommand command = req.command();
+  if (req.kind() == proto::AGateRequest::TERMINATE ||
+      command == proto::USR_ABORT || command == proto::USR_LOGOFF ||
+      command == proto::UNKNOWN_COMMAND) {
+    if (!EndsSession(command)) {
+      reply(Message(proto::BAD_COMMAND, "Bad session command",
+                    "Unknown session command", false));
+      return;
+    }
+    // USR_LOGOFF also forgets the kept logon data; USR_ABORT keeps it
+    // (~userTimeout).
+    std::string reason = req.replaced()
+                             ? "the browser started the service anew"
+                             : std::string(SessionCommandName(command));
+    EndSession(s, ForgetsLogon(command) ? State::kLoggedOff : State::kAborted,
+               reason);
+    reply(Message(proto::TERMINATED, "Session terminated",
+                  "The session was terminated", true,
+                  SispScriptFor(s, ids_, "SRV_CLOSE")));
+    RunNextWaiting(s);
+    return;
+  }
+  if (EndsSession(command)) {  // ~command=logoff, /nex in a dialog step
+    std::string exit_url = s.Param("~exiturl");
+    // Relative targets, or configured hosts: no open redirect, no header
+    // splitting.
+    if (!IsSafeRedirect(exit_url, options_.exit_url_hosts)) exit_url.clear();
+    EndSession(s, State::kLoggedOff, std::string(SessionCommandName(command)));
+    // A SISP session reports SRV_CLOSE (the portal follows redirectURL);
+    // a plain one is redirected to ~exitURL.
+    proto::AGateResponse r =
+        Message(proto::LOGGED_OFF, "Logged off",
+                "You have logged off. Your session has ended.", true,
+                SispScriptFor(s, ids_, "SRV_CLOSE", exit_url));
+    if (!exit_url.empty() && !s.sisp) {
+      r.set_location(exit_url);  // the wgate answers 302
+    }
+    reply(std::move(r));
+    RunNextWaiting(s);
+    return;
+  }
+
+  s.busy = true;
+  uint32_t slot = s.slot;
+  std::string client_ip = req.client_ip();
+  auto shared_params = std::make_shared<Params>(std::move(params));
+  threads_.Run([=, this](SimMicros started) {
+    auto it = table_.all().find(slot);
+    if (it == table_.all().end()) {
+      threads_.Release(started);
+      reply(
+          Message(proto::SESSION_ENDED, "Session timed out", kTimedOut, true));
+      return;
+    }
+    if (it->second->state != State::kActive) {  // ended while queued
+      threads_.Release(started);
+      reply(EndPage(*it->second));
+      return;
+    }
+    proto::R3Request r3req;
+    proto::R3Step* step = r3req.mutable_step();
+    step->set_session(it->second->r3_session);
+    step->set_okcode(shared_params->GetOr("~okcode", "/00"));
+    for (const auto& [name, value] : shared_params->entries()) {
+      if (!name.empty() && name[0] != '~')
+        (*step->mutable_fields())[name] = value;
+    }
+    r3_.Call(std::move(r3req), [=, this](proto::R3Response& r3resp) {
+      threads_.Release(started);
+      auto it = table_.all().find(slot);
+      if (it == table_.all().end()) {
+        reply(Message(proto::SESSION_ENDED, "Session timed out", kTimedOut,
+                      true));
+        return;
+      }
+      SessionContext& ctx = *it->second;
+      ctx.busy = false;
+      if (ctx.state == State::kActive &&
+          r3resp.code() == proto::R3Response::TIMEOUT) {
+        // R/3 may still be working (hung, not gone): the session stays.
+        access_.Write(
+            'r', client_ip,
+            Cat(ids_.Public(ctx.slot), " R/3 did not answer in time"));
+        proto::AGateResponse r =
+            Message(proto::R3_TIMEOUT, "R/3 did not answer", kR3Slow, false,
+                    SispScriptFor(ctx, ids_, "USR_OPEN"));
+        reply(std::move(r));
+        RunNextWaiting(ctx);
+        return;
+      }
+      if (ctx.state != State::kActive ||
+          r3resp.code() != proto::R3Response::OK) {
+        if (ctx.state == State::kActive) {
+          bool lost = r3resp.code() == proto::R3Response::CONNECTION_LOST;
+          if (lost) {
+            by_r3_session_.erase(ctx.r3_session);
+            ctx.r3_session = 0;
+          }
+          EndSession(ctx, lost ? State::kR3Lost : State::kEnded,
+                     r3resp.error());
+        }
+        reply(EndPage(ctx));
+        RunNextWaiting(ctx);
+        return;
+      }
+      table_.Touch(ctx);
+      ctx.tcode = r3resp.screen().tcode();
+      access_.Write('r', client_ip,
+                    Cat(ids_.Public(ctx.slot),
+                        " ~okcode=", shared_params->GetOr("~okcode", "/00")));
+      RenderContext rc{ctx.service,
+                       ids_.Full(ctx.slot, ctx.random),
+                       ctx.Param("~cookies", "1") == "0",
+                       ctx.user,
+                       AgateName(),
+                       SispScriptFor(ctx, ids_, "USR_OPEN")};
+      reply(Response(proto::PAGE, RenderScreen(r3resp.screen(), rc)));
+      RunNextWaiting(ctx);
+    });
+  });
+}
+
+void AGateProcess::RunNextWaiting(SessionContext& s) {
+  if (s.waiting.empty() || s.busy) return;
+  auto next = std::move(s.waiting.front());
+  s.waiting.erase(s.waiting.begin());
+  defer_(std::move(next));
+}
+
+void AGateProcess::Tick() {
+  access_.Flush();
+  // ~timeout counts from the last request, also for a session whose step is
+  // with R/3 or queued for a work thread: it ends now, with its R/3 logoff;
+  // the step's answer and every queued request get the timeout page.
+  table_.Advance([this](SessionContext& s) {
+    EndSession(s, State::kTimedOut,
+               s.busy ? "timeout during a step" : "timeout");
+  });
+}
+
+}  // namespace its::agate
