@@ -21,34 +21,12 @@
 #include "common/grpc_util.h"
 #include "common/strings.h"
 #include "proto/its.grpc.pb.h"
+#include "tests/integration/loop_thread.h"
 
 namespace its {
 namespace {
 
-// Runs a loop on a thread of its own for the test's lifetime.
-class LoopThread {
- public:
-  LoopThread() = default;
-  ~LoopThread() { Stop(); }
-  void Start() {
-    thread_ = std::thread([this] {
-      id_ = std::this_thread::get_id();
-      loop_.Run();
-    });
-  }
-  void Stop() {
-    if (!thread_.joinable()) return;
-    loop_.Shutdown();
-    thread_.join();
-  }
-  GrpcLoop& loop() { return loop_; }
-  std::thread::id id() const { return id_; }
-
- private:
-  GrpcLoop loop_;
-  std::thread thread_;
-  std::thread::id id_;
-};
+using testing::LoopThread;
 
 // Waits (bounded) until pred() holds; pred is read under `mu`.
 template <typename Pred>
@@ -269,7 +247,8 @@ TEST_F(BatchedStream, CallsInFlightFailWhenThePeerGoesAway) {
   }
 }
 
-TEST_F(BatchedStream, CallsUnansweredWithinTheTimeoutFailWithoutBreakingTheStream) {
+TEST_F(BatchedStream,
+       CallsUnansweredWithinTheTimeoutFailWithoutBreakingTheStream) {
   EchoServer server(/*answer=*/false);
   std::vector<proto::R3Response> failed;
   auto begin = std::chrono::steady_clock::now();

@@ -16,30 +16,12 @@
 #include <vector>
 
 #include "common/spawn.h"
+#include "tests/integration/loop_thread.h"
 
 namespace its {
 namespace {
 
-class LoopThread {
- public:
-  ~LoopThread() {
-    loop_.Shutdown();
-    thread_.join();
-  }
-  void Start() {
-    thread_ = std::thread([this] {
-      id_ = std::this_thread::get_id();
-      loop_.Run();
-    });
-  }
-  GrpcLoop& loop() { return loop_; }
-  std::thread::id id() const { return id_; }
-
- private:
-  GrpcLoop loop_;
-  std::thread thread_;
-  std::thread::id id_;
-};
+using testing::LoopThread;
 
 // Ends reported by a watcher, in order, with whether they ran on the loop.
 struct Ends {
