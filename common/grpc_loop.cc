@@ -61,8 +61,9 @@ void GrpcLoop::Timer::Arm(std::chrono::microseconds delay,
 }
 
 void GrpcLoop::Timer::Cancel() {
-  loop_.loop_thread_.Check();
+  // A timer with nothing armed may be destroyed on any thread.
   if (op_ == nullptr) return;
+  loop_.loop_thread_.Check();
   Op* op = op_;
   op_ = nullptr;
   op->Cancel();  // its tag still comes back, with ok = false
