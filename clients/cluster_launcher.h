@@ -80,21 +80,22 @@ class Cluster {
     return options_.run_dir;
   }  // effective config
   // A snapshot (the supervisor changes PIDs when it restarts a process).
-  std::vector<Process> processes() const;
-  std::optional<Process> Find(const std::string& name) const;
+  std::vector<Process> processes() const ABSL_LOCKS_EXCLUDED(mu_);
+  std::optional<Process> Find(const std::string& name) const
+      ABSL_LOCKS_EXCLUDED(mu_);
   // Waits until `name` runs again after a crash (a new PID, ready); false
   // after `timeout_ms`.
-  bool WaitRunning(const std::string& name, pid_t not_pid,
-                   int timeout_ms) const;
+  bool WaitRunning(const std::string& name, pid_t not_pid, int timeout_ms) const
+      ABSL_LOCKS_EXCLUDED(mu_);
   // Non-empty once a process the cluster cannot do without was given up.
-  std::string failure() const;
+  std::string failure() const ABSL_LOCKS_EXCLUDED(mu_);
   // Address of the admin API ([supervisor] listen as bound).
   const std::string& admin_address() const { return admin_address_; }
 
   // Fault injection (also served as the Cluster gRPC service to itsadm).
   grpc::Status Fault(const proto::FaultRequest& request,
-                     proto::FaultReply* reply);
-  proto::ClusterProcesses ListProcesses() const;
+                     proto::FaultReply* reply) ABSL_LOCKS_EXCLUDED(mu_);
+  proto::ClusterProcesses ListProcesses() const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   struct Child;
@@ -105,18 +106,18 @@ class Cluster {
   // "mapping_manager IT2", "r3_stub", "wgate"): its PID and a pidfd to
   // signal it by (the caller closes it), or an error naming the names.
   absl::StatusOr<std::pair<pid_t, int>> ResolveProcess(
-      const std::string& target) const;
-  void StopChildren(int budget_ms);
+      const std::string& target) const ABSL_LOCKS_EXCLUDED(mu_);
+  void StopChildren(int budget_ms) ABSL_LOCKS_EXCLUDED(mu_);
   // The addresses of the live agates of `instance` ("" = every instance).
   std::vector<std::string> AgateAddresses(const std::string& instance) const;
   absl::Status Spawn(const std::string& name, std::vector<std::string> args,
-                     bool critical);
+                     bool critical) ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status ForkExec(Child& c, bool first);
-  absl::Status WaitReady(Child& c);
+  absl::Status WaitReady(Child& c) ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status WriteConfig();
-  std::string ExitedDuringStart();
+  std::string ExitedDuringStart() ABSL_LOCKS_EXCLUDED(mu_);
   void StartSupervisor();
-  void Supervise();
+  void Supervise() ABSL_LOCKS_EXCLUDED(mu_);
   void Report(const std::string& message);
   // Supervisor thread.
   void HandleExit(Child& c, int status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

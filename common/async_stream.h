@@ -32,6 +32,7 @@ class StreamEnd {
   // Adds items with `fill(batch)`. False once the stream is closed.
   template <typename Fill>
   bool Send(Fill&& fill) {
+    loop_.thread().Check();
     if (closed_) return false;
     fill(pending_);
     ++pending_items_;

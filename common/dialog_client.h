@@ -78,6 +78,7 @@ class DialogClient {
   size_t in_flight() const { return pending_.size(); }
 
   void Call(Request request, Callback done) {
+    loop_.thread().Check();
     if (!stream_) Connect();
     uint64_t id = next_id_++;
     request.set_id(id);

@@ -20,6 +20,7 @@ struct GrpcLoop::Timer::Op final : public GrpcLoop::Tag {
       : loop(l), owner(o), fn(std::move(f)) {}
   void Proceed(bool ok) override {
     GrpcLoop& l = loop;
+    l.loop_thread_.Check();
     l.timers_.erase(this);
     if (owner) owner->op_ = nullptr;
     std::function<void()> run = std::move(fn);
@@ -51,6 +52,7 @@ struct GrpcLoop::WakeOp final : public GrpcLoop::Tag {
 
 void GrpcLoop::Timer::Arm(std::chrono::microseconds delay,
                           std::function<void()> fn) {
+  loop_.loop_thread_.Check();
   Cancel();
   if (loop_.stopping_) return;
   op_ = new Op(loop_, this, std::move(fn));
@@ -59,7 +61,9 @@ void GrpcLoop::Timer::Arm(std::chrono::microseconds delay,
 }
 
 void GrpcLoop::Timer::Cancel() {
+  // A timer with nothing armed may be destroyed on any thread.
   if (op_ == nullptr) return;
+  loop_.loop_thread_.Check();
   Op* op = op_;
   op_ = nullptr;
   op->Cancel();  // its tag still comes back, with ok = false
@@ -82,6 +86,8 @@ void GrpcLoop::AdoptServerQueue(
 GrpcLoop::~GrpcLoop() = default;
 
 void GrpcLoop::Run() {
+  loop_thread_.Bind();
+  loop_thread_.Check();
   for (;;) {
     void* tag;
     bool ok;
@@ -100,6 +106,7 @@ void GrpcLoop::Run() {
     RunDeferred();
   }
   RunDeferred();
+  loop_thread_.Release();
 }
 
 void GrpcLoop::RunDeferred() {
@@ -110,7 +117,7 @@ void GrpcLoop::RunDeferred() {
 }
 
 void GrpcLoop::Post(std::function<void()> fn) {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   if (closed_) return;
   posted_.push_back(std::move(fn));
   if (!wake_armed_) {
@@ -123,13 +130,14 @@ void GrpcLoop::Post(std::function<void()> fn) {
 }
 
 void GrpcLoop::Wake(std::vector<std::function<void()>>& out) {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   wake_armed_ = false;
   out.swap(posted_);
 }
 
 void GrpcLoop::After(std::chrono::microseconds delay,
                      std::function<void()> fn) {
+  loop_thread_.Check();
   if (stopping_) return;
   auto* op = new Timer::Op(*this, nullptr, std::move(fn));
   timers_.insert(op);
@@ -137,7 +145,10 @@ void GrpcLoop::After(std::chrono::microseconds delay,
 }
 
 void GrpcLoop::Shutdown() {
-  Post([this] { BeginStop(); });
+  Post([this] {
+    loop_thread_.Check();
+    BeginStop();
+  });
 }
 
 void GrpcLoop::BeginStop() {
@@ -148,7 +159,7 @@ void GrpcLoop::BeginStop() {
     if (op->owner) op->owner->op_ = nullptr;
     op->Cancel();
   }
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   closed_ = true;
   posted_.clear();
   cq()->Shutdown();

@@ -20,6 +20,11 @@
 // Shutdown(): the loop cancels its client calls and timers, shuts the queue
 // down, and Run() returns when every operation in flight has come back.
 // While stopping() no new gRPC operation may start (the helpers here check).
+//
+// Threads (common/thread_owner.h): the loop's own state belongs to the loop
+// thread, thread(); only the posted work and its wake-up are shared, behind
+// mu_. Objects that live on the loop (streams, dialog clients) may
+// thread().Check() that they are called there.
 
 #include <grpcpp/alarm.h>
 #include <grpcpp/grpcpp.h>
@@ -27,9 +32,12 @@
 #include <chrono>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <unordered_set>
 #include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "common/mutex.h"
+#include "common/thread_owner.h"
 
 namespace its {
 
@@ -72,7 +80,7 @@ class GrpcLoop {
     friend class GrpcLoop;
     GrpcLoop& loop_;
     struct Op;
-    Op* op_ = nullptr;
+    Op* op_ = nullptr;  // loop thread
   };
 
   GrpcLoop();
@@ -89,54 +97,75 @@ class GrpcLoop {
   grpc::ServerCompletionQueue* server_cq() { return server_cq_; }
 
   // Runs the loop on the calling thread until Shutdown() has completed.
-  void Run();
+  void Run() ABSL_LOCKS_EXCLUDED(mu_);
+
+  // The loop thread while Run() runs (none before and after).
+  const ThreadOwner& thread() const ABSL_LOCK_RETURNED(loop_thread_) {
+    return loop_thread_;
+  }
 
   // Any thread. Runs `fn` on the loop thread. Dropped once the loop stopped.
-  void Post(std::function<void()> fn);
+  void Post(std::function<void()> fn) ABSL_LOCKS_EXCLUDED(mu_);
 
   // Loop thread. Runs `fn` when no completion is ready (end of the burst).
-  void Defer(std::function<void()> fn) { deferred_.push_back(std::move(fn)); }
+  void Defer(std::function<void()> fn) {
+    loop_thread_.Check();
+    deferred_.push_back(std::move(fn));
+  }
 
   // Loop thread. Runs `fn` after `delay` unless the loop stops first.
   void After(std::chrono::microseconds delay, std::function<void()> fn);
 
   // Any thread. Begins the end of the loop (see the file comment).
-  void Shutdown();
+  void Shutdown() ABSL_LOCKS_EXCLUDED(mu_);
 
   // Loop thread. True once shutting down: start no new gRPC operations.
-  bool stopping() const { return stopping_; }
+  bool stopping() const {
+    loop_thread_.Check();
+    return stopping_;
+  }
 
   // Loop thread. Client calls in flight register their context so that
   // Shutdown() can cancel them; unregister when the call is done.
   void AddClientCall(grpc::ClientContext* context) {
+    loop_thread_.Check();
     client_calls_.insert(context);
   }
   void RemoveClientCall(grpc::ClientContext* context) {
+    loop_thread_.Check();
     client_calls_.erase(context);
   }
 
  private:
   struct WakeOp;
-  void Wake(std::vector<std::function<void()>>& out);
-  void BeginStop();
-  void RunDeferred();
+  void Wake(std::vector<std::function<void()>>& out) ABSL_LOCKS_EXCLUDED(mu_);
+  void BeginStop() ABSL_EXCLUSIVE_LOCKS_REQUIRED(loop_thread_)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  void RunDeferred() ABSL_EXCLUSIVE_LOCKS_REQUIRED(loop_thread_);
 
   std::unique_ptr<grpc::CompletionQueue> cq_;
   grpc::ServerCompletionQueue* server_cq_ = nullptr;
-  std::vector<std::function<void()>> deferred_;            // loop thread
-  std::unordered_set<Timer::Op*> timers_;                  // loop thread
-  std::unordered_set<grpc::ClientContext*> client_calls_;  // loop thread
-  bool stopping_ = false;                                  // loop thread
 
-  std::mutex mu_;
-  std::vector<std::function<void()>> posted_;  // guarded by mu_
-  bool wake_armed_ = false;                    // guarded by mu_
+  // Loop thread.
+  [[no_unique_address]] ThreadOwner loop_thread_;
+  std::vector<std::function<void()>> deferred_ ABSL_GUARDED_BY(loop_thread_);
+  std::unordered_set<Timer::Op*> timers_ ABSL_GUARDED_BY(loop_thread_);
+  std::unordered_set<grpc::ClientContext*> client_calls_
+      ABSL_GUARDED_BY(loop_thread_);
+  bool stopping_ ABSL_GUARDED_BY(loop_thread_) = false;
+
+  // Shared: Post() runs on any thread. (its::Mutex: the wgate's loop runs
+  // under ThreadSanitizer, common/mutex.h.)
+  Mutex mu_;
+  std::vector<std::function<void()>> posted_ ABSL_GUARDED_BY(mu_);
+  bool wake_armed_ ABSL_GUARDED_BY(mu_) = false;
   // The one tag that wakes the loop for posted work, re-armed per burst. It
   // lives as long as the loop (made before the loop thread runs), so no
   // object crosses threads through the completion queue, whose ordering
-  // ThreadSanitizer cannot see in Debian's uninstrumented gRPC.
+  // ThreadSanitizer cannot see in Debian's uninstrumented gRPC. Its alarm is
+  // set under mu_.
   std::unique_ptr<WakeOp> wake_;
-  bool closed_ = false;  // guarded by mu_: no more alarms
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;  // no more alarms
 };
 
 // Serves one unary method of an asynchronous service on `loop`: `handle`

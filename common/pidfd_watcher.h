@@ -29,24 +29,26 @@ class PidfdWatcher {
   // behind `pidfd` ended (at once if it has already; never once the loop
   // stopped). The watcher uses its own duplicate: the caller keeps `pidfd`.
   // Returns an id for Cancel, or 0 if `pidfd` cannot be watched.
-  int Watch(int pidfd, std::function<void()> on_end);
+  int Watch(int pidfd, std::function<void()> on_end) ABSL_LOCKS_EXCLUDED(mu_);
   // Any thread. No report for `id` from now on (one already posted may
   // still run: callers check that the process is still theirs).
-  void Cancel(int id);
+  void Cancel(int id) ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   struct Entry {
     int fd;  // our duplicate of the pidfd
     std::function<void()> on_end;
   };
-  void Run();
+  void Run() ABSL_LOCKS_EXCLUDED(mu_);  // the watcher thread
   void Forget(std::map<int, Entry>::iterator it)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   GrpcLoop& loop_;
+  // Set before the thread starts, then only read.
   int epoll_fd_ = -1;
   int wake_fd_ = -1;  // eventfd: the destructor wakes the thread with it
   std::atomic<bool> stop_{false};
+  // Shared by the callers of Watch and Cancel and the watcher thread.
   absl::Mutex mu_;
   std::map<int, Entry> watched_ ABSL_GUARDED_BY(mu_);
   int next_id_ ABSL_GUARDED_BY(mu_) = 1;

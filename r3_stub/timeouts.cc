@@ -46,11 +46,13 @@ absl::StatusOr<TimeoutSettings> TimeoutSettings::Load(
   if (!services) return t;
   for (const auto& [name, node] : *services) {
     const toml::table* entry = node.as_table();
+    // clang 14 cannot capture a structured binding in a lambda (C++20).
+    std::string_view service = name.str();
     auto err = [&](const toml::node& n, std::string_view key,
                    std::string_view why) {
       return absl::InvalidArgumentError(Cat(sicf_file, ":",
                                             n.source().begin.line, ": service.",
-                                            name.str(), key, ": ", why));
+                                            service, key, ": ", why));
     };
     if (!entry) return err(node, "", "expected a table");
     ServiceTimeout st;

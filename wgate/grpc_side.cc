@@ -12,14 +12,17 @@ GrpcSide::GrpcSide(asio::io_context& io, std::chrono::milliseconds step_timeout)
 GrpcSide::~GrpcSide() { Stop(); }
 
 void GrpcSide::Start() {
+  asio_thread_.Bind();
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "wgate-grpc");  // for top -H and perf
     loop_.Run();
+    loop_.thread().Check();  // ended: nobody else touches agates_ now
     agates_.clear();  // their failures were deferred to a loop that has ended
   });
 }
 
 void GrpcSide::Stop() {
+  asio_thread_.Check();
   deadline_sweep_.cancel();
   if (!thread_.joinable()) return;
   loop_.Shutdown();
@@ -28,6 +31,7 @@ void GrpcSide::Stop() {
 
 void GrpcSide::CallAgate(const std::string& address,
                          proto::AGateRequest request, AgateDone done) {
+  asio_thread_.Check();
   uint64_t id = next_id_++;
   // Only a start's late answer needs its agate's address (to end the
   // session it made): no copy per dialog step.
@@ -46,6 +50,7 @@ void GrpcSide::ArmDeadlineSweep() {
       step_timeout_ / 4, std::chrono::milliseconds(5), std::chrono::seconds(1));
   deadline_sweep_.expires_after(period);
   deadline_sweep_.async_wait([this](const asio::error_code& ec) {
+    asio_thread_.Check();
     sweep_armed_ = false;
     if (!ec) SweepDeadlines();
   });
@@ -76,16 +81,23 @@ void GrpcSide::SweepDeadlines() {
 void GrpcSide::ScheduleFlushToLoop() {
   if (out_flush_posted_) return;
   out_flush_posted_ = true;
-  asio::post(io_, [this] { FlushToLoop(); });  // after the rest of this turn
+  asio::post(io_, [this] {  // after the rest of this turn
+    asio_thread_.Check();
+    FlushToLoop();
+  });
 }
 
 void GrpcSide::ScheduleFlushToAsio() {
   if (in_flush_deferred_) return;
   in_flush_deferred_ = true;
-  loop_.Defer([this] { FlushToAsio(); });  // once nothing more is ready
+  loop_.Defer([this] {  // once nothing more is ready
+    loop_.thread().Check();
+    FlushToAsio();
+  });
 }
 
 void GrpcSide::OnLoop(std::function<void()> fn) {
+  asio_thread_.Check();
   out_fns_.push_back(std::move(fn));
   ScheduleFlushToLoop();
 }
@@ -98,11 +110,13 @@ void GrpcSide::FlushToLoop() {
   out_.clear();
   out_fns_.clear();
   loop_.Post([this, calls, fns] {
+    loop_.thread().Check();
     for (auto& fn : *fns) fn();
     for (Outgoing& c : *calls) {
       uint64_t id = c.id;
       AgateAt(c.address).Call(std::move(c.request),
                               [this, id](proto::AGateResponse& resp) {
+                                loop_.thread().Check();
                                 in_.push_back(Answer{id, std::move(resp)});
                                 ScheduleFlushToAsio();
                               });
@@ -111,6 +125,7 @@ void GrpcSide::FlushToLoop() {
 }
 
 void GrpcSide::OnAsio(std::function<void()> fn) {
+  loop_.thread().Check();
   in_fns_.push_back(std::move(fn));
   ScheduleFlushToAsio();
 }
@@ -123,6 +138,7 @@ void GrpcSide::FlushToAsio() {
   in_.clear();
   in_fns_.clear();
   asio::post(io_, [this, answers, fns] {
+    asio_thread_.Check();
     for (Answer& a : *answers) {
       auto it = waiting_.find(a.id);
       if (it == waiting_.end()) {
@@ -151,6 +167,7 @@ void GrpcSide::FlushToAsio() {
 
 void GrpcSide::KeepAgates(std::unordered_set<std::string> live) {
   OnLoop([this, live = std::move(live)] {
+    loop_.thread().Check();
     std::erase_if(agates_,
                   [&](const auto& kv) { return !live.count(kv.first); });
   });

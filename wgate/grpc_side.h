@@ -11,9 +11,11 @@
 #include <unordered_set>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "common/dialog_client.h"
 #include "common/grpc_loop.h"
+#include "common/thread_owner.h"
 #include "proto/its.grpc.pb.h"
 
 namespace its::wgate {
@@ -27,6 +29,10 @@ using AGateClient =
 // of the agates crosses in one hand-over, and everything one loop burst
 // answers crosses back in one — one wake-up per burst each way, not per
 // request. Only this thread polls gRPC (no callback API in the wgate).
+//
+// Nothing here is shared: every member belongs to the Asio thread
+// (asio_thread_) or to the loop thread (loop_.thread()), and only the two
+// hand-overs (asio::post, GrpcLoop::Post) cross (common/thread_owner.h).
 class GrpcSide {
  public:
   // `transport` is OK when the agate answered; UNAVAILABLE when the stream
@@ -41,8 +47,10 @@ class GrpcSide {
   GrpcSide(const GrpcSide&) = delete;
   GrpcSide& operator=(const GrpcSide&) = delete;
 
-  void Start();  // starts the loop thread
-  void Stop();   // cancels every call, ends and joins the loop thread
+  // Asio thread (the one that will run `io`): starts the loop thread.
+  void Start();
+  // Asio thread: cancels every call, ends and joins the loop thread.
+  void Stop();
 
   // Asio thread. Sends one request over the batched stream to the agate at
   // `address`; `done` runs on the Asio thread, exactly once.
@@ -58,6 +66,7 @@ class GrpcSide {
   void set_late_hook(
       std::function<void(const std::string& address, proto::AGateResponse&)>
           hook) {
+    asio_thread_.Check();
     late_hook_ = std::move(hook);
   }
 
@@ -101,40 +110,46 @@ class GrpcSide {
     std::chrono::steady_clock::time_point sent;
     std::string address;  // START requests only (see set_late_hook)
   };
-  AGateClient& AgateAt(const std::string& address);  // loop thread
-  void ScheduleFlushToLoop();  // Asio thread: once per Asio turn
-  void FlushToLoop();          // Asio thread
-  void ScheduleFlushToAsio();  // loop thread: once per loop burst
-  void FlushToAsio();          // loop thread
-  // Asio thread: answers the requests older than the step timeout. One sweep
-  // over the requests in flight every quarter timeout (at most 1 s), armed
-  // only while requests are in flight: no timer per request.
-  void ArmDeadlineSweep();
-  void SweepDeadlines();
+  AGateClient& AgateAt(const std::string& address)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(loop_.thread());
+  // Once per Asio turn.
+  void ScheduleFlushToLoop() ABSL_EXCLUSIVE_LOCKS_REQUIRED(asio_thread_);
+  void FlushToLoop() ABSL_EXCLUSIVE_LOCKS_REQUIRED(asio_thread_);
+  // Once per loop burst.
+  void ScheduleFlushToAsio() ABSL_EXCLUSIVE_LOCKS_REQUIRED(loop_.thread());
+  void FlushToAsio() ABSL_EXCLUSIVE_LOCKS_REQUIRED(loop_.thread());
+  // Answers the requests older than the step timeout. One sweep over the
+  // requests in flight every quarter timeout (at most 1 s), armed only while
+  // requests are in flight: no timer per request.
+  void ArmDeadlineSweep() ABSL_EXCLUSIVE_LOCKS_REQUIRED(asio_thread_);
+  void SweepDeadlines() ABSL_EXCLUSIVE_LOCKS_REQUIRED(asio_thread_);
 
   asio::io_context& io_;
-  std::chrono::milliseconds step_timeout_;
-  asio::steady_timer deadline_sweep_;
-  bool sweep_armed_ = false;
+  const std::chrono::milliseconds step_timeout_;
   GrpcLoop loop_;
-  std::thread thread_;
+  std::thread thread_;  // the loop's (Start and Stop: Asio thread)
 
   // Asio thread.
-  std::vector<Outgoing> out_;
-  std::vector<std::function<void()>> out_fns_;
-  bool out_flush_posted_ = false;
-  std::unordered_map<uint64_t, Waiting> waiting_;
+  [[no_unique_address]] ThreadOwner asio_thread_;
+  asio::steady_timer deadline_sweep_ ABSL_GUARDED_BY(asio_thread_);
+  bool sweep_armed_ ABSL_GUARDED_BY(asio_thread_) = false;
+  std::vector<Outgoing> out_ ABSL_GUARDED_BY(asio_thread_);
+  std::vector<std::function<void()>> out_fns_ ABSL_GUARDED_BY(asio_thread_);
+  bool out_flush_posted_ ABSL_GUARDED_BY(asio_thread_) = false;
+  std::unordered_map<uint64_t, Waiting> waiting_ ABSL_GUARDED_BY(asio_thread_);
   // Requests answered by the deadline sweep: their agate's address, until
   // the real answer (or the stream's failure) comes.
-  std::unordered_map<uint64_t, std::string> late_;
-  std::function<void(const std::string&, proto::AGateResponse&)> late_hook_;
-  uint64_t next_id_ = 1;
+  std::unordered_map<uint64_t, std::string> late_ ABSL_GUARDED_BY(asio_thread_);
+  std::function<void(const std::string&, proto::AGateResponse&)> late_hook_
+      ABSL_GUARDED_BY(asio_thread_);
+  uint64_t next_id_ ABSL_GUARDED_BY(asio_thread_) = 1;
 
   // Loop thread.
-  std::unordered_map<std::string, std::unique_ptr<AGateClient>> agates_;
-  std::vector<Answer> in_;
-  std::vector<std::function<void()>> in_fns_;
-  bool in_flush_deferred_ = false;
+  std::unordered_map<std::string, std::unique_ptr<AGateClient>> agates_
+      ABSL_GUARDED_BY(loop_.thread());
+  std::vector<Answer> in_ ABSL_GUARDED_BY(loop_.thread());
+  std::vector<std::function<void()>> in_fns_ ABSL_GUARDED_BY(loop_.thread());
+  bool in_flush_deferred_ ABSL_GUARDED_BY(loop_.thread()) = false;
 };
 
 }  // namespace its::wgate
