@@ -42,7 +42,8 @@ class Histogram {
   // Value at percentile p (0..100): the upper edge of the bucket that holds it.
   int64_t Percentile(double p) const {
     if (total_ == 0) return 0;
-    uint64_t rank = static_cast<uint64_t>(std::ceil(p / 100.0 * static_cast<double>(total_)));
+    uint64_t rank = static_cast<uint64_t>(
+        std::ceil(p / 100.0 * static_cast<double>(total_)));
     rank = std::clamp<uint64_t>(rank, 1, total_);
     uint64_t seen = 0;
     for (size_t i = 0; i < counts_.size(); ++i) {
@@ -55,7 +56,9 @@ class Histogram {
   uint64_t count() const { return total_; }
   int64_t max() const { return max_; }
   int64_t min() const { return min_; }
-  double mean() const { return total_ ? sum_ / static_cast<double>(total_) : 0; }
+  double mean() const {
+    return total_ ? sum_ / static_cast<double>(total_) : 0;
+  }
 
  private:
   static size_t Index(uint64_t v) {

@@ -1,8 +1,8 @@
 #include "clients/scenario.h"
 
-#include <set>
-
 #include <toml++/toml.h>
+
+#include <set>
 
 #include "absl/status/status.h"
 #include "common/service_file.h"
@@ -17,8 +17,10 @@ class Keys {
   Keys(const std::string& file, const toml::table& t, std::string path)
       : file_(file), t_(t), path_(std::move(path)) {}
 
-  absl::Status Error(const toml::node& n, std::string_view key, std::string_view why) const {
-    return absl::InvalidArgumentError(Cat(file_, ":", n.source().begin.line, ": ", path_, key, ": ", why));
+  absl::Status Error(const toml::node& n, std::string_view key,
+                     std::string_view why) const {
+    return absl::InvalidArgumentError(
+        Cat(file_, ":", n.source().begin.line, ": ", path_, key, ": ", why));
   }
   const toml::node* Get(std::string_view key) {
     known_.insert(std::string(key));
@@ -36,7 +38,8 @@ class Keys {
     if (const toml::node* n = Get(key)) {
       auto v = n->value<double>();
       if (!v) return Error(*n, key, "expected a number");
-      if (*v < min || *v > max) return Error(*n, key, Cat("must be between ", min, " and ", max));
+      if (*v < min || *v > max)
+        return Error(*n, key, Cat("must be between ", min, " and ", max));
       *out = *v;
     }
     return absl::OkStatus();
@@ -45,14 +48,16 @@ class Keys {
     if (const toml::node* n = Get(key)) {
       if (!n->is_integer()) return Error(*n, key, "expected a whole number");
       int64_t v = *n->value<int64_t>();
-      if (v < min || v > max) return Error(*n, key, Cat("must be between ", min, " and ", max));
+      if (v < min || v > max)
+        return Error(*n, key, Cat("must be between ", min, " and ", max));
       *out = static_cast<int>(v);
     }
     return absl::OkStatus();
   }
   absl::Status Done() const {
     for (const auto& [k, v] : t_) {
-      if (!known_.count(std::string(k.str()))) return Error(v, k.str(), "unknown key");
+      if (!known_.count(std::string(k.str())))
+        return Error(v, k.str(), "unknown key");
     }
     return absl::OkStatus();
   }
@@ -66,8 +71,8 @@ class Keys {
   std::set<std::string> known_;
 };
 
-#define RETURN_IF_ERROR(x)                         \
-  do {                                             \
+#define RETURN_IF_ERROR(x)                          \
+  do {                                              \
     if (absl::Status _s = (x); !_s.ok()) return _s; \
   } while (0)
 
@@ -75,7 +80,10 @@ absl::Status ReadThink(Keys& k, std::string_view key, Think* out) {
   const toml::node* n = k.Get(key);
   if (!n) return absl::OkStatus();
   const toml::table* t = n->as_table();
-  if (!t) return k.Error(*n, key, "expected { dist = \"constant\"|\"uniform\"|\"exponential\", ... }");
+  if (!t)
+    return k.Error(
+        *n, key,
+        "expected { dist = \"constant\"|\"uniform\"|\"exponential\", ... }");
   Keys tk(k.file(), *t, Cat(k.path(), key, "."));
   std::string dist = "constant";
   RETURN_IF_ERROR(tk.Str("dist", &dist));
@@ -91,7 +99,8 @@ absl::Status ReadThink(Keys& k, std::string_view key, Think* out) {
     out->kind = Think::kExponential;
     RETURN_IF_ERROR(tk.Num("mean_ms", &out->a, 0, 3.6e6));
   } else {
-    return tk.Error(*t->get("dist"), "dist", "must be constant, uniform or exponential");
+    return tk.Error(*t->get("dist"), "dist",
+                    "must be constant, uniform or exponential");
   }
   return tk.Done();
 }
@@ -100,18 +109,24 @@ absl::Status ReadThink(Keys& k, std::string_view key, Think* out) {
 
 double Think::Sample(std::mt19937_64& rng) const {
   switch (kind) {
-    case kConstant: return a;
-    case kUniform: return std::uniform_real_distribution<double>(a, b)(rng);
-    case kExponential: return a <= 0 ? 0 : std::exponential_distribution<double>(1.0 / a)(rng);
+    case kConstant:
+      return a;
+    case kUniform:
+      return std::uniform_real_distribution<double>(a, b)(rng);
+    case kExponential:
+      return a <= 0 ? 0 : std::exponential_distribution<double>(1.0 / a)(rng);
   }
   return 0;
 }
 
 const char* EndName(JourneyDef::End e) {
   switch (e) {
-    case JourneyDef::kLogoff: return "logoff";
-    case JourneyDef::kAbandon: return "abandon";
-    case JourneyDef::kCloseTab: return "close_tab";
+    case JourneyDef::kLogoff:
+      return "logoff";
+    case JourneyDef::kAbandon:
+      return "abandon";
+    case JourneyDef::kCloseTab:
+      return "close_tab";
   }
   return "?";
 }
@@ -122,12 +137,14 @@ absl::StatusOr<Scenario> Scenario::Load(const std::string& path) {
   return Parse(*text, path);
 }
 
-absl::StatusOr<Scenario> Scenario::Parse(const std::string& text, const std::string& file) {
+absl::StatusOr<Scenario> Scenario::Parse(const std::string& text,
+                                         const std::string& file) {
   toml::table root;
   try {
     root = toml::parse(text, file);
   } catch (const toml::parse_error& e) {
-    return absl::InvalidArgumentError(Cat(file, ":", e.source().begin.line, ": ", e.description()));
+    return absl::InvalidArgumentError(
+        Cat(file, ":", e.source().begin.line, ": ", e.description()));
   }
   Scenario s;
   Keys top(file, root, "");
@@ -135,7 +152,8 @@ absl::StatusOr<Scenario> Scenario::Parse(const std::string& text, const std::str
   const toml::node* list = top.Get("journey");
   RETURN_IF_ERROR(top.Done());
   if (!list || !list->is_array_of_tables()) {
-    return absl::InvalidArgumentError(Cat(file, ":1: journey: at least one [[journey]] is required"));
+    return absl::InvalidArgumentError(
+        Cat(file, ":1: journey: at least one [[journey]] is required"));
   }
   int ji = 0;
   for (const toml::node& jn : *list->as_array()) {
@@ -155,24 +173,32 @@ absl::StatusOr<Scenario> Scenario::Parse(const std::string& text, const std::str
     RETURN_IF_ERROR(k.Str("password", &j.password));
     if (const toml::node* u = k.Get("users")) {
       const toml::table* ut = u->as_table();
-      if (!ut) return k.Error(*u, "users", "expected { prefix, digits, first, last }");
+      if (!ut)
+        return k.Error(*u, "users", "expected { prefix, digits, first, last }");
       Keys uk(file, *ut, k.path() + "users.");
       RETURN_IF_ERROR(uk.Str("prefix", &j.user_prefix));
       RETURN_IF_ERROR(uk.Int("digits", &j.user_digits, 0, 9));
       RETURN_IF_ERROR(uk.Int("first", &j.user_first, 0, 999999999));
       RETURN_IF_ERROR(uk.Int("last", &j.user_last, 0, 999999999));
       RETURN_IF_ERROR(uk.Done());
-      if (j.user_last < j.user_first) return uk.Error(*u, "last", "must be >= first");
+      if (j.user_last < j.user_first)
+        return uk.Error(*u, "last", "must be >= first");
     }
     RETURN_IF_ERROR(ReadThink(k, "think", &j.think));
     std::string end = "logoff";
     RETURN_IF_ERROR(k.Str("end", &end));
-    if (end == "logoff") j.end = JourneyDef::kLogoff;
-    else if (end == "abandon") j.end = JourneyDef::kAbandon;
-    else if (end == "close_tab") j.end = JourneyDef::kCloseTab;
-    else return k.Error(*jt.get("end"), "end", "must be logoff, abandon or close_tab");
+    if (end == "logoff")
+      j.end = JourneyDef::kLogoff;
+    else if (end == "abandon")
+      j.end = JourneyDef::kAbandon;
+    else if (end == "close_tab")
+      j.end = JourneyDef::kCloseTab;
+    else
+      return k.Error(*jt.get("end"), "end",
+                     "must be logoff, abandon or close_tab");
     if (const toml::node* steps = k.Get("step")) {
-      if (!steps->is_array_of_tables()) return k.Error(*steps, "step", "expected [[journey.step]] tables");
+      if (!steps->is_array_of_tables())
+        return k.Error(*steps, "step", "expected [[journey.step]] tables");
       int si = 0;
       for (const toml::node& sn : *steps->as_array()) {
         Keys sk(file, *sn.as_table(), Cat(k.path(), "step[", si++, "]."));
@@ -185,10 +211,14 @@ absl::StatusOr<Scenario> Scenario::Parse(const std::string& text, const std::str
         RETURN_IF_ERROR(ReadThink(sk, "think", &st.think));
         if (const toml::node* f = sk.Get("fields")) {
           const toml::table* ft = f->as_table();
-          if (!ft) return sk.Error(*f, "fields", "expected a table of field = \"value\"");
+          if (!ft)
+            return sk.Error(*f, "fields",
+                            "expected a table of field = \"value\"");
           for (const auto& [name, value] : *ft) {
             auto v = value.value<std::string>();
-            if (!v) return sk.Error(value, Cat("fields.", name.str()), "expected a string");
+            if (!v)
+              return sk.Error(value, Cat("fields.", name.str()),
+                              "expected a string");
             st.fields.emplace_back(std::string(name.str()), *v);
           }
         }
@@ -201,7 +231,9 @@ absl::StatusOr<Scenario> Scenario::Parse(const std::string& text, const std::str
   }
   double total = 0;
   for (const auto& j : s.journeys) total += j.weight;
-  if (total <= 0) return absl::InvalidArgumentError(Cat(file, ":1: journey.weight: all weights are 0"));
+  if (total <= 0)
+    return absl::InvalidArgumentError(
+        Cat(file, ":1: journey.weight: all weights are 0"));
   return s;
 }
 

@@ -34,7 +34,8 @@ struct JourneyDef {
   std::string client = "100";
   std::string language = "EN";
   std::string password = "welcome";
-  // Users prefix + number, zero-padded to `digits`, taken in turn from first..last.
+  // Users prefix + number, zero-padded to `digits`, taken in turn from
+  // first..last.
   std::string user_prefix = "LOAD";
   int user_digits = 5;
   int user_first = 1;
@@ -49,7 +50,8 @@ struct Scenario {
   std::vector<JourneyDef> journeys;
   // Parses a scenario file; errors name the file, line and key.
   static absl::StatusOr<Scenario> Load(const std::string& path);
-  static absl::StatusOr<Scenario> Parse(const std::string& text, const std::string& file);
+  static absl::StatusOr<Scenario> Parse(const std::string& text,
+                                        const std::string& file);
 };
 
 const char* EndName(JourneyDef::End e);

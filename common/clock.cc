@@ -29,7 +29,8 @@ std::string FormatTimeOfDay(SimMicros t) {
   int64_t s = t / kSimSecond;
   if (s < 0) s = 0;
   char buf[16];
-  std::snprintf(buf, sizeof buf, "%02d:%02d:%02d", static_cast<int>((s / 3600) % 24),
+  std::snprintf(buf, sizeof buf, "%02d:%02d:%02d",
+                static_cast<int>((s / 3600) % 24),
                 static_cast<int>((s / 60) % 60), static_cast<int>(s % 60));
   return buf;
 }
@@ -39,9 +40,9 @@ std::string FormatDateTime(SimMicros t) {
   struct tm tm;
   gmtime_r(&secs, &tm);
   char buf[48];
-  std::snprintf(buf, sizeof buf, "%04d/%02d/%02d %02d:%02d:%02d.%03d", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>((t / 1000) % 1000));
+  std::snprintf(buf, sizeof buf, "%04d/%02d/%02d %02d:%02d:%02d.%03d",
+                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                tm.tm_min, tm.tm_sec, static_cast<int>((t / 1000) % 1000));
   return buf;
 }
 

@@ -27,8 +27,9 @@ class ExpiryWheel {
     auto [it, inserted] = items_.try_emplace(key, Item{deadline, bucket});
     if (!inserted) {
       it->second.deadline = deadline;
-      if (bucket >= it->second.bucket) return;  // re-filed when the old bucket is due
-      it->second.bucket = bucket;               // earlier: file again, old entry goes stale
+      if (bucket >= it->second.bucket)
+        return;                    // re-filed when the old bucket is due
+      it->second.bucket = bucket;  // earlier: file again, old entry goes stale
     }
     ring_[Slot(bucket)].push_back(Entry{key, bucket});
   }
@@ -43,7 +44,8 @@ class ExpiryWheel {
   void Advance(SimMicros now, F&& expire) {
     int64_t last = now / kSimSecond;
     if (last < next_bucket_) return;
-    int64_t end = std::min<int64_t>(last, next_bucket_ + static_cast<int64_t>(ring_.size()) - 1);
+    int64_t end = std::min<int64_t>(
+        last, next_bucket_ + static_cast<int64_t>(ring_.size()) - 1);
     for (int64_t b = next_bucket_; b <= end; ++b) {
       std::vector<Entry> slot;
       slot.swap(ring_[Slot(b)]);
@@ -53,7 +55,8 @@ class ExpiryWheel {
           continue;
         }
         auto it = items_.find(e.key);
-        if (it == items_.end() || it->second.bucket != e.bucket) continue;  // stale
+        if (it == items_.end() || it->second.bucket != e.bucket)
+          continue;  // stale
         if (it->second.deadline <= now) {
           items_.erase(it);
           expire(e.key);
@@ -81,7 +84,9 @@ class ExpiryWheel {
     int64_t b = (deadline + kSimSecond - 1) / kSimSecond;  // ceil
     return b < next_bucket_ ? next_bucket_ : b;
   }
-  size_t Slot(int64_t bucket) const { return static_cast<size_t>(bucket) % ring_.size(); }
+  size_t Slot(int64_t bucket) const {
+    return static_cast<size_t>(bucket) % ring_.size();
+  }
 
   std::unordered_map<Key, Item> items_;
   std::vector<std::vector<Entry>> ring_;

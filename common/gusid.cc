@@ -74,12 +74,14 @@ absl::StatusOr<Gusid> Parse(std::string_view text, bool with_random) {
   if (dash == std::string_view::npos) return bad("no instance");
   Gusid g;
   g.instance = std::string(text.substr(0, dash));
-  if (g.instance.empty() || g.instance.size() > 8 || !AllOf(g.instance, InstanceChar))
+  if (g.instance.empty() || g.instance.size() > 8 ||
+      !AllOf(g.instance, InstanceChar))
     return bad("instance");
   std::vector<std::string_view> parts = Split(text.substr(dash + 3), ':');
   if (parts.size() != 2) return bad("host part");
   g.host = std::string(parts[0]);
-  if (g.host.empty() || g.host.size() > 64 || !AllOf(g.host, HostChar)) return bad("host");
+  if (g.host.empty() || g.host.size() > 64 || !AllOf(g.host, HostChar))
+    return bad("host");
   std::vector<std::string_view> ids = Split(parts[1], '.');
   if (ids.size() != (with_random ? 3u : 2u)) return bad("process.slot.random");
   if (!ParseHex(ids[0], 4, &g.process)) return bad("process number");
@@ -93,8 +95,12 @@ absl::StatusOr<Gusid> Parse(std::string_view text, bool with_random) {
 
 }  // namespace
 
-absl::StatusOr<Gusid> ParseGusid(std::string_view text) { return Parse(text, true); }
-absl::StatusOr<Gusid> ParsePublicId(std::string_view text) { return Parse(text, false); }
+absl::StatusOr<Gusid> ParseGusid(std::string_view text) {
+  return Parse(text, true);
+}
+absl::StatusOr<Gusid> ParsePublicId(std::string_view text) {
+  return Parse(text, false);
+}
 
 std::string NewSessionRandom() {
   unsigned char bytes[kGusidRandomHex / 2];
@@ -119,7 +125,8 @@ std::string NewSessionRandom() {
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   unsigned char diff = 0;
-  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  for (size_t i = 0; i < a.size(); ++i)
+    diff |= static_cast<unsigned char>(a[i] ^ b[i]);
   // Keep the compiler from turning the loop into an early exit.
   asm volatile("" : "+r"(diff));
   return diff == 0;

@@ -33,7 +33,8 @@ constexpr size_t kGusidMaxLength = 160;
 // Parses a GUSID; rejects anything that is not exactly the format above
 // (instance [A-Z0-9]{1,8}, host [A-Za-z0-9.-]{1,64}).
 absl::StatusOr<Gusid> ParseGusid(std::string_view text);
-// Parses the ID without its random part (Gusid::PublicId()); `random` stays empty.
+// Parses the ID without its random part (Gusid::PublicId()); `random` stays
+// empty.
 absl::StatusOr<Gusid> ParsePublicId(std::string_view text);
 
 // 128 random bits from getrandom(2), as 32 hex digits.

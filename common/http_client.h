@@ -11,7 +11,8 @@ namespace its {
 
 struct HttpResult {
   int status = 0;
-  std::vector<std::pair<std::string, std::string>> headers;  // names in lower case
+  std::vector<std::pair<std::string, std::string>>
+      headers;  // names in lower case
   std::string body;
 
   std::optional<std::string> Header(const std::string& lower_name) const;
@@ -29,9 +30,10 @@ class HttpClient {
   HttpClient& operator=(const HttpClient&) = delete;
 
   // Sends `method target` with `headers` and `body`; reconnects if needed.
-  absl::StatusOr<HttpResult> Send(const std::string& method, const std::string& target,
-                                  const std::vector<std::pair<std::string, std::string>>& headers = {},
-                                  const std::string& body = "");
+  absl::StatusOr<HttpResult> Send(
+      const std::string& method, const std::string& target,
+      const std::vector<std::pair<std::string, std::string>>& headers = {},
+      const std::string& body = "");
   // Writes raw bytes (e.g. malformed requests) and reads one response.
   absl::StatusOr<HttpResult> SendRaw(const std::string& bytes);
   // Reads one more response (for pipelined requests).
@@ -50,7 +52,8 @@ class HttpClient {
 };
 
 // One GET on a fresh connection.
-absl::StatusOr<HttpResult> HttpGet(const std::string& address, const std::string& target,
+absl::StatusOr<HttpResult> HttpGet(const std::string& address,
+                                   const std::string& target,
                                    int timeout_ms = 5000);
 
 }  // namespace its

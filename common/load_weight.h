@@ -22,8 +22,8 @@ inline double LoadWeight(const LoadSample& s) {
     return free < 0 ? 0.0 : (free > 1 ? 1.0 : free);
   };
   double tat = s.turnaround_s < 0 ? 0 : s.turnaround_s;
-  return ratio(s.sessions, s.max_sessions) * ratio(s.busy_threads, s.max_threads) /
-         (1.0 + tat);
+  return ratio(s.sessions, s.max_sessions) *
+         ratio(s.busy_threads, s.max_threads) / (1.0 + tat);
 }
 
 }  // namespace its

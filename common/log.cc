@@ -1,10 +1,9 @@
 #include "common/log.h"
 
+#include <spdlog/sinks/stdout_sinks.h>
 #include <unistd.h>
 
 #include <cstdlib>
-
-#include <spdlog/sinks/stdout_sinks.h>
 
 #include "absl/synchronization/mutex.h"
 
@@ -18,7 +17,8 @@ void InitLogging(const std::string& component) {
   logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ " + component + "[" +
                       std::to_string(getpid()) + "] %v");
   const char* level = std::getenv("ITS_LOG_LEVEL");
-  logger->set_level(level ? spdlog::level::from_str(level) : spdlog::level::info);
+  logger->set_level(level ? spdlog::level::from_str(level)
+                          : spdlog::level::info);
   logger->flush_on(spdlog::level::info);
   spdlog::set_default_logger(logger);
 }

@@ -1,8 +1,8 @@
 #pragma once
 
-#include <string>
-
 #include <spdlog/spdlog.h>
+
+#include <string>
 
 #include "common/strings.h"  // fmt support for absl::string_view
 

@@ -43,15 +43,18 @@ class Params {
 
 // Parses "a=1&b=2" into `out` (later values win). Fails on bad escaping or
 // when more than `max_params` parameters are given.
-absl::Status ParseQuery(std::string_view query, Params* out, size_t max_params = 1000);
+absl::Status ParseQuery(std::string_view query, Params* out,
+                        size_t max_params = 1000);
 
 // Value of cookie `name` in a Cookie header, if present (not decoded).
-std::optional<std::string_view> FindCookie(std::string_view header, std::string_view name);
+std::optional<std::string_view> FindCookie(std::string_view header,
+                                           std::string_view name);
 
 // A redirect target that cannot split headers or lead anywhere unexpected:
 // a relative URL on this host ("/x", never "//x"), or an http(s) URL whose
 // host (or host:port) is in `allowed_hosts`.
-bool IsSafeRedirect(std::string_view url, const std::vector<std::string>& allowed_hosts);
+bool IsSafeRedirect(std::string_view url,
+                    const std::vector<std::string>& allowed_hosts);
 
 // HTML-escapes & < > " ' for text and attribute values.
 std::string HtmlEscape(std::string_view in);

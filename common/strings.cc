@@ -2,13 +2,15 @@
 
 namespace its {
 
-std::vector<std::string_view> Split(std::string_view s, char sep, bool skip_empty) {
+std::vector<std::string_view> Split(std::string_view s, char sep,
+                                    bool skip_empty) {
   std::vector<std::string_view> out;
   size_t start = 0;
   while (true) {
     size_t pos = s.find(sep, start);
     std::string_view piece =
-        s.substr(start, pos == std::string_view::npos ? std::string_view::npos : pos - start);
+        s.substr(start, pos == std::string_view::npos ? std::string_view::npos
+                                                      : pos - start);
     if (!(skip_empty && piece.empty())) out.push_back(piece);
     if (pos == std::string_view::npos) break;
     start = pos + 1;
@@ -31,7 +33,8 @@ std::string ToLower(std::string_view s) {
   return out;
 }
 
-std::string ReplaceAll(std::string_view s, std::string_view from, std::string_view to) {
+std::string ReplaceAll(std::string_view s, std::string_view from,
+                       std::string_view to) {
   std::string out;
   out.reserve(s.size());
   size_t pos = 0;

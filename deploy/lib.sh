@@ -15,9 +15,9 @@ ITS_PACKAGES=(
 # ccache hashes paths relative to the checkout, so clean clones share hits.
 export CCACHE_BASEDIR="$ITS_ROOT"
 
-# What only the tests need: the browser tests, and clang for the
-# thread-safety analysis (preset clang-tsa).
-ITS_TEST_PACKAGES=(chromium fonts-dejavu-core clang)
+# What only the tests need: the browser tests, clang for the thread-safety
+# analysis (preset clang-tsa) and clang-format for the formatting check.
+ITS_TEST_PACKAGES=(chromium fonts-dejavu-core clang clang-format)
 
 its_log() { printf '%s\n' "$*" >&2; }
 

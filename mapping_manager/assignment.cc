@@ -2,8 +2,8 @@
 
 namespace its::mm {
 
-Assignment AssignProcess(const std::vector<ProcessView>& processes, double overload_weight,
-                         int max_agates) {
+Assignment AssignProcess(const std::vector<ProcessView>& processes,
+                         double overload_weight, int max_agates) {
   const ProcessView* best = nullptr;        // highest PID, not overloaded
   const ProcessView* least_busy = nullptr;  // highest w with a free session
   int running = 0;

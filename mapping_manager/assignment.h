@@ -31,7 +31,7 @@ struct Assignment {
 // next highest PID that is not. When all are overloaded: start more while
 // fewer than `max_agates` run; otherwise the one with the highest w that
 // still has a free session. `running` counts processes up or starting.
-Assignment AssignProcess(const std::vector<ProcessView>& processes, double overload_weight,
-                         int max_agates);
+Assignment AssignProcess(const std::vector<ProcessView>& processes,
+                         double overload_weight, int max_agates);
 
 }  // namespace its::mm

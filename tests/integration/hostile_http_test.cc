@@ -27,7 +27,8 @@ class Raw {
     sa.sin_family = AF_INET;
     sa.sin_port = htons(static_cast<uint16_t>(port));
     inet_pton(AF_INET, host.c_str(), &sa.sin_addr);
-    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0;
+    connected_ =
+        ::connect(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0;
   }
   ~Raw() { ::close(fd_); }
   bool connected() const { return connected_; }
@@ -39,11 +40,13 @@ class Raw {
   std::string ReadAll(int ms, bool* eof) {
     std::string out;
     *eof = false;
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
     while (true) {
-      int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                      deadline - std::chrono::steady_clock::now())
-                                      .count());
+      int left = static_cast<int>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(
+              deadline - std::chrono::steady_clock::now())
+              .count());
       if (left <= 0) return out;
       pollfd p{fd_, POLLIN, 0};
       if (::poll(&p, 1, left) <= 0) return out;
@@ -98,12 +101,14 @@ TEST_F(HostileHttp, IdleKeepAliveConnectionsAreClosed) {
   ASSERT_EQ(c.Send("GET", "/healthz")->status, 200);
   auto t0 = std::chrono::steady_clock::now();
   EXPECT_TRUE(c.PeerClosed());
-  EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(1000));
+  EXPECT_GE(std::chrono::steady_clock::now() - t0,
+            std::chrono::milliseconds(1000));
 }
 
 TEST_F(HostileHttp, ConnectionsBeyondTheCapGet503OthersAreUnaffected) {
   std::vector<std::unique_ptr<Raw>> held;
-  for (int i = 0; i < 16; ++i) held.push_back(std::make_unique<Raw>(cluster_->url()));
+  for (int i = 0; i < 16; ++i)
+    held.push_back(std::make_unique<Raw>(cluster_->url()));
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   Raw extra(cluster_->url());
   bool eof;
@@ -150,35 +155,66 @@ TEST_F(HostileHttp, TooManyParametersGet400) {
 // then a normal session still works and no process restarted.
 TEST_F(HostileHttp, RandomizedHostileInputBreaksNothing) {
   std::vector<int> pids_before;
-  for (const auto& p : Admin(*cluster_, "agates")) pids_before.push_back(p["pid"]);
+  for (const auto& p : Admin(*cluster_, "agates"))
+    pids_before.push_back(p["pid"]);
   std::mt19937 rng(20261122);
-  auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
+  auto pick = [&](int n) {
+    return static_cast<int>(rng() % static_cast<unsigned>(n));
+  };
   auto random_bytes = [&](int n) {
     std::string s(static_cast<size_t>(n), '\0');
     for (char& ch : s) ch = static_cast<char>(rng() & 0xff);
     return s;
   };
   const std::string valid =
-      "GET /scripts/wgate/webgui/?~okcode=/00 HTTP/1.1\r\nHost: x\r\nCookie: ~session=abc\r\n\r\n";
+      "GET /scripts/wgate/webgui/?~okcode=/00 HTTP/1.1\r\nHost: x\r\nCookie: "
+      "~session=abc\r\n\r\n";
   int answered = 0;
   for (int i = 0; i < 2000; ++i) {
     std::string req;
     switch (pick(10)) {
-      case 0: req = random_bytes(1 + pick(300)) + "\r\n\r\n"; break;
-      case 1: req = valid; req[static_cast<size_t>(pick(static_cast<int>(req.size())))] ^= static_cast<char>(1 + pick(255)); break;
-      case 2: req = "GET /" + std::string(static_cast<size_t>(9000 + pick(4000)), 'a') + " HTTP/1.1\r\n\r\n"; break;
-      case 3: req = "GET / HTTP/1.1\r\n" + std::string(static_cast<size_t>(pick(100)), 'h') + "\r\n\r\n"; break;
-      case 4: req = "POST /dsm/terminator HTTP/1.1\r\nContent-Length: " + std::to_string(-pick(5)) + "\r\n\r\n"; break;
-      case 5: req = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n" + random_bytes(pick(20)) + "\r\n0\r\n\r\n"; break;
+      case 0:
+        req = random_bytes(1 + pick(300)) + "\r\n\r\n";
+        break;
+      case 1:
+        req = valid;
+        req[static_cast<size_t>(pick(static_cast<int>(req.size())))] ^=
+            static_cast<char>(1 + pick(255));
+        break;
+      case 2:
+        req = "GET /" +
+              std::string(static_cast<size_t>(9000 + pick(4000)), 'a') +
+              " HTTP/1.1\r\n\r\n";
+        break;
+      case 3:
+        req = "GET / HTTP/1.1\r\n" +
+              std::string(static_cast<size_t>(pick(100)), 'h') + "\r\n\r\n";
+        break;
+      case 4:
+        req = "POST /dsm/terminator HTTP/1.1\r\nContent-Length: " +
+              std::to_string(-pick(5)) + "\r\n\r\n";
+        break;
+      case 5:
+        req = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n" +
+              random_bytes(pick(20)) + "\r\n0\r\n\r\n";
+        break;
       case 6: {
         req = "GET / HTTP/1.1\r\n";
         for (int h = 0; h < 150; ++h) req += Cat("X-", h, ": v\r\n");
         req += "\r\n";
         break;
       }
-      case 7: req = "GET /scripts/wgate/webgui/?~okcode=%" + random_bytes(2) + " HTTP/1.1\r\n\r\n"; break;
-      case 8: req = "GET /scripts/wgate/webgui/ HTTP/1.1\r\nCookie: ~session=" + UrlEncode(random_bytes(40)) + "\r\n\r\n"; break;
-      default: req = std::string("\0\0\0", 3) + random_bytes(pick(50)); break;
+      case 7:
+        req = "GET /scripts/wgate/webgui/?~okcode=%" + random_bytes(2) +
+              " HTTP/1.1\r\n\r\n";
+        break;
+      case 8:
+        req = "GET /scripts/wgate/webgui/ HTTP/1.1\r\nCookie: ~session=" +
+              UrlEncode(random_bytes(40)) + "\r\n\r\n";
+        break;
+      default:
+        req = std::string("\0\0\0", 3) + random_bytes(pick(50));
+        break;
     }
     Raw r(cluster_->url());
     ASSERT_TRUE(r.connected()) << "request " << i;
@@ -190,7 +226,8 @@ TEST_F(HostileHttp, RandomizedHostileInputBreaksNothing) {
     if (!out.empty()) {
       ++answered;
       ASSERT_EQ(out.substr(0, 9), "HTTP/1.1 ") << i;
-      EXPECT_NE(out.substr(9, 1), "5") << "request " << i << " got " << out.substr(0, 12);
+      EXPECT_NE(out.substr(9, 1), "5")
+          << "request " << i << " got " << out.substr(0, 12);
     }
   }
   EXPECT_GT(answered, 1000);
@@ -198,7 +235,8 @@ TEST_F(HostileHttp, RandomizedHostileInputBreaksNothing) {
   EXPECT_EQ(b.Get(StartUrl("webgui", "DEMO")).status, 200);
   EXPECT_EQ(b.Get(Step("webgui", "~okcode=/00&RF05L-BELNR=1")).status, 200);
   std::vector<int> pids_after;
-  for (const auto& p : Admin(*cluster_, "agates")) pids_after.push_back(p["pid"]);
+  for (const auto& p : Admin(*cluster_, "agates"))
+    pids_after.push_back(p["pid"]);
   EXPECT_EQ(pids_after, pids_before);
   for (const auto& p : cluster_->processes()) {
     EXPECT_EQ(kill(p.pid, 0), 0) << p.name;

@@ -14,7 +14,6 @@ class Hostile : public SharedClusterTest {
     for (const auto& p : cluster_->processes()) pids.push_back(p.pid);
     return pids;
   }
-
 };
 
 TEST_F(Hostile, MalformedHttpGets400AndTheConnectionCloses) {
@@ -22,10 +21,13 @@ TEST_F(Hostile, MalformedHttpGets400AndTheConnectionCloses) {
   for (const std::string& bad : {
            std::string("GARBAGE\r\n\r\n"),
            std::string("GET / HTTP/9.9\r\n\r\n"),
-           std::string("GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n"),
+           std::string("GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: "
+                       "abc\r\n\r\n"),
            std::string("GET /healthz HTTP/1.1\r\nBad Header\r\n\r\n"),
-           std::string("GET /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"),
-           std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11),  // a TLS hello
+           std::string("GET /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
+                       "chunked\r\n\r\nzz\r\n"),
+           std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",
+                       11),  // a TLS hello
        }) {
     HttpClient c(cluster_->url(), 3000);
     auto r = c.SendRaw(bad);
@@ -54,10 +56,16 @@ TEST_F(Hostile, ForgedTruncatedOversizedAndForeignSessionIdsGet400) {
   Gusid bad_process = *id;
   bad_process.process = 0x7777;
   for (const std::string& forged : {
-           flipped.ToString(), other_slot.ToString(), foreign.ToString(),
-           bad_process.ToString(), real.substr(0, real.size() - 5), real + "00",
-           std::string(3000, 'A'), std::string("IT1-A:h:0000.00000000.") + std::string(32, 'z'),
-           std::string("<script>alert(1)</script>"), std::string("%00%0d%0aSet-Cookie:x=1"),
+           flipped.ToString(),
+           other_slot.ToString(),
+           foreign.ToString(),
+           bad_process.ToString(),
+           real.substr(0, real.size() - 5),
+           real + "00",
+           std::string(3000, 'A'),
+           std::string("IT1-A:h:0000.00000000.") + std::string(32, 'z'),
+           std::string("<script>alert(1)</script>"),
+           std::string("%00%0d%0aSet-Cookie:x=1"),
        }) {
     Browser b(cluster_->url());
     b.set_cookie(UrlEncode(forged));
@@ -65,7 +73,8 @@ TEST_F(Hostile, ForgedTruncatedOversizedAndForeignSessionIdsGet400) {
     EXPECT_EQ(r.status, 400) << forged;
     EXPECT_EQ(r.body.find("Display Document"), std::string::npos) << forged;
     EXPECT_EQ(r.body.find("<script>alert"), std::string::npos);
-    for (const auto& sc : r.Headers("set-cookie")) EXPECT_EQ(sc.find("x=1"), std::string::npos);
+    for (const auto& sc : r.Headers("set-cookie"))
+      EXPECT_EQ(sc.find("x=1"), std::string::npos);
   }
   // The real session is untouched.
   HttpResult ok = owner.Get(Step("webgui", "~okcode=/00&RF05L-BELNR=9"));
@@ -73,9 +82,10 @@ TEST_F(Hostile, ForgedTruncatedOversizedAndForeignSessionIdsGet400) {
 }
 
 TEST_F(Hostile, UnknownServicesAndPathsGet404) {
-  for (const char* path : {"/scripts/wgate/nosuch/!", "/scripts/wgate/../../etc/passwd/!",
-                                 "/scripts/wgate/abcdefghijklmnop/!", "/nothing",
-                                 "/scripts/wgate/webgui/x"}) {
+  for (const char* path :
+       {"/scripts/wgate/nosuch/!", "/scripts/wgate/../../etc/passwd/!",
+        "/scripts/wgate/abcdefghijklmnop/!", "/nothing",
+        "/scripts/wgate/webgui/x"}) {
     auto r = HttpGet(cluster_->url(), path);
     ASSERT_TRUE(r.ok());
     EXPECT_EQ(r->status, 404) << path;
@@ -87,7 +97,8 @@ TEST_F(Hostile, BadPercentEncodingGets400AndMarkupIsEscaped) {
   EXPECT_EQ(r->status, 400);
   Browser b(cluster_->url());
   ASSERT_EQ(b.Get(StartUrl("webgui", "DEMO")).status, 200);
-  HttpResult x = b.Get(Step("webgui", "~okcode=/00&RF05L-BELNR=%3Cscript%3Ealert(1)%3C/script%3E"));
+  HttpResult x = b.Get(Step(
+      "webgui", "~okcode=/00&RF05L-BELNR=%3Cscript%3Ealert(1)%3C/script%3E"));
   EXPECT_EQ(x.status, 200);
   EXPECT_EQ(x.body.find("<script>alert(1)"), std::string::npos);
   EXPECT_NE(x.body.find("&lt;script&gt;alert(1)"), std::string::npos);

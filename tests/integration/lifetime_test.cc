@@ -1,7 +1,6 @@
 // Session lifetime as R/3 and ITS apply it, and no way into another user's
 // session (issue 4), over HTTP against real processes.
 #include <cstdlib>
-
 #include <filesystem>
 #include <fstream>
 
@@ -20,7 +19,8 @@ int UsersNamed(const launcher::Cluster& c, const std::string& user) {
 }
 
 std::string Profile(const std::string& extra) {
-  std::ifstream in(std::string(ITS_SOURCE_DIR) + "/deploy/config/r3/DEFAULT.PFL");
+  std::ifstream in(std::string(ITS_SOURCE_DIR) +
+                   "/deploy/config/r3/DEFAULT.PFL");
   std::stringstream ss;
   ss << in.rdbuf() << "\n" << extra << "\n";  // later lines win
   return ss.str();
@@ -33,12 +33,15 @@ void Fast(toml::table& t) { t.insert_or_assign("time_scale", 600.0); }
 // configuration, the 400 page, the logon page or a silent restart.
 TEST(Lifetime, WhenR3EndsFirstTheNextRequestShowsWhatTheServiceSays) {
   auto c = StartCluster(
-      Fast, {{"r3/DEFAULT.PFL", Profile("rdisp/plugin_auto_logout = 60")},
-             {"services/plain.srvc", "~transaction FB03\n~timeout 15\n~serviceRestart 0\n"},
-             {"services/kept.srvc",
-              "~transaction FB03\n~timeout 15\n~userTimeout 1\n~serviceRestart 1\n"},
-             {"services/relog.srvc",
-              "~transaction FB03\n~timeout 15\n~userTimeout 0\n~serviceRestart 1\n"}});
+      Fast,
+      {{"r3/DEFAULT.PFL", Profile("rdisp/plugin_auto_logout = 60")},
+       {"services/plain.srvc",
+        "~transaction FB03\n~timeout 15\n~serviceRestart 0\n"},
+       {"services/kept.srvc",
+        "~transaction FB03\n~timeout 15\n~userTimeout 1\n~serviceRestart 1\n"},
+       {"services/relog.srvc",
+        "~transaction FB03\n~timeout 15\n~userTimeout 0\n~serviceRestart "
+        "1\n"}});
   ASSERT_NE(c, nullptr);
   Browser plain(c->url()), kept(c->url()), relog(c->url());
   ASSERT_EQ(plain.Get(StartUrl("plain", "LOAD00011")).status, 200);
@@ -52,7 +55,8 @@ TEST(Lifetime, WhenR3EndsFirstTheNextRequestShowsWhatTheServiceSays) {
     for (const auto& s : Admin(*c, "sessions")) ended += s["state"] == "ended";
     return ended == 3;
   }));
-  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(80));
+  EXPECT_GE(std::chrono::steady_clock::now() - start,
+            std::chrono::milliseconds(80));
   EXPECT_EQ(UsersNamed(*c, "LOAD00011") + UsersNamed(*c, "LOAD00012"), 0);
 
   HttpResult a = plain.Get(Step("plain", "~okcode=/00"));
@@ -81,20 +85,23 @@ TEST(Lifetime, EndingASecuritySessionInSm05EndsItsSessionAtOnce) {
     }
   }
   ASSERT_NE(id, 0u);
-  std::string cmd = Cat(ITS_BIN_DIR, "/itsadm --config ", c->config_dir(), " sm05 end ", id);
+  std::string cmd =
+      Cat(ITS_BIN_DIR, "/itsadm --config ", c->config_dir(), " sm05 end ", id);
   EXPECT_EQ(std::system(cmd.c_str()), 0);
   EXPECT_EQ(UsersNamed(*c, "LOAD00021"), 0);
   EXPECT_TRUE(Admin(*c, "sm12").empty());
   HttpResult r = b.Get(Step("ess", "~okcode=/00"));
   EXPECT_EQ(r.status, 400);
   EXPECT_NE(r.body.find(kTimedOut), std::string::npos);
-  std::string again = Cat(ITS_BIN_DIR, "/itsadm --config ", c->config_dir(), " sm05 end ", id,
-                          " 2>/dev/null");
-  EXPECT_NE(std::system(again.c_str()), 0);  // no such security session any more
+  std::string again = Cat(ITS_BIN_DIR, "/itsadm --config ", c->config_dir(),
+                          " sm05 end ", id, " 2>/dev/null");
+  EXPECT_NE(std::system(again.c_str()),
+            0);  // no such security session any more
 }
 
 TEST(Lifetime, TheOldestTabIsDisplacedBeyondMaxAltModes) {
-  auto c = StartCluster(nullptr, {{"r3/DEFAULT.PFL", Profile("rdisp/max_alt_modes = 2")}});
+  auto c = StartCluster(
+      nullptr, {{"r3/DEFAULT.PFL", Profile("rdisp/max_alt_modes = 2")}});
   ASSERT_NE(c, nullptr);
   std::vector<std::unique_ptr<Browser>> tabs;
   for (int i = 0; i < 3; ++i) {
@@ -103,15 +110,18 @@ TEST(Lifetime, TheOldestTabIsDisplacedBeyondMaxAltModes) {
   }
   EXPECT_TRUE(WaitFor([&] { return UsersNamed(*c, "DEMO") == 2; }));
   HttpResult oldest = tabs[0]->Get(Step("webgui", "~okcode=/00"));
-  EXPECT_EQ(oldest.status, 400);  // although its ~timeout (15 min) has not passed
+  EXPECT_EQ(oldest.status,
+            400);  // although its ~timeout (15 min) has not passed
   EXPECT_NE(oldest.body.find(kTimedOut), std::string::npos);
   EXPECT_EQ(tabs[1]->Get(Step("webgui", "~okcode=/00")).status, 200);
   EXPECT_EQ(tabs[2]->Get(Step("webgui", "~okcode=/00")).status, 200);
 }
 
 TEST(Lifetime, LogonLimitsAndUserLockGiveClearPages) {
-  auto c = StartCluster(nullptr, {{"r3/DEFAULT.PFL",
-                                   Profile("rdisp/tm_max_no = 2\nlogin/fails_to_user_lock = 2")}});
+  auto c = StartCluster(
+      nullptr,
+      {{"r3/DEFAULT.PFL",
+        Profile("rdisp/tm_max_no = 2\nlogin/fails_to_user_lock = 2")}});
   ASSERT_NE(c, nullptr);
   Browser a(c->url()), b(c->url()), d(c->url());
   ASSERT_EQ(a.Get(StartUrl("webgui", "LOAD00031")).status, 200);
@@ -123,12 +133,14 @@ TEST(Lifetime, LogonLimitsAndUserLockGiveClearPages) {
 
   Browser e(c->url());
   for (int i = 0; i < 2; ++i) {
-    e.Post("/scripts/wgate/webgui/!", "~client=100&~login=LOAD00034&~password=wrong");
+    e.Post("/scripts/wgate/webgui/!",
+           "~client=100&~login=LOAD00034&~password=wrong");
   }
   HttpResult locked = e.Post("/scripts/wgate/webgui/!",
                              "~client=100&~login=LOAD00034&~password=welcome");
-  EXPECT_NE(locked.body.find("User is locked. Please notify the person responsible"),
-            std::string::npos);
+  EXPECT_NE(
+      locked.body.find("User is locked. Please notify the person responsible"),
+      std::string::npos);
   EXPECT_TRUE(e.raw_cookie().empty());
 }
 
@@ -141,13 +153,20 @@ TEST(Lifetime, ExitUrlGoesOnlyToRelativeTargetsOrConfiguredHosts) {
     std::string exit_url;
     bool redirected;
   };
-  for (const Case& k : {Case{"https://portal.example.com/home", true}, Case{"/bye", true},
-                        Case{"https://evil.example/", false}, Case{"//portal.example.com/", false}}) {
+  for (const Case& k :
+       {Case{"https://portal.example.com/home", true}, Case{"/bye", true},
+        Case{"https://evil.example/", false},
+        Case{"//portal.example.com/", false}}) {
     Browser b(c->url());
-    ASSERT_EQ(b.Get(StartUrl("webgui", "LOAD00051", "&~exitURL=" + UrlEncode(k.exit_url))).status, 200);
+    ASSERT_EQ(b.Get(StartUrl("webgui", "LOAD00051",
+                             "&~exitURL=" + UrlEncode(k.exit_url)))
+                  .status,
+              200);
     HttpResult off = b.Get(Step("webgui", "~okcode=/nex"));
     EXPECT_EQ(off.status, k.redirected ? 302 : 200) << k.exit_url;
-    EXPECT_EQ(off.Header("location").value_or(""), k.redirected ? k.exit_url : "") << k.exit_url;
+    EXPECT_EQ(off.Header("location").value_or(""),
+              k.redirected ? k.exit_url : "")
+        << k.exit_url;
   }
 }
 
@@ -191,7 +210,8 @@ TEST(Lifetime, TwoUsersOneBrowserNeverShareASession) {
   std::string logs;
   auto read_logs = [&] {
     logs.clear();
-    for (const auto& e : std::filesystem::recursive_directory_iterator(c->config_dir())) {
+    for (const auto& e :
+         std::filesystem::recursive_directory_iterator(c->config_dir())) {
       std::string p = e.path().string();
       if (e.is_regular_file() && (p.ends_with(".log") || p.ends_with(".out"))) {
         std::ifstream in(p);
@@ -201,15 +221,19 @@ TEST(Lifetime, TwoUsersOneBrowserNeverShareASession) {
       }
     }
     return logs.find("new session of DEMO2") != std::string::npos &&
-           logs.find("the browser started the service anew") != std::string::npos;
+           logs.find("the browser started the service anew") !=
+               std::string::npos;
   };
   EXPECT_TRUE(WaitFor(read_logs, 3000));
-  EXPECT_NE(logs.find("the browser started the service anew"), std::string::npos);
+  EXPECT_NE(logs.find("the browser started the service anew"),
+            std::string::npos);
   EXPECT_NE(logs.find("new session of DEMO2"), std::string::npos);
-  EXPECT_EQ(logs.find("welcome"), std::string::npos) << "a password reached a log";
+  EXPECT_EQ(logs.find("welcome"), std::string::npos)
+      << "a password reached a log";
   auto id = ParseGusid(b_id);
   ASSERT_TRUE(id.ok());
-  EXPECT_EQ(logs.find(id->random), std::string::npos) << "a session secret reached a log";
+  EXPECT_EQ(logs.find(id->random), std::string::npos)
+      << "a session secret reached a log";
 }
 
 }  // namespace

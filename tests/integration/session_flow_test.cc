@@ -4,7 +4,6 @@
 #include <regex>
 
 #include "common/gusid.h"
-
 #include "tests/integration/test_cluster.h"
 
 namespace its::testing {
@@ -21,7 +20,6 @@ class SessionFlow : public SharedClusterTest {
     ADD_FAILURE() << "no metric " << name;
     return 0;
   }
-
 };
 
 TEST_F(SessionFlow, NewSessionTakesFiveStepsAndTheHighestPid) {
@@ -30,16 +28,19 @@ TEST_F(SessionFlow, NewSessionTakesFiveStepsAndTheHighestPid) {
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.Header("x-its-steps"), "1,2,3,4,5");
   EXPECT_NE(r.body.find("Display Document: Initial Screen"), std::string::npos);
-  // Cookie: ~session=<GUSID, URL-encoded>; HttpOnly; SameSite=Lax; Path=/scripts/wgate/webgui/
+  // Cookie: ~session=<GUSID, URL-encoded>; HttpOnly; SameSite=Lax;
+  // Path=/scripts/wgate/webgui/
   auto cookies = r.Headers("set-cookie");
   ASSERT_EQ(cookies.size(), 1u);
   EXPECT_NE(cookies[0].find("HttpOnly"), std::string::npos);
   EXPECT_NE(cookies[0].find("SameSite=Lax"), std::string::npos);
   EXPECT_NE(cookies[0].find("Path=/scripts/wgate/webgui/"), std::string::npos);
-  std::regex gusid("IT[12]-A:[A-Za-z0-9.-]+:[0-9a-f]{4}\\.[0-9a-f]{8}\\.[0-9a-f]{32}");
+  std::regex gusid(
+      "IT[12]-A:[A-Za-z0-9.-]+:[0-9a-f]{4}\\.[0-9a-f]{8}\\.[0-9a-f]{32}");
   EXPECT_TRUE(std::regex_match(b.session(), gusid)) << b.session();
 
-  // The process that took it has the highest PID of its instance's live processes.
+  // The process that took it has the highest PID of its instance's live
+  // processes.
   AgateId served = ServedBy(r);
   int highest = 0;
   for (const auto& p : Admin(*cluster_, "agates")) {
@@ -58,13 +59,16 @@ TEST_F(SessionFlow, LaterRequestsGoStraightToTheOwner) {
   uint64_t assigns = Metric("its_wgate_assign_calls_total");
   for (int i = 0; i < 5; ++i) {
     // Screen 100 takes the document number; screen 700 only shows it again.
-    HttpResult r = b.Post(Step("webgui", ""), "~okcode=%2F00&RF05L-BELNR=" + std::to_string(4700 + i));
+    HttpResult r = b.Post(Step("webgui", ""), "~okcode=%2F00&RF05L-BELNR=" +
+                                                  std::to_string(4700 + i));
     ASSERT_EQ(r.status, 200) << r.body;
     EXPECT_EQ(r.Header("x-its-steps"), "1,4,5");
     EXPECT_EQ(r.Header("x-its-agate"), first.Header("x-its-agate"));
-    EXPECT_NE(r.body.find("<output id=\"RF05L-BELNR\">4700<"), std::string::npos);
+    EXPECT_NE(r.body.find("<output id=\"RF05L-BELNR\">4700<"),
+              std::string::npos);
   }
-  EXPECT_EQ(Metric("its_wgate_assign_calls_total"), assigns);  // no Mapping Manager call
+  EXPECT_EQ(Metric("its_wgate_assign_calls_total"),
+            assigns);  // no Mapping Manager call
 }
 
 TEST_F(SessionFlow, Pa30LocksAndTellsTheSecondUserWhoHoldsIt) {
@@ -72,21 +76,25 @@ TEST_F(SessionFlow, Pa30LocksAndTellsTheSecondUserWhoHoldsIt) {
   ASSERT_EQ(a.Get(StartUrl("ess", "DEMO")).status, 200);
   ASSERT_EQ(b.Get(StartUrl("ess", "DEMO2")).status, 200);
   HttpResult opened = a.Get(Step("ess", "~okcode=/00&RP50G-PERNR=4242"));
-  ASSERT_NE(opened.body.find("Change Addresses"), std::string::npos) << opened.body;
+  ASSERT_NE(opened.body.find("Change Addresses"), std::string::npos)
+      << opened.body;
   auto locks = Admin(*cluster_, "sm12");
   bool found = false;
   for (const auto& l : locks) {
-    found |= l["table"] == "PA0006" && l["user"] == "DEMO" && l["mode"] == "E" &&
-             l["argument"] == "1004242" && l["client"] == "100";
+    found |= l["table"] == "PA0006" && l["user"] == "DEMO" &&
+             l["mode"] == "E" && l["argument"] == "1004242" &&
+             l["client"] == "100";
   }
   EXPECT_TRUE(found) << locks.dump();
 
   HttpResult refused = b.Get(Step("ess", "~okcode=/00&RP50G-PERNR=4242"));
-  EXPECT_NE(refused.body.find("Personnel number 4242 is locked by user DEMO"), std::string::npos);
+  EXPECT_NE(refused.body.find("Personnel number 4242 is locked by user DEMO"),
+            std::string::npos);
 
   HttpResult saved = a.Get(Step("ess", "~okcode=UPD&P0006-ORT01=Heidelberg"));
   EXPECT_NE(saved.body.find("Record saved"), std::string::npos);
-  for (const auto& l : Admin(*cluster_, "sm12")) EXPECT_NE(l["argument"], "1004242");
+  for (const auto& l : Admin(*cluster_, "sm12"))
+    EXPECT_NE(l["argument"], "1004242");
   HttpResult now = b.Get(Step("ess", "~okcode=/00&RP50G-PERNR=4242"));
   EXPECT_NE(now.body.find("Heidelberg"), std::string::npos);
   b.Get(Step("ess", "~okcode=/nex"));
@@ -109,7 +117,8 @@ TEST_F(SessionFlow, LogoffEndsTheR3SessionLocksAndCookie) {
     EXPECT_EQ(off.status, 200);
     EXPECT_TRUE(b.raw_cookie().empty()) << "cookie not cleared";
     EXPECT_EQ(users(), 0) << logoff;
-    for (const auto& l : Admin(*cluster_, "sm12")) EXPECT_NE(l["argument"], "100777");
+    for (const auto& l : Admin(*cluster_, "sm12"))
+      EXPECT_NE(l["argument"], "100777");
 
     b.set_cookie(old);
     HttpResult again = b.Get(Step("ess", "~okcode=/00"));
@@ -127,13 +136,16 @@ TEST_F(SessionFlow, MissingLogonDataGivesTheLogonPageAndWrongPasswordSaysSo) {
   EXPECT_EQ(page.Header("x-its-steps"), "1");
   EXPECT_NE(page.body.find("name=\"~password\""), std::string::npos);
   EXPECT_TRUE(b.raw_cookie().empty());  // no session before a logon
-  HttpResult wrong = b.Post("/scripts/wgate/webgui/!",
-                            "~transaction=FB03&~client=100&~login=DEMO&~password=nope");
-  EXPECT_NE(wrong.body.find("Name or password is incorrect (repeat logon)"), std::string::npos);
+  HttpResult wrong =
+      b.Post("/scripts/wgate/webgui/!",
+             "~transaction=FB03&~client=100&~login=DEMO&~password=nope");
+  EXPECT_NE(wrong.body.find("Name or password is incorrect (repeat logon)"),
+            std::string::npos);
   EXPECT_EQ(wrong.body.find("nope"), std::string::npos);  // never echoed
   EXPECT_TRUE(b.raw_cookie().empty());
-  HttpResult ok = b.Post("/scripts/wgate/webgui/!",
-                         "~transaction=FB03&~client=100&~login=DEMO&~password=welcome");
+  HttpResult ok =
+      b.Post("/scripts/wgate/webgui/!",
+             "~transaction=FB03&~client=100&~login=DEMO&~password=welcome");
   EXPECT_EQ(ok.status, 200);
   EXPECT_FALSE(b.raw_cookie().empty());
 }
@@ -144,9 +156,12 @@ TEST_F(SessionFlow, CookiesOffPutsTheSessionIntoTheUrl) {
   ASSERT_EQ(r.status, 200);
   EXPECT_TRUE(r.Headers("set-cookie").empty());
   std::smatch m;
-  ASSERT_TRUE(std::regex_search(r.body, m, std::regex("action=\"/scripts/wgate/webgui/\\?~session=([^\"]+)\"")));
+  ASSERT_TRUE(std::regex_search(
+      r.body, m,
+      std::regex("action=\"/scripts/wgate/webgui/\\?~session=([^\"]+)\"")));
   std::string id = m[1];
-  HttpResult step = b.Get(Step("webgui", "~session=" + id + "&~okcode=/00&RF05L-BELNR=1"));
+  HttpResult step =
+      b.Get(Step("webgui", "~session=" + id + "&~okcode=/00&RF05L-BELNR=1"));
   EXPECT_EQ(step.status, 200);
   EXPECT_EQ(step.Header("x-its-steps"), "1,4,5");
 }
@@ -155,8 +170,8 @@ TEST_F(SessionFlow, ItsadmPrintsTheContractJson) {
   Browser b(cluster_->url());
   ASSERT_EQ(b.Get(StartUrl("webgui", "DEMO")).status, 200);
   auto run = [&](const std::string& cmd) {
-    std::string line = Cat(ITS_BIN_DIR, "/itsadm --config ", cluster_->config_dir(), " ", cmd,
-                           " --json");
+    std::string line = Cat(ITS_BIN_DIR, "/itsadm --config ",
+                           cluster_->config_dir(), " ", cmd, " --json");
     FILE* f = popen(line.c_str(), "r");
     std::string out;
     char buf[4096];
@@ -167,25 +182,31 @@ TEST_F(SessionFlow, ItsadmPrintsTheContractJson) {
   };
   auto agates = run("agates");
   ASSERT_GE(agates.size(), 4u);
-  for (const char* key : {"instance", "process", "pid", "address", "sessions", "max_sessions",
-                          "busy_threads", "max_threads", "weight", "state"}) {
+  for (const char* key :
+       {"instance", "process", "pid", "address", "sessions", "max_sessions",
+        "busy_threads", "max_threads", "weight", "state"}) {
     EXPECT_TRUE(agates[0].contains(key)) << key;
   }
   auto sm04 = run("sm04");
   ASSERT_GE(sm04.size(), 1u);
-  for (const char* key : {"client", "user", "terminal", "tcode", "type", "last_step"}) {
+  for (const char* key :
+       {"client", "user", "terminal", "tcode", "type", "last_step"}) {
     EXPECT_TRUE(sm04[0].contains(key)) << key;
   }
   auto sessions = run("sessions");
   EXPECT_GE(sessions.size(), 1u);
   EXPECT_TRUE(run("sm12").is_array());
   // A broken configuration is named.
-  FILE* f = popen(Cat(ITS_BIN_DIR, "/itsadm --config /nonexistent agates 2>&1").c_str(), "r");
+  FILE* f = popen(
+      Cat(ITS_BIN_DIR, "/itsadm --config /nonexistent agates 2>&1").c_str(),
+      "r");
   char buf[512] = {0};
   size_t n = fread(buf, 1, sizeof buf - 1, f);
   buf[n] = 0;
   EXPECT_NE(pclose(f), 0);
-  EXPECT_NE(std::string(buf).find("/nonexistent/cluster.toml"), std::string::npos) << buf;
+  EXPECT_NE(std::string(buf).find("/nonexistent/cluster.toml"),
+            std::string::npos)
+      << buf;
 }
 
 TEST_F(SessionFlow, AdminPageHealthAndMetrics) {
@@ -195,17 +216,20 @@ TEST_F(SessionFlow, AdminPageHealthAndMetrics) {
   auto admin = HttpGet(cluster_->url(), "/scripts/wgate/admin/!?refresh=5");
   ASSERT_TRUE(admin.ok());
   EXPECT_EQ(admin->status, 200);
-  for (const char* part : {"SM04 User List", "SM05 HTTP Security Sessions", "SM12 Lock Entries",
-                           "ITS sessions", "LOAD00077", "1007777", "content=\"5\""}) {
+  for (const char* part :
+       {"SM04 User List", "SM05 HTTP Security Sessions", "SM12 Lock Entries",
+        "ITS sessions", "LOAD00077", "1007777", "content=\"5\""}) {
     EXPECT_NE(admin->body.find(part), std::string::npos) << part;
   }
   auto id = ParseGusid(b.session());
   ASSERT_TRUE(id.ok());
   EXPECT_NE(admin->body.find(id->PublicId()), std::string::npos);
-  EXPECT_EQ(admin->body.find(id->random), std::string::npos);  // never the session secret
+  EXPECT_EQ(admin->body.find(id->random),
+            std::string::npos);  // never the session secret
   EXPECT_EQ(HttpGet(cluster_->url(), "/healthz")->status, 200);
   auto metrics = HttpGet(cluster_->url(), "/metrics");
-  EXPECT_NE(metrics->body.find("# TYPE its_wgate_requests_total counter"), std::string::npos);
+  EXPECT_NE(metrics->body.find("# TYPE its_wgate_requests_total counter"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -2,7 +2,6 @@
 #include <regex>
 
 #include "common/gusid.h"
-
 #include "tests/integration/test_cluster.h"
 
 namespace its::testing {
@@ -27,7 +26,8 @@ Info SessInfoOf(const std::string& page) {
   return i;
 }
 
-int Count(const nlohmann::json& rows, const std::string& key, const std::string& value) {
+int Count(const nlohmann::json& rows, const std::string& key,
+          const std::string& value) {
   int n = 0;
   for (const auto& r : rows) n += r[key] == value;
   return n;
@@ -46,12 +46,15 @@ TEST_F(Sisp, ContentPagesCarrySessInfoButNotTheSessionSecret) {
   auto id = ParseGusid(b.session());
   ASSERT_TRUE(id.ok());
   EXPECT_EQ(i.gusid, id->PublicId());
-  EXPECT_EQ(r.body.find(id->random), std::string::npos);  // the cookie's secret is not in the page
+  EXPECT_EQ(r.body.find(id->random),
+            std::string::npos);  // the cookie's secret is not in the page
   EXPECT_NE(i.sess_url.find("~termtoken="), std::string::npos);
   // Every later page carries it too; plain sessions carry none.
-  EXPECT_EQ(SessInfoOf(b.Get(Step("ess", "~okcode=/00")).body).last_cmd, "USR_OPEN");
+  EXPECT_EQ(SessInfoOf(b.Get(Step("ess", "~okcode=/00")).body).last_cmd,
+            "USR_OPEN");
   Browser plain(cluster_->url());
-  EXPECT_EQ(plain.Get(StartUrl("ess", "DEMO2")).body.find("sisp-sessinfo"), std::string::npos);
+  EXPECT_EQ(plain.Get(StartUrl("ess", "DEMO2")).body.find("sisp-sessinfo"),
+            std::string::npos);
   b.Get(Step("ess", "~okcode=/nex"));
   plain.Get(Step("ess", "~okcode=/nex"));
 }
@@ -64,8 +67,9 @@ TEST_F(Sisp, UsrAbortWithTheTokenEndsSessionAndLocksAtOnce) {
   ASSERT_EQ(Count(Admin(*cluster_, "sm12"), "argument", "1008100"), 1);
 
   // A wrong token ends nothing.
-  std::string forged = std::regex_replace(i.sess_url, std::regex("~termtoken=[0-9a-f]+"),
-                                          "~termtoken=00000000000000000000000000000000");
+  std::string forged =
+      std::regex_replace(i.sess_url, std::regex("~termtoken=[0-9a-f]+"),
+                         "~termtoken=00000000000000000000000000000000");
   auto bad = HttpGet(cluster_->url(), forged + "&~SAPSessionCmd=USR_ABORT");
   EXPECT_EQ(bad->status, 400);
   EXPECT_EQ(Count(Admin(*cluster_, "sm04"), "user", "LOAD00100"), 1);
@@ -73,7 +77,8 @@ TEST_F(Sisp, UsrAbortWithTheTokenEndsSessionAndLocksAtOnce) {
   auto step = HttpGet(cluster_->url(), i.sess_url + "&~okcode=/00");
   EXPECT_EQ(step->status, 400);
 
-  auto ok = HttpGet(cluster_->url(), i.sess_url + "&~SAPSessionCmd=USR_ABORT");  // no cookie
+  auto ok = HttpGet(cluster_->url(),
+                    i.sess_url + "&~SAPSessionCmd=USR_ABORT");  // no cookie
   EXPECT_EQ(ok->status, 200);
   EXPECT_EQ(Count(Admin(*cluster_, "sm04"), "user", "LOAD00100"), 0);
   EXPECT_EQ(Count(Admin(*cluster_, "sm12"), "argument", "1008100"), 0);
@@ -88,15 +93,18 @@ TEST_F(Sisp, TerminatorEndsEveryListedSessionInBothFormats) {
   std::vector<Info> infos;
   for (int i = 0; i < 4; ++i) {
     users.push_back(std::make_unique<Browser>(cluster_->url()));
-    HttpResult r = users.back()->Get(StartUrl("ess", Cat("LOAD0020", i), "&sapwp_active=1"));
+    HttpResult r = users.back()->Get(
+        StartUrl("ess", Cat("LOAD0020", i), "&sapwp_active=1"));
     users.back()->Get(Step("ess", Cat("~okcode=/00&RP50G-PERNR=820", i)));
     infos.push_back(SessInfoOf(r.body));
   }
   // TermString: escaped list of escaped URLs (with their commands), as a GET.
-  std::string list = UrlEncode(infos[0].sess_url + "&~SAPSessionCmd=USR_ABORT") + "&" +
-                     UrlEncode(infos[1].sess_url + "&~SAPSessionCmd=USR_LOGOFF") + "&" +
-                     UrlEncode("http://evil.example/steal?x=1");
-  auto t = HttpGet(cluster_->url(), "/dsm/terminator?TermString=" + UrlEncode(list));
+  std::string list =
+      UrlEncode(infos[0].sess_url + "&~SAPSessionCmd=USR_ABORT") + "&" +
+      UrlEncode(infos[1].sess_url + "&~SAPSessionCmd=USR_LOGOFF") + "&" +
+      UrlEncode("http://evil.example/steal?x=1");
+  auto t =
+      HttpGet(cluster_->url(), "/dsm/terminator?TermString=" + UrlEncode(list));
   ASSERT_TRUE(t.ok());
   EXPECT_EQ(t->status, 200);
   auto counts = nlohmann::json::parse(t->body);
@@ -104,8 +112,10 @@ TEST_F(Sisp, TerminatorEndsEveryListedSessionInBothFormats) {
   EXPECT_EQ(counts["rejected"], 1);
   // Command + SerKeyString, POSTed like navigator.sendBeacon does.
   HttpClient c(cluster_->url());
-  std::string keys = UrlEncode(infos[2].sess_url) + "&" + UrlEncode(infos[3].sess_url);
-  auto beacon = c.Send("POST", "/dsm/terminator", {{"Content-Type", "text/plain;charset=UTF-8"}},
+  std::string keys =
+      UrlEncode(infos[2].sess_url) + "&" + UrlEncode(infos[3].sess_url);
+  auto beacon = c.Send("POST", "/dsm/terminator",
+                       {{"Content-Type", "text/plain;charset=UTF-8"}},
                        "Command=ABORT&SerKeyString=" + UrlEncode(keys));
   ASSERT_TRUE(beacon.ok());
   EXPECT_EQ(nlohmann::json::parse(beacon->body)["terminated"], 2);
@@ -116,22 +126,33 @@ TEST_F(Sisp, TerminatorEndsEveryListedSessionInBothFormats) {
     EXPECT_EQ(Count(sm12, "argument", Cat("100820", i)), 0) << i;
   }
   // Sending it again ends nothing more.
-  auto again = HttpGet(cluster_->url(), "/dsm/terminator?TermString=" + UrlEncode(list));
+  auto again =
+      HttpGet(cluster_->url(), "/dsm/terminator?TermString=" + UrlEncode(list));
   EXPECT_EQ(nlohmann::json::parse(again->body)["terminated"], 0);
 }
 
 TEST_F(Sisp, HostileTerminatorInputIsCountedAndHarmless) {
   Browser keep(cluster_->url());
-  ASSERT_EQ(keep.Get(StartUrl("webgui", "DEMO2", "&sapwp_active=1")).status, 200);
+  ASSERT_EQ(keep.Get(StartUrl("webgui", "DEMO2", "&sapwp_active=1")).status,
+            200);
   auto bad = HttpGet(cluster_->url(), "/dsm/terminator?TermString=%zz");
   EXPECT_EQ(bad->status, 400);
   EXPECT_EQ(HttpGet(cluster_->url(), "/dsm/terminator")->status, 400);
-  EXPECT_EQ(HttpGet(cluster_->url(), "/dsm/terminator?Command=ABORT")->status, 400);
-  // Unknown sessions, wrong tokens, foreign hosts, broken escaping: nothing ends.
-  std::string list = UrlEncode("/scripts/wgate/ess/?~sessid=IT1-A%3Ah%3A0000.01ffffff&~termtoken=x") +
-                     "&" + UrlEncode("/scripts/wgate/ess/?~sessid=garbage&~termtoken=x") + "&%zz&" +
-                     UrlEncode("https://10.0.0.1/scripts/wgate/ess/?~sessid=IT1-A%3Ah%3A0000.01000001&~termtoken=x");
-  auto r = HttpGet(cluster_->url(), "/dsm/terminator?TermString=" + UrlEncode(list));
+  EXPECT_EQ(HttpGet(cluster_->url(), "/dsm/terminator?Command=ABORT")->status,
+            400);
+  // Unknown sessions, wrong tokens, foreign hosts, broken escaping: nothing
+  // ends.
+  std::string list =
+      UrlEncode(
+          "/scripts/wgate/ess/"
+          "?~sessid=IT1-A%3Ah%3A0000.01ffffff&~termtoken=x") +
+      "&" + UrlEncode("/scripts/wgate/ess/?~sessid=garbage&~termtoken=x") +
+      "&%zz&" +
+      UrlEncode(
+          "https://10.0.0.1/scripts/wgate/ess/"
+          "?~sessid=IT1-A%3Ah%3A0000.01000001&~termtoken=x");
+  auto r =
+      HttpGet(cluster_->url(), "/dsm/terminator?TermString=" + UrlEncode(list));
   auto counts = nlohmann::json::parse(r->body);
   EXPECT_EQ(counts["terminated"], 0);
   EXPECT_EQ(counts["missed"], 1);
@@ -139,11 +160,13 @@ TEST_F(Sisp, HostileTerminatorInputIsCountedAndHarmless) {
   // 10,000 URLs in one request: answered (capped or too large), nothing breaks.
   std::string many;
   for (int i = 0; i < 10000; ++i) {
-    many += UrlEncode(Cat("/scripts/wgate/ess/?~sessid=IT1-A%3Ah%3A0000.0100", 1000 + i,
-                          "&~termtoken=t")) + "&";
+    many += UrlEncode(Cat("/scripts/wgate/ess/?~sessid=IT1-A%3Ah%3A0000.0100",
+                          1000 + i, "&~termtoken=t")) +
+            "&";
   }
   HttpClient c(cluster_->url(), 20000);
-  auto big = c.Send("POST", "/dsm/terminator", {{"Content-Type", "application/x-www-form-urlencoded"}},
+  auto big = c.Send("POST", "/dsm/terminator",
+                    {{"Content-Type", "application/x-www-form-urlencoded"}},
                     "TermString=" + UrlEncode(many));
   ASSERT_TRUE(big.ok()) << big.status().message();
   EXPECT_TRUE(big->status == 200 || big->status == 413) << big->status;
@@ -152,7 +175,10 @@ TEST_F(Sisp, HostileTerminatorInputIsCountedAndHarmless) {
 
 TEST_F(Sisp, LogoffReportsSrvCloseWithTheExitUrl) {
   Browser b(cluster_->url());
-  ASSERT_EQ(b.Get(StartUrl("webgui", "DEMO", "&sapwp_active=1&~exitURL=/bye.html")).status, 200);
+  ASSERT_EQ(
+      b.Get(StartUrl("webgui", "DEMO", "&sapwp_active=1&~exitURL=/bye.html"))
+          .status,
+      200);
   HttpResult off = b.Get(Step("webgui", "~okcode=/nex"));
   EXPECT_EQ(off.status, 200);
   Info i = SessInfoOf(off.body);
@@ -172,11 +198,12 @@ TEST_F(Sisp, LogoffReportsSrvCloseWithTheExitUrl) {
 }
 
 TEST_F(Sisp, PortalRefusesForeignLaunchUrls) {
-  auto ok = HttpGet(cluster_->url(), "/portal/?launch=" + UrlEncode("/scripts/wgate/ess/!"));
+  auto ok = HttpGet(cluster_->url(),
+                    "/portal/?launch=" + UrlEncode("/scripts/wgate/ess/!"));
   EXPECT_EQ(ok->status, 200);
   EXPECT_NE(ok->body.find("DSM Monitor"), std::string::npos);
-  for (const char* bad : {"http://evil.example/", "//evil.example/x", "/etc/passwd",
-                          "javascript:alert(1)"}) {
+  for (const char* bad : {"http://evil.example/", "//evil.example/x",
+                          "/etc/passwd", "javascript:alert(1)"}) {
     auto r = HttpGet(cluster_->url(), Cat("/portal/?launch=", UrlEncode(bad)));
     EXPECT_EQ(r->status, 400) << bad;
     EXPECT_EQ(r->body.find("evil.example"), std::string::npos);
@@ -187,14 +214,16 @@ TEST_F(Sisp, PortalRefusesForeignLaunchUrls) {
 // termination goes to any process; most land on one that does not own the
 // session, and the session and its lock stay until ~timeout.
 void Lab(const std::string& routing, int* ended, int* total) {
-  auto c = StartCluster([&](toml::table& t) { t.insert_or_assign("routing", routing); });
+  auto c = StartCluster(
+      [&](toml::table& t) { t.insert_or_assign("routing", routing); });
   ASSERT_NE(c, nullptr);
   std::vector<std::unique_ptr<Browser>> users;
   std::vector<Info> infos;
   *total = 12;
   for (int i = 0; i < *total; ++i) {
     users.push_back(std::make_unique<Browser>(c->url()));
-    HttpResult r = users.back()->Get(StartUrl("ess", Cat("LOAD003", 10 + i), "&sapwp_active=1"));
+    HttpResult r = users.back()->Get(
+        StartUrl("ess", Cat("LOAD003", 10 + i), "&sapwp_active=1"));
     ASSERT_EQ(r.status, 200);
     users.back()->Get(Step("ess", Cat("~okcode=/00&RP50G-PERNR=93", 10 + i)));
     infos.push_back(SessInfoOf(r.body));

@@ -5,7 +5,8 @@
 namespace its::mm {
 namespace {
 
-ProcessView Up(int process, int pid, double w = 1.0, int sessions = 0, int max = 10) {
+ProcessView Up(int process, int pid, double w = 1.0, int sessions = 0,
+               int max = 10) {
   return ProcessView{process, pid, true, false, w, sessions, max};
 }
 
@@ -16,7 +17,8 @@ TEST(AssignProcess, HighestPidWins) {
 }
 
 TEST(AssignProcess, OverloadedHighestPidIsSkipped) {
-  auto a = AssignProcess({Up(0, 100), Up(1, 300, 0.2), Up(2, 200, 0.3)}, 0.25, 4);
+  auto a =
+      AssignProcess({Up(0, 100), Up(1, 300, 0.2), Up(2, 200, 0.3)}, 0.25, 4);
   EXPECT_EQ(a.kind, Assignment::kAssign);
   EXPECT_EQ(a.process, 2);
   // Exactly at the threshold is not overloaded.
@@ -44,13 +46,15 @@ TEST(AssignProcess, AllOverloadedScalesUpThenWaits) {
 }
 
 TEST(AssignProcess, AtMaxAgatesTheHighestWeightTakesIt) {
-  auto a = AssignProcess({Up(0, 100, 0.1), Up(1, 200, 0.2), Up(2, 50, 0.2)}, 0.25, 3);
+  auto a = AssignProcess({Up(0, 100, 0.1), Up(1, 200, 0.2), Up(2, 50, 0.2)},
+                         0.25, 3);
   EXPECT_EQ(a.kind, Assignment::kAssign);
   EXPECT_EQ(a.process, 1);  // tie on w: higher PID
 }
 
 TEST(AssignProcess, FullWhenEverySessionSlotIsTaken) {
-  auto a = AssignProcess({Up(0, 100, 0.0, 10, 10), Up(1, 200, 0.0, 10, 10)}, 0.25, 2);
+  auto a = AssignProcess({Up(0, 100, 0.0, 10, 10), Up(1, 200, 0.0, 10, 10)},
+                         0.25, 2);
   EXPECT_EQ(a.kind, Assignment::kFull);
   // A full process is never chosen even if its weight looks fine.
   a = AssignProcess({Up(0, 100, 1.0, 10, 10), Up(1, 50, 0.5, 1, 10)}, 0.25, 2);

@@ -1,8 +1,8 @@
 #include "common/expiry_wheel.h"
 
-#include <vector>
-
 #include <gtest/gtest.h>
+
+#include <vector>
 
 namespace its {
 namespace {
@@ -19,14 +19,16 @@ TEST(ExpiryWheel, ExpiresAtDeadlineNotOneSecondBefore) {
   ExpiryWheel<int> w(kT0);
   w.Schedule(1, kT0 + 15 * kSimMinute);
   EXPECT_TRUE(Advance(w, kT0 + 15 * kSimMinute - kSimSecond).empty());
-  EXPECT_EQ(Advance(w, kT0 + 15 * kSimMinute + kSimSecond), std::vector<int>{1});
+  EXPECT_EQ(Advance(w, kT0 + 15 * kSimMinute + kSimSecond),
+            std::vector<int>{1});
   EXPECT_EQ(w.size(), 0u);
 }
 
 TEST(ExpiryWheel, ExactDeadlineAndOneSecondResolution) {
   ExpiryWheel<int> w(kT0);
   w.Schedule(1, kT0 + 10 * kSimSecond);
-  w.Schedule(2, kT0 + 20 * kSimSecond + 500'000);  // fires at the next whole second
+  w.Schedule(
+      2, kT0 + 20 * kSimSecond + 500'000);  // fires at the next whole second
   EXPECT_TRUE(Advance(w, kT0 + 10 * kSimSecond - 1).empty());
   EXPECT_EQ(Advance(w, kT0 + 10 * kSimSecond), std::vector<int>{1});
   EXPECT_TRUE(Advance(w, kT0 + 20 * kSimSecond + 999'999).empty());
@@ -47,7 +49,8 @@ TEST(ExpiryWheel, DeadlineMovedEarlierIsHonoured) {
   w.Schedule(1, kT0 + 3600 * kSimSecond);
   w.Schedule(1, kT0 + 5 * kSimSecond);
   EXPECT_EQ(Advance(w, kT0 + 5 * kSimSecond), std::vector<int>{1});
-  EXPECT_TRUE(Advance(w, kT0 + 7200 * kSimSecond).empty());  // stale entry is dropped
+  EXPECT_TRUE(
+      Advance(w, kT0 + 7200 * kSimSecond).empty());  // stale entry is dropped
 }
 
 TEST(ExpiryWheel, CancelAndLongDeadlinesBeyondOneRingTurn) {

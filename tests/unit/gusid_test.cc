@@ -1,8 +1,8 @@
 #include "common/gusid.h"
 
-#include <set>
-
 #include <gtest/gtest.h>
+
+#include <set>
 
 namespace its {
 namespace {
@@ -34,20 +34,29 @@ TEST(Gusid, RandomIs128BitsOfHexAndUnique) {
 }
 
 TEST(Gusid, RejectsForgedAndTruncated) {
-  const std::string good = "IT1-A:host:0001.00000002.0123456789abcdef0123456789abcdef";
+  const std::string good =
+      "IT1-A:host:0001.00000002.0123456789abcdef0123456789abcdef";
   ASSERT_TRUE(ParseGusid(good).ok());
   for (std::string bad : {
            std::string(""),
-           good.substr(0, good.size() - 1),                                  // truncated
-           good + "0",                                                       // too long random
-           std::string("it1-A:host:0001.00000002.0123456789abcdef0123456789abcdef"),  // lower instance
-           std::string("IT1-A:ho st:0001.00000002.0123456789abcdef0123456789abcdef"),
-           std::string("IT1-A:host:001.00000002.0123456789abcdef0123456789abcdef"),
-           std::string("IT1-A:host:0001.0000002.0123456789abcdef0123456789abcdef"),
-           std::string("IT1-A:host:0001.00000002.0123456789ABCDEF0123456789abcdef"),
-           std::string("IT1-A:host:0001.00000002.0123456789abcdef0123456789abcdeg"),
-           std::string("IT1-A:host:extra:0001.00000002.0123456789abcdef0123456789abcdef"),
-           std::string("IT1:host:0001.00000002.0123456789abcdef0123456789abcdef"),
+           good.substr(0, good.size() - 1),  // truncated
+           good + "0",                       // too long random
+           std::string("it1-A:host:0001.00000002."
+                       "0123456789abcdef0123456789abcdef"),  // lower instance
+           std::string(
+               "IT1-A:ho st:0001.00000002.0123456789abcdef0123456789abcdef"),
+           std::string(
+               "IT1-A:host:001.00000002.0123456789abcdef0123456789abcdef"),
+           std::string(
+               "IT1-A:host:0001.0000002.0123456789abcdef0123456789abcdef"),
+           std::string(
+               "IT1-A:host:0001.00000002.0123456789ABCDEF0123456789abcdef"),
+           std::string(
+               "IT1-A:host:0001.00000002.0123456789abcdef0123456789abcdeg"),
+           std::string("IT1-A:host:extra:0001.00000002."
+                       "0123456789abcdef0123456789abcdef"),
+           std::string(
+               "IT1:host:0001.00000002.0123456789abcdef0123456789abcdef"),
            std::string(500, 'A'),
        }) {
     EXPECT_FALSE(ParseGusid(bad).ok()) << bad;
@@ -60,7 +69,8 @@ TEST(Gusid, PublicIdParsesWithoutTheRandomPart) {
   ASSERT_TRUE(p.ok()) << p.status();
   EXPECT_EQ(p->slot, g.slot);
   EXPECT_TRUE(p->random.empty());
-  EXPECT_FALSE(ParsePublicId(g.ToString()).ok());  // a full ID is not a public one
+  EXPECT_FALSE(
+      ParsePublicId(g.ToString()).ok());  // a full ID is not a public one
   EXPECT_FALSE(ParseGusid(g.PublicId()).ok());
 }
 

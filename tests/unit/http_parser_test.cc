@@ -1,6 +1,6 @@
-#include "wgate/http.h"
-
 #include <gtest/gtest.h>
+
+#include "wgate/http.h"
 
 namespace its::http {
 namespace {
@@ -17,7 +17,8 @@ HttpLimits Limits() {
 TEST(HttpParser, ParsesARequestWithBody) {
   Parser p(Limits());
   std::string in =
-      "POST /scripts/wgate/webgui/?a=1 HTTP/1.1\r\nHost: x\r\nCookie: ~session=abc\r\n"
+      "POST /scripts/wgate/webgui/?a=1 HTTP/1.1\r\nHost: x\r\nCookie: "
+      "~session=abc\r\n"
       "Content-Length: 5\r\n\r\nhello";
   EXPECT_EQ(p.Feed(in.data(), in.size()), in.size());
   ASSERT_TRUE(p.has_request());
@@ -32,8 +33,9 @@ TEST(HttpParser, ParsesARequestWithBody) {
 
 TEST(HttpParser, PipelinedRequestsComeOneAtATimeInOrder) {
   Parser p(Limits());
-  std::string in = "GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n"
-                   "GET /c HTTP/1.0\r\n\r\n";
+  std::string in =
+      "GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n"
+      "GET /c HTTP/1.0\r\n\r\n";
   size_t off = 0;
   std::vector<std::string> paths;
   while (off < in.size()) {
@@ -63,13 +65,19 @@ TEST(HttpParser, LimitsGiveTheRightStatus) {
   };
   for (const Case& c : {
            Case{"GET /" + std::string(100, 'a') + " HTTP/1.1\r\n\r\n", 414},
-           Case{"GET / HTTP/1.1\r\nX: " + std::string(200, 'b') + "\r\n\r\n", 431},
-           Case{"GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\nE: 5\r\n\r\n", 431},
+           Case{"GET / HTTP/1.1\r\nX: " + std::string(200, 'b') + "\r\n\r\n",
+                431},
+           Case{
+               "GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\nE: 5\r\n\r\n",
+               431},
            Case{"POST / HTTP/1.1\r\nContent-Length: 17\r\n\r\n", 413},
            Case{"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n20\r\n" +
-                    std::string(32, 'c') + "\r\n0\r\n\r\n", 413},
+                    std::string(32, 'c') + "\r\n0\r\n\r\n",
+                413},
            Case{"NONSENSE\r\n\r\n", 400},
-           Case{"GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 400},
+           Case{"GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: "
+                "2\r\n\r\n",
+                400},
        }) {
     Parser p(Limits());
     p.Feed(c.input.data(), c.input.size());

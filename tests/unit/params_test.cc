@@ -22,7 +22,8 @@ TEST(UrlEncode, RoundTrips) {
 
 TEST(Params, TildeNamesAreCaseInsensitive) {
   Params p;
-  ASSERT_TRUE(ParseQuery("~OKCODE=%2F00&~Transaction=fb03&rf05l-belnr=42", &p).ok());
+  ASSERT_TRUE(
+      ParseQuery("~OKCODE=%2F00&~Transaction=fb03&rf05l-belnr=42", &p).ok());
   EXPECT_EQ(p.GetOr("~okcode", ""), "/00");
   EXPECT_EQ(p.GetOr("~TRANSACTION", ""), "fb03");
   EXPECT_EQ(p.GetOr("RF05L-BELNR", ""), "42");
@@ -60,16 +61,17 @@ TEST(Cookie, FindsNamedCookie) {
 }
 
 TEST(Redirect, RelativeOrConfiguredHostsOnly) {
-  const std::vector<std::string> hosts = {"portal.example.com", "intranet:8443"};
+  const std::vector<std::string> hosts = {"portal.example.com",
+                                          "intranet:8443"};
   EXPECT_TRUE(IsSafeRedirect("/bye.html", hosts));
   EXPECT_TRUE(IsSafeRedirect("/", hosts));
   EXPECT_TRUE(IsSafeRedirect("https://portal.example.com/home?x=1", hosts));
   EXPECT_TRUE(IsSafeRedirect("HTTP://Portal.Example.com", hosts));
   EXPECT_TRUE(IsSafeRedirect("http://intranet:8443/", hosts));
-  for (const char* bad : {"", "//evil.example/", "/\\evil.example", "http://evil.example/",
-                          "http://intranet/", "https://portal.example.com@evil.example/",
-                          "javascript:alert(1)", "/ok\r\nSet-Cookie: x=1", "bye.html",
-                          "/a b"}) {
+  for (const char* bad :
+       {"", "//evil.example/", "/\\evil.example", "http://evil.example/",
+        "http://intranet/", "https://portal.example.com@evil.example/",
+        "javascript:alert(1)", "/ok\r\nSet-Cookie: x=1", "bye.html", "/a b"}) {
     EXPECT_FALSE(IsSafeRedirect(bad, hosts)) << bad;
   }
   EXPECT_FALSE(IsSafeRedirect("https://portal.example.com/", {}));

@@ -54,7 +54,8 @@ class R3SystemTest : public ::testing::Test {
 };
 
 TEST_F(R3SystemTest, LogonChecksPasswordAndGeneratedUsers) {
-  EXPECT_EQ(Logon("DEMO", "FB03", "wrong").code(), proto::R3Response::BAD_LOGON);
+  EXPECT_EQ(Logon("DEMO", "FB03", "wrong").code(),
+            proto::R3Response::BAD_LOGON);
   EXPECT_EQ(Logon("NOBODY", "FB03").code(), proto::R3Response::BAD_LOGON);
   EXPECT_EQ(Logon("LOAD10001", "FB03").code(), proto::R3Response::BAD_LOGON);
   auto r = Logon("load00042", "FB03");
@@ -66,7 +67,8 @@ TEST_F(R3SystemTest, LogonChecksPasswordAndGeneratedUsers) {
 }
 
 TEST_F(R3SystemTest, TmMaxNoCapsLoggedOnUsers) {
-  for (int i = 0; i < 3; ++i) ASSERT_EQ(Logon("DEMO", "FB03").code(), proto::R3Response::OK);
+  for (int i = 0; i < 3; ++i)
+    ASSERT_EQ(Logon("DEMO", "FB03").code(), proto::R3Response::OK);
   auto r = Logon("DEMO2", "FB03");
   EXPECT_EQ(r.code(), proto::R3Response::REFUSED);
   EXPECT_NE(r.error().find("rdisp/tm_max_no"), std::string::npos);
@@ -98,7 +100,8 @@ TEST_F(R3SystemTest, Pa30LockConflictSaveAndRelease) {
 
   auto refused = Step(b, "/00", {{"RP50G-PERNR", "1234"}});
   EXPECT_EQ(refused.screen().dynpro(), 1000);
-  EXPECT_EQ(refused.screen().message(), "Personnel number 1234 is locked by user DEMO");
+  EXPECT_EQ(refused.screen().message(),
+            "Personnel number 1234 is locked by user DEMO");
 
   auto saved = Step(a, "UPD", {{"P0006-STRAS", "Main Street 1"}});
   EXPECT_EQ(saved.screen().dynpro(), 1000);
@@ -133,12 +136,14 @@ TEST_F(R3SystemTest, Sm04ListsLastStepTime) {
   auto list = Step(a, "/00");
   ASSERT_EQ(list.screen().table().rows_size(), 1);
   EXPECT_EQ(list.screen().table().rows(0).cells(1), "DEMO");
-  EXPECT_EQ(system_->UserSessions().rows(0).last_step(), FormatTimeOfDay(1065 * kSimSecond));
+  EXPECT_EQ(system_->UserSessions().rows(0).last_step(),
+            FormatTimeOfDay(1065 * kSimSecond));
 }
 
 // ---- R/3-side session lifetime (issue 4) ----
 
-TimeoutSettings Settings(const std::string& profile, const std::string& sicf = "") {
+TimeoutSettings Settings(const std::string& profile,
+                         const std::string& sicf = "") {
   auto p = Profile::Parse(profile, "DEFAULT.PFL");
   EXPECT_TRUE(p.ok());
   auto t = TimeoutSettings::Load(*p, sicf, "sicf.toml");
@@ -153,20 +158,25 @@ TEST(TimeoutSettings, ShortestNonZeroLimitWins) {
       "[service.system]\ntimeout = \"00:00:00\"\n"
       "[service.gui]\ntimeout = \"00:00:00\"\nwebgui = true\n"
       "[service.guishort]\ntimeout = \"00:02:00\"\nwebgui = true\n";
-  TimeoutSettings t = Settings("rdisp/plugin_auto_logout = 1800\nrdisp/gui_auto_logout = 300\n", sicf);
+  TimeoutSettings t = Settings(
+      "rdisp/plugin_auto_logout = 1800\nrdisp/gui_auto_logout = 300\n", sicf);
   EXPECT_EQ(t.ApplicationLimit("unknown"), 1800);  // system value
   EXPECT_EQ(t.ApplicationLimit("short"), 600);     // SICF shortens
   EXPECT_EQ(t.ApplicationLimit("long"), 1800);     // ... but never lengthens
-  EXPECT_EQ(t.ApplicationLimit("system"), 1800);   // 00:00:00 = the system value
-  EXPECT_EQ(t.ApplicationLimit("gui"), 300);       // WebGUI: rdisp/gui_auto_logout
-  EXPECT_EQ(t.ApplicationLimit("guishort"), 120);  // SICF shorter than gui_auto_logout
-  EXPECT_EQ(t.ApplicationLimit("SHORT"), 600);     // service names are case-insensitive
+  EXPECT_EQ(t.ApplicationLimit("system"), 1800);  // 00:00:00 = the system value
+  EXPECT_EQ(t.ApplicationLimit("gui"), 300);  // WebGUI: rdisp/gui_auto_logout
+  EXPECT_EQ(t.ApplicationLimit("guishort"),
+            120);  // SICF shorter than gui_auto_logout
+  EXPECT_EQ(t.ApplicationLimit("SHORT"),
+            600);  // service names are case-insensitive
 
-  TimeoutSettings off = Settings("rdisp/plugin_auto_logout = 0\nrdisp/gui_auto_logout = 0\n", sicf);
-  EXPECT_EQ(off.ApplicationLimit("unknown"), 0);   // 0 = not limited
+  TimeoutSettings off = Settings(
+      "rdisp/plugin_auto_logout = 0\nrdisp/gui_auto_logout = 0\n", sicf);
+  EXPECT_EQ(off.ApplicationLimit("unknown"), 0);  // 0 = not limited
   EXPECT_EQ(off.ApplicationLimit("short"), 600);
   EXPECT_EQ(off.ApplicationLimit("gui"), 0);
-  TimeoutSettings gui_only = Settings("rdisp/plugin_auto_logout = 0\nrdisp/gui_auto_logout = 90\n", sicf);
+  TimeoutSettings gui_only = Settings(
+      "rdisp/plugin_auto_logout = 0\nrdisp/gui_auto_logout = 90\n", sicf);
   EXPECT_EQ(gui_only.ApplicationLimit("gui"), 90);
   EXPECT_EQ(gui_only.ApplicationLimit("system"), 0);  // not a WebGUI service
   EXPECT_EQ(ShorterLimit(0, 0), 0);
@@ -175,15 +185,19 @@ TEST(TimeoutSettings, ShortestNonZeroLimitWins) {
 }
 
 TEST(TimeoutSettings, BadValuesNameFileLineAndKey) {
-  auto p = Profile::Parse("http/security_session_timeout = 30\n", "DEFAULT.PFL");
+  auto p =
+      Profile::Parse("http/security_session_timeout = 30\n", "DEFAULT.PFL");
   auto t = TimeoutSettings::Load(*p, "", "");
   ASSERT_FALSE(t.ok());
-  EXPECT_NE(t.status().message().find("DEFAULT.PFL:1: http/security_session_timeout"),
-            std::string::npos);
+  EXPECT_NE(
+      t.status().message().find("DEFAULT.PFL:1: http/security_session_timeout"),
+      std::string::npos);
   auto ok = Profile::Parse("", "DEFAULT.PFL");
-  auto s = TimeoutSettings::Load(*ok, "[service.x]\ntimeout = \"10:75:00\"\n", "sicf.toml");
+  auto s = TimeoutSettings::Load(*ok, "[service.x]\ntimeout = \"10:75:00\"\n",
+                                 "sicf.toml");
   ASSERT_FALSE(s.ok());
-  EXPECT_NE(s.status().message().find("sicf.toml:2: service.x.timeout"), std::string::npos);
+  EXPECT_NE(s.status().message().find("sicf.toml:2: service.x.timeout"),
+            std::string::npos);
   EXPECT_FALSE(ParseHms("1:2").ok());
   EXPECT_EQ(*ParseHms("01:02:03"), 3723);
 }
@@ -214,7 +228,8 @@ class R3LifetimeTest : public R3SystemTest {
 };
 
 TEST_F(R3LifetimeTest, PluginAutoLogoutBoundaryPlusMinusOneSecond) {
-  Rebuild("rdisp/plugin_auto_logout = 60\nhttp/security_session_timeout = 1000\n");
+  Rebuild(
+      "rdisp/plugin_auto_logout = 60\nhttp/security_session_timeout = 1000\n");
   uint64_t s = LogonTo("ess", "DEMO").session();
   Step(s, "/00", {{"RP50G-PERNR", "1"}});  // lock; idle time starts again
   clock_.Advance(59 * kSimSecond);
@@ -247,16 +262,19 @@ TEST_F(R3LifetimeTest, SicfAndGuiAutoLogoutShortenForTheirService) {
   EXPECT_EQ(Step(gui, "/00").code(), proto::R3Response::SESSION_GONE);
   clock_.Advance(179 * kSimSecond - 2 * kSimSecond);  // 298 s
   system_->Advance();
-  EXPECT_EQ(Step(ess, "/00").code(), proto::R3Response::OK);  // a step restarts its time
+  EXPECT_EQ(Step(ess, "/00").code(),
+            proto::R3Response::OK);  // a step restarts its time
   clock_.Advance(301 * kSimSecond);
   system_->Advance();
   EXPECT_EQ(Step(ess, "/00").code(), proto::R3Response::SESSION_GONE);
-  EXPECT_EQ(system_->session_count(), 1u);  // `other` keeps the system value 1800 s
+  EXPECT_EQ(system_->session_count(),
+            1u);  // `other` keeps the system value 1800 s
   (void)other;
 }
 
 TEST_F(R3LifetimeTest, SecuritySessionTimeoutEndsItsLinkedSessions) {
-  Rebuild("rdisp/plugin_auto_logout = 0\nhttp/security_session_timeout = 120\n");
+  Rebuild(
+      "rdisp/plugin_auto_logout = 0\nhttp/security_session_timeout = 120\n");
   LogonTo("ess", "DEMO");
   ASSERT_EQ(system_->SecuritySessions().rows_size(), 1);
   EXPECT_EQ(system_->SecuritySessions().rows(0).sessions(), 1);
@@ -306,12 +324,15 @@ TEST_F(R3LifetimeTest, MoreThanMaxAltModesDisplacesTheOldest) {
 TEST_F(R3LifetimeTest, WrongPasswordsLockTheUser) {
   Rebuild("login/fails_to_user_lock = 3\nrdisp/tm_max_no = 100\n");
   for (int i = 0; i < 2; ++i) {
-    EXPECT_EQ(Logon("DEMO", "FB03", "bad").error(), "Name or password is incorrect (repeat logon)");
+    EXPECT_EQ(Logon("DEMO", "FB03", "bad").error(),
+              "Name or password is incorrect (repeat logon)");
   }
-  EXPECT_EQ(Logon("DEMO", "FB03", "bad").error(), "User is locked. Please notify the person responsible");
+  EXPECT_EQ(Logon("DEMO", "FB03", "bad").error(),
+            "User is locked. Please notify the person responsible");
   auto refused = Logon("DEMO", "FB03");  // even with the right password
   EXPECT_EQ(refused.code(), proto::R3Response::REFUSED);
-  EXPECT_EQ(refused.error(), "User is locked. Please notify the person responsible");
+  EXPECT_EQ(refused.error(),
+            "User is locked. Please notify the person responsible");
   EXPECT_EQ(Logon("DEMO2", "FB03").code(), proto::R3Response::OK);
   // A success resets the count for others.
   Logon("DEMO2", "FB03", "bad");
@@ -322,13 +343,17 @@ TEST_F(R3LifetimeTest, WrongPasswordsLockTheUser) {
 }
 
 TEST(MasterData, ErrorsNameFileLineAndKey) {
-  auto bad = MasterData::Parse("[[user]]\nclient = \"100\"\nname = 5\n", "users.toml", "", "tx.toml");
+  auto bad = MasterData::Parse("[[user]]\nclient = \"100\"\nname = 5\n",
+                               "users.toml", "", "tx.toml");
   ASSERT_FALSE(bad.ok());
-  EXPECT_EQ(bad.status().message(), "users.toml:3: user[0].name: expected a string");
-  auto tx = MasterData::Parse("", "users.toml",
-                              "[[transaction]]\ncode = \"X\"\ntitle = \"t\"\nstart = 5\n", "tx.toml");
+  EXPECT_EQ(bad.status().message(),
+            "users.toml:3: user[0].name: expected a string");
+  auto tx = MasterData::Parse(
+      "", "users.toml",
+      "[[transaction]]\ncode = \"X\"\ntitle = \"t\"\nstart = 5\n", "tx.toml");
   ASSERT_FALSE(tx.ok());
-  EXPECT_EQ(tx.status().message(), "tx.toml:4: transaction[0].start: no screen with this number");
+  EXPECT_EQ(tx.status().message(),
+            "tx.toml:4: transaction[0].start: no screen with this number");
 }
 
 }  // namespace

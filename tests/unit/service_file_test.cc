@@ -1,9 +1,9 @@
 #include "common/service_file.h"
 
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <fstream>
-
-#include <gtest/gtest.h>
 
 #include "common/profile.h"
 
@@ -11,8 +11,9 @@ namespace its {
 namespace {
 
 TEST(ServiceFile, ParsesParametersAndComments) {
-  auto p = ParseServiceFile("# ESS\n~transaction  PA30\n\n~TIMEOUT 15 # minutes\n~exitURL /bye\n",
-                            "ess.srvc");
+  auto p = ParseServiceFile(
+      "# ESS\n~transaction  PA30\n\n~TIMEOUT 15 # minutes\n~exitURL /bye\n",
+      "ess.srvc");
   ASSERT_TRUE(p.ok()) << p.status();
   EXPECT_EQ(p->GetOr("~transaction", ""), "PA30");
   EXPECT_EQ(p->GetOr("~timeout", ""), "15");
@@ -20,17 +21,20 @@ TEST(ServiceFile, ParsesParametersAndComments) {
 }
 
 TEST(ServiceFile, ErrorNamesFileLineAndKey) {
-  auto p = ParseServiceFile("~timeout 5\n~userTimeout soon\n", "services/x.srvc");
+  auto p =
+      ParseServiceFile("~timeout 5\n~userTimeout soon\n", "services/x.srvc");
   ASSERT_FALSE(p.ok());
   EXPECT_EQ(p.status().message(),
-            "services/x.srvc:2: ~userTimeout: expected a whole number >= 0, got 'soon'");
+            "services/x.srvc:2: ~userTimeout: expected a whole number >= 0, "
+            "got 'soon'");
   auto q = ParseServiceFile("timeout 5\n", "y.srvc");
   ASSERT_FALSE(q.ok());
   EXPECT_NE(q.status().message().find("y.srvc:1:"), std::string::npos);
 }
 
 TEST(ServiceCatalog, ServiceOverridesGlobal) {
-  auto dir = std::filesystem::temp_directory_path() / ("svc_test_" + std::to_string(getpid()));
+  auto dir = std::filesystem::temp_directory_path() /
+             ("svc_test_" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
   std::ofstream(dir / "global.srvc") << "~timeout 10\n~client 100\n";
   std::ofstream(dir / "ess.srvc") << "~timeout 15\n~transaction PA30\n";
@@ -54,8 +58,9 @@ TEST(ServiceName, AtMost14Characters) {
 }
 
 TEST(Profile, ParsesAndValidatesIntegers) {
-  auto p = Profile::Parse("# comment\nrdisp/max_alt_modes = 6\nrdisp/gui_auto_logout=x\n",
-                          "DEFAULT.PFL");
+  auto p = Profile::Parse(
+      "# comment\nrdisp/max_alt_modes = 6\nrdisp/gui_auto_logout=x\n",
+      "DEFAULT.PFL");
   ASSERT_TRUE(p.ok());
   EXPECT_EQ(*p->GetInt("rdisp/max_alt_modes", 6, 2, 16), 6);
   EXPECT_EQ(*p->GetInt("rdisp/tm_max_no", 200, 1, 100000), 200);

@@ -20,7 +20,9 @@ class SessionTableTest : public ::testing::Test {
     }
     return s;
   }
-  Gusid IdOf(const SessionContext& s) { return Gusid{"IT1", "h", 0, s.slot, s.random}; }
+  Gusid IdOf(const SessionContext& s) {
+    return Gusid{"IT1", "h", 0, s.slot, s.random};
+  }
   std::vector<uint32_t> Advance() {
     std::vector<uint32_t> out;
     table_.Advance([&](SessionContext& s) {
