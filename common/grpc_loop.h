@@ -6,7 +6,7 @@
 // One thread runs Run(). It polls the completion queue itself, so a message
 // is read, handled and answered on one thread: no hand-over between gRPC's
 // callback threads and a logic thread, which cost about three futex wake-ups
-// per request and half of every process's CPU (issue 3 profile). No other
+// per request and half of every process's CPU (docs/hot-path.md). No other
 // thread of the process may poll gRPC (no callback or sync API there), or it
 // would take the socket events and hand them over again.
 //

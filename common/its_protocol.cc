@@ -44,8 +44,13 @@ proto::SessionCommand SessionCommandFromName(std::string_view upper_name) {
 proto::SessionCommand ParseSessionCommand(const Params& params) {
   std::string cmd = ToUpper(
       params.GetOr("~sapsessioncmd", params.GetOr("sap-sessioncmd", "")));
-  if (!cmd.empty()) return SessionCommandFromName(cmd);
   std::string command = ToLower(params.GetOr("~command", ""));
+  if (!cmd.empty()) {
+    proto::SessionCommand c = SessionCommandFromName(cmd);
+    // An abort that also says ~command=logoff logs off: the logon data kept
+    // for ~userTimeout goes too.
+    return c == proto::USR_ABORT && command == "logoff" ? proto::USR_LOGOFF : c;
+  }
   if (command == "logoff") return proto::LOGOFF;
   if (command == "endofsession") return proto::END_OF_SESSION;
   if (ToUpper(Trim(params.GetOr("~okcode", ""))) == "/NEX") return proto::NEX;

@@ -36,8 +36,9 @@ std::string TakeSessionId(Params& url,
 // sap-sessioncmd).
 bool IsTermination(const Params& params);
 
-// What the parameters ask of the session: ~SAPSessionCmd first, then
-// ~command=logoff|endofsession, then ~okcode=/NEX.
+// What the parameters ask of the session: ~SAPSessionCmd first (USR_ABORT
+// with ~command=logoff is USR_LOGOFF), then ~command=logoff|endofsession,
+// then ~okcode=/NEX.
 proto::SessionCommand ParseSessionCommand(const Params& params);
 // "USR_ABORT", "logoff", "/nex" ...: how the ITS logs a command.
 std::string_view SessionCommandName(proto::SessionCommand command);

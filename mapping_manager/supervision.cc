@@ -60,7 +60,12 @@ void MappingManager::Watch(int index) {
   Slot& s = slots_[index];
   pid_t pid = s.pid;
   s.watch_id = watcher_.Watch(s.pidfd, [this, pid] { ProcessEnded(pid); });
-  if (s.watch_id == 0) {  // gone already, or never watchable: it ended
+  if (s.watch_id == 0) {
+    // Gone already, or unwatchable (no descriptor left): a live process
+    // would end unnoticed and its slot be started twice, so it ends now.
+    Signal(s, SIGKILL);
+    if (s.adopted && s.pidfd < 0) kill(pid, SIGKILL);  // in /proc just now
+    if (!s.adopted) waitpid(pid, nullptr, 0);  // SIGKILLed: reaped at once
     loop_.Post([this, pid] { ProcessEnded(pid); });
   }
 }

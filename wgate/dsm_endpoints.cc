@@ -1,5 +1,6 @@
 // The portal side of session termination: the DSM Terminator endpoint, which
 // ends every session a closed portal window named, and the portal page.
+#include "common/its_protocol.h"
 #include "common/log.h"
 #include "common/strings.h"
 #include "wgate/terminator.h"
@@ -65,6 +66,10 @@ void WGate::Terminator(http::Request& req, Respond respond) {
     a.set_term_token(target.token);
     Route(std::move(a),
           [this, tally, finish](proto::AGateResponse& r, const std::string&) {
+            // The wgate's own refusals (pid 0: no AGate answered) count as
+            // for any request; an agate's answers count as terminated or
+            // missed only.
+            if (r.pid() == 0) metrics_.Count(r.outcome());
             if (r.outcome() == proto::TERMINATED) {
               ++tally->terminated;
               ++metrics_.dsm_terminated;
@@ -86,8 +91,8 @@ void WGate::Portal(http::Request& req, Respond respond) {
   if (!IsValidLaunchUrl(launch)) {
     ++metrics_.portal_refused;
     Reply(respond, Page(400, "Launch URL refused",
-                        "The portal only launches relative /scripts/wgate/ "
-                        "URLs of this ITS",
+                        Cat("The portal only launches relative ", kWgatePrefix,
+                            " URLs of this ITS"),
                         ""));
     return;
   }

@@ -17,12 +17,11 @@ std::string MetricsText(const Metrics& m, const ProcessDirectory& directory) {
   counter("its_wgate_dialog_steps_total",
           "Requests of existing sessions (steps 1,4,5)", m.dialog_steps);
   counter("its_wgate_logon_pages_total", "Logon pages served without a session",
-          m.logon_pages + m[proto::LOGON_PAGE]);
+          m.logon_pages);
   counter("its_wgate_assign_calls_total", "Assign calls to Mapping Managers",
           m.assign_calls);
   counter("its_wgate_no_capacity_total",
-          "New sessions refused: no free capacity (503)",
-          m.no_capacity + m[proto::NO_CAPACITY]);
+          "New sessions refused: no free capacity (503)", m.no_capacity);
   counter("its_wgate_bad_session_total",
           "Requests with an unusable session ID (400)",
           m.no_session + m[proto::SESSION_NOT_FOUND] + m[proto::SESSION_LOST] +
@@ -50,8 +49,8 @@ std::string MetricsText(const Metrics& m, const ProcessDirectory& directory) {
   counter("its_portal_refused_total", "Portal launch URLs refused",
           m.portal_refused);
   out +=
-      "# HELP its_wgate_outcomes_total Answers of session requests by "
-      "outcome\n"
+      "# HELP its_wgate_outcomes_total Answers to requests of sessions, "
+      "by outcome (an AGate process's, or the wgate's own refusal)\n"
       "# TYPE its_wgate_outcomes_total counter\n";
   for (int i = 1; i < proto::Outcome_ARRAYSIZE; ++i) {
     if (!proto::Outcome_IsValid(i)) continue;

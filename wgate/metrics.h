@@ -17,7 +17,7 @@ struct Metrics {
   uint64_t requests = 0;
   uint64_t new_sessions = 0;  // steps 1-5 that reached an agate
   uint64_t dialog_steps = 0;  // steps 1,4,5
-  uint64_t logon_pages = 0;   // logon pages the wgate served itself
+  uint64_t logon_pages = 0;   // logon pages served without a session
   uint64_t assign_calls = 0;
   uint64_t no_capacity = 0;  // 503: every instance full
   uint64_t no_session = 0;   // 400: a dialog request without a session ID

@@ -226,11 +226,14 @@ void WGate::HandleService(http::Request& req, const std::string& service,
   }
   proto::AGateRequest areq;
   const bool terminate = IsTermination(url);
-  if (terminate && url.Has("~sessid")) {
-    // SISP: the public ID and the termination-only token.
-    session = url.GetOr("~sessid", "");
-    areq.set_term_token(url.GetOr("~termtoken", ""));
+  // SISP: a termination may name its session by the public ID (~sessid)
+  // with the termination-only token; neither is a parameter of a step.
+  if (auto sessid = url.Get("~sessid")) {
+    if (terminate) session = std::string(*sessid);
     url.Erase("~sessid");
+  }
+  if (auto token = url.Get("~termtoken")) {
+    areq.set_term_token(std::string(*token));
     url.Erase("~termtoken");
   }
   if (session.empty()) {

@@ -1,4 +1,4 @@
-// Chaos suite (issue 9): under load, each fault in turn — kill -9 of an
+// Chaos suite (docs/faults.md): under load, each fault in turn — kill -9 of an
 // agate, a Mapping Manager, the R/3 stub, the wgate; SIGSTOP of an agate, the
 // R/3 stub and a Mapping Manager for longer than the deadlines; a hung agate
 // left to its Mapping Manager. After each: how long until it recovered, which

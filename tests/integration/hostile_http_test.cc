@@ -1,4 +1,4 @@
-// Hostile HTTP against the wgate (issue 4): limits, timeouts, the connection
+// Hostile HTTP against the wgate: limits, timeouts, the connection
 // cap, pipelining, and a randomized flood of malformed requests.
 #include <arpa/inet.h>
 #include <netinet/in.h>

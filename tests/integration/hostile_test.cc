@@ -1,4 +1,4 @@
-// Hostile input (issue 2, item 9): malformed HTTP, forged session IDs,
+// Hostile input: malformed HTTP, forged session IDs,
 // unknown services. The processes stay up and keep serving.
 #include "common/gusid.h"
 #include "tests/integration/test_cluster.h"

@@ -1,4 +1,4 @@
-// itsload against a real cluster (issue 3): both load models, the reports,
+// itsload against a real cluster: both load models, the reports,
 // the three journey ends, and scenario errors. And against no cluster at
 // all: a dead port, or one that hangs up at once, must get a few attempts
 // spaced by back-off, not a connect loop.

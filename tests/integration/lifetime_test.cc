@@ -1,5 +1,5 @@
 // Session lifetime as R/3 and ITS apply it, and no way into another user's
-// session (issue 4), over HTTP against real processes.
+// session, over HTTP against real processes.
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -170,7 +170,7 @@ TEST(Lifetime, ExitUrlGoesOnlyToRelativeTargetsOrConfiguredHosts) {
   }
 }
 
-// Seed 000, issue 1: after A logs off, B in the same browser gets B's own
+// Two users, one browser: after A logs off, B in the same browser gets B's own
 // session, never A's screen, data or locks; a start never adopts a session.
 TEST(Lifetime, TwoUsersOneBrowserNeverShareASession) {
   auto c = StartCluster();

@@ -1,4 +1,4 @@
-// The user-visible session flow of issue 2, over HTTP against real processes:
+// The user-visible session flow, over HTTP against real processes:
 // the five steps, routing by cookie, PA30 locks, logoff, itsadm.
 #include <cstdio>
 #include <regex>

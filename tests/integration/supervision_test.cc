@@ -1,4 +1,4 @@
-// Supervision and degraded operation (issue 9): the launcher restarts what
+// Supervision and degraded operation: the launcher restarts what
 // dies and gives up on what keeps dying; a stopped Mapping Manager leaves
 // /healthz up and its agates serving; SIGTERM stops a cluster within 5 s even
 // with processes stopped; itsadm fault from the command line; a timeout

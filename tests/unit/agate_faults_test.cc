@@ -1,5 +1,5 @@
-// How an AGate process ends sessions when time runs out or R/3 goes away
-// (issue 9): with fake time and a fake R/3, no sockets, no sleeps.
+// How an AGate process ends sessions when time runs out or R/3 goes away,
+// with fake time and a fake R/3, no sockets, no sleeps.
 #include <gtest/gtest.h>
 
 #include <deque>

@@ -20,10 +20,17 @@ TEST(ItsProtocolTest, SessionCommandsInTheOrderTheItsReadsThem) {
             proto::USR_LOGOFF);
   EXPECT_EQ(ParseSessionCommand(Of({{"~sapsessioncmd", "OPEN"}})),
             proto::UNKNOWN_COMMAND);
-  // ~SAPSessionCmd wins over ~command, which wins over /NEX.
+  // ~SAPSessionCmd wins over ~command, which wins over /NEX; an abort that
+  // also says ~command=logoff forgets the logon data like a logoff.
   EXPECT_EQ(ParseSessionCommand(
                 Of({{"~sapsessioncmd", "USR_ABORT"}, {"~command", "logoff"}})),
+            proto::USR_LOGOFF);
+  EXPECT_EQ(ParseSessionCommand(Of({{"~sapsessioncmd", "USR_ABORT"},
+                                    {"~command", "endofsession"}})),
             proto::USR_ABORT);
+  EXPECT_EQ(ParseSessionCommand(
+                Of({{"~command", "endofsession"}, {"~okcode", "/nex"}})),
+            proto::END_OF_SESSION);
   EXPECT_EQ(ParseSessionCommand(Of({{"~Command", "LOGOFF"}})), proto::LOGOFF);
   EXPECT_EQ(ParseSessionCommand(Of({{"~command", "endOfSession"}})),
             proto::END_OF_SESSION);

@@ -140,7 +140,7 @@ TEST_F(R3SystemTest, Sm04ListsLastStepTime) {
             FormatTimeOfDay(1065 * kSimSecond));
 }
 
-// ---- R/3-side session lifetime (issue 4) ----
+// ---- R/3-side session lifetime ----
 
 TimeoutSettings Settings(const std::string& profile,
                          const std::string& sicf = "") {

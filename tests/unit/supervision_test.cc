@@ -1,4 +1,4 @@
-// Restart back-off and the unresponsive detector (issue 9), with fake time.
+// Restart back-off and the unresponsive detector, with fake time.
 #include <gtest/gtest.h>
 
 #include "common/restart_policy.h"
