@@ -141,32 +141,6 @@ absl::StatusOr<Table> Query(const ClusterConfig& config,
   return absl::InvalidArgumentError(Cat("unknown command '", command, "'"));
 }
 
-std::optional<double> ParseDuration(std::string_view text) {
-  struct Unit {
-    const char* suffix;
-    double seconds;
-  };
-  for (const Unit& u :
-       {Unit{"ms", 0.001}, Unit{"s", 1}, Unit{"m", 60}, Unit{"h", 3600}}) {
-    std::string_view suffix(u.suffix);
-    if (text.size() > suffix.size() &&
-        text.substr(text.size() - suffix.size()) == suffix) {
-      std::string number(text.substr(0, text.size() - suffix.size()));
-      char* end = nullptr;
-      double v = std::strtod(number.c_str(), &end);
-      if (end == number.c_str() || *end != '\0' || !(v >= 0))
-        return std::nullopt;
-      return v * u.seconds;
-    }
-  }
-  std::string number(text);
-  char* end = nullptr;
-  double v = std::strtod(number.c_str(), &end);
-  if (number.empty() || end == number.c_str() || *end != '\0' || !(v >= 0))
-    return std::nullopt;
-  return v;
-}
-
 absl::StatusOr<std::string> Fault(const ClusterConfig& config,
                                   const std::vector<std::string>& words) {
   constexpr char kUsage[] =

@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "common/admin_table.h"
 #include "common/cluster_config.h"
+#include "common/duration.h"
 
 namespace its::admin {
 
@@ -30,9 +31,6 @@ absl::StatusOr<Table> Query(const ClusterConfig& config,
 // Returns what was done, in words.
 absl::StatusOr<std::string> Fault(const ClusterConfig& config,
                                   const std::vector<std::string>& words);
-
-// "20s", "200ms", "2m", "1.5" (seconds) -> seconds; nullopt if not a duration.
-std::optional<double> ParseDuration(std::string_view text);
 
 // Ends HTTP security session `id` (SM05) and its linked application sessions.
 absl::Status EndSecuritySession(const ClusterConfig& config, uint64_t id);

@@ -1,10 +1,13 @@
 // itsload: scripted clients for the ITS simulator.
 #include <CLI/CLI.hpp>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 
 #include "clients/load_engine.h"
 #include "common/cluster_config.h"
+#include "common/duration.h"
 #include "common/strings.h"
 
 int main(int argc, char** argv) {
@@ -14,7 +17,12 @@ int main(int argc, char** argv) {
       "Closed model: --users N virtual users loop journeys. Open model: --rate "
       "R journeys\n"
       "per second arrive at random (Poisson). Latencies count from the "
-      "intended send time."};
+      "intended send time.\n"
+      "Durations take units: 500ms, 30s, 2m, 1h.\n"
+      "Exit status: 0 the run is done; 2 the run could not start (options, "
+      "scenario,\n"
+      "report files); 3 no request got a response (nothing listens at "
+      "--url)."};
   std::string scenario_file, url = "http://127.0.0.1:8080", report_file,
                              html_file;
   its::load::LoadOptions o;
@@ -30,13 +38,34 @@ int main(int argc, char** argv) {
       app.add_option("--rate", o.rate, "open model: journeys per second")
           ->check(CLI::PositiveNumber);
   users->excludes(rate);
-  app.add_option("--ramp-up", o.ramp_up_s,
-                 "closed model: seconds over which the users start");
-  app.add_option("--duration", o.duration_s, "seconds to run")
+  // Durations as testers type them; a plain number keeps its old unit.
+  auto duration = [](double plain_unit_s, double min_s, double max_s,
+                     double* out_s) {
+    return [=](const std::string& text) -> std::string {
+      auto v = its::ParseDuration(text, plain_unit_s);
+      if (!v || *v < min_s || *v > max_s) {
+        return "not a duration from " + std::to_string(min_s) + " s to " +
+               std::to_string(max_s) + " s (e.g. 500ms, 30s, 2m): " + text;
+      }
+      *out_s = *v;
+      return "";
+    };
+  };
+  std::string ramp_up, run_for = "10s", think;
+  auto* ramp = app.add_option("--ramp-up", ramp_up,
+                              "closed model: the users start evenly over "
+                              "this time (plain number: seconds)")
+                   ->check(duration(1, 0, 86400, &o.ramp_up_s));
+  ramp->excludes(rate);
+  app.add_option("--duration", run_for,
+                 "how long to run (plain number: seconds)")
       ->capture_default_str()
-      ->check(CLI::Range(1.0, 86400.0));
-  app.add_option("--think", o.think_ms,
-                 "think time in ms for every step (overrides the scenario)");
+      ->check(duration(1, 1, 86400, &o.duration_s));
+  double think_s = -1;
+  app.add_option("--think", think,
+                 "think time of every step, overriding the scenario (plain "
+                 "number: milliseconds)")
+      ->check(duration(0.001, 0, 3600, &think_s));
   app.add_option("--max-active", o.max_active,
                  "open model: journeys in progress at most")
       ->capture_default_str();
@@ -46,7 +75,25 @@ int main(int argc, char** argv) {
   app.add_option("--report", report_file, "write the JSON report here");
   app.add_option("--html", html_file, "write the HTML report here");
   app.add_flag("--quiet", quiet, "no progress lines");
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;  // --help is no error
+  }
+  if (think_s >= 0) o.think_ms = think_s * 1000;
+  // Report files are opened before the run: a path that cannot be written
+  // is said at once, not after the run.
+  std::ofstream report_out, html_out;
+  for (auto [path, out] : {std::pair{&report_file, &report_out},
+                           std::pair{&html_file, &html_out}}) {
+    if (path->empty()) continue;
+    out->open(*path);
+    if (!*out) {
+      std::cerr << "itsload: cannot write " << *path << ": "
+                << std::strerror(errno) << "\n";
+      return 2;
+    }
+  }
   if (o.users == 0 && o.rate <= 0) {
     std::cerr
         << "itsload: give --users N (closed model) or --rate R (open model)\n";
@@ -94,9 +141,22 @@ int main(int argc, char** argv) {
         report["backoffs"].get<uint64_t>(),
         report["backoff_wait_s"].get<double>());
   }
-  if (!report_file.empty())
-    std::ofstream(report_file) << report.dump(2) << "\n";
-  if (!html_file.empty())
-    std::ofstream(html_file) << its::load::HtmlReport(report);
+  if (report_out.is_open()) report_out << report.dump(2) << "\n";
+  if (html_out.is_open()) html_out << its::load::HtmlReport(report);
+  for (auto [path, out] : {std::pair{&report_file, &report_out},
+                           std::pair{&html_file, &html_out}}) {
+    if (!out->is_open()) continue;
+    out->close();
+    if (!*out) {
+      std::cerr << "itsload: writing " << *path << " failed\n";
+      return 2;
+    }
+  }
+  const uint64_t requests = report["requests"].get<uint64_t>();
+  if (requests > 0 && report["transport_errors"].get<uint64_t>() == requests) {
+    std::cerr << "itsload: no request got a response: is the wgate at " << url
+              << " running?\n";
+    return 3;
+  }
   return 0;
 }

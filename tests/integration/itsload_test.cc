@@ -67,11 +67,15 @@ TEST(Itsload, ClosedModelBacksOffFromADeadPort) {
   auto t0 = std::chrono::steady_clock::now();
   ProgramRun r = Itsload(Cat(Scenario("display.toml"),
                              " --url http://127.0.0.1:", DeadPort(),
-                             " --users 20 --duration 2 --report ", report));
+                             " --users 20 --duration 2s --report ", report));
   double wall_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
           .count();
-  ASSERT_EQ(r.exit_code, 0) << r.output;
+  // Nothing answered: the run says so in its exit status (and the report
+  // is still written).
+  ASSERT_EQ(r.exit_code, 3) << r.output;
+  EXPECT_NE(r.output.find("no request got a response"), std::string::npos)
+      << r.output;
   auto j = ReadJson(report);
   std::filesystem::remove(report);
   uint64_t requests = j["requests"].get<uint64_t>();
@@ -117,7 +121,7 @@ TEST(Itsload, ClosedModelBacksOffFromAServerThatHangsUp) {
   shutdown(listener, SHUT_RDWR);
   hang_up.join();
   close(listener);
-  ASSERT_EQ(r.exit_code, 0) << r.output;
+  ASSERT_EQ(r.exit_code, 3) << r.output;
   auto j = ReadJson(report);
   std::filesystem::remove(report);
   uint64_t requests = j["requests"].get<uint64_t>();
@@ -138,7 +142,7 @@ TEST(Itsload, OpenModelDoesNotRetryADeadPort) {
   ProgramRun r = Itsload(
       Cat(Scenario("mixed.toml"), " --url http://127.0.0.1:", DeadPort(),
           " --rate 50 --duration 2 --quiet --report ", report));
-  ASSERT_EQ(r.exit_code, 0) << r.output;
+  ASSERT_EQ(r.exit_code, 3) << r.output;
   auto j = ReadJson(report);
   std::filesystem::remove(report);
   uint64_t requests = j["requests"].get<uint64_t>();
@@ -237,6 +241,19 @@ TEST(Itsload, BadScenariosAndOptionsAreNamed) {
   r = Itsload(Scenario("display.toml") + " --duration 1");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.output.find("--users"), std::string::npos);
+  // Setup errors: exit 2 before any request, with what was wrong.
+  r = Itsload(Scenario("display.toml") +
+              " --users 1 --duration 1 --report /nonexistent/dir/r.json");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("cannot write /nonexistent/dir/r.json"),
+            std::string::npos)
+      << r.output;
+  r = Itsload(Scenario("display.toml") + " --users 1 --duration 5x");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("not a duration"), std::string::npos) << r.output;
+  r = Itsload(Scenario("display.toml") + " --rate 5 --ramp-up 2s");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("--ramp-up"), std::string::npos) << r.output;
   std::filesystem::remove(file);
 }
 
