@@ -1,4 +1,5 @@
-// SISP and the DSM Terminator over HTTP (docs/sisp-and-dsm.md), and the naive-routing lab.
+// SISP and the DSM Terminator over HTTP (docs/sisp-and-dsm.md), and the
+// naive-routing lab.
 #include <regex>
 
 #include "common/gusid.h"

@@ -20,8 +20,8 @@ TEST(DurationTest, APlainNumberKeepsTheOptionsOwnUnit) {
 }
 
 TEST(DurationTest, WhatIsNotADuration) {
-  for (const char* bad : {"", "s", "ms", "-1s", "1x", "1 s", "1sec", "abc",
-                          "1e", "nan"}) {
+  for (const char* bad :
+       {"", "s", "ms", "-1s", "1x", "1 s", "1sec", "abc", "1e", "nan"}) {
     EXPECT_FALSE(ParseDuration(bad).has_value()) << bad;
   }
 }
