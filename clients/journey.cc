@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "clients/load_engine.h"
+#include "clients/page_check.h"
 #include "common/its_protocol.h"
 #include "common/params.h"
 #include "common/strings.h"
@@ -53,13 +54,17 @@ void Journeys::After(const std::shared_ptr<VirtualUser>& vu, double ms,
 
 void Journeys::Send(const std::shared_ptr<VirtualUser>& vu,
                     const std::string& step, std::string request,
-                    Clock::time_point intended, Then then) {
+                    Clock::time_point intended, Then then,
+                    const StepDef* checks) {
   ++in_flight_;
-  vu->conn->Request(std::move(request), [this, vu, step, intended,
+  vu->conn->Request(std::move(request), [this, vu, step, intended, checks,
                                          then = std::move(then)](
                                             LoadConnection::Response& r) {
     --in_flight_;
-    stats_.Request(step, r.status, r.error, r.agate, intended, Clock::now());
+    std::string failed =
+        checks != nullptr ? CheckPage(*checks, r.status, r.body, vu->user) : "";
+    stats_.Request(step, r.status, r.status == 0 ? r.error : failed, r.agate,
+                   intended, Clock::now());
     if (r.status == 0) {
       // No response at all: the journey ends (every step treats this as a
       // failure) and the user waits before the next one; see End.
@@ -84,13 +89,14 @@ void Journeys::Start(const std::shared_ptr<VirtualUser>& vu,
   vu->journey = &j;
   vu->cookie.clear();
   vu->sess_url.clear();
+  vu->user = ToUpper(NextUser(j));
   vu->step = 0;
   vu->repeat_left = j.steps.empty() ? 0 : j.steps[0].repeat;
   stats_.JourneyStarted();
   ++active_;
   // The logon posts the form, as the logon page does: no password in a URL.
   std::string form =
-      Cat("~client=", UrlEncode(j.client), "&~login=", UrlEncode(NextUser(j)),
+      Cat("~client=", UrlEncode(j.client), "&~login=", UrlEncode(vu->user),
           "&~password=", UrlEncode(j.password),
           "&~language=", UrlEncode(j.language));
   if (!j.transaction.empty())
@@ -182,14 +188,16 @@ void Journeys::NextStep(const std::shared_ptr<VirtualUser>& vu) {
         Cat("GET ", ServiceUrl(j.service), "?", q,
             " HTTP/1.1\r\nHost: ", options_.host,
             "\r\nCookie: ", kSessionCookieName, "=", vu->cookie, "\r\n\r\n");
-    Send(vu, st.name, std::move(req), vu->intended,
-         [this, vu](int status, std::string_view) {
-           if (status != 200) {
-             End(vu, false);
-             return;
-           }
-           NextStep(vu);
-         });
+    Send(
+        vu, st.name, std::move(req), vu->intended,
+        [this, vu](int status, std::string_view) {
+          if (status != 200) {
+            End(vu, false);
+            return;
+          }
+          NextStep(vu);
+        },
+        &st);
   });
 }
 

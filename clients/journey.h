@@ -27,6 +27,7 @@ struct VirtualUser {
   const JourneyDef* journey = nullptr;
   std::string cookie;    // URL-encoded ~session value
   std::string sess_url;  // SISP termination URL (close_tab)
+  std::string user;      // the journey's R/3 user (upper case)
   size_t step = 0;
   int repeat_left = 0;
   bool open_model = false;
@@ -64,8 +65,11 @@ class Journeys {
 
   void NextStep(const std::shared_ptr<VirtualUser>& vu);
   void End(const std::shared_ptr<VirtualUser>& vu, bool ok);
+  // `checks`: the step whose page checks apply (clients/page_check.h), or
+  // nullptr.
   void Send(const std::shared_ptr<VirtualUser>& vu, const std::string& step,
-            std::string request, Clock::time_point intended, Then then);
+            std::string request, Clock::time_point intended, Then then,
+            const StepDef* checks = nullptr);
   void After(const std::shared_ptr<VirtualUser>& vu, double ms,
              std::function<void()> fn);
   const JourneyDef& Pick();

@@ -33,7 +33,8 @@ void LoadStats::Request(const std::string& step, int status,
   int64_t us =
       std::chrono::duration_cast<std::chrono::microseconds>(now - intended)
           .count();
-  bool ok = status >= 200 && status < 400;
+  // `error` with a status: the page failed a check (clients/page_check.h).
+  bool ok = status >= 200 && status < 400 && error.empty();
   size_t second = static_cast<size_t>(
       std::chrono::duration_cast<std::chrono::seconds>(now - start_).count());
   ++requests_;
@@ -49,7 +50,10 @@ void LoadStats::Request(const std::string& step, int status,
     ++errors_;
     ++s.errors;
     if (second < timeline_.size()) ++timeline_[second].errors;
-    ++error_kinds_[status ? Cat("HTTP ", status) : error];
+    ++error_kinds_[status == 0     ? error
+                   : error.empty() ? Cat("HTTP ", status)
+                   : status >= 400 ? Cat("HTTP ", status, ": ", error)
+                                   : error];
   }
   if (status == 0) ++transport_errors_;
   if (!agate.empty()) ++agates_[agate];

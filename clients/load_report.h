@@ -31,8 +31,9 @@ class LoadStats {
   Clock::time_point end() const { return end_; }
 
   // A request of `step` ended at `now`: `status` 0 if no response came
-  // (`error` says why), `agate` the answering process if known. Only what
-  // ends inside the measured window counts.
+  // (`error` says why); with a status, a non-empty `error` is a check the
+  // page failed. `agate` the answering process if known. Only what ends
+  // inside the measured window counts.
   void Request(const std::string& step, int status, const std::string& error,
                const std::string& agate, Clock::time_point intended,
                Clock::time_point now);

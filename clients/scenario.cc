@@ -54,6 +54,24 @@ class Keys {
     }
     return absl::OkStatus();
   }
+  // A string or an array of strings.
+  absl::Status Texts(std::string_view key, std::vector<std::string>* out) {
+    if (const toml::node* n = Get(key)) {
+      if (auto v = n->value<std::string>()) {
+        out->push_back(*v);
+      } else if (const toml::array* a = n->as_array()) {
+        for (const toml::node& e : *a) {
+          auto s = e.value<std::string>();
+          if (!s || s->empty())
+            return Error(e, key, "expected non-empty strings");
+          out->push_back(*s);
+        }
+      } else {
+        return Error(*n, key, "expected a string or an array of strings");
+      }
+    }
+    return absl::OkStatus();
+  }
   absl::Status Done() const {
     for (const auto& [k, v] : t_) {
       if (!known_.count(std::string(k.str())))
@@ -209,6 +227,9 @@ absl::StatusOr<Scenario> Scenario::Parse(const std::string& text,
         RETURN_IF_ERROR(sk.Str("okcode", &st.okcode));
         RETURN_IF_ERROR(sk.Int("repeat", &st.repeat, 1, 1000000));
         RETURN_IF_ERROR(ReadThink(sk, "think", &st.think));
+        RETURN_IF_ERROR(sk.Texts("expect_text", &st.expect_text));
+        RETURN_IF_ERROR(sk.Texts("reject_text", &st.reject_text));
+        RETURN_IF_ERROR(sk.Int("expect_status", &st.expect_status, 100, 599));
         if (const toml::node* f = sk.Get("fields")) {
           const toml::table* ft = f->as_table();
           if (!ft)

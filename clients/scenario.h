@@ -23,6 +23,11 @@ struct StepDef {
   std::vector<std::pair<std::string, std::string>> fields;
   Think think;
   int repeat = 1;
+  // Checks of the page the step gets (a failed one counts as an error of
+  // its kind): texts it must contain, texts it must not, and its status
+  // (0: any 2xx/3xx).
+  std::vector<std::string> expect_text, reject_text;
+  int expect_status = 0;
 };
 
 struct JourneyDef {
