@@ -5,13 +5,14 @@
 namespace its::load {
 namespace {
 
-// The text of the page's R/3 message of type `type`, if it has one.
-std::string_view Message(std::string_view body, std::string_view type) {
-  std::string marker =
-      Cat("<div class=\"msg msg-", type, "\" id=\"its-message\">");
-  size_t p = body.find(marker);
+// The text of the page's R/3 error message (type E), if it has one. No
+// allocation: this runs for every page a load run gets.
+std::string_view ErrorMessage(std::string_view body) {
+  constexpr std::string_view kMarker =
+      "<div class=\"msg msg-E\" id=\"its-message\">";
+  size_t p = body.find(kMarker);
   if (p == std::string_view::npos) return {};
-  p += marker.size();
+  p += kMarker.size();
   size_t e = body.find("</div>", p);
   return body.substr(p, e == std::string_view::npos ? 0 : e - p);
 }
@@ -43,7 +44,7 @@ std::string CheckPage(const StepDef& step, int status, std::string_view body,
     return "session timed out";
   if (body.find("<h1>Log On to ") != std::string_view::npos)
     return "logon page instead of a screen";
-  if (std::string_view m = Message(body, "E"); !m.empty()) {
+  if (std::string_view m = ErrorMessage(body); !m.empty()) {
     if (m.find("is locked by user") != std::string_view::npos)
       return "locked by another user";
     return "R/3 error message";
