@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 namespace its::load {
@@ -52,6 +53,41 @@ class Histogram {
     }
     return max_;
   }
+
+  // The non-empty buckets as (index, count), in index order: what a worker
+  // sends its coordinator, and what a finished second of the timeline keeps.
+  // Adding them back (with the extremes and sum) gives the same histogram.
+  using Buckets = std::vector<std::pair<uint32_t, uint64_t>>;
+  Buckets NonEmpty() const {
+    Buckets out;
+    for (size_t i = 0; i < counts_.size(); ++i) {
+      if (counts_[i] != 0)
+        out.emplace_back(static_cast<uint32_t>(i), counts_[i]);
+    }
+    return out;
+  }
+  // Adds buckets from NonEmpty() of a histogram with these extremes and
+  // sum. Indices out of range are ignored (a corrupt message).
+  void Add(const Buckets& buckets, int64_t min, int64_t max, double sum) {
+    uint64_t n = 0;
+    for (const auto& [i, c] : buckets) {
+      if (i >= counts_.size()) continue;
+      counts_[i] += c;
+      n += c;
+    }
+    if (n == 0) return;
+    min_ = total_ == 0 ? min : std::min(min_, min);
+    max_ = std::max(max_, max);
+    total_ += n;
+    sum_ += sum;
+  }
+  void Clear() {
+    std::fill(counts_.begin(), counts_.end(), 0);
+    total_ = 0;
+    max_ = min_ = 0;
+    sum_ = 0;
+  }
+  double sum() const { return sum_; }
 
   uint64_t count() const { return total_; }
   int64_t max() const { return max_; }

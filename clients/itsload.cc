@@ -6,9 +6,53 @@
 #include <iostream>
 
 #include "clients/load_engine.h"
+#include "clients/thresholds.h"
 #include "common/cluster_config.h"
 #include "common/duration.h"
 #include "common/strings.h"
+
+namespace {
+
+using its::load::Threshold;
+
+constexpr int kExitThresholds = 1;
+constexpr int kExitSetup = 2;
+constexpr int kExitNoResponse = 3;
+
+// The load shape the run follows: from the command line if it gives one,
+// else from the scenario. "" or why there is none.
+std::string ChoosePlan(const its::load::Scenario& scenario, int users,
+                       double rate, double ramp_up_s, double duration_s,
+                       bool duration_given,
+                       const std::vector<its::load::Stage>& stages,
+                       const std::string& model, its::load::LoadOptions* o) {
+  if (users > 0) {
+    o->open_model = false;
+    o->plan = its::load::StagePlan::RampThenHold(users, ramp_up_s, duration_s);
+  } else if (rate > 0) {
+    o->open_model = true;
+    o->plan = its::load::StagePlan::Constant(rate, duration_s);
+  } else if (!stages.empty() || !scenario.stages.empty()) {
+    if (duration_given) {
+      return "--duration does not go with stages: their durations add up to "
+             "the run's";
+    }
+    o->plan = its::load::StagePlan(stages.empty() ? scenario.stages : stages);
+    o->open_model = model.empty() ? scenario.open_model : model == "open";
+    if (o->plan.duration_s() <= 0) return "the stages last 0 s";
+  } else {
+    return "give --users N (closed model), --rate R (open model) or --stage "
+           "DURATION:TARGET (or [[stage]] in the scenario)";
+  }
+  return "";
+}
+
+struct CheckedThreshold {
+  Threshold threshold;
+  its::load::ThresholdResult result;
+};
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -16,26 +60,34 @@ int main(int argc, char** argv) {
       "measure it.\n"
       "Closed model: --users N virtual users loop journeys. Open model: --rate "
       "R journeys\n"
-      "per second arrive at random (Poisson). Latencies count from the "
-      "intended send time.\n"
-      "Durations take units: 500ms, 30s, 2m, 1h.\n"
-      "Exit status: 0 the run is done; 2 the run could not start (options, "
-      "scenario,\n"
-      "report files); 3 no request got a response (nothing listens at "
-      "--url)."};
+      "per second arrive at random (Poisson). Or stages: --stage 30s:100 "
+      "--stage 1m:100\n"
+      "(linear ramps, k6-style; targets are users, or journeys/s with --model "
+      "open).\n"
+      "Latencies count from the intended send time. Durations take units: "
+      "500ms, 30s, 2m, 1h.\n"
+      "Thresholds: --threshold 'p99<50ms' --threshold 'errors<1%' "
+      "--threshold 'step:enter-document:p95<20ms'.\n"
+      "Exit status: 0 the run is done and every threshold held; 1 a threshold "
+      "failed;\n"
+      "2 the run could not start (options, scenario, report files); 3 no "
+      "request got\n"
+      "a response (nothing listens at --url)."};
   std::string scenario_file, url = "http://127.0.0.1:8080", report_file,
                              html_file;
   its::load::LoadOptions o;
+  int users_n = 0;
+  double rate_r = 0;
   bool quiet = false;
   app.add_option("scenario", scenario_file,
                  "scenario file (TOML), e.g. deploy/scenarios/display.toml")
       ->required();
   app.add_option("--url", url, "wgate URL")->capture_default_str();
   auto* users =
-      app.add_option("--users", o.users, "closed model: virtual users")
+      app.add_option("--users", users_n, "closed model: virtual users")
           ->check(CLI::Range(1, 100000));
   auto* rate =
-      app.add_option("--rate", o.rate, "open model: journeys per second")
+      app.add_option("--rate", rate_r, "open model: journeys per second")
           ->check(CLI::PositiveNumber);
   users->excludes(rate);
   // Durations as testers type them; a plain number keeps its old unit.
@@ -51,21 +103,64 @@ int main(int argc, char** argv) {
       return "";
     };
   };
-  std::string ramp_up, run_for = "10s", think;
+  std::string ramp_up, run_for = "10s", think, graceful;
+  double ramp_up_s = 0, duration_s = 10;
   auto* ramp = app.add_option("--ramp-up", ramp_up,
                               "closed model: the users start evenly over "
                               "this time (plain number: seconds)")
-                   ->check(duration(1, 0, 86400, &o.ramp_up_s));
+                   ->check(duration(1, 0, 86400, &ramp_up_s));
   ramp->excludes(rate);
-  app.add_option("--duration", run_for,
-                 "how long to run (plain number: seconds)")
-      ->capture_default_str()
-      ->check(duration(1, 1, 86400, &o.duration_s));
+  auto* dur = app.add_option("--duration", run_for,
+                             "how long to run (plain number: seconds)")
+                  ->capture_default_str()
+                  ->check(duration(1, 1, 86400, &duration_s));
+  std::vector<std::string> stage_texts;
+  std::vector<its::load::Stage> stages;
+  auto* stage =
+      app.add_option("--stage", stage_texts,
+                     "a stage DURATION:TARGET, repeatable: the target (users, "
+                     "or journeys/s with --model open) goes linearly from the "
+                     "last stage's (0 at first) over the duration")
+          ->check([&stages](const std::string& text) -> std::string {
+            auto s = its::load::ParseStage(text);
+            if (!s.ok()) return std::string(s.status().message());
+            stages.push_back(*s);
+            return "";
+          });
+  stage->excludes(users)->excludes(rate)->excludes(ramp);
+  std::string model;
+  app.add_option("--model", model,
+                 "with stages: closed (targets are users) or open (journeys "
+                 "per second); default: the scenario's, else closed")
+      ->check(CLI::IsMember({"closed", "open"}))
+      ->needs(stage);
+  app.add_option("--graceful-stop", graceful,
+                 "at the end, running journeys get this long to finish; then "
+                 "they are logged off, unless they abandon (default: the "
+                 "scenario's, else 10s)")
+      ->check(duration(1, 0, 3600, &o.graceful_stop_s));
   double think_s = -1;
   app.add_option("--think", think,
                  "think time of every step, overriding the scenario (plain "
                  "number: milliseconds)")
       ->check(duration(0.001, 0, 3600, &think_s));
+  std::vector<std::string> threshold_texts;
+  std::vector<Threshold> thresholds;
+  app.add_option("--threshold", threshold_texts,
+                 "a pass/fail criterion, repeatable, added to the scenario's: "
+                 "p99<50ms, p95<=0.2s, mean<10ms, errors<1%, errors==0, "
+                 "failed<1%, rps>100, requests>=1000; scoped: "
+                 "journey:NAME:..., step:STEP:..., step:JOURNEY/STEP:...")
+      ->check([&thresholds](const std::string& text) -> std::string {
+        auto t = its::load::ParseThreshold(text);
+        if (!t.ok()) return std::string(t.status().message());
+        thresholds.push_back(*t);
+        return "";
+      });
+  bool abort_on_fail = false;
+  app.add_flag("--abort-on-fail", abort_on_fail,
+               "end the run as soon as a command-line threshold fails "
+               "(checked every second)");
   app.add_option("--max-active", o.max_active,
                  "open model: journeys in progress at most")
       ->capture_default_str();
@@ -78,9 +173,12 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;  // --help is no error
+    return app.exit(e) == 0 ? 0 : kExitSetup;  // --help is no error
   }
   if (think_s >= 0) o.think_ms = think_s * 1000;
+  if (abort_on_fail) {
+    for (Threshold& t : thresholds) t.abort = true;
+  }
   // Report files are opened before the run: a path that cannot be written
   // is said at once, not after the run.
   std::ofstream report_out, html_out;
@@ -91,13 +189,8 @@ int main(int argc, char** argv) {
     if (!*out) {
       std::cerr << "itsload: cannot write " << *path << ": "
                 << std::strerror(errno) << "\n";
-      return 2;
+      return kExitSetup;
     }
-  }
-  if (o.users == 0 && o.rate <= 0) {
-    std::cerr
-        << "itsload: give --users N (closed model) or --rate R (open model)\n";
-    return 2;
   }
   o.progress = !quiet;
   std::string addr = url.rfind("http://", 0) == 0 ? url.substr(7) : url;
@@ -106,31 +199,105 @@ int main(int argc, char** argv) {
   if (!its::ParseHostPort(addr, &o.host, &o.port).ok() || o.port == 0) {
     std::cerr << "itsload: --url must be http://host:port, got '" << url
               << "'\n";
-    return 2;
+    return kExitSetup;
   }
   if (o.host == "localhost") o.host = "127.0.0.1";
   auto scenario = its::load::Scenario::Load(scenario_file);
   if (!scenario.ok()) {
     std::cerr << "itsload: " << scenario.status().message() << "\n";
-    return 2;
+    return kExitSetup;
+  }
+  if (std::string why =
+          ChoosePlan(*scenario, users_n, rate_r, ramp_up_s, duration_s,
+                     dur->count() > 0, stages, model, &o);
+      !why.empty()) {
+    std::cerr << "itsload: " << why << "\n";
+    return kExitSetup;
+  }
+  if (graceful.empty() && scenario->graceful_stop_s >= 0)
+    o.graceful_stop_s = scenario->graceful_stop_s;
+  // The scenario's thresholds first, then the command line's.
+  std::vector<CheckedThreshold> checks;
+  for (const auto& spec : scenario->thresholds) {
+    Threshold t = *its::load::ParseThreshold(spec.expr);  // checked on load
+    t.abort = spec.abort;
+    t.abort_after_s = spec.abort_after_s;
+    checks.push_back({t, {}});
+  }
+  for (const Threshold& t : thresholds) checks.push_back({t, {}});
+  // Every second: thresholds at risk on the progress line; an aborting one
+  // that fails ends the run.
+  if (!checks.empty()) {
+    o.monitor = [&checks](const its::load::LoadStats& stats, double elapsed_s,
+                          std::string* abort) {
+      std::string risk;
+      for (auto& c : checks) {
+        c.result = its::load::Evaluate(c.threshold, stats, elapsed_s);
+        if (c.result.ok || c.result.no_data) continue;
+        risk += (risk.empty() ? "at risk: " : ", ") +
+                its::load::Describe(c.threshold, c.result);
+        if (c.threshold.abort && elapsed_s >= c.threshold.abort_after_s &&
+            abort->empty()) {
+          *abort = its::Cat("threshold ", c.threshold.text,
+                            " failed at t=", elapsed_s, "s");
+        }
+      }
+      return risk;
+    };
   }
   asio::io_context io(1);
   its::load::LoadEngine engine(io, *scenario, o);
   engine.Run();
-  nlohmann::json report = engine.Report();
+  const its::load::LoadStats& stats = engine.stats();
+  nlohmann::json report = stats.Report(scenario->name, o.open_model);
+  nlohmann::json stage_list = nlohmann::json::array();
+  for (const auto& s : o.plan.stages())
+    stage_list.push_back({{"duration_s", s.duration_s}, {"target", s.target}});
+  report["parameters"] = {
+      {"url", url},
+      {"users", users_n},
+      {"rate", rate_r},
+      {"duration_s", o.plan.duration_s()},
+      {"ramp_up_s", ramp_up_s},
+      {"think_ms",
+       o.think_ms >= 0 ? nlohmann::json(o.think_ms) : nlohmann::json(nullptr)},
+      {"graceful_stop_s", o.graceful_stop_s},
+      {"seed", o.seed},
+      {"max_active", o.max_active},
+      {"stages", stage_list},
+      {"workers", 1}};
+  bool thresholds_ok = true;
+  nlohmann::json threshold_list = nlohmann::json::array();
+  for (auto& c : checks) {
+    c.result = its::load::Evaluate(c.threshold, stats, stats.elapsed_s());
+    thresholds_ok = thresholds_ok && c.result.ok;
+    threshold_list.push_back({{"threshold", c.threshold.text},
+                              {"ok", c.result.ok},
+                              {"value", c.result.value},
+                              {"unit", c.result.unit},
+                              {"no_data", c.result.no_data},
+                              {"abort", c.threshold.abort}});
+  }
+  report["thresholds"] = threshold_list;
+  report["thresholds_ok"] = thresholds_ok;
+  report["aborted"] = engine.aborted();
+
   const auto& l = report["latency_ms"];
+  const auto& jr = report["journeys"];
   std::cout << fmt::format(
       "{} requests, {} errors, {:.1f} requests/s, latency p50 {} ms p90 {} ms "
-      "p99 {} ms p99.9 {} ms "
-      "max {} ms; journeys: {} started, {} completed, {} failed; itsload CPU "
-      "{:.0f}%\n",
+      "p95 {} ms p99 {} ms p99.9 {} ms max {} ms; journeys: {} started, {} "
+      "completed, {} failed, {} interrupted ({} logged off at the end); "
+      "itsload CPU {:.0f}% ({:.1f} us/request)\n",
       report["requests"].get<uint64_t>(), report["errors"].get<uint64_t>(),
       report["throughput_rps"].get<double>(), l["p50"].get<double>(),
-      l["p90"].get<double>(), l["p99"].get<double>(), l["p999"].get<double>(),
-      l["max"].get<double>(), report["journeys"]["started"].get<uint64_t>(),
-      report["journeys"]["completed"].get<uint64_t>(),
-      report["journeys"]["failed"].get<uint64_t>(),
-      report["itsload_cpu_percent"].get<double>());
+      l["p90"].get<double>(), l["p95"].get<double>(), l["p99"].get<double>(),
+      l["p999"].get<double>(), l["max"].get<double>(),
+      jr["started"].get<uint64_t>(), jr["completed"].get<uint64_t>(),
+      jr["failed"].get<uint64_t>(), jr["interrupted"].get<uint64_t>(),
+      jr["logged_off_at_end"].get<uint64_t>(),
+      report["itsload_cpu_percent"].get<double>(),
+      report["itsload_cpu_us_per_request"].get<double>());
   if (!report["errors_by_kind"].empty())
     std::cout << "errors: " << report["errors_by_kind"].dump() << "\n";
   if (report["transport_errors"].get<uint64_t>() > 0) {
@@ -141,6 +308,12 @@ int main(int argc, char** argv) {
         report["backoffs"].get<uint64_t>(),
         report["backoff_wait_s"].get<double>());
   }
+  for (const auto& c : checks) {
+    std::cout << (c.result.ok ? "✓ " : "✗ ")
+              << its::load::Describe(c.threshold, c.result) << "\n";
+  }
+  if (!engine.aborted().empty())
+    std::cout << "aborted: " << engine.aborted() << "\n";
   if (report_out.is_open()) report_out << report.dump(2) << "\n";
   if (html_out.is_open()) html_out << its::load::HtmlReport(report);
   for (auto [path, out] : {std::pair{&report_file, &report_out},
@@ -149,14 +322,18 @@ int main(int argc, char** argv) {
     out->close();
     if (!*out) {
       std::cerr << "itsload: writing " << *path << " failed\n";
-      return 2;
+      return kExitSetup;
     }
   }
   const uint64_t requests = report["requests"].get<uint64_t>();
   if (requests > 0 && report["transport_errors"].get<uint64_t>() == requests) {
     std::cerr << "itsload: no request got a response: is the wgate at " << url
               << " running?\n";
-    return 3;
+    return kExitNoResponse;
+  }
+  if (!thresholds_ok) {
+    std::cerr << "itsload: thresholds failed\n";
+    return kExitThresholds;
   }
   return 0;
 }

@@ -18,15 +18,16 @@ double Journeys::ThinkMs(const Think& t) {
   return options_.think_ms >= 0 ? options_.think_ms : t.Sample(rng_);
 }
 
-const JourneyDef& Journeys::Pick() {
+size_t Journeys::Pick() {
   double total = 0;
   for (const auto& j : scenario_.journeys) total += j.weight;
   double r = std::uniform_real_distribution<double>(0, total)(rng_);
-  for (const auto& j : scenario_.journeys) {
-    if (r < j.weight) return j;
-    r -= j.weight;
+  for (size_t i = 0; i < scenario_.journeys.size(); ++i) {
+    const double w = scenario_.journeys[i].weight;
+    if (r < w) return i;
+    r -= w;
   }
-  return scenario_.journeys.back();
+  return scenario_.journeys.size() - 1;
 }
 
 std::string Journeys::NextUser(const JourneyDef& j) {
@@ -47,24 +48,27 @@ void Journeys::After(const std::shared_ptr<VirtualUser>& vu, double ms,
     return;
   }
   vu->timer->expires_at(vu->intended);
-  vu->timer->async_wait([fn = std::move(fn)](const asio::error_code& ec) {
-    if (!ec) fn();
+  vu->timer->async_wait([vu, fn = std::move(fn)](const asio::error_code& ec) {
+    // A wait the run's end cut short (Interrupt) continues no more.
+    if (!ec && !vu->interrupted) fn();
   });
 }
 
-void Journeys::Send(const std::shared_ptr<VirtualUser>& vu,
-                    const std::string& step, std::string request,
-                    Clock::time_point intended, Then then,
+void Journeys::Send(const std::shared_ptr<VirtualUser>& vu, int slot,
+                    std::string request, Clock::time_point intended, Then then,
                     const StepDef* checks) {
   ++in_flight_;
-  vu->conn->Request(std::move(request), [this, vu, step, intended, checks,
+  vu->in_flight = true;
+  vu->conn->Request(std::move(request), [this, vu, slot, intended, checks,
                                          then = std::move(then)](
                                             LoadConnection::Response& r) {
     --in_flight_;
+    vu->in_flight = false;
     std::string failed =
         checks != nullptr ? CheckPage(*checks, r.status, r.body, vu->user) : "";
-    stats_.Request(step, r.status, r.status == 0 ? r.error : failed, r.agate,
-                   intended, Clock::now());
+    stats_.Request({vu->journey_index, slot}, r.status,
+                   r.status == 0 ? r.error : failed, r.agate, intended,
+                   Clock::now());
     if (r.status == 0) {
       // No response at all: the journey ends (every step treats this as a
       // failure) and the user waits before the next one; see End.
@@ -84,16 +88,24 @@ void Journeys::Send(const std::shared_ptr<VirtualUser>& vu,
 
 void Journeys::Start(const std::shared_ptr<VirtualUser>& vu,
                      Clock::time_point intended) {
-  if (stopping_) return;
-  const JourneyDef& j = Pick();
+  if (phase_ != kRunning || vu->retire) {
+    vu->looping = false;  // the plan has no place for this user now
+    vu->conn->Close();
+    return;
+  }
+  vu->journey_index = static_cast<int>(Pick());
+  const JourneyDef& j = scenario_.journeys[vu->journey_index];
   vu->journey = &j;
   vu->cookie.clear();
   vu->sess_url.clear();
   vu->user = ToUpper(NextUser(j));
   vu->step = 0;
   vu->repeat_left = j.steps.empty() ? 0 : j.steps[0].repeat;
-  stats_.JourneyStarted();
+  stats_.JourneyStarted(vu->journey_index);
   ++active_;
+  vu->in_journey = true;
+  vu->interrupted = false;
+  vu->active_it = running_.insert(running_.end(), vu);
   // The logon posts the form, as the logon page does: no password in a URL.
   std::string form =
       Cat("~client=", UrlEncode(j.client), "&~login=", UrlEncode(vu->user),
@@ -106,7 +118,7 @@ void Journeys::Start(const std::shared_ptr<VirtualUser>& vu,
       "POST ", ServiceUrl(j.service), "! HTTP/1.1\r\nHost: ", options_.host,
       "\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ",
       form.size(), "\r\n\r\n", form);
-  Send(vu, "logon", std::move(req), intended,
+  Send(vu, stats_.Slots(vu->journey_index).logon, std::move(req), intended,
        [this, vu](int status, std::string_view body) {
          if (status != 200 || vu->cookie.empty()) {
            if (status == 200)
@@ -133,8 +145,8 @@ void Journeys::NextStep(const std::shared_ptr<VirtualUser>& vu) {
   while (vu->step < j.steps.size() && vu->repeat_left <= 0) {
     if (++vu->step < j.steps.size()) vu->repeat_left = j.steps[vu->step].repeat;
   }
-  if (stopping_) {
-    End(vu, true);
+  if (phase_ == kInterrupting) {
+    Cut(vu);
     return;
   }
   if (vu->step >= j.steps.size()) {  // the journey's end
@@ -148,8 +160,8 @@ void Journeys::NextStep(const std::shared_ptr<VirtualUser>& vu) {
             "GET ", ServiceUrl(j.service),
             "?~okcode=%2Fnex HTTP/1.1\r\nHost: ", options_.host,
             "\r\nCookie: ", kSessionCookieName, "=", vu->cookie, "\r\n\r\n");
-        Send(vu, "logoff", std::move(req), Clock::now(),
-             [this, vu](int status, std::string_view) {
+        Send(vu, stats_.Slots(vu->journey_index).end, std::move(req),
+             Clock::now(), [this, vu](int status, std::string_view) {
                End(vu, status == 200 || status == 302);
              });
         return;
@@ -163,8 +175,8 @@ void Journeys::NextStep(const std::shared_ptr<VirtualUser>& vu) {
             "POST /dsm/terminator HTTP/1.1\r\nHost: ", options_.host,
             "\r\nContent-Type: text/plain;charset=UTF-8\r\nContent-Length: ",
             form.size(), "\r\n\r\n", form);
-        Send(vu, "close_tab", std::move(req), Clock::now(),
-             [this, vu](int status, std::string_view body) {
+        Send(vu, stats_.Slots(vu->journey_index).end, std::move(req),
+             Clock::now(), [this, vu](int status, std::string_view body) {
                bool ended = status == 200 &&
                             body.find("\"terminated\":1") != std::string::npos;
                if (!ended) stats_.Error("close_tab ended no session");
@@ -175,12 +187,9 @@ void Journeys::NextStep(const std::shared_ptr<VirtualUser>& vu) {
     }
   }
   const StepDef& st = j.steps[vu->step];
+  const int slot = stats_.Slots(vu->journey_index).steps[vu->step];
   --vu->repeat_left;
-  After(vu, ThinkMs(st.think), [this, vu, &st, &j] {
-    if (stopping_) {
-      End(vu, true);
-      return;
-    }
+  After(vu, ThinkMs(st.think), [this, vu, &st, &j, slot] {
     std::string q = Cat("~okcode=", UrlEncode(st.okcode));
     for (const auto& [name, value] : st.fields)
       q += Cat("&", UrlEncode(name), "=", UrlEncode(value));
@@ -189,7 +198,7 @@ void Journeys::NextStep(const std::shared_ptr<VirtualUser>& vu) {
             " HTTP/1.1\r\nHost: ", options_.host,
             "\r\nCookie: ", kSessionCookieName, "=", vu->cookie, "\r\n\r\n");
     Send(
-        vu, st.name, std::move(req), vu->intended,
+        vu, slot, std::move(req), vu->intended,
         [this, vu](int status, std::string_view) {
           if (status != 200) {
             End(vu, false);
@@ -201,10 +210,53 @@ void Journeys::NextStep(const std::shared_ptr<VirtualUser>& vu) {
   });
 }
 
-void Journeys::End(const std::shared_ptr<VirtualUser>& vu, bool ok) {
+void Journeys::Interrupt() {
+  phase_ = kInterrupting;
+  // Cut ends journeys, so not over the list itself.
+  std::vector<std::shared_ptr<VirtualUser>> waiting;
+  for (const auto& vu : running_) {
+    // In flight: cut when the response is in (NextStep) or ended by it.
+    if (!vu->in_flight) waiting.push_back(vu);
+  }
+  for (const auto& vu : waiting) {
+    vu->timer->cancel();  // its think time; After's wait ends silently
+    Cut(vu);
+  }
+}
+
+void Journeys::Cut(const std::shared_ptr<VirtualUser>& vu) {
+  vu->interrupted = true;
+  const JourneyDef& j = *vu->journey;
+  if (j.end == JourneyDef::kAbandon || vu->cookie.empty()) {
+    End(vu, LoadStats::Ending::kInterrupted);
+    return;
+  }
+  // Not a step of the load: counted apart, so the figures stay the load's.
+  std::string req =
+      Cat("GET ", ServiceUrl(j.service),
+          "?~okcode=%2Fnex HTTP/1.1\r\nHost: ", options_.host,
+          "\r\nCookie: ", kSessionCookieName, "=", vu->cookie, "\r\n\r\n");
+  ++in_flight_;
+  vu->in_flight = true;
+  vu->conn->Request(std::move(req), [this, vu](LoadConnection::Response& r) {
+    --in_flight_;
+    vu->in_flight = false;
+    stats_.LoggedOffAtEnd(r.status == 200 || r.status == 302);
+    End(vu, LoadStats::Ending::kInterrupted);
+  });
+}
+
+void Journeys::End(const std::shared_ptr<VirtualUser>& vu,
+                   LoadStats::Ending how) {
   --active_;
-  stats_.JourneyEnded(ok);
-  if (stopping_) return;
+  vu->in_journey = false;
+  running_.erase(vu->active_it);
+  stats_.JourneyEnded(vu->journey_index, how);
+  if (phase_ != kRunning) {
+    vu->looping = false;
+    vu->conn->Close();
+    return;
+  }
   if (vu->open_model) {
     vu->conn->Close();
     return;

@@ -3,6 +3,7 @@
 #include <asio.hpp>
 #include <chrono>
 #include <functional>
+#include <list>
 #include <map>
 #include <memory>
 #include <random>
@@ -25,12 +26,21 @@ struct VirtualUser {
   std::shared_ptr<LoadConnection> conn;
   std::unique_ptr<asio::steady_timer> timer;
   const JourneyDef* journey = nullptr;
+  int journey_index = 0;
   std::string cookie;    // URL-encoded ~session value
   std::string sess_url;  // SISP termination URL (close_tab)
   std::string user;      // the journey's R/3 user (upper case)
   size_t step = 0;
   int repeat_left = 0;
   bool open_model = false;
+  bool in_journey = false;   // between Start and End
+  bool in_flight = false;    // a request sent, its response not in
+  bool interrupted = false;  // the run's end cut its journey short
+  // Closed model: the user loops journeys (or waits to), and whether the
+  // load plan asked it to stop after the current one.
+  bool looping = false;
+  bool retire = false;
+  std::list<std::shared_ptr<VirtualUser>>::iterator active_it;
   Backoff backoff;        // closed model: transport failures in a row
   double backoff_ms = 0;  // to wait before the next journey, set by a failure
   Clock::time_point intended;
@@ -53,9 +63,13 @@ class Journeys {
              Clock::time_point intended);
   // Starts a journey for `vu` in `ms` milliseconds.
   void StartAfter(const std::shared_ptr<VirtualUser>& vu, double ms);
-  // The measured time is over: no new requests; journeys end as they come
-  // back.
-  void Stop() { stopping_ = true; }
+  // The run's time is over: no journey starts any more; those running go on
+  // to their ends (the graceful stop).
+  void StopStarting() { phase_ = kGraceful; }
+  // The graceful stop is over: journeys still running are cut short, each
+  // logged off (/nex) unless its end is abandon. Those with a request in
+  // flight are when it comes back.
+  void Interrupt();
 
   int active() const { return active_; }        // journeys in progress
   int in_flight() const { return in_flight_; }  // requests sent, not answered
@@ -63,16 +77,23 @@ class Journeys {
  private:
   using Then = std::function<void(int status, std::string_view body)>;
 
+  enum Phase { kRunning, kGraceful, kInterrupting };
+
   void NextStep(const std::shared_ptr<VirtualUser>& vu);
-  void End(const std::shared_ptr<VirtualUser>& vu, bool ok);
+  void End(const std::shared_ptr<VirtualUser>& vu, LoadStats::Ending how);
+  void End(const std::shared_ptr<VirtualUser>& vu, bool ok) {
+    End(vu, ok ? LoadStats::Ending::kCompleted : LoadStats::Ending::kFailed);
+  }
+  // Ends `vu`'s journey at the run's end: logs it off unless it abandons.
+  void Cut(const std::shared_ptr<VirtualUser>& vu);
   // `checks`: the step whose page checks apply (clients/page_check.h), or
   // nullptr.
-  void Send(const std::shared_ptr<VirtualUser>& vu, const std::string& step,
+  void Send(const std::shared_ptr<VirtualUser>& vu, int slot,
             std::string request, Clock::time_point intended, Then then,
             const StepDef* checks = nullptr);
   void After(const std::shared_ptr<VirtualUser>& vu, double ms,
              std::function<void()> fn);
-  const JourneyDef& Pick();
+  size_t Pick();
   std::string NextUser(const JourneyDef& j);
   double ThinkMs(const Think& t);
 
@@ -81,7 +102,8 @@ class Journeys {
   std::mt19937_64& rng_;
   LoadStats& stats_;
   std::map<const JourneyDef*, int> next_user_;
-  bool stopping_ = false;
+  Phase phase_ = kRunning;
+  std::list<std::shared_ptr<VirtualUser>> running_;  // journeys in progress
   int active_ = 0;
   int in_flight_ = 0;
 };

@@ -5,6 +5,8 @@
 #include <set>
 
 #include "absl/status/status.h"
+#include "clients/thresholds.h"
+#include "common/duration.h"
 #include "common/service_file.h"
 #include "common/strings.h"
 
@@ -123,6 +125,76 @@ absl::Status ReadThink(Keys& k, std::string_view key, Think* out) {
   return tk.Done();
 }
 
+// A duration: "30s", "500ms", "2m" (a plain number: seconds).
+absl::Status ReadDuration(Keys& k, std::string_view key, double* out) {
+  const toml::node* n = k.Get(key);
+  if (!n) return absl::OkStatus();
+  std::optional<double> v;
+  if (auto text = n->value<std::string>()) {
+    v = ParseDuration(*text);
+  } else if (auto num = n->value<double>(); num && *num >= 0) {
+    v = *num;
+  }
+  if (!v) return k.Error(*n, key, "expected a duration such as \"30s\"");
+  *out = *v;
+  return absl::OkStatus();
+}
+
+// The top level's load shape: model, [[stage]], thresholds, graceful_stop.
+absl::Status ReadLoadShape(Keys& top, Scenario* s) {
+  if (const toml::node* n = top.Get("model")) {
+    auto v = n->value<std::string>();
+    if (!v || (*v != "closed" && *v != "open"))
+      return top.Error(*n, "model", "must be \"closed\" or \"open\"");
+    s->open_model = *v == "open";
+  }
+  RETURN_IF_ERROR(ReadDuration(top, "graceful_stop", &s->graceful_stop_s));
+  if (const toml::node* n = top.Get("stage")) {
+    if (!n->is_array_of_tables())
+      return top.Error(*n, "stage", "expected [[stage]] tables");
+    int i = 0;
+    for (const toml::node& sn : *n->as_array()) {
+      Keys sk(top.file(), *sn.as_table(), Cat("stage[", i++, "]."));
+      Stage st;
+      st.duration_s = -1;
+      RETURN_IF_ERROR(ReadDuration(sk, "duration", &st.duration_s));
+      RETURN_IF_ERROR(sk.Num("target", &st.target, 0, 1e7));
+      if (st.duration_s < 0 || !sn.as_table()->contains("target"))
+        return sk.Error(sn, "", "a stage needs duration and target");
+      RETURN_IF_ERROR(sk.Done());
+      s->stages.push_back(st);
+    }
+  }
+  if (const toml::node* n = top.Get("thresholds")) {
+    const toml::array* a = n->as_array();
+    if (!a) return top.Error(*n, "thresholds", "expected an array");
+    for (const toml::node& e : *a) {
+      ThresholdSpec spec;
+      if (auto text = e.value<std::string>()) {
+        spec.expr = *text;
+      } else if (const toml::table* t = e.as_table()) {
+        Keys tk(top.file(), *t, "thresholds.");
+        RETURN_IF_ERROR(tk.Str("expr", &spec.expr));
+        if (const toml::node* ab = tk.Get("abort")) {
+          auto v = ab->value<bool>();
+          if (!v) return tk.Error(*ab, "abort", "expected true or false");
+          spec.abort = *v;
+        }
+        RETURN_IF_ERROR(ReadDuration(tk, "abort_after", &spec.abort_after_s));
+        RETURN_IF_ERROR(tk.Done());
+      } else {
+        return top.Error(e, "thresholds",
+                         "expected \"p99<50ms\" or { expr = \"...\", abort "
+                         "= true }");
+      }
+      if (auto t = ParseThreshold(spec.expr); !t.ok())
+        return top.Error(e, "thresholds", std::string(t.status().message()));
+      s->thresholds.push_back(std::move(spec));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 double Think::Sample(std::mt19937_64& rng) const {
@@ -167,6 +239,7 @@ absl::StatusOr<Scenario> Scenario::Parse(const std::string& text,
   Scenario s;
   Keys top(file, root, "");
   RETURN_IF_ERROR(top.Str("name", &s.name));
+  RETURN_IF_ERROR(ReadLoadShape(top, &s));
   const toml::node* list = top.Get("journey");
   RETURN_IF_ERROR(top.Done());
   if (!list || !list->is_array_of_tables()) {

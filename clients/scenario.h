@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "clients/stages.h"
 
 namespace its::load {
 
@@ -50,9 +51,24 @@ struct JourneyDef {
   End end = kLogoff;
 };
 
+// A threshold as the scenario file states it (checked by ParseThreshold
+// when the file is read).
+struct ThresholdSpec {
+  std::string expr;
+  bool abort = false;
+  double abort_after_s = 0;
+};
+
 struct Scenario {
   std::string name;
   std::vector<JourneyDef> journeys;
+  // The load shape, unless the command line gives one: the model ("closed":
+  // stage targets are virtual users; "open": journeys per second) and its
+  // stages.
+  bool open_model = false;
+  std::vector<Stage> stages;
+  std::vector<ThresholdSpec> thresholds;
+  double graceful_stop_s = -1;  // < 0: not set
   // Parses a scenario file; errors name the file, line and key.
   static absl::StatusOr<Scenario> Load(const std::string& path);
   static absl::StatusOr<Scenario> Parse(const std::string& text,

@@ -176,9 +176,17 @@ TEST(Itsload, ClosedModelWritesTheReports) {
     EXPECT_TRUE(j["latency_ms"].contains(p));
   EXPECT_GT(j["journeys"]["completed"].get<int>(), 0);
   EXPECT_EQ(j["journeys"]["failed"], 0);
-  EXPECT_TRUE(j["steps"].contains("logon"));
-  EXPECT_TRUE(j["steps"].contains("enter-document"));
-  EXPECT_TRUE(j["steps"].contains("logoff"));
+  // Steps are qualified by their journey, and each journey has its table.
+  EXPECT_TRUE(j["steps"].contains("display-document/logon"));
+  EXPECT_TRUE(j["steps"].contains("display-document/enter-document"));
+  EXPECT_TRUE(j["steps"].contains("display-document/logoff"));
+  EXPECT_EQ(j["by_journey"]["display-document"]["started"],
+            j["journeys"]["started"]);
+  for (const char* p : {"p95", "min", "mean"})
+    EXPECT_TRUE(j["latency_ms"].contains(p)) << p;
+  EXPECT_EQ(j["parameters"]["users"], 20);
+  EXPECT_GT(j["itsload_cpu_us_per_request"].get<double>(), 0);
+  EXPECT_EQ(j["thresholds_ok"], true);
   EXPECT_FALSE(j["agates"].empty());
   uint64_t per_second = 0;
   for (const auto& s : j["timeline"])
@@ -208,7 +216,13 @@ TEST(Itsload, OpenModelMixedJourneysEndAsTheyShould) {
   uint64_t locked = j["errors_by_kind"].value("locked by another user", 0u);
   EXPECT_EQ(j["errors"].get<uint64_t>(), locked) << j["errors_by_kind"].dump();
   EXPECT_GT(j["journeys"]["completed"].get<int>(), 20);
-  EXPECT_TRUE(j["steps"].contains("close_tab")) << j["steps"].dump();
+  EXPECT_TRUE(j["steps"].contains("ess-close-tab/close_tab"))
+      << j["steps"].dump();
+  // The three endings apart, each journey's own.
+  EXPECT_GT(j["by_journey"]["display-abandon"]["started"].get<int>(), 0);
+  EXPECT_FALSE(j["by_journey"]["display-abandon"]["steps"].contains("logoff"));
+  EXPECT_TRUE(j["steps"].contains("display-logoff/enter-document"));
+  EXPECT_TRUE(j["steps"].contains("display-abandon/enter-document"));
   // close_tab ended its sessions through the Terminator; abandoned ones end at
   // ~timeout (15 simulated minutes = 1.5 s here); logoffs ended at once.
   EXPECT_TRUE(WaitFor([&] { return Admin(*c, "sm04").empty(); }, 10000))
@@ -233,9 +247,107 @@ TEST(Itsload, LockConflictsAreCountedByKind) {
   auto j = ReadJson(dir + "/ess.json");
   EXPECT_GT(j["errors_by_kind"].value("locked by another user", 0u), 0u)
       << j["errors_by_kind"].dump();
-  EXPECT_GT(j["steps"]["open-address"]["errors"].get<uint64_t>(), 0u)
+  EXPECT_GT(j["steps"]["change-address/open-address"]["errors"].get<uint64_t>(),
+            0u)
       << j["steps"].dump();
   EXPECT_EQ(j["errors_by_kind"].value("page of another user", 0u), 0u);
+}
+
+// A threshold the run cannot meet fails it: exit status 1, said on the
+// console and in the report; one that holds passes beside it.
+TEST(Itsload, AFailingThresholdFailsTheRun) {
+  auto c = StartCluster();
+  ASSERT_NE(c, nullptr);
+  std::string dir = c->config_dir();
+  ProgramRun r =
+      Itsload(Cat(Scenario("display.toml"), " --url ", c->url(),
+                  " --users 4 --duration 2s --think 5ms --quiet --report ", dir,
+                  "/t.json --threshold 'errors==0' --threshold 'p50<1us' "
+                  "--threshold 'step:display-document/refresh:requests>0'"));
+  ASSERT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("✗ p50<1us"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("✓ errors==0"), std::string::npos) << r.output;
+  auto j = ReadJson(dir + "/t.json");
+  EXPECT_EQ(j["thresholds_ok"], false);
+  ASSERT_EQ(j["thresholds"].size(), 3u);
+  EXPECT_EQ(j["thresholds"][0]["ok"], true);
+  EXPECT_EQ(j["thresholds"][1]["ok"], false);
+  EXPECT_EQ(j["thresholds"][2]["ok"], true);
+  EXPECT_EQ(j["aborted"], "");
+  // Aborting: the run ends at the first second the threshold fails, and its
+  // journeys are still logged off.
+  auto t0 = std::chrono::steady_clock::now();
+  r = Itsload(Cat(Scenario("display.toml"), " --url ", c->url(),
+                  " --users 4 --duration 60s --think 5ms --quiet --report ",
+                  dir, "/a.json --threshold 'p50<1us' --abort-on-fail"));
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(20));
+  j = ReadJson(dir + "/a.json");
+  EXPECT_NE(j["aborted"].get<std::string>().find("threshold p50<1us failed"),
+            std::string::npos)
+      << j["aborted"];
+  EXPECT_TRUE(WaitFor([&] { return Admin(*c, "sm04").empty(); }, 5000))
+      << Admin(*c, "sm04").dump();
+  r = Itsload(Cat(Scenario("display.toml"), " --users 1 --threshold 'p99<'"));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("threshold 'p99<'"), std::string::npos) << r.output;
+}
+
+// At the end running journeys are not dropped: with think times far beyond
+// the graceful stop, every journey still open is logged off, and SM04 is
+// empty right after the run, not ~timeout later.
+TEST(Itsload, GracefulStopLogsOffWhatIsStillRunning) {
+  auto c = StartCluster();
+  ASSERT_NE(c, nullptr);
+  std::string dir = c->config_dir();
+  ProgramRun r =
+      Itsload(Cat(Scenario("display.toml"), " --url ", c->url(),
+                  " --users 12 --duration 1s --think 30s --graceful-stop 0.5s "
+                  "--quiet --report ",
+                  dir, "/g.json"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto j = ReadJson(dir + "/g.json");
+  EXPECT_EQ(j["journeys"]["started"], 12);
+  EXPECT_EQ(j["journeys"]["interrupted"], 12) << j["journeys"].dump();
+  EXPECT_EQ(j["journeys"]["logged_off_at_end"], 12) << j["journeys"].dump();
+  EXPECT_LT(j["duration_s"].get<double>(), 5);
+  // Right away: the logoffs were answered before itsload exited.
+  EXPECT_TRUE(Admin(*c, "sm04").empty()) << Admin(*c, "sm04").dump();
+  EXPECT_TRUE(Admin(*c, "sm12").empty());
+}
+
+// Stages ramp the users up and down; the timeline shows the target and the
+// active journeys follow it.
+TEST(Itsload, StagesRampUsersUpAndDown) {
+  auto c = StartCluster();
+  ASSERT_NE(c, nullptr);
+  std::string dir = c->config_dir();
+  ProgramRun r = Itsload(Cat(Scenario("display.toml"), " --url ", c->url(),
+                             " --stage 2s:8 --stage 1s:8 --stage 1s:0 "
+                             "--think 50ms --quiet --report ",
+                             dir, "/s.json"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto j = ReadJson(dir + "/s.json");
+  EXPECT_EQ(j["parameters"]["stages"].size(), 3u);
+  EXPECT_EQ(j["parameters"]["duration_s"], 4);
+  const auto& tl = j["timeline"];
+  ASSERT_GE(tl.size(), 4u) << tl.dump();
+  EXPECT_EQ(tl[0]["target"], 4);  // halfway up the first ramp
+  EXPECT_EQ(tl[1]["target"], 8);
+  EXPECT_EQ(tl[2]["target"], 8);
+  EXPECT_LE(tl[0]["active"].get<int>(), 5);
+  EXPECT_GE(tl[1]["active"].get<int>(), 6);
+  EXPECT_EQ(j["errors"], 0) << j["errors_by_kind"].dump();
+  // Each of the 8 users ran at least one journey; ramped down ones ended
+  // theirs, none was cut short.
+  EXPECT_GE(j["journeys"]["started"].get<int>(), 8);
+  EXPECT_EQ(j["journeys"]["interrupted"], 0) << j["journeys"].dump();
+  r = Itsload(Cat(Scenario("display.toml"),
+                  " --stage 2s:8 --duration 5s --url ", c->url()));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  r = Itsload(Cat(Scenario("display.toml"), " --stage 2s --url ", c->url()));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("DURATION:TARGET"), std::string::npos) << r.output;
 }
 
 TEST(Itsload, BadScenariosAndOptionsAreNamed) {
@@ -274,6 +386,19 @@ TEST(Itsload, BadScenariosAndOptionsAreNamed) {
   r = Itsload(Scenario("display.toml") + " --users 1 --duration 5x");
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("not a duration"), std::string::npos) << r.output;
+  std::ofstream(file) << "thresholds = [\"p99<5ms\", \"p99<<5\"]\n"
+                         "[[journey]]\n";
+  r = Itsload(file + " --users 1 --duration 1");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find(":1: thresholds: threshold 'p99<<5'"),
+            std::string::npos)
+      << r.output;
+  std::ofstream(file) << "[[stage]]\nduration = \"10s\"\n[[journey]]\n";
+  r = Itsload(file);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find(":1: stage[0].: a stage needs duration and target"),
+            std::string::npos)
+      << r.output;
   r = Itsload(Scenario("display.toml") + " --rate 5 --ramp-up 2s");
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("--ramp-up"), std::string::npos) << r.output;
