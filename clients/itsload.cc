@@ -281,6 +281,7 @@ int main(int argc, char** argv) {
   report["thresholds"] = threshold_list;
   report["thresholds_ok"] = thresholds_ok;
   report["aborted"] = engine.aborted();
+  report["stopped_by"] = engine.stopped_by();
 
   const auto& l = report["latency_ms"];
   const auto& jr = report["journeys"];
@@ -314,6 +315,8 @@ int main(int argc, char** argv) {
   }
   if (!engine.aborted().empty())
     std::cout << "aborted: " << engine.aborted() << "\n";
+  if (!engine.stopped_by().empty())
+    std::cout << "stopped early by " << engine.stopped_by() << "\n";
   if (report_out.is_open()) report_out << report.dump(2) << "\n";
   if (html_out.is_open()) html_out << its::load::HtmlReport(report);
   for (auto [path, out] : {std::pair{&report_file, &report_out},

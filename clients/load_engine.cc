@@ -2,6 +2,7 @@
 
 #include <sys/resource.h>
 
+#include <csignal>
 #include <iostream>
 
 namespace its::load {
@@ -27,7 +28,8 @@ LoadEngine::LoadEngine(asio::io_context& io, const Scenario& scenario,
       tick_(io),
       arrivals_(io),
       plan_(io),
-      drain_(io) {}
+      drain_(io),
+      signals_(io, SIGINT, SIGTERM) {}
 
 LoadEngine::~LoadEngine() = default;
 
@@ -169,8 +171,31 @@ void LoadEngine::Drain() {
   });
 }
 
+void LoadEngine::WaitForSignal() {
+  signals_.async_wait([this](const asio::error_code& ec, int signo) {
+    if (ec) return;
+    if (stopped_by_.empty())
+      stopped_by_ = signo == SIGINT ? "SIGINT" : "SIGTERM";
+    switch (phase_) {
+      case kRunning:
+        Finish();
+        break;
+      case kGraceful:
+        drain_deadline_ = Clock::now();  // the next Drain cuts them short
+        break;
+      case kInterrupting:
+        Done();
+        return;
+      case kDone:
+        return;
+    }
+    WaitForSignal();
+  });
+}
+
 void LoadEngine::Done() {
   phase_ = kDone;
+  signals_.cancel();
   tick_.cancel();
   drain_.cancel();
   // The second in progress, as far as it went.
@@ -198,6 +223,7 @@ void LoadEngine::Run() {
   drain_.async_wait([this](const asio::error_code& ec) {
     if (!ec) Finish();
   });
+  WaitForSignal();
   Tick();
   io_.run();
   double wall_s =

@@ -59,8 +59,12 @@ class LoadEngine {
   // after the graceful stop).
   void Run();
   const LoadStats& stats() const { return stats_; }
-  // Why the run ended early ("" if it did not).
+  // Why the run ended early ("" if it did not): a failed threshold.
   const std::string& aborted() const { return aborted_; }
+  // The signal that ended the run early ("" if none): the first SIGINT or
+  // SIGTERM ends it as its time would (graceful stop), the second cuts the
+  // journeys short at once (logged off), the third stops without waiting.
+  const std::string& stopped_by() const { return stopped_by_; }
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -73,6 +77,7 @@ class LoadEngine {
   void Finish();
   void Drain();
   void Done();
+  void WaitForSignal();
   std::shared_ptr<VirtualUser> NewUser(bool open_model);
 
   asio::io_context& io_;
@@ -84,6 +89,7 @@ class LoadEngine {
   Journeys journeys_;
   enum Phase { kRunning, kGraceful, kInterrupting, kDone } phase_ = kRunning;
   std::string aborted_;
+  std::string stopped_by_;
   asio::steady_timer tick_;
   asio::steady_timer arrivals_;
   asio::steady_timer plan_;
@@ -95,6 +101,7 @@ class LoadEngine {
   // finishing the journey the plan retired them in.
   std::vector<std::shared_ptr<VirtualUser>> users_;
   size_t live_ = 0;
+  asio::signal_set signals_;
   int64_t ticks_ = 0;          // the second the tick timer waits for the end of
   int64_t seconds_ended_ = 0;  // seconds in the timeline
 };
