@@ -238,6 +238,83 @@ TEST(Itsload, LockConflictsAreCountedByKind) {
   EXPECT_EQ(j["errors_by_kind"].value("page of another user", 0u), 0u);
 }
 
+// The counterpart of LockConflictsAreCountedByKind: with ess-data.toml each
+// user opens the personnel number of its own CSV row, logged on as that
+// row's user, so no lock is ever wanted by two; and every page shows the
+// screen and the field values the scenario expects.
+TEST(Itsload, DataFileGivesEachUserItsOwnRecord) {
+  auto c = StartCluster();
+  ASSERT_NE(c, nullptr);
+  std::string dir = c->config_dir();
+  ProgramRun r = Itsload(Cat(Scenario("ess-data.toml"), " --url ", c->url(),
+                             " --users 10 --duration 3s --think 20ms --quiet "
+                             "--report ",
+                             dir, "/ess-data.json"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto j = ReadJson(dir + "/ess-data.json");
+  EXPECT_EQ(j["errors"], 0) << j["errors_by_kind"].dump();
+  EXPECT_EQ(j["errors_by_kind"].value("locked by another user", 0u), 0u);
+  EXPECT_GT(j["journeys"]["completed"].get<uint64_t>(), 10u);
+  EXPECT_EQ(j["journeys"]["failed"], 0);
+  for (const char* step : {"open-address", "save", "check-saved"}) {
+    ASSERT_TRUE(j["steps"].contains(step)) << j["steps"].dump();
+    EXPECT_GT(j["steps"][step]["requests"].get<uint64_t>(), 0u) << step;
+    EXPECT_EQ(j["steps"][step]["errors"], 0) << step;
+  }
+  // The users were the CSV's: LOAD09001 … LOAD09010 (journeys still going
+  // at the end are left as they are), and the locks still held are their
+  // own rows' numbers: LOAD09007 holds personnel number 3007.
+  for (const auto& row : Admin(*c, "sm04")) {
+    EXPECT_EQ(row["user"].get<std::string>().substr(0, 7), "LOAD090")
+        << row.dump();
+  }
+  for (const auto& row : Admin(*c, "sm12")) {
+    std::string user = row["user"].get<std::string>();
+    ASSERT_EQ(user.size(), 9u) << row.dump();
+    EXPECT_EQ(row["argument"], Cat("1003", user.substr(6))) << row.dump();
+  }
+}
+
+// A field or screen check that cannot hold fails on every page, counted by
+// the check as the scenario wrote it (never the row's values).
+TEST(Itsload, FailedFieldAndScreenChecksAreCountedByKind) {
+  auto c = StartCluster();
+  ASSERT_NE(c, nullptr);
+  std::string dir = c->config_dir();
+  std::string file = dir + "/wrong-field.toml";
+  std::ofstream(file) << Cat(R"([[journey]]
+service = "ess"
+data = ")",
+                             ITS_SOURCE_DIR,
+                             R"(/deploy/scenarios/ess-people.csv"
+data_per = "user"
+  [[journey.step]]
+  name = "open-address"
+  fields = { "RP50G-PERNR" = "${pernr}" }
+  expect_screen = "PA30/2000"
+  expect_field = { "RP50G-PERNR" = "x${pernr}" }
+  [[journey.step]]
+  name = "save"
+  okcode = "UPD"
+  expect_screen = "PA30/2000"
+)");
+  ProgramRun r = Itsload(Cat(file, " --url ", c->url(),
+                             " --users 5 --duration 2s --think 20ms --quiet "
+                             "--report ",
+                             dir, "/wrong.json"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto j = ReadJson(dir + "/wrong.json");
+  const auto& kinds = j["errors_by_kind"];
+  uint64_t field = kinds.value("field RP50G-PERNR is not x${pernr}", 0u);
+  uint64_t screen = kinds.value("screen is not PA30/2000", 0u);
+  EXPECT_GT(field, 0u) << kinds.dump();
+  EXPECT_GT(screen, 0u) << kinds.dump();
+  EXPECT_EQ(kinds.size(), 2u) << kinds.dump();
+  EXPECT_EQ(j["steps"]["open-address"]["errors"].get<uint64_t>(), field);
+  EXPECT_EQ(j["steps"]["save"]["errors"].get<uint64_t>(), screen);
+  EXPECT_EQ(j["steps"]["logon"]["errors"], 0);
+}
+
 TEST(Itsload, BadScenariosAndOptionsAreNamed) {
   std::string dir = std::filesystem::temp_directory_path().string();
   std::string file = Cat(dir, "/bad-scenario-", getpid(), ".toml");

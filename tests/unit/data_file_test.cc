@@ -2,7 +2,13 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "clients/scenario.h"
 #include "common/strings.h"
 
 namespace its::load {
@@ -156,6 +162,149 @@ TEST(DataFileTemplateTest, Errors) {
             "${pernr} but the journey has no data file");
   EXPECT_THAT(error("${pernr", &d), HasSubstr("without a closing"));
   EXPECT_EQ(error("${}", &d), "empty ${}");
+}
+
+// Scenarios that use data: written to a directory of their own.
+class ScenarioDataTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = Cat(::testing::TempDir(), "/scenario_data_test_", getpid());
+    std::filesystem::create_directories(dir_);
+    Write("people.csv",
+          "user,pernr,street,password\nLOAD00007,3001,Rue 1,welcome\n"
+          "LOAD00008,3002,Rue 2,welcome\n");
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  void Write(const std::string& name, std::string_view text) {
+    std::ofstream(Cat(dir_, "/", name)) << text;
+  }
+  absl::StatusOr<Scenario> Load(std::string_view toml) {
+    Write("s.toml", toml);
+    return Scenario::Load(Cat(dir_, "/s.toml"));
+  }
+  std::string Error(std::string_view toml) {
+    auto s = Load(toml);
+    return s.ok() ? std::string("ok")
+                  : ReplaceAll(Message(s.status()), dir_ + "/", "");
+  }
+
+  std::string dir_;
+};
+
+TEST_F(ScenarioDataTest, DataFileAndPlaceholders) {
+  auto s = Load(R"(
+[[journey]]
+service = "ess"
+data = "people.csv"
+data_per = "user"
+password = "${password}"
+  [[journey.step]]
+  okcode = "/00"
+  fields = { "RP50G-PERNR" = "${pernr}", "P0006-ORT01" = "Walldorf" }
+  expect_text = ["${street}", "Change"]
+  expect_screen = "pa30/2000"
+  expect_field = { "rp50g-pernr" = "${pernr}" }
+[[journey]]
+data = "people.csv"
+data_order = "random"
+)");
+  ASSERT_TRUE(s.ok()) << s.status();
+  const JourneyDef& j = s->journeys[0];
+  ASSERT_NE(j.data, nullptr);
+  EXPECT_EQ(j.data->rows(), 2u);
+  EXPECT_EQ(j.data, s->journeys[1].data) << "one file, read once";
+  EXPECT_EQ(j.user_column, 0);
+  EXPECT_EQ(j.data_per, JourneyDef::kPerUser);
+  EXPECT_EQ(j.data_order, JourneyDef::kSequential);
+  EXPECT_EQ(s->journeys[1].data_per, JourneyDef::kPerIteration);
+  EXPECT_EQ(s->journeys[1].data_order, JourneyDef::kRandom);
+  DataRow row = j.data->row(1);
+  EXPECT_EQ(j.password.Expand(row), "welcome");
+  const StepDef& st = j.steps[0];
+  ASSERT_EQ(st.fields.size(), 2u);  // in toml++'s order: by name
+  EXPECT_EQ(st.fields[0].first, "P0006-ORT01");
+  EXPECT_TRUE(st.fields[0].second.literal());
+  EXPECT_EQ(st.fields[1].first, "RP50G-PERNR");
+  EXPECT_EQ(st.fields[1].second.Expand(row), "3002");
+  EXPECT_EQ(st.expect_text[0].Expand(row), "Rue 2");
+  EXPECT_EQ(st.expect_screen, "pa30/2000");
+  EXPECT_EQ(st.screen_marker, "data-tcode=\"PA30\" data-dynpro=\"2000\"");
+  ASSERT_EQ(st.expect_field.size(), 1u);
+  EXPECT_EQ(st.expect_field[0].name, "RP50G-PERNR");
+  EXPECT_EQ(st.expect_field[0].value.Expand(row), "3002");
+}
+
+TEST_F(ScenarioDataTest, AbsolutePathAndNoData) {
+  auto s = Load(Cat("[[journey]]\ndata = \"", dir_, "/people.csv\"\n"));
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->journeys[0].data->file(), dir_ + "/people.csv");
+  s = Load("[[journey]]\n[[journey.step]]\nokcode = \"/00\"\n");
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->journeys[0].data, nullptr);
+  EXPECT_EQ(s->journeys[0].user_column, -1);
+  EXPECT_TRUE(s->journeys[0].steps[0].okcode.literal());
+  EXPECT_EQ(s->journeys[0].password.Expand({}), "welcome");
+}
+
+TEST_F(ScenarioDataTest, ErrorsNameFileLineAndKey) {
+  EXPECT_EQ(Error("[[journey]]\ndata = \"people.csv\"\n[[journey.step]]\n"
+                  "fields = { \"RP50G-PERNR\" = \"${persno}\" }\n"),
+            "s.toml:4: journey[0].step[0].fields.RP50G-PERNR: ${persno}: no "
+            "column \"persno\" in people.csv");
+  EXPECT_EQ(Error("[[journey]]\npassword = \"${password}\"\n"),
+            "s.toml:2: journey[0].password: ${password} but the journey has "
+            "no data file");
+  EXPECT_EQ(Error("[[journey]]\ndata = \"people.csv\"\n[[journey.step]]\n"
+                  "expect_text = [\"ok\", \"${x}\"]\n"),
+            "s.toml:4: journey[0].step[0].expect_text: ${x}: no column \"x\" "
+            "in people.csv");
+  EXPECT_EQ(Error("[[journey]]\ndata = \"people.csv\"\n[[journey.step]]\n"
+                  "expect_field = { \"A\" = \"${x}\" }\n"),
+            "s.toml:4: journey[0].step[0].expect_field.A: ${x}: no column "
+            "\"x\" in people.csv");
+  EXPECT_EQ(Error("[[journey]]\n[[journey.step]]\nokcode = \"${ok}\"\n"),
+            "s.toml:3: journey[0].step[0].okcode: ${ok} but the journey has "
+            "no data file");
+  EXPECT_EQ(Error("[[journey]]\ndata = \"nobody.csv\"\n"),
+            "s.toml:2: journey[0].data: nobody.csv: cannot open");
+  Write("ragged.csv", "a,b\n1,2\n3\n");
+  EXPECT_EQ(Error("[[journey]]\ndata = \"ragged.csv\"\n"),
+            "s.toml:2: journey[0].data: ragged.csv:3: 1 values where the "
+            "header has 2 columns");
+  EXPECT_EQ(Error("[[journey]]\ndata = \"people.csv\"\ndata_per = \"run\"\n"),
+            "s.toml:3: journey[0].data_per: must be iteration or user");
+  EXPECT_EQ(
+      Error("[[journey]]\ndata = \"people.csv\"\ndata_order = \"shuffled\"\n"),
+      "s.toml:3: journey[0].data_order: must be sequential or random");
+  EXPECT_EQ(Error("[[journey]]\ndata_per = \"user\"\n"),
+            "s.toml:2: journey[0].data_per: needs data = \"FILE.csv\"");
+  EXPECT_THAT(
+      Error("[[journey]]\n[[journey.step]]\nexpect_screen = \"PA30/\"\n"),
+      HasSubstr("s.toml:3: journey[0].step[0].expect_screen: expected "
+                "\"TCODE/SCREEN\""));
+  EXPECT_THAT(Error("[[journey]]\n[[journey.step]]\nexpect_field = \"x\"\n"),
+              HasSubstr("s.toml:3: journey[0].step[0].expect_field: expected a "
+                        "table"));
+}
+
+TEST(ScenarioDataExampleTest, EssDataLoads) {
+  auto s =
+      Scenario::Load(Cat(ITS_SOURCE_DIR, "/deploy/scenarios/ess-data.toml"));
+  ASSERT_TRUE(s.ok()) << s.status();
+  ASSERT_EQ(s->journeys.size(), 1u);
+  const JourneyDef& j = s->journeys[0];
+  ASSERT_NE(j.data, nullptr);
+  EXPECT_GE(j.data->rows(), 50u);
+  EXPECT_GE(j.user_column, 0);
+  EXPECT_EQ(j.data_per, JourneyDef::kPerUser);
+  // Every row its own personnel number and user: no two users share a lock.
+  std::set<std::string> pernrs, users;
+  int pernr = j.data->Column("pernr");
+  ASSERT_GE(pernr, 0);
+  for (size_t i = 0; i < j.data->rows(); ++i) {
+    EXPECT_TRUE(pernrs.insert(j.data->row(i)[pernr]).second);
+    EXPECT_TRUE(users.insert(j.data->row(i)[j.user_column]).second);
+  }
 }
 
 }  // namespace
