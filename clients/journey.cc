@@ -39,6 +39,26 @@ std::string Journeys::NextUser(const JourneyDef& j) {
              : Cat(j.user_prefix, id);
 }
 
+DataRow Journeys::NextRow(VirtualUser& vu, const JourneyDef& j) {
+  const DataFile* data = j.data.get();
+  if (data == nullptr) return {};
+  if (j.data_per == JourneyDef::kPerUser) {
+    for (const auto& [file, i] : vu.kept_rows) {
+      if (file == data) return data->row(i);
+    }
+  }
+  size_t i;
+  if (j.data_order == JourneyDef::kRandom) {
+    i = std::uniform_int_distribution<size_t>(0, data->rows() - 1)(rng_);
+  } else {
+    size_t& next = next_row_[data];
+    i = next;
+    next = (next + 1) % data->rows();
+  }
+  if (j.data_per == JourneyDef::kPerUser) vu.kept_rows.emplace_back(data, i);
+  return data->row(i);
+}
+
 void Journeys::After(const std::shared_ptr<VirtualUser>& vu, double ms,
                      std::function<void()> fn) {
   vu->intended =
@@ -65,7 +85,9 @@ void Journeys::Send(const std::shared_ptr<VirtualUser>& vu, int slot,
     --in_flight_;
     vu->in_flight = false;
     std::string failed =
-        checks != nullptr ? CheckPage(*checks, r.status, r.body, vu->user) : "";
+        checks != nullptr
+            ? CheckPage(*checks, r.status, r.body, vu->user, vu->row)
+            : "";
     stats_.Request({vu->journey_index, slot}, r.status,
                    r.status == 0 ? r.error : failed, r.agate, intended,
                    Clock::now());
@@ -98,7 +120,9 @@ void Journeys::Start(const std::shared_ptr<VirtualUser>& vu,
   vu->journey = &j;
   vu->cookie.clear();
   vu->sess_url.clear();
-  vu->user = ToUpper(NextUser(j));
+  vu->row = NextRow(*vu, j);
+  vu->user = j.user_column >= 0 ? ToUpper(vu->row[j.user_column])
+                                : ToUpper(NextUser(j));
   vu->step = 0;
   vu->repeat_left = j.steps.empty() ? 0 : j.steps[0].repeat;
   stats_.JourneyStarted(vu->journey_index);
@@ -107,9 +131,10 @@ void Journeys::Start(const std::shared_ptr<VirtualUser>& vu,
   vu->interrupted = false;
   vu->active_it = running_.insert(running_.end(), vu);
   // The logon posts the form, as the logon page does: no password in a URL.
+  std::string buf;  // for a password from the data
   std::string form =
       Cat("~client=", UrlEncode(j.client), "&~login=", UrlEncode(vu->user),
-          "&~password=", UrlEncode(j.password),
+          "&~password=", UrlEncode(j.password.View(vu->row, &buf)),
           "&~language=", UrlEncode(j.language));
   if (!j.transaction.empty())
     form += "&~transaction=" + UrlEncode(j.transaction);
@@ -190,9 +215,12 @@ void Journeys::NextStep(const std::shared_ptr<VirtualUser>& vu) {
   const int slot = stats_.Slots(vu->journey_index).steps[vu->step];
   --vu->repeat_left;
   After(vu, ThinkMs(st.think), [this, vu, &st, &j, slot] {
-    std::string q = Cat("~okcode=", UrlEncode(st.okcode));
+    // Values from the data are expanded into `buf`; literal ones are used
+    // as they are.
+    std::string buf;
+    std::string q = Cat("~okcode=", UrlEncode(st.okcode.View(vu->row, &buf)));
     for (const auto& [name, value] : st.fields)
-      q += Cat("&", UrlEncode(name), "=", UrlEncode(value));
+      q += Cat("&", UrlEncode(name), "=", UrlEncode(value.View(vu->row, &buf)));
     std::string req =
         Cat("GET ", ServiceUrl(j.service), "?", q,
             " HTTP/1.1\r\nHost: ", options_.host,

@@ -9,6 +9,8 @@
 #include <random>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "clients/backoff.h"
 #include "clients/load_connection.h"
@@ -30,6 +32,9 @@ struct VirtualUser {
   std::string cookie;    // URL-encoded ~session value
   std::string sess_url;  // SISP termination URL (close_tab)
   std::string user;      // the journey's R/3 user (upper case)
+  DataRow row;           // the journey's data row (empty without data)
+  // data_per = "user": the row this user keeps, per data file.
+  std::vector<std::pair<const DataFile*, size_t>> kept_rows;
   size_t step = 0;
   int repeat_left = 0;
   bool open_model = false;
@@ -95,6 +100,8 @@ class Journeys {
              std::function<void()> fn);
   size_t Pick();
   std::string NextUser(const JourneyDef& j);
+  // The data row for `vu`'s journey `j` (data_order, data_per).
+  DataRow NextRow(VirtualUser& vu, const JourneyDef& j);
   double ThinkMs(const Think& t);
 
   const Scenario& scenario_;
@@ -104,6 +111,7 @@ class Journeys {
   std::map<const JourneyDef*, int> next_user_;
   Phase phase_ = kRunning;
   std::list<std::shared_ptr<VirtualUser>> running_;  // journeys in progress
+  std::map<const DataFile*, size_t> next_row_;  // data_order = "sequential"
   int active_ = 0;
   int in_flight_ = 0;
 };

@@ -1,5 +1,7 @@
 #include "clients/page_check.h"
 
+#include "absl/status/status.h"
+#include "common/params.h"
 #include "common/strings.h"
 
 namespace its::load {
@@ -28,10 +30,99 @@ std::string_view PageUser(std::string_view body) {
                                      : body.substr(p, e - p);
 }
 
+// How the page writes `c` (agate/render.cc escapes with HtmlEscape), or ""
+// if as it is.
+std::string_view Entity(char c) {
+  switch (c) {
+    case '&':
+      return "&amp;";
+    case '<':
+      return "&lt;";
+    case '>':
+      return "&gt;";
+    case '"':
+      return "&quot;";
+    case '\'':
+      return "&#39;";
+    default:
+      return {};
+  }
+}
+
+// Whether the page text `shown` is `value` for `row`, HTML-escaped. No
+// allocation: compared piece by piece, character by character.
+bool Shows(std::string_view shown, const Template& value, DataRow row) {
+  size_t pos = 0;
+  bool same = value.ForEachPiece(row, [&](std::string_view piece) {
+    for (size_t i = 0; i < piece.size(); ++i) {
+      std::string_view e = Entity(piece[i]);
+      if (e.empty()) e = piece.substr(i, 1);
+      if (shown.compare(pos, e.size(), e) != 0) return false;
+      pos += e.size();
+    }
+    return true;
+  });
+  return same && pos == shown.size();
+}
+
+// The (escaped) value the page shows in field `f`; false if it has no such
+// field.
+bool FieldValue(std::string_view body, const FieldCheck& f,
+                std::string_view* value) {
+  std::string_view end_mark = "\"";
+  size_t p = body.find(f.input_marker);
+  if (p != std::string_view::npos) {
+    p += f.input_marker.size();
+  } else {
+    p = body.find(f.output_marker);
+    if (p == std::string_view::npos) return false;
+    p += f.output_marker.size();
+    end_mark = "</output>";
+  }
+  size_t e = body.find(end_mark, p);
+  if (e == std::string_view::npos) return false;
+  *value = body.substr(p, e - p);
+  return true;
+}
+
 }  // namespace
 
+absl::StatusOr<std::string> ScreenMarker(std::string_view screen) {
+  size_t slash = screen.rfind('/');
+  std::string_view tcode =
+      slash == std::string_view::npos ? "" : screen.substr(0, slash);
+  std::string_view number =
+      slash == std::string_view::npos ? screen : screen.substr(slash + 1);
+  int dynpro = 0;
+  bool tcode_ok = slash == std::string_view::npos || !tcode.empty();
+  for (char c : tcode) tcode_ok &= IsAlnum(c) || c == '_' || c == '/';
+  if (!tcode_ok || number.find_first_not_of("0123456789") != number.npos ||
+      !ParseInt(number, &dynpro)) {
+    return absl::InvalidArgumentError(
+        "expected \"TCODE/SCREEN\" or \"SCREEN\", as \"PA30/2000\"");
+  }
+  // agate/render.cc: <div id="its-screen" data-tcode="PA30"
+  // data-dynpro="2000">
+  std::string marker = Cat("data-dynpro=\"", dynpro, "\"");
+  if (!tcode.empty())
+    marker = Cat("data-tcode=\"", ToUpper(tcode), "\" ", marker);
+  return marker;
+}
+
+FieldCheck MakeFieldCheck(std::string_view name, Template value) {
+  FieldCheck f;
+  f.name = ToUpper(name);
+  std::string id = HtmlEscape(f.name);
+  // agate/render.cc: <input id="N" name="N" value="V"> or
+  // <output id="N">V</output>
+  f.input_marker = Cat("<input id=\"", id, "\" name=\"", id, "\" value=\"");
+  f.output_marker = Cat("<output id=\"", id, "\">");
+  f.value = std::move(value);
+  return f;
+}
+
 std::string CheckPage(const StepDef& step, int status, std::string_view body,
-                      std::string_view user) {
+                      std::string_view user, DataRow row) {
   if (status == 0) return "";  // no page: counted as a transport error
   // Never allowed: another user's screen, data or locks.
   if (std::string_view who = PageUser(body); !who.empty() && who != user)
@@ -49,13 +140,23 @@ std::string CheckPage(const StepDef& step, int status, std::string_view body,
       return "locked by another user";
     return "R/3 error message";
   }
-  for (const std::string& t : step.expect_text) {
-    if (body.find(t) == std::string_view::npos)
-      return Cat("expected text missing: ", t.substr(0, 60));
+  if (!step.screen_marker.empty() &&
+      body.find(step.screen_marker) == std::string_view::npos)
+    return Cat("screen is not ", step.expect_screen);
+  for (const FieldCheck& f : step.expect_field) {
+    std::string_view shown;
+    if (!FieldValue(body, f, &shown))
+      return Cat("field ", f.name, " not on the page");
+    if (!Shows(shown, f.value, row))
+      return Cat("field ", f.name, " is not ", f.value.source().substr(0, 60));
   }
-  for (const std::string& t : step.reject_text) {
-    if (body.find(t) != std::string_view::npos)
-      return Cat("rejected text present: ", t.substr(0, 60));
+  for (const Template& t : step.expect_text) {
+    if (!t.FoundIn(body, row))
+      return Cat("expected text missing: ", t.source().substr(0, 60));
+  }
+  for (const Template& t : step.reject_text) {
+    if (t.FoundIn(body, row))
+      return Cat("rejected text present: ", t.source().substr(0, 60));
   }
   return "";
 }

@@ -2,9 +2,13 @@
 
 #include <toml++/toml.h>
 
+#include <filesystem>
+#include <map>
+#include <memory>
 #include <set>
 
 #include "absl/status/status.h"
+#include "clients/page_check.h"
 #include "clients/thresholds.h"
 #include "common/duration.h"
 #include "common/service_file.h"
@@ -12,6 +16,17 @@
 
 namespace its::load {
 namespace {
+
+#define RETURN_IF_ERROR(x)                          \
+  do {                                              \
+    if (absl::Status _s = (x); !_s.ok()) return _s; \
+  } while (0)
+
+// A status's message as a std::string_view (Debian's absl::string_view is a
+// type of its own).
+std::string_view Message(const absl::Status& s) {
+  return std::string_view(s.message().data(), s.message().size());
+}
 
 // Reads one table's keys; refuses unknown ones. Errors: file:line: key: why.
 class Keys {
@@ -56,17 +71,35 @@ class Keys {
     }
     return absl::OkStatus();
   }
-  // A string or an array of strings.
-  absl::Status Texts(std::string_view key, std::vector<std::string>* out) {
+  // A string with ${column} placeholders of `data` (may be null).
+  absl::Status Tmpl(std::string_view key, const DataFile* data, Template* out) {
+    if (const toml::node* n = Get(key)) {
+      auto v = n->value<std::string>();
+      if (!v) return Error(*n, key, "expected a string");
+      return TmplAt(*n, key, *v, data, out);
+    }
+    return absl::OkStatus();
+  }
+  absl::Status TmplAt(const toml::node& n, std::string_view key,
+                      std::string_view text, const DataFile* data,
+                      Template* out) const {
+    auto t = Template::Parse(text, data);
+    if (!t.ok()) return Error(n, key, Message(t.status()));
+    *out = std::move(*t);
+    return absl::OkStatus();
+  }
+  // A string or an array of strings, each with placeholders of `data`.
+  absl::Status Texts(std::string_view key, const DataFile* data,
+                     std::vector<Template>* out) {
     if (const toml::node* n = Get(key)) {
       if (auto v = n->value<std::string>()) {
-        out->push_back(*v);
+        RETURN_IF_ERROR(TmplAt(*n, key, *v, data, &out->emplace_back()));
       } else if (const toml::array* a = n->as_array()) {
         for (const toml::node& e : *a) {
           auto s = e.value<std::string>();
           if (!s || s->empty())
             return Error(e, key, "expected non-empty strings");
-          out->push_back(*s);
+          RETURN_IF_ERROR(TmplAt(e, key, *s, data, &out->emplace_back()));
         }
       } else {
         return Error(*n, key, "expected a string or an array of strings");
@@ -90,11 +123,6 @@ class Keys {
   std::string path_;
   std::set<std::string> known_;
 };
-
-#define RETURN_IF_ERROR(x)                          \
-  do {                                              \
-    if (absl::Status _s = (x); !_s.ok()) return _s; \
-  } while (0)
 
 absl::Status ReadThink(Keys& k, std::string_view key, Think* out) {
   const toml::node* n = k.Get(key);
@@ -195,6 +223,55 @@ absl::Status ReadLoadShape(Keys& top, Scenario* s) {
   return absl::OkStatus();
 }
 
+// The journey's test data: `data` (a CSV file, relative to the scenario's
+// directory), `data_order`, `data_per`. A file named by several journeys is
+// read once, into `files`.
+absl::Status ReadData(
+    Keys& k, std::map<std::string, std::shared_ptr<const DataFile>>& files,
+    JourneyDef* j) {
+  std::string order = "sequential", per = "iteration";
+  RETURN_IF_ERROR(k.Str("data_order", &order));
+  RETURN_IF_ERROR(k.Str("data_per", &per));
+  const toml::node* n = k.Get("data");
+  if (!n) {
+    for (const char* key : {"data_order", "data_per"}) {
+      if (const toml::node* o = k.Get(key))
+        return k.Error(*o, key, "needs data = \"FILE.csv\"");
+    }
+    return absl::OkStatus();
+  }
+  auto name = n->value<std::string>();
+  if (!name || name->empty())
+    return k.Error(*n, "data", "expected the name of a CSV file");
+  std::filesystem::path path(*name);
+  if (path.is_relative())
+    path = std::filesystem::path(k.file()).parent_path() / path;
+  auto& data = files[path.string()];
+  if (!data) {
+    auto loaded = DataFile::Load(path.string());
+    if (!loaded.ok()) return k.Error(*n, "data", Message(loaded.status()));
+    data = std::make_shared<const DataFile>(std::move(*loaded));
+  }
+  j->data = data;
+  j->user_column = data->Column("user");
+  if (order == "sequential") {
+    j->data_order = JourneyDef::kSequential;
+  } else if (order == "random") {
+    j->data_order = JourneyDef::kRandom;
+  } else {
+    return k.Error(*k.Get("data_order"), "data_order",
+                   "must be sequential or random");
+  }
+  if (per == "iteration") {
+    j->data_per = JourneyDef::kPerIteration;
+  } else if (per == "user") {
+    j->data_per = JourneyDef::kPerUser;
+  } else {
+    return k.Error(*k.Get("data_per"), "data_per", "must be iteration or user");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 double Think::Sample(std::mt19937_64& rng) const {
@@ -246,11 +323,14 @@ absl::StatusOr<Scenario> Scenario::Parse(const std::string& text,
     return absl::InvalidArgumentError(
         Cat(file, ":1: journey: at least one [[journey]] is required"));
   }
+  std::map<std::string, std::shared_ptr<const DataFile>> data_files;
   int ji = 0;
   for (const toml::node& jn : *list->as_array()) {
     const toml::table& jt = *jn.as_table();
     Keys k(file, jt, Cat("journey[", ji++, "]."));
     JourneyDef j;
+    RETURN_IF_ERROR(ReadData(k, data_files, &j));
+    const DataFile* data = j.data.get();
     RETURN_IF_ERROR(k.Str("name", &j.name));
     if (j.name.empty()) j.name = Cat("journey", ji);
     RETURN_IF_ERROR(k.Num("weight", &j.weight, 0, 1e9));
@@ -261,7 +341,7 @@ absl::StatusOr<Scenario> Scenario::Parse(const std::string& text,
     RETURN_IF_ERROR(k.Str("transaction", &j.transaction));
     RETURN_IF_ERROR(k.Str("client", &j.client));
     RETURN_IF_ERROR(k.Str("language", &j.language));
-    RETURN_IF_ERROR(k.Str("password", &j.password));
+    RETURN_IF_ERROR(k.Tmpl("password", data, &j.password));
     if (const toml::node* u = k.Get("users")) {
       const toml::table* ut = u->as_table();
       if (!ut)
@@ -297,23 +377,40 @@ absl::StatusOr<Scenario> Scenario::Parse(const std::string& text,
         st.think = j.think;
         RETURN_IF_ERROR(sk.Str("name", &st.name));
         if (st.name.empty()) st.name = Cat("step", si);
-        RETURN_IF_ERROR(sk.Str("okcode", &st.okcode));
+        RETURN_IF_ERROR(sk.Tmpl("okcode", data, &st.okcode));
         RETURN_IF_ERROR(sk.Int("repeat", &st.repeat, 1, 1000000));
         RETURN_IF_ERROR(ReadThink(sk, "think", &st.think));
-        RETURN_IF_ERROR(sk.Texts("expect_text", &st.expect_text));
-        RETURN_IF_ERROR(sk.Texts("reject_text", &st.reject_text));
+        RETURN_IF_ERROR(sk.Texts("expect_text", data, &st.expect_text));
+        RETURN_IF_ERROR(sk.Texts("reject_text", data, &st.reject_text));
         RETURN_IF_ERROR(sk.Int("expect_status", &st.expect_status, 100, 599));
-        if (const toml::node* f = sk.Get("fields")) {
+        if (const toml::node* n = sk.Get("expect_screen")) {
+          auto v = n->value<std::string>();
+          if (!v) return sk.Error(*n, "expect_screen", "expected a string");
+          auto marker = ScreenMarker(*v);
+          if (!marker.ok())
+            return sk.Error(*n, "expect_screen", Message(marker.status()));
+          st.expect_screen = *v;
+          st.screen_marker = std::move(*marker);
+        }
+        for (const char* key : {"fields", "expect_field"}) {
+          const toml::node* f = sk.Get(key);
+          if (!f) continue;
           const toml::table* ft = f->as_table();
-          if (!ft)
-            return sk.Error(*f, "fields",
-                            "expected a table of field = \"value\"");
+          if (!ft) {
+            return sk.Error(*f, key,
+                            "expected a table of \"FIELD-NAME\" = \"value\"");
+          }
           for (const auto& [name, value] : *ft) {
+            std::string field_key = Cat(key, ".", name.str());
             auto v = value.value<std::string>();
-            if (!v)
-              return sk.Error(value, Cat("fields.", name.str()),
-                              "expected a string");
-            st.fields.emplace_back(std::string(name.str()), *v);
+            if (!v) return sk.Error(value, field_key, "expected a string");
+            Template t;
+            RETURN_IF_ERROR(sk.TmplAt(value, field_key, *v, data, &t));
+            if (std::string_view(key) == "fields")
+              st.fields.emplace_back(std::string(name.str()), std::move(t));
+            else
+              st.expect_field.push_back(
+                  MakeFieldCheck(name.str(), std::move(t)));
           }
         }
         RETURN_IF_ERROR(sk.Done());

@@ -49,7 +49,8 @@ TEST(Histogram, MergeAddsCountsAndExtremes) {
 }
 
 TEST(Scenario, ShippedScenariosParse) {
-  for (const char* f : {"display.toml", "ess.toml", "mixed.toml"}) {
+  for (const char* f :
+       {"display.toml", "ess.toml", "ess-data.toml", "mixed.toml"}) {
     auto s =
         Scenario::Load(std::string(ITS_SOURCE_DIR) + "/deploy/scenarios/" + f);
     ASSERT_TRUE(s.ok()) << s.status();

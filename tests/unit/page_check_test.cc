@@ -46,24 +46,137 @@ TEST(PageCheckTest, ItsErrorPagesByKind) {
 
 TEST(PageCheckTest, AnotherUsersPageIsAlwaysAnError) {
   StepDef step;
-  step.expect_text = {"Display Document"};
+  step.expect_text = {Template("Display Document")};
   EXPECT_EQ(CheckPage(step, 200, Page("LOAD00009"), "LOAD00001"),
             "page of another user");
 }
 
 TEST(PageCheckTest, TheStepsOwnChecks) {
   StepDef step;
-  step.expect_text = {"Display Document", "4711"};
+  step.expect_text = {Template("Display Document"), Template("4711")};
   EXPECT_EQ(CheckPage(step, 200, Page("U"), "U"),
             "expected text missing: 4711");
-  step.expect_text = {"Display Document"};
-  step.reject_text = {"Error"};
+  step.expect_text = {Template("Display Document")};
+  step.reject_text = {Template("Error")};
   EXPECT_EQ(CheckPage(step, 200, Page("U") + "Error", "U"),
             "rejected text present: Error");
   step.reject_text.clear();
   step.expect_status = 302;
   EXPECT_EQ(CheckPage(step, 200, Page("U"), "U"),
             "HTTP 200 where 302 was expected");
+}
+
+// A screen as agate/render.cc writes it: its marker, an input field and an
+// output field (values HTML-escaped), the footer.
+std::string Screen(std::string_view tcode, int dynpro, std::string_view input,
+                   std::string_view output) {
+  return Cat("<h1 id=\"its-title\">Change Addresses</h1>",
+             "<div id=\"its-screen\" data-tcode=\"", tcode, "\" data-dynpro=\"",
+             dynpro, "\">", tcode, " / ", dynpro,
+             "</div><form><div class=\"row\"><label "
+             "for=\"P0006-STRAS\">Street</label><input id=\"P0006-STRAS\" "
+             "name=\"P0006-STRAS\" value=\"",
+             input,
+             "\"></div><div class=\"row\"><label "
+             "for=\"RP50G-PERNR\">Personnel Number</label><output "
+             "id=\"RP50G-PERNR\">",
+             output,
+             "</output></div></form><footer>User U &middot; AGate "
+             "IT1/0/42</footer>");
+}
+
+TEST(PageCheckTest, ExpectScreen) {
+  StepDef step;
+  step.expect_screen = "PA30/2000";
+  step.screen_marker = *ScreenMarker(step.expect_screen);
+  EXPECT_EQ(CheckPage(step, 200, Screen("PA30", 2000, "", "3001"), "U"), "");
+  EXPECT_EQ(CheckPage(step, 200, Screen("PA30", 1000, "", "3001"), "U"),
+            "screen is not PA30/2000");
+  EXPECT_EQ(CheckPage(step, 200, Screen("FB03", 2000, "", "3001"), "U"),
+            "screen is not PA30/2000");
+  EXPECT_EQ(CheckPage(step, 200, Screen("PA30", 20000, "", "3001"), "U"),
+            "screen is not PA30/2000");
+  EXPECT_EQ(CheckPage(step, 200, Page("U"), "U"), "screen is not PA30/2000")
+      << "a page without a screen";
+  // The number alone: any transaction's screen of that number.
+  step.expect_screen = "0100";
+  step.screen_marker = *ScreenMarker(step.expect_screen);
+  EXPECT_EQ(CheckPage(step, 200, Screen("FB03", 100, "", ""), "U"), "");
+  EXPECT_EQ(CheckPage(step, 200, Screen("FB03", 700, "", ""), "U"),
+            "screen is not 0100");
+}
+
+TEST(PageCheckTest, ScreenMarkerSyntax) {
+  EXPECT_EQ(*ScreenMarker("pa30/2000"),
+            "data-tcode=\"PA30\" data-dynpro=\"2000\"");
+  EXPECT_EQ(*ScreenMarker("/SAPAPO/RES01/100"),
+            "data-tcode=\"/SAPAPO/RES01\" data-dynpro=\"100\"");
+  EXPECT_EQ(*ScreenMarker("2000"), "data-dynpro=\"2000\"");
+  for (const char* bad : {"", "PA30", "PA30/", "/2000", "PA 30/2000",
+                          "PA30/20x0", "PA\"30/2000", "PA30/-1"}) {
+    EXPECT_FALSE(ScreenMarker(bad).ok()) << bad;
+  }
+}
+
+TEST(PageCheckTest, ExpectFieldComparesTheShownValue) {
+  StepDef step;
+  step.expect_field = {
+      MakeFieldCheck("p0006-stras", Template("Am \"Alten\" Markt & Co's")),
+      MakeFieldCheck("RP50G-PERNR", Template("3001"))};
+  std::string good =
+      Screen("PA30", 2000, "Am &quot;Alten&quot; Markt &amp; Co&#39;s", "3001");
+  EXPECT_EQ(CheckPage(step, 200, good, "U"), "");
+  EXPECT_EQ(CheckPage(step, 200, Screen("PA30", 2000, "Am", "3001"), "U"),
+            "field P0006-STRAS is not Am \"Alten\" Markt & Co's");
+  EXPECT_EQ(
+      CheckPage(step, 200,
+                Screen("PA30", 2000,
+                       "Am &quot;Alten&quot; Markt &amp; Co&#39;s 2", "3001"),
+                "U"),
+      "field P0006-STRAS is not Am \"Alten\" Markt & Co's")
+      << "a longer value is another value";
+  EXPECT_EQ(
+      CheckPage(step, 200,
+                Screen("PA30", 2000,
+                       "Am &quot;Alten&quot; Markt &amp; Co&#39;s", "30011"),
+                "U"),
+      "field RP50G-PERNR is not 3001");
+  step.expect_field.push_back(MakeFieldCheck("BKPF-BLART", Template("SA")));
+  EXPECT_EQ(CheckPage(step, 200, good, "U"),
+            "field BKPF-BLART not on the page");
+  // An empty value.
+  step.expect_field = {MakeFieldCheck("P0006-STRAS", Template(""))};
+  EXPECT_EQ(CheckPage(step, 200, Screen("PA30", 2000, "", "1"), "U"), "");
+  EXPECT_EQ(CheckPage(step, 200, Screen("PA30", 2000, "x", "1"), "U"),
+            "field P0006-STRAS is not ");
+}
+
+TEST(PageCheckTest, ChecksTakeTheJourneysRow) {
+  auto data = DataFile::Parse(
+      "pernr,street\n3001,Hauptstraße 1\n3002,\"Rue de l'Église 3, Bât. B\"\n",
+      "people.csv");
+  ASSERT_TRUE(data.ok()) << data.status();
+  StepDef step;
+  step.expect_field = {
+      MakeFieldCheck("RP50G-PERNR", *Template::Parse("${pernr}", &*data)),
+      MakeFieldCheck("P0006-STRAS", *Template::Parse("${street}", &*data))};
+  step.expect_text = {*Template::Parse("No. ${pernr}", &*data)};
+  std::string page =
+      Screen("PA30", 2000, "Rue de l&#39;Église 3, Bât. B", "3002") +
+      "No. 3002";
+  EXPECT_EQ(CheckPage(step, 200, page, "U", data->row(1)), "");
+  // The kinds name the check as written, not the row's values: they stay
+  // few however many rows there are.
+  EXPECT_EQ(CheckPage(step, 200, page, "U", data->row(0)),
+            "field RP50G-PERNR is not ${pernr}");
+  step.expect_field.clear();
+  EXPECT_EQ(CheckPage(step, 200, page, "U", data->row(0)),
+            "expected text missing: No. ${pernr}");
+  step.expect_text.clear();
+  step.reject_text = {*Template::Parse("No. ${pernr}", &*data)};
+  EXPECT_EQ(CheckPage(step, 200, page, "U", data->row(1)),
+            "rejected text present: No. ${pernr}");
+  EXPECT_EQ(CheckPage(step, 200, page, "U", data->row(0)), "");
 }
 
 }  // namespace
