@@ -1,5 +1,6 @@
 #pragma once
 
+#include <string>
 #include <vector>
 
 namespace its::mm {
@@ -33,5 +34,13 @@ struct Assignment {
 // still has a free session. `running` counts processes up or starting.
 Assignment AssignProcess(const std::vector<ProcessView>& processes,
                          double overload_weight, int max_agates);
+
+// The same decision, with why in words ("highest PID 4242",
+// "PID 4250 overloaded (w 0.10 < 0.20), next highest PID 4242", "every
+// process overloaded: starting more", ...): what the Mapping Manager logs
+// for each assignment and the topology page says of the next session.
+Assignment ExplainAssignment(const std::vector<ProcessView>& processes,
+                             double overload_weight, int max_agates,
+                             std::string* why);
 
 }  // namespace its::mm

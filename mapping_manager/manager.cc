@@ -167,8 +167,16 @@ bool MappingManager::AssignNow(AssignDone& done, bool may_wait) {
                                 s.state == proto::ProcessInfo::STARTING,
                                 Weight(s), s.sessions(), config_.max_sessions});
   }
-  Assignment a =
-      AssignProcess(views, config_.overload_weight, config_.max_agates);
+  // Every decision in one line: a trainer reads step 3 in the log.
+  std::string why;
+  Assignment a = ExplainAssignment(views, config_.overload_weight,
+                                   config_.max_agates, &why);
+  if (a.kind == Assignment::kAssign) {
+    spdlog::info("{}: new session -> process {} (pid {}): {}", config_.name,
+                 a.process, slots_[a.process].pid, why);
+  } else if (a.kind != Assignment::kWait || may_wait) {
+    spdlog::info("{}: new session: {}", config_.name, why);
+  }
   switch (a.kind) {
     case Assignment::kAssign: {
       Slot& s = slots_[a.process];

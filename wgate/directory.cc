@@ -73,23 +73,28 @@ const proto::ProcessInfo* ProcessDirectory::AnyLiveProcess(
   return up[std::uniform_int_distribution<size_t>(0, up.size() - 1)(rng)];
 }
 
+double ProcessDirectory::FreeCapacity(size_t index) const {
+  const auto& inst = instances_[index];
+  if (!inst.manager_ok) return 0;  // no one to assign a process there
+  double free = 0;
+  int in_use = 0;
+  for (const auto& p : inst.directory.processes()) {
+    ++in_use;
+    if (p.state() == proto::ProcessInfo::UP) {
+      free += std::max(0, p.max_sessions() - p.sessions());
+    }
+  }
+  return free +
+         static_cast<double>(std::max(0, inst.config->max_agates - in_use)) *
+             inst.config->max_sessions;
+}
+
 std::vector<size_t> ProcessDirectory::InstanceOrder(
     std::mt19937_64& rng) const {
   std::vector<double> free(instances_.size(), 0);
   double total = 0;
   for (size_t i = 0; i < instances_.size(); ++i) {
-    const auto& inst = instances_[i];
-    int in_use = 0;
-    for (const auto& p : inst.directory.processes()) {
-      ++in_use;
-      if (p.state() == proto::ProcessInfo::UP) {
-        free[i] += std::max(0, p.max_sessions() - p.sessions());
-      }
-    }
-    free[i] +=
-        static_cast<double>(std::max(0, inst.config->max_agates - in_use)) *
-        inst.config->max_sessions;
-    if (!inst.manager_ok) free[i] = 0;  // no one to assign a process there
+    free[i] = FreeCapacity(i);
     total += free[i];
   }
   std::vector<size_t> order;

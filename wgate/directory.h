@@ -62,6 +62,9 @@ class ProcessDirectory {
   // would hold), then the other reachable ones, largest free capacity first.
   // Instances whose manager is not speaking are left out.
   std::vector<size_t> InstanceOrder(std::mt19937_64& rng) const;
+  // Instance `index`'s free capacity as step 1 weighs it (0 while its
+  // manager is not speaking).
+  double FreeCapacity(size_t index) const;
 
   // Some instance can take a new session. `degraded` (if given) gets one
   // line per thing that is not as it should be.

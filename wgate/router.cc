@@ -8,7 +8,11 @@ namespace its::wgate {
 
 Endpoint RoutePath(std::string_view path) {
   Endpoint e;
-  if (path == "/healthz") {
+  if (path == "/" || path == "/index.html") {
+    e.kind = Endpoint::kTopology;
+  } else if (path == "/topology.json") {
+    e.kind = Endpoint::kTopologyJson;
+  } else if (path == "/healthz") {
     e.kind = Endpoint::kHealth;
   } else if (path == "/metrics") {
     e.kind = Endpoint::kMetrics;

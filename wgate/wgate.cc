@@ -11,6 +11,7 @@
 #include "wgate/outcome.h"
 #include "wgate/router.h"
 #include "wgate/session_routing.h"
+#include "wgate/topology.h"
 
 namespace its::wgate {
 namespace {
@@ -176,6 +177,26 @@ void WGate::Handle(http::Request& req, Respond respond) {
       http::Response r;
       r.content_type = "text/plain; version=0.0.4; charset=utf-8";
       r.body = MetricsText(metrics_, directory_);
+      Reply(respond, std::move(r));
+      return;
+    }
+    case Endpoint::kTopology: {
+      http::Response r;
+      r.content_type = "text/html; charset=utf-8";
+      r.body = TopologyPage();
+      Reply(respond, std::move(r));
+      return;
+    }
+    case Endpoint::kTopologyJson: {
+      std::vector<std::string> services;
+      for (const auto& [name, params] : services_.services())
+        services.push_back(name);
+      http::Response r;
+      r.content_type = "application/json";
+      r.AddHeader("Cache-Control", "no-store");
+      r.body = TopologyJson(config_, directory_, services,
+                            ProcessDirectory::Clock::now())
+                   .dump();
       Reply(respond, std::move(r));
       return;
     }

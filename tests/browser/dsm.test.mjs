@@ -1,88 +1,29 @@
-// SISP and the Distributed Session Manager in a real browser (issue 5):
+// SISP and the Distributed Session Manager in a real browser:
 // headless Chromium from Debian, driven by playwright-core, against a real
 // cluster started on ephemeral ports. ~timeout is 15 minutes and time_scale
 // 1, so only the DSM's termination can explain a session ending in 2 s.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-const root = process.env.ITS_SOURCE_DIR ?? path.resolve(here, '../..');
-const bin = process.env.ITS_BIN_DIR ?? path.join(root, 'build/bin');
-const artifacts = path.join(here, 'artifacts');
-const chromiumPath = process.env.ITS_CHROMIUM ?? '/usr/bin/chromium';
+import { artifacts, launchBrowser, startCluster, within } from './harness.mjs';
 
 let cluster;
 let url;
-let runDir;
 let browser;
 
-function sleep(ms) {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-function itsadm(command) {
-  const r = spawnSync(path.join(bin, 'itsadm'), ['--config', runDir, command, '--json'], {
-    encoding: 'utf8',
-  });
-  assert.equal(r.status, 0, `itsadm ${command}: ${r.stderr}`);
-  return JSON.parse(r.stdout);
-}
-
+const itsadm = (command) => cluster.itsadm(command);
 const sessionsOf = (user) => itsadm('sm04').filter((row) => row.user === user).length;
 const locksOf = (user) => itsadm('sm12').filter((row) => row.user === user).length;
 
-// Waits up to `ms` for `pred()`; returns how long it took, or throws.
-async function within(ms, what, pred) {
-  const start = Date.now();
-  while (Date.now() - start <= ms) {
-    if (pred()) return Date.now() - start;
-    await sleep(50);
-  }
-  assert.fail(`${what} not within ${ms} ms`);
-}
-
 before(async () => {
-  mkdirSync(artifacts, { recursive: true });
-  runDir = mkdtempSync(path.join(tmpdir(), 'its-browser-'));
-  cluster = spawn(
-    path.join(bin, 'itscluster'),
-    ['--config', path.join(root, 'deploy/config'), '--run-dir', runDir, '--ephemeral-ports',
-      '--time-scale', '1'],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  url = await new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error('cluster not ready in 30 s')), 30000);
-    cluster.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/^ready (\S+)/m);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    cluster.on('exit', (code) => reject(new Error(`itscluster exited with ${code}`)));
-  });
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  cluster = await startCluster(['--time-scale', '1']);
+  url = cluster.url;
+  browser = await launchBrowser();
 });
 
 after(async () => {
   await browser?.close();
-  if (cluster && cluster.exitCode === null) {
-    cluster.kill('SIGTERM');
-    await new Promise((r) => cluster.once('exit', r));
-  }
-  rmSync(runDir, { recursive: true, force: true });
+  await cluster?.stop();
 });
 
 // Opens the portal with `launch`, logs `user` on in the IFrame and waits

@@ -65,5 +65,32 @@ TEST(AssignProcess, NothingRunningScalesUp) {
   EXPECT_EQ(AssignProcess({}, 0.25, 2).kind, Assignment::kScaleUp);
 }
 
+// The reason given matches the decision, in the words the topology page
+// and the Mapping Manager's log use.
+TEST(ExplainAssignment, SaysWhy) {
+  std::string why;
+  auto a = ExplainAssignment({Up(0, 100), Up(1, 300)}, 0.25, 4, &why);
+  EXPECT_EQ(a.process, 1);
+  EXPECT_EQ(why, "highest PID 300");
+  a = ExplainAssignment({Up(0, 100), Up(1, 300, 0.2)}, 0.25, 4, &why);
+  EXPECT_EQ(a.process, 0);
+  EXPECT_EQ(why, "PID 300 overloaded (w 0.20 < 0.25), next highest PID 100");
+  a = ExplainAssignment({Up(0, 100), Up(1, 300, 1.0, 10)}, 0.25, 4, &why);
+  EXPECT_EQ(why, "PID 300 full, next highest PID 100");
+  a = ExplainAssignment({Up(0, 100, 0.1)}, 0.25, 4, &why);
+  EXPECT_EQ(a.kind, Assignment::kScaleUp);
+  EXPECT_EQ(why, "every process overloaded: starting more");
+  a = ExplainAssignment({Up(0, 100, 0.1), Up(1, 300, 0.2)}, 0.25, 2, &why);
+  EXPECT_EQ(a.process, 1);
+  EXPECT_EQ(why,
+            "every process overloaded and 2 running (MaxAGates): highest w "
+            "0.20, PID 300");
+  a = ExplainAssignment({Up(0, 100, 0, 10)}, 0.25, 1, &why);
+  EXPECT_EQ(a.kind, Assignment::kFull);
+  EXPECT_EQ(why, "every process full (1 of 1) and MaxAGates running");
+  a = ExplainAssignment({}, 0.25, 4, &why);
+  EXPECT_EQ(why, "no process up: starting one");
+}
+
 }  // namespace
 }  // namespace its::mm

@@ -12,6 +12,9 @@ namespace its::wgate {
 namespace {
 
 TEST(RouterTest, Paths) {
+  EXPECT_EQ(RoutePath("/").kind, Endpoint::kTopology);
+  EXPECT_EQ(RoutePath("/topology.json").kind, Endpoint::kTopologyJson);
+  EXPECT_EQ(RoutePath("/topology.json/x").kind, Endpoint::kNotFound);
   EXPECT_EQ(RoutePath("/healthz").kind, Endpoint::kHealth);
   EXPECT_EQ(RoutePath("/metrics").kind, Endpoint::kMetrics);
   EXPECT_EQ(RoutePath("/dsm/terminator").kind, Endpoint::kTerminator);
@@ -26,7 +29,6 @@ TEST(RouterTest, Paths) {
   EXPECT_FALSE(e.start);
   EXPECT_EQ(RoutePath("/scripts/wgate/webgui/x").kind, Endpoint::kNotFound);
   EXPECT_EQ(RoutePath("/scripts/wgate/../x/").kind, Endpoint::kNotFound);
-  EXPECT_EQ(RoutePath("/").kind, Endpoint::kNotFound);
 }
 
 class DirectoryTest : public ::testing::Test {
