@@ -100,6 +100,9 @@ int main(int argc, char** argv) {
       loop, manager, [&process] { return process.Load(); }, options.process,
       options.incarnation, bound,
       std::chrono::seconds(static_cast<int64_t>(config.agate_orphan_exit_s)));
+  // Healthy once its Mapping Manager knows it: before that no session can
+  // come to it.
+  link.set_registered_hook([&server] { its::SetServing(**server, true); });
   link.Start();
 
   // Expiry: one tick per simulated second (at most every 5 ms real, at least
@@ -116,6 +119,9 @@ int main(int argc, char** argv) {
   };
   arm();
   its::AnnounceReady("agate", bound);
-  its::RunUntilSignal(loop, [&] { (*server)->Shutdown(its::DeadlineIn(500)); });
+  its::RunUntilSignal(loop, [&] {
+    its::SetServing(**server, false);
+    (*server)->Shutdown(its::DeadlineIn(500));
+  });
   return 0;
 }

@@ -43,6 +43,7 @@ void ManagerLink::Register() {
         Contact();
         spdlog::info("registered with the Mapping Manager");
         registered_once_ = true;
+        if (registered_hook_) registered_hook_();
         last_ = proto::LoadReport();  // the next report goes at once
         Report();
       });

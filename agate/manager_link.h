@@ -32,6 +32,10 @@ class ManagerLink {
               std::chrono::seconds orphan_exit);
 
   void Start() { Register(); }
+  // Called on the loop each time the process registered.
+  void set_registered_hook(std::function<void()> hook) {
+    registered_hook_ = std::move(hook);
+  }
 
  private:
   void Register();
@@ -53,6 +57,7 @@ class ManagerLink {
   std::chrono::seconds orphan_exit_;
   std::chrono::steady_clock::time_point last_contact_;
   bool registered_once_ = false;
+  std::function<void()> registered_hook_;
   int failed_registrations_ = 0;
 };
 

@@ -1,6 +1,10 @@
 #include "common/grpc_util.h"
 
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+
 #include <cstdio>
+#include <mutex>
 
 #include "common/cluster_config.h"
 #include "common/strings.h"
@@ -13,6 +17,13 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> StartGrpcServer(
   std::string host;
   int port;
   if (auto s = ParseHostPort(listen, &host, &port); !s.ok()) return s;
+  // Every server answers grpc.health.v1 and server reflection, so probes
+  // and grpcurl-style tools work against any process.
+  static std::once_flag once;
+  std::call_once(once, [] {
+    grpc::EnableDefaultHealthCheckService(true);
+    grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  });
   grpc::ServerBuilder builder;
   int selected = 0;
   builder.AddListeningPort(listen, grpc::InsecureServerCredentials(),
@@ -30,7 +41,14 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> StartGrpcServer(
         Cat("cannot listen on ", listen, " (address in use or not local?)"));
   }
   *bound = Cat(host, ":", selected);
+  SetServing(*server, false);  // until the process says it is ready
   return server;
+}
+
+void SetServing(grpc::Server& server, bool serving) {
+  if (auto* health = server.GetHealthCheckService()) {
+    health->SetServingStatus(serving);
+  }
 }
 
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address) {

@@ -12,11 +12,18 @@
 namespace its {
 
 // Builds and starts a gRPC server on `listen` (host:port, port 0 = any free
-// port). Stores the bound address in *bound. With `loop`, asynchronous
+// port), with grpc.health.v1 (NOT_SERVING until SetServing) and server
+// reflection. Stores the bound address in *bound. With `loop`, asynchronous
 // services are served on that loop (it polls the server's queue).
 absl::StatusOr<std::unique_ptr<grpc::Server>> StartGrpcServer(
     const std::string& listen, const std::vector<grpc::Service*>& services,
     std::string* bound, GrpcLoop* loop = nullptr);
+
+// The server's grpc.health.v1 status (of "" and every service): SERVING or
+// NOT_SERVING. A server starts NOT_SERVING; its process says when it is
+// ready (r3_stub: at once; agate: registered with its Mapping Manager;
+// Mapping Manager: an agate is up) and when it stops.
+void SetServing(grpc::Server& server, bool serving);
 
 // An insecure channel to `address` for loopback use (no proxy lookups,
 // keepalive on long-lived streams).

@@ -70,6 +70,17 @@ int main(int argc, char** argv) {
     return 1;
   }
   command.manager_address = bound;
+  // Healthy while it can assign a session: an agate of its is up (the
+  // directory goes out after recovery, and on every change).
+  int health_listener = -1;
+  loop.Post([&] {
+    health_listener = manager.AddListener([&server](const auto& d) {
+      bool up = false;
+      for (const auto& p : d.processes())
+        up |= p.state() == its::proto::ProcessInfo::UP;
+      its::SetServing(**server, up);
+    });
+  });
   manager.set_identity(bound, config_dir);
   // Agates outlive a crash of their manager: this run adopts them.
   manager.Adopt(its::mm::FindRunningAgates(inst->name, bound, config_dir));
@@ -92,7 +103,9 @@ int main(int argc, char** argv) {
     // The agates first (SIGTERM, SIGKILL after 2 s: on the loop, by its
     // timers), then the server, while the loop still serves.
     auto stopped = std::make_shared<std::promise<void>>();
-    loop.Post([&manager, stopped] {
+    loop.Post([&manager, stopped, &health_listener, &server] {
+      manager.RemoveListener(health_listener);
+      its::SetServing(**server, false);
       manager.StopAll([stopped] { stopped->set_value(); });
     });
     if (stopped->get_future().wait_for(std::chrono::seconds(10)) !=

@@ -58,8 +58,11 @@ int main(int argc, char** argv) {
   spdlog::info("R/3 stub listening on {} (time_scale {})", bound,
                clock.time_scale());
   r3_server.Start();
+  its::SetServing(**server, true);
   its::AnnounceReady("r3_stub", bound);
-  its::RunUntilSignal(loop,
-                      [&] { (*server)->Shutdown(its::DeadlineIn(1000)); });
+  its::RunUntilSignal(loop, [&] {
+    its::SetServing(**server, false);
+    (*server)->Shutdown(its::DeadlineIn(1000));
+  });
   return 0;
 }

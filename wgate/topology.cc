@@ -77,8 +77,8 @@ nlohmann::json TopologyJson(const ClusterConfig& config,
               {"why", "its Mapping Manager is not speaking: no new sessions"}};
     } else {
       std::string why;
-      mm::Assignment a = mm::ExplainAssignment(views, c.overload_weight,
-                                               c.max_agates, &why);
+      mm::Assignment a =
+          mm::ExplainAssignment(views, c.overload_weight, c.max_agates, &why);
       next = {{"kind", KindName(a.kind)}, {"why", why}};
       if (a.kind == mm::Assignment::kAssign) next["process"] = a.process;
     }
