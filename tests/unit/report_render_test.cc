@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "clients/wgate_processes.h"
 #include "common/strings.h"
 
 namespace its::load {
@@ -366,6 +367,49 @@ TEST(NiceTicksTest, RoundSteps) {
   EXPECT_THAT(NiceTicks(0, 0.37, 4),
               Pointwise(DoubleNear(1e-12), {0.0, 0.1, 0.2, 0.3, 0.4}));
   EXPECT_THAT(NiceTicks(0, 1234, 5), ElementsAre(0, 500, 1000, 1500));
+}
+
+TEST(ParseAgateProcessesTest, LabelsInAnyOrder) {
+  auto processes = ParseAgateProcesses(
+      "# HELP its_wgate_requests_total HTTP requests received\n"
+      "its_wgate_requests_total 17\n"
+      "# HELP its_agate_sessions Sessions per AGate process\n"
+      "# TYPE its_agate_sessions gauge\n"
+      "its_agate_sessions{instance=\"IT1\",process=\"0\",pid=\"4242\"} 3\n"
+      "its_agate_sessions{pid=\"4250\",instance=\"IT1\",process=\"1\"} 0\n"
+      "its_agate_sessions{ process = \"0\" , pid=\"5000\", "
+      "instance=\"I\\\"T\\\\2\", } 1\r\n"
+      "its_agate_sessions_total{instance=\"X\",process=\"9\",pid=\"9\"} 1\n"
+      "its_agate_weight{instance=\"IT1\",process=\"0\",pid=\"4242\"} 0.5\n"
+      "its_agate_weight{process=\"2\",instance=\"IT3\",pid=\"6000\"} 0\n");
+  ASSERT_TRUE(processes.ok()) << processes.status();
+  EXPECT_THAT(*processes, ElementsAre("IT1/0/4242", "IT1/1/4250",
+                                      "I\"T\\2/0/5000", "IT3/2/6000"));
+}
+
+TEST(ParseAgateProcessesTest, NothingToListIsNoError) {
+  auto processes = ParseAgateProcesses("its_wgate_requests_total 1\n");
+  ASSERT_TRUE(processes.ok());
+  EXPECT_TRUE(processes->empty());
+}
+
+TEST(ParseAgateProcessesTest, UnreadableOrOldSamplesAreErrors) {
+  auto no_pid = ParseAgateProcesses(
+      "# a wgate from before the pid label\n"
+      "its_agate_sessions{instance=\"IT1\",process=\"0\"} 3\n");
+  ASSERT_FALSE(no_pid.ok());
+  EXPECT_THAT(std::string(no_pid.status().message()),
+              HasSubstr("metrics line 2"));
+  EXPECT_THAT(std::string(no_pid.status().message()), HasSubstr("pid"));
+  for (const char* bad : {
+           "its_agate_sessions 3\n",
+           "its_agate_sessions{instance=\"IT1\",process=\"0\",pid=\"1\" 3\n",
+           "its_agate_sessions{instance=\"IT1,process=\"0\",pid=\"1\"} 3\n",
+           "its_agate_sessions{instance=IT1,process=\"0\",pid=\"1\"} 3\n",
+           "its_agate_weight{instance=\"IT1\",process=\"x\",pid=\"1\"} 3\n",
+       }) {
+    EXPECT_FALSE(ParseAgateProcesses(bad).ok()) << bad;
+  }
 }
 
 }  // namespace
