@@ -6,7 +6,9 @@
 #include <iostream>
 
 #include "clients/load_engine.h"
+#include "clients/report_render.h"
 #include "clients/thresholds.h"
+#include "clients/wgate_processes.h"
 #include "common/cluster_config.h"
 #include "common/duration.h"
 #include "common/strings.h"
@@ -74,7 +76,7 @@ int main(int argc, char** argv) {
       "request got\n"
       "a response (nothing listens at --url)."};
   std::string scenario_file, url = "http://127.0.0.1:8080", report_file,
-                             html_file;
+                             html_file, csv_file;
   its::load::LoadOptions o;
   int users_n = 0;
   double rate_r = 0;
@@ -169,6 +171,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--report", report_file, "write the JSON report here");
   app.add_option("--html", html_file, "write the HTML report here");
+  app.add_option("--csv", csv_file,
+                 "write the time series here (CSV: a line per second)");
   app.add_flag("--quiet", quiet, "no progress lines");
   try {
     app.parse(argc, argv);
@@ -181,9 +185,10 @@ int main(int argc, char** argv) {
   }
   // Report files are opened before the run: a path that cannot be written
   // is said at once, not after the run.
-  std::ofstream report_out, html_out;
-  for (auto [path, out] : {std::pair{&report_file, &report_out},
-                           std::pair{&html_file, &html_out}}) {
+  std::ofstream report_out, html_out, csv_out;
+  for (auto [path, out] :
+       {std::pair{&report_file, &report_out}, std::pair{&html_file, &html_out},
+        std::pair{&csv_file, &csv_out}}) {
     if (path->empty()) continue;
     out->open(*path);
     if (!*out) {
@@ -283,44 +288,28 @@ int main(int argc, char** argv) {
   report["aborted"] = engine.aborted();
   report["stopped_by"] = engine.stopped_by();
 
-  const auto& l = report["latency_ms"];
-  const auto& jr = report["journeys"];
-  std::cout << fmt::format(
-      "{} requests, {} errors, {:.1f} requests/s, latency p50 {} ms p90 {} ms "
-      "p95 {} ms p99 {} ms p99.9 {} ms max {} ms; journeys: {} started, {} "
-      "completed, {} failed, {} interrupted ({} logged off at the end); "
-      "itsload CPU {:.0f}% ({:.1f} us/request)\n",
-      report["requests"].get<uint64_t>(), report["errors"].get<uint64_t>(),
-      report["throughput_rps"].get<double>(), l["p50"].get<double>(),
-      l["p90"].get<double>(), l["p95"].get<double>(), l["p99"].get<double>(),
-      l["p999"].get<double>(), l["max"].get<double>(),
-      jr["started"].get<uint64_t>(), jr["completed"].get<uint64_t>(),
-      jr["failed"].get<uint64_t>(), jr["interrupted"].get<uint64_t>(),
-      jr["logged_off_at_end"].get<uint64_t>(),
-      report["itsload_cpu_percent"].get<double>(),
-      report["itsload_cpu_us_per_request"].get<double>());
-  if (!report["errors_by_kind"].empty())
-    std::cout << "errors: " << report["errors_by_kind"].dump() << "\n";
-  if (report["transport_errors"].get<uint64_t>() > 0) {
-    std::cout << fmt::format(
-        "{} requests got no response; users backed off {} times, {:.1f} s in "
-        "all\n",
-        report["transport_errors"].get<uint64_t>(),
-        report["backoffs"].get<uint64_t>(),
-        report["backoff_wait_s"].get<double>());
+  // Every AGate process the wgate knows, so idle ones show with 0 requests.
+  if (report["requests"].get<uint64_t>() >
+      report["transport_errors"].get<uint64_t>()) {
+    auto processes = its::load::FetchAgateProcesses(o.host, o.port, 2000);
+    if (processes.ok()) {
+      for (const std::string& p : *processes) {
+        if (!report["agates"].contains(p)) report["agates"][p] = 0;
+      }
+    } else {
+      std::cerr << "itsload: idle AGate processes not listed: "
+                << processes.status().message() << "\n";
+    }
   }
-  for (const auto& c : checks) {
-    std::cout << (c.result.ok ? "✓ " : "✗ ")
-              << its::load::Describe(c.threshold, c.result) << "\n";
-  }
-  if (!engine.aborted().empty())
-    std::cout << "aborted: " << engine.aborted() << "\n";
+  std::cout << its::load::RenderText(report);
   if (!engine.stopped_by().empty())
     std::cout << "stopped early by " << engine.stopped_by() << "\n";
   if (report_out.is_open()) report_out << report.dump(2) << "\n";
-  if (html_out.is_open()) html_out << its::load::HtmlReport(report);
-  for (auto [path, out] : {std::pair{&report_file, &report_out},
-                           std::pair{&html_file, &html_out}}) {
+  if (html_out.is_open()) html_out << its::load::RenderHtml(report);
+  if (csv_out.is_open()) csv_out << its::load::RenderCsv(report);
+  for (auto [path, out] :
+       {std::pair{&report_file, &report_out}, std::pair{&html_file, &html_out},
+        std::pair{&csv_file, &csv_out}}) {
     if (!out->is_open()) continue;
     out->close();
     if (!*out) {

@@ -149,8 +149,4 @@ class LoadStats {
 // Latency percentiles in ms: min, p50, p90, p95, p99, p999, max, mean.
 nlohmann::json LatencyJson(const Histogram& h);
 
-// HTML report with SVG plots: throughput and latency over time, requests per
-// AGate process.
-std::string HtmlReport(const nlohmann::json& report);
-
 }  // namespace its::load

@@ -69,8 +69,9 @@ std::string MetricsText(const Metrics& m, const ProcessDirectory& directory) {
       "its_agate_sessions gauge\n";
   for (const auto& inst : directory.instances()) {
     for (const auto& p : inst.directory.processes()) {
-      out += Cat("its_agate_sessions{instance=\"", p.instance(),
-                 "\",process=\"", p.process(), "\"} ", p.sessions(), "\n");
+      out +=
+          Cat("its_agate_sessions{instance=\"", p.instance(), "\",process=\"",
+              p.process(), "\",pid=\"", p.pid(), "\"} ", p.sessions(), "\n");
     }
   }
   out +=
@@ -79,7 +80,7 @@ std::string MetricsText(const Metrics& m, const ProcessDirectory& directory) {
   for (const auto& inst : directory.instances()) {
     for (const auto& p : inst.directory.processes()) {
       out += Cat("its_agate_weight{instance=\"", p.instance(), "\",process=\"",
-                 p.process(), "\"} ", p.weight(), "\n");
+                 p.process(), "\",pid=\"", p.pid(), "\"} ", p.weight(), "\n");
     }
   }
   return out;

@@ -85,9 +85,9 @@ TEST(Health, EveryProcessServesHealthAndReflection) {
             std::string::npos);
   for (const auto& inst : config->instances) {
     // A Mapping Manager serves once one of its agates is up.
-    EXPECT_TRUE(
-        WaitFor([&] { return HealthStatus(inst.mapping_manager) == 1; }))
-        << inst.name;
+    EXPECT_TRUE(WaitFor([&] {
+      return HealthStatus(inst.mapping_manager) == 1;
+    })) << inst.name;
     EXPECT_NE(ReflectedServices(inst.mapping_manager).find("MappingManager"),
               std::string::npos)
         << inst.name;
@@ -97,8 +97,7 @@ TEST(Health, EveryProcessServesHealthAndReflection) {
   for (const auto& a : agates) {
     std::string address = a["address"].get<std::string>();
     // Registered with its Mapping Manager: healthy.
-    EXPECT_TRUE(WaitFor([&] { return HealthStatus(address) == 1; }))
-        << address;
+    EXPECT_TRUE(WaitFor([&] { return HealthStatus(address) == 1; })) << address;
     EXPECT_NE(ReflectedServices(address).find("AGate"), std::string::npos)
         << address;
   }

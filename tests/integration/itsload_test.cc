@@ -163,7 +163,7 @@ TEST(Itsload, ClosedModelWritesTheReports) {
   ProgramRun r =
       Itsload(Cat(Scenario("display.toml"), " --url ", c->url(),
                   " --users 20 --duration 2 --think 5 --quiet --report ", dir,
-                  "/r.json --html ", dir, "/r.html"));
+                  "/r.json --html ", dir, "/r.html --csv ", dir, "/r.csv"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   auto j = ReadJson(dir + "/r.json");
   for (const char* key :
@@ -198,6 +198,29 @@ TEST(Itsload, ClosedModelWritesTheReports) {
                    std::istreambuf_iterator<char>());
   EXPECT_NE(page.find("<svg"), std::string::npos);
   EXPECT_NE(page.find("Requests per AGate process"), std::string::npos);
+  // Every AGate process is in the report, idle ones with 0: one user's new
+  // sessions go to the highest PID of an instance, so the others get none.
+  r = Itsload(Cat(Scenario("display.toml"), " --url ", c->url(),
+                  " --users 1 --duration 1 --think 5 --quiet --report ", dir,
+                  "/one.json --html ", dir, "/one.html"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto one = ReadJson(dir + "/one.json");
+  EXPECT_EQ(one["agates"].size(), Admin(*c, "agates").size()) << one["agates"];
+  int idle = 0;
+  for (const auto& [k, v] : one["agates"].items()) idle += v == 0;
+  EXPECT_GT(idle, 0) << one["agates"];
+  std::ifstream one_html(dir + "/one.html");
+  EXPECT_NE(std::string(std::istreambuf_iterator<char>(one_html), {})
+                .find("0 (idle)"),
+            std::string::npos);
+  // The time series: a header and a line per second of the timeline.
+  std::ifstream csv(dir + "/r.csv");
+  std::string line;
+  std::getline(csv, line);
+  EXPECT_EQ(line.rfind("t_s,requests,errors,rps,", 0), 0u) << line;
+  size_t lines = 0;
+  while (std::getline(csv, line)) ++lines;
+  EXPECT_EQ(lines, j["timeline"].size());
 }
 
 TEST(Itsload, OpenModelMixedJourneysEndAsTheyShould) {

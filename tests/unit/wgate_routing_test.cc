@@ -51,6 +51,7 @@ class DirectoryTest : public ::testing::Test {
       auto* p = d.add_processes();
       p->set_instance(configs_[i].name);
       p->set_process(process);
+      p->set_pid(static_cast<int>(1000 + 10 * i) + process);
       p->set_sessions(sessions);
       p->set_max_sessions(10);
       p->set_state(static_cast<proto::ProcessInfo::State>(state));
@@ -168,8 +169,10 @@ TEST_F(DirectoryTest, EachAnswerIsCountedOnceByOutcome) {
   EXPECT_NE(
       text.find("its_wgate_outcomes_total{outcome=\"session_not_found\"} 1\n"),
       std::string::npos);
-  EXPECT_NE(text.find("its_agate_sessions{instance=\"IT1\",process=\"0\"} 3\n"),
-            std::string::npos);
+  EXPECT_NE(text.find("its_agate_sessions{instance=\"IT1\",process=\"0\","
+                      "pid=\"1000\"} 3\n"),
+            std::string::npos)
+      << text;
 }
 
 }  // namespace
