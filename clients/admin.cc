@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <cstdlib>
+#include <thread>
 #include <variant>
 
 #include "common/grpc_util.h"
@@ -139,6 +141,83 @@ absl::StatusOr<Table> Query(const ClusterConfig& config,
     return t;
   }
   return absl::InvalidArgumentError(Cat("unknown command '", command, "'"));
+}
+
+namespace {
+
+// Sessions left in the processes `process` (-1: all) of directory `d`, and
+// what to say of them.
+int SessionsLeft(const proto::Directory& d, int process, std::string* said) {
+  int left = 0;
+  said->clear();
+  for (const auto& p : d.processes()) {
+    if (process != -1 && p.process() != process) continue;
+    left += p.sessions();
+    if (process != -1) {
+      *said = Cat(d.instance(), "/", p.process(), " (pid ", p.pid(), ")");
+    }
+  }
+  if (process == -1) *said = Cat("instance ", d.instance());
+  return left;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> Drain(const ClusterConfig& config,
+                                  const std::string& target, bool drain,
+                                  double wait_s) {
+  std::string name = target;
+  int process = -1;
+  if (size_t slash = target.find('/'); slash != std::string::npos) {
+    name = target.substr(0, slash);
+    if (!ParseInt(target.substr(slash + 1), &process) || process < 0) {
+      return absl::InvalidArgumentError(Cat(
+          "'", target, "': expected an instance (IT1) or a process (IT1/0)"));
+    }
+  }
+  const AgateInstanceConfig* inst = config.FindInstance(name);
+  if (inst == nullptr) {
+    return absl::InvalidArgumentError(
+        Cat("no AGate instance '", name, "' in ", config.file));
+  }
+  auto stub =
+      proto::MappingManager::NewStub(MakeChannel(inst->mapping_manager));
+  proto::DrainRequest request;
+  request.set_process(process);
+  request.set_drain(drain);
+  proto::Directory d;
+  {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(DeadlineIn(kDeadlineMs));
+    grpc::Status s = stub->Drain(&ctx, request, &d);
+    if (!s.ok()) {
+      return s.error_code() == grpc::StatusCode::NOT_FOUND
+                 ? absl::InvalidArgumentError(s.error_message())
+                 : absl::UnavailableError(Cat("Mapping Manager of ", name,
+                                              " at ", inst->mapping_manager,
+                                              ": ", s.error_message()));
+    }
+  }
+  std::string who;
+  int left = SessionsLeft(d, process, &who);
+  if (!drain) return Cat(who, " takes new sessions again");
+  auto deadline =
+      std::chrono::steady_clock::now() +
+      std::chrono::milliseconds(static_cast<int64_t>(wait_s * 1000));
+  while (left > 0 && wait_s > 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(DeadlineIn(kDeadlineMs));
+    if (stub->GetDirectory(&ctx, proto::Empty(), &d).ok()) {
+      left = SessionsLeft(d, process, &who);
+    }
+  }
+  if (left == 0) return Cat(who, " drained: no session left");
+  std::string status =
+      Cat(who, " draining: ", left, " session", left == 1 ? "" : "s", " left");
+  if (wait_s > 0) return absl::DeadlineExceededError(status);
+  return status;
 }
 
 absl::StatusOr<std::string> Fault(const ClusterConfig& config,

@@ -32,6 +32,15 @@ absl::StatusOr<Table> Query(const ClusterConfig& config,
 absl::StatusOr<std::string> Fault(const ClusterConfig& config,
                                   const std::vector<std::string>& words);
 
+// itsadm drain / undrain: `target` is an instance ("IT2") or one of its
+// processes ("IT1/1"). Draining, it takes no new sessions and serves those it
+// has until they end. Returns what is so now, in words ("IT1/1 (pid 4242)
+// draining: 3 sessions left"); with `wait_s` > 0 (drain only) waits up to
+// that long for the last session to end (DeadlineExceeded if it does not).
+absl::StatusOr<std::string> Drain(const ClusterConfig& config,
+                                  const std::string& target, bool drain,
+                                  double wait_s = 0);
+
 // Ends HTTP security session `id` (SM05) and its linked application sessions.
 absl::Status EndSecuritySession(const ClusterConfig& config, uint64_t id);
 

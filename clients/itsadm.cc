@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "clients/admin.h"
+#include "common/duration.h"
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -64,6 +65,27 @@ int main(int argc, char** argv) {
       "20s, 200ms, 2m");
   fault->add_option("words", fault_words, "the fault, e.g. kill agate IT1/1")
       ->required();
+  std::string drain_target, wait_for;
+  double wait_s = 0;
+  auto* drain = app.add_subcommand(
+      "drain",
+      "take an AGate instance (IT2) or process (IT1/1) out of assignment: it "
+      "gets no new sessions and serves its own until they end (maintenance "
+      "without logging anyone off)");
+  drain->add_option("target", drain_target, "IT1/1 or IT2")->required();
+  drain
+      ->add_option("--wait", wait_for,
+                   "wait up to this long until its last session ended (e.g. "
+                   "10m); exit 1 if it did not")
+      ->check([&wait_s](const std::string& text) -> std::string {
+        auto v = its::ParseDuration(text);
+        if (!v) return "not a duration (e.g. 30s, 10m): " + text;
+        wait_s = *v;
+        return "";
+      });
+  auto* undrain = app.add_subcommand(
+      "undrain", "let a drained instance or process take new sessions again");
+  undrain->add_option("target", drain_target, "IT1/1 or IT2")->required();
   CLI11_PARSE(app, argc, argv);
   std::string command = app.get_subcommands().front()->get_name();
 
@@ -74,6 +96,16 @@ int main(int argc, char** argv) {
   }
   if (command == "fault") {
     auto done = its::admin::Fault(*config, fault_words);
+    if (!done.ok()) {
+      std::cerr << "itsadm: " << done.status().message() << "\n";
+      return done.status().code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
+    }
+    std::cout << *done << "\n";
+    return 0;
+  }
+  if (command == "drain" || command == "undrain") {
+    auto done =
+        its::admin::Drain(*config, drain_target, command == "drain", wait_s);
     if (!done.ok()) {
       std::cerr << "itsadm: " << done.status().message() << "\n";
       return done.status().code() == absl::StatusCode::kInvalidArgument ? 2 : 1;

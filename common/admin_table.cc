@@ -38,15 +38,16 @@ Table AgateTable() {
                       {"busy_threads", "Busy threads"},
                       {"max_threads", "Max threads"},
                       {"weight", "Load weight w"},
-                      {"state", "State"}});
+                      {"state", "State"},
+                      {"draining", "Draining"}});
 }
 
 void AddAgateRow(const proto::ProcessInfo& p, Table* t) {
   t->rows.push_back({p.instance(), int64_t{p.process()}, int64_t{p.pid()},
                      p.address(), int64_t{p.sessions()},
                      int64_t{p.max_sessions()}, int64_t{p.busy_threads()},
-                     int64_t{p.max_threads()}, p.weight(),
-                     StateName(p.state())});
+                     int64_t{p.max_threads()}, p.weight(), StateName(p.state()),
+                     p.draining()});
 }
 
 Table LoadstatTable() {
@@ -158,6 +159,7 @@ std::string Text(const Cell& cell) {
     std::string operator()(int64_t v) const { return Cat(v); }
     std::string operator()(uint64_t v) const { return Cat(v); }
     std::string operator()(double v) const { return fmt::format("{:.3f}", v); }
+    std::string operator()(bool v) const { return v ? "yes" : "no"; }
   } text;
   return std::visit(text, cell);
 }

@@ -14,7 +14,7 @@
 namespace its::admin_table {
 
 // Text, or a number that keeps its type (itsadm --json prints numbers).
-using Cell = std::variant<std::string, int64_t, uint64_t, double>;
+using Cell = std::variant<std::string, int64_t, uint64_t, double, bool>;
 
 struct Column {
   std::string key;    // snake_case: itsadm's JSON key and text header

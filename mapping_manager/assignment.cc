@@ -13,7 +13,7 @@ Assignment AssignProcess(const std::vector<ProcessView>& processes,
   for (const ProcessView& p : processes) {
     if (p.up || p.starting) ++running;
     starting |= p.starting;
-    if (!p.up || p.sessions >= p.max_sessions) continue;
+    if (!p.up || p.draining || p.sessions >= p.max_sessions) continue;
     if (p.weight >= overload_weight && (!best || p.pid > best->pid)) best = &p;
     if (!least_busy || p.weight > least_busy->weight ||
         (p.weight == least_busy->weight && p.pid > least_busy->pid)) {
@@ -50,6 +50,9 @@ Assignment ExplainAssignment(const std::vector<ProcessView>& processes,
                 fmt::format("{:.2f}", chosen->weight), ", PID ", chosen->pid);
       } else if (chosen == highest) {
         *why = Cat("highest PID ", chosen->pid);
+      } else if (highest->draining) {
+        *why = Cat("PID ", highest->pid, " draining, next highest PID ",
+                   chosen->pid);
       } else if (highest->sessions >= highest->max_sessions) {
         *why =
             Cat("PID ", highest->pid, " full, next highest PID ", chosen->pid);

@@ -14,6 +14,7 @@ struct ProcessView {
   double weight = 1.0;    // load weight w
   int sessions = 0;
   int max_sessions = 1;
+  bool draining = false;  // takes no new session (itsadm drain)
 };
 
 struct Assignment {

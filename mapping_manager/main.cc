@@ -77,8 +77,8 @@ int main(int argc, char** argv) {
     health_listener = manager.AddListener([&server](const auto& d) {
       bool up = false;
       for (const auto& p : d.processes())
-        up |= p.state() == its::proto::ProcessInfo::UP;
-      its::SetServing(**server, up);
+        up |= p.state() == its::proto::ProcessInfo::UP && !p.draining();
+      its::SetServing(**server, up && !d.draining());
     });
   });
   manager.set_identity(bound, config_dir);

@@ -151,6 +151,11 @@ grpc::Status MappingManager::ReportLoad(const proto::LoadReport& r) {
   s.busy_threads = r.busy_threads();
   s.turnaround_s = r.turnaround_s();
   s.requests = r.requests();
+  if (s.draining && s.sessions() == 0 && !s.drained_said) {
+    s.drained_said = true;
+    spdlog::info("{}: AGate process {} (pid {}) drained: no session left",
+                 config_.name, i, s.pid);
+  }
   Publish();
   TryAssignWaiting();
   return grpc::Status::OK;
@@ -162,10 +167,16 @@ bool MappingManager::AssignNow(AssignDone& done, bool may_wait) {
   for (size_t i = 0; i < slots_.size(); ++i) {
     const Slot& s = slots_[i];
     if (!s.in_use) continue;
-    views.push_back(ProcessView{static_cast<int>(i), s.pid,
-                                s.state == proto::ProcessInfo::UP,
-                                s.state == proto::ProcessInfo::STARTING,
-                                Weight(s), s.sessions(), config_.max_sessions});
+    views.push_back(ProcessView{
+        static_cast<int>(i), s.pid, s.state == proto::ProcessInfo::UP,
+        s.state == proto::ProcessInfo::STARTING, Weight(s), s.sessions(),
+        config_.max_sessions, s.draining});
+  }
+  if (instance_draining_) {
+    done(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                      Cat("instance ", config_.name, " is draining")),
+         proto::ProcessInfo());
+    return true;
   }
   // Every decision in one line: a trainer reads step 3 in the log.
   std::string why;
@@ -269,13 +280,35 @@ proto::ProcessInfo MappingManager::Info(int index) const {
   p.set_incarnation(s.incarnation);
   p.set_turnaround_s(s.turnaround_s);
   p.set_requests(s.requests);
+  p.set_draining(s.draining);
   return p;
+}
+
+grpc::Status MappingManager::Drain(const proto::DrainRequest& request) {
+  const int n = request.process();
+  if (n < -1 || n >= static_cast<int>(slots_.size())) {
+    return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                        Cat(config_.name, " has no AGate process ", n));
+  }
+  if (n == -1) instance_draining_ = request.drain();
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    if (n != -1 && static_cast<int>(i) != n) continue;
+    slots_[i].draining = request.drain();
+    slots_[i].drained_said = false;
+  }
+  spdlog::info("{}: {} {}", config_.name,
+               n == -1 ? std::string("instance") : Cat("AGate process ", n),
+               request.drain() ? "draining: no new sessions"
+                               : "takes new sessions again");
+  Publish();
+  return grpc::Status::OK;
 }
 
 proto::Directory MappingManager::Directory() const {
   proto::Directory d;
   d.set_instance(config_.name);
   d.set_version(version_);
+  d.set_draining(instance_draining_);
   for (size_t i = 0; i < slots_.size(); ++i) {
     if (slots_[i].in_use) *d.add_processes() = Info(static_cast<int>(i));
   }

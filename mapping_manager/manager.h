@@ -71,6 +71,9 @@ class MappingManager {
   proto::Directory Directory() const;
   // Listeners get every new directory. Returns an id.
   int AddListener(DirectoryListener listener);
+  // itsadm drain/undrain: process `process` (-1: the whole instance, which
+  // then also starts no process) takes no new sessions, or takes them again.
+  grpc::Status Drain(const proto::DrainRequest& request);
   void RemoveListener(int id);
 
  private:
@@ -103,6 +106,10 @@ class MappingManager {
     int pidfd = -1;
     int watch_id = 0;
     std::optional<RestartPolicy> restart;
+    // itsadm drain: no new sessions (kept over restarts of the slot); said
+    // once when its last session ended.
+    bool draining = false;
+    bool drained_said = false;
   };
   struct Waiter {
     AssignDone done;
@@ -138,6 +145,7 @@ class MappingManager {
   GrpcLoop::Timer waiter_timer_;
   uint64_t version_ = 0;
   int next_listener_ = 1;
+  bool instance_draining_ = false;
   std::vector<std::pair<int, DirectoryListener>> listeners_;
   bool stopping_ = false;
   std::function<void()> stopped_;  // StopAll's `done`, until it ran

@@ -151,6 +151,13 @@ void MappingManagerService::Start() {
              [this](const proto::LoadReport& request, proto::Empty*) {
                return manager_.ReportLoad(request);
              });
+  ServeUnary(
+      loop_, service_, &Service::RequestDrain,
+      [this](const proto::DrainRequest& request, proto::Directory* reply) {
+        grpc::Status s = manager_.Drain(request);
+        if (s.ok()) *reply = manager_.Directory();
+        return s;
+      });
   ServeUnary(loop_, service_, &Service::RequestGetDirectory,
              [this](const proto::Empty&, proto::Directory* reply) {
                *reply = manager_.Directory();

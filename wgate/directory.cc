@@ -75,12 +75,13 @@ const proto::ProcessInfo* ProcessDirectory::AnyLiveProcess(
 
 double ProcessDirectory::FreeCapacity(size_t index) const {
   const auto& inst = instances_[index];
-  if (!inst.manager_ok) return 0;  // no one to assign a process there
+  // No one to assign a process there, or it takes none (itsadm drain).
+  if (!inst.manager_ok || inst.directory.draining()) return 0;
   double free = 0;
   int in_use = 0;
   for (const auto& p : inst.directory.processes()) {
     ++in_use;
-    if (p.state() == proto::ProcessInfo::UP) {
+    if (p.state() == proto::ProcessInfo::UP && !p.draining()) {
       free += std::max(0, p.max_sessions() - p.sessions());
     }
   }

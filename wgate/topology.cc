@@ -62,11 +62,12 @@ nlohmann::json TopologyJson(const ClusterConfig& config,
                       {"busy_threads", p.busy_threads()},
                       {"max_threads", p.max_threads()},
                       {"turnaround_s", p.turnaround_s()},
-                      {"requests", p.requests()}});
+                      {"requests", p.requests()},
+                      {"draining", p.draining()}});
       views.push_back(mm::ProcessView{
           p.process(), p.pid(), p.state() == proto::ProcessInfo::UP,
           p.state() == proto::ProcessInfo::STARTING, p.weight(), p.sessions(),
-          std::max(1, p.max_sessions())});
+          std::max(1, p.max_sessions()), p.draining()});
       sessions += p.sessions();
       ++processes;
     }
@@ -75,6 +76,9 @@ nlohmann::json TopologyJson(const ClusterConfig& config,
     if (!inst.manager_ok) {
       next = {{"kind", "unreachable"},
               {"why", "its Mapping Manager is not speaking: no new sessions"}};
+    } else if (inst.directory.draining()) {
+      next = {{"kind", "draining"},
+              {"why", "the instance is draining: no new sessions"}};
     } else {
       std::string why;
       mm::Assignment a =
@@ -198,7 +202,7 @@ function draw(t) {
     for (const p of i.processes) {
       const next = i.next.kind === "assign" && i.next.process === p.process;
       tb.append(el("tr", { class: (next ? "next " : "") + "st-" + p.state, "data-process": p.process },
-        ...[p.process, p.pid, p.incarnation, p.state, p.weight.toFixed(2),
+        ...[p.process, p.pid, p.incarnation, p.state + (p.draining ? ", draining" : ""), p.weight.toFixed(2),
           `${p.sessions}/${p.max_sessions}`, `${p.busy_threads}/${p.max_threads}`,
           hits(i, p, now), (p.turnaround_s * 1000).toFixed(1)].map((v) => el("td", {}, String(v)))));
     }

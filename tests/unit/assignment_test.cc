@@ -88,6 +88,11 @@ TEST(ExplainAssignment, SaysWhy) {
   a = ExplainAssignment({Up(0, 100, 0, 10)}, 0.25, 1, &why);
   EXPECT_EQ(a.kind, Assignment::kFull);
   EXPECT_EQ(why, "every process full (1 of 1) and MaxAGates running");
+  ProcessView draining = Up(1, 300);
+  draining.draining = true;
+  a = ExplainAssignment({Up(0, 100), draining}, 0.25, 4, &why);
+  EXPECT_EQ(a.process, 0);
+  EXPECT_EQ(why, "PID 300 draining, next highest PID 100");
   a = ExplainAssignment({}, 0.25, 4, &why);
   EXPECT_EQ(why, "no process up: starting one");
 }
