@@ -1,10 +1,11 @@
 // itsload workers' pure parts: LoadStats on the wire (the codec round trip
 // gives the same report; another scenario's or corrupt figures give an
-// error, not a crash).
+// error, not a crash) and the split of a load plan into workers' shares.
 #include <gtest/gtest.h>
 
 #include <random>
 
+#include "clients/load_coordinator.h"
 #include "clients/load_report.h"
 #include "clients/load_stats_codec.h"
 
@@ -203,6 +204,30 @@ TEST(LoadStatsCodec, CorruptFiguresAreAnErrorNotACrash) {
     }
   }
   EXPECT_LT(decoded, 300);
+}
+
+TEST(WorkerShares, UsersSplitWholeRatesEqually) {
+  EXPECT_EQ(ShareOf(8, 0, 3), 3);
+  EXPECT_EQ(ShareOf(8, 1, 3), 3);
+  EXPECT_EQ(ShareOf(8, 2, 3), 2);
+  EXPECT_EQ(ShareOf(1, 1, 2), 0);
+  EXPECT_EQ(ShareOf(5, 3, 3), 0);  // no such worker
+  StagePlan users = StagePlan::RampThenHold(8, 2, 10);
+  int total = 0;
+  for (int i = 0; i < 3; ++i) {
+    StagePlan share = SharePlan(users, /*open_model=*/false, i, 3);
+    ASSERT_EQ(share.stages().size(), users.stages().size());
+    EXPECT_EQ(share.duration_s(), 10);
+    total += share.Users(5);
+  }
+  EXPECT_EQ(total, 8);
+  EXPECT_EQ(SharePlan(users, false, 0, 3).Users(5), 3);
+  EXPECT_EQ(SharePlan(users, false, 2, 3).Users(5), 2);
+  StagePlan rate({{10, 100}, {20, 30}});
+  StagePlan quarter = SharePlan(rate, /*open_model=*/true, 3, 4);
+  EXPECT_DOUBLE_EQ(quarter.Target(10), 25);
+  EXPECT_DOUBLE_EQ(quarter.Target(30), 7.5);
+  EXPECT_EQ(quarter.duration_s(), 30);
 }
 
 }  // namespace
