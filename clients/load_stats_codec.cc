@@ -194,11 +194,10 @@ absl::StatusOr<LoadStats> LoadStatsCodec::FromProto(const pb::LoadStats& in,
   for (const auto& [k, v] : in.agates()) out.agates_[k] = v;
   for (const auto& [k, v] : in.error_kinds()) out.error_kinds_[k] = v;
   if (in.first_second() < 0 ||
-      in.first_second() + in.timeline_size() > kMaxSeconds) {
-    return absl::DataLossError(Cat("a timeline of seconds ", in.first_second(),
-                                   " to ",
-                                   in.first_second() + in.timeline_size(),
-                                   " (at most ", kMaxSeconds, ")"));
+      in.first_second() > kMaxSeconds - in.timeline_size()) {
+    return absl::DataLossError(Cat("a timeline of ", in.timeline_size(),
+                                   " seconds after second ", in.first_second(),
+                                   " (at most ", kMaxSeconds, " in all)"));
   }
   out.timeline_.resize(
       static_cast<size_t>(in.first_second() + in.timeline_size()));

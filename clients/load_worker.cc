@@ -165,8 +165,9 @@ std::string CheckRequest(const pb::RunRequest& r) {
   double total = 0;
   for (const pb::Stage& s : r.stages()) {
     if (!std::isfinite(s.duration_s()) || !std::isfinite(s.target()) ||
-        s.duration_s() < 0 || s.target() < 0) {
-      return "a stage with a negative or infinite duration or target";
+        s.duration_s() < 0 || s.target() < 0 || s.target() > 1e7) {
+      return "a stage with a negative or infinite duration, or a target "
+             "beyond 0..10,000,000";
     }
     total += s.duration_s();
   }

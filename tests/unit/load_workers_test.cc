@@ -3,6 +3,7 @@
 // error, not a crash) and the split of a load plan into workers' shares.
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <random>
 
 #include "clients/load_coordinator.h"
@@ -184,7 +185,12 @@ TEST(LoadStatsCodec, CorruptFiguresAreAnErrorNotACrash) {
   refused([](pb::LoadStats& m) { m.mutable_timeline(0)->set_errors(1u << 31); },
           "second 1:");
   refused([](pb::LoadStats& m) { m.set_first_second(int64_t{1} << 40); },
-          "a timeline of seconds");
+          "seconds after second 1099511627776 (at most 200000 in all)");
+  refused(
+      [](pb::LoadStats& m) {
+        m.set_first_second(std::numeric_limits<int64_t>::max());
+      },
+      "seconds after second 9223372036854775807");
   refused([](pb::LoadStats& m) { m.mutable_journeys(1)->clear_slots(); },
           "0 step figures for 2 steps");
   // Bytes flipped at random: parsed or not, decoded or refused, never a
