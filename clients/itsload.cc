@@ -5,7 +5,9 @@
 #include <fstream>
 #include <iostream>
 
+#include "clients/load_coordinator.h"
 #include "clients/load_engine.h"
+#include "clients/load_worker.h"
 #include "clients/report_render.h"
 #include "clients/thresholds.h"
 #include "clients/wgate_processes.h"
@@ -20,6 +22,7 @@ using its::load::Threshold;
 constexpr int kExitThresholds = 1;
 constexpr int kExitSetup = 2;
 constexpr int kExitNoResponse = 3;
+constexpr int kExitWorkerLost = 4;
 
 // The load shape the run follows: from the command line if it gives one,
 // else from the scenario. "" or why there is none.
@@ -72,9 +75,15 @@ int main(int argc, char** argv) {
       "--threshold 'step:enter-document:p95<20ms'.\n"
       "Exit status: 0 the run is done and every threshold held; 1 a threshold "
       "failed;\n"
-      "2 the run could not start (options, scenario, report files); 3 no "
-      "request got\n"
-      "a response (nothing listens at --url)."};
+      "2 the run could not start (options, scenario, report files, a worker "
+      "that does not\n"
+      "answer); 3 no request got a response (nothing listens at --url); 4 a "
+      "worker was lost\n"
+      "or stopped during the run (the report has what the others "
+      "measured).\n"
+      "Workers: itsload --worker --listen HOST:PORT on each load host, then "
+      "itsload SCENARIO\n"
+      "--workers HOST:PORT,... splits the load across them."};
   std::string scenario_file, url = "http://127.0.0.1:8080", report_file,
                              html_file, csv_file;
   its::load::LoadOptions o;
@@ -82,8 +91,7 @@ int main(int argc, char** argv) {
   double rate_r = 0;
   bool quiet = false;
   app.add_option("scenario", scenario_file,
-                 "scenario file (TOML), e.g. deploy/scenarios/display.toml")
-      ->required();
+                 "scenario file (TOML), e.g. deploy/scenarios/display.toml");
   app.add_option("--url", url, "wgate URL")->capture_default_str();
   auto* users =
       app.add_option("--users", users_n, "closed model: virtual users")
@@ -174,10 +182,46 @@ int main(int argc, char** argv) {
   app.add_option("--csv", csv_file,
                  "write the time series here (CSV: a line per second)");
   app.add_flag("--quiet", quiet, "no progress lines");
+  // ---- Workers (clients/load_worker.h, clients/load_coordinator.h) ----
+  bool worker = false;
+  std::string listen = "127.0.0.1:0";
+  its::load::CoordinatorOptions coordinator;
+  auto* worker_flag =
+      app.add_flag("--worker", worker,
+                   "be a worker: run shares of loads for coordinators "
+                   "(itsload SCENARIO --workers ...) until SIGTERM");
+  app.add_option("--listen", listen,
+                 "worker: the address to serve on (port 0: any free one)")
+      ->capture_default_str()
+      ->needs(worker_flag);
+  app.add_option("--workers", coordinator.workers,
+                 "HOST:PORT,...: split the load across these itsload workers "
+                 "and report their merged figures")
+      ->delimiter(',')
+      ->excludes(worker_flag);
+  // ---- end of workers ----
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : kExitSetup;  // --help is no error
+  }
+  if (worker) {
+    if (!scenario_file.empty()) {
+      std::cerr << "itsload: a worker takes no scenario: its coordinator "
+                   "sends it\n";
+      return kExitSetup;
+    }
+    return its::load::RunWorker(listen, quiet);
+  }
+  if (scenario_file.empty()) {
+    std::cerr << "itsload: give a scenario file (or --worker); --help for "
+                 "more\n";
+    return kExitSetup;
+  }
+  if (!coordinator.workers.empty() && abort_on_fail) {
+    std::cerr << "itsload: --abort-on-fail does not go with --workers: "
+                 "thresholds are evaluated on the merged figures at the end\n";
+    return kExitSetup;
   }
   if (think_s >= 0) o.think_ms = think_s * 1000;
   if (abort_on_fail) {
@@ -198,6 +242,7 @@ int main(int argc, char** argv) {
     }
   }
   o.progress = !quiet;
+  o.handle_signals = true;  // Ctrl-C: the graceful stop, then the report
   std::string addr = url.rfind("http://", 0) == 0 ? url.substr(7) : url;
   if (auto slash = addr.find('/'); slash != std::string::npos)
     addr.resize(slash);
@@ -250,10 +295,24 @@ int main(int argc, char** argv) {
       return risk;
     };
   }
-  asio::io_context io(1);
-  its::load::LoadEngine engine(io, *scenario, o);
-  engine.Run();
-  const its::load::LoadStats& stats = engine.stats();
+  // The run: in this process, or split across workers.
+  for (const auto& spec : scenario->thresholds) {
+    if (spec.abort && !coordinator.workers.empty()) {
+      std::cerr << "itsload: with --workers, threshold " << spec.expr
+                << " is checked at the end only (no abort)\n";
+    }
+  }
+  coordinator.scenario_file = scenario_file;
+  coordinator.progress = o.progress;
+  its::load::RunOutcome run =
+      coordinator.workers.empty()
+          ? its::load::RunHere(*scenario, o)
+          : its::load::RunOnWorkers(*scenario, o, coordinator);
+  if (run.stats == nullptr) {
+    std::cerr << "itsload: " << run.error << "\n";
+    return kExitSetup;
+  }
+  const its::load::LoadStats& stats = *run.stats;
   nlohmann::json report = stats.Report(scenario->name, o.open_model);
   nlohmann::json stage_list = nlohmann::json::array();
   for (const auto& s : o.plan.stages())
@@ -270,7 +329,7 @@ int main(int argc, char** argv) {
       {"seed", o.seed},
       {"max_active", o.max_active},
       {"stages", stage_list},
-      {"workers", 1}};
+      {"workers", run.workers}};
   bool thresholds_ok = true;
   nlohmann::json threshold_list = nlohmann::json::array();
   for (auto& c : checks) {
@@ -285,8 +344,9 @@ int main(int argc, char** argv) {
   }
   report["thresholds"] = threshold_list;
   report["thresholds_ok"] = thresholds_ok;
-  report["aborted"] = engine.aborted();
-  report["stopped_by"] = engine.stopped_by();
+  report["aborted"] = run.aborted;
+  report["stopped_by"] = run.stopped_by;
+  if (!run.lost.empty()) report["lost_workers"] = run.lost;
 
   // Every AGate process the wgate knows, so idle ones show with 0 requests.
   if (report["requests"].get<uint64_t>() >
@@ -302,8 +362,8 @@ int main(int argc, char** argv) {
     }
   }
   std::cout << its::load::RenderText(report);
-  if (!engine.stopped_by().empty())
-    std::cout << "stopped early by " << engine.stopped_by() << "\n";
+  if (!run.stopped_by.empty())
+    std::cout << "stopped early by " << run.stopped_by << "\n";
   if (report_out.is_open()) report_out << report.dump(2) << "\n";
   if (html_out.is_open()) html_out << its::load::RenderHtml(report);
   if (csv_out.is_open()) csv_out << its::load::RenderCsv(report);
@@ -316,6 +376,13 @@ int main(int argc, char** argv) {
       std::cerr << "itsload: writing " << *path << " failed\n";
       return kExitSetup;
     }
+  }
+  if (!run.lost.empty()) {
+    for (const std::string& lost : run.lost)
+      std::cerr << "itsload: lost worker " << lost << "\n";
+    std::cerr << "itsload: the figures lack what the lost workers did not "
+                 "send or run\n";
+    return kExitWorkerLost;
   }
   const uint64_t requests = report["requests"].get<uint64_t>();
   if (requests > 0 && report["transport_errors"].get<uint64_t>() == requests) {

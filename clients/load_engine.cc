@@ -223,7 +223,7 @@ void LoadEngine::Run() {
   drain_.async_wait([this](const asio::error_code& ec) {
     if (!ec) Finish();
   });
-  WaitForSignal();
+  if (options_.handle_signals) WaitForSignal();
   Tick();
   io_.run();
   double wall_s =

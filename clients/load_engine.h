@@ -32,6 +32,9 @@ struct LoadOptions {
   int max_active = 20000;
   uint64_t seed = 1;
   bool progress = true;  // a line per second on stderr
+  // SIGINT/SIGTERM end the run gracefully (see stopped_by); off where the
+  // process handles its signals itself (a worker).
+  bool handle_signals = false;
   // Closed model: how long a virtual user waits before its next journey when
   // a request got no response at all (connection refused, reset, closed).
   Backoff::Policy backoff;

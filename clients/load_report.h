@@ -111,6 +111,8 @@ class LoadStats {
   nlohmann::json Report(const std::string& scenario, bool open_model) const;
 
  private:
+  friend class LoadStatsCodec;  // clients/load_stats_codec.h
+
   struct Journey {
     std::string name;
     std::vector<std::string> slot_names;

@@ -21,16 +21,15 @@ TEST(Drain, AProcessAndAnInstanceTakeNoNewSessionsButServeTheirOwn) {
   std::string target = Cat(owner.instance, "/", owner.process);
   auto said = admin::Drain(*config, target, true);
   ASSERT_TRUE(said.ok()) << said.status().message();
-  EXPECT_EQ(*said, Cat(target, " (pid ", owner.pid,
-                       ") draining: 1 session left"));
+  EXPECT_EQ(*said,
+            Cat(target, " (pid ", owner.pid, ") draining: 1 session left"));
   // New sessions avoid it, in its instance too.
   for (int i = 0; i < 8; ++i) {
     Browser other(c->url());
     auto o = other.Get(StartUrl("webgui", Cat("LOAD0021", i)));
     ASSERT_EQ(o.status, 200) << o.body;
     AgateId got = ServedBy(o);
-    EXPECT_FALSE(got.instance == owner.instance &&
-                 got.process == owner.process)
+    EXPECT_FALSE(got.instance == owner.instance && got.process == owner.process)
         << "a new session went to the draining process " << target;
     other.Get(Step("webgui", "~okcode=/nex"));
   }
@@ -42,7 +41,8 @@ TEST(Drain, AProcessAndAnInstanceTakeNoNewSessionsButServeTheirOwn) {
   user.Get(Step("webgui", "~okcode=/nex"));
   said = admin::Drain(*config, target, true, 10);
   ASSERT_TRUE(said.ok()) << said.status().message();
-  EXPECT_EQ(*said, Cat(target, " (pid ", owner.pid, ") drained: no session left"));
+  EXPECT_EQ(*said,
+            Cat(target, " (pid ", owner.pid, ") drained: no session left"));
   ASSERT_TRUE(admin::Drain(*config, target, false).ok());
 
   // A whole instance: new sessions all go to the other one, and its

@@ -10,7 +10,9 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <thread>
@@ -498,6 +500,250 @@ TEST(Itsload, BadScenariosAndOptionsAreNamed) {
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("--ramp-up"), std::string::npos) << r.output;
   std::filesystem::remove(file);
+}
+
+// ---------------------------------------------------------------- workers
+
+// An `itsload --worker` in a process of its own, on a free port. Stopped by
+// its PID when this goes (SIGTERM, SIGKILL after 10 s), whatever the test's
+// outcome. Its stdout and stderr go to a file: the first line names the
+// address, then a line per run.
+class ItsloadWorker {
+ public:
+  ItsloadWorker() {
+    static int counter = 0;
+    out_ = Cat(std::filesystem::temp_directory_path().string(),
+               "/itsload-worker-", getpid(), "-", ++counter, ".out");
+    pid_ = fork();
+    if (pid_ == 0) {
+      int fd = ::open(out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      dup2(fd, 1);
+      dup2(fd, 2);
+      execl(ITS_BIN_DIR "/itsload", "itsload", "--worker", "--listen",
+            "127.0.0.1:0", static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    const std::string announce = "itsload worker listening on ";
+    WaitFor(
+        [&] {
+          std::ifstream in(out_);
+          std::string line;
+          if (std::getline(in, line) && line.rfind(announce, 0) == 0)
+            address_ = line.substr(announce.size());
+          return !address_.empty();
+        },
+        10000);
+    EXPECT_FALSE(address_.empty()) << output();
+  }
+  ~ItsloadWorker() {
+    Stop(SIGTERM);
+    std::filesystem::remove(out_);
+  }
+  ItsloadWorker(const ItsloadWorker&) = delete;
+  ItsloadWorker& operator=(const ItsloadWorker&) = delete;
+
+  const std::string& address() const { return address_; }
+  pid_t pid() const { return pid_; }
+  std::string output() const {
+    std::ifstream in(out_);
+    return std::string(std::istreambuf_iterator<char>(in),
+                       std::istreambuf_iterator<char>());
+  }
+  // Signals the worker and reaps it; its exit status (-1: killed by a
+  // signal, or already stopped).
+  int Stop(int sig) {
+    if (pid_ <= 0) return -1;
+    kill(pid_, sig);
+    int status = 0;
+    bool reaped =
+        WaitFor([&] { return waitpid(pid_, &status, WNOHANG) == pid_; }, 10000);
+    if (!reaped) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, &status, 0);
+    }
+    pid_ = -1;
+    return reaped && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+
+ private:
+  std::string out_;
+  pid_t pid_ = -1;
+  std::string address_;
+};
+
+uint64_t SumOf(const nlohmann::json& list, const char* key) {
+  uint64_t sum = 0;
+  for (const auto& e : list) sum += e[key].get<uint64_t>();
+  return sum;
+}
+
+// The requests a worker's output says its runs made.
+uint64_t WorkerRequests(const std::string& output) {
+  uint64_t sum = 0;
+  size_t at = 0;
+  while ((at = output.find(" done: ", at)) != std::string::npos) {
+    at += 7;
+    sum += std::strtoull(output.c_str() + at, nullptr, 10);
+  }
+  return sum;
+}
+
+// Two workers share 8 users: the coordinator's one report has both their
+// figures, added up (the merge's exactness is load_workers_test's), and
+// looks like a run of one process of the same load.
+TEST(Itsload, WorkersSplitTheLoadAndOneReportMergesThem) {
+  auto c = StartCluster();
+  ASSERT_NE(c, nullptr);
+  ItsloadWorker w1, w2;
+  ASSERT_FALSE(w1.address().empty());
+  ASSERT_FALSE(w2.address().empty());
+  std::string dir = c->config_dir();
+  const std::string load =
+      Cat(Scenario("display.toml"), " --url ", c->url(),
+          " --users 8 --duration 3s --think 5ms --quiet --threshold "
+          "errors==0 --threshold 'step:enter-document:requests>0' --report ");
+  ProgramRun r = Itsload(
+      Cat(load, dir, "/w.json --workers ", w1.address(), ",", w2.address()));
+  ASSERT_EQ(r.exit_code, 0) << r.output << w1.output() << w2.output();
+  EXPECT_TRUE(WaitFor([&] { return Admin(*c, "sm04").empty(); }, 5000))
+      << Admin(*c, "sm04").dump();
+  ProgramRun single = Itsload(Cat(load, dir, "/s.json"));
+  ASSERT_EQ(single.exit_code, 0) << single.output;
+  auto j = ReadJson(dir + "/w.json");
+  auto s = ReadJson(dir + "/s.json");
+  EXPECT_EQ(j["parameters"]["workers"], 2);
+  EXPECT_EQ(j["parameters"]["users"], 8);
+  EXPECT_EQ(s["parameters"]["workers"], 1);
+  EXPECT_FALSE(j.contains("lost_workers"));
+  // The same report, key for key.
+  for (const auto& [key, value] : s.items())
+    EXPECT_TRUE(j.contains(key)) << key;
+  // Each worker ran its half, and the report has the sum.
+  const uint64_t requests = j["requests"].get<uint64_t>();
+  EXPECT_GT(WorkerRequests(w1.output()), 0u) << w1.output();
+  EXPECT_GT(WorkerRequests(w2.output()), 0u) << w2.output();
+  EXPECT_EQ(requests, WorkerRequests(w1.output()) + WorkerRequests(w2.output()))
+      << w1.output() << w2.output();
+  EXPECT_EQ(SumOf(j["timeline"], "requests"), requests);
+  EXPECT_EQ(j["errors"], 0) << j["errors_by_kind"].dump();
+  EXPECT_EQ(j["thresholds_ok"], true) << j["thresholds"].dump();
+  EXPECT_EQ(j["thresholds"].size(), 2u);
+  EXPECT_GE(j["journeys"]["started"].get<int>(), 8);
+  EXPECT_EQ(j["journeys"]["failed"], 0);
+  EXPECT_EQ(j["journeys"]["interrupted"], 0) << j["journeys"].dump();
+  // The steps add up to the run, each journey's to the journey.
+  uint64_t steps = 0;
+  for (const auto& [name, step] : j["steps"].items())
+    steps += step["requests"].get<uint64_t>();
+  EXPECT_EQ(steps, requests);
+  const auto& doc = j["by_journey"]["display-document"];
+  uint64_t journey_steps = 0;
+  for (const auto& [name, step] : doc["steps"].items())
+    journey_steps += step["requests"].get<uint64_t>();
+  EXPECT_EQ(journey_steps, doc["requests"].get<uint64_t>());
+  EXPECT_EQ(doc["started"], j["journeys"]["started"]);
+  // Every journey logged on once and off once.
+  EXPECT_EQ(j["steps"]["display-document/logon"]["requests"],
+            j["journeys"]["started"]);
+  EXPECT_EQ(j["steps"]["display-document/logoff"]["requests"],
+            j["journeys"]["completed"]);
+  // The workers' targets and journeys in progress add up to the 8 users.
+  ASSERT_GE(j["timeline"].size(), 3u) << j["timeline"].dump();
+  EXPECT_EQ(j["timeline"][1]["target"], 8) << j["timeline"].dump();
+  EXPECT_LE(j["timeline"][1]["active"].get<int>(), 8);
+  EXPECT_GE(j["timeline"][1]["active"].get<int>(), 6);
+  // Another run, so only roughly the same latencies (on a shared machine).
+  for (const char* p : {"p50", "p90"}) {
+    double merged = j["latency_ms"][p].get<double>();
+    double alone = s["latency_ms"][p].get<double>();
+    EXPECT_GT(merged, 0) << p;
+    EXPECT_LT(merged, alone * 10)
+        << p << " " << j["latency_ms"].dump() << " " << s["latency_ms"].dump();
+    EXPECT_GT(merged * 10, alone)
+        << p << " " << j["latency_ms"].dump() << " " << s["latency_ms"].dump();
+  }
+  EXPECT_LE(j["latency_ms"]["p50"].get<double>(),
+            j["latency_ms"]["p99"].get<double>());
+}
+
+// A worker that does not answer: no run, and its address is named.
+TEST(Itsload, AnUnreachableWorkerIsNamedAndNothingRuns) {
+  ItsloadWorker w;
+  ASSERT_FALSE(w.address().empty());
+  const std::string dead = Cat("127.0.0.1:", DeadPort());
+  ProgramRun r = Itsload(
+      Cat(Scenario("display.toml"), " --url http://127.0.0.1:", DeadPort(),
+          " --users 2 --duration 1s --workers ", w.address(), ",", dead));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("worker " + dead + ": cannot connect"),
+            std::string::npos)
+      << r.output;
+  EXPECT_EQ(w.output().find(" run "), std::string::npos) << w.output();
+  // What workers cannot do, said before any run.
+  r = Itsload(Cat(Scenario("display.toml"),
+                  " --users 2 --threshold 'p99<1ms' --abort-on-fail "
+                  "--workers ",
+                  w.address()));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("--abort-on-fail does not go with --workers"),
+            std::string::npos)
+      << r.output;
+  r = Itsload(Cat(Scenario("display.toml"), " --worker"));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  // The worker stops on SIGTERM, at once when idle.
+  EXPECT_EQ(w.Stop(SIGTERM), 0) << w.output();
+}
+
+// A worker stopped (SIGTERM) during the run ends its share as an abort
+// would: its journeys are logged off, its figures until then are in, and it
+// is named; the exit status says the run is short (4). One killed is named
+// too, and the report has the other's figures.
+TEST(Itsload, AWorkerLostDuringTheRunIsNamed) {
+  auto c = StartCluster();
+  ASSERT_NE(c, nullptr);
+  std::string dir = c->config_dir();
+  for (int sig : {SIGTERM, SIGKILL}) {
+    ItsloadWorker w1, w2;
+    ASSERT_FALSE(w1.address().empty());
+    ASSERT_FALSE(w2.address().empty());
+    // Once w2 has run for a second (its first second's line came), it goes.
+    std::thread stopper([&] {
+      WaitFor(
+          [&] { return w2.output().find(" starts in ") != std::string::npos; },
+          10000);
+      std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+      w2.Stop(sig);
+    });
+    ProgramRun r = Itsload(Cat(Scenario("display.toml"), " --url ", c->url(),
+                               " --users 4 --duration 4s --think 5ms --quiet "
+                               "--report ",
+                               dir, "/l.json --workers ", w1.address(), ",",
+                               w2.address()));
+    stopper.join();
+    EXPECT_EQ(r.exit_code, 4) << sig << r.output;
+    EXPECT_NE(r.output.find("lost worker " + w2.address()), std::string::npos)
+        << r.output;
+    auto j = ReadJson(dir + "/l.json");
+    ASSERT_EQ(j["lost_workers"].size(), 1u) << j.dump();
+    EXPECT_EQ(j["lost_workers"][0].get<std::string>().rfind(w2.address(), 0),
+              0u);
+    EXPECT_EQ(j["parameters"]["workers"], 2);
+    EXPECT_EQ(j["errors"], 0) << j["errors_by_kind"].dump();
+    const uint64_t requests = j["requests"].get<uint64_t>();
+    EXPECT_EQ(SumOf(j["timeline"], "requests"), requests);
+    if (sig == SIGKILL) {
+      // Only w1's figures: w2 sent none.
+      EXPECT_EQ(requests, WorkerRequests(w1.output())) << w1.output();
+    } else {
+      EXPECT_EQ(requests,
+                WorkerRequests(w1.output()) + WorkerRequests(w2.output()));
+      EXPECT_NE(j["aborted"].get<std::string>().find("the worker was stopped"),
+                std::string::npos)
+          << j["aborted"];
+      EXPECT_TRUE(WaitFor([&] { return Admin(*c, "sm04").empty(); }, 5000))
+          << Admin(*c, "sm04").dump();
+    }
+  }
 }
 
 }  // namespace
