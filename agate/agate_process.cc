@@ -107,6 +107,16 @@ void AGateProcess::Handle(proto::AGateRequest& req, Reply reply) {
   auto id = ParseGusid(req.session());
   if (!id.ok() && terminate) id = ParsePublicId(req.session());
   if (!id.ok() || !ids_.Owns(*id)) {
+    if (id.ok()) {
+      // Another process's session (a balancer without affinity, routing
+      // "naive"): this process can end nothing. Only the receiver can tell.
+      access_.Write(
+          'm', req.client_ip(),
+          Cat(id->PublicId(), terminate ? " session command" : " request",
+              " misrouted: owner ", id->instance, "/", id->process,
+              ", received by ", options_.instance, "/", options_.process,
+              " (pid ", pid_, "); nothing ended"));
+    }
     reply(Message(proto::SESSION_NOT_FOUND, "Session not found",
                   "The session does not exist - please log in again", true));
     return;
