@@ -38,6 +38,7 @@ void AGateProcess::R3Ended(const proto::R3Down& down) {
   // Sessions R/3 ended on its own arrive pushed on the dialog stream.
   {
     for (const auto& ended : down.ended()) {
+      if (pooled_.erase(ended.session())) continue;  // a pooled connection
       auto it = by_r3_session_.find(ended.session());
       if (it == by_r3_session_.end()) continue;
       auto s = table_.all().find(it->second);
@@ -51,6 +52,8 @@ void AGateProcess::R3Ended(const proto::R3Down& down) {
 }
 
 void AGateProcess::R3ConnectionLost() {
+  pooled_.clear();  // R/3 ends the pooled sessions of a broken stream too
+  pool_closes_.clear();
   int ended = 0;
   for (const auto& [slot, s] : table_.all()) {
     if (s->state != State::kActive) continue;
@@ -66,7 +69,8 @@ void AGateProcess::R3ConnectionLost() {
 
 void AGateProcess::LateR3Answer(const proto::R3Response& resp) {
   if (resp.code() != proto::R3Response::OK || resp.session() == 0) return;
-  if (by_r3_session_.count(resp.session())) return;  // a session we hold
+  if (by_r3_session_.count(resp.session()) || pooled_.count(resp.session()))
+    return;  // a session we hold, or keep in the pool
   proto::R3Request off;
   off.mutable_logoff()->set_session(resp.session());
   off.mutable_logoff()->set_reason("logon answered after its deadline");
@@ -107,6 +111,16 @@ void AGateProcess::Handle(proto::AGateRequest& req, Reply reply) {
   auto id = ParseGusid(req.session());
   if (!id.ok() && terminate) id = ParsePublicId(req.session());
   if (!id.ok() || !ids_.Owns(*id)) {
+    if (id.ok()) {
+      // Another process's session (a balancer without affinity, routing
+      // "naive"): this process can end nothing. Only the receiver can tell.
+      access_.Write(
+          'm', req.client_ip(),
+          Cat(id->PublicId(), terminate ? " session command" : " request",
+              " misrouted: owner ", id->instance, "/", id->process,
+              ", received by ", options_.instance, "/", options_.process,
+              " (pid ", pid_, "); nothing ended"));
+    }
     reply(Message(proto::SESSION_NOT_FOUND, "Session not found",
                   "The session does not exist - please log in again", true));
     return;

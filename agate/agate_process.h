@@ -3,9 +3,12 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
+#include <unordered_set>
+#include <utility>
 
 #include "agate/access_log.h"
 #include "agate/r3_client.h"
@@ -30,6 +33,11 @@ struct AGateOptions {
   std::string access_log;  // path of the instance's access.log ("" = none)
   std::vector<std::string>
       exit_url_hosts;  // hosts an absolute ~exitURL may name
+  // How long an R/3 connection stays in this process's connection pool after
+  // its session was logged off, aborted or timed out (seed 000): the R/3
+  // user session is reset (transaction ended, locks released) but not logged
+  // off, so SM04 shows it as a reference until then. 0: logged off at once.
+  SimMicros r3_pool_keep = 0;
 };
 
 // One AGate process: session contexts, dialog steps against R/3, expiry.
@@ -80,6 +88,10 @@ class AGateProcess {
   // The page for a request of a session that has ended (no restart).
   proto::AGateResponse EndPage(const SessionContext& s) const;
   void RunNextWaiting(SessionContext& s);
+  // The connection pool (AGateOptions::r3_pool_keep): keeps `r3_session`
+  // after its session ended; ClosePooled() logs off what was kept long enough.
+  void KeepInPool(uint64_t r3_session);
+  void ClosePooled();
 
   proto::AGateResponse Response(proto::Outcome outcome, std::string body) const;
   proto::AGateResponse Message(proto::Outcome outcome, const std::string& title,
@@ -102,6 +114,10 @@ class AGateProcess {
   uint64_t starts_ =
       0;  // START requests received (the Mapping Manager's assignments)
   std::unordered_map<uint64_t, uint32_t> by_r3_session_;  // R/3 session -> slot
+  // Pooled R/3 sessions, and when each is closed (in that order: the keep
+  // time is the same for all). R/3 may end one first (pushed).
+  std::unordered_set<uint64_t> pooled_;
+  std::deque<std::pair<SimMicros, uint64_t>> pool_closes_;
   AccessLogWriter access_;  // this process's lines of the access.log
 };
 

@@ -66,6 +66,9 @@ int main(int argc, char** argv) {
     options.host = "localhost";
 
   its::ScaledClock clock(time_scale > 0 ? time_scale : config.time_scale);
+  // A real-time setting, kept in simulated time like ~timeout.
+  options.r3_pool_keep = static_cast<its::SimMicros>(
+      config.agate_r3_pool_keep_s * clock.time_scale() * its::kSimSecond);
   its::GrpcLoop loop;
   its::agate::R3Client r3client(
       loop, r3.empty() ? config.r3_listen : r3, its::agate::R3Failure,

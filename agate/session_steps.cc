@@ -48,12 +48,21 @@ proto::AGateResponse AGateProcess::EndPage(const SessionContext& s) const {
 
 void AGateProcess::EndSession(SessionContext& s, State why,
                               const std::string& reason) {
+  // Logoff, abort and expiry return the R/3 connection to the pool, if there
+  // is one; R/3 ending it and a lost R/3 leave nothing to keep.
+  const bool pooled = s.r3_session != 0 && options_.r3_pool_keep > 0 &&
+                      (why == State::kLoggedOff || why == State::kAborted ||
+                       why == State::kTimedOut);
   if (s.r3_session != 0) {
-    proto::R3Request off;
-    off.mutable_logoff()->set_session(s.r3_session);
-    off.mutable_logoff()->set_reason(reason);
     by_r3_session_.erase(s.r3_session);
-    r3_.Call(std::move(off), [](proto::R3Response&) {});
+    if (pooled) {
+      KeepInPool(s.r3_session);
+    } else {
+      proto::R3Request off;
+      off.mutable_logoff()->set_session(s.r3_session);
+      off.mutable_logoff()->set_reason(reason);
+      r3_.Call(std::move(off), [](proto::R3Response&) {});
+    }
   }
   bool keep =
       why == State::kTimedOut || why == State::kEnded || why == State::kAborted;
@@ -67,7 +76,8 @@ void AGateProcess::EndSession(SessionContext& s, State why,
               : why == State::kEnded || why == State::kR3Lost ? 'e'
                                                               : 'l';
   access_.Write(type, "-",
-                Cat(ids_.Public(s.slot), " session ended: ", reason));
+                Cat(ids_.Public(s.slot), " session ended: ", reason,
+                    pooled ? "; R/3 connection kept in the pool" : ""));
   // Requests queued behind a step in flight: each gets the end page now.
   for (auto& next : s.waiting) defer_(std::move(next));
   s.waiting.clear();
@@ -210,8 +220,33 @@ void AGateProcess::RunNextWaiting(SessionContext& s) {
   defer_(std::move(next));
 }
 
+void AGateProcess::KeepInPool(uint64_t r3_session) {
+  // The pool resets the connection's context: "/n" ends the transaction and
+  // releases its locks; the user session stays logged on.
+  proto::R3Request reset;
+  reset.mutable_step()->set_session(r3_session);
+  reset.mutable_step()->set_okcode("/n");
+  r3_.Call(std::move(reset), [](proto::R3Response&) {});
+  pooled_.insert(r3_session);
+  pool_closes_.emplace_back(clock_.Now() + options_.r3_pool_keep, r3_session);
+}
+
+void AGateProcess::ClosePooled() {
+  const SimMicros now = clock_.Now();
+  while (!pool_closes_.empty() && pool_closes_.front().first <= now) {
+    uint64_t r3_session = pool_closes_.front().second;
+    pool_closes_.pop_front();
+    if (pooled_.erase(r3_session) == 0) continue;  // R/3 ended it already
+    proto::R3Request off;
+    off.mutable_logoff()->set_session(r3_session);
+    off.mutable_logoff()->set_reason("connection pool: kept long enough");
+    r3_.Call(std::move(off), [](proto::R3Response&) {});
+  }
+}
+
 void AGateProcess::Tick() {
   access_.Flush();
+  ClosePooled();
   // ~timeout counts from the last request, also for a session whose step is
   // with R/3 or queued for a work thread: it ends now, with its R/3 logoff;
   // the step's answer and every queued request get the timeout page.

@@ -67,6 +67,9 @@ struct ClusterConfig {
   // An agate that could not reach any Mapping Manager for this many real
   // seconds exits (nobody would ever stop it otherwise); 0 = never.
   double agate_orphan_exit_s = 120;
+  // Real seconds an agate keeps the R/3 connection of an ended session in its
+  // connection pool (reset, not logged off: SM04 shows a reference); 0 = none.
+  double agate_r3_pool_keep_s = 0;
   SupervisorConfig supervisor;
   std::string r3_listen = "127.0.0.1:3200";
   std::vector<AgateInstanceConfig> instances;

@@ -5,7 +5,7 @@ ITS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 # Debian packages the build and the tests need.
 ITS_PACKAGES=(
-  build-essential cmake ninja-build ccache pkg-config git curl procps
+  build-essential cmake ninja-build ccache pkg-config git curl jq procps
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libasio-dev node-llhttp libtomlplusplus-dev libcli11-dev
   nlohmann-json3-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev

@@ -48,6 +48,10 @@ std::string MetricsText(const Metrics& m, const ProcessDirectory& directory) {
           m.dsm_rejected);
   counter("its_portal_refused_total", "Portal launch URLs refused",
           m.portal_refused);
+  counter("its_wgate_misrouted_commands_total",
+          "Session commands sent to a process other than the session's owner "
+          "(routing \"naive\"): they end nothing",
+          m.misrouted_commands);
   out +=
       "# HELP its_wgate_outcomes_total Answers to requests of sessions, "
       "by outcome (an AGate process's, or the wgate's own refusal)\n"

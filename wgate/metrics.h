@@ -32,6 +32,9 @@ struct Metrics {
   // Targets refused: not this cluster's session URLs.
   uint64_t dsm_rejected = 0;
   uint64_t portal_refused = 0;  // absolute or foreign launch URLs
+  // Session commands sent to a process other than the session's owner
+  // (routing "naive"); the receiver logs each as access-log type 'm'.
+  uint64_t misrouted_commands = 0;
   std::array<uint64_t, proto::Outcome_ARRAYSIZE> outcomes{};
   std::map<int, uint64_t> by_status;
 

@@ -34,6 +34,8 @@ RouteDecision DecideRoute(const ProcessDirectory& directory,
     return d;
   }
   d.target = target;
+  d.misrouted = target->instance() != d.owner.instance ||
+                target->process() != static_cast<int>(d.owner.process);
   return d;
 }
 

@@ -18,6 +18,9 @@ struct RouteDecision {
   // The owner as the GUSID names it (no random part): what a verdict after
   // a broken stream needs.
   Gusid owner;
+  // `target` is not the owner: a session command sent by the naive balancer
+  // to a process that cannot end the session (its_wgate_misrouted_commands).
+  bool misrouted = false;
 };
 
 // `terminate`: a session command, which may name the session by its public

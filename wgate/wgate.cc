@@ -293,6 +293,7 @@ void WGate::Route(proto::AGateRequest req, Routed done) {
     done(a, "");
     return;
   }
+  if (d.misrouted) ++metrics_.misrouted_commands;
   std::string instance = d.target->instance();
   CallAgate(
       d.target->address(), std::move(req),

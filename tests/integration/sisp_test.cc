@@ -1,5 +1,6 @@
 // SISP and the DSM Terminator over HTTP (docs/sisp-and-dsm.md), and the
 // naive-routing lab.
+#include <fstream>
 #include <regex>
 
 #include "common/gusid.h"
@@ -211,9 +212,31 @@ TEST_F(Sisp, PortalRefusesForeignLaunchUrls) {
   }
 }
 
+// A counter of the wgate's /metrics, or -1.
+long Metric(const launcher::Cluster& c, const std::string& name) {
+  auto r = HttpGet(c.url(), "/metrics");
+  if (!r.ok()) return -1;
+  std::smatch m;
+  std::regex line("\n" + name + " ([0-9]+)\n");
+  return std::regex_search(r->body, m, line) ? std::stol(m[1]) : -1;
+}
+
+// The access-log lines of every instance with entry type `type`.
+int AccessLogLines(const launcher::Cluster& c, char type) {
+  int n = 0;
+  for (const char* instance : {"IT1", "IT2"}) {
+    std::ifstream in(Cat(c.config_dir(), "/logs/", instance, "/access.log"));
+    for (std::string line; std::getline(in, line);)
+      n += line.rfind(Cat(type, " "), 0) == 0;
+  }
+  return n;
+}
+
 // The multi-server misrouting lab (seed 000): with routing "naive" the
 // termination goes to any process; most land on one that does not own the
-// session, and the session and its lock stay until ~timeout.
+// session, and the session and its lock stay until ~timeout. The wgate
+// counts each command it sent past the owner, and the process that got it
+// writes an access-log line of type 'm'.
 void Lab(const std::string& routing, int* ended, int* total) {
   auto c = StartCluster(
       [&](toml::table& t) { t.insert_or_assign("routing", routing); });
@@ -242,6 +265,11 @@ void Lab(const std::string& routing, int* ended, int* total) {
     EXPECT_EQ(gone, unlocked) << "a session and its lock end together";
     *ended += gone;
   }
+  const int missed = *total - *ended;
+  EXPECT_EQ(Metric(*c, "its_wgate_misrouted_commands_total"), missed);
+  // The agates flush their access log every 250 ms.
+  EXPECT_TRUE(WaitFor([&] { return AccessLogLines(*c, 'm') == missed; }, 3000))
+      << AccessLogLines(*c, 'm') << " 'm' lines, " << missed << " missed";
 }
 
 TEST(RoutingLab, StickyRoutingEndsEverySession) {

@@ -3,8 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <deque>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <optional>
+#include <sstream>
 #include <vector>
 
 #include "agate/agate_process.h"
@@ -56,12 +59,15 @@ class AgateFaults : public ::testing::Test {
       : services_(*ServiceCatalog::Load(std::string(ITS_SOURCE_DIR) +
                                         "/deploy/config/services")) {}
 
-  void MakeProcess(int work_threads) {
+  void MakeProcess(int work_threads, const std::string& access_log = "",
+                   SimMicros r3_pool_keep = 0) {
     AGateOptions o;
+    o.r3_pool_keep = r3_pool_keep;
     o.instance = "IT1";
     o.process = 0;
     o.incarnation = 1;
     o.work_threads = work_threads;
+    o.access_log = access_log;
     process_.emplace(
         o, clock_,
         [this](std::function<void()> fn) {
@@ -258,6 +264,86 @@ TEST_F(AgateFaults, ALogonAnsweredAfterItsDeadlineIsLoggedOffAgain) {
   std::string held = LogOn(43);
   process_->LateR3Answer(LoggedOn(43));  // a late step answer of a live session
   EXPECT_EQ(r3_.Logoffs(), std::vector<uint64_t>{42});
+}
+
+// A session command for another process's session (a balancer without
+// affinity, routing "naive") ends nothing, and the receiving process says so
+// in the access log: entry type 'm', the owner and the receiver.
+TEST_F(AgateFaults, AMisroutedSessionCommandIsLoggedAndEndsNothing) {
+  std::string log = ::testing::TempDir() + "/misrouted-access.log";
+  std::filesystem::remove(log);
+  MakeProcess(4, log);
+  std::string mine = LogOn(51);
+  Gusid other{"IT2", "localhost", 1, (1u << 24) | 1, ""};
+  size_t i = Send(proto::AGateRequest::TERMINATE, other.PublicId(),
+                  {{"~SAPSessionCmd", "USR_ABORT"}});
+  ASSERT_TRUE(replies_[i].has_value());
+  EXPECT_EQ(replies_[i]->outcome(), proto::SESSION_NOT_FOUND);
+  EXPECT_TRUE(r3_.Logoffs().empty()) << "nothing ended";
+  size_t step = Step(mine);  // this process's own session goes on
+  EXPECT_FALSE(replies_[step].has_value()) << "with R/3";
+  process_->Tick();  // flushes the access log
+  std::ifstream in(log);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string lines = text.str();
+  EXPECT_NE(lines.find("\nm "), std::string::npos) << lines;
+  EXPECT_NE(lines.find("IT2-A:localhost:0001.01000001 session command "
+                       "misrouted: owner IT2/1, received by IT1/0 (pid "),
+            std::string::npos)
+      << lines;
+  EXPECT_NE(lines.find("nothing ended"), std::string::npos);
+  std::filesystem::remove(log);
+}
+
+// The connection pool (seed 000): a logoff or ~timeout returns the R/3
+// connection to the pool - reset with "/n" (transaction ended, locks
+// released), not logged off - and it is logged off once kept long enough.
+TEST_F(AgateFaults, APooledConnectionIsResetAndLoggedOffWhenKeptLongEnough) {
+  MakeProcess(4, "", 60 * kSimSecond);
+  std::string gusid = LogOn(71);
+  size_t calls = r3_.calls.size();
+  size_t i = Send(proto::AGateRequest::STEP, gusid, {{"~command", "logoff"}});
+  ASSERT_TRUE(replies_[i].has_value());
+  EXPECT_EQ(replies_[i]->outcome(), proto::LOGGED_OFF);
+  ASSERT_EQ(r3_.calls.size(), calls + 1);
+  ASSERT_TRUE(r3_.calls[calls].request.has_step());
+  EXPECT_EQ(r3_.calls[calls].request.step().session(), 71u);
+  EXPECT_EQ(r3_.calls[calls].request.step().okcode(), "/n");
+  EXPECT_TRUE(r3_.Logoffs().empty()) << "kept in the pool";
+  process_->LateR3Answer(LoggedOn(71));  // the reset answered late
+  EXPECT_TRUE(r3_.Logoffs().empty()) << "a pooled session is held";
+  clock_.Advance(59 * kSimSecond);
+  process_->Tick();
+  EXPECT_TRUE(r3_.Logoffs().empty()) << "not yet";
+  clock_.Advance(2 * kSimSecond);
+  process_->Tick();
+  EXPECT_EQ(r3_.Logoffs(), std::vector<uint64_t>{71});
+  process_->Tick();
+  EXPECT_EQ(r3_.Logoffs(), std::vector<uint64_t>{71}) << "once";
+}
+
+TEST_F(AgateFaults, APooledConnectionR3EndedFirstIsNotLoggedOff) {
+  MakeProcess(4, "", 60 * kSimSecond);
+  LogOn(72);
+  clock_.Advance(61 * kSimSecond);  // ~timeout 1 minute
+  process_->Tick();
+  EXPECT_TRUE(r3_.Logoffs().empty()) << "timed out into the pool";
+  proto::R3Down down;
+  auto* ended = down.add_ended();
+  ended->set_session(72);
+  ended->set_reason("rdisp/plugin_auto_logout");
+  process_->R3Ended(down);
+  clock_.Advance(61 * kSimSecond);
+  process_->Tick();
+  EXPECT_TRUE(r3_.Logoffs().empty());
+}
+
+TEST_F(AgateFaults, WithoutAPoolTheConnectionIsLoggedOffAtOnce) {
+  MakeProcess(4);
+  std::string gusid = LogOn(73);
+  Send(proto::AGateRequest::STEP, gusid, {{"~command", "logoff"}});
+  EXPECT_EQ(r3_.Logoffs(), std::vector<uint64_t>{73});
 }
 
 }  // namespace

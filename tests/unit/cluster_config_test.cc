@@ -96,13 +96,14 @@ TEST(ClusterConfig, FaultSettingsHaveDefaultsAndNameTheirErrors) {
   EXPECT_EQ(c->wgate_step_timeout_s, 30);
   EXPECT_EQ(c->agate_r3_timeout_s, 10);
   EXPECT_EQ(c->agate_orphan_exit_s, 120);
+  EXPECT_EQ(c->agate_r3_pool_keep_s, 0) << "no connection pool";
   EXPECT_EQ(c->instances[0].unresponsive_restart_s, 60);
   EXPECT_EQ(c->supervisor.max_restarts, 5);
   EXPECT_EQ(c->supervisor.listen, "127.0.0.1:3899");
 
   auto set = Parse(
       "[wgate]\nstep_timeout_s = 5\n[agate]\nr3_timeout_s = 2\norphan_exit_s = "
-      "0\n"
+      "0\nr3_pool_keep_s = 2.5\n"
       "[supervisor]\nmax_restarts = 2\nwindow_s = 30\nlisten = "
       "\"127.0.0.1:0\"\n" +
       instance + "unresponsive_restart_s = 0\n");
@@ -110,6 +111,7 @@ TEST(ClusterConfig, FaultSettingsHaveDefaultsAndNameTheirErrors) {
   EXPECT_EQ(set->wgate_step_timeout_s, 5);
   EXPECT_EQ(set->agate_r3_timeout_s, 2);
   EXPECT_EQ(set->agate_orphan_exit_s, 0);
+  EXPECT_EQ(set->agate_r3_pool_keep_s, 2.5);
   EXPECT_EQ(set->supervisor.max_restarts, 2);
   EXPECT_EQ(set->instances[0].unresponsive_restart_s, 0);
 

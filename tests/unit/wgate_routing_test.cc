@@ -140,6 +140,36 @@ TEST_F(DirectoryTest, RoutesByOwnerAndRefusesWhatItCannotReach) {
   EXPECT_TRUE(OwnerEnded(*directory_, d.owner));
 }
 
+// Routing "naive" (the misrouting lab): a session command goes to any live
+// process, and the decision says when that is not the owner; owner routing
+// never misroutes.
+TEST_F(DirectoryTest, NaiveRoutingSaysWhenACommandMissesTheOwner) {
+  Report(0, {{0, 1, proto::ProcessInfo::UP}, {1, 1, proto::ProcessInfo::UP}});
+  Report(1, {{0, 1, proto::ProcessInfo::UP}, {1, 1, proto::ProcessInfo::UP}});
+  Gusid id{"IT1", "host", 1, (1u << 24) | 7, ""};
+  int misrouted = 0, owner = 0;
+  for (int i = 0; i < 200; ++i) {
+    RouteDecision d = DecideRoute(*directory_, id.PublicId(), true, true, rng_);
+    ASSERT_NE(d.target, nullptr);
+    bool at_owner = d.target->instance() == "IT1" && d.target->process() == 1;
+    EXPECT_EQ(d.misrouted, !at_owner);
+    misrouted += d.misrouted;
+    owner += at_owner;
+  }
+  EXPECT_GT(misrouted, 100) << "3 of 4 processes are not the owner";
+  EXPECT_GT(owner, 20);
+  for (bool terminate : {false, true}) {
+    RouteDecision d =
+        DecideRoute(*directory_, id.PublicId(), terminate, false, rng_);
+    EXPECT_FALSE(d.misrouted);
+  }
+  Metrics m;
+  m.misrouted_commands = 3;
+  EXPECT_NE(MetricsText(m, *directory_)
+                .find("its_wgate_misrouted_commands_total 3\n"),
+            std::string::npos);
+}
+
 TEST(OutcomeTest, HttpStatusAndCookie) {
   EXPECT_EQ(HttpStatus(proto::PAGE), 200);
   EXPECT_EQ(HttpStatus(proto::LOGGED_OFF), 200);
