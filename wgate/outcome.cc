@@ -23,6 +23,7 @@ int HttpStatus(proto::Outcome outcome, bool has_location) {
     case proto::SESSION_NOT_FOUND:
     case proto::SESSION_LOST:
     case proto::BAD_COMMAND:
+    case proto::BAD_TRANSACTION_CALL:
       return 400;
     case proto::SERVICE_NOT_FOUND:
       return 404;
