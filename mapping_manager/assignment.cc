@@ -1,5 +1,7 @@
 #include "mapping_manager/assignment.h"
 
+#include "common/strings.h"
+
 namespace its::mm {
 
 Assignment AssignProcess(const std::vector<ProcessView>& processes,
@@ -23,6 +25,27 @@ Assignment AssignProcess(const std::vector<ProcessView>& processes,
   if (running < max_agates) return {Assignment::kScaleUp, -1};
   if (least_busy) return {Assignment::kAssign, least_busy->process};
   return {Assignment::kFull, -1};
+}
+
+std::string PinnedRefusal(const std::vector<ProcessView>& processes,
+                          int process, int max_agates) {
+  if (process < 0 || process >= max_agates) {
+    return Cat("does not exist (MaxAGates ", max_agates, ")");
+  }
+  for (const ProcessView& p : processes) {
+    if (p.process != process) continue;
+    if (p.up) {
+      if (p.sessions >= p.max_sessions) {
+        return Cat("has no free session (", p.sessions, " of ", p.max_sessions,
+                   ")");
+      }
+      return "";
+    }
+    if (p.starting) return "is starting";
+    if (p.unresponsive) return "is unresponsive";
+    return "is down";
+  }
+  return "is not running (the instance runs fewer processes)";
 }
 
 }  // namespace its::mm

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <string>
 #include <vector>
 
 namespace its::mm {
@@ -13,6 +14,7 @@ struct ProcessView {
   double weight = 1.0;    // load weight w
   int sessions = 0;
   int max_sessions = 1;
+  bool unresponsive = false;  // alive, its load reports stopped
 };
 
 struct Assignment {
@@ -33,5 +35,13 @@ struct Assignment {
 // still has a free session. `running` counts processes up or starting.
 Assignment AssignProcess(const std::vector<ProcessView>& processes,
                          double overload_weight, int max_agates);
+
+// ~agate_routing=<instance>:<process> (docs/architecture.md §4): "" when
+// process `process` can take the session — it is up and has a free session
+// slot; being overloaded does not matter, the link bypasses load balancing.
+// Else the reason, a sentence fragment after "process N of IT1": nothing is
+// ever assigned elsewhere instead.
+std::string PinnedRefusal(const std::vector<ProcessView>& processes,
+                          int process, int max_agates);
 
 }  // namespace its::mm

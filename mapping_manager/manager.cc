@@ -156,16 +156,32 @@ grpc::Status MappingManager::ReportLoad(const proto::LoadReport& r) {
   return grpc::Status::OK;
 }
 
-bool MappingManager::AssignNow(AssignDone& done, bool may_wait) {
+bool MappingManager::AssignNow(AssignDone& done, bool may_wait,
+                               std::optional<int> pinned) {
   std::vector<ProcessView> views;
   views.reserve(slots_.size());
   for (size_t i = 0; i < slots_.size(); ++i) {
     const Slot& s = slots_[i];
     if (!s.in_use) continue;
-    views.push_back(ProcessView{static_cast<int>(i), s.pid,
-                                s.state == proto::ProcessInfo::UP,
-                                s.state == proto::ProcessInfo::STARTING,
-                                Weight(s), s.sessions(), config_.max_sessions});
+    views.push_back(ProcessView{
+        static_cast<int>(i), s.pid, s.state == proto::ProcessInfo::UP,
+        s.state == proto::ProcessInfo::STARTING, Weight(s), s.sessions(),
+        config_.max_sessions, s.state == proto::ProcessInfo::UNRESPONSIVE});
+  }
+  if (pinned) {  // ~agate_routing: this process or a refusal, nothing else
+    std::string refusal = PinnedRefusal(views, *pinned, config_.max_agates);
+    if (!refusal.empty()) {
+      spdlog::info("{}: ~agate_routing to process {} refused: it {}",
+                   config_.name, *pinned, refusal);
+      done(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                        Cat("AGate process ", *pinned, " of ", config_.name,
+                            " ", refusal)),
+           proto::ProcessInfo());
+      return true;
+    }
+    ++slots_[*pinned].assigned;
+    done(grpc::Status::OK, Info(*pinned));
+    return true;
   }
   Assignment a =
       AssignProcess(views, config_.overload_weight, config_.max_agates);
@@ -198,8 +214,9 @@ bool MappingManager::AssignNow(AssignDone& done, bool may_wait) {
     }
     case Assignment::kWait:
       if (!may_wait) return false;
-      waiting_.push_back(Waiter{
-          std::move(done), std::chrono::steady_clock::now() + kAssignWait});
+      waiting_.push_back(Waiter{std::move(done),
+                                std::chrono::steady_clock::now() + kAssignWait,
+                                std::nullopt});
       waiter_timer_.Arm(kAssignWait, [this] { TryAssignWaiting(); });
       return true;
     case Assignment::kFull:
@@ -212,7 +229,7 @@ bool MappingManager::AssignNow(AssignDone& done, bool may_wait) {
   return true;
 }
 
-void MappingManager::Assign(AssignDone done) {
+void MappingManager::Assign(AssignDone done, std::optional<int> pinned) {
   if (stopping_) {
     done(grpc::Status(
              grpc::StatusCode::UNAVAILABLE,
@@ -222,10 +239,11 @@ void MappingManager::Assign(AssignDone done) {
   }
   if (recovering_) {  // adopted processes first: they may have room
     waiting_.push_back(Waiter{std::move(done),
-                              std::chrono::steady_clock::now() + kAssignWait});
+                              std::chrono::steady_clock::now() + kAssignWait,
+                              pinned});
     return;
   }
-  AssignNow(done, true);
+  AssignNow(done, true, pinned);
 }
 
 void MappingManager::TryAssignWaiting() {
@@ -240,7 +258,7 @@ void MappingManager::TryAssignWaiting() {
       waiting_.pop_front();
       continue;
     }
-    if (!AssignNow(w.done, false)) return;
+    if (!AssignNow(w.done, false, w.pinned)) return;
     waiting_.pop_front();
   }
 }

@@ -7,8 +7,10 @@
 #include <unordered_set>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "common/cluster_config.h"
 #include "common/gusid.h"
+#include "common/its_protocol.h"
 #include "proto/its.pb.h"
 
 namespace its::wgate {
@@ -62,6 +64,12 @@ class ProcessDirectory {
   // would hold), then the other reachable ones, largest free capacity first.
   // Instances whose manager is not speaking are left out.
   std::vector<size_t> InstanceOrder(std::mt19937_64& rng) const;
+
+  // Step 1 for a start with ~agate_routing: the named instance, never
+  // another. NotFound: no such instance; InvalidArgument: a process number
+  // beyond its max_agates (both the link's fault); Unavailable: its Mapping
+  // Manager is not speaking. Each message is a sentence for the page.
+  absl::StatusOr<size_t> RoutedInstance(const AgateRouting& routing) const;
 
   // Some instance can take a new session. `degraded` (if given) gets one
   // line per thing that is not as it should be.

@@ -32,6 +32,8 @@ struct Metrics {
   // Targets refused: not this cluster's session URLs.
   uint64_t dsm_rejected = 0;
   uint64_t portal_refused = 0;  // absolute or foreign launch URLs
+  // Starts refused because ~agate_routing named what cannot take them.
+  uint64_t routing_refused = 0;
   std::array<uint64_t, proto::Outcome_ARRAYSIZE> outcomes{};
   std::map<int, uint64_t> by_status;
 

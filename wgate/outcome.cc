@@ -58,6 +58,16 @@ std::string_view OutcomeLabel(proto::Outcome outcome) {
   return labels[i];
 }
 
+const char* StartSteps(proto::Outcome outcome) {
+  switch (outcome) {
+    case proto::SESSION_STARTED:
+    case proto::SERVICE_RESTARTED:
+      return "1,2,3,4,5";
+    default:  // no session ID (4), no R/3 user session (5)
+      return "1,2,3";
+  }
+}
+
 proto::AGateResponse WgateAnswer(proto::Outcome outcome) {
   const char* title = "Session not found";
   const char* text = "The session does not exist - please log in again";

@@ -3,6 +3,7 @@
 #include <asio.hpp>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <unordered_map>
@@ -81,11 +82,18 @@ class WGate {
   void Reply(Respond& respond, http::Response r);
 
   // session_start.cc
+  // Where a new session may go: the instances to ask in order (step 1),
+  // and with ~agate_routing the one named instance and maybe its process.
+  struct StartPlan {
+    std::vector<size_t> order;
+    bool routed = false;  // ~agate_routing: no other instance, no fallback
+    std::optional<int> process;
+  };
   void StartSession(const std::string& service, Params url,
                     const std::string& old_session,
                     const std::string& client_ip, Respond respond);
-  void TryInstances(std::shared_ptr<proto::AGateRequest> req,
-                    std::vector<size_t> order, size_t next, Respond respond);
+  void TryInstances(std::shared_ptr<proto::AGateRequest> req, StartPlan plan,
+                    size_t next, Respond respond);
 
   // dsm_endpoints.cc
   void Terminator(http::Request& req, Respond respond);
