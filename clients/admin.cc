@@ -241,7 +241,7 @@ std::string ToText(const Table& listing) {
   for (const auto& c : t.columns) header.push_back(ToUpper(c.key));
   line(header);
   for (const auto& row : rows) line(row);
-  out += Cat("(", rows.size(), " rows)");
+  out += Cat("(", Counted(rows.size(), "row", "rows"), ")");
   return out;
 }
 

@@ -38,15 +38,16 @@ Table AgateTable() {
                       {"busy_threads", "Busy threads"},
                       {"max_threads", "Max threads"},
                       {"weight", "Load weight w"},
-                      {"state", "State"}});
+                      {"state", "State"},
+                      {"incarnation", "Incarnation"}});
 }
 
 void AddAgateRow(const proto::ProcessInfo& p, Table* t) {
   t->rows.push_back({p.instance(), int64_t{p.process()}, int64_t{p.pid()},
                      p.address(), int64_t{p.sessions()},
                      int64_t{p.max_sessions()}, int64_t{p.busy_threads()},
-                     int64_t{p.max_threads()}, p.weight(),
-                     StateName(p.state())});
+                     int64_t{p.max_threads()}, p.weight(), StateName(p.state()),
+                     int64_t{p.incarnation()}});
 }
 
 Table LoadstatTable() {

@@ -188,6 +188,9 @@ void WGate::Handle(http::Request& req, Respond respond) {
     case Endpoint::kAdmin:
       AdminPage(req, std::move(respond));
       return;
+    case Endpoint::kAdminRedirect:
+      AdminRedirect(req, std::move(respond));
+      return;
     case Endpoint::kService:
       HandleService(req, e.service, e.start, std::move(respond));
       return;

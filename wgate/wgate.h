@@ -101,6 +101,8 @@ class WGate {
 
   // admin_page.cc
   void AdminPage(const http::Request& req, Respond respond);
+  // /scripts/wgate/admin/ (without `!`): 302 to the admin page.
+  void AdminRedirect(const http::Request& req, Respond respond);
 
   const ClusterConfig& config_;
   const ServiceCatalog& services_;

@@ -21,6 +21,7 @@ proto::ProcessInfo Process() {
   p.set_state(proto::ProcessInfo::UNRESPONSIVE);
   p.set_turnaround_s(0.25);
   p.set_requests(99);
+  p.set_incarnation(3);
   return p;
 }
 
@@ -36,12 +37,12 @@ TEST(AdminTable, AgatesInItsadmOrder) {
   EXPECT_EQ(Keys(t), (std::vector<std::string>{
                          "instance", "process", "pid", "address", "sessions",
                          "max_sessions", "busy_threads", "max_threads",
-                         "weight", "state"}));
+                         "weight", "state", "incarnation"}));
   EXPECT_EQ(admin_table::Titles(t)[8], "Load weight w");
   EXPECT_EQ(admin_table::TextRows(t),
             (std::vector<std::vector<std::string>>{
                 {"IT1", "2", "4711", "127.0.0.1:3910", "3", "10", "1", "4",
-                 "0.500", "unresponsive"}}));
+                 "0.500", "unresponsive", "3"}}));
 }
 
 TEST(AdminTable, LoadstatComputesFreeCapacity) {
@@ -102,6 +103,7 @@ TEST(AdminTable, ItsadmJsonKeepsNumbersAndTextAligns) {
   EXPECT_EQ(j[0]["pid"], 4711);
   EXPECT_TRUE(j[0]["weight"].is_number_float());
   EXPECT_EQ(j[0]["state"], "unresponsive");
+  EXPECT_EQ(j[0]["incarnation"], 3) << "added after the documented keys";
   proto::ClusterProcesses procs;
   auto* p = procs.add_processes();
   p->set_name("wgate");
@@ -113,8 +115,13 @@ TEST(AdminTable, ItsadmJsonKeepsNumbersAndTextAligns) {
   EXPECT_EQ(admin::ToText(processes),
             "NAME   PID  ADDRESS         RESTARTS  STATE\n"
             "wgate  42   127.0.0.1:8080  0         running\n"
-            "(1 rows)");
+            "(1 row)");
   EXPECT_TRUE(admin::ToJson(processes)[0]["restarts"].is_number_integer());
+  procs.add_processes()->set_name("r3_stub");
+  processes.table = admin_table::ProcessTable(procs);
+  EXPECT_TRUE(admin::ToText(processes).ends_with("\n(2 rows)"));
+  processes.table.rows.clear();
+  EXPECT_TRUE(admin::ToText(processes).ends_with("\n(0 rows)"));
 }
 
 }  // namespace

@@ -17,6 +17,9 @@ TEST(RouterTest, Paths) {
   EXPECT_EQ(RoutePath("/dsm/terminator").kind, Endpoint::kTerminator);
   EXPECT_EQ(RoutePath("/portal").kind, Endpoint::kPortal);
   EXPECT_EQ(RoutePath("/scripts/wgate/admin/!").kind, Endpoint::kAdmin);
+  EXPECT_EQ(RoutePath("/scripts/wgate/admin/").kind, Endpoint::kAdminRedirect);
+  EXPECT_EQ(RoutePath("/scripts/wgate/ADMIN").kind, Endpoint::kAdminRedirect);
+  EXPECT_EQ(RoutePath("/scripts/wgate/admin/x").kind, Endpoint::kNotFound);
   Endpoint e = RoutePath("/scripts/wgate/WebGUI/!");
   EXPECT_EQ(e.kind, Endpoint::kService);
   EXPECT_EQ(e.service, "webgui");
