@@ -86,6 +86,9 @@ class AGateProcess {
                                const std::string& text, bool clear_cookie,
                                const std::string& extra_html = "") const;
   const std::string& AgateName() const;  // instance/process/PID
+  // ClockText of now, formatted once per simulated second (every page
+  // shows it).
+  const std::string& ClockNow();
 
   AGateOptions options_;
   const int pid_ = getpid();  // getpid(2) is a system call every time
@@ -103,6 +106,8 @@ class AGateProcess {
       0;  // START requests received (the Mapping Manager's assignments)
   std::unordered_map<uint64_t, uint32_t> by_r3_session_;  // R/3 session -> slot
   AccessLogWriter access_;  // this process's lines of the access.log
+  int64_t clock_second_ = -1;
+  std::string clock_text_;
 };
 
 }  // namespace its::agate

@@ -162,7 +162,8 @@ void AGateProcess::Start(proto::AGateRequest& req, const Reply& reply,
                         s->Param("~cookies", "1") == "0",
                         s->user,
                         AgateName(),
-                        SispScriptFor(*s, ids_, "USR_OPEN")};
+                        SispScriptFor(*s, ids_, "USR_OPEN"),
+                        ClockNow()};
       proto::Screen& screen = *r3resp.mutable_screen();
       if (restarted) {
         screen.set_message("The service was restarted (~serviceRestarted=X)");

@@ -65,7 +65,8 @@ int main(int argc, char** argv) {
   if (options.host.empty() || options.host.size() > 64)
     options.host = "localhost";
 
-  its::ScaledClock clock(time_scale > 0 ? time_scale : config.time_scale);
+  its::ScaledClock clock(time_scale > 0 ? time_scale : config.time_scale,
+                         config.sim_epoch);
   its::GrpcLoop loop;
   its::agate::R3Client r3client(
       loop, r3.empty() ? config.r3_listen : r3, its::agate::R3Failure,

@@ -83,7 +83,9 @@ void WGate::AdminPage(const http::Request& req, Respond respond) {
     for (const auto& inst : directory_.instances())
       for (const auto& p : inst.directory.processes())
         admin_table::AddAgateRow(p, &agates);
-    std::string body = "<h1>ITS Administration</h1>";
+    std::string body =
+        Cat("<h1>ITS Administration</h1><p id=\"its-clock\">Simulated time ",
+            HtmlEscape(ClockText(clock_.Now(), clock_.time_scale())), "</p>");
     // Each list under a heading that counts its rows.
     auto section = [&body](std::string_view id, std::string_view title,
                            const admin_table::Table& t, std::string_view one,

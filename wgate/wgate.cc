@@ -36,6 +36,7 @@ WGate::WGate(const ClusterConfig& config, const ServiceCatalog& services,
       watches_(config.instances.size(), 0),
       r3_(proto::R3::NewStub(MakeChannel(config.r3_listen))),
       rng_(std::random_device{}()),
+      clock_(config.time_scale, config.sim_epoch),
       manager_check_(io) {
   for (const auto& inst : config_.instances) {
     managers_.push_back(

@@ -10,6 +10,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/cluster_config.h"
 #include "common/gusid.h"
 #include "common/params.h"
@@ -119,6 +120,9 @@ class WGate {
   std::unordered_map<std::string, std::shared_ptr<proto::AGate::Stub>>
       admin_stubs_;
   std::mt19937_64 rng_;
+  // The cluster's simulated time (cluster.toml time_scale, sim_epoch), for
+  // the pages the wgate makes itself.
+  ScaledClock clock_;
   Metrics metrics_;
   asio::steady_timer manager_check_;
   bool stopping_ = false;

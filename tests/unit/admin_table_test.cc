@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "clients/admin.h"
+#include "common/clock.h"
 
 namespace its {
 namespace {
@@ -122,6 +123,40 @@ TEST(AdminTable, ItsadmJsonKeepsNumbersAndTextAligns) {
   EXPECT_TRUE(admin::ToText(processes).ends_with("\n(2 rows)"));
   processes.table.rows.clear();
   EXPECT_TRUE(admin::ToText(processes).ends_with("\n(0 rows)"));
+}
+
+TEST(AdminClock, OneSimulatedTimeForTheWholeCluster) {
+  // 2026-01-01 00:00:00 UTC; an hour of real time later at scale 60 the
+  // simulated time is 60 hours on, in every process that shares the epoch.
+  constexpr int64_t kEpoch = 1767225600;
+  constexpr SimMicros kHour = 3600 * kSimSecond;
+  SimMicros real = kEpoch * kSimSecond + kHour;
+  EXPECT_EQ(SimulatedTime(kEpoch, 60, real), kEpoch * kSimSecond + 60 * kHour);
+  EXPECT_EQ(SimulatedTime(kEpoch, 1, real), real);
+  EXPECT_EQ(SimulatedTime(0, 60, real), real) << "no epoch: real time";
+  EXPECT_EQ(ClockText(SimulatedTime(kEpoch, 60, real), 60),
+            "2026/01/03 12:00:00 UTC (time scale 60)");
+  EXPECT_EQ(ClockText(kEpoch * kSimSecond, 0.5),
+            "2026/01/01 00:00:00 UTC (time scale 0.5)");
+
+  ClusterConfig config;
+  config.time_scale = 60;
+  config.sim_epoch = kEpoch;
+  EXPECT_EQ(admin::ClockLine(config, real),
+            "simulated time 2026/01/03 12:00:00 UTC (time scale 60)");
+  nlohmann::json j = admin::ToJson(admin::TimeTable(config, real));
+  ASSERT_EQ(j.size(), 1u);
+  EXPECT_EQ(j[0]["simulated_time"], "2026/01/03 12:00:00");
+  EXPECT_EQ(j[0]["time_scale"], 60.0);
+  EXPECT_EQ(j[0]["sim_epoch"], kEpoch);
+  // Without an epoch each process has its own simulated time: itsadm does
+  // not pretend to know it.
+  config.sim_epoch = 0;
+  EXPECT_EQ(admin::ClockLine(config, real),
+            "time scale 60 (simulated time differs per process: no sim_epoch "
+            "in cluster.toml)");
+  EXPECT_EQ(admin::ToJson(admin::TimeTable(config, real))[0]["simulated_time"],
+            "");
 }
 
 }  // namespace
