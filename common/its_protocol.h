@@ -75,7 +75,7 @@ LogonData ReadLogonData(Lookup param) {
 // ~agate_routing=<instance>[:<process>] on a start URL: the new session
 // goes to that AGate instance (no weighing by capacity) and, with a process
 // number, to that process (no assignment rule) — or is refused, never sent
-// elsewhere (docs/architecture.md §4). The real ITS names a host; here every
+// elsewhere (docs/architecture.md §4.2). The real ITS names a host; here every
 // process runs on one host, so the instance stands in for it.
 struct AgateRouting {
   std::string instance;        // upper case, [A-Z0-9]{1,8}

@@ -36,7 +36,7 @@ struct Assignment {
 Assignment AssignProcess(const std::vector<ProcessView>& processes,
                          double overload_weight, int max_agates);
 
-// ~agate_routing=<instance>:<process> (docs/architecture.md §4): "" when
+// ~agate_routing=<instance>:<process> (docs/architecture.md §4.2): "" when
 // process `process` can take the session — it is up and has a free session
 // slot; being overloaded does not matter, the link bypasses load balancing.
 // Else the reason, a sentence fragment after "process N of IT1": nothing is

@@ -211,9 +211,10 @@ TEST_F(Sisp, PortalRefusesForeignLaunchUrls) {
   }
 }
 
-// The multi-server misrouting lab (seed 000): with routing "naive" the
-// termination goes to any process; most land on one that does not own the
-// session, and the session and its lock stay until ~timeout.
+// The multi-server misrouting lab (docs/lab-termination-misrouting.md): with
+// routing "naive" the termination goes to any process; most land on one that
+// does not own the session, and the session and its lock stay until
+// ~timeout.
 void Lab(const std::string& routing, int* ended, int* total) {
   auto c = StartCluster(
       [&](toml::table& t) { t.insert_or_assign("routing", routing); });
