@@ -79,6 +79,15 @@ void AGateProcess::LateR3Answer(const proto::R3Response& resp) {
 
 const std::string& AGateProcess::AgateName() const { return agate_name_; }
 
+const std::string& AGateProcess::ClockNow() {
+  SimMicros now = clock_.Now();
+  if (now / kSimSecond != clock_second_) {
+    clock_second_ = now / kSimSecond;
+    clock_text_ = ClockText(now, clock_.time_scale());
+  }
+  return clock_text_;
+}
+
 proto::AGateResponse AGateProcess::Response(proto::Outcome outcome,
                                             std::string body) const {
   proto::AGateResponse r;

@@ -98,6 +98,9 @@ class AGateProcess {
                                const std::string& text, bool clear_cookie,
                                const std::string& extra_html = "") const;
   const std::string& AgateName() const;  // instance/process/PID
+  // ClockText of now, formatted once per simulated second (every page
+  // shows it).
+  const std::string& ClockNow();
 
   AGateOptions options_;
   const int pid_ = getpid();  // getpid(2) is a system call every time
@@ -119,6 +122,8 @@ class AGateProcess {
   std::unordered_set<uint64_t> pooled_;
   std::deque<std::pair<SimMicros, uint64_t>> pool_closes_;
   AccessLogWriter access_;  // this process's lines of the access.log
+  int64_t clock_second_ = -1;
+  std::string clock_text_;
 };
 
 }  // namespace its::agate

@@ -7,6 +7,7 @@
 #include "common/its_protocol.h"
 #include "common/pages.h"
 #include "common/strings.h"
+#include "common/transaction_call.h"
 
 namespace its::agate {
 namespace {
@@ -18,12 +19,6 @@ SimMicros Duration(const std::string& value, SimMicros unit,
                    SimMicros fallback) {
   int64_t v;
   return ParseInt(value, &v) && v >= 0 ? v * unit : fallback;
-}
-
-std::string FirstWord(std::string_view s) {
-  s = Trim(s);
-  size_t sp = s.find_first_of(" \t");
-  return std::string(s.substr(0, sp));
 }
 
 }  // namespace
@@ -66,7 +61,15 @@ void AGateProcess::Start(proto::AGateRequest& req, const Reply& reply,
                   false));
     return;
   }
-  std::string tcode = FirstWord(param("~transaction"));
+  // ~transaction: TCODE, or a transaction call with field values (a deep
+  // link). The wgate checked its syntax already; a bad one gets no session.
+  auto call = ParseTransactionCall(param("~transaction"));
+  if (!call.ok()) {
+    reply(Message(proto::BAD_TRANSACTION_CALL, "Transaction call not possible",
+                  std::string(call.status().message()), false));
+    return;
+  }
+  const std::string okcode = StartOkcode(*call, param("~okcode"));
   auto shared_req = std::make_shared<proto::AGateRequest>(std::move(req));
   threads_.Run([=, this](SimMicros started) {
     proto::R3Request r3req;
@@ -75,7 +78,10 @@ void AGateProcess::Start(proto::AGateRequest& req, const Reply& reply,
     logon->set_user(login);
     logon->set_password(password);
     logon->set_language(language);
-    logon->set_tcode(tcode);
+    logon->set_tcode(call->tcode);
+    for (const auto& [name, value] : call->fields)
+      (*logon->mutable_fields())[name] = value;
+    logon->set_okcode(okcode);
     logon->set_terminal(AgateName());
     logon->set_service(ToLower(shared_req->service()));
     r3_.Call(std::move(r3req), [=, this](proto::R3Response& r3resp) {
@@ -91,6 +97,11 @@ void AGateProcess::Start(proto::AGateRequest& req, const Reply& reply,
         reply(Response(proto::LOGON_FAILED,
                        LogonPage(shared_req->service(), url, r3resp.error(),
                                  client, language)));
+        return;
+      }
+      if (r3resp.code() == proto::R3Response::BAD_CALL) {
+        reply(Message(proto::BAD_TRANSACTION_CALL,
+                      "Transaction call not possible", r3resp.error(), false));
         return;
       }
       if (r3resp.code() == proto::R3Response::CONNECTION_LOST) {
@@ -151,7 +162,8 @@ void AGateProcess::Start(proto::AGateRequest& req, const Reply& reply,
                         s->Param("~cookies", "1") == "0",
                         s->user,
                         AgateName(),
-                        SispScriptFor(*s, ids_, "USR_OPEN")};
+                        SispScriptFor(*s, ids_, "USR_OPEN"),
+                        ClockNow()};
       proto::Screen& screen = *r3resp.mutable_screen();
       if (restarted) {
         screen.set_message("The service was restarted (~serviceRestarted=X)");
@@ -177,7 +189,10 @@ void AGateProcess::Tombstone(SessionContext& s, proto::AGateRequest& req,
         proto::AGateRequest start;
         start.set_kind(proto::AGateRequest::START);
         start.set_service(s.service);
-        for (const auto& p : req.params()) *start.add_params() = p;
+        // The step's own function code is no start's: the restarted
+        // service shows its first screen (its start URL's call applies).
+        for (const auto& p : req.params())
+          if (p.name() != "~okcode") *start.add_params() = p;
         if (s.logon_kept) {
           auto* p = start.add_params();
           p->set_name("~servicerestarted");

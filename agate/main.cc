@@ -65,7 +65,8 @@ int main(int argc, char** argv) {
   if (options.host.empty() || options.host.size() > 64)
     options.host = "localhost";
 
-  its::ScaledClock clock(time_scale > 0 ? time_scale : config.time_scale);
+  its::ScaledClock clock(time_scale > 0 ? time_scale : config.time_scale,
+                         config.sim_epoch);
   // A real-time setting, kept in simulated time like ~timeout.
   options.r3_pool_keep = static_cast<its::SimMicros>(
       config.agate_r3_pool_keep_s * clock.time_scale() * its::kSimSecond);

@@ -125,7 +125,12 @@ std::string RenderScreen(const proto::Screen& screen,
           "<button type=\"submit\" name=\"~okcode\" value=\"/nex\">Log "
           "Off</button></form>");
   body += Cat("<footer>User ", HtmlEscape(ctx.user), " &middot; AGate ",
-              HtmlEscape(ctx.agate), "</footer>");
+              HtmlEscape(ctx.agate));
+  if (!ctx.clock.empty()) {
+    body += Cat(" &middot; <span id=\"its-clock\">Simulated time ",
+                HtmlEscape(ctx.clock), "</span>");
+  }
+  body += "</footer>";
   body += ctx.sisp;
   PageEnd(&body);
   return body;

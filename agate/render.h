@@ -14,6 +14,7 @@ struct RenderContext {
   std::string user;
   std::string agate;  // "IT1/0/1234": which process served the page
   std::string sisp;   // SessInfo script (SispScript), or empty
+  std::string clock;  // simulated time and time scale (ClockText), or empty
 };
 
 // SessInfo of SISP (docs/sisp-and-dsm.md), handed to the portal page's DSM.

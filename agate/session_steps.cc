@@ -206,7 +206,8 @@ void AGateProcess::Step(SessionContext& s, proto::AGateRequest& req,
                        ctx.Param("~cookies", "1") == "0",
                        ctx.user,
                        AgateName(),
-                       SispScriptFor(ctx, ids_, "USR_OPEN")};
+                       SispScriptFor(ctx, ids_, "USR_OPEN"),
+                       ClockNow()};
       reply(Response(proto::PAGE, RenderScreen(r3resp.screen(), rc)));
       RunNextWaiting(ctx);
     });

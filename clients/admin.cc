@@ -7,6 +7,7 @@
 #include <thread>
 #include <variant>
 
+#include "common/clock.h"
 #include "common/grpc_util.h"
 #include "common/strings.h"
 #include "proto/its.grpc.pb.h"
@@ -59,9 +60,43 @@ absl::StatusOr<std::vector<proto::Directory>> Directories(
 
 }  // namespace
 
+Table TimeTable(const ClusterConfig& config, int64_t real_us) {
+  Table t;
+  t.table.columns = {{"simulated_time", "Simulated time"},
+                     {"time_scale", "Time scale"},
+                     {"sim_epoch", "Simulated time epoch"}};
+  bool known = config.sim_epoch > 0 || config.time_scale == 1.0;
+  std::string now =
+      known ? FormatDateTime(
+                  SimulatedTime(config.sim_epoch, config.time_scale, real_us))
+                  .substr(0, 19)
+            : "";
+  t.table.rows.push_back({now, config.time_scale, int64_t{config.sim_epoch}});
+  return t;
+}
+
+std::string ClockLine(const ClusterConfig& config, int64_t real_us) {
+  if (config.sim_epoch <= 0 && config.time_scale != 1.0) {
+    return fmt::format(
+        "time scale {:g} (simulated time differs per process: no sim_epoch "
+        "in cluster.toml)",
+        config.time_scale);
+  }
+  return Cat(
+      "simulated time ",
+      ClockText(SimulatedTime(config.sim_epoch, config.time_scale, real_us),
+                config.time_scale));
+}
+
 absl::StatusOr<Table> Query(const ClusterConfig& config,
                             const std::string& command) {
   Table t;
+  if (command == "time") {
+    return TimeTable(config,
+                     std::chrono::duration_cast<std::chrono::microseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count());
+  }
   if (command == "sm05") {
     auto reply =
         CallR3<proto::Sm05Reply>(config, [](auto& stub, auto* ctx, auto* r) {
@@ -320,7 +355,7 @@ std::string ToText(const Table& listing) {
   for (const auto& c : t.columns) header.push_back(ToUpper(c.key));
   line(header);
   for (const auto& row : rows) line(row);
-  out += Cat("(", rows.size(), " rows)");
+  out += Cat("(", Counted(rows.size(), "row", "rows"), ")");
   return out;
 }
 

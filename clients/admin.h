@@ -20,8 +20,9 @@ struct Table {
   std::vector<std::string> warnings;
 };
 
-// Runs `command` (agates, sessions, sm04, sm05, sm12, loadstat) against the
-// cluster described by `config`, with a deadline on every call.
+// Runs `command` (agates, sessions, sm04, sm05, sm12, loadstat, processes,
+// time) against the cluster described by `config`, with a deadline on every
+// call.
 absl::StatusOr<Table> Query(const ClusterConfig& config,
                             const std::string& command);
 
@@ -43,6 +44,15 @@ absl::StatusOr<std::string> Drain(const ClusterConfig& config,
 
 // Ends HTTP security session `id` (SM05) and its linked application sessions.
 absl::Status EndSecuritySession(const ClusterConfig& config, uint64_t id);
+
+// The cluster's simulated time at real (Unix) time `real_us`, from its
+// configuration (time_scale, sim_epoch): one row of simulated_time
+// ("YYYY/MM/DD HH:MM:SS", UTC; "" when unknown: no sim_epoch and a
+// time_scale other than 1, so every process has its own), time_scale and
+// sim_epoch. What `itsadm time` prints.
+Table TimeTable(const ClusterConfig& config, int64_t real_us);
+// The same as the line itsadm prints under every text listing.
+std::string ClockLine(const ClusterConfig& config, int64_t real_us);
 
 nlohmann::json ToJson(const Table& table);  // a list of objects
 std::string ToText(const Table& table);     // aligned columns

@@ -205,6 +205,15 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(Options options) {
   }
   toml::table& t = c->config_;
   if (o.time_scale > 0) t.insert_or_assign("time_scale", o.time_scale);
+  // One simulated time for every process of the cluster, restarts included.
+  if (!t.contains("sim_epoch")) {
+    t.insert_or_assign(
+        "sim_epoch",
+        static_cast<int64_t>(
+            std::chrono::duration_cast<std::chrono::seconds>(
+                std::chrono::system_clock::now().time_since_epoch())
+                .count()));
+  }
   if (!t.contains("wgate")) t.insert("wgate", toml::table{});
   if (!t.contains("r3")) t.insert("r3", toml::table{});
   if (o.ephemeral_ports) {

@@ -1,6 +1,7 @@
 // itsadm: admin CLI of the ITS simulator (SM04, SM12, AGate processes,
 // sessions).
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -39,6 +40,9 @@ int main(int argc, char** argv) {
            Command{"processes",
                    "the cluster's processes as its launcher supervises them "
                    "(restarts, state)"},
+           Command{"time",
+                   "the cluster's simulated time and time scale (from its "
+                   "configuration)"},
        }) {
     auto* sub = app.add_subcommand(c.name, c.help);
     sub->add_flag("--json", json, "print JSON");
@@ -134,8 +138,18 @@ int main(int argc, char** argv) {
   }
   for (const auto& w : table->warnings)
     std::cerr << "itsadm: warning: " << w << "\n";
-  std::cout << (json ? its::admin::ToJson(*table).dump(2)
-                     : its::admin::ToText(*table))
-            << "\n";
+  if (json) {
+    std::cout << its::admin::ToJson(*table).dump(2) << "\n";
+    return 0;
+  }
+  std::cout << its::admin::ToText(*table) << "\n";
+  if (command != "time") {
+    std::cout << its::admin::ClockLine(
+                     *config,
+                     std::chrono::duration_cast<std::chrono::microseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count())
+              << "\n";
+  }
   return 0;
 }

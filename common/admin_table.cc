@@ -39,6 +39,7 @@ Table AgateTable() {
                       {"max_threads", "Max threads"},
                       {"weight", "Load weight w"},
                       {"state", "State"},
+                      {"incarnation", "Incarnation"},
                       {"draining", "Draining"}});
 }
 
@@ -47,7 +48,7 @@ void AddAgateRow(const proto::ProcessInfo& p, Table* t) {
                      p.address(), int64_t{p.sessions()},
                      int64_t{p.max_sessions()}, int64_t{p.busy_threads()},
                      int64_t{p.max_threads()}, p.weight(), StateName(p.state()),
-                     p.draining()});
+                     int64_t{p.incarnation()}, p.draining()});
 }
 
 Table LoadstatTable() {

@@ -27,7 +27,8 @@ struct Table {
 };
 
 // AGate processes of the Mapping Managers' directories: the empty table,
-// then one row per process.
+// then one row per process. `incarnation` (how often the slot was started,
+// mod 256, as in the GUSID) came last, after the documented columns.
 Table AgateTable();
 void AddAgateRow(const proto::ProcessInfo& p, Table* t);
 // The same processes as the load statistics see them (loadstat.log).

@@ -1,17 +1,28 @@
 #include "common/clock.h"
 
+#include <fmt/format.h>
+
 #include <cmath>
 #include <cstdio>
 #include <ctime>
 
 namespace its {
 
-ScaledClock::ScaledClock(double time_scale)
+SimMicros SimulatedTime(int64_t epoch_s, double time_scale, SimMicros real) {
+  if (epoch_s <= 0) return real;
+  SimMicros epoch = epoch_s * kSimSecond;
+  return epoch + static_cast<SimMicros>(std::llround(
+                     static_cast<double>(real - epoch) * time_scale));
+}
+
+ScaledClock::ScaledClock(double time_scale, int64_t epoch_s)
     : scale_(time_scale > 0 ? time_scale : 1.0),
       start_(std::chrono::steady_clock::now()),
-      start_sim_(std::chrono::duration_cast<std::chrono::microseconds>(
-                     std::chrono::system_clock::now().time_since_epoch())
-                     .count()) {}
+      start_sim_(
+          SimulatedTime(epoch_s, scale_,
+                        std::chrono::duration_cast<std::chrono::microseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count())) {}
 
 SimMicros ScaledClock::Now() const {
   auto real = std::chrono::duration_cast<std::chrono::microseconds>(
@@ -44,6 +55,11 @@ std::string FormatDateTime(SimMicros t) {
                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
                 tm.tm_min, tm.tm_sec, static_cast<int>((t / 1000) % 1000));
   return buf;
+}
+
+std::string ClockText(SimMicros t, double time_scale) {
+  return fmt::format("{} UTC (time scale {:g})",
+                     FormatDateTime(t).substr(0, 19), time_scale);
 }
 
 }  // namespace its

@@ -187,6 +187,7 @@ absl::StatusOr<ClusterConfig> ClusterConfig::Parse(std::string_view content,
   }
   TableReader top(root, file, "");
   ITS_RETURN_IF_ERROR(top.Read("time_scale", &c.time_scale));
+  ITS_RETURN_IF_ERROR(top.Read("sim_epoch", &c.sim_epoch));
   ITS_RETURN_IF_ERROR(top.Read("routing", &c.routing));
   ITS_RETURN_IF_ERROR(top.Read("log_dir", &c.log_dir));
   ITS_RETURN_IF_ERROR(top.Read("sched_batch", &c.sched_batch));
@@ -211,6 +212,10 @@ absl::StatusOr<ClusterConfig> ClusterConfig::Parse(std::string_view content,
   if (!(c.time_scale > 0 && c.time_scale <= 100000)) {
     return top.Error(*root.get("time_scale"), "time_scale",
                      "must be > 0 and <= 100000");
+  }
+  if (c.sim_epoch < 0 || c.sim_epoch > 4102444800) {  // up to 2100-01-01
+    return top.Error(*root.get("sim_epoch"), "sim_epoch",
+                     "must be Unix seconds (0 = each process's own start)");
   }
   if (c.routing != "sticky" && c.routing != "naive") {
     return top.Error(*root.get("routing"), "routing",

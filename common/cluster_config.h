@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,11 @@ struct ClusterConfig {
   std::string dir;   // configuration directory
   std::string file;  // path of cluster.toml
   double time_scale = 1.0;
+  // Unix seconds at which simulated time equals real time; it runs
+  // time_scale times as fast from there (common/clock.h SimulatedTime). The
+  // launcher sets it in its working copy so all processes agree; 0: every
+  // process starts simulated time at its own start.
+  int64_t sim_epoch = 0;
   std::string routing = "sticky";  // or "naive"
   std::string log_dir =
       "logs";  // ITS logs (access.log per instance); relative to dir

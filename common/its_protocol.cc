@@ -76,6 +76,34 @@ std::string_view SessionCommandName(proto::SessionCommand command) {
   }
 }
 
+absl::StatusOr<AgateRouting> ParseAgateRouting(std::string_view value) {
+  std::string_view v = Trim(value);
+  auto bad = [&] {
+    return absl::InvalidArgumentError(
+        Cat("~agate_routing: '", v.substr(0, 40),
+            "' is not <instance>[:<process>] (e.g. IT2 or IT2:1)"));
+  };
+  size_t colon = v.find(':');
+  AgateRouting r;
+  r.instance = ToUpper(v.substr(0, colon));
+  if (r.instance.empty() || r.instance.size() > 8 ||
+      r.instance.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") !=
+          std::string::npos) {
+    return bad();
+  }
+  if (colon != std::string_view::npos) {
+    std::string_view digits = v.substr(colon + 1);
+    int process = -1;
+    if (digits.empty() || digits.size() > 3 ||
+        digits.find_first_not_of("0123456789") != std::string_view::npos ||
+        !ParseInt(digits, &process) || process > 255) {
+      return bad();
+    }
+    r.process = process;
+  }
+  return r;
+}
+
 bool IsSecretParam(std::string_view normalized_name) {
   return normalized_name == "~password" || normalized_name == "~passwd" ||
          normalized_name == "SAP-PASSWORD";

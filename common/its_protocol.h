@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "absl/status/statusor.h"
 #include "common/params.h"
 #include "proto/its.pb.h"
 
@@ -70,6 +71,18 @@ LogonData ReadLogonData(Lookup param) {
   if (d.password.empty()) d.password = param("~passwd");
   return d;
 }
+
+// ~agate_routing=<instance>[:<process>] on a start URL: the new session
+// goes to that AGate instance (no weighing by capacity) and, with a process
+// number, to that process (no assignment rule) — or is refused, never sent
+// elsewhere (docs/architecture.md §4.2). The real ITS names a host; here every
+// process runs on one host, so the instance stands in for it.
+struct AgateRouting {
+  std::string instance;        // upper case, [A-Z0-9]{1,8}
+  std::optional<int> process;  // 0..255 (MaxAGates is at most 256)
+};
+// Errors are InvalidArgument sentences starting with "~agate_routing".
+absl::StatusOr<AgateRouting> ParseAgateRouting(std::string_view value);
 
 // Parameters that must never be echoed into a page, a log or a context.
 bool IsSecretParam(std::string_view normalized_name);

@@ -49,6 +49,10 @@ std::string ReplaceAll(std::string_view s, std::string_view from,
   return out;
 }
 
+std::string Counted(uint64_t n, std::string_view one, std::string_view many) {
+  return Cat(n, " ", n == 1 ? one : many);
+}
+
 std::string ToUpper(std::string_view s) {
   std::string out(s);
   for (char& c : out)

@@ -80,6 +80,8 @@ std::string ToLower(std::string_view s);
 std::string ReplaceAll(std::string_view s, std::string_view from,
                        std::string_view to);
 std::string ToUpper(std::string_view s);
+// "1 row", "0 rows", "2 rows": the count and the noun that fits it.
+std::string Counted(uint64_t n, std::string_view one, std::string_view many);
 inline bool IsAlnum(char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
          (c >= 'A' && c <= 'Z');

@@ -79,4 +79,26 @@ Assignment ExplainAssignment(const std::vector<ProcessView>& processes,
   return a;
 }
 
+std::string PinnedRefusal(const std::vector<ProcessView>& processes,
+                          int process, int max_agates) {
+  if (process < 0 || process >= max_agates) {
+    return Cat("does not exist (MaxAGates ", max_agates, ")");
+  }
+  for (const ProcessView& p : processes) {
+    if (p.process != process) continue;
+    if (p.up) {
+      if (p.draining) return "is draining (itsadm drain)";
+      if (p.sessions >= p.max_sessions) {
+        return Cat("has no free session (", p.sessions, " of ", p.max_sessions,
+                   ")");
+      }
+      return "";
+    }
+    if (p.starting) return "is starting";
+    if (p.unresponsive) return "is unresponsive";
+    return "is down";
+  }
+  return "is not running (the instance runs fewer processes)";
+}
+
 }  // namespace its::mm

@@ -14,7 +14,8 @@ struct ProcessView {
   double weight = 1.0;    // load weight w
   int sessions = 0;
   int max_sessions = 1;
-  bool draining = false;  // takes no new session (itsadm drain)
+  bool draining = false;      // takes no new session (itsadm drain)
+  bool unresponsive = false;  // alive, its load reports stopped
 };
 
 struct Assignment {
@@ -43,5 +44,13 @@ Assignment AssignProcess(const std::vector<ProcessView>& processes,
 Assignment ExplainAssignment(const std::vector<ProcessView>& processes,
                              double overload_weight, int max_agates,
                              std::string* why);
+
+// ~agate_routing=<instance>:<process> (docs/architecture.md §4.2): "" when
+// process `process` can take the session — it is up and has a free session
+// slot; being overloaded does not matter, the link bypasses load balancing.
+// Else the reason, a sentence fragment after "process N of IT1": nothing is
+// ever assigned elsewhere instead.
+std::string PinnedRefusal(const std::vector<ProcessView>& processes,
+                          int process, int max_agates);
 
 }  // namespace its::mm

@@ -88,7 +88,7 @@ int main(int argc, char** argv) {
   loop.Post([&] { manager.Start(); });
 
   // ITS statistics logs, once a simulated minute (docs/architecture.md §7).
-  its::ScaledClock clock(command.time_scale);
+  its::ScaledClock clock(command.time_scale, config.sim_epoch);
   std::string log_dir = config.LogDir() + "/" + inst->name;
   std::error_code ec;
   std::filesystem::create_directories(log_dir, ec);

@@ -161,7 +161,8 @@ grpc::Status MappingManager::ReportLoad(const proto::LoadReport& r) {
   return grpc::Status::OK;
 }
 
-bool MappingManager::AssignNow(AssignDone& done, bool may_wait) {
+bool MappingManager::AssignNow(AssignDone& done, bool may_wait,
+                               std::optional<int> pinned) {
   std::vector<ProcessView> views;
   views.reserve(slots_.size());
   for (size_t i = 0; i < slots_.size(); ++i) {
@@ -170,12 +171,28 @@ bool MappingManager::AssignNow(AssignDone& done, bool may_wait) {
     views.push_back(ProcessView{
         static_cast<int>(i), s.pid, s.state == proto::ProcessInfo::UP,
         s.state == proto::ProcessInfo::STARTING, Weight(s), s.sessions(),
-        config_.max_sessions, s.draining});
+        config_.max_sessions, s.draining,
+        s.state == proto::ProcessInfo::UNRESPONSIVE});
   }
   if (instance_draining_) {
     done(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
                       Cat("instance ", config_.name, " is draining")),
          proto::ProcessInfo());
+    return true;
+  }
+  if (pinned) {  // ~agate_routing: this process or a refusal, nothing else
+    std::string refusal = PinnedRefusal(views, *pinned, config_.max_agates);
+    if (!refusal.empty()) {
+      spdlog::info("{}: ~agate_routing to process {} refused: it {}",
+                   config_.name, *pinned, refusal);
+      done(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                        Cat("AGate process ", *pinned, " of ", config_.name,
+                            " ", refusal)),
+           proto::ProcessInfo());
+      return true;
+    }
+    ++slots_[*pinned].assigned;
+    done(grpc::Status::OK, Info(*pinned));
     return true;
   }
   // Every decision in one line: a trainer reads step 3 in the log.
@@ -217,8 +234,9 @@ bool MappingManager::AssignNow(AssignDone& done, bool may_wait) {
     }
     case Assignment::kWait:
       if (!may_wait) return false;
-      waiting_.push_back(Waiter{
-          std::move(done), std::chrono::steady_clock::now() + kAssignWait});
+      waiting_.push_back(Waiter{std::move(done),
+                                std::chrono::steady_clock::now() + kAssignWait,
+                                std::nullopt});
       waiter_timer_.Arm(kAssignWait, [this] { TryAssignWaiting(); });
       return true;
     case Assignment::kFull:
@@ -231,7 +249,7 @@ bool MappingManager::AssignNow(AssignDone& done, bool may_wait) {
   return true;
 }
 
-void MappingManager::Assign(AssignDone done) {
+void MappingManager::Assign(AssignDone done, std::optional<int> pinned) {
   if (stopping_) {
     done(grpc::Status(
              grpc::StatusCode::UNAVAILABLE,
@@ -241,10 +259,11 @@ void MappingManager::Assign(AssignDone done) {
   }
   if (recovering_) {  // adopted processes first: they may have room
     waiting_.push_back(Waiter{std::move(done),
-                              std::chrono::steady_clock::now() + kAssignWait});
+                              std::chrono::steady_clock::now() + kAssignWait,
+                              pinned});
     return;
   }
-  AssignNow(done, true);
+  AssignNow(done, true, pinned);
 }
 
 void MappingManager::TryAssignWaiting() {
@@ -259,7 +278,7 @@ void MappingManager::TryAssignWaiting() {
       waiting_.pop_front();
       continue;
     }
-    if (!AssignNow(w.done, false)) return;
+    if (!AssignNow(w.done, false, w.pinned)) return;
     waiting_.pop_front();
   }
 }

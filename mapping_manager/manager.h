@@ -62,7 +62,10 @@ class MappingManager {
   // waiting assignments; new ones fail at once.
   void StopAll(std::function<void()> done);
 
-  void Assign(AssignDone done);
+  // A process for a new session (docs/architecture.md §1.2); with `pinned`
+  // (~agate_routing=<instance>:<process>) that process, or
+  // FAILED_PRECONDITION saying why it cannot take the session.
+  void Assign(AssignDone done, std::optional<int> pinned = std::nullopt);
   grpc::Status Register(const proto::RegisterRequest& req);
   grpc::Status ReportLoad(const proto::LoadReport& report);
   // Once a second: liveness of every process, and the directory heartbeat.
@@ -114,6 +117,7 @@ class MappingManager {
   struct Waiter {
     AssignDone done;
     std::chrono::steady_clock::time_point deadline;
+    std::optional<int> pinned;
   };
 
   // supervision.cc
@@ -132,7 +136,7 @@ class MappingManager {
   double Weight(const Slot& s) const;
   void EndRecovery();
   void TryAssignWaiting();
-  bool AssignNow(AssignDone& done, bool may_wait);
+  bool AssignNow(AssignDone& done, bool may_wait, std::optional<int> pinned);
   void Publish();
   proto::ProcessInfo Info(int index) const;
 

@@ -30,7 +30,9 @@ class AssignCall final : public GrpcLoop::Tag {
           proto::AssignReply reply;
           if (status.ok()) *reply.mutable_process() = process;
           writer_.Finish(reply, status, this);
-        });
+        },
+        request_.has_process() ? std::optional<int>(request_.process())
+                               : std::nullopt);
   }
 
  private:

@@ -43,7 +43,8 @@ int main(int argc, char** argv) {
   auto sicf = its::ReadFile(sicf_file);  // optional
   auto timeouts = its::ValueOrExit(its::r3::TimeoutSettings::Load(
       profile, sicf.ok() ? *sicf : "", sicf_file));
-  its::ScaledClock clock(time_scale > 0 ? time_scale : config.time_scale);
+  its::ScaledClock clock(time_scale > 0 ? time_scale : config.time_scale,
+                         config.sim_epoch);
   its::r3::R3System system(std::move(data), std::move(profile),
                            std::move(timeouts), clock);
   its::GrpcLoop loop;

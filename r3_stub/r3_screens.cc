@@ -1,6 +1,8 @@
 // The transactions' screens: field templates, screen flow, function codes
 // and rendering of a user session's dialog steps. Sessions, locks and
 // lifetime are in r3_system.cc.
+#include <algorithm>
+
 #include "common/strings.h"
 #include "r3_stub/r3_system.h"
 
@@ -145,6 +147,101 @@ void R3System::Render(const Session& s, const std::string& message,
   }
 }
 
+void R3System::Dispatch(
+    Session& s, const std::string& okcode,
+    const google::protobuf::Map<std::string, std::string>& fields,
+    std::string* message, const char** type) {
+  std::string ok = NormalizeOkcode(okcode);
+  *type = "S";  // message type: S success, E error
+  if (ok.rfind("/N", 0) ==
+      0) {  // /n<TCODE>: end this transaction, start another
+    std::string code = ok.substr(2);
+    const TransactionDef* tx =
+        code.empty() ? s.tx : data_.FindTransaction(code);
+    if (!tx) {
+      *message = Cat("Transaction ", code, " does not exist");
+      *type = "E";
+    } else {
+      ReleaseLocks(s.id);
+      StartTransaction(s, tx);
+    }
+    return;
+  }
+  if (!s.tx->builtin.empty()) return;  // list transactions only refresh
+  const ScreenDef& sc = s.tx->screens.at(s.screen);
+  for (const FieldDef& f : sc.fields) {
+    if (!f.input) continue;
+    for (const auto& [k, v] : fields) {
+      if (ToUpper(k) == f.name) s.vars[f.name] = v;
+    }
+  }
+  const ActionDef* action = nullptr;
+  for (const ActionDef& a : sc.actions)
+    if (a.okcode == ok) action = &a;
+  if (!action) {
+    *message = fmt::format(kNotPossible, ok);
+    *type = "E";
+    return;
+  }
+  for (const std::string& f : action->require) {
+    if (Trim(s.vars[f]).empty()) {
+      *message = "Fill in all required entry fields";
+      *type = "E";
+    }
+  }
+  if (message->empty() && action->lock) {
+    LockKey key{action->lock->table, Expand(action->lock->argument, s)};
+    auto held = locks_.find(key);
+    if (held != locks_.end() && held->second.session != s.id) {
+      *message = Expand(action->lock->message, s, held->second.user);
+      if (message->empty())
+        *message = Cat("Entry is locked by user ", held->second.user);
+      *type = "E";
+    } else if (held == locks_.end()) {
+      locks_.emplace(
+          key, Lock{s.id, s.client, s.user, action->lock->mode, clock_.Now()});
+      s.locks.push_back(key);
+    }
+  }
+  if (message->empty()) {
+    if (action->save) {
+      auto& rec = records_[{action->save->table, Expand(action->save->key, s)}];
+      for (const std::string& f : action->save->fields)
+        rec[ToUpper(f)] = s.vars[ToUpper(f)];
+    }
+    if (!action->unlock.empty()) ReleaseLocks(s.id, action->unlock);
+    if (action->goto_screen != 0) EnterScreen(s, action->goto_screen);
+    *message = Expand(action->message, s);
+  }
+}
+
+std::string R3System::CheckCallFields(
+    const TransactionDef& tx,
+    const google::protobuf::Map<std::string, std::string>& fields) const {
+  if (fields.empty()) return "";
+  // The first offending name in name order: the same message every time.
+  std::vector<std::string> names;
+  for (const auto& [k, v] : fields) names.push_back(ToUpper(k));
+  std::sort(names.begin(), names.end());
+  auto screen = tx.screens.find(tx.start);
+  for (const std::string& name : names) {
+    const FieldDef* def = nullptr;
+    if (tx.builtin.empty() && screen != tx.screens.end()) {
+      for (const FieldDef& f : screen->second.fields)
+        if (f.name == name) def = &f;
+    }
+    if (def == nullptr) {
+      return Cat("Field ", name, " does not exist on the first screen of ",
+                 tx.code, " (screen ", tx.start, ")");
+    }
+    if (!def->input) {
+      return Cat("Field ", name, " on the first screen of ", tx.code,
+                 " (screen ", tx.start, ") is not an input field");
+    }
+  }
+  return "";
+}
+
 proto::R3Response R3System::Step(const proto::R3Step& req, int* step_ms) {
   *step_ms = 0;
   auto it = sessions_.find(req.session());
@@ -153,72 +250,9 @@ proto::R3Response R3System::Step(const proto::R3Step& req, int* step_ms) {
   resp.set_session(req.session());
   Session& s = it->second;
   Touch(s);
-  std::string ok = NormalizeOkcode(req.okcode());
   std::string message;
-  const char* type = "S";  // message type: S success, E error
-
-  if (ok.rfind("/N", 0) ==
-      0) {  // /n<TCODE>: end this transaction, start another
-    std::string code = ok.substr(2);
-    const TransactionDef* tx =
-        code.empty() ? s.tx : data_.FindTransaction(code);
-    if (!tx) {
-      message = Cat("Transaction ", code, " does not exist");
-      type = "E";
-    } else {
-      ReleaseLocks(s.id);
-      StartTransaction(s, tx);
-    }
-  } else if (!s.tx->builtin.empty()) {
-    // List transactions only refresh.
-  } else {
-    const ScreenDef& sc = s.tx->screens.at(s.screen);
-    for (const FieldDef& f : sc.fields) {
-      if (!f.input) continue;
-      for (const auto& [k, v] : req.fields()) {
-        if (ToUpper(k) == f.name) s.vars[f.name] = v;
-      }
-    }
-    const ActionDef* action = nullptr;
-    for (const ActionDef& a : sc.actions)
-      if (a.okcode == ok) action = &a;
-    if (!action) {
-      message = fmt::format(kNotPossible, ok);
-      type = "E";
-    } else {
-      for (const std::string& f : action->require) {
-        if (Trim(s.vars[f]).empty()) {
-          message = "Fill in all required entry fields";
-          type = "E";
-        }
-      }
-      if (message.empty() && action->lock) {
-        LockKey key{action->lock->table, Expand(action->lock->argument, s)};
-        auto held = locks_.find(key);
-        if (held != locks_.end() && held->second.session != s.id) {
-          message = Expand(action->lock->message, s, held->second.user);
-          if (message.empty())
-            message = Cat("Entry is locked by user ", held->second.user);
-          type = "E";
-        } else if (held == locks_.end()) {
-          locks_.emplace(key, Lock{s.id, s.client, s.user, action->lock->mode,
-                                   clock_.Now()});
-          s.locks.push_back(key);
-        }
-      }
-      if (message.empty()) {
-        if (action->save) {
-          auto& rec =
-              records_[{action->save->table, Expand(action->save->key, s)}];
-          for (const std::string& f : action->save->fields)
-            rec[ToUpper(f)] = s.vars[ToUpper(f)];
-        }
-        if (!action->unlock.empty()) ReleaseLocks(s.id, action->unlock);
-        if (action->goto_screen != 0) EnterScreen(s, action->goto_screen);
-        message = Expand(action->message, s);
-      }
-    }
-  }
+  const char* type = "S";
+  Dispatch(s, req.okcode(), req.fields(), &message, &type);
   *step_ms = s.tx->step_ms;
   Render(s, message, type, resp.mutable_screen());
   return resp;

@@ -162,6 +162,12 @@ proto::R3Response R3System::Logon(const proto::R3Logon& req, int* step_ms) {
         Cat("Transaction ", ToUpper(req.tcode()), " does not exist"));
     return resp;
   }
+  // A deep link's fields: all of them, or no session at all.
+  if (std::string bad = CheckCallFields(*tx, req.fields()); !bad.empty()) {
+    resp.set_code(proto::R3Response::BAD_CALL);
+    resp.set_error(std::move(bad));
+    return resp;
+  }
   // More than rdisp/max_alt_modes sessions of one user: the oldest goes.
   while (true) {
     auto mine = by_user_.find(key);
@@ -194,8 +200,14 @@ proto::R3Response R3System::Logon(const proto::R3Logon& req, int* step_ms) {
   StartTransaction(s, tx);
   for (const auto& [k, v] : req.fields()) s.vars[ToUpper(k)] = v;
   *step_ms = tx->step_ms;
+  std::string message;
+  const char* type = "";
+  if (!req.okcode().empty()) {  // *TCODE, DYNP_OKCODE, ~okcode: one more step
+    Dispatch(s, req.okcode(), {}, &message, &type);
+    *step_ms += s.tx->step_ms;
+  }
   resp.set_session(s.id);
-  Render(s, "", "", resp.mutable_screen());
+  Render(s, message, type, resp.mutable_screen());
   auto [it, inserted] = sessions_.emplace(s.id, std::move(s));
   Touch(it->second);
   return resp;

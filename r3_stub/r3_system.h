@@ -95,6 +95,16 @@ class R3System {
   void EndUserSession(uint64_t id, const std::string& reason);
   void Render(const Session& s, const std::string& message,
               const std::string& type, proto::Screen* out) const;
+  // Applies `okcode` with the entered `fields` to the session's screen: the
+  // screen flow of one dialog step. Sets the message and its type.
+  void Dispatch(Session& s, const std::string& okcode,
+                const google::protobuf::Map<std::string, std::string>& fields,
+                std::string* message, const char** type);
+  // "" if every field of a transaction call is an input field of `tx`'s
+  // first screen; else the sentence naming the first one that is not.
+  std::string CheckCallFields(
+      const TransactionDef& tx,
+      const google::protobuf::Map<std::string, std::string>& fields) const;
 
   using UserKey = std::pair<std::string, std::string>;  // client, user
   static constexpr uint64_t kSecurityKey =

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "common/admin_table.h"
+#include "common/its_protocol.h"
 #include "common/pages.h"
 #include "common/strings.h"
 #include "wgate/wgate.h"
@@ -26,6 +27,26 @@ std::string HtmlTable(const std::string& id, const admin_table::Table& t) {
 }
 
 }  // namespace
+
+void WGate::AdminRedirect(const http::Request& req, Respond respond) {
+  // The admin page lives at .../admin/! like every ITS start URL; only
+  // ?refresh=N is carried over (nothing of the request is echoed raw).
+  Params query;
+  int refresh = 0;
+  std::string location = Cat(kWgatePrefix, "admin/!");
+  if (ParseQuery(req.query, &query, config_.http.max_params).ok() &&
+      ParseInt(query.GetOr("REFRESH", ""), &refresh) && refresh > 0) {
+    location += Cat("?refresh=", std::min(refresh, 3600));
+  }
+  http::Response r;
+  r.status = 302;
+  r.body =
+      MessagePage("ITS Administration", Cat("The admin page is at ", location),
+                  location, "ITS Administration");
+  r.AddHeader("Location", location);
+  r.AddHeader("Cache-Control", "no-store");
+  Reply(respond, std::move(r));
+}
 
 void WGate::AdminPage(const http::Request& req, Respond respond) {
   // Everything a trainer watches on one page: processes and load weights, the
@@ -62,16 +83,26 @@ void WGate::AdminPage(const http::Request& req, Respond respond) {
     for (const auto& inst : directory_.instances())
       for (const auto& p : inst.directory.processes())
         admin_table::AddAgateRow(p, &agates);
-    std::string body = "<h1>ITS Administration</h1><h2>AGate processes</h2>";
-    body += HtmlTable("agates", agates);
-    body += "<h2>ITS sessions</h2>";
-    body += HtmlTable("sessions", lists->sessions);
-    body += "<h2>SM04 User List</h2>";
-    body += HtmlTable("sm04", admin_table::Sm04Table(lists->sm04));
-    body += "<h2>SM05 HTTP Security Sessions</h2>";
-    body += HtmlTable("sm05", admin_table::Sm05Table(lists->sm05));
-    body += "<h2>SM12 Lock Entries</h2>";
-    body += HtmlTable("sm12", admin_table::Sm12Table(lists->sm12));
+    std::string body =
+        Cat("<h1>ITS Administration</h1><p id=\"its-clock\">Simulated time ",
+            HtmlEscape(ClockText(clock_.Now(), clock_.time_scale())), "</p>");
+    // Each list under a heading that counts its rows.
+    auto section = [&body](std::string_view id, std::string_view title,
+                           const admin_table::Table& t, std::string_view one,
+                           std::string_view many) {
+      body += Cat("<h2>", title, " (<span id=\"", id, "-count\">",
+                  Counted(t.rows.size(), one, many), "</span>)</h2>");
+      body += HtmlTable(std::string(id), t);
+    };
+    section("agates", "AGate processes", agates, "process", "processes");
+    section("sessions", "ITS sessions", lists->sessions, "session", "sessions");
+    section("sm04", "SM04 User List", admin_table::Sm04Table(lists->sm04),
+            "user session", "user sessions");
+    section("sm05", "SM05 HTTP Security Sessions",
+            admin_table::Sm05Table(lists->sm05), "security session",
+            "security sessions");
+    section("sm12", "SM12 Lock Entries", admin_table::Sm12Table(lists->sm12),
+            "lock entry", "lock entries");
     if (!lists->error.empty()) {
       body += Cat("<p class=\"msg msg-E\">Not reachable: ",
                   HtmlEscape(lists->error), "</p>");

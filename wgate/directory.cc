@@ -90,6 +90,32 @@ double ProcessDirectory::FreeCapacity(size_t index) const {
              inst.config->max_sessions;
 }
 
+absl::StatusOr<size_t> ProcessDirectory::RoutedInstance(
+    const AgateRouting& routing) const {
+  for (size_t i = 0; i < instances_.size(); ++i) {
+    const Instance& inst = instances_[i];
+    if (inst.config->name != routing.instance) continue;
+    if (routing.process && *routing.process >= inst.config->max_agates) {
+      return absl::InvalidArgumentError(
+          Cat("AGate instance ", routing.instance, " has no process ",
+              *routing.process, " (its processes are 0 to ",
+              inst.config->max_agates - 1, ")"));
+    }
+    if (!inst.manager_ok) {
+      return absl::UnavailableError(
+          Cat("The Mapping Manager of AGate instance ", routing.instance,
+              " does not answer - please try again later"));
+    }
+    return i;
+  }
+  std::string names;
+  for (const Instance& inst : instances_)
+    names += Cat(names.empty() ? "" : ", ", inst.config->name);
+  return absl::NotFoundError(Cat("There is no AGate instance ",
+                                 routing.instance, " (configured: ", names,
+                                 ")"));
+}
+
 std::vector<size_t> ProcessDirectory::InstanceOrder(
     std::mt19937_64& rng) const {
   std::vector<double> free(instances_.size(), 0);

@@ -7,8 +7,10 @@
 #include <unordered_set>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "common/cluster_config.h"
 #include "common/gusid.h"
+#include "common/its_protocol.h"
 #include "proto/its.pb.h"
 
 namespace its::wgate {
@@ -65,6 +67,12 @@ class ProcessDirectory {
   // Instance `index`'s free capacity as step 1 weighs it (0 while its
   // manager is not speaking).
   double FreeCapacity(size_t index) const;
+
+  // Step 1 for a start with ~agate_routing: the named instance, never
+  // another. NotFound: no such instance; InvalidArgument: a process number
+  // beyond its max_agates (both the link's fault); Unavailable: its Mapping
+  // Manager is not speaking. Each message is a sentence for the page.
+  absl::StatusOr<size_t> RoutedInstance(const AgateRouting& routing) const;
 
   // Some instance can take a new session. `degraded` (if given) gets one
   // line per thing that is not as it should be.

@@ -88,6 +88,17 @@ void WGate::Portal(http::Request& req, Respond respond) {
   if (ParseQuery(req.query, &params, config_.http.max_params).ok()) {
     launch = params.GetOr("LAUNCH", "");
   }
+  if (Trim(launch).empty()) {  // nothing to launch yet: the launch form
+    std::vector<std::string> services;
+    for (const auto& [name, params] : services_.services()) {
+      if (name != "global") services.push_back(name);
+    }
+    http::Response r;
+    r.body = PortalLaunchForm(services);
+    r.AddHeader("Cache-Control", "no-store");
+    Reply(respond, std::move(r));
+    return;
+  }
   if (!IsValidLaunchUrl(launch)) {
     ++metrics_.portal_refused;
     Reply(respond, Page(400, "Launch URL refused",

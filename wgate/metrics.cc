@@ -52,6 +52,10 @@ std::string MetricsText(const Metrics& m, const ProcessDirectory& directory) {
           "Session commands sent to a process other than the session's owner "
           "(routing \"naive\"): they end nothing",
           m.misrouted_commands);
+  counter("its_wgate_routing_refused_total",
+          "New sessions refused: ~agate_routing named an instance or process "
+          "that cannot take them",
+          m.routing_refused);
   out +=
       "# HELP its_wgate_outcomes_total Answers to requests of sessions, "
       "by outcome (an AGate process's, or the wgate's own refusal)\n"

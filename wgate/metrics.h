@@ -35,6 +35,8 @@ struct Metrics {
   // Session commands sent to a process other than the session's owner
   // (routing "naive"); the receiver logs each as access-log type 'm'.
   uint64_t misrouted_commands = 0;
+  // Starts refused because ~agate_routing named what cannot take them.
+  uint64_t routing_refused = 0;
   std::array<uint64_t, proto::Outcome_ARRAYSIZE> outcomes{};
   std::map<int, uint64_t> by_status;
 

@@ -23,6 +23,7 @@ int HttpStatus(proto::Outcome outcome, bool has_location) {
     case proto::SESSION_NOT_FOUND:
     case proto::SESSION_LOST:
     case proto::BAD_COMMAND:
+    case proto::BAD_TRANSACTION_CALL:
       return 400;
     case proto::SERVICE_NOT_FOUND:
       return 404;
@@ -55,6 +56,16 @@ std::string_view OutcomeLabel(proto::Outcome outcome) {
   int i = static_cast<int>(outcome);
   if (i < 0 || i >= proto::Outcome_ARRAYSIZE) return "unknown";
   return labels[i];
+}
+
+const char* StartSteps(proto::Outcome outcome) {
+  switch (outcome) {
+    case proto::SESSION_STARTED:
+    case proto::SERVICE_RESTARTED:
+      return "1,2,3,4,5";
+    default:  // no session ID (4), no R/3 user session (5)
+      return "1,2,3";
+  }
 }
 
 proto::AGateResponse WgateAnswer(proto::Outcome outcome) {

@@ -1,5 +1,6 @@
 // The portal main page of SISP: content in an IFrame, the Distributed
 // Session Manager (DSM) as script, and a DSM monitor panel.
+#include "common/its_protocol.h"
 #include "common/pages.h"
 #include "common/params.h"
 #include "common/strings.h"
@@ -37,6 +38,8 @@ constexpr std::string_view kDsmScript = R"JS(
       body.appendChild(tr);
     });
     document.getElementById('dsm-count').textContent = String(sessions.size);
+    document.getElementById('dsm-noun').textContent =
+        sessions.size === 1 ? 'session' : 'sessions';
   }
   function samePath(url) {
     try {
@@ -78,7 +81,8 @@ constexpr std::string_view kDsmScript = R"JS(
                                   credentials: 'same-origin'});
       } catch (e) { /* nothing more can be done while the page goes */ }
     }
-    log(command + ' sent for ' + sessions.size + ' session(s)');
+    log(command + ' sent for ' + sessions.size +
+        (sessions.size === 1 ? ' session' : ' sessions'));
     sessions.clear();
     render();
     return true;
@@ -116,13 +120,36 @@ std::string PortalPage(std::string_view launch_url) {
       "title=\"content\" src=\"",
       HtmlEscape(src),
       "\"></iframe><aside id=\"dsm-monitor\"><h2>DSM Monitor (<span "
-      "id=\"dsm-count\">0</span> "
-      "sessions)</h2><table><thead><tr><th>Label</th><th>GUSID</th><th>Last "
+      "id=\"dsm-count\">0</span> <span id=\"dsm-noun\">"
+      "sessions</span>)</h2><table><thead><tr><th>Label</th><th>GUSID</"
+      "th><th>Last "
       "command</th>"
       "<th>Timeout</th></tr></thead><tbody id=\"dsm-sessions\"></tbody></table>"
       "<ul id=\"dsm-log\"></ul></aside></div><script>",
       kDsmScript, "</script>");
   return HtmlPage("ITS Portal", body, kPortalStyle);
+}
+
+std::string PortalLaunchForm(const std::vector<std::string>& services) {
+  std::string body =
+      "<h1>ITS Portal</h1><p>Choose what the portal launches in its IFrame. "
+      "Sessions started there end when this window closes (SISP, the "
+      "DSM).</p><ul id=\"portal-services\">";
+  for (const std::string& service : services) {
+    std::string launch = Cat(ServiceUrl(service), "!");
+    body += Cat("<li><a href=\"/portal/?launch=", HtmlEscape(UrlEncode(launch)),
+                "\">", HtmlEscape(service), "</a> <code>", HtmlEscape(launch),
+                "</code></li>");
+  }
+  body += Cat(
+      "</ul><form method=\"get\" action=\"/portal/\" id=\"portal-launch\">"
+      "<label for=\"launch\">Launch URL</label><input id=\"launch\" "
+      "name=\"launch\" size=\"60\" placeholder=\"",
+      kWgatePrefix,
+      "webgui/!?~transaction=FB03\"> <button type=\"submit\">Launch</button>"
+      "</form><p>Only relative ",
+      kWgatePrefix, " URLs of this ITS are launched.</p>");
+  return HtmlPage("ITS Portal", body);
 }
 
 }  // namespace its::wgate

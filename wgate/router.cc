@@ -28,6 +28,8 @@ Endpoint RoutePath(std::string_view path) {
         slash == std::string_view::npos ? "" : rest.substr(slash + 1);
     if (service == "admin" && tail == "!") {
       e.kind = Endpoint::kAdmin;
+    } else if (service == "admin" && tail.empty()) {
+      e.kind = Endpoint::kAdminRedirect;
     } else if (IsValidServiceName(service) && (tail.empty() || tail == "!")) {
       e.kind = Endpoint::kService;
       e.service = std::move(service);

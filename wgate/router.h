@@ -9,14 +9,15 @@ namespace its::wgate {
 struct Endpoint {
   enum Kind {
     kNotFound,
-    kTopology,      // / (the topology page)
-    kTopologyJson,  // /topology.json
-    kHealth,        // /healthz
-    kMetrics,       // /metrics (Prometheus text)
-    kTerminator,    // /dsm/terminator (the portal's DSM)
-    kPortal,        // /portal/
-    kAdmin,         // /scripts/wgate/admin/!
-    kService,       // /scripts/wgate/<service>/ and .../!
+    kTopology,       // / (the topology page)
+    kTopologyJson,   // /topology.json
+    kHealth,         // /healthz
+    kMetrics,        // /metrics (Prometheus text)
+    kTerminator,     // /dsm/terminator (the portal's DSM)
+    kPortal,         // /portal/
+    kAdmin,          // /scripts/wgate/admin/!
+    kAdminRedirect,  // /scripts/wgate/admin/ and .../admin: to .../admin/!
+    kService,        // /scripts/wgate/<service>/ and .../!
   };
   Kind kind = kNotFound;
   std::string service;  // kService: lower case

@@ -1,18 +1,23 @@
 // Steps 1-5 of session establishment: the logon page without a session, the
-// instance choice by free capacity (1), the Mapping Manager's assignment
-// (2, 3), the start at the assigned AGate process (4, 5).
+// instance choice by free capacity (1) or by ~agate_routing, the Mapping
+// Manager's assignment (2, 3), the start at the assigned AGate process
+// (4, 5).
 #include <algorithm>
 
 #include "common/its_protocol.h"
 #include "common/log.h"
 #include "common/pages.h"
 #include "common/strings.h"
+#include "common/transaction_call.h"
+#include "wgate/outcome.h"
 #include "wgate/wgate.h"
 
 namespace its::wgate {
 namespace {
 
-constexpr char kStepsNew[] = "1,2,3,4,5";
+// Steps done when no process took the session: the instance was chosen
+// (1) and asked (2), the assignment (3) failed.
+constexpr char kStepsAsked[] = "1,2";
 // At most this long for an assignment (a scale-up may take a while); never
 // longer than the step deadline.
 constexpr int kAssignDeadlineMs = 15000;
@@ -35,6 +40,31 @@ void WGate::StartSession(const std::string& service, Params url,
     Reply(respond, std::move(r));
     return;
   }
+  // A malformed deep link or routing wish gets no process and leaves the
+  // browser's old session alone (step 1 only).
+  if (auto call = ParseTransactionCall(param("~transaction")); !call.ok()) {
+    ++metrics_.bad_request;
+    Reply(respond, Page(400, "Transaction call not possible",
+                        std::string(call.status().message()), "1"));
+    return;
+  }
+  StartPlan plan;
+  if (std::string routing = param("~agate_routing"); !Trim(routing).empty()) {
+    absl::StatusOr<AgateRouting> wish = ParseAgateRouting(routing);
+    absl::StatusOr<size_t> index = wish.ok()
+                                       ? directory_.RoutedInstance(*wish)
+                                       : absl::StatusOr<size_t>(wish.status());
+    if (!index.ok()) {
+      ++metrics_.routing_refused;
+      Reply(respond, Page(absl::IsUnavailable(index.status()) ? 503 : 400,
+                          "AGate routing refused",
+                          std::string(index.status().message()), "1"));
+      return;
+    }
+    plan.order = {*index};
+    plan.routed = true;
+    plan.process = wish->process;
+  }
   auto req = std::make_shared<proto::AGateRequest>();
   req->set_kind(proto::AGateRequest::START);
   req->set_service(service);
@@ -44,8 +74,10 @@ void WGate::StartSession(const std::string& service, Params url,
     p->set_name(n);
     p->set_value(v);
   }
-  auto begin = [this, req, respond = std::move(respond)]() mutable {
-    TryInstances(req, directory_.InstanceOrder(rng_), 0, std::move(respond));
+  auto begin = [this, req, plan = std::move(plan),
+                respond = std::move(respond)]() mutable {
+    if (!plan.routed) plan.order = directory_.InstanceOrder(rng_);
+    TryInstances(req, std::move(plan), 0, std::move(respond));
   };
   // A start never adopts the browser's old session: end it first.
   auto old = ParseGusid(old_session);
@@ -67,61 +99,82 @@ void WGate::StartSession(const std::string& service, Params url,
 }
 
 void WGate::TryInstances(std::shared_ptr<proto::AGateRequest> req,
-                         std::vector<size_t> order, size_t next,
-                         Respond respond) {
-  if (next >= order.size()) {
+                         StartPlan plan, size_t next, Respond respond) {
+  if (next >= plan.order.size()) {
     ++metrics_.no_capacity;
     Reply(respond, Page(503, "No free capacity",
                         "The ITS has no free capacity - please try again later",
-                        kStepsNew));
+                        next == 0 ? "1" : kStepsAsked));
     return;
   }
   ++metrics_.assign_calls;
-  // Before `order` moves into the callback (argument order is unspecified).
-  proto::MappingManager::Stub* manager = managers_[order[next]].get();
+  // Before `plan` moves into the callback (argument order is unspecified).
+  proto::MappingManager::Stub* manager = managers_[plan.order[next]].get();
   proto::AssignRequest areq;
   areq.set_service(req->service());
+  if (plan.process) areq.set_process(*plan.process);
   grpc_.Unary<proto::AssignReply>(
       std::min(kAssignDeadlineMs,
                static_cast<int>(config_.wgate_step_timeout_s * 1000)),
       [manager, areq](grpc::ClientContext* ctx, grpc::CompletionQueue* cq) {
         return manager->AsyncAssign(ctx, areq, cq);
       },
-      [this, req, order = std::move(order), next, respond = std::move(respond)](
+      [this, req, plan = std::move(plan), next, respond = std::move(respond)](
           const grpc::Status& status, proto::AssignReply& reply) mutable {
+        if (!status.ok() && plan.routed) {
+          // ~agate_routing: the named instance (and process) or nothing.
+          ++metrics_.routing_refused;
+          const std::string& name =
+              directory_.instance(plan.order[next]).config->name;
+          std::string why =
+              status.error_code() == grpc::StatusCode::FAILED_PRECONDITION
+                  ? status.error_message()
+              : status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED
+                  ? Cat("AGate instance ", name, " has no free capacity")
+                  : Cat("The Mapping Manager of AGate instance ", name,
+                        " did not assign a process: ", status.error_message());
+          Reply(respond, Page(503, "AGate routing refused",
+                              Cat(why,
+                                  " - the session was not sent elsewhere "
+                                  "(~agate_routing)"),
+                              kStepsAsked));
+          return;
+        }
         if (!status.ok()) {
           if (status.error_code() != grpc::StatusCode::RESOURCE_EXHAUSTED) {
             spdlog::warn("Assign at instance {} failed: {}",
-                         directory_.instance(order[next]).config->name,
+                         directory_.instance(plan.order[next]).config->name,
                          status.error_message());
           }
-          TryInstances(req, std::move(order), next + 1, std::move(respond));
+          TryInstances(req, std::move(plan), next + 1, std::move(respond));
           return;
         }
         const proto::ProcessInfo& p = reply.process();
         ++metrics_.new_sessions;
         std::string instance = p.instance(), service = req->service();
-        CallAgate(p.address(), std::move(*req),
-                  [this, instance, service, respond = std::move(respond)](
-                      const absl::Status& transport,
-                      proto::AGateResponse& a) mutable {
-                    if (absl::IsDeadlineExceeded(transport)) {
-                      ++metrics_.start_timeouts;
-                      Reply(respond,
-                            Page(504, "No answer in time",
-                                 "The AGate process did not answer in time - "
-                                 "please try again",
-                                 kStepsNew));
-                    } else if (!transport.ok()) {
-                      ++metrics_.start_unreachable;
-                      Reply(respond, Page(503, "No free capacity",
-                                          "The assigned AGate process is not "
-                                          "reachable - please try again",
-                                          kStepsNew));
-                    } else {
-                      Reply(respond, ToHttp(a, instance, kStepsNew, service));
-                    }
-                  });
+        CallAgate(
+            p.address(), std::move(*req),
+            [this, instance, service, respond = std::move(respond)](
+                const absl::Status& transport,
+                proto::AGateResponse& a) mutable {
+              if (absl::IsDeadlineExceeded(transport)) {
+                ++metrics_.start_timeouts;
+                Reply(respond,
+                      Page(504, "No answer in time",
+                           "The AGate process did not answer in time - "
+                           "please try again",
+                           StartSteps(proto::AGATE_TIMEOUT)));
+              } else if (!transport.ok()) {
+                ++metrics_.start_unreachable;
+                Reply(respond, Page(503, "No free capacity",
+                                    "The assigned AGate process is not "
+                                    "reachable - please try again",
+                                    StartSteps(proto::AGATE_UNREACHABLE)));
+              } else {
+                Reply(respond,
+                      ToHttp(a, instance, StartSteps(a.outcome()), service));
+              }
+            });
       });
 }
 

@@ -41,4 +41,8 @@ bool IsValidLaunchUrl(std::string_view url);
 // DSM script and the DSM monitor panel.
 std::string PortalPage(std::string_view launch_url);
 
+// The portal without a LaunchURL: a launch link per configured service and
+// a form that takes a /scripts/wgate/ URL.
+std::string PortalLaunchForm(const std::vector<std::string>& services);
+
 }  // namespace its::wgate

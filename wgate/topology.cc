@@ -67,7 +67,8 @@ nlohmann::json TopologyJson(const ClusterConfig& config,
       views.push_back(mm::ProcessView{
           p.process(), p.pid(), p.state() == proto::ProcessInfo::UP,
           p.state() == proto::ProcessInfo::STARTING, p.weight(), p.sessions(),
-          std::max(1, p.max_sessions()), p.draining()});
+          std::max(1, p.max_sessions()), p.draining(),
+          p.state() == proto::ProcessInfo::UNRESPONSIVE});
       sessions += p.sessions();
       ++processes;
     }

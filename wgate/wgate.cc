@@ -37,6 +37,7 @@ WGate::WGate(const ClusterConfig& config, const ServiceCatalog& services,
       watches_(config.instances.size(), 0),
       r3_(proto::R3::NewStub(MakeChannel(config.r3_listen))),
       rng_(std::random_device{}()),
+      clock_(config.time_scale, config.sim_epoch),
       manager_check_(io) {
   for (const auto& inst : config_.instances) {
     managers_.push_back(
@@ -208,6 +209,9 @@ void WGate::Handle(http::Request& req, Respond respond) {
       return;
     case Endpoint::kAdmin:
       AdminPage(req, std::move(respond));
+      return;
+    case Endpoint::kAdminRedirect:
+      AdminRedirect(req, std::move(respond));
       return;
     case Endpoint::kService:
       HandleService(req, e.service, e.start, std::move(respond));

@@ -3,12 +3,14 @@
 #include <asio.hpp>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/cluster_config.h"
 #include "common/gusid.h"
 #include "common/params.h"
@@ -81,11 +83,18 @@ class WGate {
   void Reply(Respond& respond, http::Response r);
 
   // session_start.cc
+  // Where a new session may go: the instances to ask in order (step 1),
+  // and with ~agate_routing the one named instance and maybe its process.
+  struct StartPlan {
+    std::vector<size_t> order;
+    bool routed = false;  // ~agate_routing: no other instance, no fallback
+    std::optional<int> process;
+  };
   void StartSession(const std::string& service, Params url,
                     const std::string& old_session,
                     const std::string& client_ip, Respond respond);
-  void TryInstances(std::shared_ptr<proto::AGateRequest> req,
-                    std::vector<size_t> order, size_t next, Respond respond);
+  void TryInstances(std::shared_ptr<proto::AGateRequest> req, StartPlan plan,
+                    size_t next, Respond respond);
 
   // dsm_endpoints.cc
   void Terminator(http::Request& req, Respond respond);
@@ -93,6 +102,8 @@ class WGate {
 
   // admin_page.cc
   void AdminPage(const http::Request& req, Respond respond);
+  // /scripts/wgate/admin/ (without `!`): 302 to the admin page.
+  void AdminRedirect(const http::Request& req, Respond respond);
 
   const ClusterConfig& config_;
   const ServiceCatalog& services_;
@@ -109,6 +120,9 @@ class WGate {
   std::unordered_map<std::string, std::shared_ptr<proto::AGate::Stub>>
       admin_stubs_;
   std::mt19937_64 rng_;
+  // The cluster's simulated time (cluster.toml time_scale, sim_epoch), for
+  // the pages the wgate makes itself.
+  ScaledClock clock_;
   Metrics metrics_;
   asio::steady_timer manager_check_;
   bool stopping_ = false;

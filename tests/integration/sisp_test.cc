@@ -232,8 +232,8 @@ int AccessLogLines(const launcher::Cluster& c, char type) {
   return n;
 }
 
-// The multi-server misrouting lab (seed 000): with routing "naive" the
-// termination goes to any process; most land on one that does not own the
+// The multi-server misrouting lab (docs/training-labs.md): with routing "naive"
+// the termination goes to any process; most land on one that does not own the
 // session, and the session and its lock stay until ~timeout. The wgate
 // counts each command it sent past the owner, and the process that got it
 // writes an access-log line of type 'm'.

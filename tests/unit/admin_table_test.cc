@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "clients/admin.h"
+#include "common/clock.h"
 
 namespace its {
 namespace {
@@ -21,6 +22,7 @@ proto::ProcessInfo Process() {
   p.set_state(proto::ProcessInfo::UNRESPONSIVE);
   p.set_turnaround_s(0.25);
   p.set_requests(99);
+  p.set_incarnation(3);
   return p;
 }
 
@@ -36,12 +38,12 @@ TEST(AdminTable, AgatesInItsadmOrder) {
   EXPECT_EQ(Keys(t), (std::vector<std::string>{
                          "instance", "process", "pid", "address", "sessions",
                          "max_sessions", "busy_threads", "max_threads",
-                         "weight", "state"}));
+                         "weight", "state", "incarnation", "draining"}));
   EXPECT_EQ(admin_table::Titles(t)[8], "Load weight w");
   EXPECT_EQ(admin_table::TextRows(t),
             (std::vector<std::vector<std::string>>{
                 {"IT1", "2", "4711", "127.0.0.1:3910", "3", "10", "1", "4",
-                 "0.500", "unresponsive"}}));
+                 "0.500", "unresponsive", "3", "no"}}));
 }
 
 TEST(AdminTable, LoadstatComputesFreeCapacity) {
@@ -102,6 +104,7 @@ TEST(AdminTable, ItsadmJsonKeepsNumbersAndTextAligns) {
   EXPECT_EQ(j[0]["pid"], 4711);
   EXPECT_TRUE(j[0]["weight"].is_number_float());
   EXPECT_EQ(j[0]["state"], "unresponsive");
+  EXPECT_EQ(j[0]["incarnation"], 3) << "added after the documented keys";
   proto::ClusterProcesses procs;
   auto* p = procs.add_processes();
   p->set_name("wgate");
@@ -113,8 +116,47 @@ TEST(AdminTable, ItsadmJsonKeepsNumbersAndTextAligns) {
   EXPECT_EQ(admin::ToText(processes),
             "NAME   PID  ADDRESS         RESTARTS  STATE\n"
             "wgate  42   127.0.0.1:8080  0         running\n"
-            "(1 rows)");
+            "(1 row)");
   EXPECT_TRUE(admin::ToJson(processes)[0]["restarts"].is_number_integer());
+  procs.add_processes()->set_name("r3_stub");
+  processes.table = admin_table::ProcessTable(procs);
+  EXPECT_TRUE(admin::ToText(processes).ends_with("\n(2 rows)"));
+  processes.table.rows.clear();
+  EXPECT_TRUE(admin::ToText(processes).ends_with("\n(0 rows)"));
+}
+
+TEST(AdminClock, OneSimulatedTimeForTheWholeCluster) {
+  // 2026-01-01 00:00:00 UTC; an hour of real time later at scale 60 the
+  // simulated time is 60 hours on, in every process that shares the epoch.
+  constexpr int64_t kEpoch = 1767225600;
+  constexpr SimMicros kHour = 3600 * kSimSecond;
+  SimMicros real = kEpoch * kSimSecond + kHour;
+  EXPECT_EQ(SimulatedTime(kEpoch, 60, real), kEpoch * kSimSecond + 60 * kHour);
+  EXPECT_EQ(SimulatedTime(kEpoch, 1, real), real);
+  EXPECT_EQ(SimulatedTime(0, 60, real), real) << "no epoch: real time";
+  EXPECT_EQ(ClockText(SimulatedTime(kEpoch, 60, real), 60),
+            "2026/01/03 12:00:00 UTC (time scale 60)");
+  EXPECT_EQ(ClockText(kEpoch * kSimSecond, 0.5),
+            "2026/01/01 00:00:00 UTC (time scale 0.5)");
+
+  ClusterConfig config;
+  config.time_scale = 60;
+  config.sim_epoch = kEpoch;
+  EXPECT_EQ(admin::ClockLine(config, real),
+            "simulated time 2026/01/03 12:00:00 UTC (time scale 60)");
+  nlohmann::json j = admin::ToJson(admin::TimeTable(config, real));
+  ASSERT_EQ(j.size(), 1u);
+  EXPECT_EQ(j[0]["simulated_time"], "2026/01/03 12:00:00");
+  EXPECT_EQ(j[0]["time_scale"], 60.0);
+  EXPECT_EQ(j[0]["sim_epoch"], kEpoch);
+  // Without an epoch each process has its own simulated time: itsadm does
+  // not pretend to know it.
+  config.sim_epoch = 0;
+  EXPECT_EQ(admin::ClockLine(config, real),
+            "time scale 60 (simulated time differs per process: no sim_epoch "
+            "in cluster.toml)");
+  EXPECT_EQ(admin::ToJson(admin::TimeTable(config, real))[0]["simulated_time"],
+            "");
 }
 
 }  // namespace

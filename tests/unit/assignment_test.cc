@@ -97,5 +97,33 @@ TEST(ExplainAssignment, SaysWhy) {
   EXPECT_EQ(why, "no process up: starting one");
 }
 
+TEST(PinnedRefusal, TheNamedProcessIfItCanTakeTheSession) {
+  std::vector<ProcessView> ps = {Up(0, 100), Up(1, 50, 0.1, 9, 10)};
+  // ~agate_routing bypasses the rule: not the highest PID, overloaded, yet
+  // it has a free session slot.
+  EXPECT_EQ(PinnedRefusal(ps, 1, 4), "");
+  EXPECT_EQ(PinnedRefusal(ps, 0, 4), "");
+}
+
+TEST(PinnedRefusal, SaysWhyAndNeverPicksAnother) {
+  ProcessView starting{2, 300, false, true, 1.0, 0, 10};
+  ProcessView unresponsive{3, 400, false, false, 1.0, 0, 10};
+  unresponsive.unresponsive = true;
+  ProcessView down{1, 0, false, false, 0.0, 0, 10};
+  std::vector<ProcessView> ps = {Up(0, 100, 1.0, 10, 10), down, starting,
+                                 unresponsive};
+  EXPECT_EQ(PinnedRefusal(ps, 0, 4), "has no free session (10 of 10)");
+  EXPECT_EQ(PinnedRefusal(ps, 1, 4), "is down");
+  EXPECT_EQ(PinnedRefusal(ps, 2, 4), "is starting");
+  EXPECT_EQ(PinnedRefusal(ps, 3, 4), "is unresponsive");
+  EXPECT_EQ(PinnedRefusal(ps, 4, 4), "does not exist (MaxAGates 4)");
+  ProcessView draining = Up(0, 100);
+  draining.draining = true;
+  EXPECT_EQ(PinnedRefusal({draining}, 0, 4), "is draining (itsadm drain)");
+  EXPECT_EQ(PinnedRefusal(ps, -1, 4), "does not exist (MaxAGates 4)");
+  EXPECT_EQ(PinnedRefusal({Up(0, 100)}, 1, 4),
+            "is not running (the instance runs fewer processes)");
+}
+
 }  // namespace
 }  // namespace its::mm

@@ -181,6 +181,21 @@ TEST(ClusterConfig, SchedulingSwitchesDefaultOnAndTakeOnlyBooleans) {
             "/cfg/cluster.toml:2: wgate.one_cpu: expected true or false");
 }
 
+TEST(ClusterConfig, SimEpochIsUnixSecondsOrNone) {
+  constexpr char kInstance[] =
+      "[[agate_instance]]\nname=\"IT1\"\nmapping_manager=\"a:1\"\n";
+  EXPECT_EQ(Parse(kInstance)->sim_epoch, 0);
+  auto set = Parse(std::string("sim_epoch = 1790000000\n") + kInstance);
+  ASSERT_TRUE(set.ok()) << set.status();
+  EXPECT_EQ(set->sim_epoch, 1790000000);
+  auto bad = Parse(std::string("sim_epoch = -5\n") + kInstance);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(),
+            "/cfg/cluster.toml:1: sim_epoch: must be Unix seconds (0 = each "
+            "process's own start)");
+  EXPECT_FALSE(Parse(std::string("sim_epoch = 1.5\n") + kInstance).ok());
+}
+
 TEST(HostPort, Parses) {
   std::string h;
   int p;

@@ -22,13 +22,17 @@ class R3SystemTest : public ::testing::Test {
   }
 
   proto::R3Response Logon(const std::string& user, const std::string& tcode,
-                          const std::string& password = "welcome") {
+                          const std::string& password = "welcome",
+                          std::map<std::string, std::string> fields = {},
+                          const std::string& okcode = "") {
     proto::R3Logon req;
     req.set_client("100");
     req.set_user(user);
     req.set_password(password);
     req.set_tcode(tcode);
     req.set_terminal("IT1/0000");
+    for (auto& [k, v] : fields) (*req.mutable_fields())[k] = v;
+    req.set_okcode(okcode);
     int ms;
     return system_->Logon(req, &ms);
   }
@@ -84,6 +88,69 @@ TEST_F(R3SystemTest, Fb03ShowsDocument) {
   EXPECT_EQ(shown.screen().fields(0).value(), "4711");
   EXPECT_EQ(shown.screen().fields(1).value(), "1000");
   EXPECT_EQ(Step(s, "/00").screen().dynpro(), 700);
+}
+
+TEST_F(R3SystemTest, TransactionCallFillsAndExecutesTheFirstScreen) {
+  std::map<std::string, std::string> doc = {{"RF05L-BELNR", "4711"},
+                                            {"RF05L-BUKRS", "2000"},
+                                            {"RF05L-GJAHR", "2023"}};
+  // Filled only: the first screen with the values, nothing executed.
+  auto filled = Logon("DEMO", "FB03", "welcome", doc);
+  ASSERT_EQ(filled.code(), proto::R3Response::OK);
+  EXPECT_EQ(filled.screen().dynpro(), 100);
+  EXPECT_EQ(filled.screen().fields(0).value(), "4711");
+  EXPECT_EQ(filled.screen().fields(1).value(), "2000");
+  EXPECT_EQ(filled.screen().message(), "");
+  // Executed: the document display with those values.
+  auto shown = Logon("DEMO", "FB03", "welcome", doc, "/00");
+  ASSERT_EQ(shown.code(), proto::R3Response::OK);
+  EXPECT_EQ(shown.screen().dynpro(), 700);
+  EXPECT_EQ(shown.screen().fields(0).value(), "4711");
+  EXPECT_EQ(shown.screen().fields(1).value(), "2000");
+  EXPECT_EQ(shown.screen().fields(2).value(), "2023");
+  // Executed without a required field: the session starts on the first
+  // screen with R/3's message, as after Enter.
+  auto missing = Logon("DEMO2", "FB03", "welcome", {}, "/00");
+  ASSERT_EQ(missing.code(), proto::R3Response::OK);
+  EXPECT_EQ(missing.screen().dynpro(), 100);
+  EXPECT_EQ(missing.screen().message(), "Fill in all required entry fields");
+  EXPECT_EQ(system_->session_count(), 3u);
+}
+
+TEST_F(R3SystemTest, TransactionCallWithAnUnknownFieldStartsNothing) {
+  auto r = Logon("DEMO", "FB03", "welcome",
+                 {{"RF05L-BELNR", "1"}, {"RF05L-XBLNR", "2"}}, "/00");
+  EXPECT_EQ(r.code(), proto::R3Response::BAD_CALL);
+  EXPECT_EQ(r.error(),
+            "Field RF05L-XBLNR does not exist on the first screen of FB03 "
+            "(screen 100)");
+  EXPECT_EQ(r.session(), 0u);
+  // An output field of a later screen is no input of the first one.
+  EXPECT_EQ(Logon("DEMO", "FB03", "welcome", {{"BKPF-BLART", "SA"}}).code(),
+            proto::R3Response::BAD_CALL);
+  EXPECT_EQ(Logon("DEMO", "SM04", "welcome", {{"X", "1"}}).code(),
+            proto::R3Response::BAD_CALL);
+  // Nothing leaked: no user session, no security session.
+  EXPECT_EQ(system_->session_count(), 0u);
+  EXPECT_EQ(system_->UserSessions().rows_size(), 0);
+  EXPECT_EQ(system_->SecuritySessions().rows_size(), 0);
+  // A wrong password is still a wrong password.
+  EXPECT_EQ(Logon("DEMO", "FB03", "bad", {{"X", "1"}}).code(),
+            proto::R3Response::BAD_LOGON);
+}
+
+TEST_F(R3SystemTest, TransactionCallLocksLikeADialogStep) {
+  auto a = Logon("DEMO", "PA30", "welcome", {{"RP50G-PERNR", "1234"}}, "/00");
+  ASSERT_EQ(a.code(), proto::R3Response::OK);
+  EXPECT_EQ(a.screen().dynpro(), 2000);
+  EXPECT_EQ(system_->Locks().rows_size(), 1);
+  auto b = Logon("DEMO2", "PA30", "welcome", {{"RP50G-PERNR", "1234"}}, "/00");
+  ASSERT_EQ(b.code(), proto::R3Response::OK);
+  EXPECT_EQ(b.screen().dynpro(), 1000);
+  EXPECT_EQ(b.screen().message(),
+            "Personnel number 1234 is locked by user DEMO");
+  Logoff(a.session());
+  EXPECT_EQ(system_->Locks().rows_size(), 0);
 }
 
 TEST_F(R3SystemTest, Pa30LockConflictSaveAndRelease) {

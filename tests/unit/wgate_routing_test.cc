@@ -20,6 +20,9 @@ TEST(RouterTest, Paths) {
   EXPECT_EQ(RoutePath("/dsm/terminator").kind, Endpoint::kTerminator);
   EXPECT_EQ(RoutePath("/portal").kind, Endpoint::kPortal);
   EXPECT_EQ(RoutePath("/scripts/wgate/admin/!").kind, Endpoint::kAdmin);
+  EXPECT_EQ(RoutePath("/scripts/wgate/admin/").kind, Endpoint::kAdminRedirect);
+  EXPECT_EQ(RoutePath("/scripts/wgate/ADMIN").kind, Endpoint::kAdminRedirect);
+  EXPECT_EQ(RoutePath("/scripts/wgate/admin/x").kind, Endpoint::kNotFound);
   Endpoint e = RoutePath("/scripts/wgate/WebGUI/!");
   EXPECT_EQ(e.kind, Endpoint::kService);
   EXPECT_EQ(e.service, "webgui");
@@ -168,6 +171,57 @@ TEST_F(DirectoryTest, NaiveRoutingSaysWhenACommandMissesTheOwner) {
   EXPECT_NE(MetricsText(m, *directory_)
                 .find("its_wgate_misrouted_commands_total 3\n"),
             std::string::npos);
+}
+
+TEST(AgateRoutingTest, ParsesInstanceAndProcess) {
+  auto r = ParseAgateRouting("it2:1");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->instance, "IT2");
+  EXPECT_EQ(r->process, 1);
+  r = ParseAgateRouting(" IT1 ");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->instance, "IT1");
+  EXPECT_FALSE(r->process.has_value());
+  EXPECT_EQ(ParseAgateRouting("IT1:255")->process, 255);
+  for (const char* bad :
+       {"", ":1", "IT1:", "IT1:x", "IT1:-1", "IT1:256", "IT1:0001", "IT1:1:2",
+        "TOOLONGNAME", "IT-1", "IT1 :1", "<b>"}) {
+    auto e = ParseAgateRouting(bad);
+    EXPECT_FALSE(e.ok()) << bad;
+    EXPECT_NE(e.status().message().find("~agate_routing"), std::string::npos);
+  }
+}
+
+TEST_F(DirectoryTest, AgateRoutingTakesTheNamedInstanceOrRefuses) {
+  Report(0, {{0, 10, proto::ProcessInfo::UP}});  // full: no matter
+  Report(1, {{0, 0, proto::ProcessInfo::UP}});
+  auto i = directory_->RoutedInstance({"IT1", 1});
+  ASSERT_TRUE(i.ok()) << i.status();
+  EXPECT_EQ(*i, 0u) << "not the weighted choice";
+  EXPECT_EQ(*directory_->RoutedInstance({"IT2", std::nullopt}), 1u);
+  auto unknown = directory_->RoutedInstance({"IT9", std::nullopt});
+  EXPECT_TRUE(absl::IsNotFound(unknown.status()));
+  EXPECT_EQ(unknown.status().message(),
+            "There is no AGate instance IT9 (configured: IT1, IT2)");
+  auto beyond = directory_->RoutedInstance({"IT2", 2});  // max_agates 2
+  EXPECT_TRUE(absl::IsInvalidArgument(beyond.status()));
+  EXPECT_EQ(beyond.status().message(),
+            "AGate instance IT2 has no process 2 (its processes are 0 to 1)");
+  directory_->ManagerGone(1);
+  EXPECT_TRUE(absl::IsUnavailable(
+      directory_->RoutedInstance({"IT2", std::nullopt}).status()));
+}
+
+TEST(OutcomeTest, StepsOfAStartAreTheStepsDone) {
+  EXPECT_STREQ(StartSteps(proto::SESSION_STARTED), "1,2,3,4,5");
+  EXPECT_STREQ(StartSteps(proto::SERVICE_RESTARTED), "1,2,3,4,5");
+  for (proto::Outcome failed :
+       {proto::LOGON_FAILED, proto::LOGON_REFUSED, proto::LOGON_PAGE,
+        proto::NO_CAPACITY, proto::R3_TIMEOUT, proto::R3_UNREACHABLE,
+        proto::BAD_TRANSACTION_CALL, proto::AGATE_TIMEOUT}) {
+    EXPECT_STREQ(StartSteps(failed), "1,2,3") << proto::Outcome_Name(failed);
+  }
+  EXPECT_EQ(HttpStatus(proto::BAD_TRANSACTION_CALL), 400);
 }
 
 TEST(OutcomeTest, HttpStatusAndCookie) {
