@@ -1,24 +1,10 @@
 #include "wgate/topology.h"
 
+#include "common/admin_table.h"
 #include "mapping_manager/assignment.h"
 
 namespace its::wgate {
 namespace {
-
-const char* StateName(proto::ProcessInfo::State s) {
-  switch (s) {
-    case proto::ProcessInfo::STARTING:
-      return "starting";
-    case proto::ProcessInfo::UP:
-      return "up";
-    case proto::ProcessInfo::DOWN:
-      return "down";
-    case proto::ProcessInfo::UNRESPONSIVE:
-      return "unresponsive";
-    default:
-      return "?";
-  }
-}
 
 const char* KindName(mm::Assignment::Kind k) {
   switch (k) {
@@ -54,7 +40,7 @@ nlohmann::json TopologyJson(const ClusterConfig& config,
       list.push_back({{"process", p.process()},
                       {"pid", p.pid()},
                       {"incarnation", p.incarnation()},
-                      {"state", StateName(p.state())},
+                      {"state", admin_table::StateName(p.state())},
                       {"address", p.address()},
                       {"weight", p.weight()},
                       {"sessions", p.sessions()},

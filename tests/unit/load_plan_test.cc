@@ -5,6 +5,7 @@
 #include "clients/load_report.h"
 #include "clients/stages.h"
 #include "clients/thresholds.h"
+#include "tests/unit/load_fixtures.h"
 
 namespace its::load {
 namespace {
@@ -103,26 +104,8 @@ TEST(Thresholds, Grammar) {
   }
 }
 
-StepDef Step(const char* name) {
-  StepDef s;
-  s.name = name;
-  return s;
-}
-
-Scenario TwoJourneys() {
-  Scenario s;
-  JourneyDef a;
-  a.name = "a";
-  a.steps.push_back(Step("x"));
-  a.steps.push_back(Step("y"));
-  a.steps.push_back(Step("x"));  // same name: one slot
-  JourneyDef b;
-  b.name = "b";
-  b.end = JourneyDef::kAbandon;
-  b.steps.push_back(Step("x"));
-  s.journeys = {a, b};
-  return s;
-}
+using testing::Step;
+using testing::TwoJourneys;
 
 TEST(LoadStats, SlotsPerJourneyAndSameNamesShareOne) {
   Scenario sc = TwoJourneys();

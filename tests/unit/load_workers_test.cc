@@ -9,30 +9,15 @@
 #include "clients/load_coordinator.h"
 #include "clients/load_report.h"
 #include "clients/load_stats_codec.h"
+#include "tests/unit/load_fixtures.h"
 
 namespace its::load {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-StepDef Step(const char* name) {
-  StepDef s;
-  s.name = name;
-  return s;
-}
-
-Scenario TwoJourneys() {
-  Scenario s;
-  JourneyDef a;
-  a.name = "a";
-  a.steps = {Step("x"), Step("y"), Step("x")};
-  JourneyDef b;
-  b.name = "b";
-  b.end = JourneyDef::kAbandon;
-  b.steps = {Step("x")};
-  s.journeys = {a, b};
-  return s;
-}
+using testing::Step;
+using testing::TwoJourneys;
 
 // A run's worth of figures: every kind of count, a timeline with a gap.
 void Fill(LoadStats& st, uint64_t seed, int requests) {
