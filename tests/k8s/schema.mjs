@@ -18,8 +18,9 @@ export async function modelFor(apiVersion, kind) {
     throw new Error(`apiVersion ${JSON.stringify(apiVersion)} is not group/version`);
   if (typeof kind !== "string" || !/^[A-Z][A-Za-z0-9]*$/.test(kind))
     throw new Error(`kind ${JSON.stringify(kind)} is not a kind`);
-  const file = path.join(modules, "kubernetes-models", apiVersion, `${kind}.js`);
-  if (!fs.existsSync(file)) throw new Error(`no schema for ${apiVersion} ${kind}`);
+  const base = path.join(modules, "kubernetes-models", apiVersion, kind);
+  const file = [`${base}.mjs`, `${base}.js`].find((f) => fs.existsSync(f));
+  if (!file) throw new Error(`no schema for ${apiVersion} ${kind}`);
   const mod = await import(file);
   if (!mod[kind]) throw new Error(`no model ${kind} in ${file}`);
   return mod[kind];
@@ -69,7 +70,7 @@ function buildIndex() {
       const interfaces = new Map();
       for (const m of text.matchAll(/export interface (\w+)(?: extends [^{]*)? \{\n([\s\S]*?)\n\}/g))
         interfaces.set(m[1], parseFields(m[2]));
-      for (const m of text.matchAll(/export type \{ (\w+) as (\w+)/g))
+      for (const m of text.matchAll(/export (?:type )?\{ (\w+) as (\w+)/g))
         if (interfaces.has(m[1])) index.set(m[2], interfaces.get(m[1]));
     }
   }
