@@ -258,6 +258,21 @@ check(main(wgate)?.livenessProbe?.httpGet && main(wgate).livenessProbe.httpGet.p
 check(selects("its-wgate", wgate) && servicePort("its-wgate", "http") === 8080,
   "wgate: Service its-wgate :8080 selects it");
 
+// Every Service and PodDisruptionBudget selects pods of a workload.
+for (const o of objects.filter((x) => x.kind === "Service" || x.kind === "PodDisruptionBudget")) {
+  const sel = o.kind === "Service" ? o.spec?.selector : o.spec?.selector?.matchLabels;
+  const hit = workloads.filter((w) => Object.keys(sel ?? {}).length > 0 &&
+    Object.entries(sel).every(([k, v]) => w.spec.template.metadata?.labels?.[k] === v));
+  check(hit.length > 0, `${o.kind} ${o.metadata.name} selects pods (${hit.map((w) => w.metadata.name).join(", ")})`);
+}
+const pdbFor = (name) => objects.find((o) => o.kind === "PodDisruptionBudget" &&
+  Object.entries(o.spec.selector.matchLabels).every(([k, v]) =>
+    find(...name)?.spec?.template?.metadata?.labels?.[k] === v));
+check(pdbFor(["Deployment", "its-wgate"])?.spec?.minAvailable === 1,
+  "PodDisruptionBudget: one wgate always serves");
+check(instances.every((n) => pdbFor(["StatefulSet", `its-${n.toLowerCase()}`])?.spec?.maxUnavailable === 1),
+  "PodDisruptionBudget: one AGate instance at a time drains");
+
 // Every container: config mounted where --config points, logs writable.
 for (const w of workloads) {
   for (const c of podSpec(w).containers) {
