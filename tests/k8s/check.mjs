@@ -12,9 +12,10 @@
 //      services/; deploy/k8s/cluster.toml differs from deploy/config's only in
 //      addresses.
 //   4. The Containerfile's build stage installs exactly deploy/lib.sh's
-//      ITS_PACKAGES, its runtime stage the packages holding the shared
-//      libraries of the programs it copies (ldd on --bin-dir), and it copies
-//      every program a pod runs.
+//      ITS_PACKAGES and builds the release preset, exactly the programs it
+//      copies; its runtime stage installs the packages holding those
+//      programs' shared libraries (ldd on --bin-dir); it copies every
+//      program a pod runs.
 //   5. With --bin-dir: every flag a pod passes is one its program knows, and
 //      the rendered configuration loads (`itsadm --config DIR time`, the
 //      programs' own parser). Skipped, saying so, while the programs lack
@@ -103,9 +104,10 @@ export function parseContainerfile(text) {
   for (const line of joined) {
     let m;
     if ((m = /^FROM\s+(\S+)(?:\s+AS\s+(\S+))?/i.exec(line))) {
-      stages.push({ image: m[1], name: m[2] ?? "", installs: [], copies: [] });
+      stages.push({ image: m[1], name: m[2] ?? "", installs: [], copies: [], runs: [] });
     } else if (/^RUN\s/.test(line) && stages.length) {
       for (const cmd of line.slice(4).split(/&&|;/)) {
+        stages.at(-1).runs.push(cmd.trim().replace(/\s+/g, " "));
         const words = cmd.trim().split(/\s+/);
         const at = words.indexOf("install");
         if (words.includes("apt-get") && at >= 0)
@@ -326,6 +328,13 @@ check(same([...(build?.installs ?? [])].sort(), [...want].sort()),
   `Containerfile: the build stage installs deploy/lib.sh's ITS_PACKAGES (${want.length})`,
   listDiff(want, build?.installs ?? []));
 const programs = runtime?.copies ?? [];
+check((build?.runs ?? []).some((r) => /^cmake --preset release( |$)/.test(r)),
+  "Containerfile: the build stage configures the release preset (as deploy/up and deploy/test)",
+  (build?.runs ?? []).join("\n"));
+const targets = (build?.runs ?? []).map((r) => /^cmake --build build --target (.*)$/.exec(r)?.[1])
+  .filter(Boolean).flatMap((t) => t.split(" "));
+check(same([...targets].sort(), [...programs].sort()),
+  "Containerfile: it builds exactly the programs it copies", listDiff(programs, targets));
 const podPrograms = new Set(workloads.flatMap((w) => podSpec(w).containers.flatMap((c) =>
   [c.command[0], c.lifecycle?.preStop?.exec?.command?.[0]].filter(Boolean))));
 podPrograms.add("agate");  // what mapping_manager starts, beside itself
