@@ -175,8 +175,7 @@ class Server::Connection : public std::enable_shared_from_this<Connection> {
 };
 
 Server::Server(asio::io_context& io, const HttpLimits& limits, Handler handler)
-    : io_(io),
-      limits_(limits),
+    : limits_(limits),
       handler_(std::move(handler)),
       acceptor_(io),
       sweep_(io) {}

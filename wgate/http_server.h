@@ -41,7 +41,6 @@ class Server {
   void Sweep();
   using Clock = std::chrono::steady_clock;
 
-  asio::io_context& io_;
   HttpLimits limits_;
   Handler handler_;
   asio::ip::tcp::acceptor acceptor_;
