@@ -246,6 +246,13 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(Options options) {
     return s;
   }
   t["r3"].as_table()->insert_or_assign("listen", address_of("r3_stub"));
+  if (auto* advertise = t["r3"].as_table()->get_as<std::string>("advertise")) {
+    // The advertised host with the port actually bound.
+    std::string host;
+    int port;
+    if (ParseHostPort(advertise->get(), &host, &port).ok())
+      *advertise = WithHost(address_of("r3_stub"), host);
+  }
   if (auto s = c->WriteConfig(); !s.ok()) return s;
   size_t i = 0;
   for (const auto& inst : edited->instances) {

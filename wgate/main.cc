@@ -22,6 +22,8 @@ int main(int argc, char** argv) {
   its::InitLogging("wgate");
 
   auto config = its::ValueOrExit(its::ClusterConfig::Load(config_dir));
+  // The DSM Terminator accepts absolute URLs naming this wgate's address.
+  if (!listen.empty()) config.wgate_listen = listen;
   if (config.sched_batch)
     its::UseBatchScheduling();  // before any thread starts
   // The HTTP (Asio) and gRPC threads hand work to each other once per burst;
