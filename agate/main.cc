@@ -48,18 +48,6 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   its::InitLogging(its::Cat("agate ", options.instance, "/", options.process));
 
-  auto config = its::ValueOrExit(its::ClusterConfig::Load(config_dir));
-  if (config.sched_batch)
-    its::UseBatchScheduling();  // before any thread starts
-  auto services =
-      its::ValueOrExit(its::ServiceCatalog::Load(config_dir + "/services"));
-  if (options.access_log.empty()) {
-    std::string dir = config.LogDir() + "/" + options.instance;
-    std::error_code ec;
-    std::filesystem::create_directories(dir, ec);
-    options.access_log = dir + "/access.log";
-  }
-  options.exit_url_hosts = config.exit_url_hosts;
   // The host the wgates reach this process by: registered with the bound
   // port and the GUSID's host part (docs/architecture.md §3).
   std::string listen_host;
@@ -77,7 +65,7 @@ int main(int argc, char** argv) {
           listen);
       return 2;
     }
-    advertise = listen_host == "localhost" ? "127.0.0.1" : listen_host;
+    advertise = listen_host;
   }
   if (!its::IsAdvertisableHost(advertise)) {
     spdlog::error(
@@ -88,6 +76,18 @@ int main(int argc, char** argv) {
   }
   options.host = advertise;
 
+  auto config = its::ValueOrExit(its::ClusterConfig::Load(config_dir));
+  if (config.sched_batch)
+    its::UseBatchScheduling();  // before any thread starts
+  auto services =
+      its::ValueOrExit(its::ServiceCatalog::Load(config_dir + "/services"));
+  if (options.access_log.empty()) {
+    std::string dir = config.LogDir() + "/" + options.instance;
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    options.access_log = dir + "/access.log";
+  }
+  options.exit_url_hosts = config.exit_url_hosts;
   its::ScaledClock clock(time_scale > 0 ? time_scale : config.time_scale,
                          config.sim_epoch);
   // A real-time setting, kept in simulated time like ~timeout.
