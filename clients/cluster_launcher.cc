@@ -264,8 +264,14 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(Options options) {
         !s.ok()) {
       return s;
     }
+    // Bound to every address (listen_host "0.0.0.0"): dialled at its host.
+    std::string bound = address_of(name), bound_host;
+    int bound_port;
+    if (ParseHostPort(bound, &bound_host, &bound_port).ok() &&
+        IsWildcardHost(bound_host))
+      bound = WithHost(bound, inst.host);
     (*t["agate_instance"].as_array())[i++].as_table()->insert_or_assign(
-        "mapping_manager", address_of(name));
+        "mapping_manager", bound);
     if (auto s = c->WriteConfig(); !s.ok()) return s;
   }
   if (auto s = c->Spawn("wgate", {"wgate", "--config", o.run_dir},

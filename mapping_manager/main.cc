@@ -111,7 +111,8 @@ int main(int argc, char** argv) {
   });
   manager.set_identity(command.manager_address, config_dir);
   // Agates outlive a crash of their manager: this run adopts them.
-  manager.Adopt(its::mm::FindRunningAgates(inst->name, bound, config_dir));
+  manager.Adopt(its::mm::FindRunningAgates(inst->name, command.manager_address,
+                                           config_dir));
   service.Start();
   loop.Post([&] { manager.Start(); });
 
@@ -123,13 +124,13 @@ int main(int argc, char** argv) {
   its::mm::StatLogWriter stat_logs(loop, clock, log_dir,
                                    [&manager] { return manager.Directory(); });
   loop.Post([&] { stat_logs.Start(); });
-  std::string reachable = its::WithHost(bound, advertise);
   spdlog::info(
       "Mapping Manager of {} listening on {}, host {} (MinAGates {}, "
       "MaxAGates {})",
       inst->name, bound, advertise, inst->min_agates, inst->max_agates);
-  its::AnnounceReady("mapping_manager",
-                     its::IsWildcardHost(host) ? reachable : bound);
+  // The bound address: the launcher restarts it there (and dials it at
+  // the instance's host when that is a wildcard).
+  its::AnnounceReady("mapping_manager", bound);
   its::RunUntilSignal(loop, [&] {
     // The agates first (SIGTERM, SIGKILL after 2 s: on the loop, by its
     // timers), then the server, while the loop still serves.

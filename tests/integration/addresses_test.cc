@@ -2,6 +2,8 @@
 // to every address are dialled at the host they advertise. On one machine
 // every 127.x.y.z is this host, so 127.0.0.2 and 127.0.0.3 stand in for the
 // addresses of other hosts.
+#include <csignal>
+
 #include "tests/integration/test_cluster.h"
 
 namespace its::testing {
@@ -47,6 +49,31 @@ TEST(Addresses, WildcardListenersAreDialledAtTheirAdvertisedHosts) {
   EXPECT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.Header("x-its-steps").value_or(""), "1,4,5");
   EXPECT_EQ(Admin(*c, "sm04").size(), 1u) << "R/3 reached at its advertise";
+
+  // A crashed Mapping Manager comes back bound to every address again, its
+  // agates (which dial its advertised address) are adopted, and it assigns.
+  std::string instance = b.session().substr(0, 3);
+  auto mm = c->Find("mapping_manager " + instance);
+  ASSERT_TRUE(mm.has_value());
+  EXPECT_EQ(mm->address.rfind("0.0.0.0:", 0), 0u) << mm->address;
+  ASSERT_EQ(kill(mm->pid, SIGKILL), 0);
+  ASSERT_TRUE(c->WaitRunning("mapping_manager " + instance, mm->pid, 5000));
+  EXPECT_EQ(c->Find("mapping_manager " + instance)->address, mm->address);
+  size_t before = agates.size();
+  EXPECT_TRUE(WaitFor([&] { return Admin(*c, "agates").size() == before; }))
+      << "the agates re-registered, none started twice";
+  Browser pinned(c->url());
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return pinned
+                   .Get(StartUrl(
+                       "webgui", "DEMO2",
+                       "&~transaction=FB03&~agate_routing=" + instance))
+                   .status == 200;
+      },
+      5000));
+  r = b.Get("/scripts/wgate/webgui/?~okcode=/00");
+  EXPECT_EQ(r.status, 200) << r.body;
 }
 
 TEST(Addresses, AWildcardListenWithoutAnAdvertisedHostIsRefused) {
