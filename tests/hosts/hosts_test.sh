@@ -153,7 +153,11 @@ load steady 3
 reqs=$(jq .requests "$tmp/steady.json")
 ((reqs > 50)) || fail "itsload: only $reqs requests"
 p99_steady=$(jq '.latency_ms.p99' "$tmp/steady.json")
-say "itsload: $reqs requests, 0 errors, p99 ${p99_steady} ms"
+for inst in IT1 IT2; do
+  served=$(jq --arg i "$inst/" '[.agates | to_entries[] | select(.key | startswith($i)) | .value] | add // 0' "$tmp/steady.json")
+  ((served > 0)) || fail "itsload: no answer from $inst ($(jq -c .agates "$tmp/steady.json"))"
+done
+say "itsload: $reqs requests over both instances, 0 errors, p99 ${p99_steady} ms"
 
 # --- 2. one wgate killed: no session lost -----------------------------------
 load killed 4 &
@@ -224,6 +228,16 @@ done
 [ "$STEPS" = "1,4,5" ] && [ "$AGATE" = "${owner[s2]}" ] ||
   fail "IT2 session after the link returned: steps '$STEPS' on $AGATE (owner ${owner[s2]})"
 say "link back: the IT2 session goes on at ${owner[s2]} after $((SECONDS - back_at)) s"
+until req "$tmp/again.jar" "$W/!?~transaction=FB03&$(logon 20)&~agate_routing=IT2" && [ "$STATUS" = 200 ]; do
+  ((SECONDS - back_at < 25)) || fail "IT2 takes no new session 25 s after the link returned (last status $STATUS)"
+  sleep 0.3
+done
+[[ $AGATE == IT2/* ]] || fail "a session pinned to IT2 went to $AGATE"
+until [ "$(web curl -s -m 2 "$URL/healthz")" = ok ]; do
+  ((SECONDS - back_at < 25)) || fail "/healthz not ok 25 s after the link returned: $(web curl -s -m 2 "$URL/healthz")"
+  sleep 0.3
+done
+say "IT2 takes new sessions again, /healthz ok"
 
 # --- the end: SIGTERM removes every namespace and process --------------------
 kill -TERM "$up_pid"
