@@ -71,6 +71,10 @@ struct ClusterConfig {
   // The cluster's processes run under SCHED_BATCH (docs/hot-path.md).
   bool sched_batch = true;
   std::string wgate_listen = "127.0.0.1:8080";
+  // Not a key: `wgate --advertise HOST` as host:port (the listen port), the
+  // address others reach this wgate by; absolute DSM Terminator URLs may
+  // name it. Empty: none besides the listen address and the Host header.
+  std::string wgate_advertise;
   // The wgate keeps its HTTP and gRPC threads on one CPU (docs/hot-path.md).
   bool wgate_one_cpu = true;
   HttpLimits http;

@@ -95,6 +95,14 @@ TEST(Addresses, AWildcardListenWithoutAnAdvertisedHostIsRefused) {
             std::string::npos)
       << bad_host.output;
 
+  ProgramRun wgate = RunProgram(
+      "wgate",
+      Cat("--config ", config, " --listen 127.0.0.1:0 --advertise 0.0.0.0"));
+  EXPECT_EQ(wgate.exit_code, 2) << wgate.output;
+  EXPECT_NE(wgate.output.find("--advertise 0.0.0.0: expected a host name"),
+            std::string::npos)
+      << wgate.output;
+
   // The shipped configuration sets no host for IT1.
   ProgramRun manager = RunProgram(
       "mapping_manager",
