@@ -29,7 +29,7 @@ struct AGateOptions {
   uint32_t incarnation = 0;  // how often that slot was started
   int max_sessions = 1000;
   int work_threads = 4;
-  std::string host = "localhost";  // AGate host part of the GUSID
+  std::string host = "127.0.0.1";  // AGate host part of the GUSID (--advertise)
   std::string access_log;  // path of the instance's access.log ("" = none)
   std::vector<std::string>
       exit_url_hosts;  // hosts an absolute ~exitURL may name

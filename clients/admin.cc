@@ -20,7 +20,7 @@ constexpr int kDeadlineMs = 3000;
 // One admin call to the R/3 stub with a deadline; errors name its address.
 template <typename Reply, typename Call>
 absl::StatusOr<Reply> CallR3(const ClusterConfig& config, Call call) {
-  auto stub = proto::R3::NewStub(MakeChannel(config.r3_listen));
+  auto stub = proto::R3::NewStub(MakeChannel(config.r3_advertise));
   grpc::ClientContext ctx;
   ctx.set_deadline(DeadlineIn(kDeadlineMs));
   Reply reply;
@@ -28,7 +28,7 @@ absl::StatusOr<Reply> CallR3(const ClusterConfig& config, Call call) {
   if (!s.ok()) {
     return absl::Status(
         static_cast<absl::StatusCode>(s.error_code()),
-        Cat("R/3 stub at ", config.r3_listen, ": ", s.error_message()));
+        Cat("R/3 stub at ", config.r3_advertise, ": ", s.error_message()));
   }
   return reply;
 }

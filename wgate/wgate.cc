@@ -35,7 +35,7 @@ WGate::WGate(const ClusterConfig& config, const ServiceCatalog& services,
                     static_cast<int64_t>(config.wgate_step_timeout_s * 1000))),
       directory_(config.instances),
       watches_(config.instances.size(), 0),
-      r3_(proto::R3::NewStub(MakeChannel(config.r3_listen))),
+      r3_(proto::R3::NewStub(MakeChannel(config.r3_advertise))),
       rng_(std::random_device{}()),
       clock_(config.time_scale, config.sim_epoch),
       manager_check_(io) {
