@@ -148,6 +148,7 @@ SpanStore::SpanStore(size_t capacity) : ring_(capacity == 0 ? 1 : capacity) {}
 Span& SpanStore::Record(TraceId trace, uint64_t id, uint64_t parent, int step,
                         int kind) {
   Span& s = ring_[next_];
+  last_ = next_;
   next_ = next_ + 1 == ring_.size() ? 0 : next_ + 1;
   if (count_ < ring_.size()) ++count_;
   s.trace = trace;

@@ -78,6 +78,13 @@ class SpanStore {
   // The next slot, overwriting the oldest span: trace, ids, step and kind
   // set, numbers zero, text empty, times zero.
   Span& Record(TraceId trace, uint64_t id, uint64_t parent, int step, int kind);
+  // Where the last Record() went, and that span again while its slot still
+  // holds it (a reply that comes later finishes its span: O(1)).
+  size_t last() const { return last_; }
+  Span* Still(size_t index, uint64_t id) {
+    return index < ring_.size() && ring_[index].id == id ? &ring_[index]
+                                                         : nullptr;
+  }
   // Every span of `trace` still held, oldest first.
   std::vector<const Span*> Find(TraceId trace) const;
   // The trace-ids of the newest `n` traces, newest first, each once.
@@ -88,6 +95,7 @@ class SpanStore {
  private:
   std::vector<Span> ring_;
   size_t next_ = 0;
+  size_t last_ = 0;
   size_t count_ = 0;
 };
 
