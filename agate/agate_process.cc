@@ -16,8 +16,7 @@ namespace {
 using State = SessionContext::State;
 
 // The public part of a session ID as a request names it: the GUSID without
-// its random part (a public ID stays as it is), at most 120 characters of
-// whatever the browser sent.
+// its random part (a public ID stays as it is).
 std::string_view PublicPart(std::string_view id) {
   size_t colon = id.rfind(':');
   size_t first = id.find('.', colon == std::string_view::npos ? 0 : colon);
@@ -25,7 +24,7 @@ std::string_view PublicPart(std::string_view id) {
     size_t second = id.find('.', first + 1);
     if (second != std::string_view::npos) id = id.substr(0, second);
   }
-  return id.substr(0, 120);
+  return id;
 }
 
 }  // namespace
@@ -37,7 +36,7 @@ AGateProcess::SpanRef AGateProcess::BeginSpan(proto::AGateRequest& req) {
   Span& s = spans_.Record(trace, id, req.parent_span(), 4, req.kind());
   s.start_us = TraceNowMicros();
   if (req.kind() != proto::AGateRequest::START)
-    s.text = PublicPart(req.session());  // no allocation once the slot is warm
+    SetSpanText(&s.text, PublicPart(req.session()), 120);
   req.set_parent_span(id);  // the request's R/3 call is a child of this span
   return {spans_.last(), id};
 }

@@ -143,6 +143,14 @@ int64_t TraceNowMicros() {
       .count();
 }
 
+void SetSpanText(std::string* out, std::string_view in, size_t max) {
+  if (in.size() > max) in = in.substr(0, max);
+  out->assign(in);
+  for (char& c : *out) {
+    if (c < 0x20 || c > 0x7e) c = '?';
+  }
+}
+
 SpanStore::SpanStore(size_t capacity) : ring_(capacity == 0 ? 1 : capacity) {}
 
 Span& SpanStore::Record(TraceId trace, uint64_t id, uint64_t parent, int step,

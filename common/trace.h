@@ -50,6 +50,12 @@ TraceId NewTraceId();
 // processes line up on it).
 int64_t TraceNowMicros();
 
+// Sets *out to at most `max` characters of `in` that a client may have sent
+// (a session ID, a function code): printable ASCII kept, anything else '?'.
+// A span's text stays short and valid UTF-8 whatever came in, so a ring
+// slot never grows beyond `max` and the trace stays valid JSON and protobuf.
+void SetSpanText(std::string* out, std::string_view in, size_t max = 64);
+
 // One process's record of one step of a request. What it decided is kept as
 // numbers (`kind`, `num`) and turned into words only when the trace is read;
 // `text` holds what only words can say, and is filled where a request is

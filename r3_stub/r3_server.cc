@@ -121,12 +121,14 @@ void R3Server::RecordSpan(const proto::R3Request& req,
   s.num[1] = resp.code();
   if (kind == kLogon) {
     // A logon starts a session: rare enough for words now.
-    s.text = Cat(req.logon().user(), " in client ", req.logon().client(),
-                 ", transaction ", req.logon().tcode());
-    if (resp.code() != proto::R3Response::OK)
-      Append(&s.text, ": ", resp.error());
+    // What the client sent, kept short and printable.
+    std::string text = Cat(req.logon().user().substr(0, 40), " in client ",
+                           req.logon().client().substr(0, 10), ", transaction ",
+                           req.logon().tcode().substr(0, 40));
+    if (resp.code() != proto::R3Response::OK) Append(&text, ": ", resp.error());
+    SetSpanText(&s.text, text, 300);
   } else if (kind == kStep) {
-    s.text = req.step().okcode();  // short: no allocation
+    SetSpanText(&s.text, req.step().okcode(), 24);  // short: no allocation
   }
 }
 

@@ -243,7 +243,7 @@ void WGate::ServeTrace(const std::string& id, bool json, Respond respond) {
     http::Response r;
     if (json) {
       r.content_type = "application/json";
-      r.body = t.dump(2);
+      r.body = t.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
     } else {
       r.body = TraceHtml(t);
     }

@@ -185,6 +185,38 @@ TEST_F(Tracing, AClientsTraceparentIsKeptAMalformedOneReplaced) {
   }
 }
 
+TEST_F(Tracing, HostileSessionIdsAndOkcodesStayShortAndPrintable) {
+  Browser b(cluster_->url());
+  ASSERT_EQ(b.Get(StartUrl("webgui", "DEMO", "&~transaction=FB03")).status,
+            200);
+  // A long function code with control characters. (Bytes that are not
+  // UTF-8 cannot reach the agate at all: proto3 strings.)
+  HttpResult r = b.Post(Step("webgui", ""),
+                        Cat("~okcode=%2F", std::string(5000, 'x'), "%01%1B"));
+  auto id = r.Header("x-its-trace");
+  ASSERT_TRUE(id);
+  json t = TraceOf(*id);
+  ASSERT_FALSE(t.is_discarded());
+  EXPECT_TRUE(t["missing"].empty()) << t["missing"].dump();
+  auto five = AtStep(t, 5);
+  ASSERT_EQ(five.size(), 1u) << r.status << " " << t.dump();
+  EXPECT_LT(five[0]["decided"].get<std::string>().size(), 100u);
+  // A forged session ID with such bytes: the agate's span shows it printable.
+  b.set_cookie(Cat("IT1-A%3Avm%3A0001.01000001%01%1B", std::string(300, 'a')));
+  r = b.Post(Step("webgui", ""), "~okcode=%2F00");
+  EXPECT_EQ(r.status, 400);
+  id = r.Header("x-its-trace");
+  ASSERT_TRUE(id);
+  t = TraceOf(*id);
+  ASSERT_FALSE(t.is_discarded());
+  EXPECT_TRUE(t["missing"].empty()) << t["missing"].dump();
+  for (const json& s : AtStep(t, 4)) {
+    std::string session = s["attrs"]["session"];
+    EXPECT_LE(session.size(), 120u);
+    for (char c : session) EXPECT_TRUE(c >= 0x20 && c <= 0x7e) << session;
+  }
+}
+
 TEST_F(Tracing, UnknownAndMalformedTraceIdsGetClearErrors) {
   auto unknown =
       HttpGet(cluster_->url(), "/trace/0123456789abcdef0123456789abcdef");

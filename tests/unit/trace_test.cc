@@ -75,6 +75,16 @@ TEST(TraceIds, AreNonZeroAndDistinct) {
   EXPECT_EQ(c->parent, 42u);
 }
 
+TEST(SpanText, IsShortAndPrintableWhateverCameIn) {
+  std::string out;
+  SetSpanText(&out, "/00", 24);
+  EXPECT_EQ(out, "/00");
+  SetSpanText(&out, std::string(100000, 'x'), 24);
+  EXPECT_EQ(out.size(), 24u);
+  SetSpanText(&out, std::string("a\xff\xfe\nb\0c", 7), 24);
+  EXPECT_EQ(out, "a???b?c");
+}
+
 TEST(SpanStore, KeepsTheNewestSpansWithinItsCapacity) {
   SpanStore store(4);
   TraceId a{1, 1}, b{2, 2}, c{3, 3};
