@@ -45,7 +45,7 @@ void AccessLog::Flush() {
 }
 
 void AccessLogWriter::Write(char type, std::string_view client_ip,
-                            std::string_view text) {
+                            std::string_view text, TraceId trace) {
   if (!log_.is_open()) return;
   // The date and time to the second change once a second: formatted once.
   SimMicros now = clock_.Now();
@@ -64,6 +64,10 @@ void AccessLogWriter::Write(char type, std::string_view client_ip,
     Append(&line, type, ' ', time_, std::string_view(millis, 4), instance_, ' ',
            process_, ':', ++lines_, ' ',
            client_ip.empty() ? std::string_view("-") : client_ip, ' ', text);
+    if (trace.valid()) {
+      line.append(" trace=");
+      AppendTraceHex(&line, trace);
+    }
   });
 }
 

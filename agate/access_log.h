@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "common/clock.h"
+#include "common/trace.h"
 
 namespace its::agate {
 
@@ -42,6 +43,8 @@ class AccessLog {
 
 // The lines one AGate process writes to its instance's access.log:
 //   <type> YYYY/MM/DD hh:mm:ss.mmm <instance> <process>:<request> <ip> <text>
+// and, for a line written for a traced request, " trace=<32 hex trace-id>"
+// at the end (docs/architecture.md §7.1).
 // The request number counts this process's lines from 1. Never a password
 // or a session's random part in `text`. The date and time to the second are
 // formatted once per second. Runs on the agate's logic thread.
@@ -56,7 +59,8 @@ class AccessLogWriter {
   }
   // `type`: the ITS entry type ('n' new session, 'r' request, 'o' timeout,
   // ...); an empty `client_ip` is written as "-".
-  void Write(char type, std::string_view client_ip, std::string_view text);
+  void Write(char type, std::string_view client_ip, std::string_view text,
+             TraceId trace = {});
   void Flush() { log_.Flush(); }
 
  private:

@@ -8,13 +8,86 @@
 #include "common/log.h"
 #include "common/pages.h"
 #include "common/strings.h"
+#include "common/trace_wire.h"
 
 namespace its::agate {
 namespace {
 
 using State = SessionContext::State;
 
+// The public part of a session ID as a request names it: the GUSID without
+// its random part (a public ID stays as it is).
+std::string_view PublicPart(std::string_view id) {
+  size_t colon = id.rfind(':');
+  size_t first = id.find('.', colon == std::string_view::npos ? 0 : colon);
+  if (first != std::string_view::npos) {
+    size_t second = id.find('.', first + 1);
+    if (second != std::string_view::npos) id = id.substr(0, second);
+  }
+  return id;
+}
+
 }  // namespace
+
+AGateProcess::SpanRef AGateProcess::BeginSpan(proto::AGateRequest& req) {
+  const TraceId trace = TraceOf(req);
+  if (!trace.valid()) return {};
+  const uint64_t id = NewSpanId();
+  Span& s = spans_.Record(trace, id, req.parent_span(), 4, req.kind());
+  s.start_us = TraceNowMicros();
+  if (req.kind() != proto::AGateRequest::START)
+    SetSpanText(&s.text, PublicPart(req.session()), 120);
+  req.set_parent_span(id);  // the request's R/3 call is a child of this span
+  return {spans_.last(), id};
+}
+
+void AGateProcess::EndSpan(SpanRef ref, const proto::AGateResponse& resp) {
+  Span* s = spans_.Still(ref.index, ref.id);
+  if (s == nullptr) return;  // overwritten while the request ran
+  s->end_us = TraceNowMicros();
+  s->num[0] = resp.outcome();
+  if (!resp.session_public().empty()) s->text = resp.session_public();
+}
+
+proto::TraceReply AGateProcess::Trace(const proto::TraceQuery& query) const {
+  proto::TraceReply reply;
+  const std::string name =
+      Cat("agate ", options_.instance, "/", options_.process);
+  for (const Span* s :
+       spans_.Find(TraceId{query.trace_hi(), query.trace_lo()})) {
+    proto::TraceSpan* out = AddSpan(&reply, *s, name, pid_);
+    const auto outcome = static_cast<proto::Outcome>(s->num[0]);
+    const std::string outcome_name =
+        s->end_us == 0 ? "no answer yet" : proto::Outcome_Name(outcome);
+    auto& attrs = *out->mutable_attrs();
+    attrs["instance"] = options_.instance;
+    attrs["process"] = Cat(options_.process);
+    attrs["pid"] = Cat(pid_);
+    attrs["outcome"] = outcome_name;
+    if (!s->text.empty()) attrs["session"] = s->text;
+    switch (s->kind) {
+      case proto::AGateRequest::START:
+        attrs["request"] = "start";
+        out->set_decided(
+            s->text.empty()
+                ? Cat("no session: ", outcome_name)
+                : Cat("session context created, session ID issued: ", s->text,
+                      " (", outcome_name, ")"));
+        break;
+      case proto::AGateRequest::TERMINATE:
+        attrs["request"] = "terminate";
+        out->set_decided(Cat("termination of ", s->text, ": ", outcome_name));
+        break;
+      default:
+        attrs["request"] = "step";
+        out->set_decided(
+            outcome == proto::PAGE
+                ? Cat("session ", s->text, " found: dialog step (PAGE)")
+                : Cat("session ", s->text, ": ", outcome_name));
+    }
+  }
+  return reply;
+}
 
 AGateProcess::AGateProcess(const AGateOptions& options, const Clock& clock,
                            Defer defer, const ServiceCatalog& services,
@@ -128,7 +201,8 @@ void AGateProcess::Handle(proto::AGateRequest& req, Reply reply) {
           Cat(id->PublicId(), terminate ? " session command" : " request",
               " misrouted: owner ", id->instance, "/", id->process,
               ", received by ", options_.instance, "/", options_.process,
-              " (pid ", pid_, "); nothing ended"));
+              " (pid ", pid_, "); nothing ended"),
+          TraceOf(req));
     }
     reply(Message(proto::SESSION_NOT_FOUND, "Session not found",
                   "The session does not exist - please log in again", true));
@@ -142,7 +216,8 @@ void AGateProcess::Handle(proto::AGateRequest& req, Reply reply) {
     if (why == SessionTable::Lookup::kOtherIncarnation) {
       access_.Write(
           'a', req.client_ip(),
-          Cat(id->PublicId(), " belonged to an earlier run of this process"));
+          Cat(id->PublicId(), " belonged to an earlier run of this process"),
+          TraceOf(req));
       reply(Message(proto::SESSION_LOST, "Session lost",
                     "The AGate process that held this session ended - please "
                     "log in again",
@@ -154,7 +229,8 @@ void AGateProcess::Handle(proto::AGateRequest& req, Reply reply) {
       access_.Write(
           wrong ? 'w' : 'a', req.client_ip(),
           Cat(id->PublicId(), wrong ? " invalid random key or termination token"
-                                    : " unknown session ID"));
+                                    : " unknown session ID"),
+          TraceOf(req));
       reply(Message(proto::SESSION_NOT_FOUND, "Session not found",
                     "The session does not exist - please log in again", true));
     }

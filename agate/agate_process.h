@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "common/service_file.h"
 #include "common/strings.h"
+#include "common/trace.h"
 #include "proto/its.pb.h"
 
 namespace its::agate {
@@ -29,7 +30,7 @@ struct AGateOptions {
   uint32_t incarnation = 0;  // how often that slot was started
   int max_sessions = 1000;
   int work_threads = 4;
-  std::string host = "localhost";  // AGate host part of the GUSID
+  std::string host = "127.0.0.1";  // AGate host part of the GUSID (--advertise)
   std::string access_log;  // path of the instance's access.log ("" = none)
   std::vector<std::string>
       exit_url_hosts;  // hosts an absolute ~exitURL may name
@@ -68,6 +69,17 @@ class AGateProcess {
   // An answer R/3 gave after its call's deadline: a logon that succeeded
   // after all is logged off again, so no R/3 session is left behind.
   void LateR3Answer(const proto::R3Response& resp);
+
+  // Tracing (docs/architecture.md §7.1). BeginSpan records step 4 of a
+  // traced request as it arrives and makes it the parent of the request's
+  // R/3 call (req.parent_span); EndSpan finishes it with the answer.
+  struct SpanRef {
+    size_t index = 0;
+    uint64_t id = 0;  // 0: not traced
+  };
+  SpanRef BeginSpan(proto::AGateRequest& req);
+  void EndSpan(SpanRef ref, const proto::AGateResponse& resp);
+  proto::TraceReply Trace(const proto::TraceQuery& query) const;
 
   proto::SessionsReply ListSessions() const;
   proto::LoadReport Load();
@@ -122,6 +134,7 @@ class AGateProcess {
   std::unordered_set<uint64_t> pooled_;
   std::deque<std::pair<SimMicros, uint64_t>> pool_closes_;
   AccessLogWriter access_;  // this process's lines of the access.log
+  SpanStore spans_;
   int64_t clock_second_ = -1;
   std::string clock_text_;
 };

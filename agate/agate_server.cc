@@ -15,17 +15,25 @@ void AGateServer::Start() {
       [this](const Stream::Ptr& stream, proto::AGateUp& up) {
         for (proto::AGateRequest& req : *up.mutable_requests()) {
           uint64_t id = req.id();
-          process_.Handle(req, [stream, id](proto::AGateResponse&& resp) {
-            resp.set_id(id);
-            stream->Send([&](proto::AGateDown& down) {
-              down.add_responses()->Swap(&resp);
-            });
-          });
+          AGateProcess::SpanRef span = process_.BeginSpan(req);
+          process_.Handle(
+              req, [this, stream, id, span](proto::AGateResponse&& resp) {
+                resp.set_id(id);
+                if (span.id != 0) process_.EndSpan(span, resp);
+                stream->Send([&](proto::AGateDown& down) {
+                  down.add_responses()->Swap(&resp);
+                });
+              });
         }
       });
   ServeUnary(loop_, service_, &proto::AGate::AsyncService::RequestListSessions,
              [this](const proto::Empty&, proto::SessionsReply* reply) {
                *reply = process_.ListSessions();
+               return grpc::Status::OK;
+             });
+  ServeUnary(loop_, service_, &proto::AGate::AsyncService::RequestGetTrace,
+             [this](const proto::TraceQuery& query, proto::TraceReply* reply) {
+               *reply = process_.Trace(query);
                return grpc::Status::OK;
              });
   ServeUnary(loop_, service_, &proto::AGate::AsyncService::RequestSetLinkDelay,

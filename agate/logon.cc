@@ -7,6 +7,7 @@
 #include "common/its_protocol.h"
 #include "common/pages.h"
 #include "common/strings.h"
+#include "common/trace_wire.h"
 #include "common/transaction_call.h"
 
 namespace its::agate {
@@ -84,6 +85,7 @@ void AGateProcess::Start(proto::AGateRequest& req, const Reply& reply,
     logon->set_okcode(okcode);
     logon->set_terminal(AgateName());
     logon->set_service(ToLower(shared_req->service()));
+    SetTrace(&r3req, TraceOf(*shared_req), shared_req->parent_span());
     r3_.Call(std::move(r3req), [=, this](proto::R3Response& r3resp) {
       threads_.Release(started);
       Params url;
@@ -91,7 +93,8 @@ void AGateProcess::Start(proto::AGateRequest& req, const Reply& reply,
       if (r3resp.code() != proto::R3Response::OK) {
         access_.Write('f', shared_req->client_ip(),
                       Cat("logon of ", ToUpper(login), " to ",
-                          shared_req->service(), " failed: ", r3resp.error()));
+                          shared_req->service(), " failed: ", r3resp.error()),
+                      TraceOf(*shared_req));
       }
       if (r3resp.code() == proto::R3Response::BAD_LOGON) {
         reply(Response(proto::LOGON_FAILED,
@@ -156,14 +159,18 @@ void AGateProcess::Start(proto::AGateRequest& req, const Reply& reply,
       access_.Write(
           'n', shared_req->client_ip(),
           Cat(ids_.Public(s->slot), " new session of ", s->user, " to ",
-              s->service, restarted ? " (~serviceRestarted)" : ""));
+              s->service, restarted ? " (~serviceRestarted)" : ""),
+          TraceOf(*shared_req));
       RenderContext ctx{s->service,
                         ids_.Full(s->slot, s->random),
                         s->Param("~cookies", "1") == "0",
                         s->user,
                         AgateName(),
                         SispScriptFor(*s, ids_, "USR_OPEN"),
-                        ClockNow()};
+                        ClockNow(),
+                        TraceOf(*shared_req).valid()
+                            ? TraceHex(TraceOf(*shared_req))
+                            : std::string()};
       proto::Screen& screen = *r3resp.mutable_screen();
       if (restarted) {
         screen.set_message("The service was restarted (~serviceRestarted=X)");
@@ -173,6 +180,7 @@ void AGateProcess::Start(proto::AGateRequest& req, const Reply& reply,
           restarted ? proto::SERVICE_RESTARTED : proto::SESSION_STARTED,
           RenderScreen(screen, ctx));
       if (!ctx.session_in_url) r.set_set_session(ctx.gusid);  // ~cookies 1
+      r.set_session_public(ids_.Public(s->slot));
       reply(std::move(r));
     });
   });
@@ -189,6 +197,7 @@ void AGateProcess::Tombstone(SessionContext& s, proto::AGateRequest& req,
         proto::AGateRequest start;
         start.set_kind(proto::AGateRequest::START);
         start.set_service(s.service);
+        SetTrace(&start, TraceOf(req), req.parent_span());
         // The step's own function code is no start's: the restarted
         // service shows its first screen (its start URL's call applies).
         for (const auto& p : req.params())

@@ -16,7 +16,8 @@
 int main(int argc, char** argv) {
   CLI::App app{
       "agate: one AGate process (session contexts, dialog steps to R/3)"};
-  std::string config_dir = "deploy/config", listen = "127.0.0.1:0", manager, r3;
+  std::string config_dir = "deploy/config", listen = "127.0.0.1:0", manager, r3,
+              advertise;
   its::agate::AGateOptions options;
   double time_scale = 0;
   app.add_option("--config", config_dir, "configuration directory")
@@ -33,6 +34,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--listen", listen, "host:port for the wgates (port 0 = any)")
       ->capture_default_str();
+  app.add_option("--advertise", advertise,
+                 "host the wgates dial, registered with the bound port and "
+                 "carried in the GUSID (default: the --listen host)");
   app.add_option("--mapping-manager", manager, "address of the Mapping Manager")
       ->required();
   app.add_option("--r3", r3, "address of the R/3 stub (default: cluster.toml)");
@@ -43,6 +47,34 @@ int main(int argc, char** argv) {
                  "<log_dir>/<instance>/access.log)");
   CLI11_PARSE(app, argc, argv);
   its::InitLogging(its::Cat("agate ", options.instance, "/", options.process));
+
+  // The host the wgates reach this process by: registered with the bound
+  // port and the GUSID's host part (docs/architecture.md §3).
+  std::string listen_host;
+  int listen_port;
+  if (auto s = its::ParseHostPort(listen, &listen_host, &listen_port);
+      !s.ok()) {
+    spdlog::error("--listen: {}", s.message());
+    return 2;
+  }
+  if (advertise.empty()) {
+    if (its::IsWildcardHost(listen_host)) {
+      spdlog::error(
+          "--listen {} listens on every address: give --advertise HOST, the "
+          "address the wgates dial",
+          listen);
+      return 2;
+    }
+    advertise = listen_host;
+  }
+  if (!its::IsAdvertisableHost(advertise)) {
+    spdlog::error(
+        "--advertise {}: expected a host name or IPv4 address (A-Z, a-z, 0-9, "
+        "'.', '-'; at most 64)",
+        advertise);
+    return 2;
+  }
+  options.host = advertise;
 
   auto config = its::ValueOrExit(its::ClusterConfig::Load(config_dir));
   if (config.sched_batch)
@@ -56,15 +88,6 @@ int main(int argc, char** argv) {
     options.access_log = dir + "/access.log";
   }
   options.exit_url_hosts = config.exit_url_hosts;
-  char host[65] = "localhost";
-  gethostname(host, sizeof host - 1);
-  options.host = host;
-  for (char& c : options.host) {
-    if (!its::IsAlnum(c) && c != '.' && c != '-') c = '-';
-  }
-  if (options.host.empty() || options.host.size() > 64)
-    options.host = "localhost";
-
   its::ScaledClock clock(time_scale > 0 ? time_scale : config.time_scale,
                          config.sim_epoch);
   // A real-time setting, kept in simulated time like ~timeout.
@@ -72,7 +95,7 @@ int main(int argc, char** argv) {
       config.agate_r3_pool_keep_s * clock.time_scale() * its::kSimSecond);
   its::GrpcLoop loop;
   its::agate::R3Client r3client(
-      loop, r3.empty() ? config.r3_listen : r3, its::agate::R3Failure,
+      loop, r3.empty() ? config.r3_advertise : r3, its::agate::R3Failure,
       std::chrono::milliseconds(
           static_cast<int64_t>(config.agate_r3_timeout_s * 1000)));
   its::agate::StreamR3Link r3link(r3client, loop);
@@ -98,11 +121,14 @@ int main(int argc, char** argv) {
     return 1;
   }
   agate_server.Start();
-  spdlog::info("AGate process {}/{} (incarnation {}) listening on {}",
-               options.instance, options.process, options.incarnation, bound);
+  // Others dial the advertised host at the port actually bound.
+  std::string reachable = its::WithHost(bound, advertise);
+  spdlog::info(
+      "AGate process {}/{} (incarnation {}) listening on {}, registered as {}",
+      options.instance, options.process, options.incarnation, bound, reachable);
   its::agate::ManagerLink link(
       loop, manager, [&process] { return process.Load(); }, options.process,
-      options.incarnation, bound,
+      options.incarnation, reachable,
       std::chrono::seconds(static_cast<int64_t>(config.agate_orphan_exit_s)));
   // Healthy once its Mapping Manager knows it: before that no session can
   // come to it.
@@ -122,7 +148,7 @@ int main(int argc, char** argv) {
     });
   };
   arm();
-  its::AnnounceReady("agate", bound);
+  its::AnnounceReady("agate", reachable);
   its::RunUntilSignal(loop, [&] {
     its::SetServing(**server, false);
     (*server)->Shutdown(its::DeadlineIn(500));

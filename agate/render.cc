@@ -130,6 +130,10 @@ std::string RenderScreen(const proto::Screen& screen,
     body += Cat(" &middot; <span id=\"its-clock\">Simulated time ",
                 HtmlEscape(ctx.clock), "</span>");
   }
+  if (!ctx.trace.empty()) {  // 32 hex digits: nothing to escape
+    body += Cat(" &middot; <a id=\"its-trace\" href=\"/trace/", ctx.trace,
+                "\">Trace of this request</a>");
+  }
   body += "</footer>";
   body += ctx.sisp;
   PageEnd(&body);

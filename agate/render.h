@@ -15,6 +15,7 @@ struct RenderContext {
   std::string agate;  // "IT1/0/1234": which process served the page
   std::string sisp;   // SessInfo script (SispScript), or empty
   std::string clock;  // simulated time and time scale (ClockText), or empty
+  std::string trace;  // the request's trace-id (32 hex), or empty
 };
 
 // SessInfo of SISP (docs/sisp-and-dsm.md), handed to the portal page's DSM.

@@ -7,6 +7,7 @@
 #include "common/its_protocol.h"
 #include "common/params.h"
 #include "common/strings.h"
+#include "common/trace_wire.h"
 
 namespace its::agate {
 namespace {
@@ -136,6 +137,8 @@ void AGateProcess::Step(SessionContext& s, proto::AGateRequest& req,
   s.busy = true;
   uint32_t slot = s.slot;
   std::string client_ip = req.client_ip();
+  const TraceId trace = TraceOf(req);
+  const uint64_t span = req.parent_span();  // this agate's (BeginSpan)
   auto shared_params = std::make_shared<Params>(std::move(params));
   threads_.Run([=, this](SimMicros started) {
     auto it = table_.all().find(slot);
@@ -154,6 +157,7 @@ void AGateProcess::Step(SessionContext& s, proto::AGateRequest& req,
     proto::R3Step* step = r3req.mutable_step();
     step->set_session(it->second->r3_session);
     step->set_okcode(shared_params->GetOr("~okcode", "/00"));
+    SetTrace(&r3req, trace, span);
     for (const auto& [name, value] : shared_params->entries()) {
       if (!name.empty() && name[0] != '~')
         (*step->mutable_fields())[name] = value;
@@ -171,9 +175,9 @@ void AGateProcess::Step(SessionContext& s, proto::AGateRequest& req,
       if (ctx.state == State::kActive &&
           r3resp.code() == proto::R3Response::TIMEOUT) {
         // R/3 may still be working (hung, not gone): the session stays.
-        access_.Write(
-            'r', client_ip,
-            Cat(ids_.Public(ctx.slot), " R/3 did not answer in time"));
+        access_.Write('r', client_ip,
+                      Cat(ids_.Public(ctx.slot), " R/3 did not answer in time"),
+                      trace);
         proto::AGateResponse r =
             Message(proto::R3_TIMEOUT, "R/3 did not answer", kR3Slow, false,
                     SispScriptFor(ctx, ids_, "USR_OPEN"));
@@ -200,14 +204,16 @@ void AGateProcess::Step(SessionContext& s, proto::AGateRequest& req,
       ctx.tcode = r3resp.screen().tcode();
       access_.Write('r', client_ip,
                     Cat(ids_.Public(ctx.slot),
-                        " ~okcode=", shared_params->GetOr("~okcode", "/00")));
+                        " ~okcode=", shared_params->GetOr("~okcode", "/00")),
+                    trace);
       RenderContext rc{ctx.service,
                        ids_.Full(ctx.slot, ctx.random),
                        ctx.Param("~cookies", "1") == "0",
                        ctx.user,
                        AgateName(),
                        SispScriptFor(ctx, ids_, "USR_OPEN"),
-                       ClockNow()};
+                       ClockNow(),
+                       trace.valid() ? TraceHex(trace) : std::string()};
       reply(Response(proto::PAGE, RenderScreen(r3resp.screen(), rc)));
       RunNextWaiting(ctx);
     });

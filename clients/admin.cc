@@ -9,7 +9,9 @@
 
 #include "common/clock.h"
 #include "common/grpc_util.h"
+#include "common/http_client.h"
 #include "common/strings.h"
+#include "common/trace.h"
 #include "proto/its.grpc.pb.h"
 
 namespace its::admin {
@@ -20,7 +22,7 @@ constexpr int kDeadlineMs = 3000;
 // One admin call to the R/3 stub with a deadline; errors name its address.
 template <typename Reply, typename Call>
 absl::StatusOr<Reply> CallR3(const ClusterConfig& config, Call call) {
-  auto stub = proto::R3::NewStub(MakeChannel(config.r3_listen));
+  auto stub = proto::R3::NewStub(MakeChannel(config.r3_advertise));
   grpc::ClientContext ctx;
   ctx.set_deadline(DeadlineIn(kDeadlineMs));
   Reply reply;
@@ -28,7 +30,7 @@ absl::StatusOr<Reply> CallR3(const ClusterConfig& config, Call call) {
   if (!s.ok()) {
     return absl::Status(
         static_cast<absl::StatusCode>(s.error_code()),
-        Cat("R/3 stub at ", config.r3_listen, ": ", s.error_message()));
+        Cat("R/3 stub at ", config.r3_advertise, ": ", s.error_message()));
   }
   return reply;
 }
@@ -86,6 +88,61 @@ std::string ClockLine(const ClusterConfig& config, int64_t real_us) {
       "simulated time ",
       ClockText(SimulatedTime(config.sim_epoch, config.time_scale, real_us),
                 config.time_scale));
+}
+
+absl::StatusOr<Table> Trace(const ClusterConfig& config, const std::string& id,
+                            std::string* steps) {
+  if (!ParseTraceHex(id)) {
+    return absl::InvalidArgumentError(
+        Cat("not a trace ID: ", id.substr(0, 80),
+            " (32 lower-case hex digits, as in the X-ITS-Trace header)"));
+  }
+  auto r = HttpGet(config.wgate_listen, Cat("/trace/", id, ".json"), 5000);
+  if (!r.ok()) {
+    return absl::UnavailableError(
+        Cat("the wgate at ", config.wgate_listen,
+            " does not answer: ", r.status().message()));
+  }
+  if (r->status == 404)
+    return absl::NotFoundError(
+        Cat("the wgate has no trace ", id, " (not made there, or too old)"));
+  if (r->status != 200) {
+    return absl::UnavailableError(
+        Cat("the wgate answered ", r->status, " for trace ", id));
+  }
+  auto trace = nlohmann::json::parse(r->body, nullptr, false);
+  if (trace.is_discarded() || !trace.contains("spans")) {
+    return absl::UnavailableError("the wgate's trace is not JSON");
+  }
+  Table t;
+  t.table.columns = {{"step", "Step"},
+                     {"process", "Process"},
+                     {"pid", "PID"},
+                     {"at_ms", "At (ms)"},
+                     {"duration_ms", "Duration (ms)"},
+                     {"decided", "Decided"}};
+  int64_t t0 = 0;
+  for (const auto& s : trace["spans"]) {
+    if (s["step"] == 0) t0 = s["start_us"].get<int64_t>();
+  }
+  for (const auto& s : trace["spans"]) {
+    int64_t start = s["start_us"].get<int64_t>();
+    t.table.rows.push_back(
+        {admin_table::Cell(static_cast<int64_t>(s["step"].get<int>())),
+         admin_table::Cell(s["process"].get<std::string>()),
+         admin_table::Cell(static_cast<int64_t>(s["pid"].get<int>())),
+         admin_table::Cell(t0 && start ? (start - t0) / 1000.0 : 0.0),
+         admin_table::Cell(s["duration_ms"].get<double>()),
+         admin_table::Cell(s["decided"].get<std::string>())});
+  }
+  for (const auto& m : trace["missing"])
+    t.warnings.push_back(Cat("missing: ", m.get<std::string>()));
+  if (steps != nullptr) {
+    steps->clear();
+    for (const auto& n : trace["steps"])
+      Append(steps, steps->empty() ? "" : ",", n.get<int>());
+  }
+  return t;
 }
 
 absl::StatusOr<Table> Query(const ClusterConfig& config,

@@ -54,6 +54,15 @@ Table TimeTable(const ClusterConfig& config, int64_t real_us);
 // The same as the line itsadm prints under every text listing.
 std::string ClockLine(const ClusterConfig& config, int64_t real_us);
 
+// itsadm trace ID: the trace the wgate gathers (GET /trace/<ID>.json at
+// [wgate] listen, docs/architecture.md §7.1) as a table, one row per span:
+// step (0: the request), process, pid, at_ms (start after the request's),
+// duration_ms, decided; the processes that did not answer as warnings.
+// InvalidArgument for an ID that is not 32 lower-case hex digits, NotFound
+// for a trace the wgate does not have.
+absl::StatusOr<Table> Trace(const ClusterConfig& config, const std::string& id,
+                            std::string* steps = nullptr);
+
 nlohmann::json ToJson(const Table& table);  // a list of objects
 std::string ToText(const Table& table);     // aligned columns
 

@@ -246,6 +246,13 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(Options options) {
     return s;
   }
   t["r3"].as_table()->insert_or_assign("listen", address_of("r3_stub"));
+  if (auto* advertise = t["r3"].as_table()->get_as<std::string>("advertise")) {
+    // The advertised host with the port actually bound.
+    std::string host;
+    int port;
+    if (ParseHostPort(advertise->get(), &host, &port).ok())
+      *advertise = WithHost(address_of("r3_stub"), host);
+  }
   if (auto s = c->WriteConfig(); !s.ok()) return s;
   size_t i = 0;
   for (const auto& inst : edited->instances) {
@@ -257,8 +264,14 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(Options options) {
         !s.ok()) {
       return s;
     }
+    // Bound to every address (listen_host "0.0.0.0"): dialled at its host.
+    std::string bound = address_of(name), bound_host;
+    int bound_port;
+    if (ParseHostPort(bound, &bound_host, &bound_port).ok() &&
+        IsWildcardHost(bound_host))
+      bound = WithHost(bound, inst.host);
     (*t["agate_instance"].as_array())[i++].as_table()->insert_or_assign(
-        "mapping_manager", address_of(name));
+        "mapping_manager", bound);
     if (auto s = c->WriteConfig(); !s.ok()) return s;
   }
   if (auto s = c->Spawn("wgate", {"wgate", "--config", o.run_dir},

@@ -87,6 +87,14 @@ int main(int argc, char** argv) {
         wait_s = *v;
         return "";
       });
+  std::string trace_id;
+  auto* trace = app.add_subcommand(
+      "trace",
+      "one request's journey (the ID from its X-ITS-Trace header or its "
+      "page's footer): the spans of every process, by ITS step, as the "
+      "wgate gathers them for /trace/ID");
+  trace->add_option("id", trace_id, "trace ID, 32 hex digits")->required();
+  trace->add_flag("--json", json, "print JSON");
   auto* undrain = app.add_subcommand(
       "undrain", "let a drained instance or process take new sessions again");
   undrain->add_option("target", drain_target, "IT1/1 or IT2")->required();
@@ -115,6 +123,24 @@ int main(int argc, char** argv) {
       return done.status().code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
     }
     std::cout << *done << "\n";
+    return 0;
+  }
+  if (command == "trace") {
+    std::string steps;
+    auto t = its::admin::Trace(*config, trace_id, &steps);
+    if (!t.ok()) {
+      std::cerr << "itsadm: " << t.status().message() << "\n";
+      return t.status().code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
+    }
+    for (const auto& w : t->warnings)
+      std::cerr << "itsadm: warning: " << w << "\n";
+    if (json) {
+      std::cout << its::admin::ToJson(*t).dump(2) << "\n";
+    } else {
+      std::cout << "trace " << trace_id << ": steps "
+                << (steps.empty() ? "-" : steps) << "\n"
+                << its::admin::ToText(*t) << "\n";
+    }
     return 0;
   }
   if (command == "sm05" && action == "end") {

@@ -13,6 +13,7 @@
 #include "clients/wgate_processes.h"
 #include "common/cluster_config.h"
 #include "common/duration.h"
+#include "common/http_client.h"
 #include "common/strings.h"
 
 namespace {
@@ -251,7 +252,14 @@ int main(int argc, char** argv) {
               << "'\n";
     return kExitSetup;
   }
-  if (o.host == "localhost") o.host = "127.0.0.1";
+  // The engine connects to an address: a name (localhost, a Kubernetes
+  // service) is resolved once, here.
+  if (auto ip = its::ResolveIPv4(o.host); ip.ok()) {
+    o.host = *ip;
+  } else {
+    std::cerr << "itsload: --url: " << ip.status().message() << "\n";
+    return kExitSetup;
+  }
   auto scenario = its::load::Scenario::Load(scenario_file);
   if (!scenario.ok()) {
     std::cerr << "itsload: " << scenario.status().message() << "\n";

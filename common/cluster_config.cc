@@ -84,6 +84,9 @@ absl::Status ReadInstance(const toml::table& t, const std::string& file,
   TableReader r(t, file, Cat("agate_instance[", index, "].", ""));
   ITS_RETURN_IF_ERROR(r.Read("name", &inst->name));
   ITS_RETURN_IF_ERROR(r.Read("mapping_manager", &inst->mapping_manager));
+  inst->host_configured = t.get("host") != nullptr;
+  ITS_RETURN_IF_ERROR(r.Read("host", &inst->host));
+  ITS_RETURN_IF_ERROR(r.Read("listen_host", &inst->listen_host));
   ITS_RETURN_IF_ERROR(r.Read("min_agates", &inst->min_agates));
   ITS_RETURN_IF_ERROR(r.Read("max_agates", &inst->max_agates));
   ITS_RETURN_IF_ERROR(r.Read("inc_agates", &inst->inc_agates));
@@ -110,6 +113,39 @@ absl::Status ReadInstance(const toml::table& t, const std::string& file,
       check("mapping_manager",
             ParseHostPort(inst->mapping_manager, &host, &port).ok(),
             "expected host:port"));
+  ITS_RETURN_IF_ERROR(
+      check("mapping_manager", !IsWildcardHost(host),
+            Cat("\"", host,
+                "\" is no address to dial: give the address wgates and agates "
+                "reach the Mapping Manager by (bind it with listen_host)")));
+  if (IsWildcardHost(inst->host)) {
+    ITS_RETURN_IF_ERROR(check(
+        "host", false,
+        Cat("\"", inst->host,
+            "\" is no address others can reach: set host to the instance's "
+            "address and listen_host = \"",
+            inst->host, "\"")));
+  }
+  ITS_RETURN_IF_ERROR(
+      check("host", IsAdvertisableHost(inst->host),
+            "must be a host name or IPv4 address (A-Z, a-z, "
+            "0-9, '.', '-'; at most 64): the GUSID carries it"));
+  if (inst->listen_host.empty()) {
+    ITS_RETURN_IF_ERROR(check("listen_host", t.get("listen_host") == nullptr,
+                              "must not be empty"));
+    inst->listen_host = inst->host;
+  }
+  ITS_RETURN_IF_ERROR(
+      check("listen_host",
+            inst->listen_host.find_first_of(" \t/:") == std::string::npos ||
+                IsWildcardHost(inst->listen_host),
+            "expected a host or IP address (\"0.0.0.0\": every address)"));
+  ITS_RETURN_IF_ERROR(
+      check("listen_host",
+            !IsWildcardHost(inst->listen_host) || inst->host_configured,
+            Cat("\"", inst->listen_host,
+                "\" listens on every address: set agate_instance[", index,
+                "].host to the address others reach this instance by")));
   ITS_RETURN_IF_ERROR(check("max_agates",
                             inst->max_agates >= 1 && inst->max_agates <= 256,
                             "must be between 1 and 256"));
@@ -163,6 +199,24 @@ absl::Status ParseHostPort(std::string_view addr, std::string* host,
   *host = std::string(addr.substr(0, colon));
   *port = p;
   return absl::OkStatus();
+}
+
+bool IsWildcardHost(std::string_view host) {
+  return host == "0.0.0.0" || host == "::" || host == "[::]";
+}
+
+bool IsAdvertisableHost(std::string_view host) {
+  if (host.empty() || host.size() > 64 || IsWildcardHost(host)) return false;
+  for (char c : host) {
+    if (!IsAlnum(c) && c != '.' && c != '-') return false;
+  }
+  return true;
+}
+
+std::string WithHost(std::string_view address, std::string_view host) {
+  size_t colon = address.rfind(':');
+  if (colon == std::string_view::npos) return std::string(address);
+  return Cat(host, address.substr(colon));
 }
 
 absl::StatusOr<ClusterConfig> ClusterConfig::Load(const std::string& dir) {
@@ -285,7 +339,22 @@ absl::StatusOr<ClusterConfig> ClusterConfig::Parse(std::string_view content,
     if (!r3->is_table()) return top.Error(*r3, "r3", "expected a table");
     TableReader r(*r3->as_table(), file, "r3.");
     ITS_RETURN_IF_ERROR(r.Read("listen", &c.r3_listen));
+    ITS_RETURN_IF_ERROR(r.Read("advertise", &c.r3_advertise));
     ITS_RETURN_IF_ERROR(r.RejectUnknown());
+    if (const toml::node* n = r3->as_table()->get("advertise")) {
+      std::string host;
+      int port;
+      if (!ParseHostPort(c.r3_advertise, &host, &port).ok() || port == 0) {
+        return r.Error(*n, "advertise",
+                       "expected host:port (the address agates dial)");
+      }
+      if (IsWildcardHost(host)) {
+        return r.Error(*n, "advertise",
+                       Cat("\"", host,
+                           "\" is no address to dial: give the address the "
+                           "agates reach the R/3 stub by"));
+      }
+    }
   }
   if (c.agate_r3_timeout_s >= c.wgate_step_timeout_s) {
     // The agate must give up on R/3 first, so users read why.
@@ -304,6 +373,17 @@ absl::StatusOr<ClusterConfig> ClusterConfig::Parse(std::string_view content,
   }
   if (!ParseHostPort(c.r3_listen, &host, &port).ok()) {
     return top.Error(*root.get("r3"), "r3.listen", "expected host:port");
+  }
+  if (c.r3_advertise.empty()) {
+    if (IsWildcardHost(host)) {
+      const toml::node* r3 = root.get("r3");
+      const toml::node* n = r3->as_table()->get("listen");
+      return top.Error(n ? *n : *r3, "r3.listen",
+                       Cat("\"", host,
+                           "\" listens on every address: set r3.advertise to "
+                           "the host:port the agates dial"));
+    }
+    c.r3_advertise = c.r3_listen;
   }
   if (const toml::node* list = root.get("agate_instance")) {
     const toml::array* arr = list->as_array();

@@ -11,11 +11,19 @@ namespace its {
 struct AgateInstanceConfig {
   std::string name;             // IT1, IT2, ...
   std::string mapping_manager;  // host:port of its Mapping Manager
-  int min_agates = 2;           // MinAGates
-  int max_agates = 4;           // MaxAGates
-  int inc_agates = 1;           // IncAGates
-  int max_sessions = 1000;      // MaxSessions per AGate process
-  int work_threads = 4;         // MaxWorkThreads per AGate process
+  // The address others reach this instance's Mapping Manager and agates by:
+  // agates register <host>:<their port>, and it is the GUSID's host part
+  // (docs/architecture.md §3). `mapping_manager --advertise` overrides it.
+  std::string host = "127.0.0.1";
+  bool host_configured = false;  // `host` was in the file
+  // Where its Mapping Manager and agates bind ("0.0.0.0": every address);
+  // default: host.
+  std::string listen_host;
+  int min_agates = 2;       // MinAGates
+  int max_agates = 4;       // MaxAGates
+  int inc_agates = 1;       // IncAGates
+  int max_sessions = 1000;  // MaxSessions per AGate process
+  int work_threads = 4;     // MaxWorkThreads per AGate process
   double overload_weight = 0.25;
   // A process whose load reports stopped (unresponsive) is killed and
   // restarted after this many real seconds; 0 = never.
@@ -63,6 +71,10 @@ struct ClusterConfig {
   // The cluster's processes run under SCHED_BATCH (docs/hot-path.md).
   bool sched_batch = true;
   std::string wgate_listen = "127.0.0.1:8080";
+  // Not a key: `wgate --advertise HOST` as host:port (the listen port), the
+  // address others reach this wgate by; absolute DSM Terminator URLs may
+  // name it. Empty: none besides the listen address and the Host header.
+  std::string wgate_advertise;
   // The wgate keeps its HTTP and gRPC threads on one CPU (docs/hot-path.md).
   bool wgate_one_cpu = true;
   HttpLimits http;
@@ -77,7 +89,10 @@ struct ClusterConfig {
   // connection pool (reset, not logged off: SM04 shows a reference); 0 = none.
   double agate_r3_pool_keep_s = 0;
   SupervisorConfig supervisor;
-  std::string r3_listen = "127.0.0.1:3200";
+  std::string r3_listen = "127.0.0.1:3200";  // where r3_stub binds
+  // host:port the agates (and wgates, itsadm) dial for R/3; default:
+  // r3_listen. Required when r3_listen is a wildcard address.
+  std::string r3_advertise;
   std::vector<AgateInstanceConfig> instances;
 
   // Loads DIR/cluster.toml. Errors name the file, line and key.
@@ -92,5 +107,15 @@ struct ClusterConfig {
 
 // Splits "host:port"; port 0 is allowed (bind any).
 absl::Status ParseHostPort(std::string_view addr, std::string* host, int* port);
+
+// "0.0.0.0", "::" or "[::]": an address to listen on, never one to dial.
+bool IsWildcardHost(std::string_view host);
+
+// A host others may dial and the GUSID may carry: a host name or IPv4
+// address of A-Z, a-z, 0-9, '.', '-' (1-64 characters), not a wildcard.
+bool IsAdvertisableHost(std::string_view host);
+
+// "host:port" with `host` in place of the address's host (the port kept).
+std::string WithHost(std::string_view address, std::string_view host);
 
 }  // namespace its

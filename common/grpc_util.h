@@ -25,7 +25,7 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> StartGrpcServer(
 // Mapping Manager: an agate is up) and when it stops.
 void SetServing(grpc::Server& server, bool serving);
 
-// An insecure channel to `address` for loopback use (no proxy lookups,
+// An insecure channel to `address` (host:port, any host; no proxy lookups,
 // keepalive on long-lived streams).
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address);
 

@@ -1,6 +1,7 @@
 #include "common/http_client.h"
 
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -61,6 +62,26 @@ void HttpClient::Close() {
   pending_.clear();
 }
 
+absl::StatusOr<std::string> ResolveIPv4(const std::string& host) {
+  in_addr a;
+  if (inet_pton(AF_INET, host.c_str(), &a) == 1) return host;
+  addrinfo hints{};
+  hints.ai_family = AF_INET;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  int rc = getaddrinfo(host.c_str(), nullptr, &hints, &found);
+  if (rc != 0 || found == nullptr) {
+    return absl::InvalidArgumentError(Cat(
+        "cannot resolve '", host,
+        "' to an IPv4 address: ", rc != 0 ? gai_strerror(rc) : "no address"));
+  }
+  char text[INET_ADDRSTRLEN] = "";
+  inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(found->ai_addr)->sin_addr,
+            text, sizeof text);
+  freeaddrinfo(found);
+  return std::string(text);
+}
+
 absl::Status HttpClient::Connect() {
   if (fd_ >= 0) return absl::OkStatus();
   if (port_ <= 0) return absl::InvalidArgumentError("bad address");
@@ -68,10 +89,11 @@ absl::Status HttpClient::Connect() {
   sockaddr_in sa{};
   sa.sin_family = AF_INET;
   sa.sin_port = htons(static_cast<uint16_t>(port_));
-  if (inet_pton(AF_INET, host_ == "localhost" ? "127.0.0.1" : host_.c_str(),
-                &sa.sin_addr) != 1) {
+  absl::StatusOr<std::string> ip = ResolveIPv4(host_);
+  if (!ip.ok() || inet_pton(AF_INET, ip->c_str(), &sa.sin_addr) != 1) {
     Close();
-    return absl::InvalidArgumentError(Cat("bad IPv4 address ", host_));
+    return ip.ok() ? absl::InvalidArgumentError(Cat("bad IPv4 address ", *ip))
+                   : ip.status();
   }
   if (::connect(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
     std::string err = std::strerror(errno);

@@ -51,6 +51,11 @@ class HttpClient {
   std::string pending_;  // bytes read past the last response
 };
 
+// The IPv4 address of `host` as text: an address as it is, a name (such as
+// "localhost" or a Kubernetes service) as the resolver answers. May block:
+// for tools and start-up, not the hot path.
+absl::StatusOr<std::string> ResolveIPv4(const std::string& host);
+
 // One GET on a fresh connection.
 absl::StatusOr<HttpResult> HttpGet(const std::string& address,
                                    const std::string& target,

@@ -16,8 +16,10 @@ ITS_PACKAGES=(
 export CCACHE_BASEDIR="$ITS_ROOT"
 
 # What only the tests need: the browser tests, clang for the thread-safety
-# analysis (preset clang-tsa) and clang-format for the formatting check.
-ITS_TEST_PACKAGES=(chromium fonts-dejavu-core clang clang-format)
+# analysis (preset clang-tsa), clang-format for the formatting check, and
+# HAProxy and ip/tc for the cluster across network namespaces
+# (deploy/hosts-up, ctest label hosts).
+ITS_TEST_PACKAGES=(chromium fonts-dejavu-core clang clang-format haproxy iproute2)
 
 its_log() { printf '%s\n' "$*" >&2; }
 

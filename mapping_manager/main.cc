@@ -14,7 +14,8 @@ int main(int argc, char** argv) {
   CLI::App app{
       "mapping_manager: starts, watches and assigns the AGate processes of one "
       "instance"};
-  std::string config_dir = "deploy/config", instance, listen, agate_binary;
+  std::string config_dir = "deploy/config", instance, listen, agate_binary,
+              advertise;
   double time_scale = 0;
   app.add_option("--config", config_dir, "configuration directory")
       ->capture_default_str();
@@ -22,7 +23,11 @@ int main(int argc, char** argv) {
                  "AGate instance name from cluster.toml (IT1, ...)")
       ->required();
   app.add_option("--listen", listen,
-                 "host:port (default: mapping_manager of the instance)");
+                 "host:port to bind (default: the instance's listen_host and "
+                 "the port of its mapping_manager)");
+  app.add_option("--advertise", advertise,
+                 "host others reach this instance by: its agates register it "
+                 "and the GUSID carries it (default: the instance's host)");
   app.add_option("--time-scale", time_scale,
                  "simulated seconds per real second");
   app.add_option("--agate", agate_binary,
@@ -39,9 +44,28 @@ int main(int argc, char** argv) {
   its::GrpcLoop loop;
   std::string host;
   int port;
-  std::string addr = listen.empty() ? inst->mapping_manager : listen;
+  std::string addr =
+      listen.empty() ? its::WithHost(inst->mapping_manager, inst->listen_host)
+                     : listen;
   if (auto s = its::ParseHostPort(addr, &host, &port); !s.ok()) {
-    spdlog::error("{}", s.message());
+    spdlog::error("--listen: {}", s.message());
+    return 2;
+  }
+  if (advertise.empty()) {
+    if (its::IsWildcardHost(host) && !inst->host_configured) {
+      spdlog::error(
+          "--listen {} listens on every address: give --advertise HOST or "
+          "set host of [[agate_instance]] {} in {}",
+          addr, inst->name, config.file);
+      return 2;
+    }
+    advertise = inst->host;
+  }
+  if (!its::IsAdvertisableHost(advertise)) {
+    spdlog::error(
+        "--advertise {}: expected a host name or IPv4 address (A-Z, a-z, 0-9, "
+        "'.', '-'; at most 64)",
+        advertise);
     return 2;
   }
   its::mm::AgateCommand command;
@@ -49,7 +73,8 @@ int main(int argc, char** argv) {
       agate_binary.empty() ? its::ExecutableDir() + "/agate" : agate_binary;
   command.config_dir = config_dir;
   command.listen_host = host;
-  command.r3_address = config.r3_listen;
+  command.advertise_host = advertise;
+  command.r3_address = config.r3_advertise;
   command.time_scale = time_scale > 0 ? time_scale : config.time_scale;
   its::mm::LivenessLimits liveness;
   liveness.restart_after = std::chrono::milliseconds(
@@ -69,7 +94,10 @@ int main(int argc, char** argv) {
     spdlog::error("{}", server.status().message());
     return 1;
   }
-  command.manager_address = bound;
+  // Its agates run on this host: they dial the bound address, or the
+  // advertised host when bound to every address.
+  command.manager_address =
+      its::IsWildcardHost(host) ? its::WithHost(bound, advertise) : bound;
   // Healthy while it can assign a session: an agate of its is up (the
   // directory goes out after recovery, and on every change).
   int health_listener = -1;
@@ -81,9 +109,10 @@ int main(int argc, char** argv) {
       its::SetServing(**server, up && !d.draining());
     });
   });
-  manager.set_identity(bound, config_dir);
+  manager.set_identity(command.manager_address, config_dir);
   // Agates outlive a crash of their manager: this run adopts them.
-  manager.Adopt(its::mm::FindRunningAgates(inst->name, bound, config_dir));
+  manager.Adopt(its::mm::FindRunningAgates(inst->name, command.manager_address,
+                                           config_dir));
   service.Start();
   loop.Post([&] { manager.Start(); });
 
@@ -96,8 +125,11 @@ int main(int argc, char** argv) {
                                    [&manager] { return manager.Directory(); });
   loop.Post([&] { stat_logs.Start(); });
   spdlog::info(
-      "Mapping Manager of {} listening on {} (MinAGates {}, MaxAGates {})",
-      inst->name, bound, inst->min_agates, inst->max_agates);
+      "Mapping Manager of {} listening on {}, host {} (MinAGates {}, "
+      "MaxAGates {})",
+      inst->name, bound, advertise, inst->min_agates, inst->max_agates);
+  // The bound address: the launcher restarts it there (and dials it at
+  // the instance's host when that is a wildcard).
   its::AnnounceReady("mapping_manager", bound);
   its::RunUntilSignal(loop, [&] {
     // The agates first (SIGTERM, SIGKILL after 2 s: on the loop, by its

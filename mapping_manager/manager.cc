@@ -162,7 +162,8 @@ grpc::Status MappingManager::ReportLoad(const proto::LoadReport& r) {
 }
 
 bool MappingManager::AssignNow(AssignDone& done, bool may_wait,
-                               std::optional<int> pinned) {
+                               std::optional<int> pinned,
+                               const std::string& earlier) {
   std::vector<ProcessView> views;
   views.reserve(slots_.size());
   for (size_t i = 0; i < slots_.size(); ++i) {
@@ -174,7 +175,24 @@ bool MappingManager::AssignNow(AssignDone& done, bool may_wait,
         config_.max_sessions, s.draining,
         s.state == proto::ProcessInfo::UNRESPONSIVE});
   }
+  // The candidates as step 3 of a trace shows them: formatted per new
+  // session only (assignments are rare next to dialog steps).
+  std::string candidates;
+  for (const ProcessView& v : views) {
+    Append(&candidates, candidates.empty() ? "" : ", ", "process ", v.process,
+           " (pid ", v.pid, ") ",
+           v.up             ? "up"
+           : v.starting     ? "starting"
+           : v.unresponsive ? "unresponsive"
+                            : "down",
+           v.draining ? " draining" : "", " w ",
+           fmt::format("{:.2f}", v.weight));
+  }
+  if (candidates.empty()) candidates = "no process";
+  last_decision_ = Cat("candidates: ", candidates, ". ", earlier);
   if (instance_draining_) {
+    last_reason_ = "refused";
+    Append(&last_decision_, "instance ", config_.name, " is draining");
     done(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
                       Cat("instance ", config_.name, " is draining")),
          proto::ProcessInfo());
@@ -182,6 +200,9 @@ bool MappingManager::AssignNow(AssignDone& done, bool may_wait,
   }
   if (pinned) {  // ~agate_routing: this process or a refusal, nothing else
     std::string refusal = PinnedRefusal(views, *pinned, config_.max_agates);
+    last_reason_ = refusal.empty() ? "pinned" : "refused";
+    Append(&last_decision_, "~agate_routing to process ", *pinned, ": ",
+           refusal.empty() ? "assigned" : Cat("it ", refusal));
     if (!refusal.empty()) {
       spdlog::info("{}: ~agate_routing to process {} refused: it {}",
                    config_.name, *pinned, refusal);
@@ -199,6 +220,12 @@ bool MappingManager::AssignNow(AssignDone& done, bool may_wait,
   std::string why;
   Assignment a = ExplainAssignment(views, config_.overload_weight,
                                    config_.max_agates, &why);
+  last_reason_ = a.kind == Assignment::kFull ? "full"
+                 : a.kind != Assignment::kAssign || !earlier.empty()
+                     ? "scale-up"
+                 : why.find("overloaded") != std::string::npos ? "overloaded"
+                                                               : "highest PID";
+  Append(&last_decision_, why);
   if (a.kind == Assignment::kAssign) {
     spdlog::info("{}: new session -> process {} (pid {}): {}", config_.name,
                  a.process, slots_[a.process].pid, why);
@@ -236,7 +263,7 @@ bool MappingManager::AssignNow(AssignDone& done, bool may_wait,
       if (!may_wait) return false;
       waiting_.push_back(Waiter{std::move(done),
                                 std::chrono::steady_clock::now() + kAssignWait,
-                                std::nullopt});
+                                std::nullopt, Cat(why, "; then ")});
       waiter_timer_.Arm(kAssignWait, [this] { TryAssignWaiting(); });
       return true;
     case Assignment::kFull:
@@ -251,6 +278,8 @@ bool MappingManager::AssignNow(AssignDone& done, bool may_wait,
 
 void MappingManager::Assign(AssignDone done, std::optional<int> pinned) {
   if (stopping_) {
+    last_reason_ = "refused";
+    last_decision_ = "the Mapping Manager is stopping";
     done(grpc::Status(
              grpc::StatusCode::UNAVAILABLE,
              Cat("the Mapping Manager of ", config_.name, " is stopping")),
@@ -260,7 +289,7 @@ void MappingManager::Assign(AssignDone done, std::optional<int> pinned) {
   if (recovering_) {  // adopted processes first: they may have room
     waiting_.push_back(Waiter{std::move(done),
                               std::chrono::steady_clock::now() + kAssignWait,
-                              pinned});
+                              pinned, ""});
     return;
   }
   AssignNow(done, true, pinned);
@@ -271,6 +300,8 @@ void MappingManager::TryAssignWaiting() {
   while (!waiting_.empty()) {
     Waiter& w = waiting_.front();
     if (w.deadline <= now) {
+      last_reason_ = "full";
+      last_decision_ = Cat(w.earlier, "no AGate process became free");
       w.done(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
                           Cat("instance ", config_.name,
                               ": no AGate process became free")),
@@ -278,7 +309,7 @@ void MappingManager::TryAssignWaiting() {
       waiting_.pop_front();
       continue;
     }
-    if (!AssignNow(w.done, false, w.pinned)) return;
+    if (!AssignNow(w.done, false, w.pinned, w.earlier)) return;
     waiting_.pop_front();
   }
 }

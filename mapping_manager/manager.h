@@ -79,6 +79,13 @@ class MappingManager {
   grpc::Status Drain(const proto::DrainRequest& request);
   void RemoveListener(int id);
 
+  // The assignment decision behind the AssignDone running now, for the
+  // request's trace (docs/architecture.md §7.1): the candidates with their
+  // w and the reason in words, and the reason's kind ("highest PID",
+  // "overloaded", "scale-up", "full", "pinned", "refused").
+  const std::string& last_decision() const { return last_decision_; }
+  const std::string& last_reason() const { return last_reason_; }
+
  private:
   struct Slot {
     proto::ProcessInfo::State state = proto::ProcessInfo::DOWN;
@@ -118,6 +125,7 @@ class MappingManager {
     AssignDone done;
     std::chrono::steady_clock::time_point deadline;
     std::optional<int> pinned;
+    std::string earlier;  // why it waits (the trace's step 3 says it)
   };
 
   // supervision.cc
@@ -136,7 +144,8 @@ class MappingManager {
   double Weight(const Slot& s) const;
   void EndRecovery();
   void TryAssignWaiting();
-  bool AssignNow(AssignDone& done, bool may_wait, std::optional<int> pinned);
+  bool AssignNow(AssignDone& done, bool may_wait, std::optional<int> pinned,
+                 const std::string& earlier = "");
   void Publish();
   proto::ProcessInfo Info(int index) const;
 
@@ -146,6 +155,7 @@ class MappingManager {
   PidfdWatcher watcher_;
   std::vector<Slot> slots_;
   std::deque<Waiter> waiting_;
+  std::string last_decision_, last_reason_;  // see last_decision()
   GrpcLoop::Timer waiter_timer_;
   uint64_t version_ = 0;
   int next_listener_ = 1;

@@ -2,6 +2,9 @@
 
 #include <memory>
 
+#include "common/strings.h"
+#include "common/trace_wire.h"
+
 namespace its::mm {
 namespace {
 
@@ -11,9 +14,9 @@ using Service = proto::MappingManager::AsyncService;
 // (MappingManager::Assign answers later), so the call lives until then.
 class AssignCall final : public GrpcLoop::Tag {
  public:
-  static void Accept(MappingManager& manager, GrpcLoop& loop,
-                     Service& service) {
-    auto* call = new AssignCall(manager, loop, service);
+  static void Accept(MappingManager& manager, GrpcLoop& loop, Service& service,
+                     SpanStore& spans) {
+    auto* call = new AssignCall(manager, loop, service, spans);
     service.RequestAssign(&call->context_, &call->request_, &call->writer_,
                           loop.cq(), loop.server_cq(), call);
   }
@@ -23,10 +26,32 @@ class AssignCall final : public GrpcLoop::Tag {
       delete this;
       return;
     }
-    if (!loop_.stopping()) Accept(manager_, loop_, service_);
+    if (!loop_.stopping()) Accept(manager_, loop_, service_, spans_);
+    // The wgate's traceparent (an invalid one: no span).
+    std::optional<TraceContext> trace;
+    const auto& metadata = context_.client_metadata();
+    if (auto it = metadata.find(kTraceparentKey); it != metadata.end())
+      trace = ParseTraceparent(
+          std::string_view(it->second.data(), it->second.size()));
+    const int64_t start_us = trace ? TraceNowMicros() : 0;
     manager_.Assign(
-        [this](const grpc::Status& status, const proto::ProcessInfo& process) {
+        [this, trace, start_us](const grpc::Status& status,
+                                const proto::ProcessInfo& process) {
           answered_ = true;
+          if (trace) {
+            // Step 3: words now, an Assign is a new session (rare).
+            Span& s =
+                spans_.Record(trace->trace, NewSpanId(), trace->parent, 3, 0);
+            s.start_us = start_us;
+            s.end_us = TraceNowMicros();
+            s.num[0] = status.ok() ? process.process() : -1;
+            s.num[1] = status.ok() ? process.pid() : 0;
+            s.text = Cat(manager_.last_reason(), "\n",
+                         status.ok() ? Cat("process ", process.process(),
+                                           " (pid ", process.pid(), ")")
+                                     : Cat("refused: ", status.error_message()),
+                         "\n", manager_.last_decision());
+          }
           proto::AssignReply reply;
           if (status.ok()) *reply.mutable_process() = process;
           writer_.Finish(reply, status, this);
@@ -36,12 +61,18 @@ class AssignCall final : public GrpcLoop::Tag {
   }
 
  private:
-  AssignCall(MappingManager& manager, GrpcLoop& loop, Service& service)
-      : manager_(manager), loop_(loop), service_(service), writer_(&context_) {}
+  AssignCall(MappingManager& manager, GrpcLoop& loop, Service& service,
+             SpanStore& spans)
+      : manager_(manager),
+        loop_(loop),
+        service_(service),
+        spans_(spans),
+        writer_(&context_) {}
 
   MappingManager& manager_;
   GrpcLoop& loop_;
   Service& service_;
+  SpanStore& spans_;
   grpc::ServerContext context_;
   proto::AssignRequest request_;
   grpc::ServerAsyncResponseWriter<proto::AssignReply> writer_;
@@ -143,7 +174,7 @@ class DirectoryStream {
 }  // namespace
 
 void MappingManagerService::Start() {
-  AssignCall::Accept(manager_, loop_, service_);
+  AssignCall::Accept(manager_, loop_, service_, spans_);
   DirectoryStream::Accept(manager_, loop_, service_);
   ServeUnary(loop_, service_, &Service::RequestRegister,
              [this](const proto::RegisterRequest& request, proto::Empty*) {
@@ -160,6 +191,30 @@ void MappingManagerService::Start() {
         if (s.ok()) *reply = manager_.Directory();
         return s;
       });
+  ServeUnary(loop_, service_, &Service::RequestGetTrace,
+             [this](const proto::TraceQuery& query, proto::TraceReply* reply) {
+               const std::string name = manager_.Directory().instance();
+               for (const Span* s :
+                    spans_.Find(TraceId{query.trace_hi(), query.trace_lo()})) {
+                 proto::TraceSpan* out = AddSpan(
+                     reply, *s, Cat("mapping_manager ", name), getpid());
+                 // text: reason kind, chosen process, candidates and why.
+                 std::string_view t = s->text;
+                 size_t a = t.find('\n'), b = t.find('\n', a + 1);
+                 auto& attrs = *out->mutable_attrs();
+                 attrs["reason"] = std::string(t.substr(0, a));
+                 attrs["chosen"] = std::string(t.substr(a + 1, b - a - 1));
+                 attrs["why"] = std::string(t.substr(b + 1));
+                 attrs["instance"] = name;
+                 if (s->num[0] >= 0) {
+                   attrs["process"] = Cat(s->num[0]);
+                   attrs["pid"] = Cat(s->num[1]);
+                 }
+                 out->set_decided(Cat(attrs["chosen"], ": ", attrs["reason"],
+                                      " (", attrs["why"], ")"));
+               }
+               return grpc::Status::OK;
+             });
   ServeUnary(loop_, service_, &Service::RequestGetDirectory,
              [this](const proto::Empty&, proto::Directory* reply) {
                *reply = manager_.Directory();

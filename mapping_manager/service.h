@@ -1,6 +1,9 @@
 #pragma once
 
+#include <unistd.h>
+
 #include "common/grpc_loop.h"
+#include "common/trace.h"
 #include "mapping_manager/manager.h"
 #include "proto/its.grpc.pb.h"
 
@@ -23,6 +26,8 @@ class MappingManagerService {
   MappingManager& manager_;
   GrpcLoop& loop_;
   proto::MappingManager::AsyncService service_;
+  // Step 3 of traced Assign calls (docs/architecture.md §7.1).
+  SpanStore spans_;
 };
 
 }  // namespace its::mm

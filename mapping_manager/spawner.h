@@ -37,7 +37,8 @@ std::vector<RunningAgate> FindRunningAgates(const std::string& instance,
 struct AgateCommand {
   std::string binary;  // path of the agate executable
   std::string config_dir;
-  std::string listen_host;  // agates bind <host>:0
+  std::string listen_host;     // agates bind <listen_host>:0
+  std::string advertise_host;  // and register <advertise_host>:<their port>
   std::string manager_address;
   std::string r3_address;
   double time_scale = 1.0;

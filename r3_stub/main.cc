@@ -14,13 +14,16 @@ int main(int argc, char** argv) {
       "r3_stub: simulated R/3 application server (users, transactions, SM04, "
       "SM12)"};
   std::string config_dir = "deploy/config";
-  std::string listen;
+  std::string listen, advertise;
   double time_scale = 0;
   app.add_option("--config", config_dir,
                  "configuration directory (cluster.toml, r3/)")
       ->capture_default_str();
   app.add_option("--listen", listen,
                  "host:port to listen on (default: [r3] listen; port 0 = any)");
+  app.add_option("--advertise", advertise,
+                 "host the agates dial (default: the host of [r3] advertise; "
+                 "informative: the agates read cluster.toml)");
   app.add_option("--time-scale", time_scale,
                  "simulated seconds per real second (default: cluster.toml)");
   CLI11_PARSE(app, argc, argv);
@@ -56,8 +59,13 @@ int main(int argc, char** argv) {
     spdlog::error("{}", server.status().message());
     return 1;
   }
-  spdlog::info("R/3 stub listening on {} (time_scale {})", bound,
-               clock.time_scale());
+  // The agates dial [r3] advertise (cluster.toml); --advertise only says
+  // which host that should be.
+  std::string advertised = advertise.empty()
+                               ? config.r3_advertise
+                               : its::WithHost(config.r3_advertise, advertise);
+  spdlog::info("R/3 stub listening on {}, advertised as {} (time_scale {})",
+               bound, advertised, clock.time_scale());
   r3_server.Start();
   its::SetServing(**server, true);
   its::AnnounceReady("r3_stub", bound);

@@ -5,8 +5,16 @@
 
 #include "common/log.h"
 #include "common/strings.h"
+#include "common/trace_wire.h"
 
 namespace its::r3 {
+namespace {
+
+// What a step-5 span records (Span::kind); num[0] the user session, num[1]
+// the answer's code; text the user (logon) or the function code (step).
+enum SpanKind { kLogon = 1, kStep = 2, kLogoff = 3 };
+
+}  // namespace
 
 void R3Server::Start() {
   ServeStreams<proto::R3Up, proto::R3Down>::Start(
@@ -45,6 +53,11 @@ void R3Server::Start() {
         PushEnded();
         return grpc::Status::OK;
       });
+  ServeUnary(loop_, service_, &Service::RequestGetTrace,
+             [this](const proto::TraceQuery& query, proto::TraceReply* reply) {
+               *reply = Trace(query);
+               return grpc::Status::OK;
+             });
   Tick();
 }
 
@@ -72,6 +85,13 @@ void R3Server::Handle(const Stream::Ptr& stream, proto::R3Up& batch) {
         resp.set_error("empty request");
     }
     resp.set_id(req.id());
+    const int64_t real_us =
+        step_ms <= 0
+            ? 0
+            : clock_.RealDuration(static_cast<SimMicros>(step_ms) * 1000)
+                  .count();
+    if (req.trace_hi() != 0 || req.trace_lo() != 0)
+      RecordSpan(req, resp, real_us);
     if (step_ms <= 0) {
       stream->Send(
           [&](proto::R3Down& down) { down.add_responses()->Swap(&resp); });
@@ -86,6 +106,60 @@ void R3Server::Handle(const Stream::Ptr& stream, proto::R3Up& batch) {
                 });
   }
   PushEnded();  // e.g. sessions displaced by these logons
+}
+
+void R3Server::RecordSpan(const proto::R3Request& req,
+                          const proto::R3Response& resp, int64_t real_us) {
+  int kind = req.has_logon() ? kLogon : req.has_step() ? kStep : kLogoff;
+  Span& s =
+      spans_.Record(TraceOf(req), NewSpanId(), req.parent_span(), 5, kind);
+  s.start_us = TraceNowMicros();
+  s.end_us = s.start_us + real_us;
+  s.num[0] = static_cast<int64_t>(resp.session() != 0 ? resp.session()
+                                  : req.has_step()    ? req.step().session()
+                                                      : req.logoff().session());
+  s.num[1] = resp.code();
+  if (kind == kLogon) {
+    // A logon starts a session: rare enough for words now.
+    // What the client sent, kept short and printable.
+    std::string text = Cat(req.logon().user().substr(0, 40), " in client ",
+                           req.logon().client().substr(0, 10), ", transaction ",
+                           req.logon().tcode().substr(0, 40));
+    if (resp.code() != proto::R3Response::OK) Append(&text, ": ", resp.error());
+    SetSpanText(&s.text, text, 300);
+  } else if (kind == kStep) {
+    SetSpanText(&s.text, req.step().okcode(), 24);  // short: no allocation
+  }
+}
+
+proto::TraceReply R3Server::Trace(const proto::TraceQuery& query) const {
+  proto::TraceReply reply;
+  for (const Span* s :
+       spans_.Find(TraceId{query.trace_hi(), query.trace_lo()})) {
+    proto::TraceSpan* out = AddSpan(&reply, *s, "r3_stub", pid_);
+    const bool ok = s->num[1] == proto::R3Response::OK;
+    const auto code = static_cast<proto::R3Response::Code>(s->num[1]);
+    switch (s->kind) {
+      case kLogon:
+        out->set_decided(ok ? Cat("R/3 logon of ", s->text, ": user session ",
+                                  s->num[0], " (SM04)")
+                            : Cat("R/3 logon refused: ", s->text));
+        (*out->mutable_attrs())["action"] = "logon";
+        break;
+      case kStep:
+        out->set_decided(Cat("dialog step ~okcode=", s->text,
+                             " in user session ", s->num[0], ok ? "" : ": ",
+                             ok ? "" : proto::R3Response::Code_Name(code)));
+        (*out->mutable_attrs())["action"] = "step";
+        break;
+      default:
+        out->set_decided(Cat("logoff of user session ", s->num[0]));
+        (*out->mutable_attrs())["action"] = "logoff";
+    }
+    (*out->mutable_attrs())["r3_session"] = Cat(s->num[0]);
+    (*out->mutable_attrs())["code"] = proto::R3Response::Code_Name(code);
+  }
+  return reply;
 }
 
 void R3Server::Forget(uint64_t session) {

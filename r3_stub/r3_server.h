@@ -1,5 +1,7 @@
 #pragma once
 
+#include <unistd.h>
+
 #include <memory>
 #include <unordered_map>
 #include <unordered_set>
@@ -7,6 +9,7 @@
 #include "common/async_stream.h"
 #include "common/clock.h"
 #include "common/grpc_loop.h"
+#include "common/trace.h"
 #include "proto/its.grpc.pb.h"
 #include "r3_stub/r3_system.h"
 
@@ -38,8 +41,15 @@ class R3Server {
   void StreamClosed(const Stream::Ptr& stream);
   void Forget(uint64_t session);  // no longer owned by any stream
   void Tick();
+  // Step 5 of a traced request (docs/architecture.md §7.1): what R/3 did,
+  // kept as numbers; `real_us` how long it takes (the step's timer).
+  void RecordSpan(const proto::R3Request& req, const proto::R3Response& resp,
+                  int64_t real_us);
+  proto::TraceReply Trace(const proto::TraceQuery& query) const;
 
   proto::R3::AsyncService service_;
+  SpanStore spans_;
+  const int pid_ = getpid();
   // Which agate stream logged each user session on (for pushes).
   std::unordered_map<uint64_t, std::weak_ptr<Stream>> owners_;
   // The user sessions each open stream logged on.

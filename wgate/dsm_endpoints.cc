@@ -22,6 +22,7 @@ void WGate::Terminator(http::Request& req, Respond respond) {
     parsed = ParseQuery(req.body, &params, config_.http.max_params);
   }
   std::vector<std::string> own = {config_.wgate_listen};
+  if (!config_.wgate_advertise.empty()) own.push_back(config_.wgate_advertise);
   if (auto host = req.Header("host")) own.emplace_back(*host);
   absl::StatusOr<TerminatorRequest> t =
       parsed.ok() ? ParseTerminatorRequest(params, own, kMaxTerminations)

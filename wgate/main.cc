@@ -13,15 +13,30 @@ int main(int argc, char** argv) {
   CLI::App app{
       "wgate: HTTP front end of the ITS simulator (session brokering, admin, "
       "metrics)"};
-  std::string config_dir = "deploy/config", listen;
+  std::string config_dir = "deploy/config", listen, advertise;
   app.add_option("--config", config_dir, "configuration directory")
       ->capture_default_str();
   app.add_option("--listen", listen,
                  "host:port (default: [wgate] listen; port 0 = any)");
+  app.add_option("--advertise", advertise,
+                 "host others reach this wgate by (absolute DSM Terminator "
+                 "URLs may name it with the listen port)");
   CLI11_PARSE(app, argc, argv);
   its::InitLogging("wgate");
 
   auto config = its::ValueOrExit(its::ClusterConfig::Load(config_dir));
+  // The DSM Terminator accepts absolute URLs naming this wgate's address.
+  if (!listen.empty()) config.wgate_listen = listen;
+  if (!advertise.empty()) {
+    if (!its::IsAdvertisableHost(advertise)) {
+      spdlog::error(
+          "--advertise {}: expected a host name or IPv4 address (A-Z, a-z, "
+          "0-9, '.', '-'; at most 64)",
+          advertise);
+      return 2;
+    }
+    config.wgate_advertise = its::WithHost(config.wgate_listen, advertise);
+  }
   if (config.sched_batch)
     its::UseBatchScheduling();  // before any thread starts
   // The HTTP (Asio) and gRPC threads hand work to each other once per burst;

@@ -20,6 +20,16 @@ Endpoint RoutePath(std::string_view path) {
     e.kind = Endpoint::kTerminator;
   } else if (path == "/portal/" || path == "/portal") {
     e.kind = Endpoint::kPortal;
+  } else if (path == "/trace/" || path == "/trace") {
+    e.kind = Endpoint::kTraceList;
+  } else if (path.substr(0, 7) == "/trace/") {
+    std::string_view id = path.substr(7);
+    e.kind = Endpoint::kTrace;
+    if (id.size() > 5 && id.substr(id.size() - 5) == ".json") {
+      e.kind = Endpoint::kTraceJson;
+      id.remove_suffix(5);
+    }
+    e.trace = std::string(id.substr(0, 64));
   } else if (path.substr(0, kWgatePrefix.size()) == kWgatePrefix) {
     std::string_view rest = path.substr(kWgatePrefix.size());
     size_t slash = rest.find('/');

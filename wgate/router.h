@@ -18,10 +18,14 @@ struct Endpoint {
     kAdmin,          // /scripts/wgate/admin/!
     kAdminRedirect,  // /scripts/wgate/admin/ and .../admin: to .../admin/!
     kService,        // /scripts/wgate/<service>/ and .../!
+    kTraceList,      // /trace/ (recent traces)
+    kTrace,          // /trace/<id> (the sequence diagram)
+    kTraceJson,      // /trace/<id>.json
   };
   Kind kind = kNotFound;
   std::string service;  // kService: lower case
   bool start = false;   // kService: the `!` URL (a new session)
+  std::string trace;    // kTrace, kTraceJson: the ID as given (unchecked)
 };
 
 Endpoint RoutePath(std::string_view path);

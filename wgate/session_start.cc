@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "common/pages.h"
 #include "common/strings.h"
+#include "common/trace_wire.h"
 #include "common/transaction_call.h"
 #include "wgate/outcome.h"
 #include "wgate/wgate.h"
@@ -26,7 +27,8 @@ constexpr int kAssignDeadlineMs = 15000;
 
 void WGate::StartSession(const std::string& service, Params url,
                          const std::string& old_session,
-                         const std::string& client_ip, Respond respond) {
+                         const std::string& client_ip, const TraceRef& trace,
+                         Respond respond) {
   Params merged = *services_.Find(service);
   merged.MergeFrom(url);
   auto param = [&](std::string_view name) { return merged.GetOr(name, ""); };
@@ -69,6 +71,7 @@ void WGate::StartSession(const std::string& service, Params url,
   req->set_kind(proto::AGateRequest::START);
   req->set_service(service);
   req->set_client_ip(client_ip);
+  SetTrace(req.get(), trace.trace, trace.root);
   for (const auto& [n, v] : url.entries()) {
     auto* p = req->add_params();
     p->set_name(n);
@@ -77,6 +80,7 @@ void WGate::StartSession(const std::string& service, Params url,
   auto begin = [this, req, plan = std::move(plan),
                 respond = std::move(respond)]() mutable {
     if (!plan.routed) plan.order = directory_.InstanceOrder(rng_);
+    RecordChoice(*req, plan);
     TryInstances(req, std::move(plan), 0, std::move(respond));
   };
   // A start never adopts the browser's old session: end it first.
@@ -113,14 +117,24 @@ void WGate::TryInstances(std::shared_ptr<proto::AGateRequest> req,
   proto::AssignRequest areq;
   areq.set_service(req->service());
   if (plan.process) areq.set_process(*plan.process);
+  // Step 2's span; the Mapping Manager's step 3 is its child (traceparent
+  // in the call's metadata).
+  const SpanRef span = BeginAssign(*req, plan.order[next]);
+  std::string traceparent =
+      span.id ? FormatTraceparent(TraceOf(*req), span.id) : std::string();
   grpc_.Unary<proto::AssignReply>(
       std::min(kAssignDeadlineMs,
                static_cast<int>(config_.wgate_step_timeout_s * 1000)),
-      [manager, areq](grpc::ClientContext* ctx, grpc::CompletionQueue* cq) {
+      [manager, areq, traceparent = std::move(traceparent)](
+          grpc::ClientContext* ctx, grpc::CompletionQueue* cq) {
+        if (!traceparent.empty())
+          ctx->AddMetadata(kTraceparentKey, traceparent);
         return manager->AsyncAssign(ctx, areq, cq);
       },
-      [this, req, plan = std::move(plan), next, respond = std::move(respond)](
-          const grpc::Status& status, proto::AssignReply& reply) mutable {
+      [this, req, plan = std::move(plan), next, span,
+       respond = std::move(respond)](const grpc::Status& status,
+                                     proto::AssignReply& reply) mutable {
+        EndAssign(span, status, reply);
         if (!status.ok() && plan.routed) {
           // ~agate_routing: the named instance (and process) or nothing.
           ++metrics_.routing_refused;

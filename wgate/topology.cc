@@ -96,7 +96,7 @@ nlohmann::json TopologyJson(const ClusterConfig& config,
   }
   return {{"time_scale", config.time_scale},
           {"routing", config.routing},
-          {"r3", {{"address", config.r3_listen}}},
+          {"r3", {{"address", config.r3_advertise}}},
           {"services", services},
           {"sessions", sessions},
           {"processes", processes},

@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "common/pages.h"
 #include "common/strings.h"
+#include "common/trace_wire.h"
 #include "wgate/directory_reader.h"
 #include "wgate/outcome.h"
 #include "wgate/router.h"
@@ -35,7 +36,7 @@ WGate::WGate(const ClusterConfig& config, const ServiceCatalog& services,
                     static_cast<int64_t>(config.wgate_step_timeout_s * 1000))),
       directory_(config.instances),
       watches_(config.instances.size(), 0),
-      r3_(proto::R3::NewStub(MakeChannel(config.r3_listen))),
+      r3_(proto::R3::NewStub(MakeChannel(config.r3_advertise))),
       rng_(std::random_device{}()),
       clock_(config.time_scale, config.sim_epoch),
       manager_check_(io) {
@@ -216,6 +217,13 @@ void WGate::Handle(http::Request& req, Respond respond) {
     case Endpoint::kService:
       HandleService(req, e.service, e.start, std::move(respond));
       return;
+    case Endpoint::kTraceList:
+      ServeTraceList(std::move(respond));
+      return;
+    case Endpoint::kTrace:
+    case Endpoint::kTraceJson:
+      ServeTrace(e.trace, e.kind == Endpoint::kTraceJson, std::move(respond));
+      return;
     case Endpoint::kNotFound:
       break;
   }
@@ -226,6 +234,7 @@ void WGate::Handle(http::Request& req, Respond respond) {
 
 void WGate::HandleService(http::Request& req, const std::string& service,
                           bool start, Respond respond) {
+  const TraceRef trace = BeginTrace(req, service, start, &respond);
   if (services_.Find(service) == nullptr) {
     ++metrics_.not_found;
     Reply(respond, Page(404, "Service not found",
@@ -245,7 +254,7 @@ void WGate::HandleService(http::Request& req, const std::string& service,
   }
   std::string session = TakeSessionId(url, req.Header("cookie"));
   if (start) {
-    StartSession(service, std::move(url), session, req.client_ip,
+    StartSession(service, std::move(url), session, req.client_ip, trace,
                  std::move(respond));
     return;
   }
@@ -273,6 +282,7 @@ void WGate::HandleService(http::Request& req, const std::string& service,
   areq.set_service(service);
   areq.set_session(std::move(session));
   areq.set_client_ip(req.client_ip);
+  SetTrace(&areq, trace.trace, trace.root);
   for (const auto& [n, v] : url.entries()) {
     auto* p = areq.add_params();
     p->set_name(n);
@@ -292,6 +302,7 @@ void WGate::Route(proto::AGateRequest req, Routed done) {
   RouteDecision d = DecideRoute(directory_, req.session(),
                                 req.kind() == proto::AGateRequest::TERMINATE,
                                 config_.routing == "naive", rng_);
+  RecordRoute(req, d);
   if (d.target == nullptr) {
     auto a = WgateAnswer(d.refusal);
     done(a, "");

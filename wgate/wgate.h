@@ -1,5 +1,7 @@
 #pragma once
 
+#include <unistd.h>
+
 #include <asio.hpp>
 #include <cstdint>
 #include <memory>
@@ -15,12 +17,14 @@
 #include "common/gusid.h"
 #include "common/params.h"
 #include "common/service_file.h"
+#include "common/trace.h"
 #include "proto/its.grpc.pb.h"
 #include "wgate/directory.h"
 #include "wgate/grpc_side.h"
 #include "wgate/http.h"
 #include "wgate/http_server.h"
 #include "wgate/metrics.h"
+#include "wgate/session_routing.h"
 
 namespace its::wgate {
 
@@ -54,6 +58,17 @@ class WGate {
   }
 
  private:
+  // A request's trace and its span (step 0), and a span to finish later
+  // (traces.cc).
+  struct TraceRef {
+    TraceId trace;
+    uint64_t root = 0;  // the request's span (step 0)
+  };
+  struct SpanRef {
+    size_t index = 0;
+    uint64_t id = 0;  // 0: not traced
+  };
+
   // Answers of an existing session's request: `instance` names the owner
   // ("" when no agate answered).
   using Routed =
@@ -92,9 +107,26 @@ class WGate {
   };
   void StartSession(const std::string& service, Params url,
                     const std::string& old_session,
-                    const std::string& client_ip, Respond respond);
+                    const std::string& client_ip, const TraceRef& trace,
+                    Respond respond);
   void TryInstances(std::shared_ptr<proto::AGateRequest> req, StartPlan plan,
                     size_t next, Respond respond);
+
+  // traces.cc (docs/architecture.md §7.1): every span here is recorded and
+  // read on the Asio thread.
+  // The request's trace (its valid traceparent, else a new one) and its
+  // span; wraps `respond` so the answer finishes the span and carries
+  // X-ITS-Trace.
+  TraceRef BeginTrace(const http::Request& req, const std::string& service,
+                      bool start, Respond* respond);
+  void RecordChoice(const proto::AGateRequest& req, const StartPlan& plan);
+  void RecordRoute(const proto::AGateRequest& req, const RouteDecision& d);
+  SpanRef BeginAssign(const proto::AGateRequest& req, size_t instance);
+  void EndAssign(SpanRef ref, const grpc::Status& status,
+                 const proto::AssignReply& reply);
+  proto::TraceReply OwnSpans(TraceId trace) const;
+  void ServeTrace(const std::string& id, bool json, Respond respond);
+  void ServeTraceList(Respond respond);
 
   // dsm_endpoints.cc
   void Terminator(http::Request& req, Respond respond);
@@ -124,6 +156,8 @@ class WGate {
   // the pages the wgate makes itself.
   ScaledClock clock_;
   Metrics metrics_;
+  SpanStore spans_;  // this wgate's spans (traces.cc)
+  const int pid_ = getpid();
   asio::steady_timer manager_check_;
   bool stopping_ = false;
 };

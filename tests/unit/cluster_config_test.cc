@@ -196,6 +196,116 @@ TEST(ClusterConfig, SimEpochIsUnixSecondsOrNone) {
   EXPECT_FALSE(Parse(std::string("sim_epoch = 1.5\n") + kInstance).ok());
 }
 
+TEST(ClusterConfig, AddressesDefaultToLoopbackAndSplitListenFromAdvertise) {
+  auto d = Parse(kGood);
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->r3_advertise, "127.0.0.1:3200") << "default: [r3] listen";
+  EXPECT_EQ(d->instances[0].host, "127.0.0.1");
+  EXPECT_EQ(d->instances[0].listen_host, "127.0.0.1") << "default: host";
+  EXPECT_FALSE(d->instances[0].host_configured);
+
+  auto hosts = Parse(R"([r3]
+listen = "0.0.0.0:3200"
+advertise = "10.213.77.5:3200"
+[[agate_instance]]
+name = "IT1"
+mapping_manager = "10.213.77.3:3909"
+host = "10.213.77.3"
+listen_host = "0.0.0.0"
+[[agate_instance]]
+name = "IT2"
+mapping_manager = "it2.example:3909"
+host = "it2.example"
+)");
+  ASSERT_TRUE(hosts.ok()) << hosts.status();
+  EXPECT_EQ(hosts->r3_listen, "0.0.0.0:3200");
+  EXPECT_EQ(hosts->r3_advertise, "10.213.77.5:3200");
+  EXPECT_EQ(hosts->instances[0].host, "10.213.77.3");
+  EXPECT_TRUE(hosts->instances[0].host_configured);
+  EXPECT_EQ(hosts->instances[0].listen_host, "0.0.0.0");
+  EXPECT_EQ(hosts->instances[1].listen_host, "it2.example");
+}
+
+TEST(ClusterConfig, WildcardListenWithoutAdvertisedAddressNamesTheKeyToSet) {
+  auto r3 = Parse(
+      "[r3]\nlisten = \"0.0.0.0:3200\"\n[[agate_instance]]\nname=\"IT1\"\n"
+      "mapping_manager=\"a:1\"\n");
+  ASSERT_FALSE(r3.ok());
+  EXPECT_EQ(r3.status().message(),
+            "/cfg/cluster.toml:2: r3.listen: \"0.0.0.0\" listens on every "
+            "address: set r3.advertise to the host:port the agates dial");
+
+  auto r3_wild = Parse(
+      "[r3]\nlisten = \"0.0.0.0:3200\"\nadvertise = \"0.0.0.0:3200\"\n"
+      "[[agate_instance]]\nname=\"IT1\"\nmapping_manager=\"a:1\"\n");
+  ASSERT_FALSE(r3_wild.ok());
+  EXPECT_NE(r3_wild.status().message().find(":3: r3.advertise: \"0.0.0.0\" "
+                                            "is no address to dial"),
+            std::string::npos)
+      << r3_wild.status();
+
+  auto r3_port = Parse(
+      "[r3]\nadvertise = \"r3host\"\n[[agate_instance]]\nname=\"IT1\"\n"
+      "mapping_manager=\"a:1\"\n");
+  ASSERT_FALSE(r3_port.ok());
+  EXPECT_EQ(r3_port.status().message(),
+            "/cfg/cluster.toml:2: r3.advertise: expected host:port (the "
+            "address agates dial)");
+
+  auto listen = Parse(
+      "[[agate_instance]]\nname=\"IT1\"\nmapping_manager=\"a:1\"\n"
+      "listen_host = \"0.0.0.0\"\n");
+  ASSERT_FALSE(listen.ok());
+  EXPECT_EQ(listen.status().message(),
+            "/cfg/cluster.toml:4: agate_instance[0].listen_host: \"0.0.0.0\" "
+            "listens on every address: set agate_instance[0].host to the "
+            "address others reach this instance by");
+
+  auto host = Parse(
+      "[[agate_instance]]\nname=\"IT1\"\nmapping_manager=\"a:1\"\n"
+      "host = \"0.0.0.0\"\n");
+  ASSERT_FALSE(host.ok());
+  EXPECT_EQ(host.status().message(),
+            "/cfg/cluster.toml:4: agate_instance[0].host: \"0.0.0.0\" is no "
+            "address others can reach: set host to the instance's address "
+            "and listen_host = \"0.0.0.0\"");
+
+  auto manager = Parse(
+      "[[agate_instance]]\nname=\"IT1\"\nmapping_manager=\"0.0.0.0:3909\"\n");
+  ASSERT_FALSE(manager.ok());
+  EXPECT_NE(manager.status().message().find(
+                ":3: agate_instance[0].mapping_manager: \"0.0.0.0\" is no "
+                "address to dial"),
+            std::string::npos)
+      << manager.status();
+
+  for (const char* bad : {"a b", "x:y", "", "host/1",
+                          "a-very-long-host-name-that-is-longer-than-sixty-"
+                          "four-characters-in-all"}) {
+    auto h =
+        Parse(std::string(
+                  "[[agate_instance]]\nname=\"IT1\"\nmapping_manager=\"a:1\"\n"
+                  "host = \"") +
+              bad + "\"\n");
+    ASSERT_FALSE(h.ok()) << bad;
+    EXPECT_NE(h.status().message().find(":4: agate_instance[0].host: must be "
+                                        "a host name or IPv4 address"),
+              std::string::npos)
+        << h.status();
+  }
+}
+
+TEST(HostPort, WildcardsAndAdvertisableHosts) {
+  EXPECT_TRUE(IsWildcardHost("0.0.0.0"));
+  EXPECT_TRUE(IsWildcardHost("[::]"));
+  EXPECT_FALSE(IsWildcardHost("127.0.0.1"));
+  EXPECT_TRUE(IsAdvertisableHost("10.213.77.3"));
+  EXPECT_TRUE(IsAdvertisableHost("it1-mm.its.svc"));
+  EXPECT_FALSE(IsAdvertisableHost("0.0.0.0"));
+  EXPECT_FALSE(IsAdvertisableHost("::1"));
+  EXPECT_EQ(WithHost("0.0.0.0:3909", "10.0.0.2"), "10.0.0.2:3909");
+}
+
 TEST(HostPort, Parses) {
   std::string h;
   int p;

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "common/http_client.h"
+
 namespace its {
 namespace {
 
@@ -149,6 +151,15 @@ TEST(HttpResponseParser, ResetForgetsTheHeadersOfTheLastResponse) {
   EXPECT_EQ(p.header_count(), 1u);
   EXPECT_EQ(p.Header("set-cookie"), std::nullopt);
   EXPECT_FALSE(p.keep_alive());  // HTTP/1.0 without keep-alive
+}
+
+// Tools dial names too (a Kubernetes service, localhost), not only
+// addresses. No sockets: an address is taken as it is, localhost comes from
+// /etc/hosts.
+TEST(ResolveIPv4, AddressesAsTheyAreNamesResolved) {
+  EXPECT_EQ(ResolveIPv4("10.213.77.10").value_or(""), "10.213.77.10");
+  EXPECT_EQ(ResolveIPv4("localhost").value_or(""), "127.0.0.1");
+  EXPECT_FALSE(ResolveIPv4("").ok());
 }
 
 }  // namespace
