@@ -92,6 +92,40 @@ void Params::MergeFrom(const Params& other) {
   for (const auto& e : other.entries_) Set(e.first, e.second);
 }
 
+bool IsValidUtf8(std::string_view in) {
+  const auto* p = reinterpret_cast<const unsigned char*>(in.data());
+  const auto* end = p + in.size();
+  while (p < end) {
+    const unsigned char c = *p;
+    if (c < 0x80) {
+      ++p;
+      continue;
+    }
+    int more;
+    unsigned char lo = 0x80, hi = 0xbf;  // the second byte's range
+    if (c >= 0xc2 && c <= 0xdf) {
+      more = 1;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      more = 2;
+      if (c == 0xe0) lo = 0xa0;  // overlong
+      if (c == 0xed) hi = 0x9f;  // surrogates
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      more = 3;
+      if (c == 0xf0) lo = 0x90;  // overlong
+      if (c == 0xf4) hi = 0x8f;  // above U+10FFFF
+    } else {
+      return false;
+    }
+    if (end - p <= more) return false;
+    if (p[1] < lo || p[1] > hi) return false;
+    for (int i = 2; i <= more; ++i) {
+      if (p[i] < 0x80 || p[i] > 0xbf) return false;
+    }
+    p += more + 1;
+  }
+  return true;
+}
+
 absl::Status ParseQuery(std::string_view query, Params* out,
                         size_t max_params) {
   size_t count = 0;
@@ -109,6 +143,12 @@ absl::Status ParseQuery(std::string_view query, Params* out,
     auto value = UrlDecode(raw_value);
     if (!value.ok()) return value.status();
     if (name->empty()) continue;
+    if (!IsValidUtf8(*name))
+      return absl::InvalidArgumentError("a parameter name is not UTF-8");
+    if (!IsValidUtf8(*value)) {
+      return absl::InvalidArgumentError(
+          Cat("parameter ", *name, " is not UTF-8"));
+    }
     out->Set(*name, std::move(*value));
   }
   return absl::OkStatus();

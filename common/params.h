@@ -41,8 +41,14 @@ class Params {
   std::vector<Entry> entries_;
 };
 
-// Parses "a=1&b=2" into `out` (later values win). Fails on bad escaping or
-// when more than `max_params` parameters are given.
+// True if `in` is well-formed UTF-8 (RFC 3629: no overlong forms, no
+// surrogates, nothing above U+10FFFF).
+bool IsValidUtf8(std::string_view in);
+
+// Parses "a=1&b=2" into `out` (later values win). Fails on bad escaping, on a
+// name or value that is not UTF-8 once decoded (Protobuf strings must be, and
+// one such message would break the dialog stream it travels on), or when more
+// than `max_params` parameters are given.
 absl::Status ParseQuery(std::string_view query, Params* out,
                         size_t max_params = 1000);
 

@@ -104,5 +104,25 @@ TEST_F(Hostile, BadPercentEncodingGets400AndMarkupIsEscaped) {
   EXPECT_NE(x.body.find("&lt;script&gt;alert(1)"), std::string::npos);
 }
 
+// Protobuf strings must be UTF-8: one message that is not would make the
+// agate drop the dialog stream, and every request on it with it.
+TEST_F(Hostile, ParametersThatAreNotUtf8Get400AndTheSessionLivesOn) {
+  Browser b(cluster_->url());
+  ASSERT_EQ(b.Get(StartUrl("webgui", "DEMO")).status, 200);
+  auto before = Pids();
+  HttpResult bad = b.Get(Step("webgui", "~okcode=%2F00%FF"));
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_NE(bad.body.find("~okcode is not UTF-8"), std::string::npos);
+  EXPECT_EQ(b.Get(Step("webgui", "%C0%AF=1")).status, 400);
+  EXPECT_EQ(HttpGet(cluster_->url(),
+                    "/scripts/wgate/webgui/!?~login=DEMO&~client=%ED%A0%80")
+                ->status,
+            400);
+  HttpResult ok = b.Get(Step("webgui", "~okcode=/00&RF05L-BELNR=M%C3%BCller"));
+  EXPECT_EQ(ok.status, 200);
+  EXPECT_NE(ok.body.find("M\xc3\xbcller"), std::string::npos);
+  EXPECT_EQ(Pids(), before);
+}
+
 }  // namespace
 }  // namespace its::testing

@@ -52,6 +52,36 @@ TEST(Params, LimitsAndBadEscaping) {
   EXPECT_TRUE(r.Has("A"));
 }
 
+TEST(Utf8, AcceptsWellFormedAndRejectsTheRest) {
+  EXPECT_TRUE(IsValidUtf8(""));
+  EXPECT_TRUE(IsValidUtf8("plain /00"));
+  EXPECT_TRUE(IsValidUtf8("M\xc3\xbcller \xe2\x82\xac \xf0\x9f\x98\x80"));
+  EXPECT_TRUE(IsValidUtf8("\xf4\x8f\xbf\xbf"));   // U+10FFFF
+  EXPECT_FALSE(IsValidUtf8("/00\xff"));           // never in UTF-8
+  EXPECT_FALSE(IsValidUtf8("\xc3"));              // truncated
+  EXPECT_FALSE(IsValidUtf8("\xe2\x82"));          // truncated
+  EXPECT_FALSE(IsValidUtf8("\x80"));              // lone continuation
+  EXPECT_FALSE(IsValidUtf8("\xc0\xaf"));          // overlong '/'
+  EXPECT_FALSE(IsValidUtf8("\xe0\x80\xaf"));      // overlong '/'
+  EXPECT_FALSE(IsValidUtf8("\xed\xa0\x80"));      // surrogate U+D800
+  EXPECT_FALSE(IsValidUtf8("\xf4\x90\x80\x80"));  // above U+10FFFF
+  EXPECT_FALSE(IsValidUtf8("\xc3\x28"));          // bad continuation
+}
+
+TEST(Params, NamesAndValuesMustBeUtf8) {
+  Params p;
+  EXPECT_TRUE(ParseQuery("NAME=M%C3%BCller", &p).ok());
+  EXPECT_EQ(p.GetOr("NAME", ""), "M\xc3\xbcller");
+  Params q;
+  absl::Status s = ParseQuery("~okcode=%2F00%FF", &q);
+  EXPECT_FALSE(s.ok());
+  EXPECT_EQ(s.message(), "parameter ~okcode is not UTF-8");
+  Params r;
+  EXPECT_FALSE(ParseQuery("%FE=1", &r).ok());
+  Params raw;  // bytes the HTTP parser let through unescaped
+  EXPECT_FALSE(ParseQuery("A=\xc0\xaf", &raw).ok());
+}
+
 TEST(Cookie, FindsNamedCookie) {
   std::string h = "foo=1; ~session=IT1-A%3Ahost; bar=2";
   EXPECT_EQ(*FindCookie(h, "~session"), "IT1-A%3Ahost");
