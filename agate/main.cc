@@ -5,18 +5,21 @@
 #include <CLI/CLI.hpp>
 #include <filesystem>
 
+#include "agate/agate_metrics.h"
 #include "agate/agate_server.h"
 #include "agate/manager_link.h"
 #include "common/cluster_config.h"
 #include "common/grpc_loop.h"
 #include "common/grpc_util.h"
 #include "common/log.h"
+#include "common/metrics_http.h"
 #include "common/process.h"
 
 int main(int argc, char** argv) {
   CLI::App app{
       "agate: one AGate process (session contexts, dialog steps to R/3)"};
-  std::string config_dir = "deploy/config", listen = "127.0.0.1:0", manager, r3;
+  std::string config_dir = "deploy/config", listen = "127.0.0.1:0", manager, r3,
+              metrics_listen;
   its::agate::AGateOptions options;
   double time_scale = 0;
   app.add_option("--config", config_dir, "configuration directory")
@@ -33,6 +36,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--listen", listen, "host:port for the wgates (port 0 = any)")
       ->capture_default_str();
+  app.add_option("--metrics-listen", metrics_listen,
+                 "host:port of the metrics endpoint (default: the host of "
+                 "--listen, port 0)");
   app.add_option("--mapping-manager", manager, "address of the Mapping Manager")
       ->required();
   app.add_option("--r3", r3, "address of the R/3 stub (default: cluster.toml)");
@@ -97,16 +103,48 @@ int main(int argc, char** argv) {
     spdlog::error("{}", server.status().message());
     return 1;
   }
+  // Metrics: on the host the wgates reach the process at, any free port
+  // (its Mapping Manager lists it in its /sd document).
+  auto registry = std::make_shared<prometheus::Registry>();
+  its::agate::AgateMetrics metrics(
+      *registry,
+      {{"instance", options.instance},
+       {"process", std::to_string(options.process)},
+       {"pid", std::to_string(getpid())}},
+      options.max_sessions, options.work_threads, options.incarnation);
+  process.set_metrics(&metrics);
+  if (metrics_listen.empty()) {
+    std::string host;
+    int port;
+    if (its::ParseHostPort(bound, &host, &port).ok())
+      metrics_listen = host + ":0";
+  }
+  auto metrics_server = its::MetricsHttpServer::Start(metrics_listen, registry);
+  if (!metrics_server.ok()) {
+    spdlog::error("{}", metrics_server.status().message());
+    return 1;
+  }
   agate_server.Start();
-  spdlog::info("AGate process {}/{} (incarnation {}) listening on {}",
-               options.instance, options.process, options.incarnation, bound);
+  spdlog::info(
+      "AGate process {}/{} (incarnation {}) listening on {}, metrics on {}",
+      options.instance, options.process, options.incarnation, bound,
+      (*metrics_server)->address());
   its::agate::ManagerLink link(
       loop, manager, [&process] { return process.Load(); }, options.process,
       options.incarnation, bound,
-      std::chrono::seconds(static_cast<int64_t>(config.agate_orphan_exit_s)));
-  // Healthy once its Mapping Manager knows it: before that no session can
-  // come to it.
-  link.set_registered_hook([&server] { its::SetServing(**server, true); });
+      std::chrono::seconds(static_cast<int64_t>(config.agate_orphan_exit_s)),
+      (*metrics_server)->address());
+  // Healthy once its Mapping Manager knows it (before that no session can
+  // come to it) and while it is not drained (itsadm drain: it gets no new
+  // session; docs/architecture.md §7).
+  bool draining = false;
+  link.set_registered_hook(
+      [&server, &draining] { its::SetServing(**server, !draining); });
+  link.set_draining_hook([&](bool drained) {
+    draining = drained;
+    metrics.set_draining(drained);
+    its::SetServing(**server, !drained);
+  });
   link.Start();
 
   // Expiry: one tick per simulated second (at most every 5 ms real, at least
@@ -122,7 +160,7 @@ int main(int argc, char** argv) {
     });
   };
   arm();
-  its::AnnounceReady("agate", bound);
+  its::AnnounceReady("agate", bound, (*metrics_server)->address());
   its::RunUntilSignal(loop, [&] {
     its::SetServing(**server, false);
     (*server)->Shutdown(its::DeadlineIn(500));

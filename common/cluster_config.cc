@@ -84,6 +84,7 @@ absl::Status ReadInstance(const toml::table& t, const std::string& file,
   TableReader r(t, file, Cat("agate_instance[", index, "].", ""));
   ITS_RETURN_IF_ERROR(r.Read("name", &inst->name));
   ITS_RETURN_IF_ERROR(r.Read("mapping_manager", &inst->mapping_manager));
+  ITS_RETURN_IF_ERROR(r.Read("metrics_listen", &inst->metrics_listen));
   ITS_RETURN_IF_ERROR(r.Read("min_agates", &inst->min_agates));
   ITS_RETURN_IF_ERROR(r.Read("max_agates", &inst->max_agates));
   ITS_RETURN_IF_ERROR(r.Read("inc_agates", &inst->inc_agates));
@@ -110,6 +111,10 @@ absl::Status ReadInstance(const toml::table& t, const std::string& file,
       check("mapping_manager",
             ParseHostPort(inst->mapping_manager, &host, &port).ok(),
             "expected host:port"));
+  if (!t.contains("metrics_listen")) inst->metrics_listen = host + ":0";
+  ITS_RETURN_IF_ERROR(check(
+      "metrics_listen", ParseHostPort(inst->metrics_listen, &host, &port).ok(),
+      "expected host:port (the Mapping Manager's /metrics and /sd)"));
   ITS_RETURN_IF_ERROR(check("max_agates",
                             inst->max_agates >= 1 && inst->max_agates <= 256,
                             "must be between 1 and 256"));
@@ -285,6 +290,7 @@ absl::StatusOr<ClusterConfig> ClusterConfig::Parse(std::string_view content,
     if (!r3->is_table()) return top.Error(*r3, "r3", "expected a table");
     TableReader r(*r3->as_table(), file, "r3.");
     ITS_RETURN_IF_ERROR(r.Read("listen", &c.r3_listen));
+    ITS_RETURN_IF_ERROR(r.Read("metrics_listen", &c.r3_metrics_listen));
     ITS_RETURN_IF_ERROR(r.RejectUnknown());
   }
   if (c.agate_r3_timeout_s >= c.wgate_step_timeout_s) {
@@ -304,6 +310,10 @@ absl::StatusOr<ClusterConfig> ClusterConfig::Parse(std::string_view content,
   }
   if (!ParseHostPort(c.r3_listen, &host, &port).ok()) {
     return top.Error(*root.get("r3"), "r3.listen", "expected host:port");
+  }
+  if (!ParseHostPort(c.r3_metrics_listen, &host, &port).ok()) {
+    return top.Error(*root.get("r3"), "r3.metrics_listen",
+                     "expected host:port");
   }
   if (const toml::node* list = root.get("agate_instance")) {
     const toml::array* arr = list->as_array();

@@ -11,11 +11,14 @@ namespace its {
 struct AgateInstanceConfig {
   std::string name;             // IT1, IT2, ...
   std::string mapping_manager;  // host:port of its Mapping Manager
-  int min_agates = 2;           // MinAGates
-  int max_agates = 4;           // MaxAGates
-  int inc_agates = 1;           // IncAGates
-  int max_sessions = 1000;      // MaxSessions per AGate process
-  int work_threads = 4;         // MaxWorkThreads per AGate process
+  // host:port of the Mapping Manager's metrics endpoint (/metrics, /sd);
+  // default: the Mapping Manager's host, port 0 (any free port).
+  std::string metrics_listen;
+  int min_agates = 2;       // MinAGates
+  int max_agates = 4;       // MaxAGates
+  int inc_agates = 1;       // IncAGates
+  int max_sessions = 1000;  // MaxSessions per AGate process
+  int work_threads = 4;     // MaxWorkThreads per AGate process
   double overload_weight = 0.25;
   // A process whose load reports stopped (unresponsive) is killed and
   // restarted after this many real seconds; 0 = never.
@@ -78,6 +81,8 @@ struct ClusterConfig {
   double agate_r3_pool_keep_s = 0;
   SupervisorConfig supervisor;
   std::string r3_listen = "127.0.0.1:3200";
+  // The R/3 stub's metrics endpoint (/metrics); port 0: any free port.
+  std::string r3_metrics_listen = "127.0.0.1:0";
   std::vector<AgateInstanceConfig> instances;
 
   // Loads DIR/cluster.toml. Errors name the file, line and key.

@@ -5,6 +5,7 @@
 
 #include "common/grpc_util.h"
 #include "common/log.h"
+#include "common/metrics_http.h"
 #include "common/process.h"
 #include "mapping_manager/manager.h"
 #include "mapping_manager/service.h"
@@ -14,7 +15,8 @@ int main(int argc, char** argv) {
   CLI::App app{
       "mapping_manager: starts, watches and assigns the AGate processes of one "
       "instance"};
-  std::string config_dir = "deploy/config", instance, listen, agate_binary;
+  std::string config_dir = "deploy/config", instance, listen, agate_binary,
+              metrics_listen;
   double time_scale = 0;
   app.add_option("--config", config_dir, "configuration directory")
       ->capture_default_str();
@@ -23,6 +25,9 @@ int main(int argc, char** argv) {
       ->required();
   app.add_option("--listen", listen,
                  "host:port (default: mapping_manager of the instance)");
+  app.add_option("--metrics-listen", metrics_listen,
+                 "host:port of /metrics and /sd (default: metrics_listen of "
+                 "the instance)");
   app.add_option("--time-scale", time_scale,
                  "simulated seconds per real second");
   app.add_option("--agate", agate_binary,
@@ -70,6 +75,21 @@ int main(int argc, char** argv) {
     return 1;
   }
   command.manager_address = bound;
+  // Metrics and the http_sd document of the instance's agates, on their own
+  // HTTP endpoint (docs/architecture.md §7).
+  auto registry = std::make_shared<prometheus::Registry>();
+  its::mm::MmMetrics metrics(*registry, inst->name, inst->max_agates);
+  auto metrics_server = its::MetricsHttpServer::Start(
+      metrics_listen.empty() ? inst->metrics_listen : metrics_listen, registry,
+      {{"/sd", [&metrics] {
+          return its::MetricsReply{"application/json", metrics.sd()};
+        }}});
+  if (!metrics_server.ok()) {
+    spdlog::error("{}", metrics_server.status().message());
+    return 1;
+  }
+  const std::string metrics_address = (*metrics_server)->address();
+  manager.set_metrics(&metrics);
   // Healthy while it can assign a session: an agate of its is up (the
   // directory goes out after recovery, and on every change).
   int health_listener = -1;
@@ -79,6 +99,9 @@ int main(int argc, char** argv) {
       for (const auto& p : d.processes())
         up |= p.state() == its::proto::ProcessInfo::UP && !p.draining();
       its::SetServing(**server, up && !d.draining());
+    });
+    manager.AddListener([&metrics, &metrics_address](const auto& d) {
+      metrics.Directory(d, metrics_address);
     });
   });
   manager.set_identity(bound, config_dir);
@@ -96,9 +119,10 @@ int main(int argc, char** argv) {
                                    [&manager] { return manager.Directory(); });
   loop.Post([&] { stat_logs.Start(); });
   spdlog::info(
-      "Mapping Manager of {} listening on {} (MinAGates {}, MaxAGates {})",
-      inst->name, bound, inst->min_agates, inst->max_agates);
-  its::AnnounceReady("mapping_manager", bound);
+      "Mapping Manager of {} listening on {}, metrics and /sd on {} "
+      "(MinAGates {}, MaxAGates {})",
+      inst->name, bound, metrics_address, inst->min_agates, inst->max_agates);
+  its::AnnounceReady("mapping_manager", bound, metrics_address);
   its::RunUntilSignal(loop, [&] {
     // The agates first (SIGTERM, SIGKILL after 2 s: on the loop, by its
     // timers), then the server, while the loop still serves.

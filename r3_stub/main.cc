@@ -5,6 +5,7 @@
 #include "common/cluster_config.h"
 #include "common/grpc_util.h"
 #include "common/log.h"
+#include "common/metrics_http.h"
 #include "common/process.h"
 #include "common/service_file.h"
 #include "r3_stub/r3_server.h"
@@ -14,13 +15,15 @@ int main(int argc, char** argv) {
       "r3_stub: simulated R/3 application server (users, transactions, SM04, "
       "SM12)"};
   std::string config_dir = "deploy/config";
-  std::string listen;
+  std::string listen, metrics_listen;
   double time_scale = 0;
   app.add_option("--config", config_dir,
                  "configuration directory (cluster.toml, r3/)")
       ->capture_default_str();
   app.add_option("--listen", listen,
                  "host:port to listen on (default: [r3] listen; port 0 = any)");
+  app.add_option("--metrics-listen", metrics_listen,
+                 "host:port of /metrics (default: [r3] metrics_listen)");
   app.add_option("--time-scale", time_scale,
                  "simulated seconds per real second (default: cluster.toml)");
   CLI11_PARSE(app, argc, argv);
@@ -58,9 +61,20 @@ int main(int argc, char** argv) {
   }
   spdlog::info("R/3 stub listening on {} (time_scale {})", bound,
                clock.time_scale());
+  auto registry = std::make_shared<prometheus::Registry>();
+  its::r3::R3Metrics metrics(*registry);
+  r3_server.set_metrics(&metrics);
+  auto metrics_server = its::MetricsHttpServer::Start(
+      metrics_listen.empty() ? config.r3_metrics_listen : metrics_listen,
+      registry);
+  if (!metrics_server.ok()) {
+    spdlog::error("{}", metrics_server.status().message());
+    return 1;
+  }
+  spdlog::info("R/3 stub metrics on {}", (*metrics_server)->address());
   r3_server.Start();
   its::SetServing(**server, true);
-  its::AnnounceReady("r3_stub", bound);
+  its::AnnounceReady("r3_stub", bound, (*metrics_server)->address());
   its::RunUntilSignal(loop, [&] {
     its::SetServing(**server, false);
     (*server)->Shutdown(its::DeadlineIn(1000));

@@ -72,6 +72,11 @@ void R3Server::Handle(const Stream::Ptr& stream, proto::R3Up& batch) {
         resp.set_error("empty request");
     }
     resp.set_id(req.id());
+    if (metrics_) {
+      metrics_->Answered(
+          req.kind_case(), resp.code(),
+          static_cast<double>(step_ms) / 1000.0 / clock_.time_scale());
+    }
     if (step_ms <= 0) {
       stream->Send(
           [&](proto::R3Down& down) { down.add_responses()->Swap(&resp); });
@@ -110,6 +115,7 @@ void R3Server::PushEnded() {
       });
     }
     Forget(e.session);
+    if (metrics_) metrics_->EndedByR3(1);
   }
 }
 
@@ -123,6 +129,7 @@ void R3Server::StreamClosed(const Stream::Ptr& stream) {
       "dialog connection of an AGate process broke: ending its {} user "
       "session(s) and their locks",
       sessions.size());
+  if (metrics_) metrics_->EndedByBrokenStream(sessions.size());
   for (uint64_t id : sessions) {
     owners_.erase(id);
     proto::R3Logoff off;
@@ -136,6 +143,10 @@ void R3Server::StreamClosed(const Stream::Ptr& stream) {
 void R3Server::Tick() {
   system_.Advance();
   PushEnded();
+  if (metrics_) {
+    metrics_->Tick(system_.session_count(), system_.security_session_count(),
+                   system_.lock_count(), by_stream_.size());
+  }
   auto period = std::clamp(clock_.RealDuration(kSimSecond),
                            std::chrono::microseconds(5000),
                            std::chrono::microseconds(1'000'000));

@@ -8,6 +8,7 @@
 #include "common/clock.h"
 #include "common/grpc_loop.h"
 #include "proto/its.grpc.pb.h"
+#include "r3_stub/r3_metrics.h"
 #include "r3_stub/r3_system.h"
 
 namespace its::r3 {
@@ -26,6 +27,8 @@ class R3Server {
 
   // After the server started: accept calls and start the expiry timer.
   void Start();
+  // The stub's metrics (none unless set).
+  void set_metrics(R3Metrics* metrics) { metrics_ = metrics; }
 
  private:
   using Stream = AsyncServerStream<proto::R3Up, proto::R3Down>;
@@ -49,6 +52,7 @@ class R3Server {
   GrpcLoop& loop_;
   const Clock& clock_;
   GrpcLoop::Timer tick_;
+  R3Metrics* metrics_ = nullptr;
 };
 
 }  // namespace its::r3
