@@ -118,7 +118,7 @@ class MetricsHttpServer::Connection
     if (complete_) {
       std::string_view method = llhttp_method_name(
           static_cast<llhttp_method_t>(llhttp_get_method(&parser_)));
-      Answer a = server_.Respond(method, target_);
+      Answer a = Respond(*server_.registry_, server_.extra_, method, target_);
       Send(a.status, std::move(a.reply), method == "HEAD");
       return;
     }
@@ -215,19 +215,20 @@ std::string MetricsHttpServer::Exposition(
 }
 
 MetricsHttpServer::Answer MetricsHttpServer::Respond(
-    std::string_view method, std::string_view target) const {
+    const prometheus::Registry& registry,
+    const std::map<std::string, Handler>& extra, std::string_view method,
+    std::string_view target) {
   if (method != "GET" && method != "HEAD")
     return {405, Text("only GET and HEAD")};
   std::string_view path = target.substr(0, target.find('?'));
   if (path == "/metrics") {
-    return {
-        200,
-        {"text/plain; version=0.0.4; charset=utf-8", Exposition(*registry_)}};
+    return {200,
+            {"text/plain; version=0.0.4; charset=utf-8", Exposition(registry)}};
   }
-  if (auto it = extra_.find(std::string(path)); it != extra_.end())
+  if (auto it = extra.find(std::string(path)); it != extra.end())
     return {200, it->second()};
   std::string paths = "/metrics";
-  for (const auto& [p, h] : extra_) paths += Cat(", ", p);
+  for (const auto& [p, h] : extra) paths += Cat(", ", p);
   return {404, Text(Cat("not found; this endpoint serves ", paths))};
 }
 

@@ -51,13 +51,16 @@ class MetricsHttpServer {
   // The exposition of `registry` (what GET /metrics answers).
   static std::string Exposition(const prometheus::Registry& registry);
 
-  // Answers one request (method, request target): status, content type,
-  // body. Public for the unit test; the connection calls it.
+  // The answer to one request (method, request target) of an endpoint
+  // serving `registry` and `extra`: status, content type, body. What each
+  // connection sends; public for the unit tests.
   struct Answer {
     int status;
     MetricsReply reply;
   };
-  Answer Respond(std::string_view method, std::string_view target) const;
+  static Answer Respond(const prometheus::Registry& registry,
+                        const std::map<std::string, Handler>& extra,
+                        std::string_view method, std::string_view target);
 
  private:
   class Connection;

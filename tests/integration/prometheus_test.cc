@@ -8,6 +8,7 @@
 #include <fstream>
 #include <regex>
 
+#include "common/line_config.h"
 #include "tests/integration/test_cluster.h"
 
 namespace its::testing {
@@ -75,20 +76,31 @@ TEST(Prometheus, ScrapesEveryAgateFoundThroughTheManagersServiceDiscovery) {
   std::filesystem::remove_all(prom.dir);
   std::filesystem::create_directories(prom.dir);
   prom.log = prom.dir + "/prometheus.log";
-  // deploy/prometheus/prometheus.yml with this cluster's addresses and a
-  // one-second rhythm.
-  std::string yml =
-      "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
-      "scrape_configs:\n"
-      "  - job_name: its\n    honor_labels: true\n    http_sd_configs:\n";
-  for (const auto& inst : config->instances) {
-    yml += Cat("      - url: http://", inst.metrics_listen,
-               "/sd\n        refresh_interval: 1s\n");
+  // The example deploy/prometheus/prometheus.yml, with the addresses of
+  // deploy/config replaced by this cluster's and a one-second rhythm.
+  auto shipped = ClusterConfig::Load(ITS_SOURCE_DIR "/deploy/config");
+  ASSERT_TRUE(shipped.ok()) << shipped.status().message();
+  auto example = ReadFile(ITS_SOURCE_DIR "/deploy/prometheus/prometheus.yml");
+  ASSERT_TRUE(example.ok()) << example.status().message();
+  std::string yml = *example;
+  auto replace = [&yml](const std::string& from, const std::string& to) {
+    size_t n = 0;
+    for (size_t at = 0; (at = yml.find(from, at)) != std::string::npos;
+         at += to.size(), ++n) {
+      yml.replace(at, from.size(), to);
+    }
+    EXPECT_GT(n, 0u) << from << " not in deploy/prometheus/prometheus.yml";
+  };
+  replace(shipped->wgate_listen, config->wgate_listen);
+  replace(shipped->r3_metrics_listen, config->r3_metrics_listen);
+  ASSERT_EQ(shipped->instances.size(), config->instances.size());
+  for (size_t i = 0; i < config->instances.size(); ++i) {
+    replace(shipped->instances[i].metrics_listen + "/sd",
+            config->instances[i].metrics_listen + "/sd");
   }
-  yml += Cat("  - job_name: r3\n    static_configs:\n      - targets: ['",
-             config->r3_metrics_listen, "']\n",
-             "  - job_name: wgate\n    static_configs:\n      - targets: ['",
-             config->wgate_listen, "']\n");
+  replace("scrape_interval: 5s", "scrape_interval: 1s");
+  replace("scrape_timeout: 2s", "scrape_timeout: 1s");
+  replace("refresh_interval: 5s", "refresh_interval: 1s");
   std::ofstream(prom.dir + "/prometheus.yml") << yml;
 
   std::string config_flag = "--config.file=" + prom.dir + "/prometheus.yml";
