@@ -1,5 +1,6 @@
 #include "common/metrics_http.h"
 
+#include <fcntl.h>
 #include <llhttp.h>
 #include <prometheus/text_serializer.h>
 
@@ -173,6 +174,9 @@ absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
   acceptor.open(ep.protocol(), ec);
   if (!ec)
     acceptor.set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
+  // Not inherited by the processes this one starts (a Mapping Manager's
+  // agates outlive it: a restarted manager must be able to bind again).
+  if (!ec) ::fcntl(acceptor.native_handle(), F_SETFD, FD_CLOEXEC);
   if (!ec) acceptor.bind(ep, ec);
   if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
@@ -198,6 +202,7 @@ void MetricsHttpServer::Accept() {
       [this](const asio::error_code& ec, asio::ip::tcp::socket socket) {
         if (ec == asio::error::operation_aborted) return;
         if (!ec) {
+          ::fcntl(socket.native_handle(), F_SETFD, FD_CLOEXEC);
           auto c = std::make_shared<Connection>(*this, std::move(socket));
           if (open_ > kMaxOpen) {
             c->Send(503, Text("too many connections"));
