@@ -187,6 +187,20 @@ TEST(Prometheus, ScrapesEveryAgateFoundThroughTheManagersServiceDiscovery) {
         return Query(prom.address, "its_wgate_requests_total").size() == 1;
       },
       15000));
+  // The wgate's view of the agates keeps their labels (honor_labels), told
+  // apart from the agates' own series by job.
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        result = Query(prom.address, "its_agate_sessions{job=\"wgate\"}");
+        std::set<int> pids;
+        for (const auto& s : result) {
+          if (s["metric"].value("instance", "").rfind("IT", 0) == 0)
+            pids.insert(std::atoi(s["metric"].value("pid", "0").c_str()));
+        }
+        return pids == agates;
+      },
+      15000))
+      << result.dump();
 }
 
 }  // namespace
