@@ -116,8 +116,9 @@ int main(int argc, char** argv) {
   if (metrics_listen.empty()) {
     std::string host;
     int port;
-    if (its::ParseHostPort(bound, &host, &port).ok())
-      metrics_listen = host + ":0";
+    metrics_listen = its::ParseHostPort(bound, &host, &port).ok()
+                         ? host + ":0"
+                         : "127.0.0.1:0";
   }
   auto metrics_server = its::MetricsHttpServer::Start(metrics_listen, registry);
   if (!metrics_server.ok()) {
