@@ -5,6 +5,7 @@
 #include "agate/agate_process.h"
 
 #include "common/its_protocol.h"
+#include "common/load_weight.h"
 #include "common/log.h"
 #include "common/pages.h"
 #include "common/strings.h"
@@ -165,6 +166,7 @@ proto::AGateResponse AGateProcess::Response(proto::Outcome outcome,
                                             std::string body) const {
   proto::AGateResponse r;
   r.set_outcome(outcome);
+  if (metrics_) metrics_->Answered(outcome);
   r.set_body(std::move(body));
   r.set_process(options_.process);
   r.set_pid(pid_);
@@ -182,6 +184,7 @@ proto::AGateResponse AGateProcess::Message(
 
 void AGateProcess::Handle(proto::AGateRequest& req, Reply reply) {
   ++requests_;
+  if (metrics_) metrics_->Request();
   if (req.kind() == proto::AGateRequest::START) {
     ++starts_;
     Start(req, reply);
@@ -303,6 +306,12 @@ proto::LoadReport AGateProcess::Load() {
   r.set_turnaround_s(threads_.TakeTurnaround());
   r.set_requests(requests_);
   r.set_starts(starts_);
+  if (metrics_) {
+    metrics_->Load(
+        r.sessions(), r.busy_threads(),
+        LoadWeight({r.sessions(), options_.max_sessions, r.busy_threads(),
+                    options_.work_threads, r.turnaround_s()}));
+  }
   return r;
 }
 

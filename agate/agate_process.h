@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "agate/access_log.h"
+#include "agate/agate_metrics.h"
 #include "agate/r3_client.h"
 #include "agate/session_ids.h"
 #include "agate/session_table.h"
@@ -85,6 +86,8 @@ class AGateProcess {
   proto::LoadReport Load();
 
   int busy_threads() const { return threads_.busy(); }
+  // The process's metrics (none in unit tests that do not ask).
+  void set_metrics(AgateMetrics* metrics) { metrics_ = metrics; }
 
  private:
   // `previous`: kept logon data of a timed-out session (~serviceRestart).
@@ -113,6 +116,11 @@ class AGateProcess {
   // ClockText of now, formatted once per simulated second (every page
   // shows it).
   const std::string& ClockNow();
+  // Real seconds since `started` (simulated time), for the histograms.
+  double RealSecondsSince(SimMicros started) const {
+    return static_cast<double>(clock_.Now() - started) / kSimSecond /
+           clock_.time_scale();
+  }
 
   AGateOptions options_;
   const int pid_ = getpid();  // getpid(2) is a system call every time
@@ -135,6 +143,7 @@ class AGateProcess {
   std::deque<std::pair<SimMicros, uint64_t>> pool_closes_;
   AccessLogWriter access_;  // this process's lines of the access.log
   SpanStore spans_;
+  AgateMetrics* metrics_ = nullptr;
   int64_t clock_second_ = -1;
   std::string clock_text_;
 };

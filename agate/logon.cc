@@ -88,6 +88,7 @@ void AGateProcess::Start(proto::AGateRequest& req, const Reply& reply,
     SetTrace(&r3req, TraceOf(*shared_req), shared_req->parent_span());
     r3_.Call(std::move(r3req), [=, this](proto::R3Response& r3resp) {
       threads_.Release(started);
+      if (metrics_) metrics_->LogonDone(RealSecondsSince(started));
       Params url;
       for (const auto& p : shared_req->params()) url.Set(p.name(), p.value());
       if (r3resp.code() != proto::R3Response::OK) {
@@ -155,6 +156,7 @@ void AGateProcess::Start(proto::AGateRequest& req, const Reply& reply,
       s->sisp = s->Param("SAPWP_ACTIVE") == "1";
       if (s->sisp) s->term_token = NewSessionRandom();
       by_r3_session_[s->r3_session] = s->slot;
+      if (metrics_) metrics_->SessionStarted();
       table_.Touch(*s);
       access_.Write(
           'n', shared_req->client_ip(),

@@ -5,19 +5,21 @@
 #include <CLI/CLI.hpp>
 #include <filesystem>
 
+#include "agate/agate_metrics.h"
 #include "agate/agate_server.h"
 #include "agate/manager_link.h"
 #include "common/cluster_config.h"
 #include "common/grpc_loop.h"
 #include "common/grpc_util.h"
 #include "common/log.h"
+#include "common/metrics_http.h"
 #include "common/process.h"
 
 int main(int argc, char** argv) {
   CLI::App app{
       "agate: one AGate process (session contexts, dialog steps to R/3)"};
   std::string config_dir = "deploy/config", listen = "127.0.0.1:0", manager, r3,
-              advertise;
+              advertise, metrics_listen;
   its::agate::AGateOptions options;
   double time_scale = 0;
   app.add_option("--config", config_dir, "configuration directory")
@@ -37,6 +39,9 @@ int main(int argc, char** argv) {
   app.add_option("--advertise", advertise,
                  "host the wgates dial, registered with the bound port and "
                  "carried in the GUSID (default: the --listen host)");
+  app.add_option("--metrics-listen", metrics_listen,
+                 "host:port of the metrics endpoint (default: the host of "
+                 "--listen, port 0)");
   app.add_option("--mapping-manager", manager, "address of the Mapping Manager")
       ->required();
   app.add_option("--r3", r3, "address of the R/3 stub (default: cluster.toml)");
@@ -120,19 +125,59 @@ int main(int argc, char** argv) {
     spdlog::error("{}", server.status().message());
     return 1;
   }
+  // Metrics: on the host the wgates reach the process at, any free port
+  // (its Mapping Manager lists it in its /sd document).
+  auto registry = std::make_shared<prometheus::Registry>();
+  its::agate::AgateMetrics metrics(
+      *registry,
+      {{"instance", options.instance},
+       {"process", std::to_string(options.process)},
+       {"pid", std::to_string(getpid())}},
+      options.max_sessions, options.work_threads, options.incarnation);
+  process.set_metrics(&metrics);
+  if (metrics_listen.empty()) {
+    std::string host;
+    int port;
+    metrics_listen = its::ParseHostPort(bound, &host, &port).ok()
+                         ? host + ":0"
+                         : "127.0.0.1:0";
+  }
+  auto metrics_server = its::MetricsHttpServer::Start(metrics_listen, registry);
+  if (!metrics_server.ok()) {
+    spdlog::error("{}", metrics_server.status().message());
+    return 1;
+  }
   agate_server.Start();
-  // Others dial the advertised host at the port actually bound.
+  // Others dial the advertised host at the port actually bound; the metrics
+  // endpoint too, unless it was bound to one address of its own.
   std::string reachable = its::WithHost(bound, advertise);
+  std::string metrics_address = (*metrics_server)->address();
+  std::string metrics_host;
+  int metrics_port = 0;
+  if (its::ParseHostPort(metrics_address, &metrics_host, &metrics_port).ok() &&
+      its::IsWildcardHost(metrics_host))
+    metrics_address = its::WithHost(metrics_address, advertise);
   spdlog::info(
-      "AGate process {}/{} (incarnation {}) listening on {}, registered as {}",
-      options.instance, options.process, options.incarnation, bound, reachable);
+      "AGate process {}/{} (incarnation {}) listening on {}, registered as {}, "
+      "metrics on {}",
+      options.instance, options.process, options.incarnation, bound, reachable,
+      metrics_address);
   its::agate::ManagerLink link(
       loop, manager, [&process] { return process.Load(); }, options.process,
       options.incarnation, reachable,
-      std::chrono::seconds(static_cast<int64_t>(config.agate_orphan_exit_s)));
-  // Healthy once its Mapping Manager knows it: before that no session can
-  // come to it.
-  link.set_registered_hook([&server] { its::SetServing(**server, true); });
+      std::chrono::seconds(static_cast<int64_t>(config.agate_orphan_exit_s)),
+      metrics_address);
+  // Healthy once its Mapping Manager knows it (before that no session can
+  // come to it) and while it is not drained (itsadm drain: it gets no new
+  // session; docs/architecture.md §7).
+  bool draining = false;
+  link.set_registered_hook(
+      [&server, &draining] { its::SetServing(**server, !draining); });
+  link.set_draining_hook([&](bool drained) {
+    draining = drained;
+    metrics.set_draining(drained);
+    its::SetServing(**server, !drained);
+  });
   link.Start();
 
   // Expiry: one tick per simulated second (at most every 5 ms real, at least
@@ -148,7 +193,7 @@ int main(int argc, char** argv) {
     });
   };
   arm();
-  its::AnnounceReady("agate", reachable);
+  its::AnnounceReady("agate", reachable, metrics_address);
   its::RunUntilSignal(loop, [&] {
     its::SetServing(**server, false);
     (*server)->Shutdown(its::DeadlineIn(500));

@@ -10,7 +10,8 @@ namespace its::agate {
 ManagerLink::ManagerLink(GrpcLoop& loop, const std::string& address,
                          std::function<proto::LoadReport()> load,
                          int process_number, uint32_t incarnation,
-                         std::string bound, std::chrono::seconds orphan_exit)
+                         std::string bound, std::chrono::seconds orphan_exit,
+                         std::string metrics_address)
     : loop_(loop),
       stub_(proto::MappingManager::NewStub(MakeChannel(address))),
       load_(std::move(load)),
@@ -21,6 +22,7 @@ ManagerLink::ManagerLink(GrpcLoop& loop, const std::string& address,
   request_.set_pid(getpid());
   request_.set_address(std::move(bound));
   request_.set_incarnation(incarnation);
+  request_.set_metrics_address(std::move(metrics_address));
 }
 
 void ManagerLink::Register() {
@@ -73,12 +75,19 @@ void ManagerLink::Report() {
   }
   quiet_ticks_ = 0;
   last_ = load;
-  CallUnary<proto::Empty>(
+  CallUnary<proto::LoadAck>(
       loop_, 2000,
       [this, &load](grpc::ClientContext* ctx, grpc::CompletionQueue* cq) {
         return stub_->AsyncReportLoad(ctx, load, cq);
       },
-      [this](const grpc::Status& status, proto::Empty&) {
+      [this](const grpc::Status& status, proto::LoadAck& ack) {
+        if (status.ok() && ack.draining() != draining_) {
+          draining_ = ack.draining();
+          spdlog::info(draining_ ? "drained by the Mapping Manager: no new "
+                                   "sessions, health NOT_SERVING"
+                                 : "no longer drained");
+          if (draining_hook_) draining_hook_(draining_);
+        }
         // A manager that is there but slow or stopped (a deadline, not a
         // refused connection) is no reason to give up on it.
         if (status.ok() ||

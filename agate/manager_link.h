@@ -29,12 +29,18 @@ class ManagerLink {
   ManagerLink(GrpcLoop& loop, const std::string& address,
               std::function<proto::LoadReport()> load, int process_number,
               uint32_t incarnation, std::string bound,
-              std::chrono::seconds orphan_exit);
+              std::chrono::seconds orphan_exit,
+              std::string metrics_address = "");
 
   void Start() { Register(); }
   // Called on the loop each time the process registered.
   void set_registered_hook(std::function<void()> hook) {
     registered_hook_ = std::move(hook);
+  }
+  // Called on the loop when the manager's answer to a load report says the
+  // process is drained (itsadm drain), or no longer is.
+  void set_draining_hook(std::function<void(bool)> hook) {
+    draining_hook_ = std::move(hook);
   }
 
  private:
@@ -58,6 +64,8 @@ class ManagerLink {
   std::chrono::steady_clock::time_point last_contact_;
   bool registered_once_ = false;
   std::function<void()> registered_hook_;
+  std::function<void(bool)> draining_hook_;
+  bool draining_ = false;
   int failed_registrations_ = 0;
 };
 

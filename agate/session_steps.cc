@@ -21,6 +21,29 @@ constexpr char kR3Lost[] =
 constexpr char kR3Slow[] =
     "Timeout during communication with the R/3 system - your session is kept, "
     "please try again";
+constexpr std::string_view kReplacedReason =
+    "the browser started the service anew";
+
+// The session_ends_total{reason} of an end (agate/agate_metrics.h).
+EndReason ReasonOf(State why, std::string_view reason) {
+  switch (why) {
+    case State::kTimedOut:
+      return EndReason::kTimeout;
+    case State::kEnded:
+      return EndReason::kR3Ended;
+    case State::kR3Lost:
+      return EndReason::kR3Lost;
+    default:
+      break;
+  }
+  if (reason == kReplacedReason) return EndReason::kReplaced;
+  if (reason == SessionCommandName(proto::NEX)) return EndReason::kNex;
+  if (why == State::kAborted ||
+      reason == SessionCommandName(proto::USR_LOGOFF)) {
+    return EndReason::kTerminated;
+  }
+  return EndReason::kLogoff;
+}
 
 }  // namespace
 
@@ -72,6 +95,7 @@ void AGateProcess::EndSession(SessionContext& s, State why,
   // The tombstone tells the next request why; with ~userTimeout it also keeps
   // the logon data for a restart.
   table_.End(s, why, s.logon_kept ? s.keep_logon_for : kSimHour);
+  if (metrics_) metrics_->Ended(ReasonOf(why, reason));
   char type = why == State::kTimedOut                         ? 'o'
               : why == State::kAborted                        ? 't'
               : why == State::kEnded || why == State::kR3Lost ? 'e'
@@ -104,7 +128,7 @@ void AGateProcess::Step(SessionContext& s, proto::AGateRequest& req,
     // USR_LOGOFF also forgets the kept logon data; USR_ABORT keeps it
     // (~userTimeout).
     std::string reason = req.replaced()
-                             ? "the browser started the service anew"
+                             ? std::string(kReplacedReason)
                              : std::string(SessionCommandName(command));
     EndSession(s, ForgetsLogon(command) ? State::kLoggedOff : State::kAborted,
                reason);
@@ -164,6 +188,7 @@ void AGateProcess::Step(SessionContext& s, proto::AGateRequest& req,
     }
     r3_.Call(std::move(r3req), [=, this](proto::R3Response& r3resp) {
       threads_.Release(started);
+      if (metrics_) metrics_->StepDone(RealSecondsSince(started));
       auto it = table_.all().find(slot);
       if (it == table_.all().end()) {
         reply(Message(proto::SESSION_ENDED, "Session timed out", kTimedOut,

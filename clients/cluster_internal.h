@@ -57,6 +57,8 @@ std::vector<pid_t> ClusterPids(const std::string& run_dir);
 
 // The address in `stdout_path`'s "ready <what> <address>" line, if written.
 std::optional<std::string> ReadyAddress(const std::string& stdout_path);
+// The metrics endpoint that line names ("metrics=<host:port>"), or "".
+std::string ReadyMetrics(const std::string& stdout_path);
 
 // `addr` with port 0 (tests: every listener on an ephemeral port).
 std::string WithPort0(const std::string& addr);

@@ -133,6 +133,7 @@ absl::Status Cluster::WaitReady(Child& c) {
     if (auto address = ReadyAddress(c.stdout_path)) {
       absl::MutexLock l(&mu_);
       c.info.address = *address;
+      c.info.metrics = ReadyMetrics(c.stdout_path);
       return absl::OkStatus();
     }
     int status;
@@ -221,8 +222,12 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(Options options) {
                                             WithPort0(checked->wgate_listen));
     t["r3"].as_table()->insert_or_assign("listen",
                                          WithPort0(checked->r3_listen));
+    t["r3"].as_table()->insert_or_assign("metrics_listen",
+                                         WithPort0(checked->r3_metrics_listen));
     size_t i = 0;
     for (auto& inst : *t["agate_instance"].as_array()) {
+      inst.as_table()->insert_or_assign(
+          "metrics_listen", WithPort0(checked->instances[i].metrics_listen));
       inst.as_table()->insert_or_assign(
           "mapping_manager",
           WithPort0(checked->instances[i++].mapping_manager));
@@ -245,6 +250,11 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(Options options) {
       !s.ok()) {
     return s;
   }
+  // Restarts bind the same addresses: the working copy names the bound ones.
+  auto metrics_of = [&c](const std::string& name) {
+    auto p = c->Find(name);
+    return p ? p->metrics : std::string();
+  };
   t["r3"].as_table()->insert_or_assign("listen", address_of("r3_stub"));
   if (auto* advertise = t["r3"].as_table()->get_as<std::string>("advertise")) {
     // The advertised host with the port actually bound.
@@ -252,6 +262,10 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(Options options) {
     int port;
     if (ParseHostPort(advertise->get(), &host, &port).ok())
       *advertise = WithHost(address_of("r3_stub"), host);
+  }
+  if (!metrics_of("r3_stub").empty()) {
+    t["r3"].as_table()->insert_or_assign("metrics_listen",
+                                         metrics_of("r3_stub"));
   }
   if (auto s = c->WriteConfig(); !s.ok()) return s;
   size_t i = 0;
@@ -270,8 +284,10 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(Options options) {
     if (ParseHostPort(bound, &bound_host, &bound_port).ok() &&
         IsWildcardHost(bound_host))
       bound = WithHost(bound, inst.host);
-    (*t["agate_instance"].as_array())[i++].as_table()->insert_or_assign(
-        "mapping_manager", bound);
+    toml::table& it = *(*t["agate_instance"].as_array())[i++].as_table();
+    it.insert_or_assign("mapping_manager", bound);
+    if (!metrics_of(name).empty())
+      it.insert_or_assign("metrics_listen", metrics_of(name));
     if (auto s = c->WriteConfig(); !s.ok()) return s;
   }
   if (auto s = c->Spawn("wgate", {"wgate", "--config", o.run_dir},

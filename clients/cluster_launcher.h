@@ -58,6 +58,7 @@ class Cluster {
     std::string name;  // r3_stub, mapping_manager IT1, wgate
     pid_t pid = -1;    // -1 while down
     std::string address;
+    std::string metrics;    // its metrics endpoint (host:port), "" if none
     std::string log;        // its stderr
     int restarts = 0;       // how often the supervisor restarted it
     bool given_up = false;  // crashed too often: stays down

@@ -34,9 +34,23 @@ std::optional<std::string> ReadyAddress(const std::string& stdout_path) {
   std::string line;
   while (std::getline(in, line)) {
     auto words = Split(line, ' ');
-    if (words.size() == 3 && words[0] == "ready") return std::string(words[2]);
+    if (words.size() >= 3 && words[0] == "ready") return std::string(words[2]);
   }
   return std::nullopt;
+}
+
+std::string ReadyMetrics(const std::string& stdout_path) {
+  std::ifstream in(stdout_path);
+  std::string line;
+  while (std::getline(in, line)) {
+    auto words = Split(line, ' ');
+    if (words.size() < 3 || words[0] != "ready") continue;
+    for (size_t i = 3; i < words.size(); ++i) {
+      if (words[i].substr(0, 8) == "metrics=")
+        return std::string(words[i].substr(8));
+    }
+  }
+  return "";
 }
 
 std::string WithPort0(const std::string& addr) {

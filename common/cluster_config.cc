@@ -87,6 +87,7 @@ absl::Status ReadInstance(const toml::table& t, const std::string& file,
   inst->host_configured = t.get("host") != nullptr;
   ITS_RETURN_IF_ERROR(r.Read("host", &inst->host));
   ITS_RETURN_IF_ERROR(r.Read("listen_host", &inst->listen_host));
+  ITS_RETURN_IF_ERROR(r.Read("metrics_listen", &inst->metrics_listen));
   ITS_RETURN_IF_ERROR(r.Read("min_agates", &inst->min_agates));
   ITS_RETURN_IF_ERROR(r.Read("max_agates", &inst->max_agates));
   ITS_RETURN_IF_ERROR(r.Read("inc_agates", &inst->inc_agates));
@@ -146,6 +147,11 @@ absl::Status ReadInstance(const toml::table& t, const std::string& file,
             Cat("\"", inst->listen_host,
                 "\" listens on every address: set agate_instance[", index,
                 "].host to the address others reach this instance by")));
+  if (!t.contains("metrics_listen"))
+    inst->metrics_listen = inst->listen_host + ":0";
+  ITS_RETURN_IF_ERROR(check(
+      "metrics_listen", ParseHostPort(inst->metrics_listen, &host, &port).ok(),
+      "expected host:port (the Mapping Manager's /metrics and /sd)"));
   ITS_RETURN_IF_ERROR(check("max_agates",
                             inst->max_agates >= 1 && inst->max_agates <= 256,
                             "must be between 1 and 256"));
@@ -340,6 +346,7 @@ absl::StatusOr<ClusterConfig> ClusterConfig::Parse(std::string_view content,
     TableReader r(*r3->as_table(), file, "r3.");
     ITS_RETURN_IF_ERROR(r.Read("listen", &c.r3_listen));
     ITS_RETURN_IF_ERROR(r.Read("advertise", &c.r3_advertise));
+    ITS_RETURN_IF_ERROR(r.Read("metrics_listen", &c.r3_metrics_listen));
     ITS_RETURN_IF_ERROR(r.RejectUnknown());
     if (const toml::node* n = r3->as_table()->get("advertise")) {
       std::string host;
@@ -384,6 +391,11 @@ absl::StatusOr<ClusterConfig> ClusterConfig::Parse(std::string_view content,
                            "the host:port the agates dial"));
     }
     c.r3_advertise = c.r3_listen;
+  }
+  if (c.r3_metrics_listen.empty()) c.r3_metrics_listen = host + ":0";
+  if (!ParseHostPort(c.r3_metrics_listen, &host, &port).ok()) {
+    return top.Error(*root.get("r3"), "r3.metrics_listen",
+                     "expected host:port");
   }
   if (const toml::node* list = root.get("agate_instance")) {
     const toml::array* arr = list->as_array();

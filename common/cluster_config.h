@@ -19,6 +19,9 @@ struct AgateInstanceConfig {
   // Where its Mapping Manager and agates bind ("0.0.0.0": every address);
   // default: host.
   std::string listen_host;
+  // host:port of the Mapping Manager's metrics endpoint (/metrics, /sd);
+  // default: listen_host, port 0 (any free port).
+  std::string metrics_listen;
   int min_agates = 2;       // MinAGates
   int max_agates = 4;       // MaxAGates
   int inc_agates = 1;       // IncAGates
@@ -93,6 +96,9 @@ struct ClusterConfig {
   // host:port the agates (and wgates, itsadm) dial for R/3; default:
   // r3_listen. Required when r3_listen is a wildcard address.
   std::string r3_advertise;
+  // The R/3 stub's metrics endpoint (/metrics); default: r3_listen's host,
+  // port 0 (any free port).
+  std::string r3_metrics_listen;
   std::vector<AgateInstanceConfig> instances;
 
   // Loads DIR/cluster.toml. Errors name the file, line and key.

@@ -75,8 +75,14 @@ std::chrono::system_clock::time_point DeadlineIn(int ms) {
   return std::chrono::system_clock::now() + std::chrono::milliseconds(ms);
 }
 
-void AnnounceReady(const std::string& what, const std::string& address) {
-  std::printf("ready %s %s\n", what.c_str(), address.c_str());
+void AnnounceReady(const std::string& what, const std::string& address,
+                   const std::string& metrics) {
+  if (metrics.empty()) {
+    std::printf("ready %s %s\n", what.c_str(), address.c_str());
+  } else {
+    std::printf("ready %s %s metrics=%s\n", what.c_str(), address.c_str(),
+                metrics.c_str());
+  }
   std::fflush(stdout);
 }
 

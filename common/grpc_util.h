@@ -32,9 +32,11 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address);
 // Deadline `ms` milliseconds from now, for every client call.
 std::chrono::system_clock::time_point DeadlineIn(int ms);
 
-// Prints "ready <what> <address>" on stdout and flushes. Test harnesses and
-// deploy/up read this line to learn a port bound as 0.
-void AnnounceReady(const std::string& what, const std::string& address);
+// Prints "ready <what> <address>" on stdout and flushes, with
+// " metrics=<host:port>" when the process serves a metrics endpoint. Test
+// harnesses and deploy/up read this line to learn a port bound as 0.
+void AnnounceReady(const std::string& what, const std::string& address,
+                   const std::string& metrics = "");
 
 // Converts between absl::Status and grpc::Status at the edge.
 grpc::Status ToGrpc(const absl::Status& s);

@@ -9,17 +9,19 @@ ITS_PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libasio-dev node-llhttp libtomlplusplus-dev libcli11-dev
   nlohmann-json3-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
-  libjemalloc-dev
+  libjemalloc-dev prometheus-cpp-dev
 )
 
 # ccache hashes paths relative to the checkout, so clean clones share hits.
 export CCACHE_BASEDIR="$ITS_ROOT"
 
 # What only the tests need: the browser tests, clang for the thread-safety
-# analysis (preset clang-tsa), clang-format for the formatting check, and
+# analysis (preset clang-tsa), clang-format for the formatting check,
 # HAProxy and ip/tc for the cluster across network namespaces
-# (deploy/hosts-up, ctest label hosts).
-ITS_TEST_PACKAGES=(chromium fonts-dejavu-core clang clang-format haproxy iproute2)
+# (deploy/hosts-up, ctest label hosts) and a real Prometheus
+# (tests/integration/prometheus_test.cc).
+ITS_TEST_PACKAGES=(chromium fonts-dejavu-core clang clang-format haproxy iproute2
+  prometheus)
 
 its_log() { printf '%s\n' "$*" >&2; }
 

@@ -5,6 +5,7 @@
 
 #include "common/grpc_util.h"
 #include "common/log.h"
+#include "common/metrics_http.h"
 #include "common/process.h"
 #include "mapping_manager/manager.h"
 #include "mapping_manager/service.h"
@@ -15,7 +16,7 @@ int main(int argc, char** argv) {
       "mapping_manager: starts, watches and assigns the AGate processes of one "
       "instance"};
   std::string config_dir = "deploy/config", instance, listen, agate_binary,
-              advertise;
+              advertise, metrics_listen;
   double time_scale = 0;
   app.add_option("--config", config_dir, "configuration directory")
       ->capture_default_str();
@@ -28,6 +29,9 @@ int main(int argc, char** argv) {
   app.add_option("--advertise", advertise,
                  "host others reach this instance by: its agates register it "
                  "and the GUSID carries it (default: the instance's host)");
+  app.add_option("--metrics-listen", metrics_listen,
+                 "host:port of /metrics and /sd (default: metrics_listen of "
+                 "the instance)");
   app.add_option("--time-scale", time_scale,
                  "simulated seconds per real second");
   app.add_option("--agate", agate_binary,
@@ -98,6 +102,27 @@ int main(int argc, char** argv) {
   // advertised host when bound to every address.
   command.manager_address =
       its::IsWildcardHost(host) ? its::WithHost(bound, advertise) : bound;
+  // Metrics and the http_sd document of the instance's agates, on their own
+  // HTTP endpoint (docs/architecture.md §7).
+  auto registry = std::make_shared<prometheus::Registry>();
+  its::mm::MmMetrics metrics(*registry, inst->name, inst->max_agates);
+  auto metrics_server = its::MetricsHttpServer::Start(
+      metrics_listen.empty() ? inst->metrics_listen : metrics_listen, registry,
+      {{"/sd", [&metrics] {
+          return its::MetricsReply{"application/json", metrics.sd()};
+        }}});
+  if (!metrics_server.ok()) {
+    spdlog::error("{}", metrics_server.status().message());
+    return 1;
+  }
+  // Prometheus reaches it at the advertised host when bound to every address.
+  std::string metrics_address = (*metrics_server)->address();
+  std::string metrics_host;
+  int metrics_port = 0;
+  if (its::ParseHostPort(metrics_address, &metrics_host, &metrics_port).ok() &&
+      its::IsWildcardHost(metrics_host))
+    metrics_address = its::WithHost(metrics_address, advertise);
+  manager.set_metrics(&metrics);
   // Healthy while it can assign a session: an agate of its is up (the
   // directory goes out after recovery, and on every change).
   int health_listener = -1;
@@ -107,6 +132,9 @@ int main(int argc, char** argv) {
       for (const auto& p : d.processes())
         up |= p.state() == its::proto::ProcessInfo::UP && !p.draining();
       its::SetServing(**server, up && !d.draining());
+    });
+    manager.AddListener([&metrics, &metrics_address](const auto& d) {
+      metrics.Directory(d, metrics_address);
     });
   });
   manager.set_identity(command.manager_address, config_dir);
@@ -125,12 +153,13 @@ int main(int argc, char** argv) {
                                    [&manager] { return manager.Directory(); });
   loop.Post([&] { stat_logs.Start(); });
   spdlog::info(
-      "Mapping Manager of {} listening on {}, host {} (MinAGates {}, "
-      "MaxAGates {})",
-      inst->name, bound, advertise, inst->min_agates, inst->max_agates);
+      "Mapping Manager of {} listening on {}, host {}, metrics and /sd on {} "
+      "(MinAGates {}, MaxAGates {})",
+      inst->name, bound, advertise, metrics_address, inst->min_agates,
+      inst->max_agates);
   // The bound address: the launcher restarts it there (and dials it at
   // the instance's host when that is a wildcard).
-  its::AnnounceReady("mapping_manager", bound);
+  its::AnnounceReady("mapping_manager", bound, metrics_address);
   its::RunUntilSignal(loop, [&] {
     // The agates first (SIGTERM, SIGKILL after 2 s: on the loop, by its
     // timers), then the server, while the loop still serves.

@@ -115,6 +115,7 @@ grpc::Status MappingManager::Register(const proto::RegisterRequest& req) {
     s.incarnation = req.incarnation() & 0xff;
   }
   s.address = req.address();
+  s.metrics_address = req.metrics_address();
   s.state = proto::ProcessInfo::UP;
   s.last_report = std::chrono::steady_clock::now();
   spdlog::info("{}: AGate process {} (pid {}) up at {}", config_.name, i, s.pid,
@@ -159,6 +160,12 @@ grpc::Status MappingManager::ReportLoad(const proto::LoadReport& r) {
   Publish();
   TryAssignWaiting();
   return grpc::Status::OK;
+}
+
+bool MappingManager::Draining(int process) const {
+  if (instance_draining_) return true;
+  return process >= 0 && process < static_cast<int>(slots_.size()) &&
+         slots_[process].draining;
 }
 
 bool MappingManager::AssignNow(AssignDone& done, bool may_wait,
@@ -277,6 +284,17 @@ bool MappingManager::AssignNow(AssignDone& done, bool may_wait,
 }
 
 void MappingManager::Assign(AssignDone done, std::optional<int> pinned) {
+  if (metrics_) {
+    done = [metrics = metrics_, start = std::chrono::steady_clock::now(),
+            done = std::move(done)](const grpc::Status& status,
+                                    const proto::ProcessInfo& info) {
+      metrics->Assigned(std::chrono::duration<double>(
+                            std::chrono::steady_clock::now() - start)
+                            .count(),
+                        status.error_code());
+      done(status, info);
+    };
+  }
   if (stopping_) {
     last_reason_ = "refused";
     last_decision_ = "the Mapping Manager is stopping";
@@ -331,6 +349,7 @@ proto::ProcessInfo MappingManager::Info(int index) const {
   p.set_turnaround_s(s.turnaround_s);
   p.set_requests(s.requests);
   p.set_draining(s.draining);
+  p.set_metrics_address(s.metrics_address);
   return p;
 }
 

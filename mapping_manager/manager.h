@@ -15,6 +15,7 @@
 #include "common/restart_policy.h"
 #include "mapping_manager/assignment.h"
 #include "mapping_manager/liveness.h"
+#include "mapping_manager/mm_metrics.h"
 #include "mapping_manager/spawner.h"
 #include "proto/its.pb.h"
 
@@ -68,6 +69,9 @@ class MappingManager {
   void Assign(AssignDone done, std::optional<int> pinned = std::nullopt);
   grpc::Status Register(const proto::RegisterRequest& req);
   grpc::Status ReportLoad(const proto::LoadReport& report);
+  // Whether process `process` is drained (itsadm drain: it, or the whole
+  // instance): what its load report's answer tells it.
+  bool Draining(int process) const;
   // Once a second: liveness of every process, and the directory heartbeat.
   void Tick();
 
@@ -78,6 +82,8 @@ class MappingManager {
   // then also starts no process) takes no new sessions, or takes them again.
   grpc::Status Drain(const proto::DrainRequest& request);
   void RemoveListener(int id);
+  // The manager's metrics (none in unit tests that do not ask).
+  void set_metrics(MmMetrics* metrics) { metrics_ = metrics; }
 
   // The assignment decision behind the AssignDone running now, for the
   // request's trace (docs/architecture.md §7.1): the candidates with their
@@ -93,6 +99,7 @@ class MappingManager {
     pid_t pid = 0;
     uint32_t incarnation = 0;
     std::string address;
+    std::string metrics_address;  // its metrics endpoint ("" if none)
     // Sessions = the last report plus the assignments the agate had not yet
     // received when it reported, so reports never hide sessions in flight.
     int reported_sessions = 0;
@@ -172,6 +179,7 @@ class MappingManager {
   GrpcLoop::Timer recovery_timer_;
   std::string address_;
   std::string config_dir_;
+  MmMetrics* metrics_ = nullptr;
 };
 
 }  // namespace its::mm

@@ -181,8 +181,11 @@ void MappingManagerService::Start() {
                return manager_.Register(request);
              });
   ServeUnary(loop_, service_, &Service::RequestReportLoad,
-             [this](const proto::LoadReport& request, proto::Empty*) {
-               return manager_.ReportLoad(request);
+             [this](const proto::LoadReport& request, proto::LoadAck* reply) {
+               grpc::Status s = manager_.ReportLoad(request);
+               if (s.ok())
+                 reply->set_draining(manager_.Draining(request.process()));
+               return s;
              });
   ServeUnary(
       loop_, service_, &Service::RequestDrain,

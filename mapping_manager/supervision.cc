@@ -95,6 +95,7 @@ void MappingManager::StartSlot(int index) {
   s.incarnation = (s.incarnation + 1) & 0xff;
   s.state = proto::ProcessInfo::STARTING;
   s.address.clear();
+  s.metrics_address.clear();
   s.reported_sessions = s.busy_threads = 0;
   s.assigned = s.reported_starts = 0;
   s.turnaround_s = 0;
@@ -151,6 +152,7 @@ void MappingManager::ChildExited(pid_t pid, int status) {
     }
     s.state = proto::ProcessInfo::DOWN;
     s.address.clear();
+    s.metrics_address.clear();
     s.reported_sessions = s.busy_threads = 0;
     s.assigned = s.reported_starts = 0;
     ReleasePidfd(s);
@@ -169,6 +171,7 @@ void MappingManager::ChildExited(pid_t pid, int status) {
     }
     loop_.After(*delay, [this, i] {
       if (!stopping_ && slots_[i].state == proto::ProcessInfo::DOWN) {
+        if (metrics_) metrics_->Restarted(static_cast<int>(i));
         StartSlot(static_cast<int>(i));
         Publish();
       }

@@ -5,6 +5,7 @@
 #include "common/cluster_config.h"
 #include "common/grpc_util.h"
 #include "common/log.h"
+#include "common/metrics_http.h"
 #include "common/process.h"
 #include "common/service_file.h"
 #include "r3_stub/r3_server.h"
@@ -14,7 +15,7 @@ int main(int argc, char** argv) {
       "r3_stub: simulated R/3 application server (users, transactions, SM04, "
       "SM12)"};
   std::string config_dir = "deploy/config";
-  std::string listen, advertise;
+  std::string listen, advertise, metrics_listen;
   double time_scale = 0;
   app.add_option("--config", config_dir,
                  "configuration directory (cluster.toml, r3/)")
@@ -24,6 +25,8 @@ int main(int argc, char** argv) {
   app.add_option("--advertise", advertise,
                  "host the agates dial (default: the host of [r3] advertise; "
                  "informative: the agates read cluster.toml)");
+  app.add_option("--metrics-listen", metrics_listen,
+                 "host:port of /metrics (default: [r3] metrics_listen)");
   app.add_option("--time-scale", time_scale,
                  "simulated seconds per real second (default: cluster.toml)");
   CLI11_PARSE(app, argc, argv);
@@ -66,9 +69,20 @@ int main(int argc, char** argv) {
                                : its::WithHost(config.r3_advertise, advertise);
   spdlog::info("R/3 stub listening on {}, advertised as {} (time_scale {})",
                bound, advertised, clock.time_scale());
+  auto registry = std::make_shared<prometheus::Registry>();
+  its::r3::R3Metrics metrics(*registry);
+  r3_server.set_metrics(&metrics);
+  auto metrics_server = its::MetricsHttpServer::Start(
+      metrics_listen.empty() ? config.r3_metrics_listen : metrics_listen,
+      registry);
+  if (!metrics_server.ok()) {
+    spdlog::error("{}", metrics_server.status().message());
+    return 1;
+  }
+  spdlog::info("R/3 stub metrics on {}", (*metrics_server)->address());
   r3_server.Start();
   its::SetServing(**server, true);
-  its::AnnounceReady("r3_stub", bound);
+  its::AnnounceReady("r3_stub", bound, (*metrics_server)->address());
   its::RunUntilSignal(loop, [&] {
     its::SetServing(**server, false);
     (*server)->Shutdown(its::DeadlineIn(1000));

@@ -92,6 +92,11 @@ void R3Server::Handle(const Stream::Ptr& stream, proto::R3Up& batch) {
                   .count();
     if (req.trace_hi() != 0 || req.trace_lo() != 0)
       RecordSpan(req, resp, real_us);
+    if (metrics_) {
+      metrics_->Answered(
+          req.kind_case(), resp.code(),
+          static_cast<double>(step_ms) / 1000.0 / clock_.time_scale());
+    }
     if (step_ms <= 0) {
       stream->Send(
           [&](proto::R3Down& down) { down.add_responses()->Swap(&resp); });
@@ -184,6 +189,7 @@ void R3Server::PushEnded() {
       });
     }
     Forget(e.session);
+    if (metrics_) metrics_->EndedByR3(1);
   }
 }
 
@@ -197,6 +203,7 @@ void R3Server::StreamClosed(const Stream::Ptr& stream) {
       "dialog connection of an AGate process broke: ending its {} user "
       "session(s) and their locks",
       sessions.size());
+  if (metrics_) metrics_->EndedByBrokenStream(sessions.size());
   for (uint64_t id : sessions) {
     owners_.erase(id);
     proto::R3Logoff off;
@@ -210,6 +217,10 @@ void R3Server::StreamClosed(const Stream::Ptr& stream) {
 void R3Server::Tick() {
   system_.Advance();
   PushEnded();
+  if (metrics_) {
+    metrics_->Tick(system_.session_count(), system_.security_session_count(),
+                   system_.lock_count(), by_stream_.size());
+  }
   auto period = std::clamp(clock_.RealDuration(kSimSecond),
                            std::chrono::microseconds(5000),
                            std::chrono::microseconds(1'000'000));

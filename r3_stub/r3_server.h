@@ -11,6 +11,7 @@
 #include "common/grpc_loop.h"
 #include "common/trace.h"
 #include "proto/its.grpc.pb.h"
+#include "r3_stub/r3_metrics.h"
 #include "r3_stub/r3_system.h"
 
 namespace its::r3 {
@@ -29,6 +30,8 @@ class R3Server {
 
   // After the server started: accept calls and start the expiry timer.
   void Start();
+  // The stub's metrics (none unless set).
+  void set_metrics(R3Metrics* metrics) { metrics_ = metrics; }
 
  private:
   using Stream = AsyncServerStream<proto::R3Up, proto::R3Down>;
@@ -59,6 +62,7 @@ class R3Server {
   GrpcLoop& loop_;
   const Clock& clock_;
   GrpcLoop::Timer tick_;
+  R3Metrics* metrics_ = nullptr;
 };
 
 }  // namespace its::r3

@@ -49,6 +49,8 @@ class R3System {
   std::vector<Ended> TakeEnded();
 
   size_t session_count() const { return sessions_.size(); }
+  size_t security_session_count() const { return security_.size(); }
+  size_t lock_count() const { return locks_.size(); }
   const TimeoutSettings& timeouts() const { return timeouts_; }
 
  private:

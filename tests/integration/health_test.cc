@@ -5,6 +5,7 @@
 
 #include <future>
 
+#include "clients/admin.h"
 #include "common/grpc_util.h"
 #include "tests/integration/test_cluster.h"
 
@@ -104,6 +105,38 @@ TEST(Health, EveryProcessServesHealthAndReflection) {
   EXPECT_EQ(HealthStatus(c->admin_address()), 1) << "the launcher's admin API";
   // Where nothing listens there is no answer (the probe must not hang).
   EXPECT_EQ(HealthStatus("127.0.0.1:1"), -1);
+}
+
+// A drained agate (itsadm drain) takes no new session: its health says
+// NOT_SERVING until it is undrained, and its metrics say it is drained.
+TEST(Health, ADrainedAgateIsNotServing) {
+  auto c = StartCluster();
+  ASSERT_NE(c, nullptr);
+  auto config = ClusterConfig::Load(c->config_dir());
+  ASSERT_TRUE(config.ok());
+  std::string address, other;
+  for (const auto& a : Admin(*c, "agates")) {
+    if (a["instance"] != "IT1") continue;
+    if (a["process"] == 0) address = a["address"].get<std::string>();
+    if (a["process"] == 1) other = a["address"].get<std::string>();
+  }
+  ASSERT_FALSE(address.empty());
+  ASSERT_TRUE(WaitFor([&] { return HealthStatus(address) == 1; }));
+  ASSERT_TRUE(admin::Drain(*config, "IT1/0", true).ok());
+  // The agate learns it with its next load report (at most a second).
+  EXPECT_TRUE(WaitFor([&] { return HealthStatus(address) == 2; }, 5000));
+  EXPECT_EQ(HealthStatus(other), 1) << "only the drained process";
+  ASSERT_TRUE(admin::Drain(*config, "IT1/0", false).ok());
+  EXPECT_TRUE(WaitFor([&] { return HealthStatus(address) == 1; }, 5000));
+  // A whole instance drained: every one of its agates.
+  ASSERT_TRUE(admin::Drain(*config, "IT1", true).ok());
+  EXPECT_TRUE(WaitFor(
+      [&] { return HealthStatus(address) == 2 && HealthStatus(other) == 2; },
+      5000));
+  ASSERT_TRUE(admin::Drain(*config, "IT1", false).ok());
+  EXPECT_TRUE(WaitFor(
+      [&] { return HealthStatus(address) == 1 && HealthStatus(other) == 1; },
+      5000));
 }
 
 }  // namespace

@@ -13,7 +13,9 @@
 #include "agate/agate_process.h"
 #include "common/clock.h"
 #include "common/its_protocol.h"
+#include "common/metrics_http.h"
 #include "common/service_file.h"
+#include "common/strings.h"
 
 namespace its::agate {
 namespace {
@@ -344,6 +346,64 @@ TEST_F(AgateFaults, WithoutAPoolTheConnectionIsLoggedOffAtOnce) {
   std::string gusid = LogOn(73);
   Send(proto::AGateRequest::STEP, gusid, {{"~command", "logoff"}});
   EXPECT_EQ(r3_.Logoffs(), std::vector<uint64_t>{73});
+}
+
+}  // namespace
+}  // namespace its::agate
+
+namespace its::agate {
+namespace {
+
+// Every way a session ends is counted once, by its reason, and a step's
+// turnaround lands in the histogram (agate/agate_metrics.h).
+TEST_F(AgateFaults, EveryEndIsCountedByItsReason) {
+  MakeProcess(4);
+  prometheus::Registry registry;
+  AgateMetrics metrics(registry, {{"instance", "IT1"}}, 1000, 4, 1);
+  process_->set_metrics(&metrics);
+  std::string timed_out = LogOn(1), nex = LogOn(2), aborted = LogOn(3),
+              logoff = LogOn(4), r3_ended = LogOn(5), lost = LogOn(6);
+  size_t step = Step(nex);
+  clock_.Advance(2 * kSimSecond);
+  r3_.Answer(r3_.calls.size() - 1, LoggedOn(2));
+  ASSERT_TRUE(replies_[step].has_value());
+  Send(proto::AGateRequest::STEP, nex, {{"~okcode", "/nex"}});
+  Send(proto::AGateRequest::STEP, aborted, {{"~SAPSessionCmd", "USR_ABORT"}});
+  Send(proto::AGateRequest::STEP, logoff, {{"~command", "logoff"}});
+  proto::R3Down down;
+  down.add_ended()->set_session(5);
+  process_->R3Ended(down);
+  clock_.Advance(30 * kSimSecond);
+  size_t touch = Step(lost);  // `lost` stays young
+  r3_.Answer(r3_.calls.size() - 1, LoggedOn(6));
+  ASSERT_TRUE(replies_[touch].has_value());
+  clock_.Advance(29 * kSimSecond);  // timed_out's ~timeout (1 min) passes
+  process_->Tick();
+  process_->R3ConnectionLost();  // ends the last one, `lost`
+  Send(proto::AGateRequest::STEP, "IT1-A:x:0000.01000099.00", {});  // unknown
+  RunDeferred();
+  std::string t = MetricsHttpServer::Exposition(registry);
+  for (const char* reason :
+       {"timeout", "nex", "terminated", "logoff", "r3_ended", "r3_lost"}) {
+    EXPECT_NE(t.find(Cat("its_agate_session_ends_total{instance=\"IT1\","
+                         "reason=\"",
+                         reason, "\"} 1\n")),
+              std::string::npos)
+        << reason << "\n"
+        << t;
+  }
+  EXPECT_NE(t.find("its_agate_session_starts_total{instance=\"IT1\"} 6\n"),
+            std::string::npos);
+  EXPECT_NE(
+      t.find("its_agate_step_seconds_bucket{instance=\"IT1\",le=\"1\"} 1\n"),
+      std::string::npos)
+      << t;
+  EXPECT_NE(
+      t.find("its_agate_step_seconds_bucket{instance=\"IT1\",le=\"2.5\"} 2\n"),
+      std::string::npos);
+  EXPECT_NE(t.find("its_agate_errors_total{instance=\"IT1\",kind=\"session_"
+                   "not_found\"} 1\n"),
+            std::string::npos);
 }
 
 }  // namespace
