@@ -311,7 +311,7 @@ for (const dir of ["r3", "services"]) {
 }
 check(configMap("its-cluster")?.data?.["cluster.toml"] === read("deploy/k8s/cluster.toml"),
   "ConfigMap its-cluster holds deploy/k8s/cluster.toml");
-const addressKey = (k) => /(^|\.)(listen|advertise|host|listen_host|mapping_manager|log_dir)$/.test(k);
+const addressKey = (k) => /(^|\.)(listen|advertise|host|listen_host|mapping_manager|metrics_listen|log_dir)$/.test(k);
 const differ = [...new Set([...shipped.keys(), ...k8sToml.keys()])]
   .filter((k) => !addressKey(k) && shipped.get(k) !== k8sToml.get(k));
 check(differ.length === 0, "deploy/k8s/cluster.toml = deploy/config/cluster.toml but for addresses and log_dir",

@@ -190,7 +190,13 @@ mapping_manager = "10.0.0.5:3909"
   auto c = ClusterConfig::Parse(kBase, "/cfg", "/cfg/cluster.toml");
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->r3_metrics_listen, "127.0.0.1:0");
-  EXPECT_EQ(c->instances[0].metrics_listen, "10.0.0.5:0") << "the MM's host";
+  EXPECT_EQ(c->instances[0].metrics_listen, "127.0.0.1:0") << "listen_host";
+  auto wild = ClusterConfig::Parse(std::string(kBase) +
+                                       "host = \"10.0.0.5\"\n"
+                                       "listen_host = \"0.0.0.0\"\n",
+                                   "/cfg", "/cfg/cluster.toml");
+  ASSERT_TRUE(wild.ok()) << wild.status();
+  EXPECT_EQ(wild->instances[0].metrics_listen, "0.0.0.0:0");
   c = ClusterConfig::Parse(std::string(kBase) + "metrics_listen = \"h:1\"\n",
                            "/cfg", "/cfg/cluster.toml");
   ASSERT_TRUE(c.ok()) << c.status();
