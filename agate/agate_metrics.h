@@ -22,17 +22,10 @@
 #include <map>
 #include <string>
 
+#include "common/metrics_http.h"
 #include "proto/its.pb.h"
 
 namespace its::agate {
-
-// Buckets of the step and logon histograms, in real seconds.
-inline const prometheus::Histogram::BucketBoundaries& LatencyBuckets() {
-  static const prometheus::Histogram::BucketBoundaries b = {
-      0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-      0.1,    0.25,  0.5,    1,     2.5,  5,     10};
-  return b;
-}
 
 // How a session ended (session_ends_total{reason}).
 enum class EndReason {

@@ -14,6 +14,7 @@
 // path and has keep-alive, limits and pipelining; this one is for a scrape a
 // second.
 
+#include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
 #include <functional>
@@ -29,6 +30,15 @@ class io_context;
 }
 
 namespace its {
+
+// Buckets of every latency histogram (the wgate's request durations, the
+// agate's steps and logons), in real seconds.
+inline const prometheus::Histogram::BucketBoundaries& LatencyBuckets() {
+  static const prometheus::Histogram::BucketBoundaries b = {
+      0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+      0.1,    0.25,  0.5,    1,     2.5,  5,     10};
+  return b;
+}
 
 struct MetricsReply {
   std::string content_type;

@@ -1,15 +1,48 @@
 #include "wgate/metrics.h"
 
+#include <prometheus/metric_family.h>
+#include <prometheus/text_serializer.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "common/strings.h"
 #include "wgate/outcome.h"
 
 namespace its::wgate {
 
+namespace {
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+
+MetricFamily& Family(std::vector<MetricFamily>* out, std::string name,
+                     std::string help, MetricType type) {
+  out->push_back(MetricFamily{std::move(name), std::move(help), type, {}});
+  return out->back();
+}
+
+void AddCounter(std::vector<MetricFamily>* out, const char* name,
+                const char* help, uint64_t v) {
+  ClientMetric c;
+  c.counter.value = static_cast<double>(v);
+  Family(out, name, help, MetricType::Counter).metric.push_back(std::move(c));
+}
+
+ClientMetric Labelled(std::vector<ClientMetric::Label> labels) {
+  ClientMetric c;
+  c.label = std::move(labels);
+  return c;
+}
+
+}  // namespace
+
 std::string MetricsText(const Metrics& m, const ProcessDirectory& directory) {
-  std::string out;
-  auto counter = [&](const char* name, const char* help, uint64_t v) {
-    out += Cat("# HELP ", name, " ", help, "\n# TYPE ", name, " counter\n",
-               name, " ", v, "\n");
+  std::vector<MetricFamily> f;
+  auto counter = [&f](const char* name, const char* help, uint64_t v) {
+    AddCounter(&f, name, help, v);
   };
   counter("its_wgate_requests_total", "HTTP requests received", m.requests);
   counter("its_wgate_new_sessions_total",
@@ -56,42 +89,59 @@ std::string MetricsText(const Metrics& m, const ProcessDirectory& directory) {
           "New sessions refused: ~agate_routing named an instance or process "
           "that cannot take them",
           m.routing_refused);
-  out +=
-      "# HELP its_wgate_outcomes_total Answers to requests of sessions, "
-      "by outcome (an AGate process's, or the wgate's own refusal)\n"
-      "# TYPE its_wgate_outcomes_total counter\n";
+  MetricFamily& outcomes =
+      Family(&f, "its_wgate_outcomes_total",
+             "Answers to requests of sessions, by outcome (an AGate process's, "
+             "or the wgate's own refusal)",
+             MetricType::Counter);
   for (int i = 1; i < proto::Outcome_ARRAYSIZE; ++i) {
     if (!proto::Outcome_IsValid(i)) continue;
-    out += Cat("its_wgate_outcomes_total{outcome=\"",
-               OutcomeLabel(static_cast<proto::Outcome>(i)), "\"} ",
-               m.outcomes[i], "\n");
+    ClientMetric c =
+        Labelled({{"outcome",
+                   std::string(OutcomeLabel(static_cast<proto::Outcome>(i)))}});
+    c.counter.value = static_cast<double>(m.outcomes[i]);
+    outcomes.metric.push_back(std::move(c));
   }
-  out +=
-      "# HELP its_wgate_responses_total HTTP responses by status\n"
-      "# TYPE its_wgate_responses_total counter\n";
+  MetricFamily& responses =
+      Family(&f, "its_wgate_responses_total", "HTTP responses by status",
+             MetricType::Counter);
   for (const auto& [status, n] : m.by_status) {
-    out += Cat("its_wgate_responses_total{status=\"", status, "\"} ", n, "\n");
+    ClientMetric c = Labelled({{"status", std::to_string(status)}});
+    c.counter.value = static_cast<double>(n);
+    responses.metric.push_back(std::move(c));
   }
-  out +=
-      "# HELP its_agate_sessions Sessions per AGate process\n# TYPE "
-      "its_agate_sessions gauge\n";
+  MetricFamily& latency = Family(
+      &f, "its_wgate_request_seconds",
+      "Real seconds from a service request's arrival to its answer, by kind: "
+      "start (steps 1-5, logon included) or step (steps 1,4,5)",
+      MetricType::Histogram);
+  for (const auto& [kind, h] :
+       {std::pair{"start", &m.start_seconds}, {"step", &m.step_seconds}}) {
+    ClientMetric c = h->Collect();
+    c.label = {{"kind", kind}};
+    latency.metric.push_back(std::move(c));
+  }
+  MetricFamily& sessions =
+      Family(&f, "its_agate_sessions", "Sessions per AGate process",
+             MetricType::Gauge);
+  MetricFamily& weight =
+      Family(&f, "its_agate_weight", "Load weight w per AGate process",
+             MetricType::Gauge);
   for (const auto& inst : directory.instances()) {
     for (const auto& p : inst.directory.processes()) {
-      out +=
-          Cat("its_agate_sessions{instance=\"", p.instance(), "\",process=\"",
-              p.process(), "\",pid=\"", p.pid(), "\"} ", p.sessions(), "\n");
+      std::vector<ClientMetric::Label> labels = {
+          {"instance", p.instance()},
+          {"process", std::to_string(p.process())},
+          {"pid", std::to_string(p.pid())}};
+      ClientMetric s = Labelled(labels);
+      s.gauge.value = p.sessions();
+      sessions.metric.push_back(std::move(s));
+      ClientMetric w = Labelled(std::move(labels));
+      w.gauge.value = p.weight();
+      weight.metric.push_back(std::move(w));
     }
   }
-  out +=
-      "# HELP its_agate_weight Load weight w per AGate process\n# TYPE "
-      "its_agate_weight gauge\n";
-  for (const auto& inst : directory.instances()) {
-    for (const auto& p : inst.directory.processes()) {
-      out += Cat("its_agate_weight{instance=\"", p.instance(), "\",process=\"",
-                 p.process(), "\",pid=\"", p.pid(), "\"} ", p.weight(), "\n");
-    }
-  }
-  return out;
+  return prometheus::TextSerializer().Serialize(f);
 }
 
 }  // namespace its::wgate

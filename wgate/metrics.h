@@ -1,10 +1,13 @@
 #pragma once
 
+#include <prometheus/histogram.h>
+
 #include <array>
 #include <cstdint>
 #include <map>
 #include <string>
 
+#include "common/metrics_http.h"
 #include "proto/its.pb.h"
 #include "wgate/directory.h"
 
@@ -12,7 +15,9 @@ namespace its::wgate {
 
 // Counters behind /metrics. Answers that have an outcome (proto Outcome)
 // are counted once, by outcome, where the wgate turns them into HTTP; the
-// rest are the wgate's own answers and events.
+// rest are the wgate's own answers and events. Plain integers: only the
+// HTTP thread touches them (it also answers /metrics), and they become
+// prometheus-cpp metric families at scrape time.
 struct Metrics {
   uint64_t requests = 0;
   uint64_t new_sessions = 0;  // steps 1-5 that reached an agate
@@ -39,6 +44,12 @@ struct Metrics {
   uint64_t routing_refused = 0;
   std::array<uint64_t, proto::Outcome_ARRAYSIZE> outcomes{};
   std::map<int, uint64_t> by_status;
+  // Real seconds from a service request's arrival to its answer: a new
+  // session (steps 1-5, logon included) and a request of a session
+  // (steps 1,4,5). prometheus-cpp histograms (each observation takes the
+  // histogram's uncontended mutex).
+  prometheus::Histogram start_seconds{LatencyBuckets()};
+  prometheus::Histogram step_seconds{LatencyBuckets()};
 
   void Count(proto::Outcome outcome) {
     if (outcome >= 0 && outcome < proto::Outcome_ARRAYSIZE) ++outcomes[outcome];
@@ -46,7 +57,8 @@ struct Metrics {
   uint64_t operator[](proto::Outcome o) const { return outcomes[o]; }
 };
 
-// The Prometheus text exposition of `m` and the directory's gauges.
+// The Prometheus text exposition of `m` and the directory's gauges, by
+// prometheus-cpp's TextSerializer.
 std::string MetricsText(const Metrics& m, const ProcessDirectory& directory);
 
 }  // namespace its::wgate

@@ -55,10 +55,13 @@ WGate::TraceRef WGate::BeginTrace(const http::Request& req,
   s.num[1] = start;
   s.num[2] = req.method == "POST";
   const size_t index = spans_.last();
-  *respond = [this, t, index,
+  *respond = [this, t, index, start, begun = s.start_us,
               respond = std::move(*respond)](http::Response r) mutable {
+    const int64_t end = TraceNowMicros();
+    (start ? metrics_.start_seconds : metrics_.step_seconds)
+        .Observe(static_cast<double>(std::max<int64_t>(end - begun, 0)) / 1e6);
     if (Span* root = spans_.Still(index, t.root)) {
-      root->end_us = TraceNowMicros();
+      root->end_us = end;
       root->num[0] = r.status;
     }
     r.AddHeader("X-ITS-Trace", TraceHex(t.trace));

@@ -246,7 +246,20 @@ TEST_F(DirectoryTest, EachAnswerIsCountedOnceByOutcome) {
   m.Count(proto::SESSION_ENDED);
   m.Count(proto::AGATE_TIMEOUT);
   ++m.no_session;
+  m.step_seconds.Observe(0.003);
+  m.step_seconds.Observe(0.2);
   std::string text = MetricsText(m, *directory_);
+  EXPECT_NE(text.find("# TYPE its_wgate_request_seconds histogram\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("its_wgate_request_seconds_bucket{kind=\"step\","
+                      "le=\"0.005\"} 1\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("its_wgate_request_seconds_count{kind=\"step\"} 2\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("its_wgate_request_seconds_count{kind=\"start\"} 0\n"),
+            std::string::npos);
   EXPECT_NE(text.find("its_wgate_bad_session_total 3\n"), std::string::npos)
       << text;
   EXPECT_NE(text.find("its_wgate_agate_timeouts_total 1\n"), std::string::npos);
