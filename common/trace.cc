@@ -9,7 +9,7 @@ namespace {
 
 constexpr char kHex[] = "0123456789abcdef";
 
-int HexValue(char c) {  // lower case only, as W3C requires
+int LowerHexValue(char c) {  // lower case only, as W3C requires
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   return -1;
@@ -18,7 +18,7 @@ int HexValue(char c) {  // lower case only, as W3C requires
 bool ParseHex64(std::string_view s, uint64_t* out) {
   uint64_t v = 0;
   for (char c : s) {
-    int d = HexValue(c);
+    int d = LowerHexValue(c);
     if (d < 0) return false;
     v = v << 4 | static_cast<uint64_t>(d);
   }

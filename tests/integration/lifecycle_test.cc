@@ -12,14 +12,6 @@ namespace its::testing {
 namespace {
 
 // time_scale 600: one simulated minute is 100 ms real.
-void Fast(toml::table& t) { t.insert_or_assign("time_scale", 600.0); }
-
-int UsersNamed(const launcher::Cluster& c, const std::string& user) {
-  int n = 0;
-  for (const auto& u : Admin(c, "sm04")) n += u["user"] == user;
-  return n;
-}
-
 // A simulated minute is 0.5 s here: at 0.1 s a loaded machine could let the
 // session expire before the test had looked at SM04 once.
 void HalfSecondMinutes(toml::table& t) {

@@ -12,12 +12,6 @@ namespace {
 
 constexpr char kTimedOut[] = "Session timed out - please log in again";
 
-int UsersNamed(const launcher::Cluster& c, const std::string& user) {
-  int n = 0;
-  for (const auto& u : Admin(c, "sm04")) n += u["user"] == user;
-  return n;
-}
-
 std::string Profile(const std::string& extra) {
   std::ifstream in(std::string(ITS_SOURCE_DIR) +
                    "/deploy/config/r3/DEFAULT.PFL");
@@ -25,8 +19,6 @@ std::string Profile(const std::string& extra) {
   ss << in.rdbuf() << "\n" << extra << "\n";  // later lines win
   return ss.str();
 }
-
-void Fast(toml::table& t) { t.insert_or_assign("time_scale", 600.0); }
 
 // R/3 ends the session first (rdisp/plugin_auto_logout 60 s < ~timeout 15 min):
 // the agate is told at once (pushed), and the next request gets, by service

@@ -84,6 +84,16 @@ inline nlohmann::json Admin(const launcher::Cluster& c,
 
 // How long a crashed process may take to run again (the 1 s;
 // deploy/test allows more under the sanitizers, which slow every start).
+// SM04 rows of `user` (its R/3 sessions).
+inline int UsersNamed(const launcher::Cluster& c, const std::string& user) {
+  int n = 0;
+  for (const auto& u : Admin(c, "sm04")) n += u["user"] == user;
+  return n;
+}
+
+// cluster.toml edit: ten simulated minutes per real second.
+inline void Fast(toml::table& t) { t.insert_or_assign("time_scale", 600.0); }
+
 inline double RecoveryLimitSeconds() {
   const char* v = getenv("ITS_RECOVERY_LIMIT_S");
   return v != nullptr && *v != '\0' ? std::atof(v) : 1.0;
