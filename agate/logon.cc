@@ -143,7 +143,7 @@ void AGateProcess::Start(proto::AGateRequest& req, const Reply& reply,
       if (previous) {
         s->overrides = previous->overrides;
       } else {
-        s->overrides = std::move(url);
+        s->overrides = CompactParams(url);
       }
       s->client = client;
       s->user = ToUpper(login);
@@ -164,7 +164,7 @@ void AGateProcess::Start(proto::AGateRequest& req, const Reply& reply,
               s->service, restarted ? " (~serviceRestarted)" : ""),
           TraceOf(*shared_req));
       RenderContext ctx{s->service,
-                        ids_.Full(s->slot, s->random),
+                        ids_.Full(s->slot, s->random_hex()),
                         s->Param("~cookies", "1") == "0",
                         s->user,
                         AgateName(),

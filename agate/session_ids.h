@@ -6,8 +6,10 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "common/gusid.h"
+#include "common/strings.h"
 
 namespace its::agate {
 
@@ -19,8 +21,8 @@ class SessionIds {
         process_(static_cast<uint32_t>(process)) {}
 
   // The full GUSID, as it travels in the cookie.
-  std::string Full(uint32_t slot, const std::string& random) const {
-    return Gusid{instance_, host_, process_, slot, random}.ToString();
+  std::string Full(uint32_t slot, std::string_view random) const {
+    return Cat(Public(slot), ".", random);
   }
   // Without the random part: for logs, admin tables and SessInfo.
   std::string Public(uint32_t slot) const {

@@ -232,7 +232,7 @@ void AGateProcess::Step(SessionContext& s, proto::AGateRequest& req,
                         " ~okcode=", shared_params->GetOr("~okcode", "/00")),
                     trace);
       RenderContext rc{ctx.service,
-                       ids_.Full(ctx.slot, ctx.random),
+                       ids_.Full(ctx.slot, ctx.random_hex()),
                        ctx.Param("~cookies", "1") == "0",
                        ctx.user,
                        AgateName(),

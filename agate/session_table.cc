@@ -46,7 +46,7 @@ SessionContext* SessionTable::Create() {
   } while (sessions_.count(slot));
   auto s = std::make_unique<SessionContext>();
   s->slot = slot;
-  s->random = NewSessionRandom();
+  s->set_random(NewSessionRandom());
   s->created = s->last_access = clock_.Now();
   SessionContext* raw = s.get();
   sessions_.emplace(slot, std::move(s));
@@ -64,7 +64,7 @@ SessionContext* SessionTable::Find(const Gusid& id, Lookup* why) {
     *why = Lookup::kUnknown;
     return nullptr;
   }
-  if (!ConstantTimeEquals(it->second->random, id.random)) {
+  if (!ConstantTimeEquals(it->second->random_hex(), id.random)) {
     *why = Lookup::kWrongRandom;
     return nullptr;
   }

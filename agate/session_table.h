@@ -1,9 +1,12 @@
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -26,28 +29,37 @@ struct SessionContext {
   };
 
   uint32_t slot = 0;
-  std::string random;
+  State state = State::kActive;
+  // The GUSID's random part, inline: as a std::string it took a heap block
+  // of its own per session.
+  std::array<char, kGusidRandomHex> random{};
   std::string service;
   const Params* service_params = nullptr;  // effective service-file parameters
-  Params overrides;                        // URL parameters given at start
+  CompactParams overrides;                 // URL parameters given at start
   std::string client, user, password, language;
   uint64_t r3_session = 0;
   std::string tcode;
-  State state = State::kActive;
   SimMicros created = 0;
   SimMicros last_access = 0;
   SimMicros timeout = 0;         // ~timeout
   SimMicros keep_logon_for = 0;  // ~userTimeout
   bool logon_kept = false;  // after the end: may restart without a new logon
   bool sisp = false;        // started with sapwp_active=1: pages carry SessInfo
+  bool busy = false;        // a dialog step is with R/3
   std::string
       term_token;  // termination-only token for SISP (not the session secret)
-  bool busy = false;  // a dialog step is with R/3
   // Requests queued behind the step in flight (rare: a double submit). A
   // vector, not a deque: libstdc++'s deque allocates ~600 bytes up front, on
   // every idle session.
   std::vector<std::function<void()>> waiting;
 
+  std::string_view random_hex() const { return {random.data(), random.size()}; }
+  // Copies the first kGusidRandomHex characters of `hex` (fewer: the rest 0).
+  void set_random(std::string_view hex) {
+    random.fill(0);
+    std::copy_n(hex.begin(), std::min(hex.size(), random.size()),
+                random.begin());
+  }
   // Effective ITS parameter: URL override, else service file.
   std::string Param(std::string_view name,
                     std::string_view fallback = "") const;

@@ -1,5 +1,8 @@
 #include "common/params.h"
 
+#include <cstdint>
+#include <cstring>
+
 #include "absl/status/status.h"
 #include "common/strings.h"
 
@@ -90,6 +93,48 @@ void Params::Erase(std::string_view name) {
 
 void Params::MergeFrom(const Params& other) {
   for (const auto& e : other.entries_) Set(e.first, e.second);
+}
+
+namespace {
+
+void AppendField(std::string* out, std::string_view text) {
+  const auto n = static_cast<uint32_t>(text.size());
+  out->append(reinterpret_cast<const char*>(&n), sizeof n);
+  out->append(text);
+}
+
+// Reads one field at *pos of `data` and moves *pos past it.
+std::string_view ReadField(std::string_view data, size_t* pos) {
+  uint32_t n;
+  std::memcpy(&n, data.data() + *pos, sizeof n);
+  std::string_view text = data.substr(*pos + sizeof n, n);
+  *pos += sizeof n + n;
+  return text;
+}
+
+}  // namespace
+
+CompactParams::CompactParams(const Params& params) {
+  size_t size = 0;
+  for (const auto& [name, value] : params.entries())
+    size += 2 * sizeof(uint32_t) + name.size() + value.size();
+  data_.reserve(size);  // exactly: no room to grow into
+  for (const auto& [name, value] : params.entries()) {
+    AppendField(&data_, name);
+    AppendField(&data_, value);
+  }
+}
+
+std::optional<std::string_view> CompactParams::Get(
+    std::string_view name) const {
+  const std::string key = Params::NormalizeName(name);
+  size_t pos = 0;
+  while (pos < data_.size()) {
+    std::string_view entry = ReadField(data_, &pos);
+    std::string_view value = ReadField(data_, &pos);
+    if (entry == key) return value;
+  }
+  return std::nullopt;
 }
 
 bool IsValidUtf8(std::string_view in) {

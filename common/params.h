@@ -41,6 +41,24 @@ class Params {
   std::vector<Entry> entries_;
 };
 
+// A read-only copy of a Params in one allocation: what a long-lived session
+// keeps of its start URL. A Params of five entries holds about 500 bytes on
+// the heap (a vector of string pairs, grown by doubling); this holds the
+// entries' bytes and their lengths, about 80. Lookups scan it (a session
+// has a handful of parameters).
+class CompactParams {
+ public:
+  CompactParams() = default;
+  explicit CompactParams(const Params& params);
+
+  std::optional<std::string_view> Get(std::string_view name) const;
+  bool empty() const { return data_.empty(); }
+
+ private:
+  // Per entry: name length, name, value length, value (lengths as uint32).
+  std::string data_;
+};
+
 // True if `in` is well-formed UTF-8 (RFC 3629: no overlong forms, no
 // surrogates, nothing above U+10FFFF).
 bool IsValidUtf8(std::string_view in);

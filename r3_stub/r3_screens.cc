@@ -53,6 +53,7 @@ void R3System::EnterScreen(Session& s, int screen) {
   if (it == s.tx->screens.end()) return;
   const ScreenDef& sc = it->second;
   const std::map<std::string, std::string>* record = nullptr;
+  s.vars.reserve(sc.fields.size());  // one block, sized for this screen
   if (sc.load) {
     auto rec = records_.find({sc.load->table, Expand(sc.load->key, s)});
     if (rec != records_.end()) record = &rec->second;

@@ -40,7 +40,7 @@ TEST(Sisp, ScriptOnlyForSispSessionsAndNeverWithTheSecret) {
   SessionIds ids("IT1", "h", 0);
   SessionContext s;
   s.slot = 0x01000001;
-  s.random = kRandom;
+  s.set_random(kRandom);
   s.service = "webgui";
   s.tcode = "FB03";
   s.timeout = 15 * kSimMinute;

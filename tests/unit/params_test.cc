@@ -82,6 +82,26 @@ TEST(Params, NamesAndValuesMustBeUtf8) {
   EXPECT_FALSE(ParseQuery("A=\xc0\xaf", &raw).ok());
 }
 
+TEST(CompactParams, KeepsEveryEntryOfTheParams) {
+  Params p;
+  ASSERT_TRUE(ParseQuery("~Transaction=FB03&~timeout=5&rf05l-belnr=42&"
+                         "NUL=a%00b&EMPTY=&LONG=" +
+                             std::string(300, 'x'),
+                         &p)
+                  .ok());
+  CompactParams c(p);
+  EXPECT_EQ(c.Get("~TRANSACTION"), "FB03");
+  EXPECT_EQ(c.Get("~timeout"), "5");
+  EXPECT_EQ(c.Get("RF05L-BELNR"), "42");
+  EXPECT_EQ(c.Get("NUL"), std::string_view("a\0b", 3));
+  EXPECT_EQ(c.Get("EMPTY"), "");
+  EXPECT_EQ(c.Get("LONG"), std::string(300, 'x'));
+  EXPECT_FALSE(c.Get("~login").has_value());
+  EXPECT_FALSE(c.Get("~timeou").has_value());
+  EXPECT_FALSE(CompactParams().Get("~timeout").has_value());
+  EXPECT_TRUE(CompactParams(Params()).empty());
+}
+
 TEST(Cookie, FindsNamedCookie) {
   std::string h = "foo=1; ~session=IT1-A%3Ahost; bar=2";
   EXPECT_EQ(*FindCookie(h, "~session"), "IT1-A%3Ahost");

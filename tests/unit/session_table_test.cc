@@ -21,7 +21,7 @@ class SessionTableTest : public ::testing::Test {
     return s;
   }
   Gusid IdOf(const SessionContext& s) {
-    return Gusid{"IT1", "h", 0, s.slot, s.random};
+    return Gusid{"IT1", "h", 0, s.slot, std::string(s.random_hex())};
   }
   std::vector<uint32_t> Advance() {
     std::vector<uint32_t> out;
