@@ -61,7 +61,8 @@ class AGateProcess {
   void Handle(proto::AGateRequest& request, Reply reply);
   // Expires sessions whose ~timeout passed and flushes the access log
   // (called by a periodic timer).
-  void Tick();
+  // Returns false while more sessions are due: call again at once.
+  bool Tick();
 
   // From the R/3 stream: sessions R/3 ended on its own (pushed).
   void R3Ended(const proto::R3Down& down);

@@ -186,13 +186,15 @@ int main(int argc, char** argv) {
   auto period = std::max(std::chrono::microseconds(5000),
                          std::min(std::chrono::microseconds(250'000),
                                   clock.RealDuration(its::kSimSecond)));
-  std::function<void()> arm = [&] {
-    tick.Arm(period, [&] {
-      process.Tick();
-      arm();
-    });
-  };
-  arm();
+  // A tick that left sessions due (a burst of expiries, spread over turns)
+  // is followed by the next at once, after what else the loop has ready.
+  std::function<void(std::chrono::microseconds)> arm =
+      [&](std::chrono::microseconds after) {
+        tick.Arm(after, [&] {
+          arm(process.Tick() ? period : std::chrono::microseconds(0));
+        });
+      };
+  arm(period);
   its::AnnounceReady("agate", reachable, metrics_address);
   its::RunUntilSignal(loop, [&] {
     its::SetServing(**server, false);

@@ -276,13 +276,13 @@ void AGateProcess::ClosePooled() {
   }
 }
 
-void AGateProcess::Tick() {
+bool AGateProcess::Tick() {
   access_.Flush();
   ClosePooled();
   // ~timeout counts from the last request, also for a session whose step is
   // with R/3 or queued for a work thread: it ends now, with its R/3 logoff;
   // the step's answer and every queued request get the timeout page.
-  table_.Advance([this](SessionContext& s) {
+  return table_.Advance([this](SessionContext& s) {
     EndSession(s, State::kTimedOut,
                s.busy ? "timeout during a step" : "timeout");
   });

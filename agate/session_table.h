@@ -100,8 +100,12 @@ class SessionTable {
   void Erase(uint32_t slot);
 
   // Calls `on_timeout(s)` for every active session whose ~timeout passed; the
-  // callback must End() it. Forgets tombstones whose time is up.
-  void Advance(const std::function<void(SessionContext&)>& on_timeout);
+  // callback must End() it. Forgets tombstones whose time is up. Visits at
+  // most kExpiryBudget deadlines per call and returns false when more are
+  // due: the caller calls again on its loop's next turn, so sessions that
+  // all expire in the same second do not stall the dialog steps.
+  bool Advance(const std::function<void(SessionContext&)>& on_timeout);
+  static constexpr size_t kExpiryBudget = 512;
 
   int active() const { return active_; }
   int max_sessions() const { return max_sessions_; }

@@ -215,7 +215,7 @@ void R3Server::StreamClosed(const Stream::Ptr& stream) {
 }
 
 void R3Server::Tick() {
-  system_.Advance();
+  const bool all_due_ended = system_.Advance();
   PushEnded();
   if (metrics_) {
     metrics_->Tick(system_.session_count(), system_.security_session_count(),
@@ -224,7 +224,9 @@ void R3Server::Tick() {
   auto period = std::clamp(clock_.RealDuration(kSimSecond),
                            std::chrono::microseconds(5000),
                            std::chrono::microseconds(1'000'000));
-  tick_.Arm(period, [this] { Tick(); });
+  // More due: the next tick at once, after what else the loop has ready.
+  tick_.Arm(all_due_ended ? period : std::chrono::microseconds(0),
+            [this] { Tick(); });
 }
 
 }  // namespace its::r3

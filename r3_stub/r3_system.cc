@@ -25,6 +25,14 @@ R3System::R3System(MasterData data, Profile profile, TimeoutSettings timeouts,
   max_alt_modes_ = profile_.GetInt("rdisp/max_alt_modes", 6, 2, 16).value_or(6);
   fails_to_lock_ =
       profile_.GetInt("login/fails_to_user_lock", 5, 1, 99).value_or(5);
+  // Room for rdisp/tm_max_no sessions (up to two million) from the start:
+  // growing a table later rehashes all of it at once, a stall of the loop
+  // (24 ms at 700,000 entries).
+  const auto expected =
+      static_cast<size_t>(std::min<int64_t>(max_users_, 2'000'000));
+  sessions_.reserve(expected);
+  security_.reserve(expected);
+  wheel_.Reserve(2 * expected);  // a session and its security session
 }
 
 void R3System::Touch(Session& s) {
@@ -72,9 +80,10 @@ bool R3System::EndSecuritySession(uint64_t id) {
   return true;
 }
 
-void R3System::Advance() {
+bool R3System::Advance() {
   std::vector<uint64_t> due;
-  wheel_.Advance(clock_.Now(), [&](uint64_t key) { due.push_back(key); });
+  const bool all = wheel_.Advance(
+      clock_.Now(), [&](uint64_t key) { due.push_back(key); }, kExpiryBudget);
   for (uint64_t key : due) {
     if (key & kSecurityKey) {
       uint64_t id = key & ~kSecurityKey;
@@ -92,6 +101,7 @@ void R3System::Advance() {
                      "rdisp/gui_auto_logout or SICF)");
     }
   }
+  return all;
 }
 
 std::vector<R3System::Ended> R3System::TakeEnded() {

@@ -72,7 +72,10 @@ class R3System {
   // Ends a security session and every application session linked to it.
   bool EndSecuritySession(uint64_t id);
   // Ends what passed its R/3-side idle limit (call once a simulated second).
-  void Advance();
+  // Visits at most kExpiryBudget deadlines; returns false when more are due
+  // (call again on the loop's next turn: a burst is spread, not a stall).
+  bool Advance();
+  static constexpr size_t kExpiryBudget = 512;
   // Sessions ended by R/3 itself since the last call.
   std::vector<Ended> TakeEnded();
 

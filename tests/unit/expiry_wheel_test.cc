@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <vector>
 
 namespace its {
@@ -84,6 +85,35 @@ TEST(ExpiryWheel, ExpireCallbackMayReschedule) {
   });
   EXPECT_EQ(seen, std::vector<int>{1});
   EXPECT_EQ(Advance(w, kT0 + 3 * kSimSecond), std::vector<int>{101});
+}
+
+// A burst of deadlines in one second is spread over calls: each visits at
+// most `budget` entries, and together they expire every key exactly once.
+TEST(ExpiryWheel, ABudgetSpreadsABurstOverCalls) {
+  ExpiryWheel<int> w(kT0);
+  w.Reserve(1000);
+  for (int k = 0; k < 1000; ++k) w.Schedule(k, kT0 + 60 * kSimSecond);
+  w.Schedule(5000, kT0 + 61 * kSimSecond);  // the next second: not yet due
+  std::vector<int> out;
+  auto collect = [&](int k) { out.push_back(k); };
+  EXPECT_TRUE(w.Advance(kT0 + 59 * kSimSecond, collect, 100));
+  int calls = 0;
+  while (!w.Advance(kT0 + 60 * kSimSecond, collect, 100)) {
+    ++calls;
+    EXPECT_EQ(out.size(), static_cast<size_t>(calls) * 100);
+    // A key scheduled while the burst is half done still fires on time.
+    if (calls == 3) w.Schedule(7000, kT0 + 60 * kSimSecond);
+  }
+  EXPECT_EQ(calls, 10);  // 1,001 entries at 100 a call
+  std::sort(out.begin(), out.end());
+  std::vector<int> want(1000);
+  for (int k = 0; k < 1000; ++k) want[k] = k;
+  want.push_back(7000);
+  EXPECT_EQ(out, want);
+  EXPECT_EQ(w.size(), 1u);  // 5000 only
+  out.clear();
+  EXPECT_TRUE(w.Advance(kT0 + 61 * kSimSecond, collect, 100));
+  EXPECT_EQ(out, std::vector<int>{5000});
 }
 
 }  // namespace

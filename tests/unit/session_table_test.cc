@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 namespace its::agate {
 namespace {
 
@@ -32,6 +34,36 @@ class SessionTableTest : public ::testing::Test {
     return out;
   }
 };
+
+// Sessions that all expire in the same second end over several calls of at
+// most kExpiryBudget each (the agate runs the next at once), every one once.
+TEST(SessionTableBurst, ExpiryOfABurstIsSpreadOverCalls) {
+  FakeClock clock{5000 * kSimSecond};
+  const int n = 3 * SessionTable::kExpiryBudget + 7;
+  SessionTable table(clock, 1, n);
+  for (int i = 0; i < n; ++i) {
+    SessionContext* s = table.Create();
+    ASSERT_NE(s, nullptr);
+    s->timeout = 15 * kSimMinute;
+    table.Touch(*s);
+  }
+  clock.Advance(15 * kSimMinute + kSimSecond);
+  std::vector<uint32_t> ended;
+  auto end = [&](SessionContext& s) {
+    ended.push_back(s.slot);
+    table.End(s, SessionContext::State::kTimedOut, kSimHour);
+  };
+  int calls = 1;
+  while (!table.Advance(end)) {
+    EXPECT_EQ(ended.size(), calls * SessionTable::kExpiryBudget);
+    ++calls;
+  }
+  EXPECT_EQ(calls, 4);
+  EXPECT_EQ(ended.size(), static_cast<size_t>(n));
+  std::sort(ended.begin(), ended.end());
+  EXPECT_EQ(std::unique(ended.begin(), ended.end()), ended.end());
+  EXPECT_EQ(table.active(), 0);
+}
 
 TEST_F(SessionTableTest, SlotsCarryTheIncarnationAndRandomPartsDiffer) {
   SessionContext* a = New(kSimMinute);
