@@ -23,7 +23,9 @@ namespace its::r3 {
 class R3Server {
  public:
   R3Server(R3System& system, GrpcLoop& loop, const Clock& clock)
-      : system_(system), loop_(loop), clock_(clock), tick_(loop) {}
+      : system_(system), loop_(loop), clock_(clock), tick_(loop) {
+    owners_.reserve(system.expected_sessions());  // no rehash-all later
+  }
 
   // Register with the ServerBuilder before it starts.
   grpc::Service* service() { return &service_; }

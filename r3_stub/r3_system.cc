@@ -28,11 +28,11 @@ R3System::R3System(MasterData data, Profile profile, TimeoutSettings timeouts,
   // Room for rdisp/tm_max_no sessions (up to two million) from the start:
   // growing a table later rehashes all of it at once, a stall of the loop
   // (24 ms at 700,000 entries).
-  const auto expected =
+  expected_sessions_ =
       static_cast<size_t>(std::min<int64_t>(max_users_, 2'000'000));
-  sessions_.reserve(expected);
-  security_.reserve(expected);
-  wheel_.Reserve(2 * expected);  // a session and its security session
+  sessions_.reserve(expected_sessions_);
+  security_.reserve(expected_sessions_);
+  wheel_.Reserve(2 * expected_sessions_);  // a session, its security session
 }
 
 void R3System::Touch(Session& s) {

@@ -80,6 +80,8 @@ class R3System {
   std::vector<Ended> TakeEnded();
 
   size_t session_count() const { return sessions_.size(); }
+  // How many sessions the tables are sized for (rdisp/tm_max_no, capped).
+  size_t expected_sessions() const { return expected_sessions_; }
   size_t security_session_count() const { return security_.size(); }
   size_t lock_count() const { return locks_.size(); }
   const TimeoutSettings& timeouts() const { return timeouts_; }
@@ -148,6 +150,7 @@ class R3System {
   TimeoutSettings timeouts_;
   const Clock& clock_;
   int64_t max_users_;
+  size_t expected_sessions_ = 0;
   int64_t max_alt_modes_;
   int64_t fails_to_lock_;
   uint64_t next_session_ = 1;
