@@ -15,11 +15,14 @@ namespace {
 
 using State = SessionContext::State;
 
-// Whole minutes/hours of a service parameter, or `fallback`.
+// Whole minutes/hours of a service parameter, or `fallback`. A URL may say
+// anything: at most a simulated year, so deadlines cannot overflow.
 SimMicros Duration(const std::string& value, SimMicros unit,
                    SimMicros fallback) {
+  constexpr SimMicros kMax = 366 * 24 * kSimHour;
   int64_t v;
-  return ParseInt(value, &v) && v >= 0 ? v * unit : fallback;
+  if (!ParseInt(value, &v) || v < 0) return fallback;
+  return v > kMax / unit ? kMax : v * unit;
 }
 
 }  // namespace

@@ -37,7 +37,8 @@ SessionTable::SessionTable(const Clock& clock, uint32_t incarnation,
       wheel_(clock.Now()) {
   // No rehash of every session on the way up (a stall of the logic thread:
   // 24 ms at 700,000); tombstones may take more, rarely.
-  const auto expected = static_cast<size_t>(std::max(max_sessions, 0));
+  const auto expected =
+      static_cast<size_t>(std::clamp(max_sessions, 0, 2'000'000));
   sessions_.reserve(expected);
   wheel_.Reserve(expected);
 }

@@ -49,10 +49,11 @@ class ExpiryWheel {
   // Calls `expire(key)` for every key whose deadline is <= now, and forgets it.
   // `expire` may call Schedule() and Cancel().
   //
-  // Visits at most `budget` filed entries per call: what is due beyond that
-  // stays filed for the next call, so a million deadlines in one second are
-  // spread over many turns of the caller's loop instead of stalling one.
-  // Returns true once everything due by `now` was visited.
+  // Spends at most `budget` on entries due by `now` per call (an entry of a
+  // later ring turn only moves back, free): what is due beyond that stays
+  // filed, first in line, for the next call, so a million deadlines in one
+  // second are spread over many turns of the caller's loop instead of stalling
+  // one. Returns true once everything due by `now` was visited.
   template <typename F>
   bool Advance(SimMicros now, F&& expire,
                size_t budget = std::numeric_limits<size_t>::max()) {
@@ -61,22 +62,22 @@ class ExpiryWheel {
     int64_t end = std::min<int64_t>(
         last, next_bucket_ + static_cast<int64_t>(ring_.size()) - 1);
     for (int64_t b = next_bucket_; b <= end; ++b) {
+      next_bucket_ = b;  // what Schedule() from `expire` clamps to
       std::vector<Entry> slot;
       slot.swap(ring_[Slot(b)]);
       for (size_t i = 0; i < slot.size(); ++i) {
-        if (budget == 0) {  // the rest waits for the next call
-          std::vector<Entry>& back = ring_[Slot(b)];
-          back.insert(back.end(), slot.begin() + static_cast<ptrdiff_t>(i),
-                      slot.end());
-          next_bucket_ = b;
-          return false;
-        }
-        --budget;
         const Entry e = slot[i];
-        if (e.bucket > last) {  // a later turn of the ring
+        if (e.bucket > last) {  // a later turn of the ring: no budget spent
           ring_[Slot(e.bucket)].push_back(e);
           continue;
         }
+        if (budget == 0) {  // the rest, first in line for the next call
+          std::vector<Entry>& back = ring_[Slot(b)];
+          back.insert(back.begin(), slot.begin() + static_cast<ptrdiff_t>(i),
+                      slot.end());
+          return false;
+        }
+        --budget;  // every entry from here on is progress: gone or moved
         auto it = items_.find(e.key);
         if (it == items_.end() || it->second.bucket != e.bucket)
           continue;  // stale

@@ -224,8 +224,9 @@ void R3Server::Tick() {
   auto period = std::clamp(clock_.RealDuration(kSimSecond),
                            std::chrono::microseconds(5000),
                            std::chrono::microseconds(1'000'000));
-  // More due: the next tick at once, after what else the loop has ready.
-  tick_.Arm(all_due_ended ? period : std::chrono::microseconds(0),
+  // More due: the next tick after 1 ms (the loop serves what else is ready,
+  // deferred writes included), not after the period.
+  tick_.Arm(all_due_ended ? period : std::chrono::microseconds(1000),
             [this] { Tick(); });
 }
 

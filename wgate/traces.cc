@@ -3,6 +3,7 @@
 // the wgate's own spans (the request, steps 1 and 2), X-ITS-Trace, and the
 // trace pages, gathered on demand from every process by GetTrace.
 #include <algorithm>
+#include <chrono>
 #include <memory>
 
 #include "common/log.h"
@@ -55,11 +56,13 @@ WGate::TraceRef WGate::BeginTrace(const http::Request& req,
   s.num[1] = start;
   s.num[2] = req.method == "POST";
   const size_t index = spans_.last();
-  *respond = [this, t, index, start, begun = s.start_us,
+  *respond = [this, t, index, start, begun = std::chrono::steady_clock::now(),
               respond = std::move(*respond)](http::Response r) mutable {
     const int64_t end = TraceNowMicros();
     (start ? metrics_.start_seconds : metrics_.step_seconds)
-        .Observe(static_cast<double>(std::max<int64_t>(end - begun, 0)) / 1e6);
+        .Observe(std::chrono::duration<double>(
+                     std::chrono::steady_clock::now() - begun)
+                     .count());
     if (Span* root = spans_.Still(index, t.root)) {
       root->end_us = end;
       root->num[0] = r.status;

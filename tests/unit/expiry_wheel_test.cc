@@ -116,5 +116,25 @@ TEST(ExpiryWheel, ABudgetSpreadsABurstOverCalls) {
   EXPECT_EQ(out, std::vector<int>{5000});
 }
 
+// Entries of a later turn of the ring share a slot with due ones; they cost
+// no budget, so however many there are the due ones end and Advance comes
+// to true (a review found they could use up every call's budget).
+TEST(ExpiryWheel, LaterTurnsInTheSameSlotDoNotUseTheBudget) {
+  ExpiryWheel<int> w(kT0, /*ring_buckets=*/64);
+  for (int k = 0; k < 600; ++k)
+    w.Schedule(k, kT0 + (10 + 64 * 3) * kSimSecond);  // same slot, 3 turns on
+  for (int k = 1000; k < 1010; ++k) w.Schedule(k, kT0 + 10 * kSimSecond);
+  std::vector<int> out;
+  auto collect = [&](int k) { out.push_back(k); };
+  int calls = 1;
+  while (!w.Advance(kT0 + 10 * kSimSecond, collect, 4) && calls < 100) ++calls;
+  EXPECT_EQ(calls, 3);  // 10 due entries at 4 a call
+  EXPECT_EQ(out.size(), 10u);
+  EXPECT_EQ(w.size(), 600u);
+  out.clear();
+  EXPECT_TRUE(w.Advance(kT0 + (10 + 64 * 3) * kSimSecond, collect));
+  EXPECT_EQ(out.size(), 600u);
+}
+
 }  // namespace
 }  // namespace its
