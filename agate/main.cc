@@ -151,12 +151,8 @@ int main(int argc, char** argv) {
   // Others dial the advertised host at the port actually bound; the metrics
   // endpoint too, unless it was bound to one address of its own.
   std::string reachable = its::WithHost(bound, advertise);
-  std::string metrics_address = (*metrics_server)->address();
-  std::string metrics_host;
-  int metrics_port = 0;
-  if (its::ParseHostPort(metrics_address, &metrics_host, &metrics_port).ok() &&
-      its::IsWildcardHost(metrics_host))
-    metrics_address = its::WithHost(metrics_address, advertise);
+  const std::string metrics_address =
+      its::DialableAddress((*metrics_server)->address(), advertise);
   spdlog::info(
       "AGate process {}/{} (incarnation {}) listening on {}, registered as {}, "
       "metrics on {}",

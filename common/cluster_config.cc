@@ -225,6 +225,15 @@ std::string WithHost(std::string_view address, std::string_view host) {
   return Cat(host, address.substr(colon));
 }
 
+std::string DialableAddress(std::string_view bound,
+                            std::string_view advertise) {
+  std::string host;
+  int port = 0;
+  if (ParseHostPort(bound, &host, &port).ok() && IsWildcardHost(host))
+    return WithHost(bound, advertise);
+  return std::string(bound);
+}
+
 absl::StatusOr<ClusterConfig> ClusterConfig::Load(const std::string& dir) {
   std::string file = dir + "/cluster.toml";
   auto content = ReadFile(file);

@@ -124,4 +124,8 @@ bool IsAdvertisableHost(std::string_view host);
 // "host:port" with `host` in place of the address's host (the port kept).
 std::string WithHost(std::string_view address, std::string_view host);
 
+// Where others dial a server bound at `bound`: the same address, or, when it
+// is bound to every address (a wildcard), `advertise` with its port.
+std::string DialableAddress(std::string_view bound, std::string_view advertise);
+
 }  // namespace its

@@ -100,8 +100,7 @@ int main(int argc, char** argv) {
   }
   // Its agates run on this host: they dial the bound address, or the
   // advertised host when bound to every address.
-  command.manager_address =
-      its::IsWildcardHost(host) ? its::WithHost(bound, advertise) : bound;
+  command.manager_address = its::DialableAddress(bound, advertise);
   // Metrics and the http_sd document of the instance's agates, on their own
   // HTTP endpoint (docs/architecture.md §7).
   auto registry = std::make_shared<prometheus::Registry>();
@@ -116,12 +115,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   // Prometheus reaches it at the advertised host when bound to every address.
-  std::string metrics_address = (*metrics_server)->address();
-  std::string metrics_host;
-  int metrics_port = 0;
-  if (its::ParseHostPort(metrics_address, &metrics_host, &metrics_port).ok() &&
-      its::IsWildcardHost(metrics_host))
-    metrics_address = its::WithHost(metrics_address, advertise);
+  const std::string metrics_address =
+      its::DialableAddress((*metrics_server)->address(), advertise);
   manager.set_metrics(&metrics);
   // Healthy while it can assign a session: an agate of its is up (the
   // directory goes out after recovery, and on every change).

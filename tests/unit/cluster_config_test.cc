@@ -304,6 +304,10 @@ TEST(HostPort, WildcardsAndAdvertisableHosts) {
   EXPECT_FALSE(IsAdvertisableHost("0.0.0.0"));
   EXPECT_FALSE(IsAdvertisableHost("::1"));
   EXPECT_EQ(WithHost("0.0.0.0:3909", "10.0.0.2"), "10.0.0.2:3909");
+  EXPECT_EQ(DialableAddress("0.0.0.0:3908", "10.0.0.2"), "10.0.0.2:3908");
+  EXPECT_EQ(DialableAddress("[::]:3908", "h"), "h:3908");
+  EXPECT_EQ(DialableAddress("127.0.0.1:3908", "10.0.0.2"), "127.0.0.1:3908")
+      << "bound to one address of its own: dialled there";
 }
 
 TEST(HostPort, Parses) {
