@@ -220,6 +220,13 @@ access_log() {
   cat "$LAB_RUN"/logs/*/access.log 2>/dev/null | grep "^$1 " || true
 }
 
+# access_log_has TYPE TEXT: a line of TYPE contains TEXT. The agates write
+# their access.log once per tick (up to 250 ms after the event): wait for it
+# with wait_until, never read it once.
+access_log_has() {
+  access_log "$1" | grep -qF -- "$2"
+}
+
 # wait_until SECONDS COMMAND...: runs COMMAND every 0.1 s until it succeeds;
 # false if it never did within SECONDS.
 wait_until() {
