@@ -8,6 +8,7 @@
 #include <asio.hpp>
 
 #include "common/cluster_config.h"
+#include "common/http_status.h"
 #include "common/log.h"
 #include "common/strings.h"
 
@@ -18,29 +19,8 @@ constexpr size_t kMaxRequest = 8192;  // request line and headers
 constexpr int kMaxOpen = 64;          // connections at once
 constexpr auto kRequestTimeout = std::chrono::seconds(5);
 
-const char* Reason(int status) {
-  switch (status) {
-    case 200:
-      return "OK";
-    case 400:
-      return "Bad Request";
-    case 404:
-      return "Not Found";
-    case 405:
-      return "Method Not Allowed";
-    case 408:
-      return "Request Timeout";
-    case 431:
-      return "Request Header Fields Too Large";
-    case 503:
-      return "Service Unavailable";
-    default:
-      return "Error";
-  }
-}
-
 std::string Serialize(int status, const MetricsReply& reply, bool head) {
-  std::string out = Cat("HTTP/1.1 ", status, " ", Reason(status),
+  std::string out = Cat("HTTP/1.1 ", status, " ", http::ReasonPhrase(status),
                         "\r\nContent-Type: ", reply.content_type,
                         "\r\nContent-Length: ", reply.body.size(),
                         "\r\nConnection: close\r\n\r\n");

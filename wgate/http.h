@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/cluster_config.h"
+#include "common/http_status.h"
 
 namespace its::http {
 
@@ -37,8 +38,6 @@ struct Response {
     headers.emplace_back(std::move(name), std::move(value));
   }
 };
-
-const char* ReasonPhrase(int status);
 
 // Status line and headers of `r` (the body is written separately). Header
 // values containing CR or LF are dropped, never sent.
