@@ -19,6 +19,12 @@ TEST(Drain, AProcessAndAnInstanceTakeNoNewSessionsButServeTheirOwn) {
   AgateId owner = ServedBy(r);
   ASSERT_FALSE(owner.instance.empty());
   std::string target = Cat(owner.instance, "/", owner.process);
+  // The drain counts what the owner's load reports (every 250 ms) said.
+  ASSERT_TRUE(WaitFor([&] {
+    for (const auto& a : Admin(*c, "agates"))
+      if (a["pid"] == owner.pid) return a["sessions"] == 1;
+    return false;
+  })) << Admin(*c, "agates").dump();
   auto said = admin::Drain(*config, target, true);
   ASSERT_TRUE(said.ok()) << said.status().message();
   EXPECT_EQ(*said,
@@ -47,7 +53,8 @@ TEST(Drain, AProcessAndAnInstanceTakeNoNewSessionsButServeTheirOwn) {
 
   // A whole instance: new sessions all go to the other one, and its
   // Mapping Manager reports NOT_SERVING meanwhile (itsadm agates shows it).
-  said = admin::Drain(*config, "IT1", true);
+  // The sessions just ended are reported within 250 ms: wait for them.
+  said = admin::Drain(*config, "IT1", true, 10);
   ASSERT_TRUE(said.ok()) << said.status().message();
   EXPECT_EQ(*said, "instance IT1 drained: no session left");
   EXPECT_TRUE(WaitFor([&] {
