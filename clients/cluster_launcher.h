@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "common/cluster_config.h"
+#include "common/grpc_util.h"
 #include "common/restart_policy.h"
 #include "proto/its.grpc.pb.h"
 
@@ -141,7 +142,7 @@ class Cluster {
   };
   std::map<pid_t, Hung> hung_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<AdminService> admin_service_;
-  std::unique_ptr<grpc::Server> admin_server_;
+  std::unique_ptr<GrpcServer> admin_server_;
   std::string admin_address_;
   std::string url_;
   std::thread supervisor_;

@@ -1,30 +1,86 @@
 #include "common/grpc_util.h"
 
+#include <grpcpp/ext/health_check_service_server_builder_option.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 
+#include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <mutex>
+#include <string_view>
 
 #include "common/cluster_config.h"
 #include "common/strings.h"
+#include "proto/health.grpc.pb.h"
 
 namespace its {
 
-absl::StatusOr<std::unique_ptr<grpc::Server>> StartGrpcServer(
+namespace {
+
+// Linking gRPC's reflection library adds its plugin to every ServerBuilder;
+// this option takes it out again.
+class WithoutReflection final : public grpc::ServerBuilderOption {
+ public:
+  void UpdateArguments(grpc::ChannelArguments*) override {}
+  void UpdatePlugins(std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>*
+                         plugins) override {
+    std::erase_if(*plugins, [](const auto& p) {
+      return p->name() == "proto_server_reflection";
+    });
+  }
+};
+
+}  // namespace
+
+// grpc.health.v1 Check on the server's loop.
+struct GrpcServer::LoopHealth {
+  grpc::health::v1::Health::AsyncService service;
+  // Shared with calls that come back on the loop after the server is gone.
+  std::shared_ptr<std::atomic<bool>> serving =
+      std::make_shared<std::atomic<bool>>(false);
+};
+
+GrpcServer::GrpcServer() = default;
+GrpcServer::~GrpcServer() { server_.reset(); }
+
+void GrpcServer::SetServing(bool serving) {
+  if (health_) {
+    health_->serving->store(serving);
+  } else if (auto* health = server_->GetHealthCheckService()) {
+    health->SetServingStatus(serving);
+  }
+}
+
+bool GrpcReflectionWanted() {
+  const char* v = std::getenv("ITS_GRPC_REFLECTION");
+  return v != nullptr && std::string_view(v) == "1";
+}
+
+absl::StatusOr<std::unique_ptr<GrpcServer>> StartGrpcServer(
     const std::string& listen, const std::vector<grpc::Service*>& services,
     std::string* bound, GrpcLoop* loop) {
   std::string host;
   int port;
   if (auto s = ParseHostPort(listen, &host, &port); !s.ok()) return s;
-  // Every server answers grpc.health.v1 and server reflection, so probes
-  // and grpcurl-style tools work against any process.
+  std::unique_ptr<GrpcServer> result(new GrpcServer);
+  // Reflection registers itself with every ServerBuilder made after this.
   static std::once_flag once;
-  std::call_once(once, [] {
-    grpc::EnableDefaultHealthCheckService(true);
-    grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-  });
+  std::call_once(
+      once, [] { grpc::reflection::InitProtoReflectionServerBuilderPlugin(); });
   grpc::ServerBuilder builder;
+  if (loop && !GrpcReflectionWanted()) {
+    builder.SetOption(std::make_unique<WithoutReflection>());
+  }
+  if (loop) {
+    result->health_ = std::make_unique<GrpcServer::LoopHealth>();
+    // No built-in health service here, whatever the process enabled.
+    builder.SetOption(
+        std::make_unique<grpc::HealthCheckServiceServerBuilderOption>(nullptr));
+    builder.RegisterService(&result->health_->service);
+  } else {
+    grpc::EnableDefaultHealthCheckService(true);
+  }
   int selected = 0;
   builder.AddListeningPort(listen, grpc::InsecureServerCredentials(),
                            &selected);
@@ -35,20 +91,32 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> StartGrpcServer(
   builder.SetMaxReceiveMessageSize(64 << 20);
   for (auto* s : services) builder.RegisterService(s);
   if (loop) loop->AdoptServerQueue(builder.AddCompletionQueue());
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (!server || selected == 0) {
+  result->server_ = builder.BuildAndStart();
+  if (!result->server_ || selected == 0) {
     return absl::UnavailableError(
         Cat("cannot listen on ", listen, " (address in use or not local?)"));
   }
   *bound = Cat(host, ":", selected);
-  SetServing(*server, false);  // until the process says it is ready
-  return server;
-}
-
-void SetServing(grpc::Server& server, bool serving) {
-  if (auto* health = server.GetHealthCheckService()) {
-    health->SetServingStatus(serving);
+  if (loop) {
+    using Health = grpc::health::v1::Health::AsyncService;
+    using grpc::health::v1::HealthCheckRequest;
+    using grpc::health::v1::HealthCheckResponse;
+    ServeUnary(
+        *loop, result->health_->service, &Health::RequestCheck,
+        [serving = result->health_->serving](const HealthCheckRequest& request,
+                                             HealthCheckResponse* reply) {
+          // Only the server as a whole (""), as gRPC's own service
+          // knows it until a service is named.
+          if (!request.service().empty()) {
+            return grpc::Status(grpc::StatusCode::NOT_FOUND, "unknown service");
+          }
+          reply->set_status(serving->load() ? HealthCheckResponse::SERVING
+                                            : HealthCheckResponse::NOT_SERVING);
+          return grpc::Status::OK;
+        });
   }
+  result->SetServing(false);  // until the process says it is ready
+  return result;
 }
 
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address) {

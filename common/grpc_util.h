@@ -11,19 +11,58 @@
 
 namespace its {
 
+// A started gRPC server and its grpc.health.v1 status.
+class GrpcServer {
+ public:
+  ~GrpcServer();
+  grpc::Server* operator->() const { return server_.get(); }
+  grpc::Server& server() const { return *server_; }
+  template <typename Deadline>
+  void Shutdown(const Deadline& deadline) {
+    server_->Shutdown(deadline);
+  }
+
+  // The server's grpc.health.v1 status (of ""): SERVING or NOT_SERVING. A
+  // server starts NOT_SERVING; its process says when it is ready (r3_stub:
+  // at once; agate: registered with its Mapping Manager; Mapping Manager: an
+  // agate is up) and when it stops. Any thread.
+  void SetServing(bool serving);
+
+ private:
+  friend absl::StatusOr<std::unique_ptr<GrpcServer>> StartGrpcServer(
+      const std::string&, const std::vector<grpc::Service*>&, std::string*,
+      GrpcLoop*);
+  struct LoopHealth;
+  GrpcServer();
+  std::unique_ptr<LoopHealth> health_;  // outlives server_
+  std::unique_ptr<grpc::Server> server_;
+};
+
 // Builds and starts a gRPC server on `listen` (host:port, port 0 = any free
-// port), with grpc.health.v1 (NOT_SERVING until SetServing) and server
-// reflection. Stores the bound address in *bound. With `loop`, asynchronous
-// services are served on that loop (it polls the server's queue).
-absl::StatusOr<std::unique_ptr<grpc::Server>> StartGrpcServer(
+// port) that answers grpc.health.v1 Check. Stores the bound address in
+// *bound.
+//
+// With `loop`, asynchronous services are served on that loop (it polls the
+// server's queue) and so is health: no other thread of the process polls
+// gRPC. gRPC's own health service (callback threads) and server reflection
+// (a synchronous service: a thread pool) would each add threads that take
+// socket events from the loop and hand them over — a third of the agate's
+// and R/3 stub's CPU per request (docs/hot-path.md). Server reflection is
+// therefore only there when ITS_GRPC_REFLECTION=1 is in the environment.
+//
+// Without `loop` (the launcher's admin API, itsload workers: off the hot
+// path) gRPC's built-in health service and reflection serve it.
+absl::StatusOr<std::unique_ptr<GrpcServer>> StartGrpcServer(
     const std::string& listen, const std::vector<grpc::Service*>& services,
     std::string* bound, GrpcLoop* loop = nullptr);
 
-// The server's grpc.health.v1 status (of "" and every service): SERVING or
-// NOT_SERVING. A server starts NOT_SERVING; its process says when it is
-// ready (r3_stub: at once; agate: registered with its Mapping Manager;
-// Mapping Manager: an agate is up) and when it stops.
-void SetServing(grpc::Server& server, bool serving);
+// The same as server.SetServing(serving).
+inline void SetServing(GrpcServer& server, bool serving) {
+  server.SetServing(serving);
+}
+
+// Whether ITS_GRPC_REFLECTION=1 asks for server reflection on loop servers.
+bool GrpcReflectionWanted();
 
 // An insecure channel to `address` (host:port, any host; no proxy lookups,
 // keepalive on long-lived streams).

@@ -161,7 +161,7 @@ class EchoServer {
   bool answer_;
   proto::R3::AsyncService service_;
   LoopThread loop_;
-  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<GrpcServer> server_;
   std::atomic<int> batches_{0}, requests_{0};
 };
 

@@ -1,8 +1,11 @@
-// Every process's gRPC server answers grpc.health.v1 with its real state and
-// lists its services by server reflection, as probes and grpcurl-style tools
-// expect. Spoken over the generic stub: the wire format, not our code.
+// Every process's gRPC server answers grpc.health.v1 with its real state, as
+// probes expect, and lists its services by server reflection when asked to
+// (ITS_GRPC_REFLECTION=1), as grpcurl-style tools expect. Spoken over the
+// generic stub: the wire format, not our code.
 #include <grpcpp/generic/generic_stub.h>
 
+#include <filesystem>
+#include <fstream>
 #include <future>
 
 #include "clients/admin.h"
@@ -76,19 +79,79 @@ std::string ReflectedServices(const std::string& address) {
   return bytes;  // the names appear in it as plain strings
 }
 
-TEST(Health, EveryProcessServesHealthAndReflection) {
+// The names of the threads of process `pid` (/proc/PID/task/*/comm).
+std::vector<std::string> ThreadNames(int pid) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& task :
+       std::filesystem::directory_iterator(Cat("/proc/", pid, "/task"), ec)) {
+    std::ifstream in(task.path() / "comm");
+    std::string name;
+    if (std::getline(in, name)) names.push_back(name);
+  }
+  return names;
+}
+
+TEST(Health, EveryProcessServesHealthOnItsLoop) {
   auto c = StartCluster();
   ASSERT_NE(c, nullptr);
   auto config = ClusterConfig::Load(c->config_dir());
   ASSERT_TRUE(config.ok()) << config.status().message();
   EXPECT_EQ(HealthStatus(config->r3_listen), 1) << "r3_stub";
-  EXPECT_NE(ReflectedServices(config->r3_listen).find("its.proto.R3"),
-            std::string::npos);
   for (const auto& inst : config->instances) {
     // A Mapping Manager serves once one of its agates is up.
     EXPECT_TRUE(WaitFor([&] {
       return HealthStatus(inst.mapping_manager) == 1;
     })) << inst.name;
+  }
+  auto agates = Admin(*c, "agates");
+  ASSERT_FALSE(agates.empty());
+  for (const auto& a : agates) {
+    std::string address = a["address"].get<std::string>();
+    // Registered with its Mapping Manager: healthy.
+    EXPECT_TRUE(WaitFor([&] { return HealthStatus(address) == 1; })) << address;
+  }
+  EXPECT_EQ(HealthStatus(c->admin_address()), 1) << "the launcher's admin API";
+  // Where nothing listens there is no answer (the probe must not hang).
+  EXPECT_EQ(HealthStatus("127.0.0.1:1"), -1);
+
+  // No reflection unless asked for, and no thread besides the loop that
+  // polls gRPC: gRPC's callback threads (nexting_thread: its built-in health
+  // service) and synchronous-server threads (reflection) would take socket
+  // events from the loop and hand them over on every message.
+  EXPECT_EQ(ReflectedServices(config->r3_listen), "");
+  int checked = 0;
+  for (const auto& p : Admin(*c, "processes")) {
+    std::string name = p["name"].get<std::string>();
+    if (name.find("wgate") != std::string::npos) continue;  // no server
+    for (const auto& thread : ThreadNames(p["pid"].get<int>())) {
+      EXPECT_EQ(thread.find("nexting"), std::string::npos) << name;
+      EXPECT_EQ(thread.find("grpcpp_sync"), std::string::npos) << name;
+    }
+    ++checked;
+  }
+  for (const auto& a : agates) {
+    for (const auto& thread : ThreadNames(a["pid"].get<int>())) {
+      EXPECT_EQ(thread.find("nexting"), std::string::npos) << "agate";
+      EXPECT_EQ(thread.find("grpcpp_sync"), std::string::npos) << "agate";
+    }
+    ++checked;
+  }
+  EXPECT_GE(checked, 3 + static_cast<int>(agates.size()));
+}
+
+// ITS_GRPC_REFLECTION=1 in the cluster's environment: every gRPC server
+// lists its services by server reflection, for grpcurl-style tools.
+TEST(Health, ReflectionWhenAskedFor) {
+  setenv("ITS_GRPC_REFLECTION", "1", 1);
+  auto c = StartCluster();
+  unsetenv("ITS_GRPC_REFLECTION");
+  ASSERT_NE(c, nullptr);
+  auto config = ClusterConfig::Load(c->config_dir());
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  EXPECT_NE(ReflectedServices(config->r3_listen).find("its.proto.R3"),
+            std::string::npos);
+  for (const auto& inst : config->instances) {
     EXPECT_NE(ReflectedServices(inst.mapping_manager).find("MappingManager"),
               std::string::npos)
         << inst.name;
@@ -97,14 +160,10 @@ TEST(Health, EveryProcessServesHealthAndReflection) {
   ASSERT_FALSE(agates.empty());
   for (const auto& a : agates) {
     std::string address = a["address"].get<std::string>();
-    // Registered with its Mapping Manager: healthy.
     EXPECT_TRUE(WaitFor([&] { return HealthStatus(address) == 1; })) << address;
     EXPECT_NE(ReflectedServices(address).find("AGate"), std::string::npos)
         << address;
   }
-  EXPECT_EQ(HealthStatus(c->admin_address()), 1) << "the launcher's admin API";
-  // Where nothing listens there is no answer (the probe must not hang).
-  EXPECT_EQ(HealthStatus("127.0.0.1:1"), -1);
 }
 
 // A drained agate (itsadm drain) takes no new session: its health says
