@@ -27,9 +27,12 @@ namespace its {
 // late hook (e.g. to log off a logon that R/3 completed after all).
 // Callbacks never run inside Call().
 //
-// `Service` is a generated service (proto::R3, proto::AGate); `Up`/`Down`
-// its batch messages with `repeated requests` / `repeated responses`.
-template <typename Service, typename Up, typename Down>
+// `Service` is a generated service (proto::R3, proto::AGate,
+// proto::MappingManager); `Up`/`Down` its batch messages with `repeated
+// requests` / `repeated responses`; `kPrepare` the stub's method that opens
+// the stream (PrepareAsyncDialog unless named).
+template <typename Service, typename Up, typename Down,
+          auto kPrepare = &Service::Stub::PrepareAsyncDialog>
 class DialogClient {
  public:
   using Request =
@@ -139,7 +142,7 @@ class DialogClient {
           if (alive.lock()) OnClosed(gen, status);
         });
     stream_->Start([this](grpc::ClientContext* ctx, grpc::CompletionQueue* cq) {
-      return stub_->PrepareAsyncDialog(ctx, cq);
+      return (stub_.get()->*kPrepare)(ctx, cq);
     });
   }
 

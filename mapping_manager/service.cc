@@ -10,75 +10,6 @@ namespace {
 
 using Service = proto::MappingManager::AsyncService;
 
-// One Assign call: the answer may wait for a process to become free
-// (MappingManager::Assign answers later), so the call lives until then.
-class AssignCall final : public GrpcLoop::Tag {
- public:
-  static void Accept(MappingManager& manager, GrpcLoop& loop, Service& service,
-                     SpanStore& spans) {
-    auto* call = new AssignCall(manager, loop, service, spans);
-    service.RequestAssign(&call->context_, &call->request_, &call->writer_,
-                          loop.cq(), loop.server_cq(), call);
-  }
-
-  void Proceed(bool ok) override {
-    if (!ok || answered_) {  // the server is shutting down, or reply sent
-      delete this;
-      return;
-    }
-    if (!loop_.stopping()) Accept(manager_, loop_, service_, spans_);
-    // The wgate's traceparent (an invalid one: no span).
-    std::optional<TraceContext> trace;
-    const auto& metadata = context_.client_metadata();
-    if (auto it = metadata.find(kTraceparentKey); it != metadata.end())
-      trace = ParseTraceparent(
-          std::string_view(it->second.data(), it->second.size()));
-    const int64_t start_us = trace ? TraceNowMicros() : 0;
-    manager_.Assign(
-        [this, trace, start_us](const grpc::Status& status,
-                                const proto::ProcessInfo& process) {
-          answered_ = true;
-          if (trace) {
-            // Step 3: words now, an Assign is a new session (rare).
-            Span& s =
-                spans_.Record(trace->trace, NewSpanId(), trace->parent, 3, 0);
-            s.start_us = start_us;
-            s.end_us = TraceNowMicros();
-            s.num[0] = status.ok() ? process.process() : -1;
-            s.num[1] = status.ok() ? process.pid() : 0;
-            s.text = Cat(manager_.last_reason(), "\n",
-                         status.ok() ? Cat("process ", process.process(),
-                                           " (pid ", process.pid(), ")")
-                                     : Cat("refused: ", status.error_message()),
-                         "\n", manager_.last_decision());
-          }
-          proto::AssignReply reply;
-          if (status.ok()) *reply.mutable_process() = process;
-          writer_.Finish(reply, status, this);
-        },
-        request_.has_process() ? std::optional<int>(request_.process())
-                               : std::nullopt);
-  }
-
- private:
-  AssignCall(MappingManager& manager, GrpcLoop& loop, Service& service,
-             SpanStore& spans)
-      : manager_(manager),
-        loop_(loop),
-        service_(service),
-        spans_(spans),
-        writer_(&context_) {}
-
-  MappingManager& manager_;
-  GrpcLoop& loop_;
-  Service& service_;
-  SpanStore& spans_;
-  grpc::ServerContext context_;
-  proto::AssignRequest request_;
-  grpc::ServerAsyncResponseWriter<proto::AssignReply> writer_;
-  bool answered_ = false;
-};
-
 // Streams directory snapshots to one wgate. Only the newest snapshot
 // matters: while a write is in flight, later snapshots replace each other.
 // Ends when the call does (the wgate cancels, or the server shuts down).
@@ -174,7 +105,18 @@ class DirectoryStream {
 }  // namespace
 
 void MappingManagerService::Start() {
-  AssignCall::Accept(manager_, loop_, service_, spans_);
+  using Stream = AsyncServerStream<proto::AssignUp, proto::AssignDown>;
+  ServeStreams<proto::AssignUp, proto::AssignDown>::Start(
+      loop_,
+      [this](grpc::ServerContext* ctx, auto* stream, void* tag) {
+        service_.RequestAssignments(ctx, stream, loop_.cq(), loop_.server_cq(),
+                                    tag);
+      },
+      [this](const Stream::Ptr& stream, proto::AssignUp& up) {
+        for (proto::AssignRequest& request : *up.mutable_requests()) {
+          Assign(stream, request);
+        }
+      });
   DirectoryStream::Accept(manager_, loop_, service_);
   ServeUnary(loop_, service_, &Service::RequestRegister,
              [this](const proto::RegisterRequest& request, proto::Empty*) {
@@ -223,6 +165,49 @@ void MappingManagerService::Start() {
                *reply = manager_.Directory();
                return grpc::Status::OK;
              });
+}
+
+void MappingManagerService::Assign(
+    const std::shared_ptr<
+        AsyncServerStream<proto::AssignUp, proto::AssignDown>>& stream,
+    const proto::AssignRequest& request) {
+  // The wgate's traceparent (an invalid one: no span).
+  std::optional<TraceContext> trace;
+  if (!request.traceparent().empty())
+    trace = ParseTraceparent(request.traceparent());
+  const int64_t start_us = trace ? TraceNowMicros() : 0;
+  // The answer may come later (a process to wait for): the stream lives
+  // until then; if it closed meanwhile, Send() drops the result.
+  manager_.Assign(
+      [this, stream, id = request.id(), trace, start_us](
+          const grpc::Status& status, const proto::ProcessInfo& process) {
+        if (trace) {
+          // Step 3: words now, an Assign is a new session (rare).
+          Span& s =
+              spans_.Record(trace->trace, NewSpanId(), trace->parent, 3, 0);
+          s.start_us = start_us;
+          s.end_us = TraceNowMicros();
+          s.num[0] = status.ok() ? process.process() : -1;
+          s.num[1] = status.ok() ? process.pid() : 0;
+          s.text = Cat(manager_.last_reason(), "\n",
+                       status.ok() ? Cat("process ", process.process(),
+                                         " (pid ", process.pid(), ")")
+                                   : Cat("refused: ", status.error_message()),
+                       "\n", manager_.last_decision());
+        }
+        stream->Send([&](proto::AssignDown& down) {
+          proto::AssignResult* r = down.add_responses();
+          r->set_id(id);
+          r->set_code(status.error_code());
+          if (status.ok()) {
+            *r->mutable_process() = process;
+          } else {
+            r->set_message(status.error_message());
+          }
+        });
+      },
+      request.has_process() ? std::optional<int>(request.process())
+                            : std::nullopt);
 }
 
 }  // namespace its::mm

@@ -2,6 +2,9 @@
 
 #include <unistd.h>
 
+#include <memory>
+
+#include "common/async_stream.h"
 #include "common/grpc_loop.h"
 #include "common/trace.h"
 #include "mapping_manager/manager.h"
@@ -9,10 +12,10 @@
 
 namespace its::mm {
 
-// The Mapping Manager's gRPC face on the loop: unary control calls (Assign
-// answers when a process is free, the others at once) and the
-// server-streaming directory. Register service() with StartGrpcServer(...,
-// &loop), then Start().
+// The Mapping Manager's gRPC face on the loop: the wgates' batched
+// Assignments streams (an assignment is answered when a process is free),
+// unary control calls (answered at once) and the server-streaming directory.
+// Register service() with StartGrpcServer(..., &loop), then Start().
 class MappingManagerService {
  public:
   MappingManagerService(MappingManager& manager, GrpcLoop& loop)
@@ -23,6 +26,11 @@ class MappingManagerService {
   void Start();
 
  private:
+  void Assign(
+      const std::shared_ptr<
+          AsyncServerStream<proto::AssignUp, proto::AssignDown>>& stream,
+      const proto::AssignRequest& request);
+
   MappingManager& manager_;
   GrpcLoop& loop_;
   proto::MappingManager::AsyncService service_;

@@ -18,6 +18,7 @@ void GrpcSide::Start() {
     loop_.Run();
     loop_.thread().Check();  // ended: nobody else touches agates_ now
     agates_.clear();  // their failures were deferred to a loop that has ended
+    managers_.clear();
   });
 }
 
@@ -162,6 +163,36 @@ void GrpcSide::FlushToAsio() {
       }
     }
     for (auto& fn : *fns) fn();
+  });
+}
+
+void GrpcSide::CallAssign(const std::string& address,
+                          proto::AssignRequest request,
+                          std::chrono::milliseconds timeout, AssignDone done) {
+  OnLoop([this, address, request = std::move(request), timeout,
+          done = std::move(done)]() mutable {
+    loop_.thread().Check();
+    auto& client = managers_[address];
+    if (!client) {
+      client = std::make_unique<AssignClient>(
+          loop_, address,
+          [](AssignClient::Failure why) {
+            proto::AssignResult r;
+            if (why == AssignClient::Failure::kDeadline) {
+              r.set_code(grpc::StatusCode::DEADLINE_EXCEEDED);
+              r.set_message("no answer in time");
+            } else {
+              r.set_code(grpc::StatusCode::UNAVAILABLE);
+              r.set_message("the stream to the Mapping Manager broke");
+            }
+            return r;
+          },
+          timeout);
+    }
+    client->Call(std::move(request),
+                 [this, done = std::move(done)](proto::AssignResult& r) {
+                   OnAsio([done, r = std::move(r)]() mutable { done(r); });
+                 });
   });
 }
 

@@ -22,6 +22,9 @@ namespace its::wgate {
 
 using AGateClient =
     DialogClient<proto::AGate, proto::AGateUp, proto::AGateDown>;
+using AssignClient =
+    DialogClient<proto::MappingManager, proto::AssignUp, proto::AssignDown,
+                 &proto::MappingManager::Stub::PrepareAsyncAssignments>;
 
 // The wgate's gRPC, on a GrpcLoop thread of its own beside the Asio thread
 // that serves HTTP (gRPC cannot poll Asio's sockets, nor Asio gRPC's). Work
@@ -69,6 +72,15 @@ class GrpcSide {
     asio_thread_.Check();
     late_hook_ = std::move(hook);
   }
+
+  // Asio thread. Asks the Mapping Manager at `address` for a process over
+  // its batched Assignments stream; `done` runs on the Asio thread, exactly
+  // once: with the manager's result, or UNAVAILABLE (the stream broke) or
+  // DEADLINE_EXCEEDED (no answer within `timeout`, fixed per manager by its
+  // first call) as the result's code.
+  using AssignDone = std::function<void(proto::AssignResult&)>;
+  void CallAssign(const std::string& address, proto::AssignRequest request,
+                  std::chrono::milliseconds timeout, AssignDone done);
 
   // Asio thread: runs `fn` on the loop thread (with the next hand-over).
   void OnLoop(std::function<void()> fn);
@@ -146,6 +158,8 @@ class GrpcSide {
 
   // Loop thread.
   std::unordered_map<std::string, std::unique_ptr<AGateClient>> agates_
+      ABSL_GUARDED_BY(loop_.thread());
+  std::unordered_map<std::string, std::unique_ptr<AssignClient>> managers_
       ABSL_GUARDED_BY(loop_.thread());
   std::vector<Answer> in_ ABSL_GUARDED_BY(loop_.thread());
   std::vector<std::function<void()>> in_fns_ ABSL_GUARDED_BY(loop_.thread());

@@ -112,28 +112,22 @@ void WGate::TryInstances(std::shared_ptr<proto::AGateRequest> req,
     return;
   }
   ++metrics_.assign_calls;
-  // Before `plan` moves into the callback (argument order is unspecified).
-  proto::MappingManager::Stub* manager = managers_[plan.order[next]].get();
+  const size_t index = plan.order[next];
   proto::AssignRequest areq;
   areq.set_service(req->service());
   if (plan.process) areq.set_process(*plan.process);
-  // Step 2's span; the Mapping Manager's step 3 is its child (traceparent
-  // in the call's metadata).
-  const SpanRef span = BeginAssign(*req, plan.order[next]);
-  std::string traceparent =
-      span.id ? FormatTraceparent(TraceOf(*req), span.id) : std::string();
-  grpc_.Unary<proto::AssignReply>(
-      std::min(kAssignDeadlineMs,
-               static_cast<int>(config_.wgate_step_timeout_s * 1000)),
-      [manager, areq, traceparent = std::move(traceparent)](
-          grpc::ClientContext* ctx, grpc::CompletionQueue* cq) {
-        if (!traceparent.empty())
-          ctx->AddMetadata(kTraceparentKey, traceparent);
-        return manager->AsyncAssign(ctx, areq, cq);
-      },
+  // Step 2's span; the Mapping Manager's step 3 is its child.
+  const SpanRef span = BeginAssign(*req, index);
+  if (span.id) areq.set_traceparent(FormatTraceparent(TraceOf(*req), span.id));
+  grpc_.CallAssign(
+      config_.instances[index].mapping_manager, std::move(areq),
+      std::chrono::milliseconds(
+          std::min(kAssignDeadlineMs,
+                   static_cast<int>(config_.wgate_step_timeout_s * 1000))),
       [this, req, plan = std::move(plan), next, span,
-       respond = std::move(respond)](const grpc::Status& status,
-                                     proto::AssignReply& reply) mutable {
+       respond = std::move(respond)](proto::AssignResult& reply) mutable {
+        const grpc::Status status(static_cast<grpc::StatusCode>(reply.code()),
+                                  reply.message());
         EndAssign(span, status, reply);
         if (!status.ok() && plan.routed) {
           // ~agate_routing: the named instance (and process) or nothing.

@@ -135,7 +135,7 @@ WGate::SpanRef WGate::BeginAssign(const proto::AGateRequest& req,
 }
 
 void WGate::EndAssign(SpanRef ref, const grpc::Status& status,
-                      const proto::AssignReply& reply) {
+                      const proto::AssignResult& reply) {
   Span* s = spans_.Still(ref.index, ref.id);
   if (s == nullptr) return;
   s->end_us = TraceNowMicros();

@@ -123,7 +123,7 @@ class WGate {
   void RecordRoute(const proto::AGateRequest& req, const RouteDecision& d);
   SpanRef BeginAssign(const proto::AGateRequest& req, size_t instance);
   void EndAssign(SpanRef ref, const grpc::Status& status,
-                 const proto::AssignReply& reply);
+                 const proto::AssignResult& reply);
   proto::TraceReply OwnSpans(TraceId trace) const;
   void ServeTrace(const std::string& id, bool json, Respond respond);
   void ServeTraceList(Respond respond);
