@@ -87,6 +87,19 @@ AgateMetrics::AgateMetrics(prometheus::Registry& registry,
                         .Labels(labels)
                         .Register(registry)
                         .Add({})),
+      queued_(prometheus::BuildGauge()
+                  .Name("its_agate_work_queue")
+                  .Help("Steps and logons waiting for a free work thread")
+                  .Labels(labels)
+                  .Register(registry)
+                  .Add({})),
+      waited_(prometheus::BuildCounter()
+                  .Name("its_agate_work_waits_total")
+                  .Help("Steps and logons that waited for a free work thread "
+                        "(work_threads smaller than the load needs)")
+                  .Labels(labels)
+                  .Register(registry)
+                  .Add({})),
       weight_(prometheus::BuildGauge()
                   .Name("its_agate_weight")
                   .Help("Load weight w of the process, from its own load "

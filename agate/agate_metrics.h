@@ -55,10 +55,17 @@ class AgateMetrics {
   void Request() { requests_.Increment(); }
   void StepDone(double real_s) { step_.Observe(real_s); }
   void LogonDone(double real_s) { logon_.Observe(real_s); }
-  void Load(int sessions, int busy_threads, double weight) {
+  // `waited`: works that ever waited for a work thread (WorkThreads).
+  void Load(int sessions, int busy_threads, double weight, size_t queued,
+            uint64_t waited) {
     sessions_.Set(sessions);
     busy_threads_.Set(busy_threads);
     weight_.Set(weight);
+    queued_.Set(static_cast<double>(queued));
+    if (waited > waited_seen_) {
+      waited_.Increment(static_cast<double>(waited - waited_seen_));
+      waited_seen_ = waited;
+    }
   }
   void set_draining(bool draining) { draining_.Set(draining ? 1 : 0); }
 
@@ -71,6 +78,9 @@ class AgateMetrics {
   prometheus::Histogram& logon_;
   prometheus::Gauge& sessions_;
   prometheus::Gauge& busy_threads_;
+  prometheus::Gauge& queued_;
+  prometheus::Counter& waited_;
+  uint64_t waited_seen_ = 0;
   prometheus::Gauge& weight_;
   prometheus::Gauge& draining_;
 };

@@ -310,7 +310,8 @@ proto::LoadReport AGateProcess::Load() {
     metrics_->Load(
         r.sessions(), r.busy_threads(),
         LoadWeight({r.sessions(), options_.max_sessions, r.busy_threads(),
-                    options_.work_threads, r.turnaround_s()}));
+                    options_.work_threads, r.turnaround_s()}),
+        threads_.queued(), threads_.waited());
   }
   return r;
 }

@@ -9,6 +9,7 @@ void WorkThreads::Run(Work work) {
     ++busy_;
     work(clock_.Now());
   } else {
+    ++waited_;
     queue_.push_back(std::move(work));
   }
 }

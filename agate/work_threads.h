@@ -30,6 +30,9 @@ class WorkThreads {
 
   int busy() const { return busy_; }
   size_t queued() const { return queue_.size(); }
+  // How many works had to wait for a thread, ever: more than none under a
+  // steady load means MaxWorkThreads is smaller than that load needs.
+  uint64_t waited() const { return waited_; }
   // Average turnaround in seconds of the releases since the last call (0 if
   // none), and starts counting anew: one load report's figure.
   double TakeTurnaround();
@@ -39,6 +42,7 @@ class WorkThreads {
   const int max_threads_;
   int busy_ = 0;
   std::deque<Work> queue_;
+  uint64_t waited_ = 0;
   double tat_sum_s_ = 0;
   uint64_t tat_count_ = 0;
 };

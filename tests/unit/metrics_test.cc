@@ -34,7 +34,8 @@ TEST(AgateMetrics, ExposesCountersByReasonAndCumulativeHistograms) {
   m.Answered(proto::PAGE);  // no error
   m.StepDone(0.003);
   m.StepDone(0.2);
-  m.Load(5, 2, 0.25);
+  m.Load(5, 2, 0.25, 3, 7);
+  m.Load(5, 2, 0.25, 3, 9);  // the counter follows the pool's total
   std::string t = MetricsHttpServer::Exposition(registry);
   const std::string l = R"(instance="IT1",pid="7",process="0")";
   EXPECT_TRUE(Has(t, "# TYPE its_agate_session_ends_total counter")) << t;
@@ -66,6 +67,8 @@ TEST(AgateMetrics, ExposesCountersByReasonAndCumulativeHistograms) {
   EXPECT_TRUE(Has(t, "its_agate_step_seconds_sum{" + l + "} 0.203"));
   EXPECT_TRUE(Has(t, "its_agate_sessions{" + l + "} 5"));
   EXPECT_TRUE(Has(t, "its_agate_busy_threads{" + l + "} 2"));
+  EXPECT_TRUE(Has(t, "its_agate_work_queue{" + l + "} 3"));
+  EXPECT_TRUE(Has(t, "its_agate_work_waits_total{" + l + "} 9"));
   EXPECT_TRUE(Has(t, "its_agate_weight{" + l + "} 0.25"));
   EXPECT_TRUE(Has(t, "its_agate_max_threads{" + l + "} 4"));
   EXPECT_TRUE(Has(t, "its_agate_incarnation{" + l + "} 3"));

@@ -63,6 +63,22 @@ TEST(WorkThreads, WorkMayReleaseItsThreadAtOnce) {
   EXPECT_EQ(pool.busy(), 0);
 }
 
+TEST(WorkThreads, CountsTheWorksThatWaitedForAThread) {
+  FakeClock clock;
+  WorkThreads pool(clock, 2);
+  std::vector<SimMicros> started;
+  for (int i = 0; i < 5; ++i) {
+    pool.Run([&](SimMicros t) { started.push_back(t); });
+  }
+  EXPECT_EQ(pool.waited(), 3u);  // two ran at once
+  EXPECT_EQ(pool.queued(), 3u);
+  pool.Release(started[0]);  // the next queued one runs: no new wait
+  EXPECT_EQ(pool.waited(), 3u);
+  EXPECT_EQ(pool.queued(), 2u);
+  pool.Run([&](SimMicros t) { started.push_back(t); });
+  EXPECT_EQ(pool.waited(), 4u);
+}
+
 TEST(WorkThreads, TurnaroundIsTheAverageSinceTheLastReport) {
   FakeClock clock;
   WorkThreads pool(clock, 4);
