@@ -26,7 +26,7 @@ struct AgateInstanceConfig {
   int max_agates = 4;       // MaxAGates
   int inc_agates = 1;       // IncAGates
   int max_sessions = 1000;  // MaxSessions per AGate process
-  int work_threads = 4;     // MaxWorkThreads per AGate process
+  int work_threads = 8;     // MaxWorkThreads per AGate process
   double overload_weight = 0.25;
   // A process whose load reports stopped (unresponsive) is killed and
   // restarted after this many real seconds; 0 = never.

@@ -209,11 +209,14 @@ TEST(Lifecycle, StatisticsLogsAreWrittenEverySimulatedMinute) {
     return std::string((std::istreambuf_iterator<char>(in)),
                        std::istreambuf_iterator<char>());
   };
+  auto config = ClusterConfig::Load(c->config_dir());
+  ASSERT_TRUE(config.ok());
+  const std::string threads =
+      Cat(" threads=0/", config->instances[0].work_threads, " ");
   EXPECT_TRUE(WaitFor(
       [&] {
         return read("loadstat.log").find(": Total 2: ") != std::string::npos &&
-               read("performance.log").find(" threads=0/4 ") !=
-                   std::string::npos;
+               read("performance.log").find(threads) != std::string::npos;
       },
       4000))
       << read("loadstat.log");

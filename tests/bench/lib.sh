@@ -1,0 +1,47 @@
+# Helpers shared by the benchmarks (tests/bench/hotpath, tests/bench/million):
+# source it after setting $root, $work and $secs.
+
+bin=$root/build/bin
+pids=()
+
+# Starts itscluster on the configuration in $1 (run directory $work/run-$2);
+# sets $url. The caller's cleanup signals ${pids[@]}.
+bench_start_cluster() {  # CONFIG_DIR NAME
+  "$bin/itscluster" --config "$1" --run-dir "$work/run-$2" --ephemeral-ports > "$work/$2.out" 2>/dev/null &
+  pids+=($!)
+  for _ in $(seq 300); do grep -q '^ready' "$work/$2.out" 2>/dev/null && break; sleep 0.1; done
+  url=$(awk '/^ready/ {print $2}' "$work/$2.out")
+  [ -n "$url" ] || { echo "cluster did not start" >&2; exit 1; }
+}
+
+# wrk over $secs seconds -> "rps p99_ms non2xx requests"
+bench_wrk() {  # URL [wrk args...]
+  local out rps p99 bad n
+  out=$(wrk -t1 -c64 -d"${secs}"s --latency "$@")
+  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  n=$(awk '/ requests in / {print $1}' <<<"$out")
+  p99=$(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us$/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v*=1000}; print v}' <<<"$out")
+  bad=$(awk '/Non-2xx/ {print $NF}' <<<"$out")
+  echo "$rps $p99 ${bad:-0} $n"
+}
+
+# Logs N users (LOAD00001...) on to FB03 and makes one step in each; their
+# cookies go to $work/cookies, one per line.
+bench_open_sessions() {  # N
+  : > "$work/cookies"
+  local i u c
+  for i in $(seq 1 "$1"); do
+    u=$(printf 'LOAD%05d' "$i")
+    curl -s -D - -o /dev/null -X POST --data "~client=100&~login=$u&~password=welcome&~transaction=FB03" \
+      "$url/scripts/wgate/webgui/!" | grep -o '~session=[^;]*' >> "$work/cookies"
+  done
+  [ "$(wc -l < "$work/cookies")" = "$1" ] || { echo "could not open $1 sessions" >&2; exit 1; }
+  while read -r c; do
+    curl -s -o /dev/null -H "Cookie: $c" "$url/scripts/wgate/webgui/?~okcode=/00&RF05L-BELNR=4711"
+  done < "$work/cookies"
+}
+
+# Dialog steps over the sessions in $work/cookies -> bench_wrk's line.
+bench_steps() {
+  COOKIES=$work/cookies bench_wrk -s "$root/tests/bench/steps.lua" "$url"
+}
