@@ -85,8 +85,10 @@ class DialogClient {
     if (!stream_) Connect();
     uint64_t id = next_id_++;
     request.set_id(id);
-    bool sent =
-        stream_->Send([&](Up& up) { up.add_requests()->Swap(&request); });
+    // Connect() may have closed the stream at once (the loop is stopping).
+    bool sent = stream_ && stream_->Send([&](Up& up) {
+      up.add_requests()->Swap(&request);
+    });
     if (!sent) {
       Fail(id, std::move(done), Failure::kConnectionLost);
       return;

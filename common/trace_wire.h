@@ -10,9 +10,6 @@
 
 namespace its {
 
-// The gRPC metadata key of the unary Assign call.
-inline constexpr char kTraceparentKey[] = "traceparent";
-
 // trace_hi, trace_lo of an AGateRequest or R3Request (invalid: none).
 template <typename Message>
 TraceId TraceOf(const Message& m) {

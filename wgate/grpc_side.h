@@ -90,8 +90,8 @@ class GrpcSide {
 
   // Asio thread: one unary call; `done(status, reply)` runs on the Asio
   // thread. `start(context, cq)` runs on the loop thread and begins the
-  // call, e.g. [stub, req](auto* ctx, auto* cq) { return stub->AsyncAssign(ctx,
-  // req, cq); }.
+  // call, e.g. [stub, q](auto* ctx, auto* cq) { return stub->AsyncGetTrace(ctx,
+  // q, cq); }.
   template <typename Resp, typename Start>
   void Unary(int deadline_ms, Start start,
              std::function<void(const grpc::Status&, Resp&)> done) {

@@ -122,8 +122,8 @@ void WGate::TryInstances(std::shared_ptr<proto::AGateRequest> req,
   grpc_.CallAssign(
       config_.instances[index].mapping_manager, std::move(areq),
       std::chrono::milliseconds(
-          std::min(kAssignDeadlineMs,
-                   static_cast<int>(config_.wgate_step_timeout_s * 1000))),
+          std::clamp(static_cast<int>(config_.wgate_step_timeout_s * 1000), 1,
+                     kAssignDeadlineMs)),
       [this, req, plan = std::move(plan), next, span,
        respond = std::move(respond)](proto::AssignResult& reply) mutable {
         const grpc::Status status(static_cast<grpc::StatusCode>(reply.code()),
