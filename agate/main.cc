@@ -168,11 +168,11 @@ int main(int argc, char** argv) {
   // session; docs/architecture.md §7).
   bool draining = false;
   link.set_registered_hook(
-      [&server, &draining] { its::SetServing(**server, !draining); });
+      [&server, &draining] { (*server)->SetServing(!draining); });
   link.set_draining_hook([&](bool drained) {
     draining = drained;
     metrics.set_draining(drained);
-    its::SetServing(**server, !drained);
+    (*server)->SetServing(!drained);
   });
   link.Start();
 
@@ -195,7 +195,7 @@ int main(int argc, char** argv) {
   arm(period);
   its::AnnounceReady("agate", reachable, metrics_address);
   its::RunUntilSignal(loop, [&] {
-    its::SetServing(**server, false);
+    (*server)->SetServing(false);
     (*server)->Shutdown(its::DeadlineIn(500));
   });
   return 0;

@@ -23,7 +23,7 @@ absl::Status Cluster::StartAdmin() {
             " ([supervisor] listen in cluster.toml)"));
   }
   admin_server_ = std::move(*server);
-  SetServing(*admin_server_, true);
+  admin_server_->SetServing(true);
   if (!config_.contains("supervisor"))
     config_.insert("supervisor", toml::table{});
   config_["supervisor"].as_table()->insert_or_assign("listen", admin_address_);

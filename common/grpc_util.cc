@@ -31,6 +31,12 @@ class WithoutReflection final : public grpc::ServerBuilderOption {
   }
 };
 
+// Whether ITS_GRPC_REFLECTION=1 asks for server reflection on loop servers.
+bool GrpcReflectionWanted() {
+  const char* v = std::getenv("ITS_GRPC_REFLECTION");
+  return v != nullptr && std::string_view(v) == "1";
+}
+
 }  // namespace
 
 // grpc.health.v1 Check on the server's loop.
@@ -50,11 +56,6 @@ void GrpcServer::SetServing(bool serving) {
   } else if (auto* health = server_->GetHealthCheckService()) {
     health->SetServingStatus(serving);
   }
-}
-
-bool GrpcReflectionWanted() {
-  const char* v = std::getenv("ITS_GRPC_REFLECTION");
-  return v != nullptr && std::string_view(v) == "1";
 }
 
 absl::StatusOr<std::unique_ptr<GrpcServer>> StartGrpcServer(

@@ -16,7 +16,6 @@ class GrpcServer {
  public:
   ~GrpcServer();
   grpc::Server* operator->() const { return server_.get(); }
-  grpc::Server& server() const { return *server_; }
   template <typename Deadline>
   void Shutdown(const Deadline& deadline) {
     server_->Shutdown(deadline);
@@ -55,14 +54,6 @@ class GrpcServer {
 absl::StatusOr<std::unique_ptr<GrpcServer>> StartGrpcServer(
     const std::string& listen, const std::vector<grpc::Service*>& services,
     std::string* bound, GrpcLoop* loop = nullptr);
-
-// The same as server.SetServing(serving).
-inline void SetServing(GrpcServer& server, bool serving) {
-  server.SetServing(serving);
-}
-
-// Whether ITS_GRPC_REFLECTION=1 asks for server reflection on loop servers.
-bool GrpcReflectionWanted();
 
 // An insecure channel to `address` (host:port, any host; no proxy lookups,
 // keepalive on long-lived streams).

@@ -126,7 +126,7 @@ int main(int argc, char** argv) {
       bool up = false;
       for (const auto& p : d.processes())
         up |= p.state() == its::proto::ProcessInfo::UP && !p.draining();
-      its::SetServing(**server, up && !d.draining());
+      (*server)->SetServing(up && !d.draining());
     });
     manager.AddListener([&metrics, &metrics_address](const auto& d) {
       metrics.Directory(d, metrics_address);
@@ -161,7 +161,7 @@ int main(int argc, char** argv) {
     auto stopped = std::make_shared<std::promise<void>>();
     loop.Post([&manager, stopped, &health_listener, &server] {
       manager.RemoveListener(health_listener);
-      its::SetServing(**server, false);
+      (*server)->SetServing(false);
       manager.StopAll([stopped] { stopped->set_value(); });
     });
     if (stopped->get_future().wait_for(std::chrono::seconds(10)) !=

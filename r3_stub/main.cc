@@ -81,10 +81,10 @@ int main(int argc, char** argv) {
   }
   spdlog::info("R/3 stub metrics on {}", (*metrics_server)->address());
   r3_server.Start();
-  its::SetServing(**server, true);
+  (*server)->SetServing(true);
   its::AnnounceReady("r3_stub", bound, (*metrics_server)->address());
   its::RunUntilSignal(loop, [&] {
-    its::SetServing(**server, false);
+    (*server)->SetServing(false);
     (*server)->Shutdown(its::DeadlineIn(1000));
   });
   return 0;
