@@ -34,9 +34,9 @@ std::string R3System::Expand(const std::string& tmpl, const Session& s,
     out.append(tmpl, i, open - i);
     std::string name = tmpl.substr(open + 1, close - open - 1);
     if (name == "CLIENT") {
-      out += s.client;
+      out += s.client();
     } else if (name == "USER") {
-      out += s.user;
+      out += s.user();
     } else if (name == "LOCK_OWNER") {
       out += lock_owner;
     } else if (auto it = s.vars.find(name); it != s.vars.end()) {
@@ -200,7 +200,7 @@ void R3System::Dispatch(
       *type = "E";
     } else if (held == locks_.end()) {
       locks_.emplace(
-          key, Lock{s.id, s.client, s.user, action->lock->mode, clock_.Now()});
+          key, Lock{s.id, s.client(), s.user(), action->lock->mode, clock_.Now()});
       s.locks.push_back(key);
     }
   }

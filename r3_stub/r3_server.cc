@@ -67,18 +67,13 @@ void R3Server::Handle(const Stream::Ptr& stream, proto::R3Up& batch) {
     proto::R3Response resp;
     switch (req.kind_case()) {
       case proto::R3Request::kLogon:
-        resp = system_.Logon(req.logon(), &step_ms);
-        if (resp.code() == proto::R3Response::OK) {
-          owners_[resp.session()] = stream;
-          by_stream_[stream.get()].insert(resp.session());
-        }
+        resp = system_.Logon(req.logon(), &step_ms, OwnerOf(stream));
         break;
       case proto::R3Request::kStep:
         resp = system_.Step(req.step(), &step_ms);
         break;
       case proto::R3Request::kLogoff:
         resp = system_.Logoff(req.logoff());
-        Forget(req.logoff().session());
         break;
       default:
         resp.set_code(proto::R3Response::REFUSED);
@@ -167,20 +162,16 @@ proto::TraceReply R3Server::Trace(const proto::TraceQuery& query) const {
   return reply;
 }
 
-void R3Server::Forget(uint64_t session) {
-  auto it = owners_.find(session);
-  if (it == owners_.end()) return;
-  if (auto stream = it->second.lock()) {
-    auto mine = by_stream_.find(stream.get());
-    if (mine != by_stream_.end()) mine->second.erase(session);
-  }
-  owners_.erase(it);
+uint32_t R3Server::OwnerOf(const Stream::Ptr& stream) {
+  auto [it, inserted] = owner_of_.try_emplace(stream.get(), next_owner_);
+  if (inserted) streams_.emplace(next_owner_++, stream);
+  return it->second;
 }
 
 void R3Server::PushEnded() {
   for (const R3System::Ended& e : system_.TakeEnded()) {
-    auto it = owners_.find(e.session);
-    if (it == owners_.end()) continue;
+    auto it = streams_.find(e.owner);
+    if (it == streams_.end()) continue;
     if (auto stream = it->second.lock()) {
       stream->Send([&](proto::R3Down& down) {
         proto::R3SessionEnded* ended = down.add_ended();
@@ -188,30 +179,25 @@ void R3Server::PushEnded() {
         ended->set_reason(e.reason);
       });
     }
-    Forget(e.session);
     if (metrics_) metrics_->EndedByR3(1);
   }
 }
 
 void R3Server::StreamClosed(const Stream::Ptr& stream) {
-  auto mine = by_stream_.find(stream.get());
-  if (mine == by_stream_.end()) return;
-  std::unordered_set<uint64_t> sessions = std::move(mine->second);
-  by_stream_.erase(mine);
-  if (sessions.empty() || loop_.stopping()) return;
+  auto it = owner_of_.find(stream.get());
+  if (it == owner_of_.end()) return;
+  const uint32_t owner = it->second;
+  owner_of_.erase(it);
+  streams_.erase(owner);
+  if (loop_.stopping()) return;
+  // Like SAP's gateway ending the contexts of a broken connection.
+  const size_t ended = system_.EndOwnedBy(owner);
+  if (ended == 0) return;
   spdlog::warn(
-      "dialog connection of an AGate process broke: ending its {} user "
+      "dialog connection of an AGate process broke: ended its {} user "
       "session(s) and their locks",
-      sessions.size());
-  if (metrics_) metrics_->EndedByBrokenStream(sessions.size());
-  for (uint64_t id : sessions) {
-    owners_.erase(id);
-    proto::R3Logoff off;
-    off.set_session(id);
-    off.set_reason("connection to the AGate process broken");
-    system_.Logoff(off);
-  }
-  system_.TakeEnded();  // nothing to push: nobody holds these any more
+      ended);
+  if (metrics_) metrics_->EndedByBrokenStream(ended);
 }
 
 void R3Server::Tick() {
@@ -219,7 +205,7 @@ void R3Server::Tick() {
   PushEnded();
   if (metrics_) {
     metrics_->Tick(system_.session_count(), system_.security_session_count(),
-                   system_.lock_count(), by_stream_.size());
+                   system_.lock_count(), owner_of_.size());
   }
   auto period = std::clamp(clock_.RealDuration(kSimSecond),
                            std::chrono::microseconds(5000),

@@ -4,7 +4,6 @@
 
 #include <memory>
 #include <unordered_map>
-#include <unordered_set>
 
 #include "common/async_stream.h"
 #include "common/clock.h"
@@ -23,9 +22,7 @@ namespace its::r3 {
 class R3Server {
  public:
   R3Server(R3System& system, GrpcLoop& loop, const Clock& clock)
-      : system_(system), loop_(loop), clock_(clock), tick_(loop) {
-    owners_.reserve(system.expected_sessions());  // no rehash-all later
-  }
+      : system_(system), loop_(loop), clock_(clock), tick_(loop) {}
 
   // Register with the ServerBuilder before it starts.
   grpc::Service* service() { return &service_; }
@@ -44,7 +41,8 @@ class R3Server {
   // ending the contexts of a broken connection, its user sessions end and
   // their locks go.
   void StreamClosed(const Stream::Ptr& stream);
-  void Forget(uint64_t session);  // no longer owned by any stream
+  // The owner number of `stream` in R3System (a new one on first use).
+  uint32_t OwnerOf(const Stream::Ptr& stream);
   void Tick();
   // Step 5 of a traced request (docs/architecture.md §7.1): what R/3 did,
   // kept as numbers; `real_us` how long it takes (the step's timer).
@@ -55,10 +53,11 @@ class R3Server {
   proto::R3::AsyncService service_;
   SpanStore spans_;
   const int pid_ = getpid();
-  // Which agate stream logged each user session on (for pushes).
-  std::unordered_map<uint64_t, std::weak_ptr<Stream>> owners_;
-  // The user sessions each open stream logged on.
-  std::unordered_map<const Stream*, std::unordered_set<uint64_t>> by_stream_;
+  // Each agate stream that logged sessions on, by its owner number in
+  // R3System (which keeps each session's owner: no per-session entry here).
+  std::unordered_map<const Stream*, uint32_t> owner_of_;
+  std::unordered_map<uint32_t, std::weak_ptr<Stream>> streams_;
+  uint32_t next_owner_ = 1;
 
   R3System& system_;
   GrpcLoop& loop_;

@@ -55,25 +55,60 @@ void R3System::EndUserSession(uint64_t id, const std::string& reason) {
   Session& s = it->second;
   ReleaseLocks(id);
   wheel_.Cancel(id);
-  auto& mine = by_user_[{s.client, s.user}];
-  std::erase(mine, id);
-  if (mine.empty()) by_user_.erase({s.client, s.user});
+  Unlink(s);
+  auto mine = by_user_.find(*s.who);
+  std::erase(mine->second, id);
+  if (mine->second.empty()) by_user_.erase(mine);  // s.who dangles from here
   auto sec = security_.find(s.security);
   if (sec != security_.end()) {
-    std::erase(sec->second.sessions, id);
+    auto& linked = sec->second.sessions;
+    linked.erase(std::remove(linked.begin(), linked.end(), id), linked.end());
     if (sec->second.sessions.empty()) {  // the logon is over
       wheel_.Cancel(sec->first | kSecurityKey);
       security_.erase(sec);
     }
   }
+  const uint32_t owner = s.owner;
   sessions_.erase(it);
-  if (!reason.empty()) ended_.push_back(Ended{id, reason});
+  if (!reason.empty()) ended_.push_back(Ended{id, owner, reason});
+}
+
+void R3System::Link(Session& s) {
+  if (s.owner == 0) return;
+  Session*& head = owned_[s.owner];
+  s.owned_prev = nullptr;
+  s.owned_next = head;
+  if (head) head->owned_prev = &s;
+  head = &s;
+}
+
+void R3System::Unlink(Session& s) {
+  if (s.owner == 0) return;
+  if (s.owned_next) s.owned_next->owned_prev = s.owned_prev;
+  if (s.owned_prev) {
+    s.owned_prev->owned_next = s.owned_next;
+  } else if (s.owned_next) {
+    owned_[s.owner] = s.owned_next;
+  } else {
+    owned_.erase(s.owner);
+  }
+  s.owned_prev = s.owned_next = nullptr;
+}
+
+size_t R3System::EndOwnedBy(uint32_t owner) {
+  size_t n = 0;
+  while (true) {
+    auto it = owned_.find(owner);
+    if (it == owned_.end()) return n;
+    EndUserSession(it->second->id, "");  // unlinks it: the next is the head
+    ++n;
+  }
 }
 
 bool R3System::EndSecuritySession(uint64_t id) {
   auto sec = security_.find(id);
   if (sec == security_.end()) return false;
-  std::vector<uint64_t> linked = sec->second.sessions;
+  auto linked = sec->second.sessions;
   for (uint64_t s : linked) EndUserSession(s, "security session ended (SM05)");
   security_.erase(id);  // if it had no sessions left
   wheel_.Cancel(id | kSecurityKey);
@@ -89,7 +124,7 @@ bool R3System::Advance() {
       uint64_t id = key & ~kSecurityKey;
       auto sec = security_.find(id);
       if (sec == security_.end()) continue;
-      std::vector<uint64_t> linked = sec->second.sessions;
+      auto linked = sec->second.sessions;
       for (uint64_t s : linked) {
         EndUserSession(
             s, "security session timed out (http/security_session_timeout)");
@@ -120,8 +155,8 @@ proto::Sm05Reply R3System::SecuritySessions() const {
   for (const SecuritySession* s : list) {
     proto::Sm05Row* r = reply.add_rows();
     r->set_id(s->id);
-    r->set_client(s->client);
-    r->set_user(s->user);
+    r->set_client(s->who->first);
+    r->set_user(s->who->second);
     r->set_sessions(static_cast<int>(s->sessions.size()));
     r->set_created(FormatTimeOfDay(s->created));
     r->set_last_activity(FormatTimeOfDay(s->last_activity));
@@ -135,7 +170,8 @@ proto::Sm05Reply R3System::SecuritySessions() const {
   return reply;
 }
 
-proto::R3Response R3System::Logon(const proto::R3Logon& req, int* step_ms) {
+proto::R3Response R3System::Logon(const proto::R3Logon& req, int* step_ms,
+                                  uint32_t owner) {
   proto::R3Response resp;
   *step_ms = 0;
   auto user = data_.FindUser(req.client(), req.user());
@@ -190,23 +226,20 @@ proto::R3Response R3System::Logon(const proto::R3Logon& req, int* step_ms) {
   }
   Session s;
   s.id = next_session_++;
-  s.client = req.client();
-  s.user = user->name;
-  s.language =
-      req.language().empty() ? user->language : ToUpper(req.language());
+  auto mine = by_user_.try_emplace(std::move(key)).first;
+  mine->second.push_back(s.id);
+  s.who = &mine->first;
+  s.owner = owner;
   s.terminal = req.terminal();
-  s.service = ToLower(req.service());
-  s.limit_s = timeouts_.ApplicationLimit(s.service);
+  s.limit_s = timeouts_.ApplicationLimit(ToLower(req.service()));
   s.logon_time = s.last_step = clock_.Now();
   SecuritySession sec;  // one HTTP security session per logon (SM05)
   sec.id = next_security_++;
-  sec.client = s.client;
-  sec.user = s.user;
+  sec.who = s.who;
   sec.created = sec.last_activity = s.logon_time;
   sec.sessions.push_back(s.id);
   s.security = sec.id;
   security_.emplace(sec.id, std::move(sec));
-  by_user_[key].push_back(s.id);
   StartTransaction(s, tx);
   for (const auto& [k, v] : req.fields()) s.vars[ToUpper(k)] = v;
   *step_ms = tx->step_ms;
@@ -219,6 +252,7 @@ proto::R3Response R3System::Logon(const proto::R3Logon& req, int* step_ms) {
   resp.set_session(s.id);
   Render(s, message, type, resp.mutable_screen());
   auto [it, inserted] = sessions_.emplace(s.id, std::move(s));
+  Link(it->second);  // its address is final now
   Touch(it->second);
   return resp;
 }
@@ -240,8 +274,8 @@ proto::Sm04Reply R3System::UserSessions() const {
   proto::Sm04Reply reply;
   for (const Session* s : list) {
     proto::Sm04Row* r = reply.add_rows();
-    r->set_client(s->client);
-    r->set_user(s->user);
+    r->set_client(s->client());
+    r->set_user(s->user());
     r->set_terminal(s->terminal);
     r->set_tcode(s->tx->code);
     r->set_type("Plugin HTTP");

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "common/clock.h"
 #include "common/expiry_wheel.h"
 #include "common/profile.h"
@@ -51,9 +52,11 @@ class FieldValues {
 
 class R3System {
  public:
-  // A user session R/3 ended on its own; the server pushes it to the agate.
+  // A user session R/3 ended on its own; the server pushes it to the agate
+  // that logged it on (`owner`, as given to Logon).
   struct Ended {
     uint64_t session;
+    uint32_t owner;
     std::string reason;
   };
 
@@ -61,8 +64,10 @@ class R3System {
            const Clock& clock);
 
   // Each returns the response; *step_ms is the simulated processing time the
-  // caller must wait before sending it (0 = at once).
-  proto::R3Response Logon(const proto::R3Logon& req, int* step_ms);
+  // caller must wait before sending it (0 = at once). `owner` (not 0) names
+  // the connection that logs on: EndOwnedBy() ends its sessions at once.
+  proto::R3Response Logon(const proto::R3Logon& req, int* step_ms,
+                          uint32_t owner = 0);
   proto::R3Response Step(const proto::R3Step& req, int* step_ms);
   proto::R3Response Logoff(const proto::R3Logoff& req);
 
@@ -71,6 +76,11 @@ class R3System {
   proto::Sm05Reply SecuritySessions() const;
   // Ends a security session and every application session linked to it.
   bool EndSecuritySession(uint64_t id);
+  // Ends every user session `owner` logged on (its connection broke), locks
+  // released, nothing reported by TakeEnded(); returns how many.
+  size_t EndOwnedBy(uint32_t owner);
+  // Owners that hold at least one session.
+  size_t owner_count() const { return owned_.size(); }
   // Ends what passed its R/3-side idle limit (call once a simulated second).
   // Visits at most kExpiryBudget deadlines; returns false when more are due
   // (call again on the loop's next turn: a burst is spread, not a stall).
@@ -87,26 +97,39 @@ class R3System {
   const TimeoutSettings& timeouts() const { return timeouts_; }
 
  private:
+  using UserKey = std::pair<std::string, std::string>;  // client, user
+  // What every idle session keeps, so it is kept small (a million of them in
+  // tests/bench/million): client and user are the key of the user's entry in
+  // by_user_ (it lives as long as the user has a session), the logon's
+  // language and service are not kept (the service only chose limit_s).
   struct Session {
     uint64_t id = 0;
-    std::string client, user, language, terminal;
+    const UserKey* who = nullptr;  // client, user: by_user_'s key
     const TransactionDef* tx = nullptr;
     int screen = 0;
-    FieldValues vars;  // the screens' field values
+    uint32_t owner = 0;  // the connection that logged it on (0: none)
+    FieldValues vars;    // the screens' field values
     SimMicros logon_time = 0;
     SimMicros last_step = 0;
-    std::string service;
     int64_t limit_s = 0;    // R/3-side idle limit (0 = none)
     uint64_t security = 0;  // its HTTP security session
+    std::string terminal;
     std::vector<std::pair<std::string, std::string>>
         locks;  // keys it holds in locks_
+    // The other sessions of the same owner (a list through the sessions: an
+    // owner's sessions end together without a per-session index).
+    Session* owned_prev = nullptr;
+    Session* owned_next = nullptr;
+
+    const std::string& client() const { return who->first; }
+    const std::string& user() const { return who->second; }
   };
   struct SecuritySession {
     uint64_t id = 0;
-    std::string client, user;
+    const UserKey* who = nullptr;  // as Session::who: one user's sessions
     SimMicros created = 0;
     SimMicros last_activity = 0;
-    std::vector<uint64_t> sessions;
+    absl::InlinedVector<uint64_t, 1> sessions;  // usually one: no heap block
   };
   struct Lock {
     uint64_t session;
@@ -141,7 +164,8 @@ class R3System {
       const TransactionDef& tx,
       const google::protobuf::Map<std::string, std::string>& fields) const;
 
-  using UserKey = std::pair<std::string, std::string>;  // client, user
+  void Link(Session& s);    // into its owner's list
+  void Unlink(Session& s);  // out of it
   static constexpr uint64_t kSecurityKey =
       1ull << 63;  // wheel keys of security sessions
 
@@ -164,6 +188,7 @@ class R3System {
   std::vector<Ended> ended_;
   std::map<LockKey, Lock> locks_;
   std::map<LockKey, std::map<std::string, std::string>> records_;  // saved data
+  std::unordered_map<uint32_t, Session*> owned_;  // first session per owner
 };
 
 }  // namespace its::r3

@@ -272,7 +272,8 @@ TEST(TimeoutSettings, BadValuesNameFileLineAndKey) {
 class R3LifetimeTest : public R3SystemTest {
  protected:
   proto::R3Response LogonTo(const std::string& service, const std::string& user,
-                            const std::string& tcode = "PA30") {
+                            const std::string& tcode = "PA30",
+                            uint32_t owner = 0) {
     proto::R3Logon req;
     req.set_client("100");
     req.set_user(user);
@@ -280,7 +281,7 @@ class R3LifetimeTest : public R3SystemTest {
     req.set_tcode(tcode);
     req.set_service(service);
     int ms;
-    return system_->Logon(req, &ms);
+    return system_->Logon(req, &ms, owner);
   }
   void Rebuild(const std::string& profile, const std::string& sicf = "") {
     profile_text_ = profile;
@@ -386,6 +387,52 @@ TEST_F(R3LifetimeTest, MoreThanMaxAltModesDisplacesTheOldest) {
   EXPECT_EQ(Step(second, "/00").code(), proto::R3Response::OK);
   EXPECT_EQ(Step(third, "/00").code(), proto::R3Response::OK);
   EXPECT_EQ(system_->session_count(), 3u);
+}
+
+TEST_F(R3LifetimeTest, AnOwnersSessionsEndTogetherAndOnlyThey) {
+  Rebuild("rdisp/max_alt_modes = 3\nrdisp/tm_max_no = 100\n");
+  // Owner 1 (an agate's connection): four sessions, one with a lock; owner 2
+  // one; and one without an owner.
+  uint64_t a = LogonTo("ess", "DEMO", "PA30", 1).session();
+  Step(a, "/00", {{"RP50G-PERNR", "5"}});
+  uint64_t b = LogonTo("ess", "DEMO2", "PA30", 1).session();
+  uint64_t c = LogonTo("ess", "DEMO", "PA30", 2).session();
+  uint64_t d = LogonTo("ess", "DEMO2", "PA30", 1).session();
+  uint64_t e = LogonTo("ess", "DEMO2", "PA30", 1).session();
+  uint64_t f = LogonTo("ess", "DEMO", "PA30").session();
+  EXPECT_EQ(system_->owner_count(), 2u);
+  ASSERT_EQ(system_->Locks().rows_size(), 1);
+  // Out of the middle of owner 1's list, by a logoff...
+  Logoff(d);
+  // ...and by R/3: DEMO2's fourth session displaces the oldest, b, whose
+  // owner the report names (the push goes to its connection).
+  uint64_t g = LogonTo("ess", "DEMO2", "PA30", 2).session();
+  EXPECT_TRUE(system_->TakeEnded().empty());
+  uint64_t h = LogonTo("ess", "DEMO2", "PA30", 2).session();
+  auto ended = system_->TakeEnded();
+  ASSERT_EQ(ended.size(), 1u);
+  EXPECT_EQ(ended[0].session, b);
+  EXPECT_EQ(ended[0].owner, 1u);
+
+  EXPECT_EQ(system_->EndOwnedBy(1), 2u);  // a and e
+  EXPECT_TRUE(system_->TakeEnded().empty());  // nobody to tell
+  EXPECT_EQ(system_->Locks().rows_size(), 0);  // a's lock went with it
+  EXPECT_EQ(system_->owner_count(), 1u);
+  EXPECT_EQ(system_->EndOwnedBy(1), 0u);
+  for (uint64_t gone : {a, b, d, e})
+    EXPECT_EQ(Step(gone, "/00").code(), proto::R3Response::SESSION_GONE);
+  for (uint64_t kept : {c, f, g, h})
+    EXPECT_EQ(Step(kept, "/00").code(), proto::R3Response::OK);
+  // SM04 and SM05 still name the users of what is left.
+  auto sm04 = system_->UserSessions();
+  ASSERT_EQ(sm04.rows_size(), 4);
+  EXPECT_EQ(sm04.rows(0).user(), "DEMO");
+  EXPECT_EQ(sm04.rows(0).client(), "100");
+  EXPECT_EQ(sm04.rows(3).user(), "DEMO2");
+  EXPECT_EQ(system_->SecuritySessions().rows(3).user(), "DEMO2");
+  EXPECT_EQ(system_->EndOwnedBy(2), 3u);
+  EXPECT_EQ(system_->owner_count(), 0u);
+  EXPECT_EQ(system_->session_count(), 1u);
 }
 
 TEST_F(R3LifetimeTest, WrongPasswordsLockTheUser) {
