@@ -117,10 +117,10 @@ void AGateProcess::R3Ended(const proto::R3Down& down) {
       if (it == by_r3_session_.end()) continue;
       auto s = table_.all().find(it->second);
       by_r3_session_.erase(it);
-      if (s == table_.all().end() || s->second->state != State::kActive)
+      if (s == table_.all().end() || s->second.state != State::kActive)
         continue;
-      s->second->r3_session = 0;  // already gone at R/3
-      EndSession(*s->second, State::kEnded, ended.reason());
+      s->second.r3_session = 0;  // already gone at R/3
+      EndSession(s->second, State::kEnded, ended.reason());
     }
   }
 }
@@ -129,11 +129,11 @@ void AGateProcess::R3ConnectionLost() {
   pooled_.clear();  // R/3 ends the pooled sessions of a broken stream too
   pool_closes_.clear();
   int ended = 0;
-  for (const auto& [slot, s] : table_.all()) {
-    if (s->state != State::kActive) continue;
-    by_r3_session_.erase(s->r3_session);
-    s->r3_session = 0;  // R/3 ends the sessions of a broken stream itself
-    EndSession(*s, State::kR3Lost, "connection to R/3 broken");
+  for (auto& [slot, s] : table_.all()) {
+    if (s.state != State::kActive) continue;
+    by_r3_session_.erase(s.r3_session);
+    s.r3_session = 0;  // R/3 ends the sessions of a broken stream itself
+    EndSession(s, State::kR3Lost, "connection to R/3 broken");
     ++ended;
   }
   if (ended > 0) {
@@ -263,7 +263,7 @@ void AGateProcess::Handle(proto::AGateRequest& req, Reply reply) {
                       true));
         return;
       }
-      SessionContext& ctx = *it->second;
+      SessionContext& ctx = it->second;
       if (ctx.state != State::kActive) {
         // Queued behind the request that saw the end: its end page (never a
         // restart of its own).
@@ -282,17 +282,17 @@ proto::SessionsReply AGateProcess::ListSessions() const {
   for (const auto& [slot, s] : table_.all()) {
     proto::SessionRow* row = reply.add_rows();
     row->set_session(ids_.Public(slot));
-    row->set_service(s->service);
-    row->set_client(s->client);
-    row->set_user(s->user);
-    row->set_tcode(s->tcode);
-    row->set_state(StateName(s->state));
-    row->set_idle_s(static_cast<double>(now - s->last_access) / kSimSecond);
-    if (s->state == State::kActive) {
+    row->set_service(std::string(s.service()));
+    row->set_client(std::string(s.client()));
+    row->set_user(std::string(s.user()));
+    row->set_tcode(std::string(s.tcode()));
+    row->set_state(StateName(s.state));
+    row->set_idle_s(static_cast<double>(now - s.last_access) / kSimSecond);
+    if (s.state == State::kActive) {
       row->set_expires_in_s(
-          static_cast<double>(s->last_access + s->timeout - now) / kSimSecond);
+          static_cast<double>(s.last_access + s.timeout - now) / kSimSecond);
     }
-    row->set_r3_session(s->r3_session);
+    row->set_r3_session(s.r3_session);
   }
   return reply;
 }

@@ -46,8 +46,9 @@ void AGateProcess::Start(proto::AGateRequest& req, const Reply& reply,
   };
   LogonData logon_data = ReadLogonData(param);
   if (previous) {  // restart with the kept logon data
-    logon_data = {previous->client, previous->user, previous->password,
-                  previous->language};
+    logon_data = {
+        std::string(previous->client()), std::string(previous->user()),
+        std::string(previous->password()), std::string(previous->language())};
   }
   if (!logon_data.complete()) {
     reply(Response(proto::LOGON_PAGE,
@@ -140,36 +141,33 @@ void AGateProcess::Start(proto::AGateRequest& req, const Reply& reply,
                       false));
         return;
       }
-      s->service = ToLower(shared_req->service());
-      s->service_params = services_.Find(s->service);
+      const std::string service = ToLower(shared_req->service());
+      s->service_params = services_.Find(service);
       EraseSecrets(url);
       if (previous) {
         s->overrides = previous->overrides;
       } else {
         s->overrides = CompactParams(url);
       }
-      s->client = client;
-      s->user = ToUpper(login);
-      s->password = password;
-      s->language = language;
       s->r3_session = r3resp.session();
-      s->tcode = r3resp.screen().tcode();
       s->timeout = Duration(s->Param("~timeout"), kSimMinute, 15 * kSimMinute);
       s->keep_logon_for = Duration(s->Param("~usertimeout"), kSimHour, 0);
       s->sisp = s->Param("SAPWP_ACTIVE") == "1";
-      if (s->sisp) s->term_token = NewSessionRandom();
+      s->text.assign({service, client, ToUpper(login), password, language,
+                      r3resp.screen().tcode(),
+                      s->sisp ? NewSessionRandom() : std::string()});
       by_r3_session_[s->r3_session] = s->slot;
       if (metrics_) metrics_->SessionStarted();
       table_.Touch(*s);
       access_.Write(
           'n', shared_req->client_ip(),
-          Cat(ids_.Public(s->slot), " new session of ", s->user, " to ",
-              s->service, restarted ? " (~serviceRestarted)" : ""),
+          Cat(ids_.Public(s->slot), " new session of ", s->user(), " to ",
+              s->service(), restarted ? " (~serviceRestarted)" : ""),
           TraceOf(*shared_req));
-      RenderContext ctx{s->service,
+      RenderContext ctx{std::string(s->service()),
                         ids_.Full(s->slot, s->random_hex()),
                         s->Param("~cookies", "1") == "0",
-                        s->user,
+                        std::string(s->user()),
                         AgateName(),
                         SispScriptFor(*s, ids_, "USR_OPEN"),
                         ClockNow(),
@@ -201,7 +199,7 @@ void AGateProcess::Tombstone(SessionContext& s, proto::AGateRequest& req,
         // ITS: re-entering the old URL starts the service anew.
         proto::AGateRequest start;
         start.set_kind(proto::AGateRequest::START);
-        start.set_service(s.service);
+        start.set_service(std::string(s.service()));
         SetTrace(&start, TraceOf(req), req.parent_span());
         // The step's own function code is no start's: the restarted
         // service shows its first screen (its start URL's call applies).
@@ -215,10 +213,7 @@ void AGateProcess::Tombstone(SessionContext& s, proto::AGateRequest& req,
           auto old = std::make_shared<SessionContext>();
           old->overrides = s.overrides;
           old->service_params = s.service_params;
-          old->client = s.client;
-          old->user = s.user;
-          old->password = s.password;
-          old->language = s.language;
+          old->text = s.text;
           table_.Erase(s.slot);
           Start(start, reply, std::move(old));
         } else {

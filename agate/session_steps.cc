@@ -91,7 +91,7 @@ void AGateProcess::EndSession(SessionContext& s, State why,
   bool keep =
       why == State::kTimedOut || why == State::kEnded || why == State::kAborted;
   s.logon_kept = keep && s.keep_logon_for > 0;
-  if (!s.logon_kept) s.password.clear();
+  if (!s.logon_kept) s.text.set(SessionContext::kPassword, "");
   // The tombstone tells the next request why; with ~userTimeout it also keeps
   // the logon data for a restart.
   table_.End(s, why, s.logon_kept ? s.keep_logon_for : kSimHour);
@@ -172,14 +172,14 @@ void AGateProcess::Step(SessionContext& s, proto::AGateRequest& req,
           Message(proto::SESSION_ENDED, "Session timed out", kTimedOut, true));
       return;
     }
-    if (it->second->state != State::kActive) {  // ended while queued
+    if (it->second.state != State::kActive) {  // ended while queued
       threads_.Release(started);
-      reply(EndPage(*it->second));
+      reply(EndPage(it->second));
       return;
     }
     proto::R3Request r3req;
     proto::R3Step* step = r3req.mutable_step();
-    step->set_session(it->second->r3_session);
+    step->set_session(it->second.r3_session);
     step->set_okcode(shared_params->GetOr("~okcode", "/00"));
     SetTrace(&r3req, trace, span);
     for (const auto& [name, value] : shared_params->entries()) {
@@ -195,7 +195,7 @@ void AGateProcess::Step(SessionContext& s, proto::AGateRequest& req,
                       true));
         return;
       }
-      SessionContext& ctx = *it->second;
+      SessionContext& ctx = it->second;
       ctx.busy = false;
       if (ctx.state == State::kActive &&
           r3resp.code() == proto::R3Response::TIMEOUT) {
@@ -226,15 +226,15 @@ void AGateProcess::Step(SessionContext& s, proto::AGateRequest& req,
         return;
       }
       table_.Touch(ctx);
-      ctx.tcode = r3resp.screen().tcode();
+      ctx.text.set(SessionContext::kTcode, r3resp.screen().tcode());
       access_.Write('r', client_ip,
                     Cat(ids_.Public(ctx.slot),
                         " ~okcode=", shared_params->GetOr("~okcode", "/00")),
                     trace);
-      RenderContext rc{ctx.service,
+      RenderContext rc{std::string(ctx.service()),
                        ids_.Full(ctx.slot, ctx.random_hex()),
                        ctx.Param("~cookies", "1") == "0",
-                       ctx.user,
+                       std::string(ctx.user()),
                        AgateName(),
                        SispScriptFor(ctx, ids_, "USR_OPEN"),
                        ClockNow(),

@@ -51,14 +51,12 @@ SessionContext* SessionTable::Create() {
     next_counter_ = (next_counter_ + 1) & 0xffffff;
     if (next_counter_ == 0) next_counter_ = 1;
   } while (sessions_.count(slot));
-  auto s = std::make_unique<SessionContext>();
-  s->slot = slot;
-  s->set_random(NewSessionRandom());
-  s->created = s->last_access = clock_.Now();
-  SessionContext* raw = s.get();
-  sessions_.emplace(slot, std::move(s));
+  SessionContext& s = sessions_[slot];
+  s.slot = slot;
+  s.set_random(NewSessionRandom());
+  s.created = s.last_access = clock_.Now();
   ++active_;
-  return raw;
+  return &s;
 }
 
 SessionContext* SessionTable::Find(const Gusid& id, Lookup* why) {
@@ -71,12 +69,12 @@ SessionContext* SessionTable::Find(const Gusid& id, Lookup* why) {
     *why = Lookup::kUnknown;
     return nullptr;
   }
-  if (!ConstantTimeEquals(it->second->random_hex(), id.random)) {
+  if (!ConstantTimeEquals(it->second.random_hex(), id.random)) {
     *why = Lookup::kWrongRandom;
     return nullptr;
   }
   *why = Lookup::kFound;
-  return it->second.get();
+  return &it->second;
 }
 
 SessionContext* SessionTable::FindByToken(const Gusid& public_id,
@@ -90,13 +88,13 @@ SessionContext* SessionTable::FindByToken(const Gusid& public_id,
     *why = Lookup::kUnknown;
     return nullptr;
   }
-  const std::string& expected = it->second->term_token;
+  const std::string_view expected = it->second.term_token();
   if (expected.empty() || !ConstantTimeEquals(expected, token)) {
     *why = Lookup::kWrongRandom;
     return nullptr;
   }
   *why = Lookup::kFound;
-  return it->second.get();
+  return &it->second;
 }
 
 void SessionTable::Touch(SessionContext& s) {
@@ -116,7 +114,7 @@ void SessionTable::End(SessionContext& s, SessionContext::State why,
 void SessionTable::Erase(uint32_t slot) {
   auto it = sessions_.find(slot);
   if (it == sessions_.end()) return;
-  if (it->second->state == SessionContext::State::kActive) --active_;
+  if (it->second.state == SessionContext::State::kActive) --active_;
   wheel_.Cancel(slot);
   sessions_.erase(it);
 }
@@ -128,7 +126,7 @@ bool SessionTable::Advance(
       [&](uint32_t slot) {
         auto it = sessions_.find(slot);
         if (it == sessions_.end()) return;
-        SessionContext& s = *it->second;
+        SessionContext& s = it->second;
         if (s.state == SessionContext::State::kActive) {
           on_timeout(s);  // must End() it, which files the tombstone's deadline
           if (s.state == SessionContext::State::kActive)

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <string>
@@ -16,6 +17,67 @@
 #include "common/params.h"
 
 namespace its::agate {
+
+// A few short strings in one heap block: [N+1 uint32 end offsets][chars].
+// What an idle session keeps of its text (service, logon data, transaction,
+// SISP token): seven std::string members took 224 bytes of every idle
+// session, this 8 and a block of ~70. Setting one rebuilds the block; they
+// change rarely (the transaction code, when the user starts another one).
+template <size_t N>
+class PackedStrings {
+ public:
+  PackedStrings() = default;
+  PackedStrings(const PackedStrings& o) { *this = o; }
+  PackedStrings& operator=(const PackedStrings& o) {
+    if (this != &o) {
+      data_.reset();
+      if (o.data_) {
+        const size_t n = o.Bytes();
+        data_ = std::make_unique<char[]>(n);
+        std::memcpy(data_.get(), o.data_.get(), n);
+      }
+    }
+    return *this;
+  }
+  PackedStrings(PackedStrings&&) noexcept = default;
+  PackedStrings& operator=(PackedStrings&&) noexcept = default;
+
+  std::string_view get(size_t i) const {
+    if (!data_) return {};
+    const uint32_t begin = i == 0 ? 0 : End(i - 1);
+    return {data_.get() + kHeader + begin, End(i) - begin};
+  }
+  void set(size_t i, std::string_view value) {
+    if (get(i) == value) return;
+    std::array<std::string_view, N> all;
+    for (size_t k = 0; k < N; ++k) all[k] = k == i ? value : get(k);
+    assign(all);
+  }
+  // All at once (the views may point into this block).
+  void assign(const std::array<std::string_view, N>& all) {
+    size_t chars = 0;
+    for (std::string_view v : all) chars += v.size();
+    auto fresh = std::make_unique<char[]>(kHeader + chars);
+    uint32_t end = 0;
+    for (size_t k = 0; k < N; ++k) {
+      std::memcpy(fresh.get() + kHeader + end, all[k].data(), all[k].size());
+      end += static_cast<uint32_t>(all[k].size());
+      std::memcpy(fresh.get() + k * sizeof(uint32_t), &end, sizeof end);
+    }
+    data_ = std::move(fresh);
+  }
+
+ private:
+  static constexpr size_t kHeader = N * sizeof(uint32_t);
+  uint32_t End(size_t i) const {
+    uint32_t end;
+    std::memcpy(&end, data_.get() + i * sizeof(uint32_t), sizeof end);
+    return end;
+  }
+  size_t Bytes() const { return kHeader + End(N - 1); }
+
+  std::unique_ptr<char[]> data_;  // null: all empty
+};
 
 // One ITS session context, held only in this AGate process's memory.
 struct SessionContext {
@@ -33,12 +95,9 @@ struct SessionContext {
   // The GUSID's random part, inline: as a std::string it took a heap block
   // of its own per session.
   std::array<char, kGusidRandomHex> random{};
-  std::string service;
   const Params* service_params = nullptr;  // effective service-file parameters
   CompactParams overrides;                 // URL parameters given at start
-  std::string client, user, password, language;
   uint64_t r3_session = 0;
-  std::string tcode;
   SimMicros created = 0;
   SimMicros last_access = 0;
   SimMicros timeout = 0;         // ~timeout
@@ -46,12 +105,31 @@ struct SessionContext {
   bool logon_kept = false;  // after the end: may restart without a new logon
   bool sisp = false;        // started with sapwp_active=1: pages carry SessInfo
   bool busy = false;        // a dialog step is with R/3
-  std::string
-      term_token;  // termination-only token for SISP (not the session secret)
   // Requests queued behind the step in flight (rare: a double submit). A
   // vector, not a deque: libstdc++'s deque allocates ~600 bytes up front, on
   // every idle session.
   std::vector<std::function<void()>> waiting;
+
+  // Its text: the ITS service, the logon data (kept for a restart with
+  // ~userTimeout; the password goes when it is not), the transaction shown,
+  // and SISP's termination-only token (not the session secret).
+  enum Text {
+    kService,
+    kClient,
+    kUser,
+    kPassword,
+    kLanguage,
+    kTcode,
+    kTermToken
+  };
+  PackedStrings<kTermToken + 1> text;
+  std::string_view service() const { return text.get(kService); }
+  std::string_view client() const { return text.get(kClient); }
+  std::string_view user() const { return text.get(kUser); }
+  std::string_view password() const { return text.get(kPassword); }
+  std::string_view language() const { return text.get(kLanguage); }
+  std::string_view tcode() const { return text.get(kTcode); }
+  std::string_view term_token() const { return text.get(kTermToken); }
 
   std::string_view random_hex() const { return {random.data(), random.size()}; }
   // Copies the first kGusidRandomHex characters of `hex` (fewer: the rest 0).
@@ -110,8 +188,9 @@ class SessionTable {
   int active() const { return active_; }
   int max_sessions() const { return max_sessions_; }
   size_t size() const { return sessions_.size(); }
-  const std::unordered_map<uint32_t, std::unique_ptr<SessionContext>>& all()
-      const {
+  // Every context, tombstones included (the caller must not add or erase).
+  std::unordered_map<uint32_t, SessionContext>& all() { return sessions_; }
+  const std::unordered_map<uint32_t, SessionContext>& all() const {
     return sessions_;
   }
 
@@ -121,7 +200,9 @@ class SessionTable {
   int max_sessions_;
   uint32_t next_counter_ = 1;
   int active_ = 0;
-  std::unordered_map<uint32_t, std::unique_ptr<SessionContext>> sessions_;
+  // The contexts themselves in the nodes (stable addresses), not behind a
+  // unique_ptr: one heap block per session less.
+  std::unordered_map<uint32_t, SessionContext> sessions_;
   ExpiryWheel<uint32_t> wheel_;
 };
 

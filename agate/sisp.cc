@@ -17,11 +17,11 @@ std::string SispScriptFor(const SessionContext& s, const SessionIds& ids,
   if (!s.sisp) return "";
   SessInfo info;
   info.gusid = ids.Public(s.slot);
-  info.sess_url = SispSessionUrl(s.service, info.gusid, s.term_token);
+  info.sess_url = SispSessionUrl(s.service(), info.gusid, s.term_token());
   info.last_cmd = command;
   info.redirect_url = redirect;
   info.timeout_s = s.timeout / kSimSecond;
-  info.label = Cat(s.service, " ", s.tcode);
+  info.label = Cat(s.service(), " ", s.tcode());
   return SispScript(info);
 }
 

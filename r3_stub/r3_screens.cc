@@ -199,8 +199,8 @@ void R3System::Dispatch(
         *message = Cat("Entry is locked by user ", held->second.user);
       *type = "E";
     } else if (held == locks_.end()) {
-      locks_.emplace(
-          key, Lock{s.id, s.client(), s.user(), action->lock->mode, clock_.Now()});
+      locks_.emplace(key, Lock{s.id, s.client(), s.user(), action->lock->mode,
+                               clock_.Now()});
       s.locks.push_back(key);
     }
   }

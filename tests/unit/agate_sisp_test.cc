@@ -41,10 +41,10 @@ TEST(Sisp, ScriptOnlyForSispSessionsAndNeverWithTheSecret) {
   SessionContext s;
   s.slot = 0x01000001;
   s.set_random(kRandom);
-  s.service = "webgui";
-  s.tcode = "FB03";
+  s.text.set(SessionContext::kService, "webgui");
+  s.text.set(SessionContext::kTcode, "FB03");
   s.timeout = 15 * kSimMinute;
-  s.term_token = "tok";
+  s.text.set(SessionContext::kTermToken, "tok");
   EXPECT_EQ(SispScriptFor(s, ids, "USR_OPEN"), "");  // not a SISP session
   s.sisp = true;
   std::string script = SispScriptFor(s, ids, "SRV_CLOSE", "/bye");

@@ -414,8 +414,8 @@ TEST_F(R3LifetimeTest, AnOwnersSessionsEndTogetherAndOnlyThey) {
   EXPECT_EQ(ended[0].session, b);
   EXPECT_EQ(ended[0].owner, 1u);
 
-  EXPECT_EQ(system_->EndOwnedBy(1), 2u);  // a and e
-  EXPECT_TRUE(system_->TakeEnded().empty());  // nobody to tell
+  EXPECT_EQ(system_->EndOwnedBy(1), 2u);       // a and e
+  EXPECT_TRUE(system_->TakeEnded().empty());   // nobody to tell
   EXPECT_EQ(system_->Locks().rows_size(), 0);  // a's lock went with it
   EXPECT_EQ(system_->owner_count(), 1u);
   EXPECT_EQ(system_->EndOwnedBy(1), 0u);

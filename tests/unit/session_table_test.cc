@@ -142,5 +142,32 @@ TEST_F(SessionTableTest, EndedSessionsFreeCapacity) {
   EXPECT_NE(New(kSimMinute), nullptr);
 }
 
+TEST(PackedStrings, EachStringKeepsItsValueWhateverTheOthersDo) {
+  PackedStrings<4> p;
+  for (size_t i = 0; i < 4; ++i) EXPECT_EQ(p.get(i), "");
+  p.set(2, "middle");
+  EXPECT_EQ(p.get(0), "");
+  EXPECT_EQ(p.get(2), "middle");
+  EXPECT_EQ(p.get(3), "");
+  p.assign({"a", "", "ccc", std::string(70000, 'x')});  // > 64 KiB offsets
+  p.set(1, p.get(2));  // a view into the block itself
+  EXPECT_EQ(p.get(0), "a");
+  EXPECT_EQ(p.get(1), "ccc");
+  EXPECT_EQ(p.get(2), "ccc");
+  EXPECT_EQ(p.get(3), std::string(70000, 'x'));
+  PackedStrings<4> copy = p;
+  p.set(3, "");
+  p.set(0, "changed");
+  EXPECT_EQ(copy.get(0), "a");
+  EXPECT_EQ(copy.get(3).size(), 70000u);
+  EXPECT_EQ(p.get(0), "changed");
+  EXPECT_EQ(p.get(1), "ccc");
+  EXPECT_EQ(p.get(3), "");
+  copy = p;
+  EXPECT_EQ(copy.get(0), "changed");
+  PackedStrings<4> moved = std::move(copy);
+  EXPECT_EQ(moved.get(1), "ccc");
+}
+
 }  // namespace
 }  // namespace its::agate
