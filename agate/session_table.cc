@@ -40,7 +40,6 @@ SessionTable::SessionTable(const Clock& clock, uint32_t incarnation,
   const auto expected =
       static_cast<size_t>(std::clamp(max_sessions, 0, 2'000'000));
   sessions_.reserve(expected);
-  wheel_.Reserve(expected);
 }
 
 SessionContext* SessionTable::Create() {
@@ -99,7 +98,7 @@ SessionContext* SessionTable::FindByToken(const Gusid& public_id,
 
 void SessionTable::Touch(SessionContext& s) {
   s.last_access = clock_.Now();
-  wheel_.Schedule(s.slot, s.last_access + s.timeout);
+  wheel_.Schedule(s.slot, s.expiry, s.last_access + s.timeout);
 }
 
 void SessionTable::End(SessionContext& s, SessionContext::State why,
@@ -108,14 +107,13 @@ void SessionTable::End(SessionContext& s, SessionContext::State why,
   s.state = why;
   s.r3_session = 0;
   s.busy = false;
-  wheel_.Schedule(s.slot, clock_.Now() + keep_for);
+  wheel_.Schedule(s.slot, s.expiry, clock_.Now() + keep_for);
 }
 
 void SessionTable::Erase(uint32_t slot) {
   auto it = sessions_.find(slot);
   if (it == sessions_.end()) return;
   if (it->second.state == SessionContext::State::kActive) --active_;
-  wheel_.Cancel(slot);
   sessions_.erase(it);
 }
 
@@ -123,6 +121,10 @@ bool SessionTable::Advance(
     const std::function<void(SessionContext&)>& on_timeout) {
   return wheel_.Advance(
       clock_.Now(),
+      [&](uint32_t slot) -> WheelItem* {
+        auto it = sessions_.find(slot);
+        return it == sessions_.end() ? nullptr : &it->second.expiry;
+      },
       [&](uint32_t slot) {
         auto it = sessions_.find(slot);
         if (it == sessions_.end()) return;

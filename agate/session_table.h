@@ -100,6 +100,7 @@ struct SessionContext {
   uint64_t r3_session = 0;
   SimMicros created = 0;
   SimMicros last_access = 0;
+  WheelItem expiry;  // its deadline: ~timeout, or the tombstone's end
   SimMicros timeout = 0;         // ~timeout
   SimMicros keep_logon_for = 0;  // ~userTimeout
   bool logon_kept = false;  // after the end: may restart without a new logon

@@ -4,12 +4,22 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
-#include <unordered_map>
 #include <vector>
 
 #include "common/clock.h"
 
 namespace its {
+
+// A key's deadline and its bucket on an ExpiryWheel, kept in the record the
+// key names (a session), so the wheel needs no table of its own: an idle
+// session costs 16 bytes here instead of a hash-table node and bucket, and
+// rescheduling it on every request costs no hash lookup.
+struct WheelItem {
+  static constexpr int64_t kNotFiled = std::numeric_limits<int64_t>::min();
+  SimMicros deadline = 0;
+  int64_t bucket = kNotFiled;
+  bool filed() const { return bucket != kNotFiled; }
+};
 
 // Deadlines of many keys, filed in a hashed ring of one-simulated-second
 // buckets. Every operation is O(1) per key (amortised): Schedule() only
@@ -17,45 +27,44 @@ namespace its {
 // due; Advance() visits only the buckets that came due since the last call
 // (at most one turn of the ring), never the whole key set.
 //
-// A key expires in the first Advance(now) with deadline <= now.
+// The ring holds keys; each key's WheelItem lives with its record, which
+// Advance() finds through the caller's `find(key)` (nullptr once the record
+// is gone: its entries are dropped as stale). A key expires in the first
+// Advance(now) with deadline <= now.
 template <typename Key>
 class ExpiryWheel {
  public:
   explicit ExpiryWheel(SimMicros now, size_t ring_buckets = 4096)
       : ring_(ring_buckets), next_bucket_(now / kSimSecond) {}
 
-  // Sets (or moves) the deadline of `key`.
-  void Schedule(Key key, SimMicros deadline) {
+  // Sets (or moves) the deadline of `key`, whose item is `item`.
+  void Schedule(Key key, WheelItem& item, SimMicros deadline) {
     int64_t bucket = BucketOf(deadline);
-    auto [it, inserted] = items_.try_emplace(key, Item{deadline, bucket});
-    if (!inserted) {
-      it->second.deadline = deadline;
-      if (bucket >= it->second.bucket)
-        return;                    // re-filed when the old bucket is due
-      it->second.bucket = bucket;  // earlier: file again, old entry goes stale
+    const bool was_filed = item.filed();
+    item.deadline = deadline;
+    if (was_filed) {
+      if (bucket >= item.bucket)
+        return;  // re-filed when the old bucket is due
+      // earlier: file again, the old entry goes stale
     }
+    item.bucket = bucket;
     ring_[Slot(bucket)].push_back(Entry{key, bucket});
   }
 
-  void Cancel(Key key) { items_.erase(key); }
-  bool Contains(Key key) const { return items_.count(key) != 0; }
-  size_t size() const { return items_.size(); }
+  // The key no longer expires (its ring entry goes stale).
+  static void Cancel(WheelItem& item) { item.bucket = WheelItem::kNotFiled; }
 
-  // Makes room for `n` keys at once: growing the key table later rehashes
-  // every key in one go (measured: 24 ms at 700,000 keys), a stall of the
-  // thread that owns the wheel.
-  void Reserve(size_t n) { items_.reserve(n); }
-
-  // Calls `expire(key)` for every key whose deadline is <= now, and forgets it.
-  // `expire` may call Schedule() and Cancel().
+  // Calls `expire(key)` for every key whose deadline is <= now (its item is
+  // no longer filed by then). `expire` may call Schedule() and Cancel() and
+  // end the key's record.
   //
   // Spends at most `budget` on entries due by `now` per call (an entry of a
   // later ring turn only moves back, free): what is due beyond that stays
   // filed, first in line, for the next call, so a million deadlines in one
   // second are spread over many turns of the caller's loop instead of stalling
   // one. Returns true once everything due by `now` was visited.
-  template <typename F>
-  bool Advance(SimMicros now, F&& expire,
+  template <typename Find, typename F>
+  bool Advance(SimMicros now, Find&& find, F&& expire,
                size_t budget = std::numeric_limits<size_t>::max()) {
     int64_t last = now / kSimSecond;
     if (last < next_bucket_) return true;
@@ -78,15 +87,14 @@ class ExpiryWheel {
           return false;
         }
         --budget;  // every entry from here on is progress: gone or moved
-        auto it = items_.find(e.key);
-        if (it == items_.end() || it->second.bucket != e.bucket)
-          continue;  // stale
-        if (it->second.deadline <= now) {
-          items_.erase(it);
+        WheelItem* item = find(e.key);
+        if (item == nullptr || item->bucket != e.bucket) continue;  // stale
+        if (item->deadline <= now) {
+          Cancel(*item);
           expire(e.key);
         } else {
-          int64_t nb = BucketOf(it->second.deadline);  // > last
-          it->second.bucket = nb;
+          int64_t nb = BucketOf(item->deadline);  // > last
+          item->bucket = nb;
           ring_[Slot(nb)].push_back(Entry{e.key, nb});
         }
       }
@@ -96,10 +104,6 @@ class ExpiryWheel {
   }
 
  private:
-  struct Item {
-    SimMicros deadline;
-    int64_t bucket;
-  };
   struct Entry {
     Key key;
     int64_t bucket;
@@ -113,7 +117,6 @@ class ExpiryWheel {
     return static_cast<size_t>(bucket) % ring_.size();
   }
 
-  std::unordered_map<Key, Item> items_;
   std::vector<std::vector<Entry>> ring_;
   int64_t next_bucket_;  // first bucket Advance() has not processed
 };

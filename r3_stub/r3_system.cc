@@ -32,18 +32,17 @@ R3System::R3System(MasterData data, Profile profile, TimeoutSettings timeouts,
       static_cast<size_t>(std::min<int64_t>(max_users_, 2'000'000));
   sessions_.reserve(expected_sessions_);
   security_.reserve(expected_sessions_);
-  wheel_.Reserve(2 * expected_sessions_);  // a session, its security session
 }
 
 void R3System::Touch(Session& s) {
   s.last_step = clock_.Now();
   if (s.limit_s > 0)
-    wheel_.Schedule(s.id, s.last_step + s.limit_s * kSimSecond);
+    wheel_.Schedule(s.id, s.expiry, s.last_step + s.limit_s * kSimSecond);
   auto sec = security_.find(s.security);
   if (sec != security_.end()) {
     sec->second.last_activity = s.last_step;
     if (timeouts_.security_session > 0) {
-      wheel_.Schedule(s.security | kSecurityKey,
+      wheel_.Schedule(s.security | kSecurityKey, sec->second.expiry,
                       s.last_step + timeouts_.security_session * kSimSecond);
     }
   }
@@ -54,7 +53,6 @@ void R3System::EndUserSession(uint64_t id, const std::string& reason) {
   if (it == sessions_.end()) return;
   Session& s = it->second;
   ReleaseLocks(id);
-  wheel_.Cancel(id);
   Unlink(s);
   auto mine = by_user_.find(*s.who);
   std::erase(mine->second, id);
@@ -64,7 +62,6 @@ void R3System::EndUserSession(uint64_t id, const std::string& reason) {
     auto& linked = sec->second.sessions;
     linked.erase(std::remove(linked.begin(), linked.end(), id), linked.end());
     if (sec->second.sessions.empty()) {  // the logon is over
-      wheel_.Cancel(sec->first | kSecurityKey);
       security_.erase(sec);
     }
   }
@@ -111,14 +108,22 @@ bool R3System::EndSecuritySession(uint64_t id) {
   auto linked = sec->second.sessions;
   for (uint64_t s : linked) EndUserSession(s, "security session ended (SM05)");
   security_.erase(id);  // if it had no sessions left
-  wheel_.Cancel(id | kSecurityKey);
   return true;
 }
 
 bool R3System::Advance() {
   std::vector<uint64_t> due;
   const bool all = wheel_.Advance(
-      clock_.Now(), [&](uint64_t key) { due.push_back(key); }, kExpiryBudget);
+      clock_.Now(),
+      [&](uint64_t key) -> WheelItem* {
+        if (key & kSecurityKey) {
+          auto sec = security_.find(key & ~kSecurityKey);
+          return sec == security_.end() ? nullptr : &sec->second.expiry;
+        }
+        auto s = sessions_.find(key);
+        return s == sessions_.end() ? nullptr : &s->second.expiry;
+      },
+      [&](uint64_t key) { due.push_back(key); }, kExpiryBudget);
   for (uint64_t key : due) {
     if (key & kSecurityKey) {
       uint64_t id = key & ~kSecurityKey;

@@ -111,6 +111,7 @@ class R3System {
     FieldValues vars;    // the screens' field values
     SimMicros logon_time = 0;
     SimMicros last_step = 0;
+    WheelItem expiry;       // last_step + limit_s
     int64_t limit_s = 0;    // R/3-side idle limit (0 = none)
     uint64_t security = 0;  // its HTTP security session
     std::string terminal;
@@ -129,6 +130,7 @@ class R3System {
     const UserKey* who = nullptr;  // as Session::who: one user's sessions
     SimMicros created = 0;
     SimMicros last_activity = 0;
+    WheelItem expiry;  // last_activity + http/security_session_timeout
     absl::InlinedVector<uint64_t, 1> sessions;  // usually one: no heap block
   };
   struct Lock {

@@ -3,12 +3,50 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <limits>
+#include <unordered_map>
 #include <vector>
 
 namespace its {
 namespace {
 
-std::vector<int> Advance(ExpiryWheel<int>& w, SimMicros now) {
+// Keys with their items in a table, as a session table keeps them: Cancel()
+// ends the record, as ending a session does.
+class Wheel {
+ public:
+  explicit Wheel(SimMicros now, size_t ring_buckets = 4096)
+      : wheel_(now, ring_buckets) {}
+  void Schedule(int key, SimMicros deadline) {
+    wheel_.Schedule(key, items_[key], deadline);
+  }
+  void Cancel(int key) { items_.erase(key); }
+  size_t size() const {
+    return std::count_if(items_.begin(), items_.end(),
+                         [](const auto& kv) { return kv.second.filed(); });
+  }
+  template <typename F>
+  bool Advance(SimMicros now, F&& expire,
+               size_t budget = std::numeric_limits<size_t>::max()) {
+    return wheel_.Advance(
+        now,
+        [&](int key) -> WheelItem* {
+          auto it = items_.find(key);
+          return it == items_.end() ? nullptr : &it->second;
+        },
+        [&](int key) {
+          EXPECT_FALSE(items_.at(key).filed());
+          expire(key);
+        },
+        budget);
+  }
+  std::unordered_map<int, WheelItem>& items() { return items_; }
+
+ private:
+  ExpiryWheel<int> wheel_;
+  std::unordered_map<int, WheelItem> items_;
+};
+
+std::vector<int> Advance(Wheel& w, SimMicros now) {
   std::vector<int> out;
   w.Advance(now, [&](int k) { out.push_back(k); });
   return out;
@@ -17,7 +55,7 @@ std::vector<int> Advance(ExpiryWheel<int>& w, SimMicros now) {
 constexpr SimMicros kT0 = 1'000'000 * kSimSecond;
 
 TEST(ExpiryWheel, ExpiresAtDeadlineNotOneSecondBefore) {
-  ExpiryWheel<int> w(kT0);
+  Wheel w(kT0);
   w.Schedule(1, kT0 + 15 * kSimMinute);
   EXPECT_TRUE(Advance(w, kT0 + 15 * kSimMinute - kSimSecond).empty());
   EXPECT_EQ(Advance(w, kT0 + 15 * kSimMinute + kSimSecond),
@@ -26,7 +64,7 @@ TEST(ExpiryWheel, ExpiresAtDeadlineNotOneSecondBefore) {
 }
 
 TEST(ExpiryWheel, ExactDeadlineAndOneSecondResolution) {
-  ExpiryWheel<int> w(kT0);
+  Wheel w(kT0);
   w.Schedule(1, kT0 + 10 * kSimSecond);
   w.Schedule(
       2, kT0 + 20 * kSimSecond + 500'000);  // fires at the next whole second
@@ -37,7 +75,7 @@ TEST(ExpiryWheel, ExactDeadlineAndOneSecondResolution) {
 }
 
 TEST(ExpiryWheel, TouchMovesDeadlineLater) {
-  ExpiryWheel<int> w(kT0);
+  Wheel w(kT0);
   w.Schedule(1, kT0 + 60 * kSimSecond);
   Advance(w, kT0 + 59 * kSimSecond);
   w.Schedule(1, kT0 + 119 * kSimSecond);  // request at t0+59s
@@ -46,7 +84,7 @@ TEST(ExpiryWheel, TouchMovesDeadlineLater) {
 }
 
 TEST(ExpiryWheel, DeadlineMovedEarlierIsHonoured) {
-  ExpiryWheel<int> w(kT0);
+  Wheel w(kT0);
   w.Schedule(1, kT0 + 3600 * kSimSecond);
   w.Schedule(1, kT0 + 5 * kSimSecond);
   EXPECT_EQ(Advance(w, kT0 + 5 * kSimSecond), std::vector<int>{1});
@@ -55,7 +93,7 @@ TEST(ExpiryWheel, DeadlineMovedEarlierIsHonoured) {
 }
 
 TEST(ExpiryWheel, CancelAndLongDeadlinesBeyondOneRingTurn) {
-  ExpiryWheel<int> w(kT0, 64);
+  Wheel w(kT0, 64);
   w.Schedule(1, kT0 + 10 * kSimSecond);
   w.Schedule(2, kT0 + 1000 * kSimSecond);  // many turns of a 64-bucket ring
   w.Schedule(3, kT0 + 20 * kSimSecond);
@@ -66,7 +104,7 @@ TEST(ExpiryWheel, CancelAndLongDeadlinesBeyondOneRingTurn) {
 }
 
 TEST(ExpiryWheel, BigJumpExpiresEverythingDue) {
-  ExpiryWheel<int> w(kT0, 16);
+  Wheel w(kT0, 16);
   for (int i = 0; i < 100; ++i) w.Schedule(i, kT0 + (i + 1) * kSimSecond);
   auto out = Advance(w, kT0 + 50 * kSimSecond);
   EXPECT_EQ(out.size(), 50u);
@@ -76,7 +114,7 @@ TEST(ExpiryWheel, BigJumpExpiresEverythingDue) {
 }
 
 TEST(ExpiryWheel, ExpireCallbackMayReschedule) {
-  ExpiryWheel<int> w(kT0);
+  Wheel w(kT0);
   w.Schedule(1, kT0 + kSimSecond);
   std::vector<int> seen;
   w.Advance(kT0 + 2 * kSimSecond, [&](int k) {
@@ -90,8 +128,7 @@ TEST(ExpiryWheel, ExpireCallbackMayReschedule) {
 // A burst of deadlines in one second is spread over calls: each visits at
 // most `budget` entries, and together they expire every key exactly once.
 TEST(ExpiryWheel, ABudgetSpreadsABurstOverCalls) {
-  ExpiryWheel<int> w(kT0);
-  w.Reserve(1000);
+  Wheel w(kT0);
   for (int k = 0; k < 1000; ++k) w.Schedule(k, kT0 + 60 * kSimSecond);
   w.Schedule(5000, kT0 + 61 * kSimSecond);  // the next second: not yet due
   std::vector<int> out;
@@ -120,7 +157,7 @@ TEST(ExpiryWheel, ABudgetSpreadsABurstOverCalls) {
 // no budget, so however many there are the due ones end and Advance comes
 // to true (a review found they could use up every call's budget).
 TEST(ExpiryWheel, LaterTurnsInTheSameSlotDoNotUseTheBudget) {
-  ExpiryWheel<int> w(kT0, /*ring_buckets=*/64);
+  Wheel w(kT0, /*ring_buckets=*/64);
   for (int k = 0; k < 600; ++k)
     w.Schedule(k, kT0 + (10 + 64 * 3) * kSimSecond);  // same slot, 3 turns on
   for (int k = 1000; k < 1010; ++k) w.Schedule(k, kT0 + 10 * kSimSecond);
@@ -134,6 +171,26 @@ TEST(ExpiryWheel, LaterTurnsInTheSameSlotDoNotUseTheBudget) {
   out.clear();
   EXPECT_TRUE(w.Advance(kT0 + (10 + 64 * 3) * kSimSecond, collect));
   EXPECT_EQ(out.size(), 600u);
+}
+
+// The item lives with its record: a cancelled item keeps its record and
+// can be filed again; a record that is gone drops its ring entries.
+TEST(ExpiryWheel, CancelledItemsAndRecordsThatAreGone) {
+  Wheel w(kT0);
+  w.Schedule(1, kT0 + 10 * kSimSecond);
+  w.Schedule(2, kT0 + 10 * kSimSecond);
+  ExpiryWheel<int>::Cancel(w.items()[1]);  // record stays, not filed
+  EXPECT_FALSE(w.items()[1].filed());
+  EXPECT_EQ(w.size(), 1u);
+  w.Cancel(2);  // record gone
+  EXPECT_TRUE(Advance(w, kT0 + 20 * kSimSecond).empty());
+  w.Schedule(1, kT0 + 30 * kSimSecond);  // filed again after the cancel
+  w.Schedule(2, kT0 + 30 * kSimSecond);  // a new record of the same key
+  EXPECT_TRUE(Advance(w, kT0 + 29 * kSimSecond).empty());
+  auto out = Advance(w, kT0 + 30 * kSimSecond);
+  std::sort(out.begin(), out.end());
+  EXPECT_EQ(out, (std::vector<int>{1, 2}));
+  EXPECT_EQ(w.size(), 0u);
 }
 
 }  // namespace
