@@ -53,7 +53,7 @@ SessionContext* SessionTable::Create() {
   SessionContext& s = sessions_[slot];
   s.slot = slot;
   s.set_random(NewSessionRandom());
-  s.created = s.last_access = clock_.Now();
+  s.last_access = clock_.Now();
   ++active_;
   return &s;
 }

@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/byte_block.h"
 #include "common/clock.h"
 #include "common/expiry_wheel.h"
 #include "common/gusid.h"
@@ -18,7 +19,7 @@
 
 namespace its::agate {
 
-// A few short strings in one heap block: [N+1 uint32 end offsets][chars].
+// A few short strings in one heap block (a ByteBlock).
 // What an idle session keeps of its text (service, logon data, transaction,
 // SISP token): seven std::string members took 224 bytes of every idle
 // session, this 8 and a block of ~70. Setting one rebuilds the block; they
@@ -26,26 +27,10 @@ namespace its::agate {
 template <size_t N>
 class PackedStrings {
  public:
-  PackedStrings() = default;
-  PackedStrings(const PackedStrings& o) { *this = o; }
-  PackedStrings& operator=(const PackedStrings& o) {
-    if (this != &o) {
-      data_.reset();
-      if (o.data_) {
-        const size_t n = o.Bytes();
-        data_ = std::make_unique<char[]>(n);
-        std::memcpy(data_.get(), o.data_.get(), n);
-      }
-    }
-    return *this;
-  }
-  PackedStrings(PackedStrings&&) noexcept = default;
-  PackedStrings& operator=(PackedStrings&&) noexcept = default;
-
   std::string_view get(size_t i) const {
-    if (!data_) return {};
+    if (data_.empty()) return {};
     const uint32_t begin = i == 0 ? 0 : End(i - 1);
-    return {data_.get() + kHeader + begin, End(i) - begin};
+    return {data_.data() + kHeader + begin, End(i) - begin};
   }
   void set(size_t i, std::string_view value) {
     if (get(i) == value) return;
@@ -57,12 +42,17 @@ class PackedStrings {
   void assign(const std::array<std::string_view, N>& all) {
     size_t chars = 0;
     for (std::string_view v : all) chars += v.size();
-    auto fresh = std::make_unique<char[]>(kHeader + chars);
+    if (chars == 0) {
+      data_ = ByteBlock();
+      return;
+    }
+    ByteBlock fresh(kHeader + chars);
     uint32_t end = 0;
     for (size_t k = 0; k < N; ++k) {
-      std::memcpy(fresh.get() + kHeader + end, all[k].data(), all[k].size());
+      if (!all[k].empty())
+        std::memcpy(fresh.data() + kHeader + end, all[k].data(), all[k].size());
       end += static_cast<uint32_t>(all[k].size());
-      std::memcpy(fresh.get() + k * sizeof(uint32_t), &end, sizeof end);
+      std::memcpy(fresh.data() + k * sizeof(uint32_t), &end, sizeof end);
     }
     data_ = std::move(fresh);
   }
@@ -71,17 +61,16 @@ class PackedStrings {
   static constexpr size_t kHeader = N * sizeof(uint32_t);
   uint32_t End(size_t i) const {
     uint32_t end;
-    std::memcpy(&end, data_.get() + i * sizeof(uint32_t), sizeof end);
+    std::memcpy(&end, data_.data() + i * sizeof(uint32_t), sizeof end);
     return end;
   }
-  size_t Bytes() const { return kHeader + End(N - 1); }
 
-  std::unique_ptr<char[]> data_;  // null: all empty
+  ByteBlock data_;  // [N uint32 end offsets][chars]; empty: all empty
 };
 
 // One ITS session context, held only in this AGate process's memory.
 struct SessionContext {
-  enum class State {
+  enum class State : uint8_t {
     kActive,     // R/3 session open
     kTimedOut,   // ~timeout passed; R/3 session ended; logon data may be kept
     kLoggedOff,  // /nex, ~command=logoff
@@ -92,20 +81,19 @@ struct SessionContext {
 
   uint32_t slot = 0;
   State state = State::kActive;
+  bool logon_kept = false;  // after the end: may restart without a new logon
+  bool sisp = false;        // started with sapwp_active=1: pages carry SessInfo
+  bool busy = false;        // a dialog step is with R/3
   // The GUSID's random part, inline: as a std::string it took a heap block
   // of its own per session.
   std::array<char, kGusidRandomHex> random{};
   const Params* service_params = nullptr;  // effective service-file parameters
   CompactParams overrides;                 // URL parameters given at start
   uint64_t r3_session = 0;
-  SimMicros created = 0;
   SimMicros last_access = 0;
-  WheelItem expiry;  // its deadline: ~timeout, or the tombstone's end
-  SimMicros timeout = 0;         // ~timeout
+  WheelItem expiry;       // its deadline: ~timeout, or the tombstone's end
+  SimMicros timeout = 0;  // ~timeout
   SimMicros keep_logon_for = 0;  // ~userTimeout
-  bool logon_kept = false;  // after the end: may restart without a new logon
-  bool sisp = false;        // started with sapwp_active=1: pages carry SessInfo
-  bool busy = false;        // a dialog step is with R/3
   // Requests queued behind the step in flight (rare: a double submit). A
   // vector, not a deque: libstdc++'s deque allocates ~600 bytes up front, on
   // every idle session.

@@ -43,8 +43,7 @@ class ExpiryWheel {
     const bool was_filed = item.filed();
     item.deadline = deadline;
     if (was_filed) {
-      if (bucket >= item.bucket)
-        return;  // re-filed when the old bucket is due
+      if (bucket >= item.bucket) return;  // re-filed when the old bucket is due
       // earlier: file again, the old entry goes stale
     }
     item.bucket = bucket;

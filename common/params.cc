@@ -97,10 +97,12 @@ void Params::MergeFrom(const Params& other) {
 
 namespace {
 
-void AppendField(std::string* out, std::string_view text) {
+// Writes one field at `out` and returns where the next one goes.
+char* WriteField(char* out, std::string_view text) {
   const auto n = static_cast<uint32_t>(text.size());
-  out->append(reinterpret_cast<const char*>(&n), sizeof n);
-  out->append(text);
+  std::memcpy(out, &n, sizeof n);
+  if (n > 0) std::memcpy(out + sizeof n, text.data(), n);
+  return out + sizeof n + n;
 }
 
 // Reads one field at *pos of `data` and moves *pos past it.
@@ -118,20 +120,22 @@ CompactParams::CompactParams(const Params& params) {
   size_t size = 0;
   for (const auto& [name, value] : params.entries())
     size += 2 * sizeof(uint32_t) + name.size() + value.size();
-  data_.reserve(size);  // exactly: no room to grow into
+  data_ = ByteBlock(size);
+  char* out = data_.data();
   for (const auto& [name, value] : params.entries()) {
-    AppendField(&data_, name);
-    AppendField(&data_, value);
+    out = WriteField(out, name);
+    out = WriteField(out, value);
   }
 }
 
 std::optional<std::string_view> CompactParams::Get(
     std::string_view name) const {
   const std::string key = Params::NormalizeName(name);
+  const std::string_view data = data_.view();
   size_t pos = 0;
-  while (pos < data_.size()) {
-    std::string_view entry = ReadField(data_, &pos);
-    std::string_view value = ReadField(data_, &pos);
+  while (pos < data.size()) {
+    std::string_view entry = ReadField(data, &pos);
+    std::string_view value = ReadField(data, &pos);
     if (entry == key) return value;
   }
   return std::nullopt;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/byte_block.h"
 
 namespace its {
 
@@ -56,7 +57,7 @@ class CompactParams {
 
  private:
   // Per entry: name length, name, value length, value (lengths as uint32).
-  std::string data_;
+  ByteBlock data_;
 };
 
 // True if `in` is well-formed UTF-8 (RFC 3629: no overlong forms, no

@@ -39,8 +39,8 @@ std::string R3System::Expand(const std::string& tmpl, const Session& s,
       out += s.user();
     } else if (name == "LOCK_OWNER") {
       out += lock_owner;
-    } else if (auto it = s.vars.find(name); it != s.vars.end()) {
-      out += it->second;
+    } else if (const std::string* v = s.vars.find(name)) {
+      out += *v;
     }
     i = close + 1;
   }
@@ -62,11 +62,12 @@ void R3System::EnterScreen(Session& s, int screen) {
     if (!f.input) continue;
     if (record) {
       if (auto v = record->find(f.name); v != record->end()) {
-        s.vars[f.name] = v->second;
+        s.vars.at(f.name) = v->second;
         continue;
       }
     }
-    if (sc.load || !s.vars.count(f.name)) s.vars[f.name] = Expand(f.value, s);
+    if (sc.load || !s.vars.contains(f.name))
+      s.vars.at(f.name) = Expand(f.value, s);
   }
 }
 
@@ -84,11 +85,13 @@ void R3System::ReleaseLocks(uint64_t session, const std::string& table) {
   auto it = sessions_.find(session);
   if (it == sessions_.end()) return;
   auto& mine = it->second.locks;
-  std::erase_if(mine, [&](const LockKey& key) {
+  if (!mine) return;
+  std::erase_if(*mine, [&](const LockKey& key) {
     if (!table.empty() && key.first != table) return false;
     locks_.erase(key);
     return true;
   });
+  if (mine->empty()) mine.reset();
 }
 
 void R3System::Render(const Session& s, const std::string& message,
@@ -135,8 +138,7 @@ void R3System::Render(const Session& s, const std::string& message,
     pf->set_label(f.label);
     pf->set_input(f.input);
     if (f.input) {
-      auto it = s.vars.find(f.name);
-      pf->set_value(it == s.vars.end() ? "" : it->second);
+      pf->set_value(s.vars.get(f.name));
     } else {
       pf->set_value(Expand(f.value, s));
     }
@@ -173,7 +175,7 @@ void R3System::Dispatch(
   for (const FieldDef& f : sc.fields) {
     if (!f.input) continue;
     for (const auto& [k, v] : fields) {
-      if (ToUpper(k) == f.name) s.vars[f.name] = v;
+      if (ToUpper(k) == f.name) s.vars.at(f.name) = v;
     }
   }
   const ActionDef* action = nullptr;
@@ -185,7 +187,7 @@ void R3System::Dispatch(
     return;
   }
   for (const std::string& f : action->require) {
-    if (Trim(s.vars[f]).empty()) {
+    if (Trim(s.vars.get(f)).empty()) {
       *message = "Fill in all required entry fields";
       *type = "E";
     }
@@ -201,14 +203,15 @@ void R3System::Dispatch(
     } else if (held == locks_.end()) {
       locks_.emplace(key, Lock{s.id, s.client(), s.user(), action->lock->mode,
                                clock_.Now()});
-      s.locks.push_back(key);
+      if (!s.locks) s.locks = std::make_unique<std::vector<LockKey>>();
+      s.locks->push_back(key);
     }
   }
   if (message->empty()) {
     if (action->save) {
       auto& rec = records_[{action->save->table, Expand(action->save->key, s)}];
       for (const std::string& f : action->save->fields)
-        rec[ToUpper(f)] = s.vars[ToUpper(f)];
+        rec[ToUpper(f)] = s.vars.get(ToUpper(f));
     }
     if (!action->unlock.empty()) ReleaseLocks(s.id, action->unlock);
     if (action->goto_screen != 0) EnterScreen(s, action->goto_screen);

@@ -151,15 +151,15 @@ std::vector<R3System::Ended> R3System::TakeEnded() {
 }
 
 proto::Sm05Reply R3System::SecuritySessions() const {
-  std::vector<const SecuritySession*> list;
-  for (const auto& [id, s] : security_) list.push_back(&s);
+  std::vector<std::pair<uint64_t, const SecuritySession*>> list;
+  for (const auto& [id, s] : security_) list.emplace_back(id, &s);
   std::sort(list.begin(), list.end(),
-            [](auto* a, auto* b) { return a->id < b->id; });
+            [](const auto& a, const auto& b) { return a.first < b.first; });
   proto::Sm05Reply reply;
   SimMicros now = clock_.Now();
-  for (const SecuritySession* s : list) {
+  for (const auto& [id, s] : list) {
     proto::Sm05Row* r = reply.add_rows();
-    r->set_id(s->id);
+    r->set_id(id);
     r->set_client(s->who->first);
     r->set_user(s->who->second);
     r->set_sessions(static_cast<int>(s->sessions.size()));
@@ -235,18 +235,27 @@ proto::R3Response R3System::Logon(const proto::R3Logon& req, int* step_ms,
   mine->second.push_back(s.id);
   s.who = &mine->first;
   s.owner = owner;
-  s.terminal = req.terminal();
+  s.terminal = &*terminals_.insert(req.terminal()).first;
   s.limit_s = timeouts_.ApplicationLimit(ToLower(req.service()));
   s.logon_time = s.last_step = clock_.Now();
   SecuritySession sec;  // one HTTP security session per logon (SM05)
-  sec.id = next_security_++;
+  const uint64_t sec_id = next_security_++;
   sec.who = s.who;
   sec.created = sec.last_activity = s.logon_time;
   sec.sessions.push_back(s.id);
-  s.security = sec.id;
-  security_.emplace(sec.id, std::move(sec));
+  s.security = sec_id;
+  security_.emplace(sec_id, std::move(sec));
   StartTransaction(s, tx);
-  for (const auto& [k, v] : req.fields()) s.vars[ToUpper(k)] = v;
+  // The call's fields, all input fields of the first screen (checked above):
+  // each value under the screen's own name for the field.
+  if (!req.fields().empty()) {
+    const ScreenDef& first = tx->screens.at(tx->start);
+    for (const auto& [k, v] : req.fields()) {
+      const std::string name = ToUpper(k);
+      for (const FieldDef& f : first.fields)
+        if (f.name == name) s.vars.at(f.name) = v;
+    }
+  }
   *step_ms = tx->step_ms;
   std::string message;
   const char* type = "";
@@ -281,7 +290,7 @@ proto::Sm04Reply R3System::UserSessions() const {
     proto::Sm04Row* r = reply.add_rows();
     r->set_client(s->client());
     r->set_user(s->user());
-    r->set_terminal(s->terminal);
+    r->set_terminal(*s->terminal);
     r->set_tcode(s->tx->code);
     r->set_type("Plugin HTTP");
     r->set_last_step(FormatTimeOfDay(s->last_step));

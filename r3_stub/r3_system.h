@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -26,27 +28,39 @@ namespace its::r3 {
 // login/fails_to_user_lock. Not thread-safe: the server calls it from one
 // thread. Time comes from the injected clock.
 // A session's field values by name: a few per screen, in one vector (a
-// std::map took a 96-byte node per field on every idle session).
+// std::map took a 96-byte node per field on every idle session), each named
+// by a pointer to the field's name in the master data (a copy of the name
+// took 32 bytes a field).
 class FieldValues {
  public:
-  using Entry = std::pair<std::string, std::string>;
-  using const_iterator = std::vector<Entry>::const_iterator;
-
-  const_iterator find(std::string_view name) const {
-    return std::find_if(entries_.begin(), entries_.end(),
-                        [&](const Entry& e) { return e.first == name; });
+  // The value of `name`, or nullptr.
+  const std::string* find(std::string_view name) const {
+    for (const Entry& e : entries_)
+      if (*e.name == name) return &e.value;
+    return nullptr;
   }
-  const_iterator end() const { return entries_.end(); }
-  size_t count(std::string_view name) const { return find(name) != end(); }
-  std::string& operator[](std::string_view name) {
+  // The value of `name`, or "".
+  const std::string& get(std::string_view name) const {
+    static const std::string kNone;
+    const std::string* v = find(name);
+    return v ? *v : kNone;
+  }
+  bool contains(std::string_view name) const { return find(name) != nullptr; }
+  // The value of `name` to set; `name` must outlive these values (a name in
+  // the master data, which outlives every session).
+  std::string& at(const std::string& name) {
     for (Entry& e : entries_)
-      if (e.first == name) return e.second;
-    return entries_.emplace_back(std::string(name), std::string()).second;
+      if (*e.name == name) return e.value;
+    return entries_.emplace_back(Entry{&name, std::string()}).value;
   }
   void reserve(size_t n) { entries_.reserve(n); }
   void clear() { entries_.clear(); }
 
  private:
+  struct Entry {
+    const std::string* name;
+    std::string value;
+  };
   std::vector<Entry> entries_;
 };
 
@@ -111,12 +125,12 @@ class R3System {
     FieldValues vars;    // the screens' field values
     SimMicros logon_time = 0;
     SimMicros last_step = 0;
-    WheelItem expiry;       // last_step + limit_s
-    int64_t limit_s = 0;    // R/3-side idle limit (0 = none)
-    uint64_t security = 0;  // its HTTP security session
-    std::string terminal;
-    std::vector<std::pair<std::string, std::string>>
-        locks;  // keys it holds in locks_
+    WheelItem expiry;                       // last_step + limit_s
+    int64_t limit_s = 0;                    // R/3-side idle limit (0 = none)
+    uint64_t security = 0;                  // its HTTP security session
+    const std::string* terminal = nullptr;  // in terminals_
+    // The keys it holds in locks_ (most sessions hold none: no vector).
+    std::unique_ptr<std::vector<std::pair<std::string, std::string>>> locks;
     // The other sessions of the same owner (a list through the sessions: an
     // owner's sessions end together without a per-session index).
     Session* owned_prev = nullptr;
@@ -125,8 +139,7 @@ class R3System {
     const std::string& client() const { return who->first; }
     const std::string& user() const { return who->second; }
   };
-  struct SecuritySession {
-    uint64_t id = 0;
+  struct SecuritySession {         // its ID is its key in security_
     const UserKey* who = nullptr;  // as Session::who: one user's sessions
     SimMicros created = 0;
     SimMicros last_activity = 0;
@@ -191,6 +204,9 @@ class R3System {
   std::map<LockKey, Lock> locks_;
   std::map<LockKey, std::map<std::string, std::string>> records_;  // saved data
   std::unordered_map<uint32_t, Session*> owned_;  // first session per owner
+  // The terminals (AGate processes) sessions were logged on from, each once:
+  // a few names for any number of sessions.
+  std::unordered_set<std::string> terminals_;
 };
 
 }  // namespace its::r3
