@@ -233,11 +233,22 @@ bool MappingManager::AssignNow(AssignDone& done, bool may_wait,
                  : why.find("overloaded") != std::string::npos ? "overloaded"
                                                                : "highest PID";
   Append(&last_decision_, why);
-  if (a.kind == Assignment::kAssign) {
-    spdlog::info("{}: new session -> process {} (pid {}): {}", config_.name,
-                 a.process, slots_[a.process].pid, why);
-  } else if (a.kind != Assignment::kWait || may_wait) {
-    spdlog::info("{}: new session: {}", config_.name, why);
+  if (a.kind != Assignment::kWait || may_wait) {
+    int64_t left_out = 0;
+    const bool line =
+        decision_log_.Take(std::chrono::steady_clock::now(), &left_out);
+    if (left_out > 0) {
+      spdlog::info(
+          "{}: {} more new-session decisions not logged (at most {} lines a "
+          "second; each decision is in its request's trace)",
+          config_.name, left_out, kDecisionLinesPerSecond);
+    }
+    if (line && a.kind == Assignment::kAssign) {
+      spdlog::info("{}: new session -> process {} (pid {}): {}", config_.name,
+                   a.process, slots_[a.process].pid, why);
+    } else if (line) {
+      spdlog::info("{}: new session: {}", config_.name, why);
+    }
   }
   switch (a.kind) {
     case Assignment::kAssign: {

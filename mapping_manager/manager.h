@@ -11,6 +11,7 @@
 
 #include "common/cluster_config.h"
 #include "common/grpc_loop.h"
+#include "common/log.h"
 #include "common/pidfd_watcher.h"
 #include "common/restart_policy.h"
 #include "mapping_manager/assignment.h"
@@ -163,6 +164,9 @@ class MappingManager {
   std::vector<Slot> slots_;
   std::deque<Waiter> waiting_;
   std::string last_decision_, last_reason_;  // see last_decision()
+  // The decision lines: each at training rates, not thousands a second.
+  LogBudget decision_log_{kDecisionLinesPerSecond};
+  static constexpr int kDecisionLinesPerSecond = 20;
   GrpcLoop::Timer waiter_timer_;
   uint64_t version_ = 0;
   int next_listener_ = 1;
