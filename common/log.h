@@ -17,8 +17,9 @@ void InitLogging(const std::string& component);
 // Lines of one kind at most `per_second` a second. At training rates every
 // event keeps its line; a load test's thousands a second do not cost a write
 // (a system call: stderr is unbuffered and flushed per line) each. What was
-// left out is counted, for the caller to report in one line once the next
-// second starts. Pure logic: the caller passes the time.
+// left out is counted, for the caller to report in one line: with the first
+// line of a later second, or from a timer (LeftOut) when no line comes.
+// Pure logic: the caller passes the time.
 class LogBudget {
  public:
   using Time = std::chrono::steady_clock::time_point;
@@ -42,6 +43,16 @@ class LogBudget {
     }
     ++left_out_;
     return false;
+  }
+
+  // What was left out in seconds that are over, not reported yet (then
+  // reported: 0 the next time). For a timer: after a burst no further
+  // line may come to carry the count.
+  int64_t LeftOut(Time now) {
+    if (left_out_ == 0 || now - window_ < std::chrono::seconds(1)) return 0;
+    const int64_t n = left_out_;
+    left_out_ = 0;
+    return n;
   }
 
  private:

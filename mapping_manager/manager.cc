@@ -168,6 +168,14 @@ bool MappingManager::Draining(int process) const {
          slots_[process].draining;
 }
 
+void MappingManager::ReportLeftOut(int64_t left_out) const {
+  if (left_out <= 0) return;
+  spdlog::info(
+      "{}: {} more new-session decisions not logged (at most {} lines a "
+      "second; each decision is in its request's trace)",
+      config_.name, left_out, kDecisionLinesPerSecond);
+}
+
 bool MappingManager::AssignNow(AssignDone& done, bool may_wait,
                                std::optional<int> pinned,
                                const std::string& earlier) {
@@ -237,12 +245,7 @@ bool MappingManager::AssignNow(AssignDone& done, bool may_wait,
     int64_t left_out = 0;
     const bool line =
         decision_log_.Take(std::chrono::steady_clock::now(), &left_out);
-    if (left_out > 0) {
-      spdlog::info(
-          "{}: {} more new-session decisions not logged (at most {} lines a "
-          "second; each decision is in its request's trace)",
-          config_.name, left_out, kDecisionLinesPerSecond);
-    }
+    ReportLeftOut(left_out);
     if (line && a.kind == Assignment::kAssign) {
       spdlog::info("{}: new session -> process {} (pid {}): {}", config_.name,
                    a.process, slots_[a.process].pid, why);

@@ -167,6 +167,7 @@ class MappingManager {
   // The decision lines: each at training rates, not thousands a second.
   LogBudget decision_log_{kDecisionLinesPerSecond};
   static constexpr int kDecisionLinesPerSecond = 20;
+  void ReportLeftOut(int64_t left_out) const;  // one line, if any
   GrpcLoop::Timer waiter_timer_;
   uint64_t version_ = 0;
   int next_listener_ = 1;

@@ -203,6 +203,7 @@ void MappingManager::Tick() {
     for (Slot& s : slots_) s.last_report = std::max(s.last_report, now);
   }
   last_tick_ = now;
+  ReportLeftOut(decision_log_.LeftOut(now));
   bool changed = false;
   for (size_t i = 0; i < slots_.size(); ++i) {
     Slot& s = slots_[i];

@@ -68,8 +68,8 @@ R3Metrics::R3Metrics(prometheus::Registry& registry)
                  .Add({})),
       streams_(prometheus::BuildGauge()
                    .Name("its_r3_agate_streams")
-                   .Help("Dialog streams of AGate processes that logged "
-                         "sessions on")
+                   .Help("Dialog streams of AGate processes that hold "
+                         "user sessions")
                    .Register(registry)
                    .Add({})) {
   auto& requests =

@@ -205,7 +205,7 @@ void R3Server::Tick() {
   PushEnded();
   if (metrics_) {
     metrics_->Tick(system_.session_count(), system_.security_session_count(),
-                   system_.lock_count(), owner_of_.size());
+                   system_.lock_count(), system_.owner_count());
   }
   auto period = std::clamp(clock_.RealDuration(kSimSecond),
                            std::chrono::microseconds(5000),

@@ -48,6 +48,7 @@ class FieldValues {
   bool contains(std::string_view name) const { return find(name) != nullptr; }
   // The value of `name` to set; `name` must outlive these values (a name in
   // the master data, which outlives every session).
+  std::string& at(std::string&& name) = delete;  // would dangle
   std::string& at(const std::string& name) {
     for (Entry& e : entries_)
       if (*e.name == name) return e.value;

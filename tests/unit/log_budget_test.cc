@@ -30,6 +30,20 @@ TEST(LogBudget, AtMostSoManyLinesASecondAndTheRestCountedOnce) {
   EXPECT_EQ(left_out, 0);
 }
 
+TEST(LogBudget, ATimerReportsWhatNoLaterLineCarries) {
+  LogBudget budget(1);
+  const LogBudget::Time t0{std::chrono::hours(1)};
+  int64_t left_out = 0;
+  EXPECT_TRUE(budget.Take(t0, &left_out));
+  EXPECT_FALSE(budget.Take(t0 + milliseconds(10), &left_out));
+  EXPECT_FALSE(budget.Take(t0 + milliseconds(20), &left_out));
+  EXPECT_EQ(budget.LeftOut(t0 + milliseconds(900)), 0);  // the second goes on
+  EXPECT_EQ(budget.LeftOut(t0 + milliseconds(1000)), 2);
+  EXPECT_EQ(budget.LeftOut(t0 + milliseconds(2000)), 0);  // reported once
+  EXPECT_TRUE(budget.Take(t0 + milliseconds(3000), &left_out));
+  EXPECT_EQ(left_out, 0);
+}
+
 TEST(ByteBlock, HoldsItsBytesAndCopiesThem) {
   ByteBlock empty;
   EXPECT_TRUE(empty.empty());

@@ -429,7 +429,9 @@ TEST_F(R3LifetimeTest, AnOwnersSessionsEndTogetherAndOnlyThey) {
   EXPECT_EQ(sm04.rows(0).user(), "DEMO");
   EXPECT_EQ(sm04.rows(0).client(), "100");
   EXPECT_EQ(sm04.rows(3).user(), "DEMO2");
-  EXPECT_EQ(system_->SecuritySessions().rows(3).user(), "DEMO2");
+  auto sm05 = system_->SecuritySessions();
+  ASSERT_EQ(sm05.rows_size(), 4);
+  EXPECT_EQ(sm05.rows(3).user(), "DEMO2");
   EXPECT_EQ(system_->EndOwnedBy(2), 3u);
   EXPECT_EQ(system_->owner_count(), 0u);
   EXPECT_EQ(system_->session_count(), 1u);
