@@ -1,5 +1,7 @@
 #include "agate/render.h"
 
+#include <charconv>
+#include <cstdint>
 #include <nlohmann/json.hpp>
 
 #include "common/its_protocol.h"
@@ -51,91 +53,115 @@ std::string SispScript(const SessInfo& info) {
       ";</script>");
 }
 
+namespace {
+
+// A page built in place: text as it is, Esc{} HTML-escaped, numbers as
+// decimals; no string of its own per piece (a page has dozens).
+struct Esc {
+  std::string_view text;
+};
+class Page {
+ public:
+  explicit Page(std::string* out) : out_(*out) {}
+  Page& operator<<(std::string_view text) {
+    out_.append(text);
+    return *this;
+  }
+  Page& operator<<(const char* text) { return *this << std::string_view(text); }
+  Page& operator<<(Esc e) {
+    AppendHtmlEscaped(&out_, e.text);
+    return *this;
+  }
+  Page& operator<<(int64_t n) {
+    char buf[24];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, n);
+    out_.append(buf, end);
+    return *this;
+  }
+
+ private:
+  std::string& out_;
+};
+
+}  // namespace
+
 std::string RenderScreen(const proto::Screen& screen,
                          const RenderContext& ctx) {
   const std::string action = HtmlEscape(StepUrl(ctx));
   std::string body;  // the whole page: the body is built in place
   body.reserve(3072);
   PageStart(&body, screen.title());
-  body += Cat("<h1 id=\"its-title\">", HtmlEscape(screen.title()), "</h1>");
-  body +=
-      Cat("<div id=\"its-screen\" data-tcode=\"", HtmlEscape(screen.tcode()),
-          "\" data-dynpro=\"", screen.dynpro(), "\">",
-          HtmlEscape(screen.tcode()), " / ", screen.dynpro(), "</div>");
+  Page p(&body);
+  p << "<h1 id=\"its-title\">" << Esc{screen.title()} << "</h1>";
+  p << "<div id=\"its-screen\" data-tcode=\"" << Esc{screen.tcode()}
+    << "\" data-dynpro=\"" << int64_t{screen.dynpro()} << "\">"
+    << Esc{screen.tcode()} << " / " << int64_t{screen.dynpro()} << "</div>";
   if (!screen.message().empty()) {
-    body +=
-        Cat("<div class=\"msg msg-", HtmlEscape(screen.message_type()),
-            "\" id=\"its-message\">", HtmlEscape(screen.message()), "</div>");
+    p << "<div class=\"msg msg-" << Esc{screen.message_type()}
+      << "\" id=\"its-message\">" << Esc{screen.message()} << "</div>";
   }
   // Enter in a field submits with the first button; /00 comes first.
-  body += Cat("<form method=\"post\" action=\"", action, "\" id=\"its-form\">");
+  p << "<form method=\"post\" action=\"" << action << "\" id=\"its-form\">";
   for (const auto& f : screen.fields()) {
-    std::string name = HtmlEscape(f.name());
-    body += Cat("<div class=\"row\"><label for=\"", name, "\">",
-                HtmlEscape(f.label()), "</label>");
+    const Esc name{f.name()};
+    p << "<div class=\"row\"><label for=\"" << name << "\">" << Esc{f.label()}
+      << "</label>";
     if (f.input()) {
-      body += Cat("<input id=\"", name, "\" name=\"", name, "\" value=\"",
-                  HtmlEscape(f.value()), "\">");
+      p << "<input id=\"" << name << "\" name=\"" << name << "\" value=\""
+        << Esc{f.value()} << "\">";
     } else {
-      body +=
-          Cat("<output id=\"", name, "\">", HtmlEscape(f.value()), "</output>");
+      p << "<output id=\"" << name << "\">" << Esc{f.value()} << "</output>";
     }
-    body += "</div>";
+    p << "</div>";
   }
   if (screen.has_table()) {
-    body += "<table id=\"its-table\"><tr>";
+    p << "<table id=\"its-table\"><tr>";
     for (const auto& c : screen.table().columns())
-      body += Cat("<th>", HtmlEscape(c), "</th>");
-    body += "</tr>";
+      p << "<th>" << Esc{c} << "</th>";
+    p << "</tr>";
     for (const auto& r : screen.table().rows()) {
-      body += "<tr>";
-      for (const auto& c : r.cells())
-        body += Cat("<td>", HtmlEscape(c), "</td>");
-      body += "</tr>";
+      p << "<tr>";
+      for (const auto& c : r.cells()) p << "<td>" << Esc{c} << "</td>";
+      p << "</tr>";
     }
-    body += "</table>";
+    p << "</table>";
   }
-  body += "<div class=\"row\">";
+  p << "<div class=\"row\">";
   bool has_enter = false;
   for (const auto& b : screen.buttons()) has_enter |= b.okcode() == "/00";
   if (!has_enter)
-    body +=
-        "<button type=\"submit\" name=\"~okcode\" "
-        "value=\"/00\">Enter</button> ";
+    p << "<button type=\"submit\" name=\"~okcode\" "
+         "value=\"/00\">Enter</button> ";
   for (const auto& b : screen.buttons()) {
     if (b.okcode() != "/00") continue;
-    body += Cat("<button type=\"submit\" name=\"~okcode\" value=\"/00\">",
-                HtmlEscape(b.label()), "</button> ");
+    p << "<button type=\"submit\" name=\"~okcode\" value=\"/00\">"
+      << Esc{b.label()} << "</button> ";
   }
   for (const auto& b : screen.buttons()) {
     if (b.okcode() == "/00") continue;
-    body +=
-        Cat("<button type=\"submit\" name=\"~okcode\" value=\"",
-            HtmlEscape(b.okcode()), "\">", HtmlEscape(b.label()), "</button> ");
+    p << "<button type=\"submit\" name=\"~okcode\" value=\"" << Esc{b.okcode()}
+      << "\">" << Esc{b.label()} << "</button> ";
   }
-  body += "</div></form>";
+  p << "</div></form>";
   // The command field is a form of its own, so Enter there sends only the
   // command.
-  body +=
-      Cat("<form method=\"post\" action=\"", action, "\" id=\"its-command\">",
-          "<label for=\"its-okcode\">Command</label><input id=\"its-okcode\" "
-          "name=\"~okcode\" "
-          "placeholder=\"/n&lt;TCODE&gt; or /nex\"> <button "
-          "type=\"submit\">Execute</button> "
-          "<button type=\"submit\" name=\"~okcode\" value=\"/nex\">Log "
-          "Off</button></form>");
-  body += Cat("<footer>User ", HtmlEscape(ctx.user), " &middot; AGate ",
-              HtmlEscape(ctx.agate));
+  p << "<form method=\"post\" action=\"" << action << "\" id=\"its-command\">"
+    << "<label for=\"its-okcode\">Command</label><input id=\"its-okcode\" "
+       "name=\"~okcode\" "
+       "placeholder=\"/n&lt;TCODE&gt; or /nex\"> <button "
+       "type=\"submit\">Execute</button> "
+       "<button type=\"submit\" name=\"~okcode\" value=\"/nex\">Log "
+       "Off</button></form>";
+  p << "<footer>User " << Esc{ctx.user} << " &middot; AGate " << Esc{ctx.agate};
   if (!ctx.clock.empty()) {
-    body += Cat(" &middot; <span id=\"its-clock\">Simulated time ",
-                HtmlEscape(ctx.clock), "</span>");
+    p << " &middot; <span id=\"its-clock\">Simulated time " << Esc{ctx.clock}
+      << "</span>";
   }
   if (!ctx.trace.empty()) {  // 32 hex digits: nothing to escape
-    body += Cat(" &middot; <a id=\"its-trace\" href=\"/trace/", ctx.trace,
-                "\">Trace of this request</a>");
+    p << " &middot; <a id=\"its-trace\" href=\"/trace/" << ctx.trace
+      << "\">Trace of this request</a>";
   }
-  body += "</footer>";
-  body += ctx.sisp;
+  p << "</footer>" << ctx.sisp;
   PageEnd(&body);
   return body;
 }

@@ -2,20 +2,23 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "proto/its.pb.h"
 
 namespace its::agate {
 
+// What a page shows besides the screen. The views must outlive the
+// RenderScreen call (they point into the session and the process).
 struct RenderContext {
-  std::string service;
+  std::string_view service;
   std::string gusid;  // for URL session handling (~cookies 0)
   bool session_in_url = false;
-  std::string user;
-  std::string agate;  // "IT1/0/1234": which process served the page
-  std::string sisp;   // SessInfo script (SispScript), or empty
-  std::string clock;  // simulated time and time scale (ClockText), or empty
-  std::string trace;  // the request's trace-id (32 hex), or empty
+  std::string_view user;
+  std::string_view agate;  // "IT1/0/1234": which process served the page
+  std::string sisp;        // SessInfo script (SispScript), or empty
+  std::string_view clock;  // simulated time and time scale (ClockText), or ""
+  std::string trace;       // the request's trace-id (32 hex), or empty
 };
 
 // SessInfo of SISP (docs/sisp-and-dsm.md), handed to the portal page's DSM.

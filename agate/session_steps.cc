@@ -231,13 +231,12 @@ void AGateProcess::Step(SessionContext& s, proto::AGateRequest& req,
                     Cat(ids_.Public(ctx.slot),
                         " ~okcode=", shared_params->GetOr("~okcode", "/00")),
                     trace);
-      RenderContext rc{std::string(ctx.service()),
-                       ids_.Full(ctx.slot, ctx.random_hex()),
-                       ctx.Param("~cookies", "1") == "0",
-                       std::string(ctx.user()),
-                       AgateName(),
-                       SispScriptFor(ctx, ids_, "USR_OPEN"),
-                       ClockNow(),
+      RenderContext rc{ctx.service(),
+                       // only a URL carries it: no string per step otherwise
+                       ctx.cookies_off ? ids_.Full(ctx.slot, ctx.random_hex())
+                                       : std::string(),
+                       ctx.cookies_off, ctx.user(), AgateName(),
+                       SispScriptFor(ctx, ids_, "USR_OPEN"), ClockNow(),
                        trace.valid() ? TraceHex(trace) : std::string()};
       reply(Response(proto::PAGE, RenderScreen(r3resp.screen(), rc)));
       RunNextWaiting(ctx);

@@ -84,6 +84,7 @@ struct SessionContext {
   bool logon_kept = false;  // after the end: may restart without a new logon
   bool sisp = false;        // started with sapwp_active=1: pages carry SessInfo
   bool busy = false;        // a dialog step is with R/3
+  bool cookies_off = false;  // ~cookies=0: the session travels in URLs
   // The GUSID's random part, inline: as a std::string it took a heap block
   // of its own per session.
   std::array<char, kGusidRandomHex> random{};

@@ -235,9 +235,14 @@ bool IsSafeRedirect(std::string_view url,
 }
 
 std::string HtmlEscape(std::string_view in) {
-  // Copies the runs between special characters whole (on every page).
   std::string out;
   out.reserve(in.size() + 16);
+  AppendHtmlEscaped(&out, in);
+  return out;
+}
+
+void AppendHtmlEscaped(std::string* out, std::string_view in) {
+  // Copies the runs between special characters whole (on every page).
   size_t run = 0;
   for (size_t i = 0; i < in.size(); ++i) {
     const char* entity;
@@ -260,12 +265,11 @@ std::string HtmlEscape(std::string_view in) {
       default:
         continue;
     }
-    out.append(in.data() + run, i - run);
-    out.append(entity);
+    out->append(in.data() + run, i - run);
+    out->append(entity);
     run = i + 1;
   }
-  out.append(in.data() + run, in.size() - run);
-  return out;
+  out->append(in.data() + run, in.size() - run);
 }
 
 }  // namespace its

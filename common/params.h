@@ -83,5 +83,7 @@ bool IsSafeRedirect(std::string_view url,
 
 // HTML-escapes & < > " ' for text and attribute values.
 std::string HtmlEscape(std::string_view in);
+// The same, appended to *out (no string of its own: pages are built in place).
+void AppendHtmlEscaped(std::string* out, std::string_view in);
 
 }  // namespace its
