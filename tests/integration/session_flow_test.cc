@@ -164,6 +164,12 @@ TEST_F(SessionFlow, CookiesOffPutsTheSessionIntoTheUrl) {
       b.Get(Step("webgui", "~session=" + id + "&~okcode=/00&RF05L-BELNR=1"));
   EXPECT_EQ(step.status, 200);
   EXPECT_EQ(step.Header("x-its-steps"), "1,4,5");
+  // Every later page carries it too (read once at logon, kept per session).
+  std::smatch again;
+  ASSERT_TRUE(std::regex_search(
+      step.body, again,
+      std::regex("action=\"/scripts/wgate/webgui/\\?~session=([^\"]+)\"")));
+  EXPECT_EQ(again[1], id);
 }
 
 TEST_F(SessionFlow, ItsadmPrintsTheContractJson) {
