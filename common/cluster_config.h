@@ -78,8 +78,9 @@ struct ClusterConfig {
   // address others reach this wgate by; absolute DSM Terminator URLs may
   // name it. Empty: none besides the listen address and the Host header.
   std::string wgate_advertise;
-  // The wgate keeps its HTTP and gRPC threads on one CPU (docs/hot-path.md).
-  bool wgate_one_cpu = true;
+  // The wgate keeps its HTTP and gRPC threads on one CPU (docs/hot-path.md:
+  // off by default since an A/B showed it no longer helps).
+  bool wgate_one_cpu = false;
   HttpLimits http;
   // Real seconds the wgate waits for an AGate process's answer (504 after).
   double wgate_step_timeout_s = 30;

@@ -162,19 +162,19 @@ TEST(ClusterConfig, ExitUrlHosts) {
             std::string::npos);
 }
 
-TEST(ClusterConfig, SchedulingSwitchesDefaultOnAndTakeOnlyBooleans) {
+TEST(ClusterConfig, SchedulingSwitchesHaveTheirDefaultsAndTakeOnlyBooleans) {
   constexpr char kInstance[] =
       "[[agate_instance]]\nname=\"IT1\"\nmapping_manager=\"a:1\"\n";
   auto defaults = Parse(kInstance);
   ASSERT_TRUE(defaults.ok()) << defaults.status();
   EXPECT_TRUE(defaults->sched_batch);
-  EXPECT_TRUE(defaults->wgate_one_cpu);
-  auto off =
-      Parse(std::string("sched_batch = false\n[wgate]\none_cpu = false\n") +
+  EXPECT_FALSE(defaults->wgate_one_cpu);
+  auto flipped =
+      Parse(std::string("sched_batch = false\n[wgate]\none_cpu = true\n") +
             kInstance);
-  ASSERT_TRUE(off.ok()) << off.status();
-  EXPECT_FALSE(off->sched_batch);
-  EXPECT_FALSE(off->wgate_one_cpu);
+  ASSERT_TRUE(flipped.ok()) << flipped.status();
+  EXPECT_FALSE(flipped->sched_batch);
+  EXPECT_TRUE(flipped->wgate_one_cpu);
   auto bad = Parse(std::string("[wgate]\none_cpu = \"yes\"\n") + kInstance);
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().message(),
