@@ -179,23 +179,14 @@ class BatchedStream : public ::testing::Test {
  protected:
   void SetUp() override { client_loop_.Start(); }
   void TearDown() override {
-    OnLoopAndWait([&] { client_.reset(); });
-  }
-  // Runs `fn` on the client's loop thread and waits until it ran.
-  void OnLoopAndWait(const std::function<void()>& fn) {
-    std::promise<void> done;
-    client_loop_.loop().Post([&] {
-      fn();
-      done.set_value();
-    });
-    done.get_future().wait();
+    client_loop_.RunAndWait([&] { client_.reset(); });
   }
   // Connects to `address` and makes `n` calls in one burst; `answer(i, resp)`
   // runs under mu_ for each response.
   void CallInOneBurst(const std::string& address, int n,
                       std::function<void(int, proto::R3Response&)> answer,
                       std::chrono::milliseconds timeout = {}) {
-    OnLoopAndWait([&] {
+    client_loop_.RunAndWait([&] {
       client_ = std::make_unique<Client>(client_loop_.loop(), address, Refused,
                                          timeout);
       for (int i = 0; i < n; ++i) {
@@ -261,7 +252,7 @@ TEST_F(BatchedStream,
   EXPECT_GE(took, std::chrono::milliseconds(200));
   for (const auto& r : failed) EXPECT_EQ(r.error(), "deadline");
   // The stream is still the same: a new call reaches the server on it.
-  OnLoopAndWait([&] {
+  client_loop_.RunAndWait([&] {
     proto::R3Request req;
     client_->Call(std::move(req), [](proto::R3Response&) {});
   });

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <functional>
+#include <future>
 #include <thread>
 
 #include "common/grpc_loop.h"
@@ -26,6 +28,15 @@ class LoopThread {
     thread_.join();
   }
   GrpcLoop& loop() { return loop_; }
+  // Runs `fn` on the loop thread (started) and waits until it ran.
+  void RunAndWait(const std::function<void()>& fn) {
+    std::promise<void> done;
+    loop_.Post([&] {
+      fn();
+      done.set_value();
+    });
+    done.get_future().wait();
+  }
   std::thread::id id() const { return id_; }
 
  private:

@@ -62,26 +62,16 @@ class R3ServerTest : public ::testing::Test {
     admin_ = proto::R3::NewStub(MakeChannel(address_));
   }
   void TearDown() override {
-    OnClientLoop([&] { clients_.clear(); });
+    client_loop_.RunAndWait([&] { clients_.clear(); });
     client_loop_.Stop();
     if (server_) server_->Shutdown(DeadlineIn(0));
     server_loop_.Stop();
   }
 
-  // Runs `fn` on the clients' loop thread and waits until it ran.
-  void OnClientLoop(const std::function<void()>& fn) {
-    std::promise<void> done;
-    client_loop_.loop().Post([&] {
-      fn();
-      done.set_value();
-    });
-    done.get_future().wait();
-  }
-
   // A new agate-like stream; the sessions R/3 says it ended on it are noted.
   int Connect() {
     int n = 0;
-    OnClientLoop([&] {
+    client_loop_.RunAndWait([&] {
       n = static_cast<int>(clients_.size());
       // A call timeout: a request the server never answers fails the test
       // instead of hanging it.
@@ -99,7 +89,7 @@ class R3ServerTest : public ::testing::Test {
   // Logs `user` on over stream `n`: the R/3 user session.
   uint64_t Logon(int n, const std::string& user) {
     std::promise<proto::R3Response> answer;
-    OnClientLoop([&] {
+    client_loop_.RunAndWait([&] {
       proto::R3Request req;
       proto::R3Logon* logon = req.mutable_logon();
       logon->set_client("100");
@@ -180,12 +170,12 @@ TEST_F(R3ServerTest, ABrokenStreamEndsTheSessionsItOwnsAndNoOthers) {
             (std::set<std::string>{"LOAD00001", "LOAD00002", "LOAD00003"}));
 
   // The agate behind stream a goes away (its stream is cancelled).
-  OnClientLoop([&] { clients_[a].reset(); });
+  client_loop_.RunAndWait([&] { clients_[a].reset(); });
   EXPECT_TRUE(Sm04Becomes({"LOAD00003"}));
 
   // Stream b's session still answers.
   std::promise<proto::R3Response> answer;
-  OnClientLoop([&] {
+  client_loop_.RunAndWait([&] {
     proto::R3Request req;
     req.mutable_step()->set_session(b1);
     req.mutable_step()->set_okcode("/00");
