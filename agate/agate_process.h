@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_set>
 #include <utility>
 
@@ -99,14 +100,19 @@ class AGateProcess {
                  const Reply& reply);
   // Ends an active session: R/3 logoff (unless R/3 ended it already), the
   // tombstone, and every request queued behind it gets the end page.
-  void EndSession(SessionContext& s, SessionContext::State why,
-                  const std::string& reason);
+  // `client_ip` and `trace` name the request that ended it, if one did (the
+  // access-log line and the R/3 logoff carry them; `parent_span` is this
+  // process's span of that request). True if R/3 was called (step 5).
+  bool EndSession(SessionContext& s, SessionContext::State why,
+                  const std::string& reason, std::string_view client_ip = "-",
+                  TraceId trace = {}, uint64_t parent_span = 0);
   // The page for a request of a session that has ended (no restart).
   proto::AGateResponse EndPage(const SessionContext& s) const;
   void RunNextWaiting(SessionContext& s);
   // The connection pool (AGateOptions::r3_pool_keep): keeps `r3_session`
   // after its session ended; ClosePooled() logs off what was kept long enough.
-  void KeepInPool(uint64_t r3_session);
+  void KeepInPool(uint64_t r3_session, TraceId trace = {},
+                  uint64_t parent_span = 0);
   void ClosePooled();
 
   proto::AGateResponse Response(proto::Outcome outcome, std::string body) const;

@@ -185,6 +185,7 @@ void AGateProcess::Start(proto::AGateRequest& req, const Reply& reply,
           RenderScreen(screen, ctx));
       if (!ctx.session_in_url) r.set_set_session(ctx.gusid);  // ~cookies 1
       r.set_session_public(ids_.Public(s->slot));
+      r.set_r3_called(true);
       reply(std::move(r));
     });
   });

@@ -70,8 +70,11 @@ proto::AGateResponse AGateProcess::EndPage(const SessionContext& s) const {
                  SispScriptFor(s, ids_, "SRV_ERROR"));
 }
 
-void AGateProcess::EndSession(SessionContext& s, State why,
-                              const std::string& reason) {
+bool AGateProcess::EndSession(SessionContext& s, State why,
+                              const std::string& reason,
+                              std::string_view client_ip, TraceId trace,
+                              uint64_t parent_span) {
+  const bool r3_called = s.r3_session != 0;
   // Logoff, abort and expiry return the R/3 connection to the pool, if there
   // is one; R/3 ending it and a lost R/3 leave nothing to keep.
   const bool pooled = s.r3_session != 0 && options_.r3_pool_keep > 0 &&
@@ -80,11 +83,12 @@ void AGateProcess::EndSession(SessionContext& s, State why,
   if (s.r3_session != 0) {
     by_r3_session_.erase(s.r3_session);
     if (pooled) {
-      KeepInPool(s.r3_session);
+      KeepInPool(s.r3_session, trace, parent_span);
     } else {
       proto::R3Request off;
       off.mutable_logoff()->set_session(s.r3_session);
       off.mutable_logoff()->set_reason(reason);
+      if (trace.valid()) SetTrace(&off, trace, parent_span);
       r3_.Call(std::move(off), [](proto::R3Response&) {});
     }
   }
@@ -100,13 +104,15 @@ void AGateProcess::EndSession(SessionContext& s, State why,
               : why == State::kAborted                        ? 't'
               : why == State::kEnded || why == State::kR3Lost ? 'e'
                                                               : 'l';
-  access_.Write(type, "-",
+  access_.Write(type, client_ip,
                 Cat(ids_.Public(s.slot), " session ended: ", reason,
-                    pooled ? "; R/3 connection kept in the pool" : ""));
+                    pooled ? "; R/3 connection kept in the pool" : ""),
+                trace);
   // Requests queued behind a step in flight: each gets the end page now.
   for (auto& next : s.waiting) defer_(std::move(next));
   s.waiting.clear();
   s.waiting.shrink_to_fit();
+  return r3_called;
 }
 
 void AGateProcess::Step(SessionContext& s, proto::AGateRequest& req,
@@ -130,11 +136,14 @@ void AGateProcess::Step(SessionContext& s, proto::AGateRequest& req,
     std::string reason = req.replaced()
                              ? std::string(kReplacedReason)
                              : std::string(SessionCommandName(command));
-    EndSession(s, ForgetsLogon(command) ? State::kLoggedOff : State::kAborted,
-               reason);
-    reply(Message(proto::TERMINATED, "Session terminated",
-                  "The session was terminated", true,
-                  SispScriptFor(s, ids_, "SRV_CLOSE")));
+    const bool r3_called = EndSession(
+        s, ForgetsLogon(command) ? State::kLoggedOff : State::kAborted, reason,
+        req.client_ip(), TraceOf(req), req.parent_span());
+    proto::AGateResponse r = Message(proto::TERMINATED, "Session terminated",
+                                     "The session was terminated", true,
+                                     SispScriptFor(s, ids_, "SRV_CLOSE"));
+    r.set_r3_called(r3_called);
+    reply(std::move(r));
     RunNextWaiting(s);
     return;
   }
@@ -143,13 +152,16 @@ void AGateProcess::Step(SessionContext& s, proto::AGateRequest& req,
     // Relative targets, or configured hosts: no open redirect, no header
     // splitting.
     if (!IsSafeRedirect(exit_url, options_.exit_url_hosts)) exit_url.clear();
-    EndSession(s, State::kLoggedOff, std::string(SessionCommandName(command)));
+    const bool r3_called = EndSession(
+        s, State::kLoggedOff, std::string(SessionCommandName(command)),
+        req.client_ip(), TraceOf(req), req.parent_span());
     // A SISP session reports SRV_CLOSE (the portal follows redirectURL);
     // a plain one is redirected to ~exitURL.
     proto::AGateResponse r =
         Message(proto::LOGGED_OFF, "Logged off",
                 "You have logged off. Your session has ended.", true,
                 SispScriptFor(s, ids_, "SRV_CLOSE", exit_url));
+    r.set_r3_called(r3_called);
     if (!exit_url.empty() && !s.sisp) {
       r.set_location(exit_url);  // the wgate answers 302
     }
@@ -188,11 +200,16 @@ void AGateProcess::Step(SessionContext& s, proto::AGateRequest& req,
     }
     r3_.Call(std::move(r3req), [=, this](proto::R3Response& r3resp) {
       threads_.Release(started);
+      // Every answer from here on followed a call to R/3 (step 5).
+      auto answer = [&reply](proto::AGateResponse r) {
+        r.set_r3_called(true);
+        reply(std::move(r));
+      };
       if (metrics_) metrics_->StepDone(RealSecondsSince(started));
       auto it = table_.all().find(slot);
       if (it == table_.all().end()) {
-        reply(Message(proto::SESSION_ENDED, "Session timed out", kTimedOut,
-                      true));
+        answer(Message(proto::SESSION_ENDED, "Session timed out", kTimedOut,
+                       true));
         return;
       }
       SessionContext& ctx = it->second;
@@ -206,7 +223,7 @@ void AGateProcess::Step(SessionContext& s, proto::AGateRequest& req,
         proto::AGateResponse r =
             Message(proto::R3_TIMEOUT, "R/3 did not answer", kR3Slow, false,
                     SispScriptFor(ctx, ids_, "USR_OPEN"));
-        reply(std::move(r));
+        answer(std::move(r));
         RunNextWaiting(ctx);
         return;
       }
@@ -218,10 +235,10 @@ void AGateProcess::Step(SessionContext& s, proto::AGateRequest& req,
             by_r3_session_.erase(ctx.r3_session);
             ctx.r3_session = 0;
           }
-          EndSession(ctx, lost ? State::kR3Lost : State::kEnded,
-                     r3resp.error());
+          EndSession(ctx, lost ? State::kR3Lost : State::kEnded, r3resp.error(),
+                     client_ip, trace);
         }
-        reply(EndPage(ctx));
+        answer(EndPage(ctx));
         RunNextWaiting(ctx);
         return;
       }
@@ -238,7 +255,7 @@ void AGateProcess::Step(SessionContext& s, proto::AGateRequest& req,
                        ctx.cookies_off, ctx.user(), AgateName(),
                        SispScriptFor(ctx, ids_, "USR_OPEN"), ClockNow(),
                        trace.valid() ? TraceHex(trace) : std::string()};
-      reply(Response(proto::PAGE, RenderScreen(r3resp.screen(), rc)));
+      answer(Response(proto::PAGE, RenderScreen(r3resp.screen(), rc)));
       RunNextWaiting(ctx);
     });
   });
@@ -251,12 +268,14 @@ void AGateProcess::RunNextWaiting(SessionContext& s) {
   defer_(std::move(next));
 }
 
-void AGateProcess::KeepInPool(uint64_t r3_session) {
+void AGateProcess::KeepInPool(uint64_t r3_session, TraceId trace,
+                              uint64_t parent_span) {
   // The pool resets the connection's context: "/n" ends the transaction and
   // releases its locks; the user session stays logged on.
   proto::R3Request reset;
   reset.mutable_step()->set_session(r3_session);
   reset.mutable_step()->set_okcode("/n");
+  if (trace.valid()) SetTrace(&reset, trace, parent_span);
   r3_.Call(std::move(reset), [](proto::R3Response&) {});
   pooled_.insert(r3_session);
   pool_closes_.emplace_back(clock_.Now() + options_.r3_pool_keep, r3_session);

@@ -7,6 +7,7 @@
 #include <thread>
 #include <variant>
 
+#include "absl/strings/str_format.h"
 #include "common/clock.h"
 #include "common/grpc_util.h"
 #include "common/http_client.h"
@@ -40,7 +41,7 @@ absl::StatusOr<Reply> CallR3(const ClusterConfig& config, Call call) {
 absl::StatusOr<std::vector<proto::Directory>> Directories(
     const ClusterConfig& config, std::vector<std::string>* warnings) {
   std::vector<proto::Directory> out;
-  std::string last_error;
+  std::vector<std::string> errors;
   for (const auto& inst : config.instances) {
     auto stub =
         proto::MappingManager::NewStub(MakeChannel(inst.mapping_manager));
@@ -49,14 +50,19 @@ absl::StatusOr<std::vector<proto::Directory>> Directories(
     proto::Directory d;
     grpc::Status s = stub->GetDirectory(&ctx, proto::Empty(), &d);
     if (!s.ok()) {
-      last_error = Cat("Mapping Manager of ", inst.name, " at ",
-                       inst.mapping_manager, ": ", s.error_message());
-      warnings->push_back(Cat(last_error, " (its processes are not listed)"));
+      errors.push_back(Cat("Mapping Manager of ", inst.name, " at ",
+                           inst.mapping_manager, ": ", s.error_message()));
+      warnings->push_back(
+          Cat(errors.back(), " (its processes are not listed)"));
       continue;
     }
     out.push_back(std::move(d));
   }
-  if (out.empty()) return absl::UnavailableError(last_error);
+  if (out.empty()) {
+    std::string all = "no Mapping Manager answers";
+    for (const auto& e : errors) all += Cat("\n  ", e);
+    return absl::UnavailableError(all);
+  }
   return out;
 }
 
@@ -267,11 +273,15 @@ absl::StatusOr<std::string> Drain(const ClusterConfig& config,
           "'", target, "': expected an instance (IT1) or a process (IT1/0)"));
     }
   }
-  const AgateInstanceConfig* inst = config.FindInstance(name);
+  const AgateInstanceConfig* inst = nullptr;
+  for (const auto& i : config.instances) {
+    if (ToUpper(i.name) == ToUpper(name)) inst = &i;  // it2 is IT2
+  }
   if (inst == nullptr) {
     return absl::InvalidArgumentError(
         Cat("no AGate instance '", name, "' in ", config.file));
   }
+  name = inst->name;
   auto stub =
       proto::MappingManager::NewStub(MakeChannel(inst->mapping_manager));
   proto::DrainRequest request;
@@ -308,7 +318,10 @@ absl::StatusOr<std::string> Drain(const ClusterConfig& config,
   if (left == 0) return Cat(who, " drained: no session left");
   std::string status =
       Cat(who, " draining: ", left, " session", left == 1 ? "" : "s", " left");
-  if (wait_s > 0) return absl::DeadlineExceededError(status);
+  if (wait_s > 0) {
+    return absl::DeadlineExceededError(
+        Cat(status, " - not drained within ", absl::StrFormat("%g s", wait_s)));
+  }
   return status;
 }
 

@@ -30,13 +30,24 @@ absl::Status Cluster::StartAdmin() {
   return WriteConfig();
 }
 
+std::string Cluster::InstanceName(const std::string& name) const {
+  for (const auto& inst : config_parsed_.instances) {
+    if (ToUpper(inst.name) == ToUpper(name)) return inst.name;
+  }
+  return name;
+}
+
 absl::StatusOr<std::pair<pid_t, int>> Cluster::ResolveProcess(
-    const std::string& target) const {
+    const std::string& given) const {
+  std::string target = given;
+  const std::string kManager = "mapping_manager ";
+  if (target.rfind(kManager, 0) == 0)
+    target = kManager + InstanceName(target.substr(kManager.size()));
   std::string name = target;
   if (name.rfind("agate ", 0) == 0) name = name.substr(6);
   auto slash = name.find('/');
   if (slash != std::string::npos) {  // IT1/1: ask its Mapping Manager
-    std::string instance = name.substr(0, slash);
+    std::string instance = InstanceName(name.substr(0, slash));
     int process;
     const AgateInstanceConfig* inst = config_parsed_.FindInstance(instance);
     if (inst == nullptr || !ParseInt(name.substr(slash + 1), &process)) {
@@ -120,7 +131,7 @@ grpc::Status Cluster::Fault(const proto::FaultRequest& req,
       std::string link = req.target();
       auto space = link.find(' ');
       if (space != std::string::npos) {
-        instance = link.substr(0, space);
+        instance = InstanceName(link.substr(0, space));
         link = link.substr(space + 1);
         if (!config_parsed_.FindInstance(instance)) {
           return bad(Cat("no AGate instance '", instance, "'"));

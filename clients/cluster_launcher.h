@@ -107,8 +107,12 @@ class Cluster {
   // A process of the cluster by name ("agate IT1/1", "IT1/1",
   // "mapping_manager IT2", "r3_stub", "wgate"): its PID and a pidfd to
   // signal it by (the caller closes it), or an error naming the names.
+  // Instance names are matched without regard to case ("it2" is IT2).
   absl::StatusOr<std::pair<pid_t, int>> ResolveProcess(
-      const std::string& target) const ABSL_LOCKS_EXCLUDED(mu_);
+      const std::string& given) const ABSL_LOCKS_EXCLUDED(mu_);
+  // The configured spelling of an instance name given in any case; else the
+  // name as given.
+  std::string InstanceName(const std::string& name) const;
   void StopChildren(int budget_ms) ABSL_LOCKS_EXCLUDED(mu_);
   // The addresses of the live agates of `instance` ("" = every instance).
   std::vector<std::string> AgateAddresses(const std::string& instance) const;

@@ -67,8 +67,7 @@ int main(int argc, char** argv) {
       "delay\n"
       "TARGET: agate IT1/0, mapping_manager IT2, r3_stub, wgate. DURATION: "
       "20s, 200ms, 2m");
-  fault->add_option("words", fault_words, "the fault, e.g. kill agate IT1/1")
-      ->required();
+  fault->add_option("words", fault_words, "the fault, e.g. kill agate IT1/1");
   std::string drain_target, wait_for;
   double wait_s = 0;
   auto* drain = app.add_subcommand(
@@ -98,7 +97,16 @@ int main(int argc, char** argv) {
   auto* undrain = app.add_subcommand(
       "undrain", "let a drained instance or process take new sessions again");
   undrain->add_option("target", drain_target, "IT1/1 or IT2")->required();
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (app.get_subcommands().empty() && !app.remaining().empty()) {
+      std::cerr << "itsadm: unknown command '" << app.remaining().front()
+                << "' (see itsadm --help)\n";
+      return 2;
+    }
+    return app.exit(e);
+  }
   std::string command = app.get_subcommands().front()->get_name();
 
   auto config = its::ClusterConfig::Load(config_dir);
@@ -106,32 +114,34 @@ int main(int argc, char** argv) {
     std::cerr << "itsadm: " << config.status().message() << "\n";
     return 2;
   }
+  // Prints the error; exit code 2 for a wrong request, else 1.
+  auto fail = [&config_dir](const absl::Status& s) {
+    std::cerr << "itsadm: " << s.message() << "\n";
+    if (absl::IsUnavailable(s)) {
+      std::cerr << "itsadm: is a cluster running with the configuration in "
+                << config_dir
+                << "? deploy/up and itscluster run from a copy: --config "
+                   "build/run (or the --run-dir given)\n";
+    }
+    return absl::IsInvalidArgument(s) ? 2 : 1;
+  };
   if (command == "fault") {
     auto done = its::admin::Fault(*config, fault_words);
-    if (!done.ok()) {
-      std::cerr << "itsadm: " << done.status().message() << "\n";
-      return done.status().code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
-    }
+    if (!done.ok()) return fail(done.status());
     std::cout << *done << "\n";
     return 0;
   }
   if (command == "drain" || command == "undrain") {
     auto done =
         its::admin::Drain(*config, drain_target, command == "drain", wait_s);
-    if (!done.ok()) {
-      std::cerr << "itsadm: " << done.status().message() << "\n";
-      return done.status().code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
-    }
+    if (!done.ok()) return fail(done.status());
     std::cout << *done << "\n";
     return 0;
   }
   if (command == "trace") {
     std::string steps;
     auto t = its::admin::Trace(*config, trace_id, &steps);
-    if (!t.ok()) {
-      std::cerr << "itsadm: " << t.status().message() << "\n";
-      return t.status().code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
-    }
+    if (!t.ok()) return fail(t.status());
     for (const auto& w : t->warnings)
       std::cerr << "itsadm: warning: " << w << "\n";
     if (json) {
@@ -150,18 +160,14 @@ int main(int argc, char** argv) {
       return 2;
     }
     if (auto s = its::admin::EndSecuritySession(*config, end_id); !s.ok()) {
-      std::cerr << "itsadm: " << s.message() << "\n";
-      return 1;
+      return fail(s);
     }
     std::cout << "security session " << end_id
               << " and its application sessions ended\n";
     return 0;
   }
   auto table = its::admin::Query(*config, command);
-  if (!table.ok()) {
-    std::cerr << "itsadm: " << table.status().message() << "\n";
-    return 1;
-  }
+  if (!table.ok()) return fail(table.status());
   for (const auto& w : table->warnings)
     std::cerr << "itsadm: warning: " << w << "\n";
   if (json) {

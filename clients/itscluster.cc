@@ -23,7 +23,17 @@ int main(int argc, char** argv) {
   app.add_option("--config", o.config_dir, "configuration directory")
       ->capture_default_str();
   app.add_option("--time-scale", o.time_scale,
-                 "simulated seconds per real second (overrides cluster.toml)");
+                 "simulated seconds per real second, > 0 and <= 100000 "
+                 "(overrides cluster.toml)")
+      ->check(CLI::Validator(
+          [](std::string& text) -> std::string {
+            double v = 0;
+            if (!CLI::detail::lexical_cast(text, v) || !(v > 0) || v > 100000) {
+              return "must be > 0 and <= 100000, not " + text;
+            }
+            return "";
+          },
+          "X"));
   app.add_option("--run-dir", o.run_dir,
                  "where the working config copy and the logs go")
       ->capture_default_str();

@@ -68,6 +68,12 @@ const char* StartSteps(proto::Outcome outcome) {
   }
 }
 
+const char* ExistingSteps(const proto::AGateResponse& a) {
+  if (a.pid() == 0) return "1";      // the wgate answered alone
+  if (!a.r3_called()) return "1,4";  // the process answered without R/3
+  return "1,4,5";
+}
+
 proto::AGateResponse WgateAnswer(proto::Outcome outcome) {
   const char* title = "Session not found";
   const char* text = "The session does not exist - please log in again";

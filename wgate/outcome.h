@@ -18,6 +18,10 @@ std::string_view OutcomeLabel(proto::Outcome outcome);
 // refused or failed logon got neither a session ID (4) nor an R/3 user
 // session (5).
 const char* StartSteps(proto::Outcome outcome);
+// X-ITS-Steps of an answer to a session's request (a dialog step, a
+// termination): 1 routed it, 4 the process found the session context, 5 it
+// called R/3 — only those that took place.
+const char* ExistingSteps(const proto::AGateResponse& a);
 
 // The answer the wgate gives itself for an outcome it decides (a refused
 // route, an unreachable or slow AGate process): the page, and for a lost

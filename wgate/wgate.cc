@@ -17,8 +17,6 @@
 namespace its::wgate {
 namespace {
 
-constexpr char kStepsExisting[] = "1,4,5";
-
 bool IsFormPost(const http::Request& req) {
   if (req.method != "POST") return false;
   auto ct = req.Header("content-type");
@@ -292,7 +290,7 @@ void WGate::HandleService(http::Request& req, const std::string& service,
   Route(std::move(areq),
         [this, service, respond = std::move(respond)](
             proto::AGateResponse& a, const std::string& instance) mutable {
-          Reply(respond, ToHttp(a, instance, kStepsExisting, service));
+          Reply(respond, ToHttp(a, instance, ExistingSteps(a), service));
         });
 }
 

@@ -115,6 +115,7 @@ TEST_F(SessionFlow, LogoffEndsTheR3SessionLocksAndCookie) {
     EXPECT_EQ(users(), 1);
     HttpResult off = b.Get(Step("ess", logoff));
     EXPECT_EQ(off.status, 200);
+    EXPECT_EQ(off.Header("x-its-steps"), "1,4,5");  // R/3 logged it off
     EXPECT_TRUE(b.raw_cookie().empty()) << "cookie not cleared";
     EXPECT_EQ(users(), 0) << logoff;
     for (const auto& l : Admin(*cluster_, "sm12"))
@@ -123,10 +124,36 @@ TEST_F(SessionFlow, LogoffEndsTheR3SessionLocksAndCookie) {
     b.set_cookie(old);
     HttpResult again = b.Get(Step("ess", "~okcode=/00"));
     EXPECT_EQ(again.status, 400);
+    EXPECT_EQ(again.Header("x-its-steps"), "1,4");  // no R/3 call
     EXPECT_NE(again.body.find("logged off"), std::string::npos) << again.body;
     EXPECT_EQ(again.body.find("Change Addresses"), std::string::npos);
     EXPECT_EQ(again.body.find("777"), std::string::npos);
   }
+}
+
+// X-ITS-Steps names only the steps that took place, as the trace does.
+TEST_F(SessionFlow, StepsOfASessionsRequestAreOnlyThoseDone) {
+  Browser b(cluster_->url());
+  ASSERT_EQ(b.Get(StartUrl("webgui", "DEMO")).status, 200);
+  const std::string good = b.raw_cookie();
+  // A GUSID the wgate cannot route: it answers alone (step 1).
+  b.set_cookie("garbage");
+  HttpResult forged = b.Get(Step("webgui", "~okcode=/00"));
+  EXPECT_EQ(forged.status, 400);
+  EXPECT_EQ(forged.Header("x-its-steps"), "1");
+  EXPECT_FALSE(forged.Header("x-its-agate"));
+  // The owner's ID with a wrong random part: the process looks, finds no
+  // session, and R/3 is not called (steps 1, 4).
+  std::string wrong = good;
+  wrong.back() = wrong.back() == '0' ? '1' : '0';
+  b.set_cookie(wrong);
+  HttpResult guessed = b.Get(Step("webgui", "~okcode=/00"));
+  EXPECT_EQ(guessed.status, 400) << guessed.body;
+  EXPECT_EQ(guessed.Header("x-its-steps"), "1,4");
+  b.set_cookie(good);
+  EXPECT_EQ(b.Get(Step("webgui", "~okcode=/00")).Header("x-its-steps"),
+            "1,4,5");
+  b.Get(Step("webgui", "~okcode=/nex"));
 }
 
 TEST_F(SessionFlow, MissingLogonDataGivesTheLogonPageAndWrongPasswordSaysSo) {

@@ -153,6 +153,33 @@ TEST_F(Tracing, NewSessionShowsFiveStepsThenALaterRequestOneFourFive) {
   EXPECT_EQ(rows.size(), 4u);  // the request, steps 1, 4, 5
 }
 
+// A logoff is a request like any other: its access-log line names the
+// client and the trace, and the trace shows R/3 logging the user off.
+TEST_F(Tracing, ALogoffIsTracedAndLoggedWithItsClient) {
+  Browser b(cluster_->url());
+  ASSERT_EQ(b.Get(StartUrl("webgui", "DEMO2")).status, 200);
+  HttpResult off = b.Get(Step("webgui", "~okcode=/nex"));
+  ASSERT_EQ(off.status, 200) << off.body;
+  EXPECT_EQ(off.Header("x-its-steps"), "1,4,5");
+  auto id = off.Header("x-its-trace");
+  ASSERT_TRUE(id);
+  std::string line;
+  EXPECT_TRUE(WaitFor([&] {
+    std::stringstream logs(AccessLogs());
+    for (std::string l; std::getline(logs, l);) {
+      if (l.find(Cat(" trace=", *id)) != std::string::npos) line = l;
+    }
+    return !line.empty();
+  }));
+  EXPECT_EQ(line.substr(0, 2), "l ") << line;
+  EXPECT_NE(line.find(" 127.0.0.1 "), std::string::npos) << line;
+  EXPECT_NE(line.find("session ended: /nex"), std::string::npos) << line;
+  json trace = TraceOf(*id);
+  auto step5 = AtStep(trace, 5);
+  ASSERT_EQ(step5.size(), 1u) << trace.dump();
+  EXPECT_EQ(step5[0]["attrs"]["action"], "logoff") << trace.dump();
+}
+
 TEST_F(Tracing, AClientsTraceparentIsKeptAMalformedOneReplaced) {
   const std::string mine = "0af7651916cd43dd8448eb211c80319c";
   HttpClient http(cluster_->url());

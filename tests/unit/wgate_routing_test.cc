@@ -224,6 +224,20 @@ TEST(OutcomeTest, StepsOfAStartAreTheStepsDone) {
   EXPECT_EQ(HttpStatus(proto::BAD_TRANSACTION_CALL), 400);
 }
 
+TEST(OutcomeTest, StepsOfASessionsRequestAreTheStepsDone) {
+  proto::AGateResponse a = WgateAnswer(proto::SESSION_LOST);
+  EXPECT_STREQ(ExistingSteps(a), "1");  // no process answered
+  a.set_r3_called(true);
+  EXPECT_STREQ(ExistingSteps(a), "1");
+  proto::AGateResponse p;
+  p.set_outcome(proto::SESSION_NOT_FOUND);
+  p.set_pid(4711);
+  EXPECT_STREQ(ExistingSteps(p), "1,4");
+  p.set_outcome(proto::PAGE);
+  p.set_r3_called(true);
+  EXPECT_STREQ(ExistingSteps(p), "1,4,5");
+}
+
 TEST(OutcomeTest, HttpStatusAndCookie) {
   EXPECT_EQ(HttpStatus(proto::PAGE), 200);
   EXPECT_EQ(HttpStatus(proto::LOGGED_OFF), 200);
