@@ -2,6 +2,7 @@
 
 #include "common/async_stream.h"
 #include "common/log.h"
+#include "common/wire_size.h"
 
 namespace its::agate {
 
@@ -20,9 +21,11 @@ void AGateServer::Start() {
               req, [this, stream, id, span](proto::AGateResponse&& resp) {
                 resp.set_id(id);
                 if (span.id != 0) process_.EndSpan(span, resp);
-                stream->Send([&](proto::AGateDown& down) {
-                  down.add_responses()->Swap(&resp);
-                });
+                stream->Send(
+                    [&](proto::AGateDown& down) {
+                      down.add_responses()->Swap(&resp);
+                    },
+                    WireSizeHint(resp));
               });
         }
       });

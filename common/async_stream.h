@@ -9,9 +9,16 @@
 // completes. An item sent while no write is in flight is not written at
 // once: the write is deferred to the end of the loop's burst of events, so
 // everything one burst produces leaves in one message ("corking").
+//
+// A batch holds at most kMaxBatchBytes of the senders' size hints (a single
+// larger item goes alone): the peer refuses messages over its receive limit
+// (64 MiB), which would break the stream and every call on it. Batches
+// formed beyond the cap wait in a queue, in order.
 
 #include <grpcpp/grpcpp.h>
 
+#include <cstddef>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <utility>
@@ -29,13 +36,23 @@ class StreamEnd {
  public:
   explicit StreamEnd(GrpcLoop& loop) : loop_(loop) {}
 
-  // Adds items with `fill(batch)`. False once the stream is closed.
+  static constexpr size_t kMaxBatchBytes = 8 << 20;
+
+  // Adds items with `fill(batch)`; `bytes` is about what they add to the
+  // message (large parts suffice). False once the stream is closed.
   template <typename Fill>
-  bool Send(Fill&& fill) {
+  bool Send(Fill&& fill, size_t bytes = 0) {
     loop_.thread().Check();
     if (closed_) return false;
+    if (pending_items_ > 0 && pending_bytes_ + bytes > kMaxBatchBytes) {
+      full_.emplace_back();
+      full_.back().Swap(&pending_);
+      pending_items_ = 0;
+      pending_bytes_ = 0;
+    }
     fill(pending_);
     ++pending_items_;
+    pending_bytes_ += bytes;
     if (!writing_ && !flush_deferred_) {
       flush_deferred_ = true;
       loop_.Defer([self = static_cast<Derived*>(this)->shared_from_this()] {
@@ -50,13 +67,20 @@ class StreamEnd {
  protected:
   // Derived may veto writes (e.g. before the call started).
   bool CanWrite() const {
-    return !closed_ && !writing_ && pending_items_ > 0 && !loop_.stopping() &&
+    return !closed_ && !writing_ && (pending_items_ > 0 || !full_.empty()) &&
+           !loop_.stopping() &&
            static_cast<const Derived*>(this)->ready_to_write();
   }
   void WriteNext() {
     writing_ = true;
-    inflight_.Swap(&pending_);
-    pending_items_ = 0;
+    if (!full_.empty()) {
+      inflight_.Swap(&full_.front());
+      full_.pop_front();
+    } else {
+      inflight_.Swap(&pending_);
+      pending_items_ = 0;
+      pending_bytes_ = 0;
+    }
     static_cast<Derived*>(this)->StartWrite(&inflight_);
   }
   // After a write came back: the next batch goes out if one has formed.
@@ -102,7 +126,9 @@ class StreamEnd {
   bool reading_done_ = false;
   Out pending_;
   Out inflight_;
+  std::deque<Out> full_;  // batches that reached the cap, oldest first
   size_t pending_items_ = 0;
+  size_t pending_bytes_ = 0;
   bool writing_ = false;
   bool flush_deferred_ = false;
   bool closed_ = false;

@@ -15,6 +15,7 @@
 #include "common/grpc_util.h"
 #include "common/log.h"
 #include "common/strings.h"
+#include "common/wire_size.h"
 
 namespace its {
 
@@ -86,9 +87,10 @@ class DialogClient {
     uint64_t id = next_id_++;
     request.set_id(id);
     // Connect() may have closed the stream at once (the loop is stopping).
-    bool sent = stream_ && stream_->Send([&](Up& up) {
-      up.add_requests()->Swap(&request);
-    });
+    const size_t bytes = WireSizeHint(request);
+    bool sent = stream_ &&
+                stream_->Send(
+                    [&](Up& up) { up.add_requests()->Swap(&request); }, bytes);
     if (!sent) {
       Fail(id, std::move(done), Failure::kConnectionLost);
       return;

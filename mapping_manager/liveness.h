@@ -1,6 +1,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <deque>
 
 namespace its::mm {
 
@@ -13,6 +15,44 @@ struct LivenessLimits {
   std::chrono::milliseconds report_interval{1000};
   int missed_reports = 3;
   std::chrono::milliseconds restart_after{60'000};  // 0: never
+  // An assignment the process has not received this long after it was made
+  // never will (its request was lost with a broken stream, or the wgate gave
+  // up): it stops counting as a session. Above the wgate's step timeout.
+  std::chrono::milliseconds assignment_lost_after{35'000};
+};
+
+// Assignments a process has not received yet (they count as its sessions
+// until its load report says it has), oldest first. A process receives its
+// starts in the order they were assigned, so the starts a report adds confirm
+// the oldest; one not received within `lost_after` never will be. O(1) per
+// assignment.
+class UnconfirmedStarts {
+ public:
+  using TimePoint = std::chrono::steady_clock::time_point;
+  void Assigned(TimePoint now) { times_.push_back(now); }
+  // A report: the process has received `starts` in all (a new incarnation
+  // counts from 0). Returns how many assignments were given up as lost.
+  int Reported(uint64_t starts, TimePoint now,
+               std::chrono::milliseconds lost_after) {
+    uint64_t received = starts >= starts_ ? starts - starts_ : starts;
+    starts_ = starts;
+    for (; received > 0 && !times_.empty(); --received) times_.pop_front();
+    int lost = 0;
+    while (!times_.empty() && now - times_.front() > lost_after) {
+      times_.pop_front();
+      ++lost;
+    }
+    return lost;
+  }
+  void Clear() {
+    times_.clear();
+    starts_ = 0;
+  }
+  int count() const { return static_cast<int>(times_.size()); }
+
+ private:
+  std::deque<TimePoint> times_;
+  uint64_t starts_ = 0;  // the process's count at its last report
 };
 
 enum class Liveness {

@@ -83,6 +83,9 @@ int main(int argc, char** argv) {
   its::mm::LivenessLimits liveness;
   liveness.restart_after = std::chrono::milliseconds(
       static_cast<int64_t>(inst->unresponsive_restart_s * 1000));
+  // Past the wgate's step timeout a start cannot reach the agate any more.
+  liveness.assignment_lost_after = std::chrono::milliseconds(
+      static_cast<int64_t>(config.wgate_step_timeout_s * 1000) + 5000);
   // The spawner needs the bound address, which the server learns: it reads
   // `command` when it starts an agate, after the server started.
   its::mm::MappingManager manager(

@@ -148,7 +148,14 @@ grpc::Status MappingManager::ReportLoad(const proto::LoadReport& r) {
     s.state = proto::ProcessInfo::UP;
   }
   s.reported_sessions = r.sessions();
-  s.reported_starts = r.starts();
+  const int lost = s.unconfirmed.Reported(r.starts(), s.last_report,
+                                          liveness_.assignment_lost_after);
+  if (lost > 0) {
+    spdlog::warn(
+        "{}: AGate process {} (pid {}) never received {} assigned start{} "
+        "(lost on the way); no longer counted as sessions",
+        config_.name, i, s.pid, lost, lost == 1 ? "" : "s");
+  }
   s.busy_threads = r.busy_threads();
   s.turnaround_s = r.turnaround_s();
   s.requests = r.requests();
@@ -227,7 +234,7 @@ bool MappingManager::AssignNow(AssignDone& done, bool may_wait,
            proto::ProcessInfo());
       return true;
     }
-    ++slots_[*pinned].assigned;
+    slots_[*pinned].unconfirmed.Assigned(std::chrono::steady_clock::now());
     done(grpc::Status::OK, Info(*pinned));
     return true;
   }
@@ -256,7 +263,7 @@ bool MappingManager::AssignNow(AssignDone& done, bool may_wait,
   switch (a.kind) {
     case Assignment::kAssign: {
       Slot& s = slots_[a.process];
-      ++s.assigned;
+      s.unconfirmed.Assigned(std::chrono::steady_clock::now());
       done(grpc::Status::OK, Info(a.process));
       return true;
     }

@@ -3,7 +3,6 @@
 #include <sys/types.h>
 
 #include <chrono>
-#include <deque>
 #include <functional>
 #include <optional>
 #include <string>
@@ -102,16 +101,11 @@ class MappingManager {
     std::string address;
     std::string metrics_address;  // its metrics endpoint ("" if none)
     // Sessions = the last report plus the assignments the agate had not yet
-    // received when it reported, so reports never hide sessions in flight.
+    // received when it reported, so reports never hide sessions in flight
+    // (nor count lost ones for ever).
     int reported_sessions = 0;
-    uint64_t assigned = 0;  // assignments made to this process
-    uint64_t reported_starts =
-        0;  // starts the agate had received at its last report
-    int sessions() const {
-      return reported_sessions +
-             static_cast<int>(
-                 assigned > reported_starts ? assigned - reported_starts : 0);
-    }
+    UnconfirmedStarts unconfirmed;
+    int sessions() const { return reported_sessions + unconfirmed.count(); }
     int busy_threads = 0;
     double turnaround_s = 0;
     uint64_t requests = 0;

@@ -97,7 +97,7 @@ void MappingManager::StartSlot(int index) {
   s.address.clear();
   s.metrics_address.clear();
   s.reported_sessions = s.busy_threads = 0;
-  s.assigned = s.reported_starts = 0;
+  s.unconfirmed.Clear();
   s.turnaround_s = 0;
   Spawned child = spawner_(index, s.incarnation);
   if (child.pid > 0 && child.pidfd < 0) {
@@ -154,7 +154,7 @@ void MappingManager::ChildExited(pid_t pid, int status) {
     s.address.clear();
     s.metrics_address.clear();
     s.reported_sessions = s.busy_threads = 0;
-    s.assigned = s.reported_starts = 0;
+    s.unconfirmed.Clear();
     ReleasePidfd(s);
     s.adopted = false;
     Publish();

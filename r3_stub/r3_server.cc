@@ -6,6 +6,7 @@
 #include "common/log.h"
 #include "common/strings.h"
 #include "common/trace_wire.h"
+#include "common/wire_size.h"
 
 namespace its::r3 {
 namespace {
@@ -94,15 +95,19 @@ void R3Server::Handle(const Stream::Ptr& stream, proto::R3Up& batch) {
     }
     if (step_ms <= 0) {
       stream->Send(
-          [&](proto::R3Down& down) { down.add_responses()->Swap(&resp); });
+          [&](proto::R3Down& down) { down.add_responses()->Swap(&resp); },
+          WireSizeHint(resp));
       continue;
     }
     auto shared = std::make_shared<proto::R3Response>(std::move(resp));
     loop_.After(clock_.RealDuration(static_cast<SimMicros>(step_ms) * 1000),
                 [stream, shared] {
-                  stream->Send([&](proto::R3Down& down) {
-                    down.add_responses()->Swap(shared.get());
-                  });
+                  const size_t bytes = WireSizeHint(*shared);
+                  stream->Send(
+                      [&](proto::R3Down& down) {
+                        down.add_responses()->Swap(shared.get());
+                      },
+                      bytes);
                 });
   }
   PushEnded();  // e.g. sessions displaced by these logons

@@ -185,13 +185,17 @@ class BatchedStream : public ::testing::Test {
   // runs under mu_ for each response.
   void CallInOneBurst(const std::string& address, int n,
                       std::function<void(int, proto::R3Response&)> answer,
-                      std::chrono::milliseconds timeout = {}) {
+                      std::chrono::milliseconds timeout = {},
+                      size_t field_bytes = 0) {
     client_loop_.RunAndWait([&] {
       client_ = std::make_unique<Client>(client_loop_.loop(), address, Refused,
                                          timeout);
       for (int i = 0; i < n; ++i) {
         proto::R3Request req;
         req.mutable_step()->set_okcode(Cat("/", i));
+        if (field_bytes > 0)
+          (*req.mutable_step()->mutable_fields())["F"] =
+              std::string(field_bytes, 'x');
         client_->Call(std::move(req),
                       [this, i, answer](proto::R3Response& resp) {
                         std::lock_guard<std::mutex> l(mu_);
@@ -221,6 +225,24 @@ TEST_F(BatchedStream, ManyCallsInOneBurstShareAMessageAndEachGetsItsOwnAnswer) {
   EXPECT_EQ(server.requests(), 200);
   EXPECT_LE(server.batches(), 2)
       << "one burst of calls should leave in one message";
+}
+
+// 80 calls of 1 MiB in one burst: more than a message may carry (64 MiB);
+// the batches stay under the cap and the stream carries them all.
+TEST_F(BatchedStream, ABurstLargerThanAMessageMayBeLeavesInSeveralBatches) {
+  EchoServer server(/*answer=*/true);
+  int answered = 0, refused = 0;
+  CallInOneBurst(
+      server.Start(), 80,
+      [&](int, proto::R3Response& resp) {
+        ++answered;
+        refused += resp.code() == proto::R3Response::REFUSED;
+      },
+      {}, size_t{1} << 20);
+  ASSERT_TRUE(WaitUntil(mu_, cv_, [&] { return answered == 80; }));
+  EXPECT_EQ(refused, 0);
+  EXPECT_EQ(server.requests(), 80);
+  EXPECT_GE(server.batches(), 10);  // at most 8 MiB each
 }
 
 TEST_F(BatchedStream, CallsInFlightFailWhenThePeerGoesAway) {

@@ -69,6 +69,33 @@ TEST(Liveness, UnresponsiveAfterThreeMissedReportsRestartedLater) {
             mm::Liveness::kRestart);
 }
 
+TEST(UnconfirmedStarts, ReportedStartsConfirmTheOldestLostOnesExpire) {
+  mm::UnconfirmedStarts u;
+  TimePoint t{};
+  const milliseconds lost_after = seconds(35);
+  for (int i = 0; i < 5; ++i) u.Assigned(t + seconds(i));
+  EXPECT_EQ(u.count(), 5);
+  // It received 2 of them: 3 still count as its sessions.
+  EXPECT_EQ(u.Reported(2, t + seconds(5), lost_after), 0);
+  EXPECT_EQ(u.count(), 3);
+  // None more arrive (lost with a broken stream): they count until they are
+  // older than lost_after, then no more.
+  EXPECT_EQ(u.Reported(2, t + seconds(37), lost_after), 0);
+  EXPECT_EQ(u.count(), 3);
+  EXPECT_EQ(u.Reported(2, t + seconds(38), lost_after), 1);  // made at 2 s
+  EXPECT_EQ(u.Reported(2, t + seconds(40), lost_after), 2);
+  EXPECT_EQ(u.count(), 0);
+  // A later one arrives; the count goes on from the last report.
+  u.Assigned(t + seconds(41));
+  EXPECT_EQ(u.Reported(3, t + seconds(42), lost_after), 0);
+  EXPECT_EQ(u.count(), 0);
+  // A new incarnation counts its starts from 0 again.
+  u.Assigned(t + seconds(43));
+  u.Assigned(t + seconds(43));
+  EXPECT_EQ(u.Reported(1, t + seconds(44), lost_after), 0);
+  EXPECT_EQ(u.count(), 1);
+}
+
 TEST(Liveness, ZeroRestartAfterNeverRestarts) {
   mm::LivenessLimits l;
   l.restart_after = milliseconds(0);
