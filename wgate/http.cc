@@ -47,6 +47,12 @@ Parser::Parser(const HttpLimits& limits) : limits_(limits) {
   parser_.data = this;
 }
 
+bool Parser::expects_continue() const {
+  if (!headers_done_ || complete_ || failed()) return false;
+  auto expect = current_.Header("expect");
+  return expect && ToLower(*expect) == "100-continue";
+}
+
 int Parser::Fail(int status, std::string message) {
   error_status_ = status;
   error_message_ = std::move(message);
@@ -102,6 +108,7 @@ int Parser::OnHeaderValue(llhttp_t* p, const char* at, size_t len) {
 
 int Parser::OnHeaderValueComplete(llhttp_t* p) {
   auto* self = static_cast<Parser*>(p->data);
+  if (self->field_.empty()) return self->Fail(400, "a header without a name");
   if (!self->in_value_) {  // header with an empty value
     if (self->current_.headers.size() >= self->limits_.max_headers) {
       return self->Fail(431, "too many request headers");

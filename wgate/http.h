@@ -66,6 +66,8 @@ class Parser {
   // True once any byte of the next request arrived (for the header timeout).
   bool in_request() const { return started_; }
   bool headers_done() const { return headers_done_; }
+  // The headers are in, the body is not, and they ask for 100 Continue.
+  bool expects_continue() const;
 
  private:
   static int OnMessageBegin(llhttp_t* p);

@@ -44,11 +44,22 @@ class Server::Connection : public std::enable_shared_from_this<Connection> {
     deadline_ = Clock::now() +
                 std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
   }
+  // Never later than the deadline already set: bytes that begin no request
+  // (bare CRLFs) must not keep a connection open for ever.
+  void ArmTimerNoLater(double seconds) {
+    deadline_ = std::min(
+        deadline_, Clock::now() + std::chrono::milliseconds(
+                                      static_cast<int64_t>(seconds * 1000)));
+  }
   void CancelTimer() { deadline_ = Clock::time_point::max(); }
 
   void OnTimeout() {
     CancelTimer();
-    if (waiting_ || writing_) return;  // a response is on its way
+    if (writing_) {  // the client does not read its answer: drop it
+      Close();
+      return;
+    }
+    if (waiting_) return;  // the answer is on its way (step_timeout_s)
     if (parser_.in_request() || buffered_ > 0) {
       Response r;
       r.status = 408;
@@ -73,7 +84,7 @@ class Server::Connection : public std::enable_shared_from_this<Connection> {
             return;
           }
           if (!self->parser_.in_request() && n > 0) {
-            self->ArmTimer(
+            self->ArmTimerNoLater(
                 self->server_.limits_.header_timeout_s);  // a request began
           }
           self->buffered_ += n;
@@ -102,6 +113,8 @@ class Server::Connection : public std::enable_shared_from_this<Connection> {
         Request req = parser_.TakeRequest();
         req.client_ip = client_ip_;
         keep_alive_ = req.keep_alive;
+        head_only_ = req.method == "HEAD";
+        continue_sent_ = false;
         waiting_ = true;
         std::weak_ptr<Connection> weak = shared_from_this();
         server_.handler_(req, [weak](Response r) {
@@ -121,6 +134,25 @@ class Server::Connection : public std::enable_shared_from_this<Connection> {
         Write(std::move(r), false);
         return;
       }
+      if (parser_.expects_continue() && !continue_sent_) {
+        // RFC 9110 §10.1.1: the client waits for this before its body.
+        continue_sent_ = true;
+        writing_ = true;
+        ArmTimer(server_.limits_.idle_timeout_s);
+        static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+        asio::async_write(
+            socket_, asio::buffer(kContinue, sizeof kContinue - 1),
+            [self = shared_from_this()](const asio::error_code& ec, size_t) {
+              self->writing_ = false;
+              if (ec) {
+                self->Close();
+                return;
+              }
+              self->ArmTimer(self->server_.limits_.header_timeout_s);
+              self->Process();
+            });
+        return;
+      }
       Read();
       return;
     }
@@ -131,7 +163,12 @@ class Server::Connection : public std::enable_shared_from_this<Connection> {
     bool close = r.close || !keep_alive;
     head_ = SerializeHead(r, !close);
     body_ = std::move(r.body);
+    if (head_only_) body_.clear();  // Content-Length stays that of GET
+    head_only_ = false;
     writing_ = true;
+    // A client that does not read its answer holds memory: it gets as long
+    // as an idle connection to take it.
+    ArmTimer(server_.limits_.idle_timeout_s);
     std::array<asio::const_buffer, 2> bufs = {asio::buffer(head_),
                                               asio::buffer(body_)};
     asio::async_write(
@@ -171,6 +208,8 @@ class Server::Connection : public std::enable_shared_from_this<Connection> {
   size_t buffered_ = 0;
   bool reading_ = false, waiting_ = false, writing_ = false, closed_ = false;
   bool keep_alive_ = true;
+  bool head_only_ = false;      // the request is a HEAD: no body
+  bool continue_sent_ = false;  // 100 Continue sent for the current request
   std::string head_, body_;
 };
 
@@ -178,7 +217,8 @@ Server::Server(asio::io_context& io, const HttpLimits& limits, Handler handler)
     : limits_(limits),
       handler_(std::move(handler)),
       acceptor_(io),
-      sweep_(io) {}
+      sweep_(io),
+      accept_retry_(io) {}
 
 void Server::Sweep() {
   // A tenth of the shorter timeout, between 10 ms and 250 ms: a timeout
@@ -229,7 +269,21 @@ void Server::Accept() {
       [this](const asio::error_code& ec, asio::ip::tcp::socket socket) {
         if (ec) {
           if (ec == asio::error::operation_aborted) return;
-          spdlog::warn("accept: {}", ec.message());
+          // Out of file descriptors (or memory): retrying at once would spin
+          // and flood the log. Wait, say so at most once a second.
+          auto now = Clock::now();
+          ++accept_errors_;
+          if (now - last_accept_warning_ >= std::chrono::seconds(1)) {
+            spdlog::warn("accept: {} ({} times; {} connections open)",
+                         ec.message(), accept_errors_, connections_.size());
+            last_accept_warning_ = now;
+            accept_errors_ = 0;
+          }
+          accept_retry_.expires_after(std::chrono::milliseconds(50));
+          accept_retry_.async_wait([this](const asio::error_code& e) {
+            if (!e && acceptor_.is_open()) Accept();
+          });
+          return;
         } else if (connections_.size() >= limits_.max_connections) {
           ++rejected_;
           auto s = std::make_shared<asio::ip::tcp::socket>(std::move(socket));
@@ -256,6 +310,7 @@ void Server::Stop() {
   asio::error_code ec;
   acceptor_.close(ec);
   sweep_.cancel();
+  accept_retry_.cancel();
   auto all = std::move(connections_);
   connections_.clear();
   for (auto& c : all) c->Stop();

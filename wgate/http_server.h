@@ -15,9 +15,11 @@ namespace its::http {
 // HTTP/1.1 server on standalone Asio, all on one io_context thread.
 // Per connection: requests are answered one at a time in arrival order
 // (pipelined requests wait in the buffer), a timer closes connections whose
-// headers are too slow (408) or that idle too long, malformed input gets its
-// 4xx answer and the connection closes. Beyond max_connections a new
-// connection gets 503 and is closed; the others are unaffected.
+// headers are too slow (408), that idle too long or that do not read their
+// answer within the idle timeout, malformed input gets its 4xx answer and the
+// connection closes. Beyond max_connections a new connection gets 503 and is
+// closed; the others are unaffected. When accept fails (out of descriptors)
+// it tries again 50 ms later.
 class Server {
  public:
   using Respond = std::function<void(Response)>;
@@ -45,8 +47,11 @@ class Server {
   Handler handler_;
   asio::ip::tcp::acceptor acceptor_;
   asio::steady_timer sweep_;  // checks the connections' deadlines
+  asio::steady_timer accept_retry_;
   std::unordered_set<std::shared_ptr<Connection>> connections_;
   uint64_t rejected_ = 0;
+  uint64_t accept_errors_ = 0;  // since the last warning
+  Clock::time_point last_accept_warning_{};
 };
 
 }  // namespace its::http

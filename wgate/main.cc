@@ -1,4 +1,6 @@
 // wgate: the ITS WGate, an HTTP/1.1 front end that brokers sessions.
+#include <sys/resource.h>
+
 #include <CLI/CLI.hpp>
 #include <future>
 
@@ -45,6 +47,24 @@ int main(int argc, char** argv) {
   if (config.wgate_one_cpu) {
     int cpu = its::StayOnThisCpu();
     if (cpu >= 0) spdlog::info("HTTP and gRPC threads on CPU {}", cpu);
+  }
+  // Every connection takes a descriptor: take the hard limit, and say when
+  // max_connections cannot be reached (beyond it accept fails and waits).
+  if (rlimit nofile{}; ::getrlimit(RLIMIT_NOFILE, &nofile) == 0) {
+    if (nofile.rlim_cur < nofile.rlim_max) {
+      nofile.rlim_cur = nofile.rlim_max;
+      ::setrlimit(RLIMIT_NOFILE, &nofile);
+      ::getrlimit(RLIMIT_NOFILE, &nofile);
+    }
+    constexpr rlim_t kReserve = 128;  // gRPC, logs, pidfds
+    if (nofile.rlim_cur != RLIM_INFINITY &&
+        config.http.max_connections + kReserve > nofile.rlim_cur) {
+      spdlog::warn(
+          "[wgate] max_connections = {} exceeds what the descriptor limit "
+          "allows ({} open files, {} kept for the rest): beyond that, "
+          "connections wait in the listen queue",
+          config.http.max_connections, nofile.rlim_cur, kReserve);
+    }
   }
   auto services =
       its::ValueOrExit(its::ServiceCatalog::Load(config_dir + "/services"));

@@ -250,6 +250,7 @@ void WGate::HandleService(http::Request& req, const std::string& service,
                Cat("Bad request parameters: ", parsed.message()), "1"));
     return;
   }
+  const bool session_in_url = url.Has(kSessionCookieName);
   std::string session = TakeSessionId(url, req.Header("cookie"));
   if (start) {
     StartSession(service, std::move(url), session, req.client_ip, trace,
@@ -260,9 +261,23 @@ void WGate::HandleService(http::Request& req, const std::string& service,
   const bool terminate = IsTermination(url);
   // SISP: a termination may name its session by the public ID (~sessid)
   // with the termination-only token; neither is a parameter of a step.
+  bool by_sessid = false;
   if (auto sessid = url.Get("~sessid")) {
-    if (terminate) session = std::string(*sessid);
+    if (terminate) {
+      session = std::string(*sessid);
+      by_sessid = true;
+    }
     url.Erase("~sessid");
+  }
+  // A session named in the URL may be another than the cookie's (a crafted
+  // link): an answer about it must not clear the cookie of the session that
+  // lives. A termination by public ID clears it only when it terminated.
+  bool keep_cookie = false;
+  if (session_in_url || by_sessid) {
+    Params none;
+    std::string cookie = TakeSessionId(none, req.Header("cookie"));
+    keep_cookie = !cookie.empty() && cookie != session &&
+                  cookie.rfind(session + ".", 0) != 0;  // not its public ID
   }
   if (auto token = url.Get("~termtoken")) {
     areq.set_term_token(std::string(*token));
@@ -288,8 +303,10 @@ void WGate::HandleService(http::Request& req, const std::string& service,
   }
   ++metrics_.dialog_steps;
   Route(std::move(areq),
-        [this, service, respond = std::move(respond)](
+        [this, service, keep_cookie, by_sessid, respond = std::move(respond)](
             proto::AGateResponse& a, const std::string& instance) mutable {
+          if (keep_cookie || (by_sessid && a.outcome() != proto::TERMINATED))
+            a.set_clear_session(false);
           Reply(respond, ToHttp(a, instance, ExistingSteps(a), service));
         });
 }

@@ -17,12 +17,15 @@ namespace {
 // A raw TCP connection to the wgate.
 class Raw {
  public:
-  explicit Raw(const std::string& url) {
+  // `rcvbuf` > 0: a small receive buffer, for a client that reads slowly.
+  explicit Raw(const std::string& url, int rcvbuf = 0) {
     std::string host;
     int port = 0;
     std::string addr = url.substr(7);
     EXPECT_TRUE(ParseHostPort(addr, &host, &port).ok());
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (rcvbuf > 0)
+      ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
     sockaddr_in sa{};
     sa.sin_family = AF_INET;
     sa.sin_port = htons(static_cast<uint16_t>(port));
@@ -141,6 +144,84 @@ TEST_F(HostileHttp, PipelinedRequestsAreAnsweredInOrder) {
   ASSERT_TRUE(last.ok());
   EXPECT_EQ(last->status, 200);
   EXPECT_NE(last->body.find("its_wgate_requests_total"), std::string::npos);
+}
+
+// Bare CRLFs begin no request; they must not hold a connection past the
+// header timeout (0.5 s here) by re-arming it.
+TEST_F(HostileHttp, StrayLineEndsDoNotKeepAConnectionOpen) {
+  Raw r(cluster_->url());
+  ASSERT_TRUE(r.connected());
+  bool eof = false;
+  auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 30 && !eof; ++i) {
+    r.Send("\r\n");
+    r.ReadAll(200, &eof);
+  }
+  EXPECT_TRUE(eof) << "still open after 6 s of CRLFs";
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(3));
+}
+
+// A client that sends requests and never reads the answers: once the socket
+// buffers are full, the wgate waits the idle timeout (1.5 s here) and closes.
+TEST_F(HostileHttp, AClientThatDoesNotReadIsDisconnected) {
+  Raw r(cluster_->url(), /*rcvbuf=*/4096);
+  ASSERT_TRUE(r.connected());
+  std::string many;
+  for (int i = 0; i < 4000; ++i) many += "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+  r.Send(many);
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  bool eof = false;
+  std::string got = r.ReadAll(3000, &eof);
+  EXPECT_TRUE(eof) << "connection still open; read " << got.size() << " bytes";
+  EXPECT_LT(got.size(), 4000u * 2000u) << "it got every answer: not stuck";
+}
+
+TEST_F(HostileHttp, HeadGetsHeadersOnlyAndTheConnectionGoesOn) {
+  Raw r(cluster_->url());
+  r.Send("HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  bool eof;
+  std::string head = r.ReadAll(500, &eof);
+  EXPECT_EQ(head.substr(0, 12), "HTTP/1.1 200") << head;
+  EXPECT_NE(head.find("Content-Length: 3\r\n"), std::string::npos) << head;
+  EXPECT_EQ(head.substr(head.size() - 4), "\r\n\r\n") << "a body followed";
+  r.Send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::string get = r.ReadAll(500, &eof);
+  EXPECT_EQ(get.substr(0, 12), "HTTP/1.1 200") << get;
+  EXPECT_EQ(get.substr(get.size() - 3), "ok\n");
+}
+
+TEST_F(HostileHttp, ExpectContinueIsAnsweredBeforeTheBody) {
+  Raw r(cluster_->url());
+  r.Send(
+      "POST /scripts/wgate/webgui/! HTTP/1.1\r\nHost: x\r\nContent-Type: "
+      "application/x-www-form-urlencoded\r\nExpect: 100-continue\r\n"
+      "Content-Length: 11\r\n\r\n");
+  bool eof;
+  std::string cont = r.ReadAll(300, &eof);
+  EXPECT_EQ(cont, "HTTP/1.1 100 Continue\r\n\r\n");
+  r.Send("~login=DEMO");
+  std::string page = r.ReadAll(500, &eof);
+  EXPECT_EQ(page.substr(0, 12), "HTTP/1.1 200") << page;  // the logon page
+}
+
+// Lenient parsing lets requests be smuggled behind a proxy that reads them
+// differently: chunk data not ended by CRLF, header names that are not tokens.
+TEST_F(HostileHttp, MalformedChunksAndHeaderNamesGet400) {
+  for (const std::string& bad : {
+           std::string("POST /scripts/wgate/webgui/! HTTP/1.1\r\nHost: x\r\n"
+                       "Transfer-Encoding: chunked\r\n\r\n3\r\nabcXY0\r\n\r\n"
+                       "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"),
+           std::string("GET /healthz HTTP/1.1\r\nHost: x\r\nBad Header: x\r\n"
+                       "\r\n"),
+           std::string("GET /healthz HTTP/1.1\r\nHost: x\r\n: x\r\n\r\n"),
+       }) {
+    Raw r(cluster_->url());
+    r.Send(bad);
+    bool eof;
+    std::string out = r.ReadAll(1000, &eof);
+    EXPECT_EQ(out.substr(0, 12), "HTTP/1.1 400") << bad << "\n" << out;
+    EXPECT_EQ(out.find("HTTP/1.1 200"), std::string::npos) << bad;
+  }
 }
 
 TEST_F(HostileHttp, TooManyParametersGet400) {

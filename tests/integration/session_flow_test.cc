@@ -156,6 +156,32 @@ TEST_F(SessionFlow, StepsOfASessionsRequestAreOnlyThoseDone) {
   b.Get(Step("webgui", "~okcode=/nex"));
 }
 
+// A crafted link naming another session must not clear the cookie of the
+// user's live session (which would leave it and its locks to ~timeout).
+TEST_F(SessionFlow, ARefusedSessionInTheUrlLeavesTheCookieOfTheLiveOne) {
+  Browser b(cluster_->url());
+  ASSERT_EQ(b.Get(StartUrl("webgui", "DEMO")).status, 200);
+  const std::string cookie = b.raw_cookie();
+  std::string other = b.session();
+  other.back() = other.back() == '0' ? '1' : '0';  // wrong random part
+  for (const std::string& link :
+       {Step("webgui", "~okcode=/00&~session=" + UrlEncode(other)),
+        Step("webgui", "~SAPSessionCmd=USR_ABORT&~sessid=" +
+                           UrlEncode(other.substr(0, other.rfind('.'))) +
+                           "&~termtoken=bad")}) {
+    HttpResult r = b.Get(link);
+    EXPECT_EQ(r.status, 400) << link << "\n" << r.body;
+    EXPECT_TRUE(r.Headers("set-cookie").empty()) << link;
+    EXPECT_EQ(b.raw_cookie(), cookie);
+  }
+  EXPECT_EQ(b.Get(Step("webgui", "~okcode=/00")).status, 200);
+  // Naming its own session in the URL and logging off clears it as before.
+  HttpResult off =
+      b.Get(Step("webgui", "~okcode=/nex&~session=" + UrlEncode(b.session())));
+  EXPECT_EQ(off.status, 200);
+  EXPECT_TRUE(b.raw_cookie().empty());
+}
+
 TEST_F(SessionFlow, MissingLogonDataGivesTheLogonPageAndWrongPasswordSaysSo) {
   Browser b(cluster_->url());
   HttpResult page = b.Get("/scripts/wgate/webgui/!?~transaction=FB03");
