@@ -31,7 +31,7 @@ struct AGateOptions {
   int process = 0;           // process number (slot) in the instance
   uint32_t incarnation = 0;  // how often that slot was started
   int max_sessions = 1000;
-  int work_threads = 4;
+  int work_threads = 8;            // as [[agate_instance]] work_threads
   std::string host = "127.0.0.1";  // AGate host part of the GUSID (--advertise)
   std::string access_log;  // path of the instance's access.log ("" = none)
   std::vector<std::string>

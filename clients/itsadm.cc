@@ -7,6 +7,20 @@
 
 #include "clients/admin.h"
 #include "common/duration.h"
+#include "common/strings.h"
+
+namespace {
+
+// What an action command did: a sentence, or with --json {"done": sentence}.
+void PrintDone(const std::string& done, bool json) {
+  if (json) {
+    std::cout << nlohmann::json{{"done", done}}.dump(2) << "\n";
+  } else {
+    std::cout << done << "\n";
+  }
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -68,6 +82,7 @@ int main(int argc, char** argv) {
       "TARGET: agate IT1/0, mapping_manager IT2, r3_stub, wgate. DURATION: "
       "20s, 200ms, 2m");
   fault->add_option("words", fault_words, "the fault, e.g. kill agate IT1/1");
+  fault->add_flag("--json", json, "print {\"done\": what was done}");
   std::string drain_target, wait_for;
   double wait_s = 0;
   auto* drain = app.add_subcommand(
@@ -76,6 +91,7 @@ int main(int argc, char** argv) {
       "gets no new sessions and serves its own until they end (maintenance "
       "without logging anyone off)");
   drain->add_option("target", drain_target, "IT1/1 or IT2")->required();
+  drain->add_flag("--json", json, "print {\"done\": what was done}");
   drain
       ->add_option("--wait", wait_for,
                    "wait up to this long until its last session ended (e.g. "
@@ -97,6 +113,7 @@ int main(int argc, char** argv) {
   auto* undrain = app.add_subcommand(
       "undrain", "let a drained instance or process take new sessions again");
   undrain->add_option("target", drain_target, "IT1/1 or IT2")->required();
+  undrain->add_flag("--json", json, "print {\"done\": what was done}");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -128,14 +145,14 @@ int main(int argc, char** argv) {
   if (command == "fault") {
     auto done = its::admin::Fault(*config, fault_words);
     if (!done.ok()) return fail(done.status());
-    std::cout << *done << "\n";
+    PrintDone(*done, json);
     return 0;
   }
   if (command == "drain" || command == "undrain") {
     auto done =
         its::admin::Drain(*config, drain_target, command == "drain", wait_s);
     if (!done.ok()) return fail(done.status());
-    std::cout << *done << "\n";
+    PrintDone(*done, json);
     return 0;
   }
   if (command == "trace") {
@@ -162,8 +179,9 @@ int main(int argc, char** argv) {
     if (auto s = its::admin::EndSecuritySession(*config, end_id); !s.ok()) {
       return fail(s);
     }
-    std::cout << "security session " << end_id
-              << " and its application sessions ended\n";
+    PrintDone(its::Cat("security session ", end_id,
+                       " and its application sessions ended"),
+              json);
     return 0;
   }
   auto table = its::admin::Query(*config, command);

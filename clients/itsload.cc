@@ -24,6 +24,9 @@ constexpr int kExitThresholds = 1;
 constexpr int kExitSetup = 2;
 constexpr int kExitNoResponse = 3;
 constexpr int kExitWorkerLost = 4;
+// Stopped early by SIGINT/SIGTERM: the figures are of a shorter run than asked
+// (the shell's convention, 128 + the signal).
+constexpr int kExitSigint = 130, kExitSigterm = 143;
 
 // The load shape the run follows: from the command line if it gives one,
 // else from the scenario. "" or why there is none.
@@ -228,20 +231,6 @@ int main(int argc, char** argv) {
   if (abort_on_fail) {
     for (Threshold& t : thresholds) t.abort = true;
   }
-  // Report files are opened before the run: a path that cannot be written
-  // is said at once, not after the run.
-  std::ofstream report_out, html_out, csv_out;
-  for (auto [path, out] :
-       {std::pair{&report_file, &report_out}, std::pair{&html_file, &html_out},
-        std::pair{&csv_file, &csv_out}}) {
-    if (path->empty()) continue;
-    out->open(*path);
-    if (!*out) {
-      std::cerr << "itsload: cannot write " << *path << ": "
-                << std::strerror(errno) << "\n";
-      return kExitSetup;
-    }
-  }
   o.progress = !quiet;
   o.handle_signals = true;  // Ctrl-C: the graceful stop, then the report
   std::string addr = url.rfind("http://", 0) == 0 ? url.substr(7) : url;
@@ -271,6 +260,21 @@ int main(int argc, char** argv) {
       !why.empty()) {
     std::cerr << "itsload: " << why << "\n";
     return kExitSetup;
+  }
+  // Report files are opened before the run (a path that cannot be written
+  // is said at once, not after the run), but after every other check: a
+  // refused run leaves an earlier report as it was.
+  std::ofstream report_out, html_out, csv_out;
+  for (auto [path, out] :
+       {std::pair{&report_file, &report_out}, std::pair{&html_file, &html_out},
+        std::pair{&csv_file, &csv_out}}) {
+    if (path->empty()) continue;
+    out->open(*path);
+    if (!*out) {
+      std::cerr << "itsload: cannot write " << *path << ": "
+                << std::strerror(errno) << "\n";
+      return kExitSetup;
+    }
   }
   if (graceful.empty() && scenario->graceful_stop_s >= 0)
     o.graceful_stop_s = scenario->graceful_stop_s;
@@ -402,5 +406,7 @@ int main(int argc, char** argv) {
     std::cerr << "itsload: thresholds failed\n";
     return kExitThresholds;
   }
+  if (!run.stopped_by.empty())
+    return run.stopped_by == "SIGINT" ? kExitSigint : kExitSigterm;
   return 0;
 }

@@ -79,6 +79,8 @@ void Journeys::Send(const std::shared_ptr<VirtualUser>& vu, int slot,
                     const StepDef* checks) {
   ++in_flight_;
   vu->in_flight = true;
+  vu->pending_slot = slot;
+  vu->pending_intended = intended;
   vu->conn->Request(std::move(request), [this, vu, slot, intended, checks,
                                          then = std::move(then)](
                                             LoadConnection::Response& r) {
@@ -91,9 +93,12 @@ void Journeys::Send(const std::shared_ptr<VirtualUser>& vu, int slot,
     stats_.Request({vu->journey_index, slot}, r.status,
                    r.status == 0 ? r.error : failed, r.agate, intended,
                    Clock::now());
-    if (r.status == 0) {
-      // No response at all: the journey ends (every step treats this as a
-      // failure) and the user waits before the next one; see End.
+    if (!failed.empty()) vu->had_error = true;
+    if (r.status == 0 || r.status >= 500) {
+      // No response at all, or the server cannot serve now (503, 504): the
+      // journey ends (every step treats this as a failure) and the user
+      // waits before the next one; see End. Without it a refusing cluster
+      // gets a logon loop as fast as the CPU allows.
       // Open-model users are never retried, so they need no back-off.
       if (!vu->open_model) {
         vu->backoff_ms = vu->backoff.Failed(
@@ -129,6 +134,7 @@ void Journeys::Start(const std::shared_ptr<VirtualUser>& vu,
   ++active_;
   vu->in_journey = true;
   vu->interrupted = false;
+  vu->had_error = false;
   vu->active_it = running_.insert(running_.end(), vu);
   // The logon posts the form, as the logon page does: no password in a URL.
   std::string buf;  // for a password from the data
@@ -148,7 +154,7 @@ void Journeys::Start(const std::shared_ptr<VirtualUser>& vu,
          if (status != 200 || vu->cookie.empty()) {
            if (status == 200)
              stats_.Error("logon page instead of a session (wrong password?)");
-           End(vu, false);
+           Fail(vu);
            return;
          }
          if (vu->journey->end == JourneyDef::kCloseTab) {
@@ -229,7 +235,7 @@ void Journeys::NextStep(const std::shared_ptr<VirtualUser>& vu) {
         vu, slot, std::move(req), vu->intended,
         [this, vu](int status, std::string_view) {
           if (status != 200) {
-            End(vu, false);
+            Fail(vu);
             return;
           }
           NextStep(vu);
@@ -252,6 +258,49 @@ void Journeys::Interrupt() {
   }
 }
 
+void Journeys::Fail(const std::shared_ptr<VirtualUser>& vu) {
+  const JourneyDef& j = *vu->journey;
+  if (vu->cookie.empty() || j.end == JourneyDef::kAbandon) {
+    End(vu, false);
+    return;
+  }
+  // Not a step of the load: counted apart, like the logoffs at the end.
+  std::string req =
+      Cat("GET ", ServiceUrl(j.service),
+          "?~okcode=%2Fnex HTTP/1.1\r\nHost: ", options_.host,
+          "\r\nCookie: ", kSessionCookieName, "=", vu->cookie, "\r\n\r\n");
+  ++in_flight_;
+  vu->in_flight = true;
+  vu->pending_slot = -1;  // not a load request
+  vu->conn->Request(std::move(req), [this, vu](LoadConnection::Response& r) {
+    --in_flight_;
+    vu->in_flight = false;
+    stats_.LoggedOffAfterFailure(r.status == 200 || r.status == 302);
+    vu->cookie.clear();
+    End(vu, false);
+  });
+}
+
+void Journeys::AbandonInFlight() {
+  const auto now = Clock::now();
+  std::vector<std::shared_ptr<VirtualUser>> stuck;
+  for (const auto& vu : running_)
+    if (vu->in_flight) stuck.push_back(vu);
+  for (const auto& vu : stuck) {
+    --in_flight_;
+    vu->in_flight = false;
+    if (vu->pending_slot >= 0) {
+      stats_.Request({vu->journey_index, vu->pending_slot}, 0,
+                     "no answer before the run ended", "", vu->pending_intended,
+                     now);
+    }
+    // Its session (if it has one) stays until ~timeout.
+    if (!vu->cookie.empty() && vu->journey->end != JourneyDef::kAbandon)
+      stats_.LoggedOffAtEnd(false);
+    End(vu, LoadStats::Ending::kInterrupted);
+  }
+}
+
 void Journeys::Cut(const std::shared_ptr<VirtualUser>& vu) {
   vu->interrupted = true;
   const JourneyDef& j = *vu->journey;
@@ -266,6 +315,7 @@ void Journeys::Cut(const std::shared_ptr<VirtualUser>& vu) {
           "\r\nCookie: ", kSessionCookieName, "=", vu->cookie, "\r\n\r\n");
   ++in_flight_;
   vu->in_flight = true;
+  vu->pending_slot = -1;  // not a load request
   vu->conn->Request(std::move(req), [this, vu](LoadConnection::Response& r) {
     --in_flight_;
     vu->in_flight = false;

@@ -41,6 +41,11 @@ struct VirtualUser {
   bool in_journey = false;   // between Start and End
   bool in_flight = false;    // a request sent, its response not in
   bool interrupted = false;  // the run's end cut its journey short
+  bool had_error = false;    // a request of this journey failed a check
+  // The request in flight: its step slot and intended start (for the run's
+  // end, which records it if it never comes back).
+  int pending_slot = 0;
+  Clock::time_point pending_intended;
   // Closed model: the user loops journeys (or waits to), and whether the
   // load plan asked it to stop after the current one.
   bool looping = false;
@@ -75,6 +80,10 @@ class Journeys {
   // logged off (/nex) unless its end is abandon. Those with a request in
   // flight are when it comes back.
   void Interrupt();
+  // The run is over for good: requests still in flight are counted as
+  // failed (no answer before the end), their journeys as interrupted and
+  // their sessions as not logged off. Call before closing the connections.
+  void AbandonInFlight();
 
   int active() const { return active_; }        // journeys in progress
   int in_flight() const { return in_flight_; }  // requests sent, not answered
@@ -86,9 +95,15 @@ class Journeys {
 
   void NextStep(const std::shared_ptr<VirtualUser>& vu);
   void End(const std::shared_ptr<VirtualUser>& vu, LoadStats::Ending how);
+  // A journey with a failed check anywhere counts as failed.
   void End(const std::shared_ptr<VirtualUser>& vu, bool ok) {
-    End(vu, ok ? LoadStats::Ending::kCompleted : LoadStats::Ending::kFailed);
+    End(vu, ok && !vu->had_error ? LoadStats::Ending::kCompleted
+                                 : LoadStats::Ending::kFailed);
   }
+  // A request failed: the journey ends as failed, but a session the server
+  // kept (the cookie is still set) is logged off first, so no session or
+  // lock stays behind until ~timeout.
+  void Fail(const std::shared_ptr<VirtualUser>& vu);
   // Ends `vu`'s journey at the run's end: logs it off unless it abandons.
   void Cut(const std::shared_ptr<VirtualUser>& vu);
   // `checks`: the step whose page checks apply (clients/page_check.h), or

@@ -27,17 +27,35 @@ void LoadConnection::Request(std::string text, Done done) {
   done_ = std::move(done);
   ClearResponse();
   parser_.Reset();
+  may_retry_ = socket_.is_open();
   if (!socket_.is_open()) {
-    socket_.async_connect(
-        endpoint_, [self = shared_from_this()](const asio::error_code& ec) {
-          if (ec) return self->Fail("connect: " + ec.message());
-          asio::error_code ignored;
-          self->socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
-          self->Write();
-        });
+    Connect();
   } else {
     Write();
   }
+}
+
+void LoadConnection::Connect() {
+  socket_.async_connect(
+      endpoint_, [self = shared_from_this()](const asio::error_code& ec) {
+        if (ec) return self->Fail("connect: " + ec.message());
+        asio::error_code ignored;
+        self->socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
+        self->Write();
+      });
+}
+
+bool LoadConnection::RetryOnNewConnection(const asio::error_code& ec) {
+  if (!may_retry_ ||
+      (ec != asio::error::eof && ec != asio::error::connection_reset &&
+       ec != asio::error::broken_pipe)) {
+    return false;
+  }
+  may_retry_ = false;
+  Close();
+  parser_.Reset();
+  Connect();
+  return true;
 }
 
 void LoadConnection::Close() {
@@ -49,7 +67,10 @@ void LoadConnection::Write() {
   asio::async_write(
       socket_, asio::buffer(request_),
       [self = shared_from_this()](const asio::error_code& ec, size_t) {
-        if (ec) return self->Fail("write: " + ec.message());
+        if (ec) {
+          if (self->RetryOnNewConnection(ec)) return;
+          return self->Fail("write: " + ec.message());
+        }
         self->Read();
       });
 }
@@ -58,9 +79,12 @@ void LoadConnection::Read() {
   socket_.async_read_some(
       asio::buffer(buf_),
       [self = shared_from_this()](const asio::error_code& ec, size_t n) {
-        if (ec)
+        if (ec) {
+          if (self->RetryOnNewConnection(ec)) return;
           return self->Fail(ec == asio::error::eof ? "closed by server"
                                                    : ec.message());
+        }
+        self->may_retry_ = false;  // part of the answer came
         // One request at a time: bytes past its response are not ours.
         self->parser_.Feed(self->buf_.data(), n);
         if (self->parser_.complete()) return self->Complete();

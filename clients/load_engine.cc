@@ -198,6 +198,9 @@ void LoadEngine::Done() {
   signals_.cancel();
   tick_.cancel();
   drain_.cancel();
+  // Requests that never came back are failures with the latency they had
+  // reached; their journeys were interrupted.
+  journeys_.AbandonInFlight();
   // The second in progress, as far as it went.
   if (Elapsed(Clock::now()) > static_cast<double>(seconds_ended_)) {
     stats_.EndOfSecond(seconds_ended_ + 1, journeys_.active(), -1);

@@ -134,6 +134,8 @@ void LoadStats::Merge(const LoadStats& o) {
   backoff_wait_s_ += o.backoff_wait_s_;
   dropped_ += o.dropped_;
   logged_off_at_end_ += o.logged_off_at_end_;
+  logged_off_after_failure_ += o.logged_off_after_failure_;
+  failure_logoff_failed_ += o.failure_logoff_failed_;
   logoff_failed_ += o.logoff_failed_;
   for (size_t i = 0; i < journeys_.size() && i < o.journeys_.size(); ++i) {
     Journey& j = journeys_[i];
@@ -249,7 +251,9 @@ nlohmann::json LoadStats::Report(const std::string& scenario,
         {"interrupted", total.interrupted},
         {"dropped", dropped_},
         {"logged_off_at_end", logged_off_at_end_},
-        {"logoff_at_end_failed", logoff_failed_}}},
+        {"logoff_at_end_failed", logoff_failed_},
+        {"logged_off_after_failure", logged_off_after_failure_},
+        {"logoff_after_failure_failed", failure_logoff_failed_}}},
       {"by_journey", by_journey},
       {"steps", steps},
       {"agates", agates_},

@@ -82,6 +82,11 @@ class LoadStats {
   void JourneyDropped() { ++dropped_; }
   // A journey still open when the run ended was logged off (`ok`) or not.
   void LoggedOffAtEnd(bool ok) { ++(ok ? logged_off_at_end_ : logoff_failed_); }
+  // A journey that failed with its session kept was logged off (`ok`) or
+  // not.
+  void LoggedOffAfterFailure(bool ok) {
+    ++(ok ? logged_off_after_failure_ : failure_logoff_failed_);
+  }
   // A virtual user waits `wait_ms` before its next journey.
   void BackedOff(double wait_ms);
   // An error the figures would not show otherwise.
@@ -136,6 +141,7 @@ class LoadStats {
   double backoff_wait_s_ = 0;      // the sum of those waits
   uint64_t dropped_ = 0;
   uint64_t logged_off_at_end_ = 0, logoff_failed_ = 0;
+  uint64_t logged_off_after_failure_ = 0, failure_logoff_failed_ = 0;
   std::vector<Journey> journeys_;
   std::vector<StepSlots> slots_;
   std::map<std::string, uint64_t> agates_;

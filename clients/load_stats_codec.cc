@@ -88,6 +88,8 @@ void LoadStatsCodec::ToProto(const LoadStats& stats, pb::LoadStats* out) {
   out->set_dropped(stats.dropped_);
   out->set_logged_off_at_end(stats.logged_off_at_end_);
   out->set_logoff_failed(stats.logoff_failed_);
+  out->set_logged_off_after_failure(stats.logged_off_after_failure_);
+  out->set_failure_logoff_failed(stats.failure_logoff_failed_);
   for (const LoadStats::Journey& j : stats.journeys_) {
     pb::Journey* pj = out->add_journeys();
     pj->set_name(j.name);
@@ -191,6 +193,8 @@ absl::StatusOr<LoadStats> LoadStatsCodec::FromProto(const pb::LoadStats& in,
   out.dropped_ = in.dropped();
   out.logged_off_at_end_ = in.logged_off_at_end();
   out.logoff_failed_ = in.logoff_failed();
+  out.logged_off_after_failure_ = in.logged_off_after_failure();
+  out.failure_logoff_failed_ = in.failure_logoff_failed();
   for (const auto& [k, v] : in.agates()) out.agates_[k] = v;
   for (const auto& [k, v] : in.error_kinds()) out.error_kinds_[k] = v;
   if (in.first_second() < 0 ||

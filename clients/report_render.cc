@@ -451,8 +451,10 @@ std::string ParametersTable(const json& report) {
   return out + "</table>\n";
 }
 
-// A threshold's result: "p99<50ms: 12.3 ms".
+// A threshold's result: "p99<50ms: 12.3 ms", or that nothing was measured.
 std::string ThresholdValue(const json& t) {
+  if (At(t, "no_data").is_boolean() && At(t, "no_data").get<bool>())
+    return "nothing measured";
   auto v = OptNum(t, "value");
   if (!v) return "";
   std::string unit = Str(t, "unit");
@@ -517,7 +519,8 @@ std::string SummaryFigures(const json& report) {
       {"failed", "failed"},
       {"interrupted", "interrupted"},
       {"dropped", "dropped"},
-      {"logged_off_at_end", "logged off at end"}};
+      {"logged_off_at_end", "logged off at end"},
+      {"logged_off_after_failure", "logged off after failure"}};
   for (auto [key, label] : kJourneys) {
     if (!OptNum(j, key)) continue;
     bool bad =
@@ -778,6 +781,10 @@ std::string RenderText(const json& report) {
   if (OptNum(j, "interrupted"))
     Append(&out, ", ", Int(j, "interrupted"), " interrupted");
   if (Int(j, "dropped") > 0) Append(&out, ", ", Int(j, "dropped"), " dropped");
+  // Sessions a run leaves in SM04 until ~timeout: said, not hidden.
+  const int64_t left =
+      Int(j, "logoff_at_end_failed") + Int(j, "logoff_after_failure_failed");
+  if (left > 0) Append(&out, ", ", left, " sessions not logged off");
   Append(&out, "; itsload CPU ",
          fmt::format("{:.0f}%", Num(report, "itsload_cpu_percent")));
   if (auto us = OptNum(report, "itsload_cpu_us_per_request"))

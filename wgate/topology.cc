@@ -136,8 +136,9 @@ tr.st-down td,tr.st-unresponsive td{color:#a00}
 </div>
 <p class="small">A new session: step 1 the wgate draws an instance weighted by its free
 capacity; steps 2&ndash;3 that instance's Mapping Manager assigns the AGate process with
-the highest PID unless it is overloaded (w &lt; overload_weight); step 4 the wgate issues
-the session cookie; step 5 the agate logs on to R/3. Later requests go straight to the
+the highest PID unless it is overloaded (w &lt; overload_weight); step 4 that process
+creates the session context and issues its ID (the wgate puts it in the cookie); step 5 the
+agate logs on to R/3. Later requests go straight to the
 owning process. The green row is where the next new session would go.</p>
 <div class="row">
 <div class="box" id="wgate"><b>wgate</b></div>

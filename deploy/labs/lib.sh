@@ -56,7 +56,11 @@ lab_init() {
   LAB_KEEP=0
   while [ $# -gt 0 ]; do
     case "$1" in
-      --bin-dir) LAB_BIN=$(cd "${2:?--bin-dir needs a directory}" && pwd); shift 2 ;;
+      --bin-dir)
+        [ -d "${2:?--bin-dir needs a directory}" ] ||
+          { its_log "$LAB_NAME: --bin-dir $2: no such directory"; exit 2; }
+        LAB_BIN=$(cd "$2" && pwd)
+        shift 2 ;;
       --keep) LAB_KEEP=1; shift ;;
       -h | --help) lab_usage; exit 0 ;;
       *) its_log "$LAB_NAME: unknown option '$1'"; lab_usage >&2; exit 2 ;;
@@ -307,9 +311,29 @@ lab_say() { printf '%s\n' "$*"; }
 lab_show() {
   local role=$1
   shift
-  printf -- '--- %s: %s\n' "$role" "$*"
+  printf -- '--- %s: %s\n' "$role" "$(lab_command_text "$@")"
   "$@" 2>&1 | sed 's/^/    /'
 }
+
+# lab_command_text HELPER ARGS...: the command a student can type for what a
+# helper of this file does.
+lab_command_text() {
+  local itsadm="build/bin/itsadm --config $LAB_RUN"
+  case "$1" in
+    adm) shift; printf '%s %s' "$itsadm" "$*" ;;
+    adm_grep) printf "%s %s | grep -E %s" "$itsadm" "$2" "$(lab_quote "$3")" ;;
+    access_log) printf "grep -h %s %s/logs/*/access.log" "$(lab_quote "^$2 ")" "$LAB_RUN" ;;
+    metrics) printf "curl -s %s/metrics | grep %s" "$LAB_URL" "$(lab_quote "^$2")" ;;
+    reconcile) printf '%s sm04 --json, matched with %s sessions --json' "$itsadm" "$itsadm" ;;
+    *) local a out=""
+       for a in "$@"; do
+         if [[ $a =~ ^[A-Za-z0-9_./:=@%+,-]+$ ]]; then out+=" $a"; else out+=" $(lab_quote "$a")"; fi
+       done
+       printf '%s' "${out# }" ;;
+  esac
+}
+# lab_quote TEXT: TEXT in single quotes, for a shell.
+lab_quote() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
 
 # ------------------------------------------------------------ assertions
 
@@ -337,7 +361,7 @@ lab_assert_le() {
 # lab_assert_contains TEXT NEEDLE WHAT
 lab_assert_contains() {
   case "$1" in
-    *"$2"*) lab_ok "$3: \"$2\"" ;;
+    *"$2"*) lab_ok "$3 contains $2" ;;
     *) lab_fail "$3: expected \"$2\" in \"$1\"" ;;
   esac
 }

@@ -445,6 +445,104 @@ data_per = "user"
             field);
   EXPECT_EQ(j["steps"]["journey1/save"]["errors"].get<uint64_t>(), screen);
   EXPECT_EQ(j["steps"]["journey1/logon"]["errors"], 0);
+  // A journey with a failed check is a failed journey.
+  EXPECT_EQ(j["journeys"]["completed"], 0) << j["journeys"].dump();
+  EXPECT_GT(j["journeys"]["failed"].get<uint64_t>(), 0u);
+}
+
+// A step that fails while the server keeps the session (504: R/3 too slow)
+// ends the journey as failed, and the session is logged off, not left to
+// ~timeout with its locks.
+TEST(Itsload, AFailedJourneyLogsOffTheSessionTheServerKept) {
+  auto c = StartCluster([](toml::table& t) {
+    t.insert_or_assign("agate", toml::table{{"r3_timeout_s", 0.2}});
+  });
+  ASSERT_NE(c, nullptr);
+  std::string dir = c->config_dir();
+  ProgramRun r;
+  std::thread load([&] {
+    r = Itsload(Cat(Scenario("ess-data.toml"), " --url ", c->url(),
+                    " --users 6 --duration 2s --think 400ms --graceful-stop "
+                    "3s --quiet --report ",
+                    dir, "/f.json"));
+  });
+  // After the logons R/3 hangs for a while: steps get 504 after
+  // r3_timeout_s, their sessions kept.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  proto::FaultRequest hang;
+  hang.set_action(proto::FaultRequest::HANG);
+  hang.set_target("r3_stub");
+  hang.set_seconds(1.5);
+  proto::FaultReply reply;
+  ASSERT_TRUE(c->Fault(hang, &reply).ok());
+  load.join();
+  proto::FaultRequest clear;
+  clear.set_action(proto::FaultRequest::CLEAR);
+  ASSERT_TRUE(c->Fault(clear, &reply).ok());
+  auto j = ReadJson(dir + "/f.json");
+  EXPECT_GT(j["journeys"]["failed"].get<uint64_t>(), 0u) << r.output;
+  EXPECT_GT(j["journeys"]["logged_off_after_failure"].get<uint64_t>(), 0u)
+      << j["journeys"].dump();
+  EXPECT_TRUE(WaitFor([&] { return Admin(*c, "sm04").empty(); }, 5000))
+      << Admin(*c, "sm04").dump();
+  EXPECT_TRUE(Admin(*c, "sm12").empty()) << Admin(*c, "sm12").dump();
+}
+
+// Think times beyond the wgate's idle timeout: the server closes the kept-
+// alive connection between steps, and the next request goes out again on a
+// new one (as browsers do) instead of failing.
+TEST(Itsload, AConnectionClosedWhileIdleIsReopenedNotAnError) {
+  auto c = StartCluster([](toml::table& t) {
+    t["wgate"].as_table()->insert_or_assign("idle_timeout_s", 0.3);
+  });
+  ASSERT_NE(c, nullptr);
+  std::string dir = c->config_dir();
+  ProgramRun r = Itsload(Cat(Scenario("display.toml"), " --url ", c->url(),
+                             " --users 2 --duration 2s --think 600ms --quiet "
+                             "--report ",
+                             dir, "/idle.json"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto j = ReadJson(dir + "/idle.json");
+  EXPECT_GT(j["requests"].get<uint64_t>(), 4u);
+  EXPECT_EQ(j["errors"], 0) << j["errors_by_kind"].dump();
+  EXPECT_EQ(j["journeys"]["failed"], 0);
+}
+
+// A wgate that hangs past the graceful stop: its requests are not dropped
+// from the figures — they count as errors, their journeys as interrupted.
+TEST(Itsload, RequestsUnansweredAtTheEndAreCountedNotDropped) {
+  auto c = StartCluster();
+  ASSERT_NE(c, nullptr);
+  std::string dir = c->config_dir();
+  ProgramRun r;
+  std::thread load([&] {
+    r = Itsload(Cat(Scenario("display.toml"), " --url ", c->url(),
+                    " --users 5 --duration 1s --think 200ms --graceful-stop "
+                    "0.5s --quiet --report ",
+                    dir, "/h.json"));
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  proto::FaultRequest hang;
+  hang.set_action(proto::FaultRequest::HANG);
+  hang.set_target("wgate");
+  hang.set_seconds(9);
+  proto::FaultReply reply;
+  ASSERT_TRUE(c->Fault(hang, &reply).ok());
+  load.join();
+  proto::FaultRequest clear;
+  clear.set_action(proto::FaultRequest::CLEAR);
+  ASSERT_TRUE(c->Fault(clear, &reply).ok());
+  auto j = ReadJson(dir + "/h.json");
+  const auto& journeys = j["journeys"];
+  EXPECT_EQ(j["errors_by_kind"].value("no answer before the run ended", 0u), 5u)
+      << j["errors_by_kind"].dump() << r.output;
+  EXPECT_EQ(journeys["started"].get<uint64_t>(),
+            journeys["completed"].get<uint64_t>() +
+                journeys["failed"].get<uint64_t>() +
+                journeys["interrupted"].get<uint64_t>())
+      << journeys.dump();
+  EXPECT_EQ(journeys["logoff_at_end_failed"], 5) << journeys.dump();
+  EXPECT_GT(j["latency_ms"]["max"].get<double>(), 4000) << j["latency_ms"];
 }
 
 TEST(Itsload, BadScenariosAndOptionsAreNamed) {
