@@ -187,6 +187,16 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(Options options) {
 
   std::error_code ec;
   fs::create_directories(options.run_dir, ec);
+  // A run directory used before may hold files this configuration does not
+  // have (another service): what the copy brings replaces them whole.
+  if (fs::equivalent(options.config_dir, options.run_dir, ec)) {
+    return absl::InvalidArgumentError(
+        Cat("--run-dir ", options.run_dir, " is the configuration itself"));
+  }
+  for (const auto& entry : fs::directory_iterator(options.config_dir, ec)) {
+    fs::remove_all(fs::path(options.run_dir) / entry.path().filename(), ec);
+  }
+  ec.clear();
   fs::copy(options.config_dir, options.run_dir,
            fs::copy_options::recursive | fs::copy_options::overwrite_existing,
            ec);

@@ -2,7 +2,9 @@
 
 #include <toml++/toml.h>
 
+#include <limits>
 #include <set>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "common/service_file.h"
@@ -42,7 +44,14 @@ class TableReader {
       return Error(*node, key, "expected a number");
     } else {
       if (node->is_integer()) {
-        *out = static_cast<T>(*node->value<int64_t>());
+        const int64_t v = *node->value<int64_t>();
+        // Whole numbers must fit the setting's type: 4294967297 is not 1.
+        if (!std::in_range<T>(v)) {
+          return Error(*node, key,
+                       Cat("out of range (", std::numeric_limits<T>::min(),
+                           " to ", std::numeric_limits<T>::max(), ")"));
+        }
+        *out = static_cast<T>(v);
         return absl::OkStatus();
       }
       return Error(*node, key, "expected a whole number");
@@ -190,6 +199,16 @@ absl::Status CheckSeconds(const toml::table& t, TableReader& r,
                      " and <= ", max, " seconds"));
 }
 
+// A whole number setting within [min, max].
+absl::Status CheckCount(const toml::table& t, TableReader& r,
+                        std::string_view key, size_t v, size_t min,
+                        size_t max) {
+  if (v >= min && v <= max) return absl::OkStatus();
+  const toml::node* n = t.get(key);
+  return r.Error(n ? *n : static_cast<const toml::node&>(t), key,
+                 Cat("must be >= ", min, " and <= ", max));
+}
+
 }  // namespace
 
 absl::Status ParseHostPort(std::string_view addr, std::string* host,
@@ -307,6 +326,24 @@ absl::StatusOr<ClusterConfig> ClusterConfig::Parse(std::string_view content,
     ITS_RETURN_IF_ERROR(r.RejectUnknown());
     ITS_RETURN_IF_ERROR(CheckSeconds(*w->as_table(), r, "step_timeout_s",
                                      c.wgate_step_timeout_s, 0, 3600));
+    const toml::table& wt = *w->as_table();
+    ITS_RETURN_IF_ERROR(CheckCount(wt, r, "max_request_line",
+                                   c.http.max_request_line, 64, 1 << 20));
+    ITS_RETURN_IF_ERROR(CheckCount(wt, r, "max_header_bytes",
+                                   c.http.max_header_bytes, 256, 1 << 20));
+    ITS_RETURN_IF_ERROR(
+        CheckCount(wt, r, "max_headers", c.http.max_headers, 1, 10000));
+    // A page may echo a body several times over; a stream batch holds 8 MiB.
+    ITS_RETURN_IF_ERROR(
+        CheckCount(wt, r, "max_body", c.http.max_body, 0, 4 << 20));
+    ITS_RETURN_IF_ERROR(
+        CheckCount(wt, r, "max_params", c.http.max_params, 1, 100000));
+    ITS_RETURN_IF_ERROR(CheckCount(wt, r, "max_connections",
+                                   c.http.max_connections, 1, 1000000));
+    ITS_RETURN_IF_ERROR(CheckSeconds(wt, r, "header_timeout_s",
+                                     c.http.header_timeout_s, 0, 3600));
+    ITS_RETURN_IF_ERROR(
+        CheckSeconds(wt, r, "idle_timeout_s", c.http.idle_timeout_s, 0, 86400));
   }
   if (const toml::node* a = root.get("agate")) {
     if (!a->is_table()) return top.Error(*a, "agate", "expected a table");

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "common/strings.h"
+
 namespace its {
 namespace {
 
@@ -86,6 +88,32 @@ TEST(ClusterConfig, ErrorsNameFileLineAndKey) {
   ASSERT_FALSE(routing.ok());
   EXPECT_EQ(routing.status().message(),
             "/cfg/cluster.toml:1: routing: must be \"sticky\" or \"naive\"");
+}
+
+// Whole numbers that do not fit their setting, and HTTP limits that would
+// break the wgate, are refused by name instead of wrapping around.
+TEST(ClusterConfig, NumbersOutOfTheirRangeAreRefusedNotWrapped) {
+  const std::string instance =
+      "[[agate_instance]]\nname = \"IT1\"\nmapping_manager = \"a:1\"\n";
+  auto wrapped = Parse(instance + "max_sessions = 4294967297\n");
+  ASSERT_FALSE(wrapped.ok());
+  EXPECT_EQ(wrapped.status().message(),
+            "/cfg/cluster.toml:4: agate_instance[0].max_sessions: out of "
+            "range (-2147483648 to 2147483647)");
+  for (auto [line, why] : {
+           std::pair{"max_body = -1", "max_body: out of range"},
+           std::pair{"max_body = 100000000", "max_body: must be >= 0"},
+           std::pair{"max_connections = 0", "max_connections: must be >= 1"},
+           std::pair{"header_timeout_s = -5", "header_timeout_s: must be > 0"},
+           std::pair{"idle_timeout_s = 0", "idle_timeout_s: must be > 0"},
+           std::pair{"max_params = 0", "max_params: must be >= 1"},
+       }) {
+    auto c = Parse(Cat("[wgate]\n", line, "\n", instance));
+    ASSERT_FALSE(c.ok()) << line;
+    EXPECT_NE(c.status().message().find(Cat("cluster.toml:2: wgate.", why)),
+              std::string::npos)
+        << c.status().message();
+  }
 }
 
 TEST(ClusterConfig, FaultSettingsHaveDefaultsAndNameTheirErrors) {
