@@ -239,6 +239,17 @@ void AGateProcess::Handle(proto::AGateRequest& req, Reply reply) {
     }
     return;
   }
+  // A session serves the service it was started for (its cookie's path says
+  // so); a request through another service's URL is no request of it.
+  if (!req.service().empty() && req.service() != s->service()) {
+    access_.Write('w', req.client_ip(),
+                  Cat(id->PublicId(), " belongs to service ", s->service(),
+                      ", not ", req.service()),
+                  TraceOf(req));
+    reply(Message(proto::SESSION_NOT_FOUND, "Session not found",
+                  "The session does not exist - please log in again", false));
+    return;
+  }
   if (s->state != State::kActive) {
     if (terminate) {  // already over: nothing to end, never a restart
       reply(Message(proto::ALREADY_ENDED, "Session ended",

@@ -2,6 +2,10 @@
 
 #include <toml++/toml.h>
 
+#include <limits>
+#include <set>
+#include <utility>
+
 #include "absl/status/status.h"
 #include "common/service_file.h"
 #include "common/strings.h"
@@ -18,12 +22,26 @@ absl::Status At(const std::string& file, const toml::node& node,
 
 // Typed access to a TOML table that names the file and key on error.
 struct Reader {
+  Reader(const std::string& file, const toml::table& t, std::string path)
+      : file(file), t(t), path(std::move(path)) {}
+
   const std::string& file;
   const toml::table& t;
   std::string path;
+  mutable std::set<std::string, std::less<>> known;  // keys read so far
+
+  // After reading: a key nobody read is a typo (`passwort`), not ignored.
+  absl::Status Done() const {
+    for (const auto& [key, node] : t) {
+      if (!known.count(key.str()))
+        return At(file, node, path + std::string(key.str()), "unknown key");
+    }
+    return absl::OkStatus();
+  }
 
   absl::Status Str(std::string_view key, std::string* out,
                    bool required) const {
+    known.emplace(key);
     const toml::node* n = t.get(key);
     if (!n)
       return required ? At(file, t, path + std::string(key), "missing")
@@ -34,16 +52,22 @@ struct Reader {
     return absl::OkStatus();
   }
   absl::Status Int(std::string_view key, int* out, bool required) const {
+    known.emplace(key);
     const toml::node* n = t.get(key);
     if (!n)
       return required ? At(file, t, path + std::string(key), "missing")
                       : absl::OkStatus();
     if (!n->is_integer())
       return At(file, *n, path + std::string(key), "expected a whole number");
-    *out = static_cast<int>(*n->value<int64_t>());
+    const int64_t v = *n->value<int64_t>();
+    if (v < 0 || v > std::numeric_limits<int>::max())
+      return At(file, *n, path + std::string(key),
+                Cat("must be >= 0 and <= ", std::numeric_limits<int>::max()));
+    *out = static_cast<int>(v);
     return absl::OkStatus();
   }
   absl::Status Bool(std::string_view key, bool* out) const {
+    known.emplace(key);
     const toml::node* n = t.get(key);
     if (!n) return absl::OkStatus();
     if (!n->is_boolean())
@@ -53,6 +77,7 @@ struct Reader {
   }
   absl::Status Strings(std::string_view key,
                        std::vector<std::string>* out) const {
+    known.emplace(key);
     const toml::node* n = t.get(key);
     if (!n) return absl::OkStatus();
     const toml::array* a = n->as_array();
@@ -70,6 +95,7 @@ struct Reader {
   }
   // Sub-table `key` or nullptr; error if present but not a table.
   absl::StatusOr<const toml::table*> Table(std::string_view key) const {
+    known.emplace(key);
     const toml::node* n = t.get(key);
     if (!n) return nullptr;
     if (!n->is_table())
@@ -80,6 +106,7 @@ struct Reader {
   absl::StatusOr<std::vector<const toml::table*>> Tables(
       std::string_view key) const {
     std::vector<const toml::table*> out;
+    known.emplace(key);
     const toml::node* n = t.get(key);
     if (!n) return out;
     const toml::array* a = n->as_array();
@@ -114,7 +141,8 @@ absl::Status ReadSave(const Reader& r, const toml::table* t,
   Reader s{r.file, *t, path + "."};
   RETURN_IF_ERROR(s.Str("table", &out->table, true));
   RETURN_IF_ERROR(s.Str("key", &out->key, true));
-  return s.Strings("fields", &out->fields);
+  RETURN_IF_ERROR(s.Strings("fields", &out->fields));
+  return s.Done();
 }
 
 absl::Status ReadTransaction(const std::string& file, const toml::table& t,
@@ -148,6 +176,7 @@ absl::Status ReadTransaction(const std::string& file, const toml::table& t,
       RETURN_IF_ERROR(fr.Str("label", &f.label, false));
       RETURN_IF_ERROR(fr.Bool("input", &f.input));
       RETURN_IF_ERROR(fr.Str("value", &f.value, false));
+      RETURN_IF_ERROR(fr.Done());
       sc.fields.push_back(std::move(f));
     }
     auto buttons = sr.Tables("buttons");
@@ -157,6 +186,7 @@ absl::Status ReadTransaction(const std::string& file, const toml::table& t,
       std::string ok, label;
       RETURN_IF_ERROR(br.Str("okcode", &ok, true));
       RETURN_IF_ERROR(br.Str("label", &label, true));
+      RETURN_IF_ERROR(br.Done());
       sc.buttons.emplace_back(ToUpper(ok), label);
     }
     auto load = sr.Table("load");
@@ -187,6 +217,7 @@ absl::Status ReadTransaction(const std::string& file, const toml::table& t,
         RETURN_IF_ERROR(lr.Str("argument", &l.argument, true));
         RETURN_IF_ERROR(lr.Str("mode", &l.mode, false));
         RETURN_IF_ERROR(lr.Str("message", &l.message, false));
+        RETURN_IF_ERROR(lr.Done());
         a.lock = std::move(l);
       }
       auto save = ar.Table("save");
@@ -195,12 +226,15 @@ absl::Status ReadTransaction(const std::string& file, const toml::table& t,
         a.save.emplace();
         RETURN_IF_ERROR(ReadSave(ar, *save, ar.path + "save", &*a.save));
       }
+      RETURN_IF_ERROR(ar.Done());
       sc.actions.push_back(std::move(a));
     }
+    RETURN_IF_ERROR(sr.Done());
     if (!tx->screens.emplace(sc.number, std::move(sc)).second) {
       return At(file, *st, sr.path + "number", "duplicate screen number");
     }
   }
+  RETURN_IF_ERROR(r.Done());
   if (tx->builtin.empty()) {
     if (!tx->screens.count(tx->start)) {
       return At(file, *t.get("start"), r.path + "start",
@@ -249,8 +283,13 @@ absl::StatusOr<MasterData> MasterData::Parse(const std::string& users,
       RETURN_IF_ERROR(r.Str("name", &u.name, true));
       RETURN_IF_ERROR(r.Str("password", &u.password, true));
       RETURN_IF_ERROR(r.Str("language", &u.language, false));
+      RETURN_IF_ERROR(r.Done());
       u.name = ToUpper(u.name);
-      d.users_[{u.client, u.name}] = u;
+      if (!d.users_.emplace(std::pair{u.client, u.name}, u).second) {
+        return At(
+            uf, *t, r.path + "name",
+            Cat("user ", u.name, " of client ", u.client, " is defined twice"));
+      }
     }
     auto ranges = ur.Tables("range");
     if (!ranges.ok()) return ranges.status();
@@ -265,6 +304,7 @@ absl::StatusOr<MasterData> MasterData::Parse(const std::string& users,
       RETURN_IF_ERROR(r.Int("last", &g.last, true));
       RETURN_IF_ERROR(r.Str("password", &g.password, true));
       RETURN_IF_ERROR(r.Str("language", &g.language, false));
+      RETURN_IF_ERROR(r.Done());
       g.prefix = ToUpper(g.prefix);
       if (g.digits < 1 || g.digits > 9 || g.first > g.last) {
         return At(uf, *t, r.path + "first",
@@ -272,16 +312,23 @@ absl::StatusOr<MasterData> MasterData::Parse(const std::string& users,
       }
       d.ranges_.push_back(g);
     }
+    RETURN_IF_ERROR(ur.Done());
     auto tt = ParseToml(txs, tf);
     if (!tt.ok()) return tt.status();
     Reader tr{tf, *tt, ""};
     auto tlist = tr.Tables("transaction");
     if (!tlist.ok()) return tlist.status();
     i = 0;
+    RETURN_IF_ERROR(tr.Done());
     for (const toml::table* t : *tlist) {
       TransactionDef tx;
-      RETURN_IF_ERROR(ReadTransaction(tf, *t, i++, &tx));
-      d.transactions_[tx.code] = std::move(tx);
+      const size_t index = i++;
+      RETURN_IF_ERROR(ReadTransaction(tf, *t, index, &tx));
+      std::string code = tx.code;
+      if (!d.transactions_.emplace(code, std::move(tx)).second) {
+        return At(tf, *t, Cat("transaction[", index, "].code"),
+                  Cat("transaction ", code, " is defined twice"));
+      }
     }
   }
   return d;

@@ -182,6 +182,22 @@ TEST_F(SessionFlow, ARefusedSessionInTheUrlLeavesTheCookieOfTheLiveOne) {
   EXPECT_TRUE(b.raw_cookie().empty());
 }
 
+// A session serves the service it was started for: its cookie sent through
+// another service's URL reaches nothing (and ends nothing).
+TEST_F(SessionFlow, ASessionIsBoundToItsService) {
+  Browser b(cluster_->url());
+  ASSERT_EQ(b.Get(StartUrl("webgui", "DEMO")).status, 200);
+  const std::string cookie = b.raw_cookie();
+  HttpResult other = b.Get(Step("ess", "~okcode=/00"));
+  EXPECT_EQ(other.status, 400) << other.body;
+  EXPECT_EQ(other.body.find("FB03"), std::string::npos);
+  HttpResult abort = b.Get(Step("ess", "~SAPSessionCmd=USR_ABORT"));
+  EXPECT_EQ(abort.status, 400) << abort.body;
+  b.set_cookie(cookie);
+  EXPECT_EQ(b.Get(Step("webgui", "~okcode=/00")).status, 200);
+  b.Get(Step("webgui", "~okcode=/nex"));
+}
+
 TEST_F(SessionFlow, MissingLogonDataGivesTheLogonPageAndWrongPasswordSaysSo) {
   Browser b(cluster_->url());
   HttpResult page = b.Get("/scripts/wgate/webgui/!?~transaction=FB03");

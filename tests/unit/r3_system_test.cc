@@ -472,5 +472,45 @@ TEST(MasterData, ErrorsNameFileLineAndKey) {
             "tx.toml:4: transaction[0].start: no screen with this number");
 }
 
+// Typos and repeats are errors, not silently ignored or overwritten.
+TEST(MasterData, UnknownKeysDuplicatesAndNegativeNumbersAreRefused) {
+  const std::string user =
+      "[[user]]\nclient = \"100\"\nname = \"DEMO\"\npassword = \"a\"\n";
+  auto typo = MasterData::Parse(user + "passwort = \"b\"\n", "users.toml", "",
+                                "tx.toml");
+  ASSERT_FALSE(typo.ok());
+  EXPECT_EQ(typo.status().message(),
+            "users.toml:5: user[0].passwort: unknown key");
+  auto twice = MasterData::Parse(user + user, "users.toml", "", "tx.toml");
+  ASSERT_FALSE(twice.ok());
+  EXPECT_EQ(twice.status().message(),
+            "users.toml:5: user[1].name: user DEMO of client 100 is defined "
+            "twice");
+  const std::string tx =
+      "[[transaction]]\ncode = \"X\"\ntitle = \"t\"\nstart = 1\n"
+      "[[transaction.screen]]\nnumber = 1\ntitle = \"s\"\n";
+  auto dup = MasterData::Parse("", "users.toml", tx + tx, "tx.toml");
+  ASSERT_FALSE(dup.ok());
+  EXPECT_NE(dup.status().message().find("transaction X is defined twice"),
+            std::string::npos)
+      << dup.status().message();
+  auto negative = MasterData::Parse(
+      "", "users.toml",
+      "[[transaction]]\ncode = \"X\"\ntitle = \"t\"\nstart = 1\n"
+      "step_ms = -5\n",
+      "tx.toml");
+  ASSERT_FALSE(negative.ok());
+  EXPECT_EQ(negative.status().message(),
+            "tx.toml:5: transaction[0].step_ms: must be >= 0 and <= "
+            "2147483647");
+  auto screen_typo =
+      MasterData::Parse("", "users.toml", tx + "titel = \"x\"\n", "tx.toml");
+  ASSERT_FALSE(screen_typo.ok());
+  EXPECT_NE(screen_typo.status().message().find(
+                "transaction[0].screen[0].titel: unknown key"),
+            std::string::npos)
+      << screen_typo.status().message();
+}
+
 }  // namespace
 }  // namespace its::r3
