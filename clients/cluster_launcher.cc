@@ -20,6 +20,7 @@
 #include "common/cluster_config.h"
 #include "common/grpc_util.h"
 #include "common/http_client.h"
+#include "common/its_protocol.h"
 #include "common/process.h"
 #include "common/service_file.h"
 #include "common/spawn.h"
@@ -182,8 +183,21 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(Options options) {
   // Validate the user's files first, so errors name them, not the copy.
   auto checked = ClusterConfig::Load(options.config_dir);
   if (!checked.ok()) return checked.status();
-  if (auto s = ServiceCatalog::Load(options.config_dir + "/services"); !s.ok())
-    return s.status();
+  auto services = ServiceCatalog::Load(options.config_dir + "/services");
+  if (!services.ok()) return services.status();
+  // A service pinned to an instance this cluster does not have could start
+  // no session at all.
+  for (const auto& [name, params] : services->services()) {
+    auto pinned = params.Get("~agate_routing");
+    if (!pinned) continue;
+    auto routing = ParseAgateRouting(*pinned);
+    if (routing.ok() && !checked->FindInstance(routing->instance)) {
+      return absl::InvalidArgumentError(
+          Cat(options.config_dir, "/services: service ", name,
+              ": ~agate_routing names AGate instance ", routing->instance,
+              ", which ", checked->file, " does not have"));
+    }
+  }
 
   std::error_code ec;
   fs::create_directories(options.run_dir, ec);

@@ -3,8 +3,10 @@
 #include <filesystem>
 
 #include "absl/status/status.h"
+#include "common/its_protocol.h"
 #include "common/line_config.h"
 #include "common/strings.h"
+#include "common/transaction_call.h"
 
 namespace its {
 namespace {
@@ -41,6 +43,18 @@ absl::StatusOr<Params> ParseServiceFile(std::string_view content,
         return ConfigLineError(
             filename, line, name,
             Cat("expected a whole number >= 0, got '", value, "'"));
+      }
+    }
+    // What a start would refuse at run time is refused here, by line.
+    if (key == "~transaction") {
+      if (auto call = ParseTransactionCall(value); !call.ok()) {
+        return ConfigLineError(filename, line, name,
+                               std::string(call.status().message()));
+      }
+    } else if (key == "~agate_routing") {
+      if (auto routing = ParseAgateRouting(value); !routing.ok()) {
+        return ConfigLineError(filename, line, name,
+                               std::string(routing.status().message()));
       }
     }
     out.Set(key, std::string(value));

@@ -30,6 +30,21 @@ TEST(ServiceFile, ErrorNamesFileLineAndKey) {
   auto q = ParseServiceFile("timeout 5\n", "y.srvc");
   ASSERT_FALSE(q.ok());
   EXPECT_NE(q.status().message().find("y.srvc:1:"), std::string::npos);
+  // A deep link or a routing every start would refuse: refused at load.
+  auto tx = ParseServiceFile("~timeout 5\n~transaction *FB03 RF05L-BELNR\n",
+                             "w.srvc");
+  ASSERT_FALSE(tx.ok());
+  EXPECT_EQ(tx.status().message().rfind("w.srvc:2: ~transaction: ", 0), 0u)
+      << tx.status().message();
+  auto routing = ParseServiceFile("~agate_routing IT1:x\n", "r.srvc");
+  ASSERT_FALSE(routing.ok());
+  EXPECT_EQ(routing.status().message().rfind("r.srvc:1: ~agate_routing: ", 0),
+            0u)
+      << routing.status().message();
+  EXPECT_TRUE(ParseServiceFile("~transaction *FB03 RF05L-BELNR=1\n"
+                               "~agate_routing IT2:1\n",
+                               "ok.srvc")
+                  .ok());
 }
 
 TEST(ServiceCatalog, ServiceOverridesGlobal) {
