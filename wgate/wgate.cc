@@ -17,6 +17,9 @@
 namespace its::wgate {
 namespace {
 
+// The longest value a service request's parameter may have.
+constexpr size_t kMaxParamValue = 4096;
+
 bool IsFormPost(const http::Request& req) {
   if (req.method != "POST") return false;
   auto ct = req.Header("content-type");
@@ -243,6 +246,16 @@ void WGate::HandleService(http::Request& req, const std::string& service,
   absl::Status parsed = ParseQuery(req.query, &url, config_.http.max_params);
   if (parsed.ok() && IsFormPost(req))
     parsed = ParseQuery(req.body, &url, config_.http.max_params);
+  // Screen fields are short (SAP's longest are a few hundred characters); a
+  // value kept in the session and echoed on every page must not be a
+  // megabyte.
+  for (const auto& [name, value] : url.entries()) {
+    if (!parsed.ok()) break;
+    if (value.size() > kMaxParamValue) {
+      parsed = absl::InvalidArgumentError(Cat(
+          "parameter ", name, " is longer than ", kMaxParamValue, " bytes"));
+    }
+  }
   if (!parsed.ok()) {
     ++metrics_.bad_request;
     Reply(respond,

@@ -230,6 +230,16 @@ TEST_F(HostileHttp, TooManyParametersGet400) {
   auto r = HttpGet(cluster_->url(), "/scripts/wgate/webgui/!?" + q);
   EXPECT_EQ(r->status, 400);
   EXPECT_NE(r->body.find("parameters"), std::string::npos);
+  // A field of 4 KiB is a field; one byte more is refused, by name.
+  auto fits = HttpGet(cluster_->url(),
+                      "/scripts/wgate/webgui/!?X=" + std::string(4096, 'a'));
+  EXPECT_EQ(fits->status, 200);
+  auto too_long = HttpGet(
+      cluster_->url(), "/scripts/wgate/webgui/!?X=" + std::string(4097, 'a'));
+  EXPECT_EQ(too_long->status, 400);
+  EXPECT_NE(too_long->body.find("parameter X is longer than 4096 bytes"),
+            std::string::npos)
+      << too_long->body;
 }
 
 // Thousands of malformed requests (seeded, so a failure can be replayed);
