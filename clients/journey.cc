@@ -259,25 +259,32 @@ void Journeys::Interrupt() {
 }
 
 void Journeys::Fail(const std::shared_ptr<VirtualUser>& vu) {
-  const JourneyDef& j = *vu->journey;
-  if (vu->cookie.empty() || j.end == JourneyDef::kAbandon) {
+  if (vu->cookie.empty() || vu->journey->end == JourneyDef::kAbandon) {
     End(vu, false);
     return;
   }
-  // Not a step of the load: counted apart, like the logoffs at the end.
+  LogOffApart(vu, [this, vu](bool ok) {
+    stats_.LoggedOffAfterFailure(ok);
+    vu->cookie.clear();
+    End(vu, false);
+  });
+}
+
+void Journeys::LogOffApart(const std::shared_ptr<VirtualUser>& vu,
+                           std::function<void(bool ok)> then) {
+  // Not a step of the load: counted apart, so the figures stay the load's.
   std::string req =
-      Cat("GET ", ServiceUrl(j.service),
+      Cat("GET ", ServiceUrl(vu->journey->service),
           "?~okcode=%2Fnex HTTP/1.1\r\nHost: ", options_.host,
           "\r\nCookie: ", kSessionCookieName, "=", vu->cookie, "\r\n\r\n");
   ++in_flight_;
   vu->in_flight = true;
   vu->pending_slot = -1;  // not a load request
-  vu->conn->Request(std::move(req), [this, vu](LoadConnection::Response& r) {
+  vu->conn->Request(std::move(req), [this, vu, then = std::move(then)](
+                                        LoadConnection::Response& r) {
     --in_flight_;
     vu->in_flight = false;
-    stats_.LoggedOffAfterFailure(r.status == 200 || r.status == 302);
-    vu->cookie.clear();
-    End(vu, false);
+    then(r.status == 200 || r.status == 302);
   });
 }
 
@@ -308,18 +315,8 @@ void Journeys::Cut(const std::shared_ptr<VirtualUser>& vu) {
     End(vu, LoadStats::Ending::kInterrupted);
     return;
   }
-  // Not a step of the load: counted apart, so the figures stay the load's.
-  std::string req =
-      Cat("GET ", ServiceUrl(j.service),
-          "?~okcode=%2Fnex HTTP/1.1\r\nHost: ", options_.host,
-          "\r\nCookie: ", kSessionCookieName, "=", vu->cookie, "\r\n\r\n");
-  ++in_flight_;
-  vu->in_flight = true;
-  vu->pending_slot = -1;  // not a load request
-  vu->conn->Request(std::move(req), [this, vu](LoadConnection::Response& r) {
-    --in_flight_;
-    vu->in_flight = false;
-    stats_.LoggedOffAtEnd(r.status == 200 || r.status == 302);
+  LogOffApart(vu, [this, vu](bool ok) {
+    stats_.LoggedOffAtEnd(ok);
     End(vu, LoadStats::Ending::kInterrupted);
   });
 }

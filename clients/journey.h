@@ -104,6 +104,10 @@ class Journeys {
   // kept (the cookie is still set) is logged off first, so no session or
   // lock stays behind until ~timeout.
   void Fail(const std::shared_ptr<VirtualUser>& vu);
+  // Sends /nex for `vu`'s session outside the load's figures; `then(ok)`
+  // when it is answered (ok: the session ended).
+  void LogOffApart(const std::shared_ptr<VirtualUser>& vu,
+                   std::function<void(bool ok)> then);
   // Ends `vu`'s journey at the run's end: logs it off unless it abandons.
   void Cut(const std::shared_ptr<VirtualUser>& vu);
   // `checks`: the step whose page checks apply (clients/page_check.h), or

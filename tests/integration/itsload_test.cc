@@ -58,6 +58,28 @@ int DeadPort() {
   return port;
 }
 
+// Runs itsload with `args`; `after` into the run injects `action` on
+// `target` (for `seconds`); every fault is cleared once the run ended.
+ProgramRun ItsloadWithFault(launcher::Cluster& c, const std::string& args,
+                            std::chrono::milliseconds after,
+                            proto::FaultRequest::Action action,
+                            const std::string& target, double seconds) {
+  ProgramRun r;
+  std::thread load([&] { r = Itsload(args); });
+  std::this_thread::sleep_for(after);
+  proto::FaultRequest fault;
+  fault.set_action(action);
+  fault.set_target(target);
+  fault.set_seconds(seconds);
+  proto::FaultReply reply;
+  EXPECT_TRUE(c.Fault(fault, &reply).ok());
+  load.join();
+  proto::FaultRequest clear;
+  clear.set_action(proto::FaultRequest::CLEAR);
+  EXPECT_TRUE(c.Fault(clear, &reply).ok());
+  return r;
+}
+
 // With 50 ms to start, doubling, and jitter taking at most half off, one
 // virtual user's earliest attempts are at 0, 25, 75, 175, 375, 775 and
 // 1575 ms: at most 7 in 2 s, whatever the machine.
@@ -459,26 +481,16 @@ TEST(Itsload, AFailedJourneyLogsOffTheSessionTheServerKept) {
   });
   ASSERT_NE(c, nullptr);
   std::string dir = c->config_dir();
-  ProgramRun r;
-  std::thread load([&] {
-    r = Itsload(Cat(Scenario("ess-data.toml"), " --url ", c->url(),
-                    " --users 6 --duration 2s --think 400ms --graceful-stop "
-                    "3s --quiet --report ",
-                    dir, "/f.json"));
-  });
   // After the logons R/3 hangs for a while: steps get 504 after
   // r3_timeout_s, their sessions kept.
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  proto::FaultRequest hang;
-  hang.set_action(proto::FaultRequest::HANG);
-  hang.set_target("r3_stub");
-  hang.set_seconds(1.5);
-  proto::FaultReply reply;
-  ASSERT_TRUE(c->Fault(hang, &reply).ok());
-  load.join();
-  proto::FaultRequest clear;
-  clear.set_action(proto::FaultRequest::CLEAR);
-  ASSERT_TRUE(c->Fault(clear, &reply).ok());
+  ProgramRun r = ItsloadWithFault(
+      *c,
+      Cat(Scenario("ess-data.toml"), " --url ", c->url(),
+          " --users 6 --duration 2s --think 400ms --graceful-stop 3s --quiet "
+          "--report ",
+          dir, "/f.json"),
+      std::chrono::milliseconds(300), proto::FaultRequest::HANG, "r3_stub",
+      1.5);
   auto j = ReadJson(dir + "/f.json");
   EXPECT_GT(j["journeys"]["failed"].get<uint64_t>(), 0u) << r.output;
   EXPECT_GT(j["journeys"]["logged_off_after_failure"].get<uint64_t>(), 0u)
@@ -514,24 +526,13 @@ TEST(Itsload, RequestsUnansweredAtTheEndAreCountedNotDropped) {
   auto c = StartCluster();
   ASSERT_NE(c, nullptr);
   std::string dir = c->config_dir();
-  ProgramRun r;
-  std::thread load([&] {
-    r = Itsload(Cat(Scenario("display.toml"), " --url ", c->url(),
-                    " --users 5 --duration 1s --think 200ms --graceful-stop "
-                    "0.5s --quiet --report ",
-                    dir, "/h.json"));
-  });
-  std::this_thread::sleep_for(std::chrono::milliseconds(600));
-  proto::FaultRequest hang;
-  hang.set_action(proto::FaultRequest::HANG);
-  hang.set_target("wgate");
-  hang.set_seconds(9);
-  proto::FaultReply reply;
-  ASSERT_TRUE(c->Fault(hang, &reply).ok());
-  load.join();
-  proto::FaultRequest clear;
-  clear.set_action(proto::FaultRequest::CLEAR);
-  ASSERT_TRUE(c->Fault(clear, &reply).ok());
+  ProgramRun r = ItsloadWithFault(
+      *c,
+      Cat(Scenario("display.toml"), " --url ", c->url(),
+          " --users 5 --duration 1s --think 200ms --graceful-stop 0.5s --quiet "
+          "--report ",
+          dir, "/h.json"),
+      std::chrono::milliseconds(600), proto::FaultRequest::HANG, "wgate", 9);
   auto j = ReadJson(dir + "/h.json");
   const auto& journeys = j["journeys"];
   EXPECT_EQ(j["errors_by_kind"].value("no answer before the run ended", 0u), 5u)
