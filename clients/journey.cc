@@ -79,6 +79,7 @@ void Journeys::Send(const std::shared_ptr<VirtualUser>& vu, int slot,
                     const StepDef* checks) {
   ++in_flight_;
   vu->in_flight = true;
+  vu->pending = VirtualUser::Pending::kStep;
   vu->pending_slot = slot;
   vu->pending_intended = intended;
   vu->conn->Request(std::move(request), [this, vu, slot, intended, checks,
@@ -263,7 +264,7 @@ void Journeys::Fail(const std::shared_ptr<VirtualUser>& vu) {
     End(vu, false);
     return;
   }
-  LogOffApart(vu, [this, vu](bool ok) {
+  LogOffApart(vu, VirtualUser::Pending::kFailureLogoff, [this, vu](bool ok) {
     stats_.LoggedOffAfterFailure(ok);
     vu->cookie.clear();
     End(vu, false);
@@ -271,6 +272,7 @@ void Journeys::Fail(const std::shared_ptr<VirtualUser>& vu) {
 }
 
 void Journeys::LogOffApart(const std::shared_ptr<VirtualUser>& vu,
+                           VirtualUser::Pending why,
                            std::function<void(bool ok)> then) {
   // Not a step of the load: counted apart, so the figures stay the load's.
   std::string req =
@@ -279,7 +281,7 @@ void Journeys::LogOffApart(const std::shared_ptr<VirtualUser>& vu,
           "\r\nCookie: ", kSessionCookieName, "=", vu->cookie, "\r\n\r\n");
   ++in_flight_;
   vu->in_flight = true;
-  vu->pending_slot = -1;  // not a load request
+  vu->pending = why;  // not a load request
   vu->conn->Request(std::move(req), [this, vu, then = std::move(then)](
                                         LoadConnection::Response& r) {
     --in_flight_;
@@ -296,15 +298,27 @@ void Journeys::AbandonInFlight() {
   for (const auto& vu : stuck) {
     --in_flight_;
     vu->in_flight = false;
-    if (vu->pending_slot >= 0) {
-      stats_.Request({vu->journey_index, vu->pending_slot}, 0,
-                     "no answer before the run ended", "", vu->pending_intended,
-                     now);
+    // Each counted as its own answer would have been; its session (if it
+    // has one) stays until ~timeout.
+    switch (vu->pending) {
+      case VirtualUser::Pending::kStep:
+        stats_.Request({vu->journey_index, vu->pending_slot}, 0,
+                       "no answer before the run ended", "",
+                       vu->pending_intended, now);
+        if (!vu->cookie.empty() && vu->journey->end != JourneyDef::kAbandon)
+          stats_.LoggedOffAtEnd(false);
+        End(vu, vu->had_error ? LoadStats::Ending::kFailed
+                              : LoadStats::Ending::kInterrupted);
+        break;
+      case VirtualUser::Pending::kEndLogoff:
+        stats_.LoggedOffAtEnd(false);
+        End(vu, LoadStats::Ending::kInterrupted);
+        break;
+      case VirtualUser::Pending::kFailureLogoff:
+        stats_.LoggedOffAfterFailure(false);
+        End(vu, LoadStats::Ending::kFailed);
+        break;
     }
-    // Its session (if it has one) stays until ~timeout.
-    if (!vu->cookie.empty() && vu->journey->end != JourneyDef::kAbandon)
-      stats_.LoggedOffAtEnd(false);
-    End(vu, LoadStats::Ending::kInterrupted);
   }
 }
 
@@ -315,7 +329,7 @@ void Journeys::Cut(const std::shared_ptr<VirtualUser>& vu) {
     End(vu, LoadStats::Ending::kInterrupted);
     return;
   }
-  LogOffApart(vu, [this, vu](bool ok) {
+  LogOffApart(vu, VirtualUser::Pending::kEndLogoff, [this, vu](bool ok) {
     stats_.LoggedOffAtEnd(ok);
     End(vu, LoadStats::Ending::kInterrupted);
   });

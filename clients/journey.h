@@ -42,8 +42,10 @@ struct VirtualUser {
   bool in_flight = false;    // a request sent, its response not in
   bool interrupted = false;  // the run's end cut its journey short
   bool had_error = false;    // a request of this journey failed a check
-  // The request in flight: its step slot and intended start (for the run's
-  // end, which records it if it never comes back).
+  // The request in flight: what it is, its step slot and intended start
+  // (for the run's end, which records it if it never comes back).
+  enum class Pending { kStep, kEndLogoff, kFailureLogoff };
+  Pending pending = Pending::kStep;
   int pending_slot = 0;
   Clock::time_point pending_intended;
   // Closed model: the user loops journeys (or waits to), and whether the
@@ -107,7 +109,7 @@ class Journeys {
   // Sends /nex for `vu`'s session outside the load's figures; `then(ok)`
   // when it is answered (ok: the session ended).
   void LogOffApart(const std::shared_ptr<VirtualUser>& vu,
-                   std::function<void(bool ok)> then);
+                   VirtualUser::Pending why, std::function<void(bool ok)> then);
   // Ends `vu`'s journey at the run's end: logs it off unless it abandons.
   void Cut(const std::shared_ptr<VirtualUser>& vu);
   // `checks`: the step whose page checks apply (clients/page_check.h), or

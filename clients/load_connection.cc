@@ -1,5 +1,8 @@
 #include "clients/load_connection.h"
 
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <utility>
 
 #include "common/its_protocol.h"
@@ -27,12 +30,22 @@ void LoadConnection::Request(std::string text, Done done) {
   done_ = std::move(done);
   ClearResponse();
   parser_.Reset();
-  may_retry_ = socket_.is_open();
+  // A kept-alive connection the server has closed meanwhile (its idle
+  // timeout, a restart) shows as end-of-file before we write: connect anew,
+  // as browsers do. A request already sent is never sent twice.
+  if (socket_.is_open() && PeerClosed()) Close();
   if (!socket_.is_open()) {
     Connect();
   } else {
     Write();
   }
+}
+
+bool LoadConnection::PeerClosed() {
+  char byte;
+  ssize_t n =
+      ::recv(socket_.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
 }
 
 void LoadConnection::Connect() {
@@ -45,19 +58,6 @@ void LoadConnection::Connect() {
       });
 }
 
-bool LoadConnection::RetryOnNewConnection(const asio::error_code& ec) {
-  if (!may_retry_ ||
-      (ec != asio::error::eof && ec != asio::error::connection_reset &&
-       ec != asio::error::broken_pipe)) {
-    return false;
-  }
-  may_retry_ = false;
-  Close();
-  parser_.Reset();
-  Connect();
-  return true;
-}
-
 void LoadConnection::Close() {
   asio::error_code ec;
   socket_.close(ec);
@@ -67,10 +67,7 @@ void LoadConnection::Write() {
   asio::async_write(
       socket_, asio::buffer(request_),
       [self = shared_from_this()](const asio::error_code& ec, size_t) {
-        if (ec) {
-          if (self->RetryOnNewConnection(ec)) return;
-          return self->Fail("write: " + ec.message());
-        }
+        if (ec) return self->Fail("write: " + ec.message());
         self->Read();
       });
 }
@@ -80,11 +77,9 @@ void LoadConnection::Read() {
       asio::buffer(buf_),
       [self = shared_from_this()](const asio::error_code& ec, size_t n) {
         if (ec) {
-          if (self->RetryOnNewConnection(ec)) return;
           return self->Fail(ec == asio::error::eof ? "closed by server"
                                                    : ec.message());
         }
-        self->may_retry_ = false;  // part of the answer came
         // One request at a time: bytes past its response are not ours.
         self->parser_.Feed(self->buf_.data(), n);
         if (self->parser_.complete()) return self->Complete();

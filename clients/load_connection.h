@@ -36,9 +36,9 @@ class LoadConnection : public std::enable_shared_from_this<LoadConnection> {
  private:
   void Connect();
   void Write();
-  // Resends the request on a new connection if `ec` closed a kept-alive one
-  // before any of the answer came (once per request). False: a failure.
-  bool RetryOnNewConnection(const asio::error_code& ec);
+  // The server closed this kept-alive connection (end-of-file or an error
+  // waits in it): looked at without blocking before a request goes out.
+  bool PeerClosed();
   void Read();
   void Complete();
   void Fail(const std::string& why);
@@ -51,10 +51,6 @@ class LoadConnection : public std::enable_shared_from_this<LoadConnection> {
   Done done_;
   Response response_;
   std::array<char, 32768> buf_;
-  // The request went out on a kept-alive connection and no byte of its
-  // answer came yet: if the server closed it meanwhile (its idle timeout, a
-  // restart), it is sent once more on a new connection, as browsers do.
-  bool may_retry_ = false;
 };
 
 }  // namespace its::load

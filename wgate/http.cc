@@ -49,6 +49,10 @@ Parser::Parser(const HttpLimits& limits) : limits_(limits) {
 
 bool Parser::expects_continue() const {
   if (!headers_done_ || complete_ || failed()) return false;
+  // RFC 9110 §10.1.1: ignored from HTTP/1.0 clients.
+  if (parser_.http_major < 1 ||
+      (parser_.http_major == 1 && parser_.http_minor < 1))
+    return false;
   auto expect = current_.Header("expect");
   return expect && ToLower(*expect) == "100-continue";
 }

@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "common/pages.h"
 #include "common/strings.h"
+#include "wgate/tcp_progress.h"
 
 namespace its::http {
 
@@ -44,18 +45,23 @@ class Server::Connection : public std::enable_shared_from_this<Connection> {
     deadline_ = Clock::now() +
                 std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
   }
-  // Never later than the deadline already set: bytes that begin no request
-  // (bare CRLFs) must not keep a connection open for ever.
-  void ArmTimerNoLater(double seconds) {
-    deadline_ = std::min(
-        deadline_, Clock::now() + std::chrono::milliseconds(
-                                      static_cast<int64_t>(seconds * 1000)));
-  }
   void CancelTimer() { deadline_ = Clock::time_point::max(); }
+
+  // Bytes of the answer the client has acknowledged (TCP_INFO): whether a
+  // write is progressing, without a timer per partial write.
+  uint64_t BytesAcked() { return TcpBytesAcked(socket_.native_handle()); }
 
   void OnTimeout() {
     CancelTimer();
-    if (writing_) {  // the client does not read its answer: drop it
+    if (writing_) {
+      // A slow reader that takes its answer gets another period; one that
+      // took nothing in a whole idle timeout is dropped.
+      uint64_t acked = BytesAcked();
+      if (acked > acked_at_arm_) {
+        acked_at_arm_ = acked;
+        ArmTimer(server_.limits_.idle_timeout_s);
+        return;
+      }
       Close();
       return;
     }
@@ -83,10 +89,6 @@ class Server::Connection : public std::enable_shared_from_this<Connection> {
             self->Close();
             return;
           }
-          if (!self->parser_.in_request() && n > 0) {
-            self->ArmTimerNoLater(
-                self->server_.limits_.header_timeout_s);  // a request began
-          }
           self->buffered_ += n;
           self->Process();
         });
@@ -96,7 +98,12 @@ class Server::Connection : public std::enable_shared_from_this<Connection> {
   void Process() {
     while (!waiting_ && !writing_ && !closed_) {
       if (buffered_ > 0) {
+        // The header timeout starts when a request begins: bytes that begin
+        // none (bare CRLFs) leave the idle deadline as it was.
+        const bool began_before = parser_.in_request();
         size_t used = parser_.Feed(buffer_.data(), buffered_);
+        if (!began_before && parser_.in_request() && !parser_.has_request())
+          ArmTimer(server_.limits_.header_timeout_s);
         std::memmove(buffer_.data(), buffer_.data() + used, buffered_ - used);
         buffered_ -= used;
       }
@@ -166,8 +173,9 @@ class Server::Connection : public std::enable_shared_from_this<Connection> {
     if (head_only_) body_.clear();  // Content-Length stays that of GET
     head_only_ = false;
     writing_ = true;
-    // A client that does not read its answer holds memory: it gets as long
-    // as an idle connection to take it.
+    // A client that does not read its answer holds memory: it must take
+    // some of it in every idle timeout (OnTimeout).
+    acked_at_arm_ = BytesAcked();
     ArmTimer(server_.limits_.idle_timeout_s);
     std::array<asio::const_buffer, 2> bufs = {asio::buffer(head_),
                                               asio::buffer(body_)};
@@ -209,6 +217,7 @@ class Server::Connection : public std::enable_shared_from_this<Connection> {
   bool reading_ = false, waiting_ = false, writing_ = false, closed_ = false;
   bool keep_alive_ = true;
   bool head_only_ = false;      // the request is a HEAD: no body
+  uint64_t acked_at_arm_ = 0;   // BytesAcked() when the deadline was set
   bool continue_sent_ = false;  // 100 Continue sent for the current request
   std::string head_, body_;
 };

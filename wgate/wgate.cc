@@ -289,8 +289,12 @@ void WGate::HandleService(http::Request& req, const std::string& service,
   if (session_in_url || by_sessid) {
     Params none;
     std::string cookie = TakeSessionId(none, req.Header("cookie"));
-    keep_cookie = !cookie.empty() && cookie != session &&
-                  cookie.rfind(session + ".", 0) != 0;  // not its public ID
+    bool same = cookie == session;
+    if (by_sessid && !same) {  // the cookie's session by its public ID?
+      auto id = ParseGusid(cookie);
+      same = id.ok() && id->PublicId() == session;
+    }
+    keep_cookie = !cookie.empty() && !same;
   }
   if (auto token = url.Get("~termtoken")) {
     areq.set_term_token(std::string(*token));

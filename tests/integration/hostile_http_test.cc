@@ -146,8 +146,8 @@ TEST_F(HostileHttp, PipelinedRequestsAreAnsweredInOrder) {
   EXPECT_NE(last->body.find("its_wgate_requests_total"), std::string::npos);
 }
 
-// Bare CRLFs begin no request; they must not hold a connection past the
-// header timeout (0.5 s here) by re-arming it.
+// Bare CRLFs begin no request; they must not hold a connection open by
+// re-arming its deadline: it closes at the idle timeout (1.5 s here).
 TEST_F(HostileHttp, StrayLineEndsDoNotKeepAConnectionOpen) {
   Raw r(cluster_->url());
   ASSERT_TRUE(r.connected());
@@ -162,14 +162,16 @@ TEST_F(HostileHttp, StrayLineEndsDoNotKeepAConnectionOpen) {
 }
 
 // A client that sends requests and never reads the answers: once the socket
-// buffers are full, the wgate waits the idle timeout (1.5 s here) and closes.
+// buffers are full, nothing more is acknowledged, and after an idle timeout
+// (1.5 s here) without progress the wgate closes.
 TEST_F(HostileHttp, AClientThatDoesNotReadIsDisconnected) {
   Raw r(cluster_->url(), /*rcvbuf=*/4096);
   ASSERT_TRUE(r.connected());
   std::string many;
   for (int i = 0; i < 4000; ++i) many += "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
   r.Send(many);
-  std::this_thread::sleep_for(std::chrono::seconds(3));
+  // The first period saw the buffers fill (progress), the second none.
+  std::this_thread::sleep_for(std::chrono::milliseconds(4500));
   bool eof = false;
   std::string got = r.ReadAll(3000, &eof);
   EXPECT_TRUE(eof) << "connection still open; read " << got.size() << " bytes";

@@ -164,8 +164,13 @@ TEST_F(SessionFlow, ARefusedSessionInTheUrlLeavesTheCookieOfTheLiveOne) {
   const std::string cookie = b.raw_cookie();
   std::string other = b.session();
   other.back() = other.back() == '0' ? '1' : '0';  // wrong random part
+  const std::string public_id = other.substr(0, other.rfind('.'));
   for (const std::string& link :
        {Step("webgui", "~okcode=/00&~session=" + UrlEncode(other)),
+        // Prefixes of its own ID are other sessions too (or none).
+        Step("webgui", "~okcode=/00&~session=" + UrlEncode(public_id)),
+        Step("webgui", "~okcode=/00&~session=" +
+                           UrlEncode(other.substr(0, other.find('.')))),
         Step("webgui", "~SAPSessionCmd=USR_ABORT&~sessid=" +
                            UrlEncode(other.substr(0, other.rfind('.'))) +
                            "&~termtoken=bad")}) {
