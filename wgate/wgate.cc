@@ -302,8 +302,14 @@ void WGate::HandleService(http::Request& req, const std::string& service,
   }
   if (session.empty()) {
     ++metrics_.no_session;
-    Reply(respond, Page(400, "No session",
-                        "No session - please start the service again", "1"));
+    http::Response r = Page(400, "No session",
+                            "No session - please start the service again", "1");
+    // A ~session cookie that did not decode is no session: it goes.
+    if (auto header = req.Header("cookie");
+        header && FindCookie(*header, kSessionCookieName)) {
+      r.AddHeader("Set-Cookie", SessionCookie(service, ""));
+    }
+    Reply(respond, std::move(r));
     return;
   }
   areq.set_kind(terminate ? proto::AGateRequest::TERMINATE

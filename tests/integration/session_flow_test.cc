@@ -142,6 +142,12 @@ TEST_F(SessionFlow, StepsOfASessionsRequestAreOnlyThoseDone) {
   EXPECT_EQ(forged.status, 400);
   EXPECT_EQ(forged.Header("x-its-steps"), "1");
   EXPECT_FALSE(forged.Header("x-its-agate"));
+  // One that does not even decode gets "No session", and it goes too.
+  b.set_cookie("%zz");
+  HttpResult broken = b.Get(Step("webgui", "~okcode=/00"));
+  EXPECT_EQ(broken.status, 400);
+  EXPECT_NE(broken.body.find("No session"), std::string::npos);
+  EXPECT_TRUE(b.raw_cookie().empty()) << "cookie not cleared";
   // The owner's ID with a wrong random part: the process looks, finds no
   // session, and R/3 is not called (steps 1, 4).
   std::string wrong = good;
