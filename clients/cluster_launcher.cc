@@ -25,6 +25,7 @@
 #include "common/service_file.h"
 #include "common/spawn.h"
 #include "common/strings.h"
+#include "r3_stub/r3_files.h"
 
 namespace its::launcher {
 namespace fs = std::filesystem;
@@ -185,6 +186,8 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(Options options) {
   if (!checked.ok()) return checked.status();
   auto services = ServiceCatalog::Load(options.config_dir + "/services");
   if (!services.ok()) return services.status();
+  if (auto r3 = r3::R3Files::Load(options.config_dir); !r3.ok())
+    return r3.status();
   // A service pinned to an instance this cluster does not have could start
   // no session at all.
   for (const auto& [name, params] : services->services()) {

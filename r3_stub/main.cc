@@ -1,6 +1,5 @@
 // r3_stub: the simulated R/3 application server of the ITS simulator.
 #include <CLI/CLI.hpp>
-#include <tuple>
 
 #include "common/cluster_config.h"
 #include "common/grpc_util.h"
@@ -8,6 +7,7 @@
 #include "common/metrics_http.h"
 #include "common/process.h"
 #include "common/service_file.h"
+#include "r3_stub/r3_files.h"
 #include "r3_stub/r3_server.h"
 
 int main(int argc, char** argv) {
@@ -35,24 +35,11 @@ int main(int argc, char** argv) {
   auto config = its::ValueOrExit(its::ClusterConfig::Load(config_dir));
   if (config.sched_batch)
     its::UseBatchScheduling();  // before any thread starts
-  auto data = its::ValueOrExit(its::r3::MasterData::Load(config_dir + "/r3"));
-  auto profile =
-      its::ValueOrExit(its::Profile::Load(config_dir + "/r3/DEFAULT.PFL"));
-  // Every profile parameter the stub uses must be valid, or it does not start.
-  for (const auto& [name, min, max] :
-       {std::tuple{"rdisp/tm_max_no", 1, 10'000'000},
-        std::tuple{"rdisp/max_alt_modes", 2, 16},
-        std::tuple{"login/fails_to_user_lock", 1, 99}}) {
-    its::ValueOrExit(profile.GetInt(name, min, min, max));
-  }
-  std::string sicf_file = config_dir + "/r3/sicf.toml";
-  auto sicf = its::ReadFile(sicf_file);  // optional
-  auto timeouts = its::ValueOrExit(its::r3::TimeoutSettings::Load(
-      profile, sicf.ok() ? *sicf : "", sicf_file));
+  auto files = its::ValueOrExit(its::r3::R3Files::Load(config_dir));
   its::ScaledClock clock(time_scale > 0 ? time_scale : config.time_scale,
                          config.sim_epoch);
-  its::r3::R3System system(std::move(data), std::move(profile),
-                           std::move(timeouts), clock);
+  its::r3::R3System system(std::move(files.data), std::move(files.profile),
+                           std::move(files.timeouts), clock);
   its::GrpcLoop loop;
   its::r3::R3Server r3_server(system, loop, clock);
   std::string bound;

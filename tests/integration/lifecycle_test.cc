@@ -252,5 +252,35 @@ TEST(Lifecycle, SigtermStopsEveryProcessWithinFiveSeconds) {
   std::filesystem::remove_all(run);
 }
 
+// A broken r3/ file stops the start before anything runs, and the error
+// names the file the user edited, not the working copy in the run directory.
+TEST(Lifecycle, ABrokenR3FileIsNamedAsTheUserWroteIt) {
+  namespace fs = std::filesystem;
+  const std::string base =
+      Cat(fs::temp_directory_path().string(), "/its-r3-broken-", getpid());
+  fs::remove_all(base);
+  fs::create_directories(base);
+  fs::copy(std::string(ITS_SOURCE_DIR) + "/deploy/config", base + "/config",
+           fs::copy_options::recursive);
+  std::ofstream(base + "/config/r3/users.toml", std::ios::app)
+      << "\n[[user]]\nclient = \"100\"\nname = \"X\"\npassword = "
+         "\"y\"\npasswort = \"z\"\n";
+  launcher::Options o;
+  o.config_dir = base + "/config";
+  o.run_dir = base + "/run";
+  o.bin_dir = ClusterBinDir();
+  o.ephemeral_ports = true;
+  auto c = launcher::Cluster::Start(std::move(o));
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find(base + "/config/r3/users.toml:"),
+            std::string::npos)
+      << c.status().message();
+  EXPECT_NE(c.status().message().find("passwort: unknown key"),
+            std::string::npos)
+      << c.status().message();
+  EXPECT_FALSE(fs::exists(base + "/run/r3")) << "copied before checking";
+  fs::remove_all(base);
+}
+
 }  // namespace
 }  // namespace its::testing
