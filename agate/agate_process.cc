@@ -211,6 +211,17 @@ void AGateProcess::Handle(proto::AGateRequest& req, Reply reply) {
                   "The session does not exist - please log in again", true));
     return;
   }
+  // This process issued its IDs with its own host part: another host in an
+  // ID of this instance and process is a forgery, not a session of ours.
+  if (id->host != ids_.host()) {
+    access_.Write(
+        'a', req.client_ip(),
+        Cat(id->PublicId(), " names host ", id->host, ", not ", ids_.host()),
+        TraceOf(req));
+    reply(Message(proto::SESSION_NOT_FOUND, "Session not found",
+                  "The session does not exist - please log in again", true));
+    return;
+  }
   SessionTable::Lookup why;
   SessionContext* s = id->random.empty()
                           ? table_.FindByToken(*id, req.term_token(), &why)

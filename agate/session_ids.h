@@ -29,9 +29,11 @@ class SessionIds {
     return Gusid{instance_, host_, process_, slot, ""}.PublicId();
   }
   // True if `id` names this process (its instance and process number).
+  // Whether `id` names this process (instance and process number).
   bool Owns(const Gusid& id) const {
     return id.instance == instance_ && id.process == process_;
   }
+  const std::string& host() const { return host_; }
 
  private:
   std::string instance_;

@@ -156,6 +156,16 @@ TEST_F(SessionFlow, StepsOfASessionsRequestAreOnlyThoseDone) {
   HttpResult guessed = b.Get(Step("webgui", "~okcode=/00"));
   EXPECT_EQ(guessed.status, 400) << guessed.body;
   EXPECT_EQ(guessed.Header("x-its-steps"), "1,4");
+  // The right random part under another host: not this process's ID.
+  std::string host_swapped = good;
+  const std::string loopback = "127.0.0.1";
+  size_t at = host_swapped.find(loopback);
+  ASSERT_NE(at, std::string::npos) << good;
+  host_swapped.replace(at, loopback.size(), "evil.host");
+  b.set_cookie(host_swapped);
+  HttpResult evil = b.Get(Step("webgui", "~okcode=/00"));
+  EXPECT_EQ(evil.status, 400) << evil.body;
+  EXPECT_EQ(evil.Header("x-its-steps"), "1,4");
   b.set_cookie(good);
   EXPECT_EQ(b.Get(Step("webgui", "~okcode=/00")).Header("x-its-steps"),
             "1,4,5");
