@@ -55,9 +55,10 @@ class Server::Connection : public std::enable_shared_from_this<Connection> {
     CancelTimer();
     if (writing_) {
       // A slow reader that takes its answer gets another period; one that
-      // took nothing in a whole idle timeout is dropped.
+      // took nothing in a whole idle timeout is dropped. The count is read
+      // here, not per response: the first timeout of a write only notes it.
       uint64_t acked = BytesAcked();
-      if (acked > acked_at_arm_) {
+      if (acked_at_arm_ == kNotRead || acked > acked_at_arm_) {
         acked_at_arm_ = acked;
         ArmTimer(server_.limits_.idle_timeout_s);
         return;
@@ -175,7 +176,7 @@ class Server::Connection : public std::enable_shared_from_this<Connection> {
     writing_ = true;
     // A client that does not read its answer holds memory: it must take
     // some of it in every idle timeout (OnTimeout).
-    acked_at_arm_ = BytesAcked();
+    acked_at_arm_ = kNotRead;
     ArmTimer(server_.limits_.idle_timeout_s);
     std::array<asio::const_buffer, 2> bufs = {asio::buffer(head_),
                                               asio::buffer(body_)};
@@ -216,8 +217,9 @@ class Server::Connection : public std::enable_shared_from_this<Connection> {
   size_t buffered_ = 0;
   bool reading_ = false, waiting_ = false, writing_ = false, closed_ = false;
   bool keep_alive_ = true;
-  bool head_only_ = false;      // the request is a HEAD: no body
-  uint64_t acked_at_arm_ = 0;   // BytesAcked() when the deadline was set
+  bool head_only_ = false;  // the request is a HEAD: no body
+  static constexpr uint64_t kNotRead = UINT64_MAX;
+  uint64_t acked_at_arm_ = kNotRead;  // BytesAcked() at the last timeout
   bool continue_sent_ = false;  // 100 Continue sent for the current request
   std::string head_, body_;
 };
