@@ -25,6 +25,7 @@
 #include "common/service_file.h"
 #include "common/spawn.h"
 #include "common/strings.h"
+#include "common/toml_parse.h"
 #include "r3_stub/r3_files.h"
 
 namespace its::launcher {
@@ -226,11 +227,13 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(Options options) {
   std::unique_ptr<Cluster> c(new Cluster(std::move(options)));
   c->config_parsed_ = *checked;
   const Options& o = c->options_;
-  try {
-    c->config_ = toml::parse_file(o.run_dir + "/cluster.toml");
-  } catch (const toml::parse_error& e) {
-    return absl::InvalidArgumentError(std::string(e.description()));
-  }
+  // The copy of the file checked above (the options' files may replace it).
+  const std::string copy = o.run_dir + "/cluster.toml";
+  auto text = ReadFile(copy);
+  if (!text.ok()) return text.status();
+  auto parsed = ParseToml(*text, copy);
+  if (!parsed.ok()) return parsed.status();
+  c->config_ = std::move(*parsed);
   toml::table& t = c->config_;
   if (o.time_scale > 0) t.insert_or_assign("time_scale", o.time_scale);
   // One simulated time for every process of the cluster, restarts included.

@@ -13,6 +13,7 @@
 #include "common/duration.h"
 #include "common/service_file.h"
 #include "common/strings.h"
+#include "common/toml_parse.h"
 
 namespace its::load {
 namespace {
@@ -306,13 +307,9 @@ absl::StatusOr<Scenario> Scenario::Load(const std::string& path) {
 
 absl::StatusOr<Scenario> Scenario::Parse(const std::string& text,
                                          const std::string& file) {
-  toml::table root;
-  try {
-    root = toml::parse(text, file);
-  } catch (const toml::parse_error& e) {
-    return absl::InvalidArgumentError(
-        Cat(file, ":", e.source().begin.line, ": ", e.description()));
-  }
+  auto parsed = ParseToml(text, file);
+  if (!parsed.ok()) return parsed.status();
+  const toml::table& root = *parsed;
   Scenario s;
   Keys top(file, root, "");
   RETURN_IF_ERROR(top.Str("name", &s.name));

@@ -9,6 +9,7 @@
 #include "absl/status/status.h"
 #include "common/service_file.h"
 #include "common/strings.h"
+#include "common/toml_parse.h"
 
 namespace its {
 namespace {
@@ -266,13 +267,9 @@ absl::StatusOr<ClusterConfig> ClusterConfig::Parse(std::string_view content,
   ClusterConfig c;
   c.dir = dir;
   c.file = file;
-  toml::table root;
-  try {
-    root = toml::parse(content, file);
-  } catch (const toml::parse_error& e) {
-    return absl::InvalidArgumentError(
-        Cat(file, ":", e.source().begin.line, ": ", e.description()));
-  }
+  auto parsed = ParseToml(content, file);
+  if (!parsed.ok()) return parsed.status();
+  const toml::table& root = *parsed;
   TableReader top(root, file, "");
   ITS_RETURN_IF_ERROR(top.Read("time_scale", &c.time_scale));
   ITS_RETURN_IF_ERROR(top.Read("sim_epoch", &c.sim_epoch));

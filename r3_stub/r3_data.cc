@@ -9,6 +9,7 @@
 #include "absl/status/status.h"
 #include "common/service_file.h"
 #include "common/strings.h"
+#include "common/toml_parse.h"
 
 namespace its::r3 {
 namespace {
@@ -125,16 +126,6 @@ struct Reader {
   do {                                                 \
     if (absl::Status _s = (expr); !_s.ok()) return _s; \
   } while (0)
-
-absl::StatusOr<toml::table> ParseToml(const std::string& content,
-                                      const std::string& file) {
-  try {
-    return toml::parse(content, file);
-  } catch (const toml::parse_error& e) {
-    return absl::InvalidArgumentError(
-        Cat(file, ":", e.source().begin.line, ": ", e.description()));
-  }
-}
 
 absl::Status ReadSave(const Reader& r, const toml::table* t,
                       const std::string& path, SaveDef* out) {

@@ -4,6 +4,7 @@
 
 #include "absl/status/status.h"
 #include "common/strings.h"
+#include "common/toml_parse.h"
 
 namespace its::r3 {
 
@@ -35,13 +36,9 @@ absl::StatusOr<TimeoutSettings> TimeoutSettings::Load(
   t.gui_auto_logout = *gui;
   t.security_session = *security;
   if (sicf_toml.empty()) return t;
-  toml::table root;
-  try {
-    root = toml::parse(sicf_toml, sicf_file);
-  } catch (const toml::parse_error& e) {
-    return absl::InvalidArgumentError(
-        Cat(sicf_file, ":", e.source().begin.line, ": ", e.description()));
-  }
+  auto parsed = ParseToml(sicf_toml, sicf_file);
+  if (!parsed.ok()) return parsed.status();
+  const toml::table& root = *parsed;
   const toml::table* services = root["service"].as_table();
   if (!services) return t;
   for (const auto& [name, node] : *services) {

@@ -68,8 +68,18 @@ TEST(ClusterConfig, ErrorsNameFileLineAndKey) {
 
   auto syntax = Parse("time_scale = = 1\n");
   ASSERT_FALSE(syntax.ok());
-  EXPECT_NE(syntax.status().message().find("/cfg/cluster.toml:1: "),
-            std::string::npos);
+  EXPECT_NE(syntax.status().message().find("/cfg/cluster.toml:1: time_scale: "),
+            std::string::npos)
+      << syntax.status();
+  // A syntax error names the setting as the other errors do.
+  auto in_table = Parse(
+      "[[agate_instance]]\nname = \"IT1\"\n[[agate_instance]]\nname = "
+      "\"IT2\"\nmax_sessions = 10x\n");
+  ASSERT_FALSE(in_table.ok());
+  EXPECT_NE(
+      in_table.status().message().find(":5: agate_instance[1].max_sessions: "),
+      std::string::npos)
+      << in_table.status();
 
   auto none = Parse("time_scale = 1\n");
   ASSERT_FALSE(none.ok());
