@@ -4,6 +4,7 @@
 # A lab is one command. It sources this file and calls
 #   lab_init "$@"          options, a temp directory, the cleanup trap, a time limit
 #   lab_config NAME        a temp copy of deploy/config to edit (lab_profile, lab_service, lab_toml)
+#   lab_config_from DIR NAME  a copy of a lab configuration, for the fix
 #   lab_start DIR [SCALE]  its own cluster (itscluster) on free ports; sets LAB_URL, W, LAB_RUN
 #   lab_get TAB URL        curl with one cookie jar per "browser tab"; LAB_STATUS, page_* read it
 #   adm ...                itsadm against that cluster; adm_count counts rows with jq
@@ -36,6 +37,8 @@ LAB_URL=""
 # shellcheck disable=SC2034 # W: the labs' /scripts/wgate prefix
 W=""
 LAB_RUN=""
+LAB_SIM_EPOCH="" # the first cluster's simulated clock (lab_start)
+LAB_SIM_SCALE=""
 
 lab_usage() {
   # The lab's own header comment, then the common options.
@@ -119,6 +122,16 @@ lab_config() {
   echo "$dir"
 }
 
+# lab_config_from DIR NAME: a copy of the lab configuration DIR under another
+# name (a fix edits its own copy, so the failure's stays as it ran); prints its
+# path.
+lab_config_from() {
+  local dir=$LAB_TMP/config-$2
+  rm -rf "$dir"
+  cp -r "$1" "$dir"
+  echo "$dir"
+}
+
 # lab_profile DIR NAME VALUE: sets an R/3 profile parameter (r3/DEFAULT.PFL).
 lab_profile() {
   local file=$1/r3/DEFAULT.PFL
@@ -153,10 +166,17 @@ lab_toml() {
 # ------------------------------------------------------------ the cluster
 
 # lab_start CONFIG [TIME_SCALE]: stops the lab's previous cluster, starts
-# itscluster on free ports and waits (at most 30 s) for its ready line.
+# itscluster on free ports and waits (at most 30 s) for its ready line. A
+# later cluster at the same time scale keeps the first one's simulated clock
+# (its sim_epoch), so the fix's SM04 times follow the failure's instead of
+# starting over.
 lab_start() {
   local config=$1 scale=${2:-} i
   lab_stop
+  if [ -n "$LAB_SIM_EPOCH" ] && [ "$scale" = "$LAB_SIM_SCALE" ] &&
+    ! grep -q '^sim_epoch *=' "$config/cluster.toml"; then
+    lab_toml "$config" sim_epoch "$LAB_SIM_EPOCH"
+  fi
   LAB_RUNS=$((LAB_RUNS + 1))
   LAB_RUN=$LAB_TMP/run$LAB_RUNS
   local out=$LAB_TMP/itscluster$LAB_RUNS.out err=$LAB_TMP/itscluster$LAB_RUNS.err
@@ -175,6 +195,10 @@ lab_start() {
   if [ -z "$LAB_URL" ]; then
     tail -n 20 "$err" >&2
     lab_fail "the cluster did not start (itscluster --config $config)"
+  fi
+  if [ -z "$LAB_SIM_EPOCH" ]; then
+    LAB_SIM_EPOCH=$(awk -F' *= *' '$1 == "sim_epoch" { print $2; exit }' "$LAB_RUN/cluster.toml")
+    LAB_SIM_SCALE=$scale
   fi
   # shellcheck disable=SC2034 # used by the labs
   W=$LAB_URL/scripts/wgate
