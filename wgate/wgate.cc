@@ -145,6 +145,14 @@ void WGate::CallAgate(const std::string& address, proto::AGateRequest req,
 
 void WGate::Reply(Respond& respond, http::Response r) {
   ++metrics_.by_status[r.status];
+  // No page of the wgate may be framed by another site's (the logon form
+  // and refusal pages included: no clickjacking).
+  if (r.content_type.starts_with("text/html") &&
+      std::none_of(r.headers.begin(), r.headers.end(), [](const auto& h) {
+        return h.first == "Content-Security-Policy";
+      })) {
+    r.AddHeader("Content-Security-Policy", "frame-ancestors 'self'");
+  }
   respond(std::move(r));
 }
 
@@ -392,10 +400,10 @@ http::Response WGate::ToHttp(proto::AGateResponse& a,
   r.status = HttpStatus(a.outcome(), redirect);
   r.body = std::move(*a.mutable_body());
   r.AddHeader("X-ITS-Steps", steps);
-  if (!instance.empty())
+  // Only a process that answered is named (a hung one did not).
+  if (!instance.empty() && a.pid() != 0)
     r.AddHeader("X-ITS-AGate", Cat(instance, "/", a.process(), "/", a.pid()));
   r.AddHeader("Cache-Control", "no-store");
-  r.AddHeader("Content-Security-Policy", "frame-ancestors 'self'");
   if (!a.set_session().empty()) {
     r.AddHeader("Set-Cookie", SessionCookie(service, a.set_session()));
   } else if (a.clear_session()) {

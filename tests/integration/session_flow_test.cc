@@ -142,6 +142,7 @@ TEST_F(SessionFlow, StepsOfASessionsRequestAreOnlyThoseDone) {
   EXPECT_EQ(forged.status, 400);
   EXPECT_EQ(forged.Header("x-its-steps"), "1");
   EXPECT_FALSE(forged.Header("x-its-agate"));
+  EXPECT_EQ(forged.Header("content-security-policy"), "frame-ancestors 'self'");
   // One that does not even decode gets "No session", and it goes too.
   b.set_cookie("%zz");
   HttpResult broken = b.Get(Step("webgui", "~okcode=/00"));
@@ -225,6 +226,8 @@ TEST_F(SessionFlow, MissingLogonDataGivesTheLogonPageAndWrongPasswordSaysSo) {
   EXPECT_EQ(page.status, 200);
   EXPECT_EQ(page.Header("x-its-steps"), "1");
   EXPECT_NE(page.body.find("name=\"~password\""), std::string::npos);
+  // The logon form may not be framed by another site (clickjacking).
+  EXPECT_EQ(page.Header("content-security-policy"), "frame-ancestors 'self'");
   EXPECT_TRUE(b.raw_cookie().empty());  // no session before a logon
   HttpResult wrong =
       b.Post("/scripts/wgate/webgui/!",

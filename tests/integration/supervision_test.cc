@@ -152,12 +152,22 @@ TEST(Supervision, AHungAgateIsMarkedUnresponsiveAndGetsNoNewSessions) {
       inst.as_table()->insert_or_assign("unresponsive_restart_s",
                                         0.0);  // never
     }
+    t["wgate"].as_table()->insert_or_assign("step_timeout_s", 1.0);
+    if (!t.contains("agate")) t.insert("agate", toml::table{});
+    t["agate"].as_table()->insert_or_assign("r3_timeout_s", 0.5);
   });
   ASSERT_NE(c, nullptr);
   Browser b(c->url());
   auto first = b.Get(StartUrl("webgui", "DEMO", "&~transaction=FB03"));
   AgateId hung = ServedBy(first);
   ASSERT_EQ(kill(hung.pid, SIGSTOP), 0);
+  // Its session's step waits out the step timeout: nobody answered, so no
+  // process is named as having answered.
+  auto timed_out = b.Get(Step("webgui", "~okcode=/00&RF05L-BELNR=1"));
+  EXPECT_EQ(timed_out.status, 504) << timed_out.body;
+  EXPECT_EQ(timed_out.Header("x-its-steps"), "1");
+  EXPECT_FALSE(timed_out.Header("x-its-agate").has_value())
+      << *timed_out.Header("x-its-agate");
   EXPECT_TRUE(WaitFor(
       [&] {
         for (const auto& p : Admin(*c, "agates"))
