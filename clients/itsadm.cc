@@ -33,7 +33,9 @@ int main(int argc, char** argv) {
   app.add_option("--config", config_dir,
                  "configuration directory of the cluster")
       ->capture_default_str();
-  app.add_flag("--json", json, "print a JSON list of objects, one per row");
+  app.add_flag("--json", json,
+               "print a JSON list of objects, one per row ({\"done\": ...} "
+               "for fault, drain, undrain and sm05 end)");
   app.require_subcommand(1);
   struct Command {
     const char* name;
@@ -108,7 +110,8 @@ int main(int argc, char** argv) {
       "one request's journey (the ID from its X-ITS-Trace header or its "
       "page's footer): the spans of every process, by ITS step, as the "
       "wgate gathers them for /trace/ID");
-  trace->add_option("id", trace_id, "trace ID, 32 hex digits")->required();
+  trace->add_option("id", trace_id, "trace ID, 32 lower-case hex digits")
+      ->required();
   trace->add_flag("--json", json, "print JSON");
   auto* undrain = app.add_subcommand(
       "undrain", "let a drained instance or process take new sessions again");

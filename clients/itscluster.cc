@@ -33,7 +33,8 @@ int main(int argc, char** argv) {
             }
             return "";
           },
-          "X"));
+          "X"))
+      ->type_name("X");
   app.add_option("--run-dir", o.run_dir,
                  "where the working config copy and the logs go")
       ->capture_default_str();

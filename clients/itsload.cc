@@ -84,7 +84,8 @@ int main(int argc, char** argv) {
       "answer); 3 no request got a response (nothing listens at --url); 4 a "
       "worker was lost\n"
       "or stopped during the run (the report has what the others "
-      "measured).\n"
+      "measured);\n"
+      "130 / 143 stopped by SIGINT / SIGTERM (what was measured is reported).\n"
       "Workers: itsload --worker --listen HOST:PORT on each load host, then "
       "itsload SCENARIO\n"
       "--workers HOST:PORT,... splits the load across them."};
