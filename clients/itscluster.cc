@@ -33,7 +33,7 @@ int main(int argc, char** argv) {
             }
             return "";
           },
-          "X"))
+          ""))
       ->type_name("X");
   app.add_option("--run-dir", o.run_dir,
                  "where the working config copy and the logs go")
