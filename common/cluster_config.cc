@@ -59,6 +59,24 @@ class TableReader {
     }
   }
 
+  // A whole number within [min, max], named by that range when it is not
+  // (also when the type could not hold it: 4294967297 sessions is "must be
+  // between 1 and 16000000", not wrapped, not the type's range).
+  template <typename T>
+  absl::Status ReadCount(std::string_view key, T* out, int64_t min,
+                         int64_t max) {
+    known_.insert(std::string(key));
+    const toml::node* node = table_.get(key);
+    if (node == nullptr) return absl::OkStatus();
+    if (!node->is_integer())
+      return Error(*node, key, "expected a whole number");
+    const int64_t v = *node->value<int64_t>();
+    if (v < min || v > max)
+      return Error(*node, key, Cat("must be between ", min, " and ", max));
+    *out = static_cast<T>(v);
+    return absl::OkStatus();
+  }
+
   void MarkKnown(std::string_view key) { known_.insert(std::string(key)); }
 
   absl::Status Error(const toml::node& node, std::string_view key,
@@ -98,11 +116,13 @@ absl::Status ReadInstance(const toml::table& t, const std::string& file,
   ITS_RETURN_IF_ERROR(r.Read("host", &inst->host));
   ITS_RETURN_IF_ERROR(r.Read("listen_host", &inst->listen_host));
   ITS_RETURN_IF_ERROR(r.Read("metrics_listen", &inst->metrics_listen));
-  ITS_RETURN_IF_ERROR(r.Read("min_agates", &inst->min_agates));
-  ITS_RETURN_IF_ERROR(r.Read("max_agates", &inst->max_agates));
-  ITS_RETURN_IF_ERROR(r.Read("inc_agates", &inst->inc_agates));
-  ITS_RETURN_IF_ERROR(r.Read("max_sessions", &inst->max_sessions));
-  ITS_RETURN_IF_ERROR(r.Read("work_threads", &inst->work_threads));
+  ITS_RETURN_IF_ERROR(r.ReadCount("min_agates", &inst->min_agates, 1, 256));
+  ITS_RETURN_IF_ERROR(r.ReadCount("max_agates", &inst->max_agates, 1, 256));
+  ITS_RETURN_IF_ERROR(r.ReadCount("inc_agates", &inst->inc_agates, 1, 256));
+  ITS_RETURN_IF_ERROR(
+      r.ReadCount("max_sessions", &inst->max_sessions, 1, 16'000'000));
+  ITS_RETURN_IF_ERROR(
+      r.ReadCount("work_threads", &inst->work_threads, 1, 1024));
   ITS_RETURN_IF_ERROR(r.Read("overload_weight", &inst->overload_weight));
   ITS_RETURN_IF_ERROR(
       r.Read("unresponsive_restart_s", &inst->unresponsive_restart_s));
@@ -162,22 +182,8 @@ absl::Status ReadInstance(const toml::table& t, const std::string& file,
   ITS_RETURN_IF_ERROR(check(
       "metrics_listen", ParseHostPort(inst->metrics_listen, &host, &port).ok(),
       "expected host:port (the Mapping Manager's /metrics and /sd)"));
-  ITS_RETURN_IF_ERROR(check("max_agates",
-                            inst->max_agates >= 1 && inst->max_agates <= 256,
-                            "must be between 1 and 256"));
-  ITS_RETURN_IF_ERROR(
-      check("min_agates",
-            inst->min_agates >= 1 && inst->min_agates <= inst->max_agates,
-            "must be between 1 and max_agates"));
-  ITS_RETURN_IF_ERROR(
-      check("inc_agates", inst->inc_agates >= 1, "must be at least 1"));
-  ITS_RETURN_IF_ERROR(
-      check("max_sessions",
-            inst->max_sessions >= 1 && inst->max_sessions <= 16'000'000,
-            "must be between 1 and 16000000"));
-  ITS_RETURN_IF_ERROR(check(
-      "work_threads", inst->work_threads >= 1 && inst->work_threads <= 1024,
-      "must be between 1 and 1024"));
+  ITS_RETURN_IF_ERROR(check("min_agates", inst->min_agates <= inst->max_agates,
+                            "must be between 1 and max_agates"));
   ITS_RETURN_IF_ERROR(
       check("overload_weight",
             inst->overload_weight >= 0 && inst->overload_weight <= 1,
@@ -198,16 +204,6 @@ absl::Status CheckSeconds(const toml::table& t, TableReader& r,
   return r.Error(n ? *n : static_cast<const toml::node&>(t), key,
                  Cat("must be ", zero_ok ? "0 or " : "", "> ", min,
                      " and <= ", max, " seconds"));
-}
-
-// A whole number setting within [min, max].
-absl::Status CheckCount(const toml::table& t, TableReader& r,
-                        std::string_view key, size_t v, size_t min,
-                        size_t max) {
-  if (v >= min && v <= max) return absl::OkStatus();
-  const toml::node* n = t.get(key);
-  return r.Error(n ? *n : static_cast<const toml::node&>(t), key,
-                 Cat("must be >= ", min, " and <= ", max));
 }
 
 }  // namespace
@@ -310,12 +306,18 @@ absl::StatusOr<ClusterConfig> ClusterConfig::Parse(std::string_view content,
     if (!w->is_table()) return top.Error(*w, "wgate", "expected a table");
     TableReader r(*w->as_table(), file, "wgate.");
     ITS_RETURN_IF_ERROR(r.Read("listen", &c.wgate_listen));
-    ITS_RETURN_IF_ERROR(r.Read("max_request_line", &c.http.max_request_line));
-    ITS_RETURN_IF_ERROR(r.Read("max_header_bytes", &c.http.max_header_bytes));
-    ITS_RETURN_IF_ERROR(r.Read("max_headers", &c.http.max_headers));
-    ITS_RETURN_IF_ERROR(r.Read("max_body", &c.http.max_body));
-    ITS_RETURN_IF_ERROR(r.Read("max_params", &c.http.max_params));
-    ITS_RETURN_IF_ERROR(r.Read("max_connections", &c.http.max_connections));
+    ITS_RETURN_IF_ERROR(
+        r.ReadCount("max_request_line", &c.http.max_request_line, 64, 1 << 20));
+    ITS_RETURN_IF_ERROR(r.ReadCount("max_header_bytes",
+                                    &c.http.max_header_bytes, 256, 1 << 20));
+    ITS_RETURN_IF_ERROR(
+        r.ReadCount("max_headers", &c.http.max_headers, 1, 10000));
+    // A page may echo a body several times over; a stream batch holds 8 MiB.
+    ITS_RETURN_IF_ERROR(r.ReadCount("max_body", &c.http.max_body, 0, 4 << 20));
+    ITS_RETURN_IF_ERROR(
+        r.ReadCount("max_params", &c.http.max_params, 1, 100000));
+    ITS_RETURN_IF_ERROR(
+        r.ReadCount("max_connections", &c.http.max_connections, 1, 1000000));
     ITS_RETURN_IF_ERROR(r.Read("header_timeout_s", &c.http.header_timeout_s));
     ITS_RETURN_IF_ERROR(r.Read("idle_timeout_s", &c.http.idle_timeout_s));
     ITS_RETURN_IF_ERROR(r.Read("one_cpu", &c.wgate_one_cpu));
@@ -324,19 +326,6 @@ absl::StatusOr<ClusterConfig> ClusterConfig::Parse(std::string_view content,
     ITS_RETURN_IF_ERROR(CheckSeconds(*w->as_table(), r, "step_timeout_s",
                                      c.wgate_step_timeout_s, 0, 3600));
     const toml::table& wt = *w->as_table();
-    ITS_RETURN_IF_ERROR(CheckCount(wt, r, "max_request_line",
-                                   c.http.max_request_line, 64, 1 << 20));
-    ITS_RETURN_IF_ERROR(CheckCount(wt, r, "max_header_bytes",
-                                   c.http.max_header_bytes, 256, 1 << 20));
-    ITS_RETURN_IF_ERROR(
-        CheckCount(wt, r, "max_headers", c.http.max_headers, 1, 10000));
-    // A page may echo a body several times over; a stream batch holds 8 MiB.
-    ITS_RETURN_IF_ERROR(
-        CheckCount(wt, r, "max_body", c.http.max_body, 0, 4 << 20));
-    ITS_RETURN_IF_ERROR(
-        CheckCount(wt, r, "max_params", c.http.max_params, 1, 100000));
-    ITS_RETURN_IF_ERROR(CheckCount(wt, r, "max_connections",
-                                   c.http.max_connections, 1, 1000000));
     ITS_RETURN_IF_ERROR(CheckSeconds(wt, r, "header_timeout_s",
                                      c.http.header_timeout_s, 0, 3600));
     ITS_RETURN_IF_ERROR(
@@ -363,7 +352,7 @@ absl::StatusOr<ClusterConfig> ClusterConfig::Parse(std::string_view content,
     TableReader r(t, file, "supervisor.");
     SupervisorConfig& s = c.supervisor;
     ITS_RETURN_IF_ERROR(r.Read("listen", &s.listen));
-    ITS_RETURN_IF_ERROR(r.Read("max_restarts", &s.max_restarts));
+    ITS_RETURN_IF_ERROR(r.ReadCount("max_restarts", &s.max_restarts, 1, 1000));
     ITS_RETURN_IF_ERROR(r.Read("window_s", &s.window_s));
     ITS_RETURN_IF_ERROR(r.Read("first_delay_s", &s.first_delay_s));
     ITS_RETURN_IF_ERROR(r.Read("max_delay_s", &s.max_delay_s));
@@ -372,11 +361,6 @@ absl::StatusOr<ClusterConfig> ClusterConfig::Parse(std::string_view content,
     int port;
     if (!ParseHostPort(s.listen, &host, &port).ok()) {
       return r.Error(*t.get("listen"), "listen", "expected host:port");
-    }
-    if (s.max_restarts < 1 || s.max_restarts > 1000) {
-      const toml::node* n = t.get("max_restarts");
-      return r.Error(n ? *n : static_cast<const toml::node&>(t), "max_restarts",
-                     "must be between 1 and 1000");
     }
     ITS_RETURN_IF_ERROR(CheckSeconds(t, r, "window_s", s.window_s, 0, 86400));
     ITS_RETURN_IF_ERROR(
