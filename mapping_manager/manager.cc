@@ -141,6 +141,12 @@ grpc::Status MappingManager::ReportLoad(const proto::LoadReport& r) {
     return grpc::Status(grpc::StatusCode::NOT_FOUND, "unknown process");
   }
   Slot& s = slots_[i];
+  if (s.address.empty()) {
+    // Adopted, but it never registered with this run (it was hung while
+    // the manager restarted): NOT_FOUND makes it register, with its address.
+    return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                        "not registered with this Mapping Manager");
+  }
   s.last_report = std::chrono::steady_clock::now();
   if (s.state == proto::ProcessInfo::UNRESPONSIVE && !s.killed_unresponsive) {
     spdlog::info("{}: AGate process {} (pid {}) reports again", config_.name, i,

@@ -193,6 +193,50 @@ TEST(Supervision, AHungAgateIsMarkedUnresponsiveAndGetsNoNewSessions) {
   EXPECT_EQ(b.Get(Step("webgui", "~okcode=/00&RF05L-BELNR=1")).status, 200);
 }
 
+// An agate hung while its Mapping Manager crashed and restarted is not
+// there to register with the new one; when it runs again it must register
+// (an address, sessions that route), not just report load.
+TEST(Supervision, AnAgateHungThroughItsManagersRestartRegistersWhenItResumes) {
+  auto c = StartCluster();
+  ASSERT_NE(c, nullptr);
+  Browser b(c->url());
+  auto first = b.Get(StartUrl("webgui", "DEMO", "&~transaction=FB03"));
+  ASSERT_EQ(first.status, 200);
+  AgateId hung = ServedBy(first);
+  ASSERT_GT(hung.pid, 0);
+  ASSERT_EQ(kill(hung.pid, SIGSTOP), 0);
+  const std::string mm_name = Cat("mapping_manager ", hung.instance);
+  auto mm = c->Find(mm_name);
+  ASSERT_TRUE(mm.has_value());
+  ASSERT_EQ(kill(mm->pid, SIGKILL), 0);
+  ASSERT_TRUE(c->WaitRunning(mm_name, mm->pid, 5000));
+  auto row = [&]() -> nlohmann::json {
+    for (const auto& p : Admin(*c, "agates"))
+      if (p["pid"] == hung.pid) return p;
+    return nlohmann::json();
+  };
+  // The new manager adopted it and gave up waiting for its registration.
+  EXPECT_TRUE(
+      WaitFor([&] { return row().value("state", "") == "unresponsive"; }, 6000))
+      << row().dump();
+  ASSERT_EQ(kill(hung.pid, SIGCONT), 0);
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        auto r = row();
+        return r.value("state", "") == "up" && r.value("address", "") != "";
+      },
+      5000))
+      << row().dump();
+  HttpResult step;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        step = b.Get(Step("webgui", "~okcode=/00&RF05L-BELNR=4711"));
+        return step.status == 200;
+      },
+      3000))
+      << step.status << " " << step.body;
+}
+
 TEST(Supervision, ItsadmFaultFromTheCommandLine) {
   auto c = StartCluster();
   ASSERT_NE(c, nullptr);
