@@ -94,6 +94,9 @@ void MappingManager::StartSlot(int index) {
   s.killed_unresponsive = false;
   s.incarnation = (s.incarnation + 1) & 0xff;
   s.state = proto::ProcessInfo::STARTING;
+  // Judged from its start until it registers: one that hangs before it
+  // does is unresponsive, then restarted, like one that stops reporting.
+  s.last_report = std::chrono::steady_clock::now();
   s.address.clear();
   s.metrics_address.clear();
   s.reported_sessions = s.busy_threads = 0;
@@ -207,8 +210,12 @@ void MappingManager::Tick() {
   bool changed = false;
   for (size_t i = 0; i < slots_.size(); ++i) {
     Slot& s = slots_[i];
+    // A process still starting is judged from its start: not registered
+    // within the report limit, it is as unresponsive as a silent one.
+    const bool starting = s.state == proto::ProcessInfo::STARTING;
     bool live = s.state == proto::ProcessInfo::UP ||
-                s.state == proto::ProcessInfo::UNRESPONSIVE;
+                s.state == proto::ProcessInfo::UNRESPONSIVE ||
+                (starting && !s.adopted);  // adopted: EndRecovery judges
     if (!live || s.killed_unresponsive) continue;
     switch (JudgeLiveness(s.last_report, now, liveness_)) {
       case Liveness::kResponsive:
@@ -219,6 +226,16 @@ void MappingManager::Tick() {
               "{}: AGate process {} (pid {}) missed {} load reports: "
               "unresponsive, no new sessions",
               config_.name, i, s.pid, liveness_.missed_reports);
+          s.state = proto::ProcessInfo::UNRESPONSIVE;
+          changed = true;
+        } else if (starting) {
+          spdlog::warn(
+              "{}: AGate process {} (pid {}) has not registered {} s after "
+              "its start: unresponsive",
+              config_.name, i, s.pid,
+              std::chrono::duration_cast<std::chrono::seconds>(now -
+                                                               s.last_report)
+                  .count());
           s.state = proto::ProcessInfo::UNRESPONSIVE;
           changed = true;
         }

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <set>
 
@@ -235,6 +236,55 @@ TEST(Supervision, AnAgateHungThroughItsManagersRestartRegistersWhenItResumes) {
       },
       3000))
       << step.status << " " << step.body;
+}
+
+// A process that hangs before it registers does not hold its slot as
+// "starting" for ever: it is unresponsive, then killed and started again.
+TEST(Supervision, AnAgateThatHangsBeforeRegisteringIsRestarted) {
+  // Programs from a directory whose "agate" hangs as IT1's process 1 in its
+  // first incarnation (a mapping_manager starts the agate beside itself).
+  const std::string real = ClusterBinDir();
+  const std::string bin = Cat(std::filesystem::temp_directory_path().string(),
+                              "/its-hang-bin-", getpid());
+  std::filesystem::remove_all(bin);
+  std::filesystem::create_directories(bin);
+  for (const char* p : {"r3_stub", "wgate"})
+    std::filesystem::create_symlink(Cat(real, "/", p), Cat(bin, "/", p));
+  std::filesystem::copy_file(Cat(real, "/mapping_manager"),
+                             Cat(bin, "/mapping_manager"));
+  {
+    std::ofstream script(Cat(bin, "/agate"));
+    script << "#!/bin/sh\n"
+              "case \" $* \" in *' --instance IT1 --process 1 --incarnation 1 "
+              "'*) exec sleep 120 ;; esac\n"
+           << "exec " << real << "/agate \"$@\"\n";
+  }
+  std::filesystem::permissions(Cat(bin, "/agate"),
+                               std::filesystem::perms::owner_all);
+  setenv("ITS_CLUSTER_BIN_DIR", bin.c_str(), 1);
+  auto c = StartCluster([](toml::table& t) {
+    t["agate_instance"][0].as_table()->insert_or_assign(
+        "unresponsive_restart_s", 1.0);
+  });
+  if (real == ITS_BIN_DIR) {
+    unsetenv("ITS_CLUSTER_BIN_DIR");
+  } else {
+    setenv("ITS_CLUSTER_BIN_DIR", real.c_str(), 1);
+  }
+  ASSERT_NE(c, nullptr);
+  auto slot = [&]() -> nlohmann::json {
+    for (const auto& p : Admin(*c, "agates"))
+      if (p["instance"] == "IT1" && p["process"] == 1) return p;
+    return nlohmann::json();
+  };
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        auto s = slot();
+        return s.value("state", "") == "up" && s.value("incarnation", 0) == 2;
+      },
+      9000))
+      << slot().dump();
+  std::filesystem::remove_all(bin);
 }
 
 TEST(Supervision, ItsadmFaultFromTheCommandLine) {
