@@ -1,6 +1,7 @@
 #include "agate/agate_server.h"
 
 #include "common/async_stream.h"
+#include "common/gusid.h"
 #include "common/log.h"
 #include "common/wire_size.h"
 
@@ -21,11 +22,19 @@ void AGateServer::Start() {
               req, [this, stream, id, span](proto::AGateResponse&& resp) {
                 resp.set_id(id);
                 if (span.id != 0) process_.EndSpan(span, resp);
-                stream->Send(
-                    [&](proto::AGateDown& down) {
-                      down.add_responses()->Swap(&resp);
-                    },
-                    WireSizeHint(resp));
+                const size_t bytes = WireSizeHint(resp);
+                if (stream->Send(
+                        [&](proto::AGateDown& down) {
+                          down.add_responses()->Swap(&resp);
+                        },
+                        bytes)) {
+                  return;
+                }
+                // The wgate that asked is gone (it crashed, or the stream
+                // broke): a session just made can never get its cookie to
+                // a browser, so it ends now instead of holding its R/3
+                // session and locks until ~timeout.
+                if (!resp.set_session().empty()) EndUnclaimed(resp);
               });
         }
       });
@@ -50,6 +59,18 @@ void AGateServer::Start() {
                             req.r3_seconds());
                return grpc::Status::OK;
              });
+}
+
+void AGateServer::EndUnclaimed(const proto::AGateResponse& made) {
+  auto id = ParseGusid(made.set_session());
+  spdlog::warn(
+      "the wgate that asked for new session {} is gone: logging it off",
+      id.ok() ? id->PublicId() : std::string("?"));
+  proto::AGateRequest end;
+  end.set_kind(proto::AGateRequest::TERMINATE);
+  end.set_session(made.set_session());
+  end.set_command(proto::LOGOFF);
+  process_.Handle(end, [](proto::AGateResponse&&) {});
 }
 
 }  // namespace its::agate

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <thread>
 
 #include "common/process.h"
 #include "tests/integration/test_cluster.h"
@@ -285,6 +286,59 @@ TEST(Supervision, AnAgateThatHangsBeforeRegisteringIsRestarted) {
       9000))
       << slot().dump();
   std::filesystem::remove_all(bin);
+}
+
+// A logon whose wgate died while the agate worked on it: nobody can ever
+// have its cookie, so its R/3 session and locks must not wait for ~timeout.
+TEST(Supervision, ALogonWhoseWgateDiedMeanwhileLeavesNoR3SessionBehind) {
+  auto c = StartCluster();
+  ASSERT_NE(c, nullptr);
+  int pid = 0;
+  for (const auto& p : Admin(*c, "agates"))
+    if (p["instance"] == "IT1" && p["process"] == 1) pid = p["pid"];
+  ASSERT_GT(pid, 0);
+  // The wgate's stream to it is open (its requests reach the socket).
+  Browser first(c->url());
+  ASSERT_EQ(
+      first.Get(StartUrl("webgui", "DEMO", "&~agate_routing=IT1:1")).status,
+      200);
+  ASSERT_EQ(kill(pid, SIGSTOP), 0);
+  std::thread logon([url = c->url()] {
+    HttpClient http(url);
+    (void)http.Send("GET",
+                    StartUrl("ess", "LOAD00777",
+                             "&~agate_routing=IT1:1&~transaction=*PA30%"
+                             "20RP50G-PERNR=8888"),
+                    {}, "");  // no answer: its wgate dies
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  auto wgate = c->Find("wgate");
+  ASSERT_TRUE(wgate.has_value());
+  ASSERT_EQ(kill(wgate->pid, SIGKILL), 0);
+  ASSERT_TRUE(c->WaitRunning("wgate", wgate->pid, 5000));
+  kill(pid, SIGCONT);
+  logon.join();
+  auto held = [&] {
+    int n = 0;
+    for (const auto& u : Admin(*c, "sm04")) n += u["user"] == "LOAD00777";
+    for (const auto& l : Admin(*c, "sm12")) n += l["user"] == "LOAD00777";
+    return n;
+  };
+  // The agate made the session (and R/3 its lock) once it ran again...
+  auto access_log = [&] {
+    std::ifstream in(Cat(c->config_dir(), "/logs/IT1/access.log"));
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return access_log().find("new session of LOAD00777") !=
+               std::string::npos;
+      },
+      5000))
+      << access_log();
+  // ... and, with nobody to give its cookie to, logged it off again.
+  EXPECT_TRUE(WaitFor([&] { return held() == 0; }, 5000))
+      << Admin(*c, "sm04").dump() << Admin(*c, "sm12").dump();
 }
 
 TEST(Supervision, ItsadmFaultFromTheCommandLine) {
