@@ -136,6 +136,10 @@ int main(int argc, char** argv) {
     });
   });
   manager.set_identity(command.manager_address, config_dir);
+  std::string log_dir = config.LogDir() + "/" + inst->name;
+  std::error_code ec;
+  std::filesystem::create_directories(log_dir, ec);
+  manager.set_incarnation_file(log_dir + "/incarnations");
   // Agates outlive a crash of their manager: this run adopts them.
   manager.Adopt(its::mm::FindRunningAgates(inst->name, command.manager_address,
                                            config_dir));
@@ -144,9 +148,6 @@ int main(int argc, char** argv) {
 
   // ITS statistics logs, once a simulated minute (docs/architecture.md §7).
   its::ScaledClock clock(command.time_scale, config.sim_epoch);
-  std::string log_dir = config.LogDir() + "/" + inst->name;
-  std::error_code ec;
-  std::filesystem::create_directories(log_dir, ec);
   its::mm::StatLogWriter stat_logs(loop, clock, log_dir,
                                    [&manager] { return manager.Directory(); });
   loop.Post([&] { stat_logs.Start(); });

@@ -57,6 +57,12 @@ class MappingManager {
     address_ = std::move(address);
     config_dir_ = std::move(config_dir);
   }
+  // Before Adopt(): the file that keeps each slot's last incarnation across
+  // runs of this manager, so that a slot whose process ended while no
+  // manager ran starts its next incarnation, not its first again (a GUSID
+  // of the ended process must not name the new one). Read now, written at
+  // every start; missing or unreadable: counting starts over.
+  void set_incarnation_file(std::string path);
   void Start();  // starts MinAGates processes (those not adopted)
   // SIGTERM (and SIGCONT) to every agate, SIGKILL to those left after 2 s;
   // `done` runs once every one ended (or a moment after the SIGKILL). Fails
@@ -139,6 +145,7 @@ class MappingManager {
   void ProcessEnded(pid_t pid);
   void ChildExited(pid_t pid, int status);  // status -1: not our child
   void ArmTick();
+  void SaveIncarnations() const;
   void FinishStop();  // runs StopAll's `done` once
   bool AllDown() const;
 
@@ -173,6 +180,7 @@ class MappingManager {
   SupervisorConfig supervisor_;
   LivenessLimits liveness_;
   GrpcLoop::Timer tick_timer_;
+  std::string incarnation_file_;
   bool recovering_ = false;  // adopted processes have not all registered
   std::chrono::steady_clock::time_point last_tick_;
   GrpcLoop::Timer recovery_timer_;

@@ -6,6 +6,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 
 #include "common/log.h"
 #include "common/spawn.h"
@@ -21,6 +23,47 @@ constexpr auto kStopGrace = std::chrono::seconds(2);
 constexpr auto kKillGrace = std::chrono::seconds(1);
 
 }  // namespace
+
+void MappingManager::set_incarnation_file(std::string path) {
+  incarnation_file_ = std::move(path);
+  std::ifstream in(incarnation_file_);
+  std::string line;
+  while (std::getline(in, line)) {
+    auto words = Split(line, ' ', true);
+    int process = -1, incarnation = -1;
+    if (words.size() != 2 || !ParseInt(words[0], &process) ||
+        !ParseInt(words[1], &incarnation) || process < 0 ||
+        process >= static_cast<int>(slots_.size()) || incarnation < 0 ||
+        incarnation > 0xff) {
+      spdlog::warn("{}: {}: ignoring line \"{}\"", config_.name,
+                   incarnation_file_, line);
+      continue;
+    }
+    slots_[process].incarnation = static_cast<uint32_t>(incarnation);
+  }
+}
+
+void MappingManager::SaveIncarnations() const {
+  if (incarnation_file_.empty()) return;
+  std::string text;
+  for (size_t i = 0; i < slots_.size(); ++i)
+    if (slots_[i].incarnation != 0)
+      Append(&text, i, " ", slots_[i].incarnation, "\n");
+  const std::string tmp = incarnation_file_ + ".new";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << text;
+    if (!out.flush()) {
+      spdlog::warn("{}: cannot write {}", config_.name, tmp);
+      return;
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, incarnation_file_, ec);
+  if (ec)
+    spdlog::warn("{}: cannot write {}: {}", config_.name, incarnation_file_,
+                 ec.message());
+}
 
 int MappingManager::Adopt(const std::vector<RunningAgate>& running) {
   int adopted = 0;
@@ -93,6 +136,7 @@ void MappingManager::StartSlot(int index) {
   s.adopted = false;
   s.killed_unresponsive = false;
   s.incarnation = (s.incarnation + 1) & 0xff;
+  SaveIncarnations();
   s.state = proto::ProcessInfo::STARTING;
   // Judged from its start until it registers: one that hangs before it
   // does is unresponsive, then restarted, like one that stops reporting.

@@ -341,6 +341,39 @@ TEST(Supervision, ALogonWhoseWgateDiedMeanwhileLeavesNoR3SessionBehind) {
       << Admin(*c, "sm04").dump() << Admin(*c, "sm12").dump();
 }
 
+// A process that ended while no Mapping Manager ran: the manager's next run
+// starts the slot's next incarnation, not its first again, so the ended
+// process's session IDs name no process ("the process ended", not a
+// successor's "no such session").
+TEST(Supervision, ASlotRestartedByANewManagerRunGetsTheNextIncarnation) {
+  auto c = StartCluster();
+  ASSERT_NE(c, nullptr);
+  auto slot = [&]() -> nlohmann::json {
+    for (const auto& p : Admin(*c, "agates"))
+      if (p["instance"] == "IT2" && p["process"] == 0) return p;
+    return nlohmann::json::object();
+  };
+  ASSERT_TRUE(WaitFor([&] { return slot().value("state", "") == "up"; }))
+      << slot().dump();
+  const int pid = slot().value("pid", 0);
+  ASSERT_GT(pid, 0);
+  ASSERT_EQ(slot().value("incarnation", 0), 1);
+  auto mm = c->Find("mapping_manager IT2");
+  ASSERT_TRUE(mm.has_value());
+  ASSERT_EQ(kill(mm->pid, SIGSTOP), 0);  // it does not see the end
+  ASSERT_EQ(kill(pid, SIGKILL), 0);
+  ASSERT_EQ(kill(mm->pid, SIGKILL), 0);
+  ASSERT_TRUE(c->WaitRunning("mapping_manager IT2", mm->pid, 5000));
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        auto s = slot();
+        return s.value("state", "") == "up" && s.value("pid", 0) != pid;
+      },
+      8000))
+      << slot().dump();
+  EXPECT_EQ(slot().value("incarnation", 0), 2) << slot().dump();
+}
+
 TEST(Supervision, ItsadmFaultFromTheCommandLine) {
   auto c = StartCluster();
   ASSERT_NE(c, nullptr);
