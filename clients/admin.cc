@@ -227,12 +227,26 @@ absl::StatusOr<Table> Query(const ClusterConfig& config,
             p.state() != proto::ProcessInfo::UNRESPONSIVE) {
           continue;
         }
+        // Sessions left out are said: a hung process's sessions still
+        // exist (and hold their R/3 sessions).
+        const std::string who = Cat("AGate process ", p.instance(), "/",
+                                    p.process(), " (pid ", p.pid(), ")");
+        if (p.address().empty()) {
+          t.warnings.push_back(Cat(who, " has not registered: its ",
+                                   p.sessions(), " sessions are not listed"));
+          continue;
+        }
         auto stub = proto::AGate::NewStub(MakeChannel(p.address()));
         grpc::ClientContext ctx;
         ctx.set_deadline(DeadlineIn(kDeadlineMs));
         proto::SessionsReply reply;
         grpc::Status s = stub->ListSessions(&ctx, proto::Empty(), &reply);
-        if (!s.ok()) continue;  // it may have just ended
+        if (!s.ok()) {  // hung, or it just ended
+          t.warnings.push_back(Cat(who, " did not answer (", s.error_message(),
+                                   "): its ", p.sessions(),
+                                   " sessions are not listed"));
+          continue;
+        }
         admin_table::AddSessionRows(p, reply, &t.table);
       }
     }

@@ -152,10 +152,11 @@ bool ProcessDirectory::Healthy(std::string* degraded) const {
   bool any = false;
   for (const auto& i : instances_) {
     const std::string& name = i.config->name;
-    int up = 0;
+    int up = 0, open = 0;  // open: may take a new session
     for (const auto& p : i.directory.processes()) {
       if (p.state() == proto::ProcessInfo::UP) {
         ++up;
+        open += !p.draining() && p.sessions() < p.max_sessions();
       } else if (degraded) {
         *degraded +=
             Cat(name, "/", p.process(), ": AGate process ",
@@ -171,6 +172,13 @@ bool ProcessDirectory::Healthy(std::string* degraded) const {
     } else if (up == 0) {
       if (degraded) *degraded += Cat(name, ": no live AGate process\n");
     } else {
+      // Drained or full, it still serves its sessions: degraded, not down
+      // (a balancer must keep sending them here).
+      if (open == 0 && degraded) {
+        *degraded += Cat(name,
+                         ": takes no new sessions (every live AGate process "
+                         "drained or full)\n");
+      }
       any = true;
     }
   }

@@ -170,6 +170,15 @@ TEST(Supervision, AHungAgateIsMarkedUnresponsiveAndGetsNoNewSessions) {
   EXPECT_EQ(timed_out.Header("x-its-steps"), "1");
   EXPECT_FALSE(timed_out.Header("x-its-agate").has_value())
       << *timed_out.Header("x-its-agate");
+  // The listing of sessions says whose it could not list.
+  auto listed =
+      RunProgram("itsadm", Cat("--config ", c->config_dir(), " sessions"));
+  EXPECT_EQ(listed.exit_code, 0) << listed.output;
+  EXPECT_NE(
+      listed.output.find(Cat("AGate process ", hung.instance, "/", hung.process,
+                             " (pid ", hung.pid, ") did not answer")),
+      std::string::npos)
+      << listed.output;
   EXPECT_TRUE(WaitFor(
       [&] {
         for (const auto& p : Admin(*c, "agates"))

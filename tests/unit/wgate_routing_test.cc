@@ -110,6 +110,22 @@ TEST_F(DirectoryTest, SilentManagerTakesNoNewSessions) {
       << "answers again";
 }
 
+// An instance whose live processes are all full (or drained) still serves
+// its sessions: health stays 200 and names it.
+TEST_F(DirectoryTest, AFullInstanceIsDegradedNotDown) {
+  Report(0, {{0, 10, proto::ProcessInfo::UP}, {1, 10, proto::ProcessInfo::UP}});
+  Report(1, {{0, 9, proto::ProcessInfo::UP}});
+  std::string degraded;
+  EXPECT_TRUE(directory_->Healthy(&degraded));
+  EXPECT_EQ(degraded,
+            "IT1: takes no new sessions (every live AGate process drained or "
+            "full)\n");
+  Report(0, {{0, 9, proto::ProcessInfo::UP}, {1, 10, proto::ProcessInfo::UP}});
+  degraded.clear();
+  EXPECT_TRUE(directory_->Healthy(&degraded));
+  EXPECT_EQ(degraded, "");
+}
+
 TEST_F(DirectoryTest, RoutesByOwnerAndRefusesWhatItCannotReach) {
   Report(0, {{0, 1, proto::ProcessInfo::UP}, {1, 1, proto::ProcessInfo::DOWN}});
   Gusid id{"IT1", "host", 0, (1u << 24) | 7, std::string(32, 'a')};
