@@ -62,9 +62,10 @@ absl::StatusOr<std::pair<pid_t, int>> Cluster::ResolveProcess(
     proto::Directory d;
     if (grpc::Status st = stub->GetDirectory(&ctx, proto::Empty(), &d);
         !st.ok()) {
-      return absl::UnavailableError(
+      // The launcher answered: no hint that the cluster may be missing.
+      return absl::FailedPreconditionError(
           Cat("the Mapping Manager of ", instance,
-              " does not answer: ", st.error_message()));
+              " does not answer (hung or restarting?): ", st.error_message()));
     }
     for (const auto& p : d.processes()) {
       if (p.process() != process || p.state() == proto::ProcessInfo::DOWN ||
@@ -85,7 +86,10 @@ absl::StatusOr<std::pair<pid_t, int>> Cluster::ResolveProcess(
   for (const auto& c : children_) {
     if (c->info.name == target) {
       if (c->info.pid <= 0 || c->pidfd < 0) {
-        return absl::UnavailableError(Cat(target, " is not running"));
+        return absl::FailedPreconditionError(
+            Cat(target,
+                " is not running (restarting, or given up: itsadm "
+                "processes)"));
       }
       return std::make_pair(c->info.pid, ::fcntl(c->pidfd, F_DUPFD_CLOEXEC, 0));
     }
