@@ -103,7 +103,7 @@ int main(int argc, char** argv) {
       loop, r3.empty() ? config.r3_advertise : r3, its::agate::R3Failure,
       std::chrono::milliseconds(
           static_cast<int64_t>(config.agate_r3_timeout_s * 1000)));
-  its::agate::StreamR3Link r3link(r3client, loop);
+  its::agate::StreamR3Link r3link(r3client);
   its::agate::AGateProcess process(
       options, clock,
       [&loop](std::function<void()> fn) { loop.Defer(std::move(fn)); },

@@ -28,25 +28,20 @@ using R3Client = DialogClient<proto::R3, proto::R3Up, proto::R3Down>;
 // call (fault injection: a slow link to R/3).
 class StreamR3Link final : public R3Link {
  public:
-  StreamR3Link(DialogClient<proto::R3, proto::R3Up, proto::R3Down>& client,
-               GrpcLoop& loop)
-      : client_(client), loop_(loop) {}
+  explicit StreamR3Link(
+      DialogClient<proto::R3, proto::R3Up, proto::R3Down>& client)
+      : client_(client) {}
   void Call(proto::R3Request request, Done done) override {
     if (delay_.count() == 0) {
       client_.Call(std::move(request), std::move(done));
-      return;
+    } else {
+      client_.CallDelayed(delay_, std::move(request), std::move(done));
     }
-    auto call = std::make_shared<std::pair<proto::R3Request, Done>>(
-        std::move(request), std::move(done));
-    loop_.After(delay_, [this, call] {
-      client_.Call(std::move(call->first), std::move(call->second));
-    });
   }
   void set_delay(std::chrono::microseconds delay) { delay_ = delay; }
 
  private:
   DialogClient<proto::R3, proto::R3Up, proto::R3Down>& client_;
-  GrpcLoop& loop_;
   std::chrono::microseconds delay_{0};
 };
 

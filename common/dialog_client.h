@@ -100,6 +100,38 @@ class DialogClient {
     if (call_timeout_.count() > 0 && !sweep_armed_) ArmSweep();
   }
 
+  // Fault injection, a slow link: sends `request` after `delay`. Its
+  // deadline counts from now, as the caller waits from now: a delay beyond
+  // the call timeout fails it in time (kDeadline), unsent.
+  void CallDelayed(std::chrono::microseconds delay, Request request,
+                   Callback done) {
+    loop_.thread().Check();
+    uint64_t id = next_id_++;
+    request.set_id(id);
+    // Generation 0 is no stream's: a stream that breaks meanwhile does not
+    // fail a call that was never on it.
+    pending_.emplace(
+        id, Pending{0, std::chrono::steady_clock::now(), std::move(done)});
+    if (call_timeout_.count() > 0 && !sweep_armed_) ArmSweep();
+    auto held = std::make_shared<Request>(std::move(request));
+    std::weak_ptr<bool> alive = alive_;
+    loop_.After(delay, [this, alive, id, held] {
+      if (!alive.lock()) return;
+      auto it = pending_.find(id);
+      if (it == pending_.end()) return;  // failed by its deadline meanwhile
+      if (!stream_) Connect();
+      const size_t bytes = WireSizeHint(*held);
+      if (stream_ &&
+          stream_->Send([&](Up& up) { up.add_requests()->Swap(held.get()); },
+                        bytes)) {
+        it->second.generation = generation_;
+        return;
+      }
+      Fail(id, std::move(it->second.done), Failure::kConnectionLost);
+      pending_.erase(it);
+    });
+  }
+
  private:
   using Stream = AsyncClientStream<Up, Down>;
   struct Pending {

@@ -383,6 +383,32 @@ TEST(Supervision, ASlotRestartedByANewManagerRunGetsTheNextIncarnation) {
   EXPECT_EQ(slot().value("incarnation", 0), 2) << slot().dump();
 }
 
+// A link delay is part of the R/3 call: one longer than r3_timeout_s ends
+// in the R/3 timeout at r3_timeout_s, as a slow link would, not when the
+// delay is over.
+TEST(Supervision, AnInjectedR3DelayCountsAgainstTheR3Timeout) {
+  auto c = StartCluster([](toml::table& t) {
+    t["wgate"].as_table()->insert_or_assign("step_timeout_s", 10.0);
+    if (!t.contains("agate")) t.insert("agate", toml::table{});
+    t["agate"].as_table()->insert_or_assign("r3_timeout_s", 0.5);
+  });
+  ASSERT_NE(c, nullptr);
+  Browser b(c->url());
+  ASSERT_EQ(b.Get(StartUrl("webgui", "DEMO", "&~transaction=FB03")).status,
+            200);
+  auto delay = RunProgram("itsadm", Cat("--config ", c->config_dir(),
+                                        " fault delay agate-\\>r3 5s"));
+  ASSERT_EQ(delay.exit_code, 0) << delay.output;
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = b.Get(Step("webgui", "~okcode=/00&RF05L-BELNR=1"));
+  double s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+          .count();
+  EXPECT_EQ(r.status, 504) << r.body;
+  EXPECT_NE(r.body.find("R/3"), std::string::npos) << r.body;
+  EXPECT_LT(s, 4.0) << "answered when the delay was over, not at the timeout";
+}
+
 TEST(Supervision, ItsadmFaultFromTheCommandLine) {
   auto c = StartCluster();
   ASSERT_NE(c, nullptr);
