@@ -151,7 +151,8 @@ int main(int argc, char** argv) {
       ->needs(stage);
   app.add_option("--graceful-stop", graceful,
                  "at the end, running journeys get this long to finish; then "
-                 "they are logged off, unless they abandon (default: the "
+                 "they are logged off (at most 5 s more), unless they abandon "
+                 "(default: the "
                  "scenario's, else 10s)")
       ->check(duration(1, 0, 3600, &o.graceful_stop_s));
   double think_s = -1;
