@@ -1,5 +1,7 @@
 #include "clients/page_check.h"
 
+#include <algorithm>
+
 #include "absl/status/status.h"
 #include "common/params.h"
 #include "common/strings.h"
@@ -17,6 +19,17 @@ std::string_view ErrorMessage(std::string_view body) {
   p += kMarker.size();
   size_t e = body.find("</div>", p);
   return body.substr(p, e == std::string_view::npos ? 0 : e - p);
+}
+
+// The title of an ITS message page (common/pages.cc MessagePage: the wgate's
+// and agate's refusals, "Session lost", R/3 timeouts), "" for a screen.
+std::string_view MessageTitle(std::string_view body) {
+  constexpr std::string_view kEnd = "</h1><p id=\"its-message\">";
+  size_t e = body.find(kEnd);
+  if (e == std::string_view::npos) return {};
+  size_t b = body.rfind("<h1>", e);
+  if (b == std::string_view::npos) return {};
+  return body.substr(b + 4, std::min<size_t>(e - b - 4, 80));
 }
 
 // The user the page's footer names ("<footer>User NAME &middot; ...").
@@ -140,6 +153,9 @@ std::string CheckPage(const StepDef& step, int status, std::string_view body,
       return "locked by another user";
     return "R/3 error message";
   }
+  // A refusal page says why (a few fixed titles: "Session lost", ...).
+  if (std::string_view t = MessageTitle(body); !t.empty())
+    return Cat("page \"", t, "\"");
   if (!step.screen_marker.empty() &&
       body.find(step.screen_marker) == std::string_view::npos)
     return Cat("screen is not ", step.expect_screen);

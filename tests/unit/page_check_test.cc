@@ -42,6 +42,14 @@ TEST(PageCheckTest, ItsErrorPagesByKind) {
             "no free capacity");
   EXPECT_EQ(CheckPage(step, 200, "<h1>Log On to webgui</h1>", "X"),
             "logon page instead of a screen");
+  // Any other refusal page by its title, not as a missing screen.
+  step.expect_screen = "PA30/2000";
+  step.screen_marker = *ScreenMarker(step.expect_screen);
+  EXPECT_EQ(CheckPage(step, 400,
+                      "<h1>Session lost</h1><p id=\"its-message\">The AGate "
+                      "process that held this session ended</p>",
+                      "X"),
+            "page \"Session lost\"");
 }
 
 TEST(PageCheckTest, AnotherUsersPageIsAlwaysAnError) {
