@@ -1,6 +1,7 @@
 #include "common/toml_parse.h"
 
 #include <map>
+#include <set>
 #include <vector>
 
 #include "common/strings.h"
@@ -19,11 +20,17 @@ class ValueScanner {
   void Feed(std::string_view s) {
     size_t i = 0;
     while (i < s.size()) {
-      if (!multiline_.empty()) {
-        size_t end = s.find(multiline_, i);
-        if (end == std::string_view::npos) return;
-        i = end + 3;
-        multiline_.clear();
+      if (!multiline_.empty()) {  // to its closing delimiter
+        if (multiline_[0] == '"' && s[i] == '\\') {
+          i += 2;  // an escape: \" does not close it
+          continue;
+        }
+        if (s.substr(i, 3) == multiline_) {
+          i += 3;
+          multiline_.clear();
+          continue;
+        }
+        ++i;
         continue;
       }
       char c = s[i];
@@ -52,37 +59,47 @@ class ValueScanner {
   std::string multiline_;  // the closing delimiter while inside one
 };
 
-// The key at the start of `t` (stripped): bare or quoted parts joined by
-// dots, as written; "" if `t` does not begin with one.
-std::string LeadingKey(std::string_view t, size_t* end) {
-  std::string key;
+// The key at the start of `t`: its dotted parts, quotes taken off as the
+// configuration errors name keys ("a".b -> a, b); none if `t` does not begin
+// with one. `*end`: where the key ends.
+std::vector<std::string> LeadingKey(std::string_view t, size_t* end) {
+  std::vector<std::string> parts;
   size_t i = 0;
   for (;;) {
     while (i < t.size() && (t[i] == ' ' || t[i] == '\t')) ++i;
-    size_t start = i;
+    std::string part;
     if (i < t.size() && (t[i] == '"' || t[i] == '\'')) {
-      char q = t[i];
-      size_t close = t.find(q, i + 1);
-      if (close == std::string_view::npos) break;
-      i = close + 1;
+      const char q = t[i++];
+      while (i < t.size() && t[i] != q) {
+        if (q == '"' && t[i] == '\\' && i + 1 < t.size()) ++i;
+        part += t[i++];
+      }
+      if (i >= t.size()) break;  // unterminated
+      ++i;
     } else {
+      size_t start = i;
       while (i < t.size() && IsBareKeyChar(t[i])) ++i;
+      if (i == start) break;
+      part = std::string(t.substr(start, i - start));
     }
-    if (i == start) break;
-    key += t.substr(start, i - start);
+    parts.push_back(std::move(part));
     size_t j = i;
     while (j < t.size() && (t[j] == ' ' || t[j] == '\t')) ++j;
     if (j < t.size() && t[j] == '.') {
-      key += '.';
       i = j + 1;
       continue;
     }
     i = j;
     break;
   }
-  if (!key.empty() && key.back() == '.') key.pop_back();
   *end = i;
-  return key;
+  return parts;
+}
+
+std::string Dotted(const std::vector<std::string>& parts) {
+  std::string out;
+  for (const std::string& p : parts) Append(&out, out.empty() ? "" : ".", p);
+  return out;
 }
 
 }  // namespace
@@ -90,9 +107,15 @@ std::string LeadingKey(std::string_view t, size_t* end) {
 std::string TomlKeyAt(std::string_view content, int line) {
   std::vector<std::string_view> lines = Split(content, '\n');
   if (line < 1 || line > static_cast<int>(lines.size())) return "";
-  std::string table;                // "wgate.", "agate_instance[1].", ""
-  std::map<std::string, int> seen;  // [[name]] headers so far
-  std::string key;                  // the setting whose value is open
+  // The current table as the errors name it: "wgate.",
+  // "transaction[1].screen[0].", "".
+  std::string table;
+  // Arrays of tables by their dotted name ("transaction.screen"), and how
+  // many elements each array has so far, by its resolved name
+  // ("transaction[1].screen"): an element of a parent starts its own count.
+  std::set<std::string> arrays;
+  std::map<std::string, int> elements;
+  std::string key;  // the setting whose value is open
   ValueScanner value;
   for (int n = 1; n <= line; ++n) {
     std::string_view text = lines[n - 1];
@@ -109,15 +132,27 @@ std::string TomlKeyAt(std::string_view content, int line) {
     }
     if (t[0] == '[') {  // a table header
       if (n == line) return "";
-      bool array = t.size() > 1 && t[1] == '[';
+      const bool array = t.size() > 1 && t[1] == '[';
       size_t end;
-      std::string name = LeadingKey(t.substr(array ? 2 : 1), &end);
-      table = name.empty() ? "" : name + ".";
-      if (array && !name.empty()) table = Cat(name, "[", seen[name]++, "].");
+      std::vector<std::string> parts =
+          LeadingKey(t.substr(array ? 2 : 1), &end);
+      std::string raw, resolved;
+      for (size_t k = 0; k < parts.size(); ++k) {
+        Append(&raw, k == 0 ? "" : ".", parts[k]);
+        Append(&resolved, k == 0 ? "" : ".", parts[k]);
+        if (k + 1 < parts.size()) {  // a parent: its current element
+          if (arrays.count(raw) && elements[resolved] > 0)
+            Append(&resolved, "[", elements[resolved] - 1, "]");
+        } else if (array) {
+          arrays.insert(raw);
+          Append(&resolved, "[", elements[resolved]++, "]");
+        }
+      }
+      table = resolved.empty() ? "" : resolved + ".";
       continue;
     }
     size_t end;
-    key = LeadingKey(t, &end);
+    key = Dotted(LeadingKey(t, &end));
     if (n == line) return key.empty() ? "" : table + key;
     size_t eq = t.find('=', end);
     if (eq != std::string_view::npos) value.Feed(t.substr(eq + 1));

@@ -28,7 +28,7 @@ TEST(TomlKeyAt, NamesTheSettingOfALine) {
   EXPECT_EQ(TomlKeyAt(kText, 2), "time_scale");
   EXPECT_EQ(TomlKeyAt(kText, 3), "");  // a table header
   EXPECT_EQ(TomlKeyAt(kText, 4), "wgate.max_body");
-  EXPECT_EQ(TomlKeyAt(kText, 5), "wgate.\"quoted.key\".part");
+  EXPECT_EQ(TomlKeyAt(kText, 5), "wgate.quoted.key.part");
   EXPECT_EQ(TomlKeyAt(kText, 7), "agate_instance[0].name");
   EXPECT_EQ(TomlKeyAt(kText, 9), "agate_instance[1].hosts");
   EXPECT_EQ(TomlKeyAt(kText, 10), "agate_instance[1].hosts");
@@ -39,6 +39,38 @@ TEST(TomlKeyAt, NamesTheSettingOfALine) {
   EXPECT_EQ(TomlKeyAt(kText, 17), "");
   EXPECT_EQ(TomlKeyAt(kText, 0), "");
   EXPECT_EQ(TomlKeyAt(kText, 99), "");
+}
+
+// Nested arrays of tables, as r3/transactions.toml and itsload scenarios
+// have them: named as their readers name them.
+TEST(TomlKeyAt, NestedArraysOfTablesCountPerParent) {
+  constexpr char kText[] =
+      "[[transaction]]\n"               // 1
+      "code = \"FB03\"\n"               // 2
+      "[[transaction.screen]]\n"        // 3
+      "title = \"a\"\n"                 // 4
+      "[[transaction]]\n"               // 5
+      "code = \"PA30\"\n"               // 6
+      "[[transaction.screen]]\n"        // 7
+      "title = \"b\"\n"                 // 8
+      "[[transaction.screen]]\n"        // 9
+      "title = \"c\"\n"                 // 10
+      "[[transaction.screen.on]]\n"     // 11
+      "okcode = \"UPD\"\n"              // 12
+      "[transaction.extra]\n"           // 13
+      "x = 1\n"                         // 14
+      "\"a\\\"b\" = \"\"\"x\\\"\"\"\"\n"  // 15: "a\"b" = """x\""""
+      "y = 2\n";                        // 16
+  ASSERT_TRUE(ParseToml(kText, "t.toml").ok()) << "the text is valid TOML";
+  EXPECT_EQ(TomlKeyAt(kText, 2), "transaction[0].code");
+  EXPECT_EQ(TomlKeyAt(kText, 4), "transaction[0].screen[0].title");
+  EXPECT_EQ(TomlKeyAt(kText, 6), "transaction[1].code");
+  EXPECT_EQ(TomlKeyAt(kText, 8), "transaction[1].screen[0].title");
+  EXPECT_EQ(TomlKeyAt(kText, 10), "transaction[1].screen[1].title");
+  EXPECT_EQ(TomlKeyAt(kText, 12), "transaction[1].screen[1].on[0].okcode");
+  EXPECT_EQ(TomlKeyAt(kText, 14), "transaction[1].extra.x");
+  EXPECT_EQ(TomlKeyAt(kText, 15), "transaction[1].extra.a\"b");
+  EXPECT_EQ(TomlKeyAt(kText, 16), "transaction[1].extra.y");
 }
 
 TEST(ParseToml, ASyntaxErrorNamesFileLineAndKey) {
