@@ -82,6 +82,12 @@ class AGateProcess {
   };
   SpanRef BeginSpan(proto::AGateRequest& req);
   void EndSpan(SpanRef ref, const proto::AGateResponse& resp);
+
+  // A new session whose answer found no stream back to its wgate (it
+  // crashed, or the stream broke, while the logon ran): nobody can ever
+  // present its ID, so it is logged off now instead of holding its R/3
+  // session and locks until ~timeout. `session_public`: the response's.
+  void EndUnclaimed(const std::string& session_public);
   proto::TraceReply Trace(const proto::TraceQuery& query) const;
 
   proto::SessionsReply ListSessions() const;

@@ -1,7 +1,6 @@
 #include "agate/agate_server.h"
 
 #include "common/async_stream.h"
-#include "common/gusid.h"
 #include "common/log.h"
 #include "common/wire_size.h"
 
@@ -30,11 +29,10 @@ void AGateServer::Start() {
                         bytes)) {
                   return;
                 }
-                // The wgate that asked is gone (it crashed, or the stream
-                // broke): a session just made can never get its cookie to
-                // a browser, so it ends now instead of holding its R/3
-                // session and locks until ~timeout.
-                if (!resp.set_session().empty()) EndUnclaimed(resp);
+                if (resp.outcome() == proto::SESSION_STARTED ||
+                    resp.outcome() == proto::SERVICE_RESTARTED) {
+                  process_.EndUnclaimed(resp.session_public());
+                }
               });
         }
       });
@@ -59,18 +57,6 @@ void AGateServer::Start() {
                             req.r3_seconds());
                return grpc::Status::OK;
              });
-}
-
-void AGateServer::EndUnclaimed(const proto::AGateResponse& made) {
-  auto id = ParseGusid(made.set_session());
-  spdlog::warn(
-      "the wgate that asked for new session {} is gone: logging it off",
-      id.ok() ? id->PublicId() : std::string("?"));
-  proto::AGateRequest end;
-  end.set_kind(proto::AGateRequest::TERMINATE);
-  end.set_session(made.set_session());
-  end.set_command(proto::LOGOFF);
-  process_.Handle(end, [](proto::AGateResponse&&) {});
 }
 
 }  // namespace its::agate

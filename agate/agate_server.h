@@ -27,9 +27,6 @@ class AGateServer {
   }
 
  private:
-  // Logs off the session `made` started, whose answer had nowhere to go.
-  void EndUnclaimed(const proto::AGateResponse& made);
-
   std::function<void(double)> link_delay_;
   proto::AGate::AsyncService service_;
   AGateProcess& process_;

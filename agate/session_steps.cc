@@ -70,6 +70,19 @@ proto::AGateResponse AGateProcess::EndPage(const SessionContext& s) const {
                  SispScriptFor(s, ids_, "SRV_ERROR"));
 }
 
+void AGateProcess::EndUnclaimed(const std::string& session_public) {
+  auto id = ParsePublicId(session_public);
+  if (!id.ok()) return;
+  auto it = table_.all().find(id->slot);
+  if (it == table_.all().end() || it->second.state != State::kActive) return;
+  spdlog::warn(
+      "new session {} has no stream back to the wgate that asked for it "
+      "(gone): logging it off",
+      session_public);
+  EndSession(it->second, State::kLoggedOff,
+             "nobody received the new session (its wgate is gone)");
+}
+
 bool AGateProcess::EndSession(SessionContext& s, State why,
                               const std::string& reason,
                               std::string_view client_ip, TraceId trace,

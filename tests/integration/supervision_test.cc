@@ -312,40 +312,57 @@ TEST(Supervision, ALogonWhoseWgateDiedMeanwhileLeavesNoR3SessionBehind) {
       first.Get(StartUrl("webgui", "DEMO", "&~agate_routing=IT1:1")).status,
       200);
   ASSERT_EQ(kill(pid, SIGSTOP), 0);
-  std::thread logon([url = c->url()] {
-    HttpClient http(url);
-    (void)http.Send("GET",
-                    StartUrl("ess", "LOAD00777",
-                             "&~agate_routing=IT1:1&~transaction=*PA30%"
-                             "20RP50G-PERNR=8888"),
-                    {}, "");  // no answer: its wgate dies
-  });
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  // Two logons, one with its session in a cookie, one in the URL
+  // (~cookies=0), each taking a lock.
+  const std::vector<std::pair<std::string, std::string>> logons = {
+      {"LOAD00777", "&~transaction=*PA30%20RP50G-PERNR=8888"},
+      {"LOAD00778", "&~cookies=0&~transaction=*PA30%20RP50G-PERNR=8889"}};
+  std::vector<std::thread> threads;
+  for (const auto& [user, extra] : logons) {
+    threads.emplace_back([url = c->url(), user, extra] {
+      HttpClient http(url);
+      (void)http.Send("GET",
+                      StartUrl("ess", user, "&~agate_routing=IT1:1" + extra),
+                      {}, "");  // no answer: its wgate dies
+    });
+  }
+  // Both were assigned to the stopped process (assignments count as its
+  // sessions), so their starts are in its socket.
+  auto assigned = [&] {
+    for (const auto& p : Admin(*c, "agates"))
+      if (p["pid"] == pid) return p["sessions"].get<int>();
+    return 0;
+  };
+  ASSERT_TRUE(WaitFor([&] { return assigned() == 3; }, 5000)) << assigned();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
   auto wgate = c->Find("wgate");
   ASSERT_TRUE(wgate.has_value());
   ASSERT_EQ(kill(wgate->pid, SIGKILL), 0);
   ASSERT_TRUE(c->WaitRunning("wgate", wgate->pid, 5000));
   kill(pid, SIGCONT);
-  logon.join();
+  for (auto& t : threads) t.join();
   auto held = [&] {
     int n = 0;
-    for (const auto& u : Admin(*c, "sm04")) n += u["user"] == "LOAD00777";
-    for (const auto& l : Admin(*c, "sm12")) n += l["user"] == "LOAD00777";
+    for (const auto& u : Admin(*c, "sm04"))
+      n += u["user"] == "LOAD00777" || u["user"] == "LOAD00778";
+    for (const auto& l : Admin(*c, "sm12"))
+      n += l["user"] == "LOAD00777" || l["user"] == "LOAD00778";
     return n;
   };
-  // The agate made the session (and R/3 its lock) once it ran again...
+  // The agate made the sessions (and R/3 their locks) once it ran again...
   auto access_log = [&] {
     std::ifstream in(Cat(c->config_dir(), "/logs/IT1/access.log"));
     return std::string(std::istreambuf_iterator<char>(in), {});
   };
   ASSERT_TRUE(WaitFor(
       [&] {
-        return access_log().find("new session of LOAD00777") !=
-               std::string::npos;
+        std::string log = access_log();
+        return log.find("new session of LOAD00777") != std::string::npos &&
+               log.find("new session of LOAD00778") != std::string::npos;
       },
       5000))
       << access_log();
-  // ... and, with nobody to give its cookie to, logged it off again.
+  // ... and, with nobody to give their IDs to, logged them off again.
   EXPECT_TRUE(WaitFor([&] { return held() == 0; }, 5000))
       << Admin(*c, "sm04").dump() << Admin(*c, "sm12").dump();
 }
