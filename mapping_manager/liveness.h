@@ -19,6 +19,11 @@ struct LivenessLimits {
   // never will (its request was lost with a broken stream, or the wgate gave
   // up): it stops counting as a session. Above the wgate's step timeout.
   std::chrono::milliseconds assignment_lost_after{35'000};
+  // A process that has not registered this long after its start is
+  // unresponsive (hung before it registered) and, restart_after later,
+  // restarted. Until then it counts as starting: a slow start (a sanitizer
+  // build on a busy machine) makes no other process start.
+  std::chrono::milliseconds registration_grace{10'000};
 };
 
 // Assignments a process has not received yet (they count as its sessions
@@ -69,6 +74,19 @@ inline Liveness JudgeLiveness(std::chrono::steady_clock::time_point last_report,
   if (silent < unresponsive) return Liveness::kResponsive;
   if (limits.restart_after.count() > 0 &&
       silent >= unresponsive + limits.restart_after) {
+    return Liveness::kRestart;
+  }
+  return Liveness::kUnresponsive;
+}
+
+// The same for a process that has not registered since `started`.
+inline Liveness JudgeStart(std::chrono::steady_clock::time_point started,
+                           std::chrono::steady_clock::time_point now,
+                           const LivenessLimits& limits) {
+  auto waited = now - started;
+  if (waited < limits.registration_grace) return Liveness::kResponsive;
+  if (limits.restart_after.count() > 0 &&
+      waited >= limits.registration_grace + limits.restart_after) {
     return Liveness::kRestart;
   }
   return Liveness::kUnresponsive;

@@ -254,14 +254,19 @@ void MappingManager::Tick() {
   bool changed = false;
   for (size_t i = 0; i < slots_.size(); ++i) {
     Slot& s = slots_[i];
-    // A process still starting is judged from its start: not registered
-    // within the report limit, it is as unresponsive as a silent one.
+    // A process this manager started that has not registered yet is judged
+    // from its start (s.last_report) by the registration grace; adopted ones
+    // by EndRecovery, then as silent ones.
+    const bool unregistered = !s.adopted && s.address.empty() &&
+                              (s.state == proto::ProcessInfo::STARTING ||
+                               s.state == proto::ProcessInfo::UNRESPONSIVE);
     const bool starting = s.state == proto::ProcessInfo::STARTING;
     bool live = s.state == proto::ProcessInfo::UP ||
                 s.state == proto::ProcessInfo::UNRESPONSIVE ||
-                (starting && !s.adopted);  // adopted: EndRecovery judges
+                (starting && !s.adopted);
     if (!live || s.killed_unresponsive) continue;
-    switch (JudgeLiveness(s.last_report, now, liveness_)) {
+    switch (unregistered ? JudgeStart(s.last_report, now, liveness_)
+                         : JudgeLiveness(s.last_report, now, liveness_)) {
       case Liveness::kResponsive:
         break;
       case Liveness::kUnresponsive:

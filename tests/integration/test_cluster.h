@@ -36,16 +36,18 @@ inline std::string ClusterBinDir() {
   return dir != nullptr && *dir != '\0' ? dir : ITS_BIN_DIR;
 }
 
+// `bin_dir`: the programs to run instead of ClusterBinDir()'s.
 inline std::unique_ptr<launcher::Cluster> StartCluster(
     std::function<void(toml::table&)> edit = nullptr,
-    std::vector<std::pair<std::string, std::string>> files = {}) {
+    std::vector<std::pair<std::string, std::string>> files = {},
+    std::string bin_dir = "") {
   static int counter = 0;
   launcher::Options o;
   o.config_dir = std::string(ITS_SOURCE_DIR) + "/deploy/config";
   o.run_dir = Cat(std::filesystem::temp_directory_path().string(), "/its-test-",
                   getpid(), "-", ++counter);
   std::filesystem::remove_all(o.run_dir);
-  o.bin_dir = ClusterBinDir();
+  o.bin_dir = bin_dir.empty() ? ClusterBinDir() : bin_dir;
   o.ephemeral_ports = true;
   o.remove_run_dir =
       getenv("ITS_KEEP_TEST_RUNS") == nullptr;  // set it to look at the logs

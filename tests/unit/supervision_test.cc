@@ -96,6 +96,23 @@ TEST(UnconfirmedStarts, ReportedStartsConfirmTheOldestLostOnesExpire) {
   EXPECT_EQ(u.count(), 1);
 }
 
+TEST(Liveness, AStartThatDoesNotRegisterIsUnresponsiveAfterItsGrace) {
+  mm::LivenessLimits l;  // 10 s to register, restart after 60 s more
+  TimePoint started{};
+  EXPECT_EQ(mm::JudgeStart(started, started + milliseconds(9999), l),
+            mm::Liveness::kResponsive)
+      << "a slow start is still a start";
+  EXPECT_EQ(mm::JudgeStart(started, started + seconds(10), l),
+            mm::Liveness::kUnresponsive);
+  EXPECT_EQ(mm::JudgeStart(started, started + milliseconds(69999), l),
+            mm::Liveness::kUnresponsive);
+  EXPECT_EQ(mm::JudgeStart(started, started + seconds(70), l),
+            mm::Liveness::kRestart);
+  l.restart_after = milliseconds(0);
+  EXPECT_EQ(mm::JudgeStart(started, started + std::chrono::hours(24), l),
+            mm::Liveness::kUnresponsive);
+}
+
 TEST(Liveness, ZeroRestartAfterNeverRestarts) {
   mm::LivenessLimits l;
   l.restart_after = milliseconds(0);
