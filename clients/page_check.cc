@@ -153,9 +153,12 @@ std::string CheckPage(const StepDef& step, int status, std::string_view body,
       return "locked by another user";
     return "R/3 error message";
   }
-  // A refusal page says why (a few fixed titles: "Session lost", ...).
-  if (std::string_view t = MessageTitle(body); !t.empty())
-    return Cat("page \"", t, "\"");
+  // Where a screen was expected, a refusal page says why (a few fixed
+  // titles: "Session lost", ...); a step may also expect such a page.
+  if (!step.screen_marker.empty()) {
+    if (std::string_view t = MessageTitle(body); !t.empty())
+      return Cat("page \"", t, "\"");
+  }
   if (!step.screen_marker.empty() &&
       body.find(step.screen_marker) == std::string_view::npos)
     return Cat("screen is not ", step.expect_screen);

@@ -66,6 +66,10 @@ class TableReader {
   absl::Status ReadCount(std::string_view key, T* out, int64_t min,
                          int64_t max) {
     known_.insert(std::string(key));
+    if (!std::in_range<T>(min) || !std::in_range<T>(max)) {  // a coding error
+      return absl::InternalError(
+          Cat(prefix_, key, ": range ", min, "..", max, " beyond its type"));
+    }
     const toml::node* node = table_.get(key);
     if (node == nullptr) return absl::OkStatus();
     if (!node->is_integer())

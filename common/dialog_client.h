@@ -117,13 +117,16 @@ class DialogClient {
     std::weak_ptr<bool> alive = alive_;
     loop_.After(delay, [this, alive, id, held] {
       if (!alive.lock()) return;
-      auto it = pending_.find(id);
-      if (it == pending_.end()) return;  // failed by its deadline meanwhile
+      if (!pending_.count(id)) return;  // failed by its deadline meanwhile
       if (!stream_) Connect();
       const size_t bytes = WireSizeHint(*held);
-      if (stream_ &&
+      const bool sent =
+          stream_ &&
           stream_->Send([&](Up& up) { up.add_requests()->Swap(held.get()); },
-                        bytes)) {
+                        bytes);
+      auto it = pending_.find(id);  // looked up again after Connect()
+      if (it == pending_.end()) return;
+      if (sent) {
         it->second.generation = generation_;
         return;
       }
@@ -156,7 +159,8 @@ class DialogClient {
     auto limit = std::chrono::steady_clock::now() - call_timeout_;
     for (auto it = pending_.begin(); it != pending_.end();) {
       if (it->second.sent <= limit) {
-        late_.insert(it->first);
+        // Its answer may still come (not for a delayed call never sent).
+        if (it->second.generation != 0) late_.insert(it->first);
         Fail(it->first, std::move(it->second.done), Failure::kDeadline);
         it = pending_.erase(it);
       } else {

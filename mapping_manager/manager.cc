@@ -113,6 +113,7 @@ grpc::Status MappingManager::Register(const proto::RegisterRequest& req) {
         "line said {}",
         config_.name, i, s.pid, req.incarnation(), s.incarnation);
     s.incarnation = req.incarnation() & 0xff;
+    SaveIncarnations();
   }
   s.address = req.address();
   s.metrics_address = req.metrics_address();

@@ -174,7 +174,7 @@ bool ProcessDirectory::Healthy(std::string* degraded) const {
     } else {
       // Drained or full, it still serves its sessions: degraded, not down
       // (a balancer must keep sending them here).
-      if (open == 0 && degraded) {
+      if ((open == 0 || i.directory.draining()) && degraded) {
         *degraded += Cat(name,
                          ": takes no new sessions (every live AGate process "
                          "drained or full)\n");

@@ -18,6 +18,13 @@ std::string SerializeHead(const Response& r, bool keep_alive) {
   out += Cat("Content-Length: ", r.body.size(), "\r\n");
   if (!r.content_type.empty())
     out += Cat("Content-Type: ", r.content_type, "\r\n");
+  // No HTML page of the wgate may be framed by another site's (the logon
+  // form, refusal and HTTP error pages included: no clickjacking), unless
+  // the response says otherwise.
+  bool csp = false;
+  for (const auto& h : r.headers) csp |= h.first == "Content-Security-Policy";
+  if (!csp && r.content_type.starts_with("text/html"))
+    out += "Content-Security-Policy: frame-ancestors 'self'\r\n";
   for (const auto& [n, v] : r.headers) {
     if (n.find_first_of("\r\n:") != std::string::npos ||
         v.find_first_of("\r\n") != std::string::npos) {

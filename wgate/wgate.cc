@@ -145,14 +145,6 @@ void WGate::CallAgate(const std::string& address, proto::AGateRequest req,
 
 void WGate::Reply(Respond& respond, http::Response r) {
   ++metrics_.by_status[r.status];
-  // No page of the wgate may be framed by another site's (the logon form
-  // and refusal pages included: no clickjacking).
-  if (r.content_type.starts_with("text/html") &&
-      std::none_of(r.headers.begin(), r.headers.end(), [](const auto& h) {
-        return h.first == "Content-Security-Policy";
-      })) {
-    r.AddHeader("Content-Security-Policy", "frame-ancestors 'self'");
-  }
   respond(std::move(r));
 }
 

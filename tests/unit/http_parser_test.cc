@@ -105,5 +105,25 @@ TEST(HttpResponse, HeadersWithCrLfAreNeverSent) {
   EXPECT_NE(head.find("Connection: keep-alive"), std::string::npos);
 }
 
+// Every HTML page refuses other sites' frames (clickjacking); a response
+// that sets its own policy keeps it, and JSON needs none.
+TEST(HttpResponse, HtmlPagesRefuseForeignFramesUnlessTheySayOtherwise) {
+  Response html;
+  html.status = 400;
+  std::string head = SerializeHead(html, true);
+  EXPECT_NE(head.find("Content-Security-Policy: frame-ancestors 'self'\r\n"),
+            std::string::npos)
+      << head;
+  Response own;
+  own.AddHeader("Content-Security-Policy", "frame-ancestors *");
+  head = SerializeHead(own, true);
+  EXPECT_EQ(head.find("'self'"), std::string::npos) << head;
+  EXPECT_NE(head.find("frame-ancestors *"), std::string::npos) << head;
+  Response json;
+  json.content_type = "application/json";
+  EXPECT_EQ(SerializeHead(json, true).find("Content-Security-Policy"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace its::http

@@ -45,22 +45,22 @@ TEST(TomlKeyAt, NamesTheSettingOfALine) {
 // have them: named as their readers name them.
 TEST(TomlKeyAt, NestedArraysOfTablesCountPerParent) {
   constexpr char kText[] =
-      "[[transaction]]\n"               // 1
-      "code = \"FB03\"\n"               // 2
-      "[[transaction.screen]]\n"        // 3
-      "title = \"a\"\n"                 // 4
-      "[[transaction]]\n"               // 5
-      "code = \"PA30\"\n"               // 6
-      "[[transaction.screen]]\n"        // 7
-      "title = \"b\"\n"                 // 8
-      "[[transaction.screen]]\n"        // 9
-      "title = \"c\"\n"                 // 10
-      "[[transaction.screen.on]]\n"     // 11
-      "okcode = \"UPD\"\n"              // 12
-      "[transaction.extra]\n"           // 13
-      "x = 1\n"                         // 14
+      "[[transaction]]\n"                 // 1
+      "code = \"FB03\"\n"                 // 2
+      "[[transaction.screen]]\n"          // 3
+      "title = \"a\"\n"                   // 4
+      "[[transaction]]\n"                 // 5
+      "code = \"PA30\"\n"                 // 6
+      "[[transaction.screen]]\n"          // 7
+      "title = \"b\"\n"                   // 8
+      "[[transaction.screen]]\n"          // 9
+      "title = \"c\"\n"                   // 10
+      "[[transaction.screen.on]]\n"       // 11
+      "okcode = \"UPD\"\n"                // 12
+      "[transaction.extra]\n"             // 13
+      "x = 1\n"                           // 14
       "\"a\\\"b\" = \"\"\"x\\\"\"\"\"\n"  // 15: "a\"b" = """x\""""
-      "y = 2\n";                        // 16
+      "y = 2\n";                          // 16
   ASSERT_TRUE(ParseToml(kText, "t.toml").ok()) << "the text is valid TOML";
   EXPECT_EQ(TomlKeyAt(kText, 2), "transaction[0].code");
   EXPECT_EQ(TomlKeyAt(kText, 4), "transaction[0].screen[0].title");

@@ -124,6 +124,21 @@ TEST_F(DirectoryTest, AFullInstanceIsDegradedNotDown) {
   degraded.clear();
   EXPECT_TRUE(directory_->Healthy(&degraded));
   EXPECT_EQ(degraded, "");
+  // The whole instance drained (itsadm drain IT1), whatever its processes
+  // say.
+  proto::Directory drained;
+  drained.set_instance("IT1");
+  drained.set_draining(true);
+  auto* p = drained.add_processes();
+  p->set_instance("IT1");
+  p->set_pid(1000);
+  p->set_max_sessions(10);
+  p->set_state(proto::ProcessInfo::UP);
+  p->set_incarnation(1);
+  p->set_address("127.0.0.1:4000");
+  directory_->Update(0, drained, now_);
+  EXPECT_TRUE(directory_->Healthy(&degraded));
+  EXPECT_NE(degraded.find("IT1: takes no new sessions"), std::string::npos);
 }
 
 TEST_F(DirectoryTest, RoutesByOwnerAndRefusesWhatItCannotReach) {
