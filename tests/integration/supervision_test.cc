@@ -335,7 +335,10 @@ TEST(Supervision, ALogonWhoseWgateDiedMeanwhileLeavesNoR3SessionBehind) {
       {"DEMO", "LOAD00777", "&~transaction=*PA30%20RP50G-PERNR=8888"},
       {"DEMO2", "LOAD00778",
        "&~cookies=0&~transaction=*PA30%20RP50G-PERNR=8889"}};
-  for (const auto& [first_user, user, extra] : runs) {
+  for (const auto& run : runs) {
+    // Named copies: clang 14 cannot capture structured bindings.
+    const std::string first_user = std::get<0>(run), user = std::get<1>(run),
+                      extra = std::get<2>(run);
     SCOPED_TRACE(user);
     nlohmann::json agate;
     for (const auto& p : Admin(*c, "agates"))
@@ -376,7 +379,7 @@ TEST(Supervision, ALogonWhoseWgateDiedMeanwhileLeavesNoR3SessionBehind) {
         5000))
         << access_log();
     // ... and, with nobody to give its ID to, logged it off again.
-    auto held = [&, user = user] {
+    auto held = [&] {
       int n = 0;
       for (const auto& u : Admin(*c, "sm04")) n += u["user"] == user;
       for (const auto& l : Admin(*c, "sm12")) n += l["user"] == user;
