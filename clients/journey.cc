@@ -275,15 +275,30 @@ void Journeys::LogOffApart(const std::shared_ptr<VirtualUser>& vu,
                            VirtualUser::Pending why,
                            std::function<void(bool ok)> then) {
   // Not a step of the load: counted apart, so the figures stay the load's.
+  ++in_flight_;
+  vu->in_flight = true;
+  vu->pending = why;  // not a load request
+  SendLogoff(vu, std::move(then), kLogoffTries);
+}
+
+void Journeys::SendLogoff(const std::shared_ptr<VirtualUser>& vu,
+                          std::function<void(bool ok)> then, int tries_left) {
   std::string req =
       Cat("GET ", ServiceUrl(vu->journey->service),
           "?~okcode=%2Fnex HTTP/1.1\r\nHost: ", options_.host,
           "\r\nCookie: ", kSessionCookieName, "=", vu->cookie, "\r\n\r\n");
-  ++in_flight_;
-  vu->in_flight = true;
-  vu->pending = why;  // not a load request
-  vu->conn->Request(std::move(req), [this, vu, then = std::move(then)](
-                                        LoadConnection::Response& r) {
+  vu->conn->Request(std::move(req), [this, vu, then = std::move(then),
+                                     tries_left](LoadConnection::Response& r) {
+    if (r.status == 0 && tries_left > 1) {  // no wgate answered: again
+      // Still in flight meanwhile: the run's end counts it if it never
+      // gets through (AbandonInFlight).
+      vu->timer->expires_after(std::chrono::milliseconds(250));
+      vu->timer->async_wait(
+          [this, vu, then, tries_left](const asio::error_code& ec) {
+            if (!ec) SendLogoff(vu, then, tries_left - 1);
+          });
+      return;
+    }
     --in_flight_;
     vu->in_flight = false;
     then(r.status == 200 || r.status == 302);

@@ -107,9 +107,14 @@ class Journeys {
   // lock stays behind until ~timeout.
   void Fail(const std::shared_ptr<VirtualUser>& vu);
   // Sends /nex for `vu`'s session outside the load's figures; `then(ok)`
-  // when it is answered (ok: the session ended).
+  // when it is answered (ok: the session ended). A logoff that reaches no
+  // wgate (refused, closed: one restarting after a crash, whose sessions
+  // live on) is tried again every 250 ms, at most kLogoffTries times.
   void LogOffApart(const std::shared_ptr<VirtualUser>& vu,
                    VirtualUser::Pending why, std::function<void(bool ok)> then);
+  static constexpr int kLogoffTries = 20;
+  void SendLogoff(const std::shared_ptr<VirtualUser>& vu,
+                  std::function<void(bool ok)> then, int tries_left);
   // Ends `vu`'s journey at the run's end: logs it off unless it abandons.
   void Cut(const std::shared_ptr<VirtualUser>& vu);
   // `checks`: the step whose page checks apply (clients/page_check.h), or

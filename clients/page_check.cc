@@ -153,9 +153,11 @@ std::string CheckPage(const StepDef& step, int status, std::string_view body,
       return "locked by another user";
     return "R/3 error message";
   }
-  // Where a screen was expected, a refusal page says why (a few fixed
-  // titles: "Session lost", ...); a step may also expect such a page.
-  if (!step.screen_marker.empty()) {
+  // Where a screen was expected, or an error status came unasked, a
+  // refusal page says why (a few fixed titles: "Session lost", "Logon not
+  // possible", ...); a step may also expect such a page.
+  if (!step.screen_marker.empty() ||
+      (status >= 400 && step.expect_status == 0)) {
     if (std::string_view t = MessageTitle(body); !t.empty())
       return Cat("page \"", t, "\"");
   }

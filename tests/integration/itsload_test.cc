@@ -500,6 +500,38 @@ TEST(Itsload, AFailedJourneyLogsOffTheSessionTheServerKept) {
   EXPECT_TRUE(Admin(*c, "sm12").empty()) << Admin(*c, "sm12").dump();
 }
 
+// A wgate that crashes under load is restarted at once, and its sessions
+// live on: the journeys its crash failed are logged off once it is back,
+// not left with their locks until ~timeout.
+TEST(Itsload, JourneysAWgateCrashFailedAreLoggedOffWhenItIsBack) {
+  auto c = StartCluster();
+  ASSERT_NE(c, nullptr);
+  std::string dir = c->config_dir();
+  // Slow R/3 calls, so requests are in flight when the wgate dies.
+  proto::FaultRequest slow;
+  slow.set_action(proto::FaultRequest::DELAY);
+  slow.set_target("agate->r3");
+  slow.set_seconds(0.2);
+  proto::FaultReply reply;
+  ASSERT_TRUE(c->Fault(slow, &reply).ok());
+  ProgramRun r = ItsloadWithFault(
+      *c,
+      Cat(Scenario("ess-data.toml"), " --url ", c->url(),
+          " --users 8 --duration 2s --think 50ms --graceful-stop 3s --quiet "
+          "--report ",
+          dir, "/crash.json"),
+      std::chrono::milliseconds(900), proto::FaultRequest::KILL, "wgate", 0);
+  auto j = ReadJson(dir + "/crash.json");
+  const auto& journeys = j["journeys"];
+  EXPECT_GT(journeys["failed"].get<uint64_t>(), 0u) << r.output;
+  EXPECT_GT(journeys["logged_off_after_failure"].get<uint64_t>(), 0u)
+      << journeys.dump();
+  EXPECT_EQ(journeys["logoff_after_failure_failed"], 0) << journeys.dump();
+  EXPECT_TRUE(WaitFor([&] { return Admin(*c, "sm04").empty(); }, 5000))
+      << Admin(*c, "sm04").dump();
+  EXPECT_TRUE(Admin(*c, "sm12").empty()) << Admin(*c, "sm12").dump();
+}
+
 // Think times beyond the wgate's idle timeout: the server closes the kept-
 // alive connection between steps, and the next request goes out again on a
 // new one (as browsers do) instead of failing.

@@ -42,6 +42,19 @@ TEST(PageCheckTest, ItsErrorPagesByKind) {
             "no free capacity");
   EXPECT_EQ(CheckPage(step, 200, "<h1>Log On to webgui</h1>", "X"),
             "logon page instead of a screen");
+  // An error status nobody expected: its page's title says why.
+  EXPECT_EQ(CheckPage(step, 503,
+                      "<h1>Logon not possible</h1><p id=\"its-message\">"
+                      "Connection to the R/3 system broken</p>",
+                      "X"),
+            "page \"Logon not possible\"");
+  StepDef expects_it;
+  expects_it.expect_status = 503;
+  EXPECT_EQ(CheckPage(expects_it, 503,
+                      "<h1>Logon not possible</h1><p id=\"its-message\">"
+                      "Connection to the R/3 system broken</p>",
+                      "X"),
+            "");
   // Any other refusal page by its title, not as a missing screen.
   step.expect_screen = "PA30/2000";
   step.screen_marker = *ScreenMarker(step.expect_screen);
