@@ -38,7 +38,10 @@ void WGate::Terminator(http::Request& req, Respond respond) {
                  t->reasons[0]);
   }
   struct Tally {
-    size_t pending = 0, terminated = 0, missed = 0, rejected = 0;
+    // unanswered: the part of missed whose owner did not answer (hung or
+    // unreachable): it may still end the session when it runs again.
+    size_t pending = 0, terminated = 0, missed = 0, rejected = 0,
+           unanswered = 0;
     Respond respond;
   };
   auto tally = std::make_shared<Tally>();
@@ -49,7 +52,8 @@ void WGate::Terminator(http::Request& req, Respond respond) {
     http::Response r;
     r.content_type = "application/json";
     r.body = Cat("{\"terminated\":", t.terminated, ",\"missed\":", t.missed,
-                 ",\"rejected\":", t.rejected, "}\n");
+                 ",\"rejected\":", t.rejected, ",\"unanswered\":", t.unanswered,
+                 "}\n");
     r.AddHeader("Cache-Control", "no-store");
     Reply(t.respond, std::move(r));
   };
@@ -77,6 +81,11 @@ void WGate::Terminator(http::Request& req, Respond respond) {
             } else {
               ++tally->missed;
               ++metrics_.dsm_missed;
+              if (r.outcome() == proto::AGATE_TIMEOUT ||
+                  r.outcome() == proto::AGATE_UNREACHABLE) {
+                ++tally->unanswered;
+                ++metrics_.dsm_unanswered;
+              }
             }
             if (--tally->pending == 0) finish(*tally);
           });

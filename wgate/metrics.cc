@@ -74,8 +74,12 @@ std::string MetricsText(const Metrics& m, const ProcessDirectory& directory) {
           m.dsm_terminated);
   counter("its_dsm_missed_total",
           "Terminator targets that ended nothing (not the owner, already "
-          "ended, wrong token)",
+          "ended, wrong token, or no answer in time)",
           m.dsm_missed);
+  counter("its_dsm_unanswered_total",
+          "Of the missed: the owning process did not answer in time (hung or "
+          "unreachable; it may still end the session when it runs again)",
+          m.dsm_unanswered);
   counter("its_dsm_rejected_total",
           "Terminator targets refused: not this cluster's session URLs",
           m.dsm_rejected);

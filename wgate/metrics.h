@@ -34,6 +34,7 @@ struct Metrics {
   uint64_t dsm_terminated = 0;     // sessions it ended
   // Targets that reached no owner (naive routing, ended, wrong token).
   uint64_t dsm_missed = 0;
+  uint64_t dsm_unanswered = 0;  // of dsm_missed: the owner did not answer
   // Targets refused: not this cluster's session URLs.
   uint64_t dsm_rejected = 0;
   uint64_t portal_refused = 0;  // absolute or foreign launch URLs

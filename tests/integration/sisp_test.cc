@@ -1,5 +1,7 @@
 // SISP and the DSM Terminator over HTTP (docs/sisp-and-dsm.md), and the
 // naive-routing lab.
+#include <signal.h>
+
 #include <fstream>
 #include <regex>
 
@@ -131,6 +133,44 @@ TEST_F(Sisp, TerminatorEndsEveryListedSessionInBothFormats) {
   auto again =
       HttpGet(cluster_->url(), "/dsm/terminator?TermString=" + UrlEncode(list));
   EXPECT_EQ(nlohmann::json::parse(again->body)["terminated"], 0);
+}
+
+// A termination whose owner hangs: not confirmed in time, so "missed" — and
+// "unanswered", since it waits in the process's stream and ends the session
+// once the process runs again.
+TEST(SispHung, ATerminationToAHungProcessIsUnansweredAndStillEndsTheSession) {
+  auto c = StartCluster([](toml::table& t) {
+    t["wgate"].as_table()->insert_or_assign("step_timeout_s", 2.0);
+    if (!t.contains("agate")) t.insert("agate", toml::table{});
+    t["agate"].as_table()->insert_or_assign("r3_timeout_s", 1.0);
+  });
+  ASSERT_NE(c, nullptr);
+  Browser b(c->url());
+  HttpResult r = b.Get(StartUrl("ess", "LOAD00300", "&sapwp_active=1"));
+  ASSERT_EQ(r.status, 200);
+  Info info = SessInfoOf(r.body);
+  AgateId owner = ServedBy(r);
+  ASSERT_GT(owner.pid, 0);
+  ASSERT_EQ(kill(owner.pid, SIGSTOP), 0);
+  std::string list = UrlEncode(info.sess_url + "&~SAPSessionCmd=USR_ABORT");
+  auto t =
+      HttpGet(c->url(), "/dsm/terminator?TermString=" + UrlEncode(list), 10000);
+  kill(owner.pid, SIGCONT);
+  ASSERT_TRUE(t.ok());
+  auto counts = nlohmann::json::parse(t->body);
+  EXPECT_EQ(counts["terminated"], 0) << t->body;
+  EXPECT_EQ(counts["missed"], 1) << t->body;
+  EXPECT_EQ(counts["unanswered"], 1) << t->body;
+  EXPECT_TRUE(WaitFor(
+      [&] { return Count(Admin(*c, "sm04"), "user", "LOAD00300") == 0; }, 5000))
+      << Admin(*c, "sm04").dump();
+  // Ended now: a second termination misses it, answered.
+  auto again =
+      HttpGet(c->url(), "/dsm/terminator?TermString=" + UrlEncode(list));
+  ASSERT_TRUE(again.ok());
+  auto more = nlohmann::json::parse(again->body);
+  EXPECT_EQ(more["missed"], 1) << again->body;
+  EXPECT_EQ(more["unanswered"], 0) << again->body;
 }
 
 TEST_F(Sisp, HostileTerminatorInputIsCountedAndHarmless) {
