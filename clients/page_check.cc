@@ -153,17 +153,18 @@ std::string CheckPage(const StepDef& step, int status, std::string_view body,
       return "locked by another user";
     return "R/3 error message";
   }
-  // Where a screen was expected, or an error status came unasked, a
-  // refusal page says why (a few fixed titles: "Session lost", "Logon not
-  // possible", ...); a step may also expect such a page.
-  if (!step.screen_marker.empty() ||
-      (status >= 400 && step.expect_status == 0)) {
+  // Where an error status came unasked, or the expected screen is missing,
+  // a refusal page says why (a few fixed titles: "Session lost", "Logon not
+  // possible", ...); a step may also expect such a page. Looked for only
+  // then: a good page is not scanned for it.
+  const bool screen_missing =
+      !step.screen_marker.empty() &&
+      body.find(step.screen_marker) == std::string_view::npos;
+  if (screen_missing || (status >= 400 && step.expect_status == 0)) {
     if (std::string_view t = MessageTitle(body); !t.empty())
       return Cat("page \"", t, "\"");
   }
-  if (!step.screen_marker.empty() &&
-      body.find(step.screen_marker) == std::string_view::npos)
-    return Cat("screen is not ", step.expect_screen);
+  if (screen_missing) return Cat("screen is not ", step.expect_screen);
   for (const FieldCheck& f : step.expect_field) {
     std::string_view shown;
     if (!FieldValue(body, f, &shown))
