@@ -16,11 +16,13 @@ ITS_PACKAGES=(
 export CCACHE_BASEDIR="$ITS_ROOT"
 
 # What only the tests need: the browser tests, clang for the thread-safety
-# analysis (preset clang-tsa), clang-format for the formatting check,
+# analysis (preset clang-tsa) and, with its runtime libraries (libFuzzer,
+# the sanitizers; only recommended by clang), for the fuzz targets (preset
+# fuzz), clang-format for the formatting check,
 # HAProxy and ip/tc for the cluster across network namespaces
 # (deploy/hosts-up, ctest label hosts) and a real Prometheus
 # (tests/integration/prometheus_test.cc).
-ITS_TEST_PACKAGES=(chromium fonts-dejavu-core clang clang-format haproxy iproute2
+ITS_TEST_PACKAGES=(chromium fonts-dejavu-core clang libclang-rt-dev clang-format haproxy iproute2
   prometheus)
 
 its_log() { printf '%s\n' "$*" >&2; }
