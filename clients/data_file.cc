@@ -49,7 +49,8 @@ absl::StatusOr<DataFile> DataFile::Parse(std::string_view text,
     record.clear();
     for (;;) {  // one value, then a comma or the line's end
       std::string value;
-      if (text[i] == '"') {
+      // (i may be at the end: "a,b," ends in an empty value.)
+      if (i < text.size() && text[i] == '"') {
         const int quote_line = line;
         ++i;
         for (;;) {

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <set>
 
 #include "clients/scenario.h"
@@ -63,6 +64,15 @@ TEST(DataFileTest, CrlfBomBlankLinesAndNoFinalNewline) {
     EXPECT_THAT(Row(*d, 0), ElementsAre("A", "Walldorf"));
     EXPECT_THAT(Row(*d, 1), ElementsAre("B", "Berlin"));
   }
+  // A comma at the very end, no line end after it: an empty last value
+  // (the file's bytes end there; found by tests/fuzz/lines_fuzz.cc).
+  std::string text = "a,b\n1,";
+  auto exact = std::make_unique<char[]>(text.size());
+  std::copy(text.begin(), text.end(), exact.get());
+  auto comma =
+      DataFile::Parse(std::string_view(exact.get(), text.size()), "c.csv");
+  ASSERT_TRUE(comma.ok()) << comma.status();
+  EXPECT_THAT(Row(*comma, 0), ElementsAre("1", ""));
   // A quoted value keeps its CRLF.
   auto d = DataFile::Parse("a\r\n\"1\r\n2\"\r\n", "c.csv");
   ASSERT_TRUE(d.ok()) << d.status();
