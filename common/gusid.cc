@@ -12,6 +12,9 @@
 namespace its {
 namespace {
 
+// Lower-case hex only, as IDs are issued: one session, one spelling (an
+// upper-case alias would name the same session under another ID in logs
+// and admin tables).
 bool ParseHex(std::string_view s, size_t digits, uint32_t* out) {
   if (s.size() != digits) return false;
   uint32_t v = 0;
@@ -21,8 +24,6 @@ bool ParseHex(std::string_view s, size_t digits, uint32_t* out) {
       v |= c - '0';
     } else if (c >= 'a' && c <= 'f') {
       v |= c - 'a' + 10;
-    } else if (c >= 'A' && c <= 'F') {
-      v |= c - 'A' + 10;
     } else {
       return false;
     }

@@ -53,6 +53,12 @@ TEST(Gusid, RejectsForgedAndTruncated) {
                "IT1-A:host:0001.00000002.0123456789ABCDEF0123456789abcdef"),
            std::string(
                "IT1-A:host:0001.00000002.0123456789abcdef0123456789abcdeg"),
+           // upper-case hex: another spelling of the same ID (the fuzzer's
+           // find; tests/fuzz/text_fuzz.cc)
+           std::string(
+               "IT1-A:host:000A.00000002.0123456789abcdef0123456789abcdef"),
+           std::string(
+               "IT1-A:host:0001.0000000B.0123456789abcdef0123456789abcdef"),
            std::string("IT1-A:host:extra:0001.00000002."
                        "0123456789abcdef0123456789abcdef"),
            std::string(
