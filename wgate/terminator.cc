@@ -47,7 +47,9 @@ std::string ParseTarget(std::string_view url,
   if (!ParseQuery(rest.substr(q + 1), &p, 50).ok()) return "broken escaping";
   auto id = p.Get("~sessid");
   auto token = p.Get("~termtoken");
-  if (!id || !token || !ParsePublicId(*id).ok())
+  // An empty token can match no session's: rejected here rather than sent
+  // to an agate to refuse (found by tests/fuzz/http_request_fuzz.cc).
+  if (!id || !token || token->empty() || !ParsePublicId(*id).ok())
     return "no session ID or token";
   t->service = service;
   t->session = std::string(*id);

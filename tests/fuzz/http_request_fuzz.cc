@@ -1,7 +1,8 @@
 // The wgate's side of a hostile HTTP client: the bytes of a connection
 // through the request parser (llhttp) and what the wgate takes from each
 // request before any other process sees it — the endpoint of the path, the
-// URL parameters, the session cookie and its GUSID, a traceparent.
+// URL parameters, the session cookie and its GUSID, a traceparent, and what
+// the DSM Terminator takes from the parameters.
 //
 // Input: one byte that says how the bytes arrive (in pieces of 1..255 bytes,
 // or all at once for 0), then the bytes of the connection.
@@ -22,6 +23,7 @@
 #include "tests/fuzz/fuzz.h"
 #include "wgate/http.h"
 #include "wgate/router.h"
+#include "wgate/terminator.h"
 
 namespace its::fuzz {
 namespace {
@@ -96,6 +98,23 @@ void CheckRequest(const http::Request& r, const HttpLimits& limits) {
       FUZZ_CHECK(pub.ok() && pub->PublicId() == id->PublicId());
     }
     (void)ParseSessionCommand(url);
+    // The portal's DSM Terminator: only this cluster's sessions, never more
+    // than asked for, each a valid service and public ID with its token.
+    Params form;
+    if (ParseQuery(r.body, &form, limits.max_params).ok()) {
+      url.MergeFrom(form);
+      auto term = wgate::ParseTerminatorRequest(url, {"localhost:8080"}, 4);
+      if (term.ok()) {
+        FUZZ_CHECK(term->targets.size() <= 4);
+        for (const wgate::TerminationTarget& t : term->targets) {
+          FUZZ_CHECK_SAW(IsValidServiceName(t.service), t.service);
+          FUZZ_CHECK_SAW(ParsePublicId(t.session).ok(), t.session);
+          FUZZ_CHECK(!t.token.empty());
+          FUZZ_CHECK(t.command == proto::USR_ABORT ||
+                     t.command == proto::USR_LOGOFF);
+        }
+      }
+    }
   } else {
     FUZZ_CHECK(!parsed.message().empty());
   }

@@ -1,16 +1,18 @@
 // The small text formats that arrive from outside and are written back out:
 // URL encoding, HTML escaping, redirect targets, cookies, GUSIDs, trace IDs,
-// ~agate_routing. Each is checked against its own contract: what is decoded
-// encodes back, what is escaped is inert in HTML, what is accepted is the
-// canonical form the cluster itself writes.
+// ~agate_routing, ~transaction (deep links). Each is checked against its own
+// contract: what is decoded encodes back, what is escaped is inert in HTML,
+// what is accepted is the canonical form the cluster itself writes.
 //
 // Input: one byte choosing the function, then its argument.
+#include <set>
 #include <string>
 
 #include "common/gusid.h"
 #include "common/its_protocol.h"
 #include "common/params.h"
 #include "common/trace.h"
+#include "common/transaction_call.h"
 #include "tests/fuzz/fuzz.h"
 
 namespace its::fuzz {
@@ -126,13 +128,62 @@ void Routing(std::string_view s) {
   if (r->process) FUZZ_CHECK(*r->process >= 0 && *r->process <= 255);
 }
 
+// ~transaction as this cluster would write a parsed call: escaped so that
+// it parses back to the same call.
+std::string WriteCall(const TransactionCall& call) {
+  std::string out = call.execute ? "*" : "";
+  out += call.tcode;
+  auto piece = [&out, first = true](std::string_view name,
+                                    std::string_view v) mutable {
+    out += first ? ' ' : ';';
+    first = false;
+    out += name;
+    out += '=';
+    for (char c : v) {
+      if (c == ';' || c == '\\') out += '\\';
+      out += c;
+    }
+  };
+  for (const auto& field : call.fields) piece(field.first, field.second);
+  if (!call.okcode.empty()) piece("DYNP_OKCODE", call.okcode);
+  return out;
+}
+
+void Transaction(std::string_view s) {
+  auto call = ParseTransactionCall(s);
+  if (!call.ok()) {
+    FUZZ_CHECK_SAW(
+        std::string(call.status().message()).starts_with("~transaction"),
+        call.status().message());
+    return;
+  }
+  FUZZ_CHECK(!call->tcode.empty() && call->tcode.size() <= kMaxTcodeLength);
+  FUZZ_CHECK(call->fields.size() <= kMaxCallFields);
+  std::set<std::string> names;
+  for (const auto& [name, value] : call->fields) {
+    FUZZ_CHECK(!name.empty() && name.size() <= kMaxCallFieldName);
+    for (char c : name) FUZZ_CHECK(!(c >= 'a' && c <= 'z'));
+    FUZZ_CHECK(value.size() <= kMaxCallFieldValue);
+    for (unsigned char c : value) FUZZ_CHECK(c >= 0x20 && c != 0x7f);
+    FUZZ_CHECK_SAW(names.insert(name).second, name);
+  }
+  // Written back, it parses to the same call.
+  const std::string written = WriteCall(*call);
+  auto again = ParseTransactionCall(written);
+  FUZZ_CHECK_SAW(again.ok(), written + " | " + again.status().ToString());
+  FUZZ_CHECK_SAW(
+      again->tcode == call->tcode && again->execute == call->execute &&
+          again->fields == call->fields && again->okcode == call->okcode,
+      written);
+}
+
 }  // namespace
 }  // namespace its::fuzz
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace its::fuzz;
   Bytes in(data, size);
-  const size_t which = in.Below(7);
+  const size_t which = in.Below(8);
   const std::string_view s = in.Rest();
   switch (which) {
     case 0:
@@ -155,6 +206,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
     case 6:
       Routing(s);
+      break;
+    case 7:
+      Transaction(s);
       break;
   }
   return 0;

@@ -74,6 +74,8 @@ TEST(Terminator, OnlyThisClustersSessionUrlsAreTargets) {
       "/scripts/wgate/ess/?~sessid=" + UrlEncode(kId) +
           "&~termtoken=a&~SAPSessionCmd=RM_RF",
       "javascript:alert(1)",
+      "/scripts/wgate/ess/?~sessid=" + UrlEncode(kId) +
+          "&~termtoken=",  // an empty token matches no session's
   };
   std::string list;
   for (const auto& u : urls) list += UrlEncode(u) + "&";
