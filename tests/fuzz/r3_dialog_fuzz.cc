@@ -19,74 +19,20 @@
 #include <vector>
 
 #include "common/clock.h"
-#include "common/line_config.h"
-#include "common/profile.h"
-#include "r3_stub/r3_data.h"
 #include "r3_stub/r3_system.h"
-#include "r3_stub/timeouts.h"
 #include "tests/fuzz/fuzz.h"
+#include "tests/fuzz/r3_fixture.h"
 
 namespace its::fuzz {
 namespace {
 
-const std::string kR3 = std::string(ITS_SOURCE_DIR) + "/deploy/config/r3";
-
-std::string ReadOrDie(const std::string& path) {
-  auto text = ReadFile(path);
-  if (!text.ok()) {
-    std::fprintf(stderr, "%s\n", text.status().ToString().c_str());
-    std::abort();
-  }
-  return *text;
-}
-
-// Every quoted string of transactions.toml: the words the transactions
-// react to.
-std::vector<std::string> Words() {
-  const std::string text = ReadOrDie(kR3 + "/transactions.toml");
-  std::set<std::string> words = {"", "DEMO", "DEMO2", "LOAD00001", "welcome"};
-  for (size_t q = text.find('"'); q != std::string::npos;) {
-    size_t end = text.find('"', q + 1);
-    if (end == std::string::npos) break;
-    words.insert(text.substr(q + 1, end - q - 1));
-    q = text.find('"', end + 1);
-  }
-  return {words.begin(), words.end()};
-}
-
-// What every input starts from, read once.
-struct Shipped {
-  r3::MasterData data;
-  Profile profile;
-  r3::TimeoutSettings timeouts;
-  std::vector<std::string> words = Words();
-
-  static const Shipped& Get() {
-    static const Shipped* const shipped = [] {
-      auto data = r3::MasterData::Load(kR3);
-      auto profile = Profile::Parse(
-          "rdisp/tm_max_no = 4\nrdisp/max_alt_modes = 2\n"
-          "login/fails_to_user_lock = 3\nrdisp/plugin_auto_logout = 600\n"
-          "http/security_session_timeout = 900\n",
-          "DEFAULT.PFL");
-      FUZZ_CHECK(data.ok() && profile.ok());
-      auto timeouts = r3::TimeoutSettings::Load(
-          *profile, ReadOrDie(kR3 + "/sicf.toml"), "sicf.toml");
-      FUZZ_CHECK(timeouts.ok());
-      return new Shipped{std::move(*data), std::move(*profile),
-                         std::move(*timeouts)};
-    }();
-    return *shipped;
-  }
-};
-
 // One input's R/3 system: fresh, so that inputs do not depend on each other.
 struct World {
   FakeClock clock{1000 * kSimSecond};
-  const std::vector<std::string>& words = Shipped::Get().words;
+  const std::vector<std::string>& words = ShippedR3::Get().words;
   std::unique_ptr<r3::R3System> system = std::make_unique<r3::R3System>(
-      Shipped::Get().data, Shipped::Get().profile, Shipped::Get().timeouts,
-      clock);
+      ShippedR3::Get().data, ShippedR3::Get().profile,
+      ShippedR3::Get().timeouts, clock);
   std::vector<uint64_t> sessions;  // every ID R/3 gave out
 
   std::string Word(Bytes& in) {

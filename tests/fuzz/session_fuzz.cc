@@ -1,0 +1,461 @@
+// An AGate process and the R/3 stub in one program, under any sequence of
+// what wgates, R/3 and time can do to them: logons with any ITS parameters,
+// dialog steps and session commands for real, public, forged and ended
+// session IDs, R/3 answering late, timing out, breaking its connection,
+// ending sessions on its own, ~timeout and R/3's idle limits passing, and
+// new sessions whose answer found no wgate to take it. Fake time, fake
+// links, the real session logic on both sides.
+//
+// Properties:
+// - every request gets exactly one answer, and every message either side
+//   sends would parse at the other end (Protobuf strings must be UTF-8: one
+//   bad message breaks a dialog stream);
+// - whenever nothing is in flight, the R/3 sessions in SM04 are exactly the
+//   agate's live sessions' (nothing leaked, nothing the agate believes in
+//   that R/3 ended), and every lock in SM12 belongs to one of them;
+// - once time has run past every limit, no R/3 session and no lock is left.
+//
+// Input: one byte of options (work threads), then operations (Bytes).
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "agate/agate_process.h"
+#include "common/clock.h"
+#include "common/gusid.h"
+#include "common/its_protocol.h"
+#include "common/params.h"
+#include "common/service_file.h"
+#include "r3_stub/r3_system.h"
+#include "tests/fuzz/fuzz.h"
+#include "tests/fuzz/r3_fixture.h"
+
+namespace its::fuzz {
+namespace {
+
+template <typename Message>
+void CheckParses(const Message& m) {
+  Message copy;
+  FUZZ_CHECK_SAW(copy.ParseFromString(m.SerializeAsString()),
+                 m.ShortDebugString());
+}
+
+// The ITS parameters the agate reads, and the words of the transactions.
+std::vector<std::string> ParamNames() {
+  std::vector<std::string> names = {
+      "~login",       "~password",      "~client",         "~language",
+      "~transaction", "~timeout",       "~usertimeout",    "~okcode",
+      "~command",     "~sapsessioncmd", "~servicerestart", "~cookies",
+      "~exiturl",     "~agate_routing", "~passwd",         "SAPWP_ACTIVE"};
+  for (const std::string& w : ShippedR3::Get().words) {
+    if (!w.empty() && w.find('-') != std::string::npos) names.push_back(w);
+  }
+  return names;
+}
+
+const ServiceCatalog& Services() {
+  static const ServiceCatalog* const catalog = [] {
+    auto c = ServiceCatalog::Load(std::string(ITS_SOURCE_DIR) +
+                                  "/deploy/config/services");
+    FUZZ_CHECK(c.ok());
+    return new ServiceCatalog(std::move(*c));
+  }();
+  return *catalog;
+}
+
+// R/3 behind a link whose calls the input answers when it likes.
+class World final : public agate::R3Link {
+ public:
+  explicit World(int work_threads) {
+    agate::AGateOptions o;
+    o.instance = "IT1";
+    o.incarnation = 1;
+    o.max_sessions = 3;
+    o.work_threads = work_threads;
+    o.exit_url_hosts = {"portal.example"};
+    agate_.emplace(
+        o, clock_,
+        [this](std::function<void()> fn) {
+          deferred_.push_back(std::move(fn));
+        },
+        Services(), *this);
+  }
+
+  // agate::R3Link
+  void Call(proto::R3Request request, Done done) override {
+    CheckParses(request);
+    pending_.push_back({std::move(request), std::move(done)});
+  }
+
+  // A request from a wgate.
+  void Send(proto::AGateRequest req) {
+    CheckParses(req);
+    const size_t index = answers_.size();
+    answers_.push_back(0);
+    // Who may end a session: its holder (the full GUSID, from the cookie)
+    // or, by the public ID, whoever has the termination token of its page.
+    const bool by_public_id = !ParseGusid(req.session()).ok();
+    const bool issued_token = std::find(tokens_.begin(), tokens_.end(),
+                                        req.term_token()) != tokens_.end();
+    agate_->Handle(req, [this, index, by_public_id,
+                         issued_token](proto::AGateResponse&& r) {
+      FUZZ_CHECK(answers_[index]++ == 0);  // exactly once
+      CheckParses(r);
+      if (by_public_id && r.outcome() == proto::TERMINATED)
+        FUZZ_CHECK(issued_token);
+      if (!r.set_session().empty()) sessions_.push_back(r.set_session());
+      if (r.outcome() == proto::SESSION_STARTED ||
+          r.outcome() == proto::SERVICE_RESTARTED)
+        started_.push_back(r.session_public());
+      const std::string& body = r.body();
+      for (size_t at = body.find("~termtoken="); at != std::string::npos;
+           at = body.find("~termtoken=", at + 1)) {
+        size_t end = body.find_first_of("&\"'", at + 11);
+        tokens_.push_back(body.substr(at + 11, end - at - 11));
+      }
+    });
+  }
+
+  // R/3 takes the oldest call in flight and answers it (`in_time`), or
+  // answers after the agate gave up on it (a TIMEOUT now, the answer later).
+  void Answer(bool in_time) {
+    if (pending_.empty()) return;
+    Pending p = std::move(pending_.front());
+    pending_.pop_front();
+    proto::R3Response resp = Run(p.request);
+    if (in_time) {
+      p.done(resp);
+    } else {
+      proto::R3Response timeout =
+          agate::R3Failure(agate::R3Client::Failure::kDeadline);
+      p.done(timeout);
+      late_.push_back(std::move(resp));
+    }
+    PushEnded();
+  }
+  void DeliverLate() {
+    while (!late_.empty()) {
+      proto::R3Response r = std::move(late_.front());
+      late_.pop_front();
+      agate_->LateR3Answer(r);
+    }
+  }
+  // The R/3 stream breaks: calls in flight fail, R/3 ends the sessions
+  // logged on over it, answers still on their way are lost.
+  void BreakConnection() {
+    std::deque<Pending> failed;
+    failed.swap(pending_);
+    for (Pending& p : failed) {
+      proto::R3Response lost =
+          agate::R3Failure(agate::R3Client::Failure::kConnectionLost);
+      p.done(lost);
+    }
+    late_.clear();
+    r3_->EndOwnedBy(owner_);
+    ++owner_;
+    agate_->R3ConnectionLost();
+  }
+  void Pass(SimMicros d) {
+    clock_.Advance(d);
+    for (int i = 0; !r3_->Advance(); ++i) FUZZ_CHECK(i < 100000);
+    PushEnded();
+    for (int i = 0; !agate_->Tick(); ++i) FUZZ_CHECK(i < 100000);
+  }
+  void RunDeferred() {
+    for (int i = 0; !deferred_.empty(); ++i) {
+      FUZZ_CHECK(i < 1000000);
+      auto fn = std::move(deferred_.front());
+      deferred_.pop_front();
+      fn();
+    }
+  }
+  // Until nothing is in flight: every call answered, every late answer
+  // delivered, every deferred piece of work done.
+  void Settle() {
+    for (int i = 0; !pending_.empty() || !late_.empty() || !deferred_.empty();
+         ++i) {
+      FUZZ_CHECK(i < 100000);
+      RunDeferred();
+      while (!pending_.empty()) Answer(true);
+      DeliverLate();
+    }
+  }
+
+  void CheckAgreement() {
+    std::multiset<uint64_t> agate_r3;
+    const proto::SessionsReply sessions = agate_->ListSessions();
+    for (const auto& row : sessions.rows()) {
+      CheckParses(row);
+      if (row.r3_session() != 0) agate_r3.insert(row.r3_session());
+    }
+    std::multiset<uint64_t> sm04;
+    const proto::Sm04Reply users = r3_->UserSessions();
+    for (const auto& row : users.rows()) sm04.insert(row.session());
+    FUZZ_CHECK(agate_r3 == sm04);
+    const proto::Sm12Reply locks = r3_->Locks();
+    for (const auto& lock : locks.rows())
+      FUZZ_CHECK(sm04.count(lock.session()) == 1);
+  }
+  void CheckAllAnswered() {
+    for (int n : answers_) FUZZ_CHECK(n == 1);
+  }
+
+  agate::AGateProcess& agate() { return *agate_; }
+  r3::R3System& r3() { return *r3_; }
+  const std::vector<std::string>& sessions() const { return sessions_; }
+  const std::vector<std::string>& started() const { return started_; }
+  const std::vector<std::string>& tokens() const { return tokens_; }
+
+ private:
+  struct Pending {
+    proto::R3Request request;
+    Done done;
+  };
+
+  proto::R3Response Run(const proto::R3Request& req) {
+    int ms = 0;
+    proto::R3Response r;
+    if (req.has_logon()) {
+      r = r3_->Logon(req.logon(), &ms, owner_);
+    } else if (req.has_step()) {
+      r = r3_->Step(req.step(), &ms);
+    } else if (req.has_logoff()) {
+      r = r3_->Logoff(req.logoff());
+    } else {
+      FUZZ_CHECK_SAW(false, req.ShortDebugString());
+    }
+    r.set_id(req.id());
+    CheckParses(r);
+    return r;
+  }
+  // R/3 pushes the sessions it ended on its own.
+  void PushEnded() {
+    proto::R3Down down;
+    for (const auto& e : r3_->TakeEnded()) {
+      auto* ended = down.add_ended();
+      ended->set_session(e.session);
+      ended->set_reason(e.reason);
+    }
+    if (down.ended_size() > 0) {
+      CheckParses(down);
+      agate_->R3Ended(down);
+    }
+  }
+
+  FakeClock clock_{1000 * kSimSecond};
+  std::unique_ptr<r3::R3System> r3_ = std::make_unique<r3::R3System>(
+      ShippedR3::Get().data, ShippedR3::Get().profile,
+      ShippedR3::Get().timeouts, clock_);
+  uint32_t owner_ = 1;
+  std::deque<Pending> pending_;
+  std::deque<proto::R3Response> late_;
+  std::deque<std::function<void()>> deferred_;
+  std::optional<agate::AGateProcess> agate_;
+  std::vector<int> answers_;
+  std::vector<std::string> sessions_;  // GUSIDs handed out
+  std::vector<std::string> started_;   // their public IDs
+  std::vector<std::string> tokens_;    // termination tokens on pages
+};
+
+// Values: the transactions' words, and what ITS parameters take (minutes,
+// hours, flags, a redirect).
+std::vector<std::string> Values() {
+  std::vector<std::string> values = ShippedR3::Get().words;
+  for (const char* v : {"0", "1", "2", "15", "60", "-1", "99999999999",
+                        "USR_ABORT", "USR_LOGOFF", "logoff", "/nex",
+                        "https://portal.example/bye", "//evil.example/"})
+    values.emplace_back(v);
+  return values;
+}
+
+struct Vocabulary {
+  const std::vector<std::string> words = Values();
+  const std::vector<std::string> names = ParamNames();
+
+  std::string Pick(Bytes& in, const std::vector<std::string>& from) {
+    const uint8_t b = in.Byte();
+    if (b < 0xf0) return from[b % from.size()];
+    return std::string(in.Short());
+  }
+};
+
+std::string SessionId(Bytes& in, const World& w) {
+  const uint8_t how = in.Byte();
+  const auto& ids = w.sessions();
+  const auto& pub = w.started();
+  switch (how % 5) {
+    case 0:
+    case 1:
+      return ids.empty() ? "" : ids[in.Byte() % ids.size()];
+    case 2:
+      return pub.empty() ? "" : pub[in.Byte() % pub.size()];
+    case 3: {  // a forged one: a GUSID with a byte changed
+      if (ids.empty()) return "";
+      std::string id = ids[in.Byte() % ids.size()];
+      const size_t at = in.Byte() % id.size();
+      id[at] ^= static_cast<char>(1 + in.Below(127));
+      return id;
+    }
+    default:
+      return std::string(in.Short());
+  }
+}
+
+// The wgate sends an agate only session IDs that parse (wgate/
+// session_routing.cc): a GUSID, or for a session command its public ID.
+bool WgateWouldRoute(const std::string& session, bool terminate) {
+  return ParseGusid(session).ok() || (terminate && ParsePublicId(session).ok());
+}
+
+void AddParams(Bytes& in, Vocabulary& v, proto::AGateRequest* req, size_t max) {
+  for (size_t n = in.Below(max + 1); n > 0; --n) {
+    std::string name = Params::NormalizeName(v.Pick(in, v.names));
+    std::string value = v.Pick(in, v.words);
+    // The wgate passes only UTF-8 (ParseQuery): so do we.
+    if (!IsValidUtf8(name)) name = "X";
+    if (!IsValidUtf8(value)) value = "x";
+    auto* p = req->add_params();
+    p->set_name(std::move(name));
+    p->set_value(std::move(value));
+  }
+}
+
+}  // namespace
+}  // namespace its::fuzz
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace its;
+  // The processes' log lines (a broken R/3 connection, an unclaimed
+  // session) are what the properties check; thousands a second are noise.
+  static const bool quiet = [] {
+    spdlog::set_level(spdlog::level::off);
+    return true;
+  }();
+  (void)quiet;
+  fuzz::Bytes in(data, size);
+  fuzz::Vocabulary v;
+  fuzz::World w(1 + in.Below(3));
+  for (int ops = 0; !in.empty() && ops < 100; ++ops) {
+    switch (in.Below(11)) {
+      case 0: {  // a logon with the usual parameters and some others
+        proto::AGateRequest req;
+        req.set_kind(proto::AGateRequest::START);
+        req.set_service(in.Byte() & 1 ? "webgui" : "ess");
+        auto param = [&req](const char* name, std::string value) {
+          auto* p = req.add_params();
+          p->set_name(name);
+          p->set_value(std::move(value));
+        };
+        static const char* const kUsers[] = {"DEMO", "DEMO2", "LOAD00001",
+                                             "NOBODY"};
+        param("~client", "100");
+        param("~login", kUsers[in.Below(4)]);
+        param("~password", in.Byte() < 0xf0 ? "welcome" : "wrong");
+        std::string tcode = v.Pick(in, v.words);
+        if (in.Byte() & 1) {  // a deep link with a field
+          const std::string field = v.Pick(in, v.words);
+          const size_t number = 1000 + in.Below(4);
+          tcode = "*" + tcode + " " + field + "=" + std::to_string(number);
+        }
+        param("~transaction", IsValidUtf8(tcode) ? tcode : "FB03");
+        param("~timeout", std::to_string(in.Below(4)));
+        fuzz::AddParams(in, v, &req, 3);
+        w.Send(std::move(req));
+        break;
+      }
+      case 1: {  // a start with any parameters
+        proto::AGateRequest req;
+        req.set_kind(proto::AGateRequest::START);
+        // The wgate routes only valid service names (lower case) to agates.
+        std::string service = v.Pick(in, {"webgui", "ess", "global", "nosuch"});
+        req.set_service(IsValidServiceName(service) ? service : "nosuch");
+        fuzz::AddParams(in, v, &req, 6);
+        w.Send(std::move(req));
+        break;
+      }
+      case 2:
+      case 3: {  // a dialog step (or a session command in its parameters)
+        proto::AGateRequest req;
+        req.set_kind(proto::AGateRequest::STEP);
+        req.set_service(in.Byte() & 1 ? "webgui" : "ess");
+        req.set_session(fuzz::SessionId(in, w));
+        fuzz::AddParams(in, v, &req, 3);
+        Params parsed;
+        for (const auto& p : req.params()) parsed.Set(p.name(), p.value());
+        req.set_command(ParseSessionCommand(parsed));  // as the wgate does
+        if (fuzz::WgateWouldRoute(req.session(), IsTermination(parsed)))
+          w.Send(std::move(req));
+        break;
+      }
+      case 4: {  // a termination (SISP, DSM), with the right token or not
+        proto::AGateRequest req;
+        req.set_kind(proto::AGateRequest::TERMINATE);
+        req.set_service(in.Byte() & 1 ? "webgui" : "ess");
+        req.set_session(fuzz::SessionId(in, w));
+        req.set_command(in.Byte() & 1 ? proto::USR_LOGOFF : proto::USR_ABORT);
+        const auto& tokens = w.tokens();
+        const uint8_t t = in.Byte();
+        if (!tokens.empty() && t < 0xc0) {
+          req.set_term_token(tokens[t % tokens.size()]);
+        } else if (t < 0xf0) {
+          req.set_term_token(std::string(in.Short()));
+        }
+        if (!IsValidUtf8(req.term_token())) req.clear_term_token();
+        if (fuzz::WgateWouldRoute(req.session(), true)) w.Send(std::move(req));
+        break;
+      }
+      case 5:
+        for (size_t n = 1 + in.Below(4); n > 0; --n) w.Answer(true);
+        break;
+      case 6:
+        w.Answer(false);
+        break;
+      case 7:
+        w.DeliverLate();
+        break;
+      case 8:
+        w.BreakConnection();
+        break;
+      case 9:
+        w.Pass(in.Byte() * 5 * kSimSecond);
+        break;
+      case 10: {  // a new session's answer found no wgate
+        const auto& started = w.started();
+        if (!started.empty())
+          w.agate().EndUnclaimed(started[in.Byte() % started.size()]);
+        w.RunDeferred();
+        break;
+      }
+    }
+    // After each operation: the loop's end of burst, or not yet; all in
+    // flight settled (and the two sides compared), or not yet.
+    if (in.Byte() & 1) w.RunDeferred();
+    if (in.Byte() & 1) {
+      w.Settle();
+      w.CheckAgreement();
+    }
+  }
+  w.Settle();
+  w.CheckAllAnswered();
+  w.CheckAgreement();
+  // Time runs past every limit (R/3's idle logout is 10 minutes, so every
+  // R/3 session ends by then if the agate does not end it first): the
+  // agate must have let go of every one, and nothing is left in R/3.
+  w.Pass(12 * kSimHour);
+  w.Settle();
+  w.Pass(kSimSecond);
+  w.Settle();
+  w.CheckAllAnswered();
+  w.CheckAgreement();
+  FUZZ_CHECK(w.r3().session_count() == 0);
+  FUZZ_CHECK(w.r3().lock_count() == 0);
+  return 0;
+}
