@@ -83,15 +83,9 @@ class DialogClient {
 
   void Call(Request request, Callback done) {
     loop_.thread().Check();
-    if (!stream_) Connect();
     uint64_t id = next_id_++;
     request.set_id(id);
-    // Connect() may have closed the stream at once (the loop is stopping).
-    const size_t bytes = WireSizeHint(request);
-    bool sent = stream_ &&
-                stream_->Send(
-                    [&](Up& up) { up.add_requests()->Swap(&request); }, bytes);
-    if (!sent) {
+    if (!SendOnStream(request)) {
       Fail(id, std::move(done), Failure::kConnectionLost);
       return;
     }
@@ -118,12 +112,7 @@ class DialogClient {
     loop_.After(delay, [this, alive, id, held] {
       if (!alive.lock()) return;
       if (!pending_.count(id)) return;  // failed by its deadline meanwhile
-      if (!stream_) Connect();
-      const size_t bytes = WireSizeHint(*held);
-      const bool sent =
-          stream_ &&
-          stream_->Send([&](Up& up) { up.add_requests()->Swap(held.get()); },
-                        bytes);
+      const bool sent = SendOnStream(*held);
       auto it = pending_.find(id);  // looked up again after Connect()
       if (it == pending_.end()) return;
       if (sent) {
@@ -137,6 +126,17 @@ class DialogClient {
 
  private:
   using Stream = AsyncClientStream<Up, Down>;
+
+  // Sends `request` on the stream, opening one if there is none. False if
+  // no stream takes it: Connect() may close the stream at once (the loop is
+  // stopping).
+  bool SendOnStream(Request& request) {
+    if (!stream_) Connect();
+    const size_t bytes = WireSizeHint(request);
+    return stream_ &&
+           stream_->Send([&](Up& up) { up.add_requests()->Swap(&request); },
+                         bytes);
+  }
   struct Pending {
     uint64_t generation;
     std::chrono::steady_clock::time_point sent;
