@@ -114,7 +114,16 @@ void AGateProcess::R3Ended(const proto::R3Down& down) {
     for (const auto& ended : down.ended()) {
       if (pooled_.erase(ended.session())) continue;  // a pooled connection
       auto it = by_r3_session_.find(ended.session());
-      if (it == by_r3_session_.end()) continue;
+      if (it == by_r3_session_.end()) {
+        if (ended_unknown_.emplace(ended.session(), ended.reason()).second) {
+          ended_unknown_order_.push_back(ended.session());
+          if (ended_unknown_order_.size() > kEndedUnknownKept) {
+            ended_unknown_.erase(ended_unknown_order_.front());
+            ended_unknown_order_.pop_front();
+          }
+        }
+        continue;
+      }
       auto s = table_.all().find(it->second);
       by_r3_session_.erase(it);
       if (s == table_.all().end() || s->second.state != State::kActive)

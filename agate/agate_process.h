@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <unordered_set>
 #include <utility>
 
@@ -154,6 +155,14 @@ class AGateProcess {
   // time is the same for all). R/3 may end one first (pushed).
   std::unordered_set<uint64_t> pooled_;
   std::deque<std::pair<SimMicros, uint64_t>> pool_closes_;
+  // R/3 sessions R/3 ended before this process knew them: an end pushed
+  // while the logon's answer was still on its way (R/3 answers after its
+  // processing time, pushes at once). The logon then fails instead of
+  // starting a session R/3 no longer has. The last kEndedUnknownKept only
+  // (most are sessions this process ended itself meanwhile).
+  static constexpr size_t kEndedUnknownKept = 256;
+  std::unordered_map<uint64_t, std::string> ended_unknown_;  // -> reason
+  std::deque<uint64_t> ended_unknown_order_;
   AccessLogWriter access_;  // this process's lines of the access.log
   SpanStore spans_;
   AgateMetrics* metrics_ = nullptr;

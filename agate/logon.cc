@@ -131,6 +131,18 @@ void AGateProcess::Start(proto::AGateRequest& req, const Reply& reply,
                       r3resp.error(), false));
         return;
       }
+      if (auto early = ended_unknown_.find(r3resp.session());
+          early != ended_unknown_.end()) {
+        // R/3 ended the session before its logon's answer came: nothing to
+        // log off, no session to start.
+        const std::string why = early->second;
+        ended_unknown_.erase(early);
+        reply(Message(proto::LOGON_REFUSED, "Logon not possible",
+                      Cat("The R/3 system ended the session during logon (",
+                          why, ") - please log on again"),
+                      false));
+        return;
+      }
       SessionContext* s = table_.Create();
       if (s == nullptr) {  // filled up while R/3 worked
         proto::R3Request off;

@@ -341,6 +341,34 @@ TEST_F(AgateFaults, APooledConnectionR3EndedFirstIsNotLoggedOff) {
   EXPECT_TRUE(r3_.Logoffs().empty());
 }
 
+// R/3 answers a logon after its processing time but pushes the ends of
+// sessions at once: an SM05 end can overtake the logon's answer (found by
+// tests/fuzz/session_fuzz.cc). The logon fails; no session is started on an
+// R/3 session that no longer exists, and nothing is logged off.
+TEST_F(AgateFaults, AnR3EndThatOvertakesItsLogonsAnswerFailsTheLogon) {
+  MakeProcess(4);
+  size_t i = Send(proto::AGateRequest::START, "",
+                  {{"~client", "100"},
+                   {"~login", "DEMO"},
+                   {"~password", "welcome"},
+                   {"~transaction", "FB03"}});
+  ASSERT_EQ(r3_.calls.size(), 1u);
+  proto::R3Down down;
+  auto* ended = down.add_ended();
+  ended->set_session(74);
+  ended->set_reason("security session ended (SM05)");
+  process_->R3Ended(down);
+  r3_.Answer(0, LoggedOn(74));
+  ASSERT_TRUE(replies_[i].has_value());
+  EXPECT_EQ(replies_[i]->outcome(), proto::LOGON_REFUSED);
+  EXPECT_NE(replies_[i]->body().find("security session ended (SM05)"),
+            std::string::npos);
+  EXPECT_EQ(process_->Load().sessions(), 0);
+  EXPECT_TRUE(r3_.Logoffs().empty());
+  // The next logon with that user works as ever.
+  LogOn(75);
+}
+
 TEST_F(AgateFaults, WithoutAPoolTheConnectionIsLoggedOffAtOnce) {
   MakeProcess(4);
   std::string gusid = LogOn(73);
