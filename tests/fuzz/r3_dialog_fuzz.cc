@@ -74,7 +74,7 @@ struct World {
     FUZZ_CHECK(static_cast<size_t>(sm12.rows_size()) == system->lock_count());
     FUZZ_CHECK(static_cast<size_t>(sm05.rows_size()) ==
                system->security_session_count());
-    FUZZ_CHECK(system->session_count() <= 4 * 2);
+    FUZZ_CHECK(system->session_count() <= 4);  // rdisp/tm_max_no
     std::set<uint64_t> live;
     for (const auto& row : sm04.rows()) live.insert(row.session());
     FUZZ_CHECK(live.size() == system->session_count());

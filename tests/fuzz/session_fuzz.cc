@@ -1,10 +1,11 @@
 // An AGate process and the R/3 stub in one program, under any sequence of
 // what wgates, R/3 and time can do to them: logons with any ITS parameters,
 // dialog steps and session commands for real, public, forged and ended
-// session IDs, R/3 answering late, timing out, breaking its connection,
-// ending sessions on its own, ~timeout and R/3's idle limits passing, and
-// new sessions whose answer found no wgate to take it. Fake time, fake
-// links, the real session logic on both sides.
+// session IDs, R/3 answering after its processing time, after the deadline
+// or never (its connection breaks), ending sessions on its own (idle
+// limits, displacement, SM05), ~timeout passing, and answers that find the
+// stream back to the wgate broken (new sessions then end at once). Fake time,
+// fake links, the real session logic on both sides.
 //
 // Properties:
 // - every request gets exactly one answer, and every message either side
@@ -12,10 +13,14 @@
 //   bad message breaks a dialog stream);
 // - whenever nothing is in flight, the R/3 sessions in SM04 are exactly the
 //   agate's live sessions' (nothing leaked, nothing the agate believes in
-//   that R/3 ended), and every lock in SM12 belongs to one of them;
+//   that R/3 ended; with the connection pool, SM04 may hold pooled ones
+//   besides), and every lock in SM12 belongs to one of them;
+// - a session ends by its public ID only with the termination token its
+//   own page carried;
 // - once time has run past every limit, no R/3 session and no lock is left.
 //
-// Input: one byte of options (work threads), then operations (Bytes).
+// Input: one byte of options (work threads, R/3 connection pool), then
+// operations (Bytes).
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -74,12 +79,13 @@ const ServiceCatalog& Services() {
 // R/3 behind a link whose calls the input answers when it likes.
 class World final : public agate::R3Link {
  public:
-  explicit World(int work_threads) {
+  World(int work_threads, SimMicros r3_pool_keep) : pooled_(r3_pool_keep > 0) {
     agate::AGateOptions o;
     o.instance = "IT1";
     o.incarnation = 1;
     o.max_sessions = 3;
     o.work_threads = work_threads;
+    o.r3_pool_keep = r3_pool_keep;
     o.exit_url_hosts = {"portal.example"};
     agate_.emplace(
         o, clock_,
@@ -95,7 +101,9 @@ class World final : public agate::R3Link {
     pending_.push_back({std::move(request), std::move(done)});
   }
 
-  // A request from a wgate.
+  // A request from a wgate. While the stream back to the wgate is down
+  // (`wgate_up` false), answers cannot be sent: a new session's answer
+  // makes the agate log it off at once, as agate_server.cc does.
   void Send(proto::AGateRequest req) {
     CheckParses(req);
     const size_t index = answers_.size();
@@ -103,26 +111,27 @@ class World final : public agate::R3Link {
     // Who may end a session: its holder (the full GUSID, from the cookie)
     // or, by the public ID, whoever has the termination token of its page.
     const bool by_public_id = !ParseGusid(req.session()).ok();
-    const bool issued_token = std::find(tokens_.begin(), tokens_.end(),
-                                        req.term_token()) != tokens_.end();
+    const auto tokens = tokens_.find(req.session());
+    const bool issued_token =
+        tokens != tokens_.end() && tokens->second.count(req.term_token()) > 0;
     agate_->Handle(req, [this, index, by_public_id,
                          issued_token](proto::AGateResponse&& r) {
       FUZZ_CHECK(answers_[index]++ == 0);  // exactly once
       CheckParses(r);
       if (by_public_id && r.outcome() == proto::TERMINATED)
         FUZZ_CHECK(issued_token);
-      if (!r.set_session().empty()) sessions_.push_back(r.set_session());
-      if (r.outcome() == proto::SESSION_STARTED ||
-          r.outcome() == proto::SERVICE_RESTARTED)
-        started_.push_back(r.session_public());
-      const std::string& body = r.body();
-      for (size_t at = body.find("~termtoken="); at != std::string::npos;
-           at = body.find("~termtoken=", at + 1)) {
-        size_t end = body.find_first_of("&\"'", at + 11);
-        tokens_.push_back(body.substr(at + 11, end - at - 11));
+      const bool started = r.outcome() == proto::SESSION_STARTED ||
+                           r.outcome() == proto::SERVICE_RESTARTED;
+      if (!wgate_up_) {
+        if (started) agate_->EndUnclaimed(r.session_public());
+        return;
       }
+      if (!r.set_session().empty()) sessions_.push_back(r.set_session());
+      if (started) started_.push_back(r.session_public());
+      Harvest(r.body());
     });
   }
+  void set_wgate_up(bool up) { wgate_up_ = up; }
 
   // R/3 takes the oldest call in flight and answers it (`in_time`), or
   // answers after the agate gave up on it (a TIMEOUT now, the answer later).
@@ -131,15 +140,36 @@ class World final : public agate::R3Link {
     Pending p = std::move(pending_.front());
     pending_.pop_front();
     proto::R3Response resp = Run(p.request);
+    PushEnded();
     if (in_time) {
       p.done(resp);
     } else {
-      proto::R3Response timeout =
-          agate::R3Failure(agate::R3Client::Failure::kDeadline);
-      p.done(timeout);
+      // DialogClient fails a call past its deadline from its sweep, on a
+      // later turn of the loop.
+      deferred_.push_back([done = std::move(p.done)]() mutable {
+        proto::R3Response timeout =
+            agate::R3Failure(agate::R3Client::Failure::kDeadline);
+        done(timeout);
+      });
       late_.push_back(std::move(resp));
     }
+  }
+  // R/3 processes the oldest call now and answers after its processing
+  // time (step_ms): what it ends meanwhile is pushed before the answer.
+  void Hold() {
+    if (pending_.empty()) return;
+    Pending p = std::move(pending_.front());
+    pending_.pop_front();
+    proto::R3Response resp = Run(p.request);
     PushEnded();
+    held_.push_back({std::move(resp), std::move(p.done)});
+  }
+  void DeliverHeld() {
+    while (!held_.empty()) {
+      Held h = std::move(held_.front());
+      held_.pop_front();
+      h.done(h.response);
+    }
   }
   void DeliverLate() {
     while (!late_.empty()) {
@@ -148,20 +178,32 @@ class World final : public agate::R3Link {
       agate_->LateR3Answer(r);
     }
   }
-  // The R/3 stream breaks: calls in flight fail, R/3 ends the sessions
-  // logged on over it, answers still on their way are lost.
+  // An administrator ends an SM05 security session.
+  void EndSecuritySession(uint8_t which) {
+    const proto::Sm05Reply sm05 = r3_->SecuritySessions();
+    if (sm05.rows_size() == 0) return;
+    r3_->EndSecuritySession(sm05.rows(which % sm05.rows_size()).id());
+    PushEnded();
+  }
+  // The R/3 stream breaks: R/3 ends the sessions logged on over it;
+  // DialogClient tells the agate at once (R3ConnectionLost) and fails the
+  // calls in flight on the loop's next turn; answers on their way are lost.
   void BreakConnection() {
-    std::deque<Pending> failed;
-    failed.swap(pending_);
-    for (Pending& p : failed) {
-      proto::R3Response lost =
-          agate::R3Failure(agate::R3Client::Failure::kConnectionLost);
-      p.done(lost);
-    }
-    late_.clear();
     r3_->EndOwnedBy(owner_);
     ++owner_;
     agate_->R3ConnectionLost();
+    auto fail = [this](Done done) {
+      deferred_.push_back([done = std::move(done)]() mutable {
+        proto::R3Response lost =
+            agate::R3Failure(agate::R3Client::Failure::kConnectionLost);
+        done(lost);
+      });
+    };
+    for (Pending& p : pending_) fail(std::move(p.done));
+    for (Held& h : held_) fail(std::move(h.done));
+    pending_.clear();
+    held_.clear();
+    late_.clear();
   }
   void Pass(SimMicros d) {
     clock_.Advance(d);
@@ -180,10 +222,12 @@ class World final : public agate::R3Link {
   // Until nothing is in flight: every call answered, every late answer
   // delivered, every deferred piece of work done.
   void Settle() {
-    for (int i = 0; !pending_.empty() || !late_.empty() || !deferred_.empty();
+    for (int i = 0; !pending_.empty() || !held_.empty() || !late_.empty() ||
+                    !deferred_.empty();
          ++i) {
       FUZZ_CHECK(i < 100000);
       RunDeferred();
+      DeliverHeld();
       while (!pending_.empty()) Answer(true);
       DeliverLate();
     }
@@ -199,7 +243,13 @@ class World final : public agate::R3Link {
     std::multiset<uint64_t> sm04;
     const proto::Sm04Reply users = r3_->UserSessions();
     for (const auto& row : users.rows()) sm04.insert(row.session());
-    FUZZ_CHECK(agate_r3 == sm04);
+    if (pooled_) {
+      // Pooled R/3 connections are in SM04 but no session's.
+      FUZZ_CHECK(std::includes(sm04.begin(), sm04.end(), agate_r3.begin(),
+                               agate_r3.end()));
+    } else {
+      FUZZ_CHECK(agate_r3 == sm04);
+    }
     const proto::Sm12Reply locks = r3_->Locks();
     for (const auto& lock : locks.rows())
       FUZZ_CHECK(sm04.count(lock.session()) == 1);
@@ -212,13 +262,41 @@ class World final : public agate::R3Link {
   r3::R3System& r3() { return *r3_; }
   const std::vector<std::string>& sessions() const { return sessions_; }
   const std::vector<std::string>& started() const { return started_; }
-  const std::vector<std::string>& tokens() const { return tokens_; }
+  const std::vector<std::string>& token_list() const { return token_list_; }
 
  private:
   struct Pending {
     proto::R3Request request;
     Done done;
   };
+  struct Held {
+    proto::R3Response response;
+    Done done;
+  };
+
+  // What a page gives its user: the session in the form's URL (~cookies=0
+  // sessions have no cookie) and, for SISP, its termination token.
+  void Harvest(const std::string& body) {
+    for (size_t at = body.find("?~session="); at != std::string::npos;
+         at = body.find("?~session=", at + 1)) {
+      const size_t from = at + 10;
+      auto id =
+          UrlDecode(body.substr(from, body.find_first_of("&\"'", from) - from));
+      if (id.ok() && ParseGusid(*id).ok()) sessions_.push_back(*id);
+    }
+    for (size_t at = body.find("~sessid="); at != std::string::npos;
+         at = body.find("~sessid=", at + 1)) {
+      const size_t from = at + 8;
+      const size_t amp = body.find('&', from);
+      if (amp == std::string::npos) break;
+      auto id = UrlDecode(body.substr(from, amp - from));
+      if (!id.ok() || body.compare(amp, 12, "&~termtoken=") != 0) continue;
+      const size_t t = amp + 12;
+      std::string token = body.substr(t, body.find_first_of("&\"'\\", t) - t);
+      tokens_[*id].insert(token);
+      token_list_.push_back(std::move(token));
+    }
+  }
 
   proto::R3Response Run(const proto::R3Request& req) {
     int ms = 0;
@@ -262,7 +340,12 @@ class World final : public agate::R3Link {
   std::vector<int> answers_;
   std::vector<std::string> sessions_;  // GUSIDs handed out
   std::vector<std::string> started_;   // their public IDs
-  std::vector<std::string> tokens_;    // termination tokens on pages
+  // Termination tokens on pages, by public ID, and all of them.
+  std::map<std::string, std::set<std::string>> tokens_;
+  std::vector<std::string> token_list_;
+  std::deque<Held> held_;
+  bool wgate_up_ = true;
+  const bool pooled_;
 };
 
 // Values: the transactions' words, and what ITS parameters take (minutes,
@@ -342,9 +425,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)quiet;
   fuzz::Bytes in(data, size);
   fuzz::Vocabulary v;
-  fuzz::World w(1 + in.Below(3));
+  const uint8_t options = in.Byte();
+  fuzz::World w(1 + options % 3, (options / 3) % 2 ? 5 * kSimMinute : 0);
   for (int ops = 0; !in.empty() && ops < 100; ++ops) {
-    switch (in.Below(11)) {
+    switch (in.Below(13)) {
       case 0: {  // a logon with the usual parameters and some others
         proto::AGateRequest req;
         req.set_kind(proto::AGateRequest::START);
@@ -390,8 +474,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         fuzz::AddParams(in, v, &req, 3);
         Params parsed;
         for (const auto& p : req.params()) parsed.Set(p.name(), p.value());
-        req.set_command(ParseSessionCommand(parsed));  // as the wgate does
-        if (fuzz::WgateWouldRoute(req.session(), IsTermination(parsed)))
+        // As the wgate does: a session command is a termination.
+        const bool terminate = IsTermination(parsed);
+        if (terminate) req.set_kind(proto::AGateRequest::TERMINATE);
+        req.set_command(ParseSessionCommand(parsed));
+        if (fuzz::WgateWouldRoute(req.session(), terminate))
           w.Send(std::move(req));
         break;
       }
@@ -401,7 +488,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         req.set_service(in.Byte() & 1 ? "webgui" : "ess");
         req.set_session(fuzz::SessionId(in, w));
         req.set_command(in.Byte() & 1 ? proto::USR_LOGOFF : proto::USR_ABORT);
-        const auto& tokens = w.tokens();
+        const auto& tokens = w.token_list();
         const uint8_t t = in.Byte();
         if (!tokens.empty() && t < 0xc0) {
           req.set_term_token(tokens[t % tokens.size()]);
@@ -427,13 +514,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       case 9:
         w.Pass(in.Byte() * 5 * kSimSecond);
         break;
-      case 10: {  // a new session's answer found no wgate
-        const auto& started = w.started();
-        if (!started.empty())
-          w.agate().EndUnclaimed(started[in.Byte() % started.size()]);
-        w.RunDeferred();
+      case 10:  // the stream back to the wgate breaks, or is back
+        w.set_wgate_up(in.Byte() & 1);
         break;
-      }
+      case 11:
+        w.Hold();
+        if (in.Byte() & 1) w.DeliverHeld();
+        break;
+      case 12:
+        w.EndSecuritySession(in.Byte());
+        break;
     }
     // After each operation: the loop's end of burst, or not yet; all in
     // flight settled (and the two sides compared), or not yet.

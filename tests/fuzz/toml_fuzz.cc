@@ -43,11 +43,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       {cluster_file, kConfig + "/"});
 
   // Beside the shipped scenarios: `data = "ess-people.csv"` finds its file.
+  // (Not with a path into /dev, /proc or /sys: reading /dev/zero as a data
+  // file never ends, which is the scenario's doing, not a finding.)
   const std::string scenario_dir =
       std::string(ITS_SOURCE_DIR) + "/deploy/scenarios/";
   const std::string scenario_file = scenario_dir + "fuzz.toml";
-  fuzz::CheckNamesAFile(load::Scenario::Parse(text, scenario_file).status(),
-                        {scenario_file, scenario_dir});
+  if (text.find("dev/") == std::string::npos &&
+      text.find("proc/") == std::string::npos &&
+      text.find("sys/") == std::string::npos) {
+    fuzz::CheckNamesAFile(load::Scenario::Parse(text, scenario_file).status(),
+                          {scenario_file, scenario_dir});
+  }
 
   fuzz::CheckNamesAFile(r3::MasterData::Parse(text, "users.toml", transactions,
                                               "transactions.toml")
