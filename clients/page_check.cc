@@ -29,7 +29,7 @@ std::string_view MessageTitle(std::string_view body) {
   if (e == std::string_view::npos) return {};
   size_t b = body.rfind("<h1>", e);
   if (b == std::string_view::npos) return {};
-  return body.substr(b + 4, std::min<size_t>(e - b - 4, 80));
+  return Utf8Prefix(body.substr(b + 4, e - b - 4), 80);
 }
 
 // The user the page's footer names ("<footer>User NAME &middot; ...").
@@ -161,8 +161,11 @@ std::string CheckPage(const StepDef& step, int status, std::string_view body,
       !step.screen_marker.empty() &&
       body.find(step.screen_marker) == std::string_view::npos;
   if (screen_missing || (status >= 400 && step.expect_status == 0)) {
-    if (std::string_view t = MessageTitle(body); !t.empty())
-      return Cat("page \"", t, "\"");
+    if (std::string_view t = MessageTitle(body); !t.empty()) {
+      // Kinds go into the JSON report and the workers' Protobuf: UTF-8 only.
+      return IsValidUtf8(t) ? Cat("page \"", t, "\"")
+                            : std::string("page with a title not in UTF-8");
+    }
   }
   if (screen_missing) return Cat("screen is not ", step.expect_screen);
   for (const FieldCheck& f : step.expect_field) {
@@ -170,15 +173,16 @@ std::string CheckPage(const StepDef& step, int status, std::string_view body,
     if (!FieldValue(body, f, &shown))
       return Cat("field ", f.name, " not on the page");
     if (!Shows(shown, f.value, row))
-      return Cat("field ", f.name, " is not ", f.value.source().substr(0, 60));
+      return Cat("field ", f.name, " is not ",
+                 Utf8Prefix(f.value.source(), 60));
   }
   for (const Template& t : step.expect_text) {
     if (!t.FoundIn(body, row))
-      return Cat("expected text missing: ", t.source().substr(0, 60));
+      return Cat("expected text missing: ", Utf8Prefix(t.source(), 60));
   }
   for (const Template& t : step.reject_text) {
     if (t.FoundIn(body, row))
-      return Cat("rejected text present: ", t.source().substr(0, 60));
+      return Cat("rejected text present: ", Utf8Prefix(t.source(), 60));
   }
   return "";
 }

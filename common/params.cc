@@ -141,6 +141,19 @@ std::optional<std::string_view> CompactParams::Get(
   return std::nullopt;
 }
 
+std::string_view Utf8Prefix(std::string_view in, size_t max_bytes) {
+  if (in.size() <= max_bytes) return in;
+  size_t n = max_bytes;
+  // Back to the start of the character the cut would split (continuation
+  // bytes are 10xxxxxx; a character has at most 3 of them).
+  for (int back = 0;
+       back < 3 && n > 0 && (static_cast<unsigned char>(in[n]) & 0xC0) == 0x80;
+       ++back) {
+    --n;
+  }
+  return in.substr(0, n);
+}
+
 bool IsValidUtf8(std::string_view in) {
   const auto* p = reinterpret_cast<const unsigned char*>(in.data());
   const auto* end = p + in.size();

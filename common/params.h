@@ -63,6 +63,10 @@ class CompactParams {
 // True if `in` is well-formed UTF-8 (RFC 3629: no overlong forms, no
 // surrogates, nothing above U+10FFFF).
 bool IsValidUtf8(std::string_view in);
+// The longest prefix of `in` of at most `max_bytes` that does not end inside
+// a UTF-8 sequence: a cut that keeps valid UTF-8 valid (JSON writers and
+// Protobuf strings refuse a broken character).
+std::string_view Utf8Prefix(std::string_view in, size_t max_bytes);
 
 // Parses "a=1&b=2" into `out` (later values win). Fails on bad escaping, on a
 // name or value that is not UTF-8 once decoded (Protobuf strings must be, and

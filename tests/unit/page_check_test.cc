@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/params.h"
 #include "common/strings.h"
 
 namespace its::load {
@@ -85,6 +86,28 @@ TEST(PageCheckTest, TheStepsOwnChecks) {
   step.expect_status = 302;
   EXPECT_EQ(CheckPage(step, 200, Page("U"), "U"),
             "HTTP 200 where 302 was expected");
+}
+
+// Error kinds go into the JSON report and the workers' Protobuf, which
+// refuse broken UTF-8: a long check is cut between characters, and a page
+// title that is not UTF-8 is not quoted.
+TEST(PageCheckTest, ErrorKindsStayUtf8) {
+  StepDef step;
+  const std::string text = std::string(59, 'a') + "\xc3\xbc";  // 'ü' at 59
+  step.expect_text = {Template(text)};
+  std::string kind = CheckPage(step, 200, Page("U"), "U");
+  EXPECT_EQ(kind, "expected text missing: " + std::string(59, 'a'));
+  EXPECT_TRUE(IsValidUtf8(kind));
+  StepDef plain;
+  kind =
+      CheckPage(plain, 503,
+                "<h1>Nicht m\xc3<p>\xff</h1><p id=\"its-message\">x</p>", "X");
+  EXPECT_EQ(kind, "page with a title not in UTF-8");
+  kind = CheckPage(plain, 503,
+                   "<h1>" + std::string(79, 'T') +
+                       "\xc3\xa4</h1><p id=\"its-message\">x</p>",
+                   "X");
+  EXPECT_EQ(kind, "page \"" + std::string(79, 'T') + "\"");
 }
 
 // A screen as agate/render.cc writes it: its marker, an input field and an

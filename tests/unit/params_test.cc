@@ -52,6 +52,20 @@ TEST(Params, LimitsAndBadEscaping) {
   EXPECT_TRUE(r.Has("A"));
 }
 
+TEST(Utf8, APrefixNeverEndsInsideACharacter) {
+  const std::string s = "M\xc3\xbcller \xe2\x82\xac\xf0\x9f\x98\x80";
+  EXPECT_EQ(Utf8Prefix(s, 100), s);
+  EXPECT_EQ(Utf8Prefix(s, 1), "M");
+  EXPECT_EQ(Utf8Prefix(s, 2), "M") << "inside \xc3\xbc";
+  EXPECT_EQ(Utf8Prefix(s, 3), "M\xc3\xbc");
+  EXPECT_EQ(Utf8Prefix(s, 9), "M\xc3\xbcller ") << "inside the euro sign";
+  EXPECT_EQ(Utf8Prefix(s, 13), "M\xc3\xbcller \xe2\x82\xac")
+      << "inside the 4-byte emoji";
+  EXPECT_EQ(Utf8Prefix(s, 0), "");
+  for (size_t n = 0; n <= s.size(); ++n)
+    EXPECT_TRUE(IsValidUtf8(Utf8Prefix(s, n))) << n;
+}
+
 TEST(Utf8, AcceptsWellFormedAndRejectsTheRest) {
   EXPECT_TRUE(IsValidUtf8(""));
   EXPECT_TRUE(IsValidUtf8("plain /00"));
