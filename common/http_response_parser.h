@@ -56,6 +56,7 @@ class HttpResponseParser {
   std::optional<std::string_view> Header(std::string_view lower_name) const;
 
  private:
+  static int OnStatusComplete(llhttp_t* p);
   static int OnHeaderField(llhttp_t* p, const char* at, size_t n);
   static int OnHeaderFieldComplete(llhttp_t* p);
   static int OnHeaderValue(llhttp_t* p, const char* at, size_t n);

@@ -138,6 +138,21 @@ TEST(HttpResponseParser, MalformedInputIsAnError) {
   }
 }
 
+// RFC 9112: three digits. llhttp takes "3" and "42"; the parser does not.
+TEST(HttpResponseParser, AStatusOfFewerThanThreeDigitsIsAnError) {
+  for (std::string in : {"HTTP/1.1 3 OK\r\n\r\n", "HTTP/1.1 42 X\r\n\r\n",
+                         "HTTP/1.0 099 Low\r\n\r\n"}) {
+    HttpResponseParser p;
+    p.Feed(in.data(), in.size());
+    EXPECT_TRUE(p.failed()) << in;
+    EXPECT_STREQ(p.error_name(), "HPE_INVALID_STATUS") << in;
+  }
+  HttpResponseParser p;
+  std::string ok = "HTTP/1.1 100 Continue\r\n\r\n";
+  p.Feed(ok.data(), ok.size());
+  EXPECT_FALSE(p.failed());
+}
+
 TEST(HttpResponseParser, ResetForgetsTheHeadersOfTheLastResponse) {
   HttpResponseParser p;
   std::string a =
