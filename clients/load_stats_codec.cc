@@ -1,6 +1,7 @@
 #include "clients/load_stats_codec.h"
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 #include <utility>
 
@@ -54,6 +55,15 @@ absl::Status DecodeBuckets(const pb::Histogram& in, const std::string& what,
     }
     *values += in.count(k);
     out->emplace_back(in.index(k), in.count(k));
+  }
+  // Every latency is in the sum and within the extremes: a sum that is not
+  // a number, or a minimum above the maximum, is corruption, not a figure
+  // (found by tests/fuzz/load_stats_fuzz.cc; it made the report's mean NaN).
+  if (!std::isfinite(in.sum_us()) ||
+      (*values > 0 && in.min_us() > in.max_us())) {
+    return absl::DataLossError(Cat(what, ": latency sum ", in.sum_us(),
+                                   ", min ", in.min_us(), " us, max ",
+                                   in.max_us(), " us"));
   }
   return absl::OkStatus();
 }
@@ -187,6 +197,10 @@ absl::StatusOr<LoadStats> LoadStatsCodec::FromProto(const pb::LoadStats& in,
   }
   if (auto s = DecodeStep(in.all(), "all requests", &out.all_); !s.ok())
     return s;
+  for (double d : {in.backoff_wait_s(), in.cpu_s(), in.wall_s()}) {
+    if (!std::isfinite(d))
+      return absl::DataLossError("a time that is not a finite number");
+  }
   out.transport_errors_ = in.transport_errors();
   out.backoffs_ = in.backoffs();
   out.backoff_wait_s_ = in.backoff_wait_s();
@@ -214,6 +228,10 @@ absl::StatusOr<LoadStats> LoadStatsCodec::FromProto(const pb::LoadStats& in,
                                 &values);
         !st.ok())
       return st;
+    if (!std::isfinite(ps.target())) {
+      return absl::DataLossError(
+          Cat("second ", n + 1, ": a target that is not a finite number"));
+    }
     if (values != ps.requests() || ps.errors() > ps.requests()) {
       return absl::DataLossError(Cat("second ", n + 1, ": ", ps.requests(),
                                      " requests, ", ps.errors(), " errors, ",

@@ -178,6 +178,31 @@ TEST(LoadStatsCodec, CorruptFiguresAreAnErrorNotACrash) {
       "seconds after second 9223372036854775807");
   refused([](pb::LoadStats& m) { m.mutable_journeys(1)->clear_slots(); },
           "0 step figures for 2 steps");
+  // Not numbers, or extremes the other way round (found by
+  // tests/fuzz/load_stats_fuzz.cc: a NaN sum made the report's mean NaN).
+  refused(
+      [](pb::LoadStats& m) {
+        m.mutable_all()->mutable_latency()->set_sum_us(
+            std::numeric_limits<double>::quiet_NaN());
+      },
+      "all requests: latency sum nan");
+  refused(
+      [](pb::LoadStats& m) {
+        m.mutable_timeline(0)->mutable_latency()->set_min_us(
+            m.timeline(0).latency().max_us() + 1);
+      },
+      "second 1: latency sum");
+  refused(
+      [](pb::LoadStats& m) {
+        m.set_cpu_s(std::numeric_limits<double>::infinity());
+      },
+      "a time that is not a finite number");
+  refused(
+      [](pb::LoadStats& m) {
+        m.mutable_timeline(0)->set_target(
+            std::numeric_limits<double>::quiet_NaN());
+      },
+      "second 1: a target that is not a finite number");
   // Bytes flipped at random: parsed or not, decoded or refused, never a
   // crash (under the sanitizers of the debug preset, never a bad access).
   const std::string bytes = good.SerializeAsString();
