@@ -97,7 +97,11 @@ void LoadConnection::Complete() {
     std::string_view name = parser_.header_name(i);
     std::string_view value = parser_.header_value(i);
     if (name == "x-its-agate") {
-      response_.agate.assign(value);
+      // A process name ("IT1/0/1234") for the report's per-process counts:
+      // kept only if it is one (the report's JSON and the workers'
+      // Protobuf take UTF-8 only; a server may send anything).
+      if (value.size() <= 64 && IsValidUtf8(value))
+        response_.agate.assign(value);
     } else if (name == "set-cookie") {
       if (auto v = FindCookie(value, kSessionCookieName)) {
         if (value.find("Max-Age=0") != std::string_view::npos) {

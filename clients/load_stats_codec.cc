@@ -48,19 +48,26 @@ absl::Status DecodeBuckets(const pb::Histogram& in, const std::string& what,
   out->clear();
   out->reserve(static_cast<size_t>(in.index_size()));
   *values = 0;
+  bool any = false;
   for (int k = 0; k < in.index_size(); ++k) {
     if (in.index(k) >= kBuckets) {
       return absl::DataLossError(
           Cat(what, ": bucket ", in.index(k), " out of range"));
     }
     *values += in.count(k);
+    any |= in.count(k) > 0;
     out->emplace_back(in.index(k), in.count(k));
   }
-  // Every latency is in the sum and within the extremes: a sum that is not
-  // a number, or a minimum above the maximum, is corruption, not a figure
-  // (found by tests/fuzz/load_stats_fuzz.cc; it made the report's mean NaN).
-  if (!std::isfinite(in.sum_us()) ||
-      (*values > 0 && in.min_us() > in.max_us())) {
+  // Every latency (never negative) is in the sum and within the extremes: a
+  // sum that is not a number or more than count × maximum, a minimum above
+  // the maximum, is corruption, not a figure (found by
+  // tests/fuzz/load_stats_fuzz.cc: a NaN or huge sum made the report's mean
+  // NaN or infinite).
+  const double most =
+      static_cast<double>(in.max_us()) * static_cast<double>(*values);
+  if (!std::isfinite(in.sum_us()) || in.sum_us() < 0 || in.min_us() < 0 ||
+      (any &&
+       (in.min_us() > in.max_us() || in.sum_us() > most * (1 + 1e-9) + 1))) {
     return absl::DataLossError(Cat(what, ": latency sum ", in.sum_us(),
                                    ", min ", in.min_us(), " us, max ",
                                    in.max_us(), " us"));
@@ -228,6 +235,11 @@ absl::StatusOr<LoadStats> LoadStatsCodec::FromProto(const pb::LoadStats& in,
                                 &values);
         !st.ok())
       return st;
+    // Journeys in progress: a merge adds them up (int).
+    if (ps.active() < 0 || ps.active() > (1 << 24)) {
+      return absl::DataLossError(
+          Cat("second ", n + 1, ": ", ps.active(), " journeys in progress"));
+    }
     if (!std::isfinite(ps.target())) {
       return absl::DataLossError(
           Cat("second ", n + 1, ": a target that is not a finite number"));

@@ -52,8 +52,8 @@ std::optional<std::string_view> HttpResponseParser::Header(
 }
 
 int HttpResponseParser::OnStatusComplete(llhttp_t* p) {
-  // RFC 9112: the status code is three digits; llhttp takes fewer ("HTTP/1.1
-  // 3 OK"), which no report should show as a status (found by
+  // RFC 9112: the status code is three digits (100-999 here); llhttp takes
+  // fewer ("HTTP/1.1 3 OK"), which no report should show as a status (found by
   // tests/fuzz/http_response_fuzz.cc).
   if (p->status_code >= 100) return 0;
   static_cast<HttpResponseParser*>(p->data)->error_ = HPE_INVALID_STATUS;

@@ -3,8 +3,11 @@
 // error, not a crash) and the split of a load plan into workers' shares.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <functional>
 #include <limits>
 #include <random>
+#include <sstream>
 
 #include "clients/load_coordinator.h"
 #include "clients/load_report.h"
@@ -140,6 +143,24 @@ TEST(LoadStatsCodec, AnotherScenariosFiguresAreRefused) {
       << r.status();
 }
 
+// load_stats_fuzz starts from real figures of the shipped mixed scenario;
+// refused, they would start it nowhere (see tests/fuzz/load_stats_fuzz.cc to
+// write the seed again).
+TEST(LoadStatsCodec, TheFuzzSeedIsOfTheShippedMixedScenario) {
+  auto sc = Scenario::Load(std::string(ITS_SOURCE_DIR) +
+                           "/deploy/scenarios/mixed.toml");
+  ASSERT_TRUE(sc.ok()) << sc.status();
+  std::ifstream in(
+      std::string(ITS_SOURCE_DIR) + "/tests/fuzz/seeds/load_stats/mixed-run",
+      std::ios::binary);
+  std::stringstream bytes;
+  bytes << in.rdbuf();
+  pb::LoadStats m;
+  ASSERT_TRUE(m.ParseFromString(bytes.str()));
+  auto r = LoadStatsCodec::FromProto(m, *sc);
+  EXPECT_TRUE(r.ok()) << r.status();
+}
+
 TEST(LoadStatsCodec, CorruptFiguresAreAnErrorNotACrash) {
   Scenario sc = TwoJourneys();
   LoadStats st(sc);
@@ -192,6 +213,19 @@ TEST(LoadStatsCodec, CorruptFiguresAreAnErrorNotACrash) {
             m.timeline(0).latency().max_us() + 1);
       },
       "second 1: latency sum");
+  refused(
+      [](pb::LoadStats& m) {
+        auto* h = m.mutable_all()->mutable_latency();
+        h->set_sum_us(1e300);  // more than count x maximum: the mean infinite
+      },
+      "all requests: latency sum");
+  refused(
+      [](pb::LoadStats& m) {
+        m.mutable_all()->mutable_latency()->set_min_us(-1);
+      },
+      "all requests: latency sum");
+  refused([](pb::LoadStats& m) { m.mutable_timeline(0)->set_active(1 << 30); },
+          "second 1: 1073741824 journeys in progress");
   refused(
       [](pb::LoadStats& m) {
         m.set_cpu_s(std::numeric_limits<double>::infinity());
