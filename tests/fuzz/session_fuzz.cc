@@ -258,7 +258,6 @@ class World final : public agate::R3Link {
     for (int n : answers_) FUZZ_CHECK(n == 1);
   }
 
-  agate::AGateProcess& agate() { return *agate_; }
   r3::R3System& r3() { return *r3_; }
   const std::vector<std::string>& sessions() const { return sessions_; }
   const std::vector<std::string>& started() const { return started_; }
