@@ -84,11 +84,15 @@ class AGateProcess {
   SpanRef BeginSpan(proto::AGateRequest& req);
   void EndSpan(SpanRef ref, const proto::AGateResponse& resp);
 
-  // A new session whose answer found no stream back to its wgate (it
-  // crashed, or the stream broke, while the logon ran): nobody can ever
-  // present its ID, so it is logged off now instead of holding its R/3
-  // session and locks until ~timeout. `session_public`: the response's.
-  void EndUnclaimed(const std::string& session_public);
+  // A new session nobody can ever present the ID of: its answer found no
+  // stream back to its wgate, or the wgate's stream closed before it said
+  // the browser got the answer (kWgateGone: it crashed, or the stream
+  // broke, while the logon ran), or the wgate said the browser did not get
+  // it (kNotDelivered: the browser went away, or the answer came after the
+  // wgate's deadline). Logged off now instead of holding its R/3 session
+  // and locks until ~timeout. `session_public`: the response's.
+  enum class Unclaimed { kWgateGone, kNotDelivered };
+  void EndUnclaimed(const std::string& session_public, Unclaimed why);
   proto::TraceReply Trace(const proto::TraceQuery& query) const;
 
   proto::SessionsReply ListSessions() const;

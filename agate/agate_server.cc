@@ -14,6 +14,15 @@ void AGateServer::Start() {
         service_.RequestDialog(ctx, stream, loop_.cq(), loop_.server_cq(), tag);
       },
       [this](const Stream::Ptr& stream, proto::AGateUp& up) {
+        if (up.deliveries_size() > 0) {
+          UnclaimedSessions& held = unclaimed_[stream.get()];
+          for (const proto::Delivery& d : up.deliveries()) {
+            if (held.Confirmed(d.session_public(), d.delivered())) {
+              process_.EndUnclaimed(d.session_public(),
+                                    AGateProcess::Unclaimed::kNotDelivered);
+            }
+          }
+        }
         for (proto::AGateRequest& req : *up.mutable_requests()) {
           uint64_t id = req.id();
           AGateProcess::SpanRef span = process_.BeginSpan(req);
@@ -22,18 +31,38 @@ void AGateServer::Start() {
                 resp.set_id(id);
                 if (span.id != 0) process_.EndSpan(span, resp);
                 const size_t bytes = WireSizeHint(resp);
+                const bool started = resp.outcome() == proto::SESSION_STARTED ||
+                                     resp.outcome() == proto::SERVICE_RESTARTED;
+                // Swap() empties resp: keep what the ledger needs.
+                std::string session_public =
+                    started ? resp.session_public() : std::string();
                 if (stream->Send(
                         [&](proto::AGateDown& down) {
                           down.add_responses()->Swap(&resp);
                         },
                         bytes)) {
+                  if (started)
+                    unclaimed_[stream.get()].Answered(session_public);
                   return;
                 }
-                if (resp.outcome() == proto::SESSION_STARTED ||
-                    resp.outcome() == proto::SERVICE_RESTARTED) {
-                  process_.EndUnclaimed(resp.session_public());
+                if (started) {
+                  process_.EndUnclaimed(session_public,
+                                        AGateProcess::Unclaimed::kWgateGone);
                 }
               });
+        }
+      },
+      [this](const Stream::Ptr& stream) {
+        // The wgate went (or its stream broke): the new sessions it had not
+        // handed to a browser yet never will be.
+        auto it = unclaimed_.find(stream.get());
+        if (it == unclaimed_.end()) return;
+        std::vector<std::string> lost = it->second.TakeAll();
+        unclaimed_.erase(it);
+        if (loop_.stopping()) return;  // the process logs every session off
+        for (const std::string& session_public : lost) {
+          process_.EndUnclaimed(session_public,
+                                AGateProcess::Unclaimed::kWgateGone);
         }
       });
   ServeUnary(loop_, service_, &proto::AGate::AsyncService::RequestListSessions,

@@ -5,8 +5,10 @@
 // listing and fault injection, handed to AGateProcess.
 
 #include <functional>
+#include <unordered_map>
 
 #include "agate/agate_process.h"
+#include "agate/unclaimed.h"
 #include "common/grpc_loop.h"
 #include "proto/its.grpc.pb.h"
 
@@ -28,6 +30,9 @@ class AGateServer {
 
  private:
   std::function<void(double)> link_delay_;
+  // Per wgate stream (keyed by the stream; loop thread): the new sessions
+  // it has not confirmed yet (proto::Delivery).
+  std::unordered_map<const void*, UnclaimedSessions> unclaimed_;
   proto::AGate::AsyncService service_;
   AGateProcess& process_;
   GrpcLoop& loop_;

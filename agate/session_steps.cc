@@ -70,17 +70,30 @@ proto::AGateResponse AGateProcess::EndPage(const SessionContext& s) const {
                  SispScriptFor(s, ids_, "SRV_ERROR"));
 }
 
-void AGateProcess::EndUnclaimed(const std::string& session_public) {
+void AGateProcess::EndUnclaimed(const std::string& session_public,
+                                Unclaimed why) {
   auto id = ParsePublicId(session_public);
   if (!id.ok()) return;
   auto it = table_.all().find(id->slot);
-  if (it == table_.all().end() || it->second.state != State::kActive) return;
-  spdlog::warn(
-      "new session {} has no stream back to the wgate that asked for it "
-      "(gone): logging it off",
-      session_public);
-  EndSession(it->second, State::kLoggedOff,
-             "nobody received the new session (its wgate is gone)");
+  if (it == table_.all().end() || it->second.state != State::kActive ||
+      ids_.Public(id->slot) != session_public) {
+    return;
+  }
+  if (why == Unclaimed::kWgateGone) {
+    spdlog::warn(
+        "new session {} was lost with the wgate that asked for it (its "
+        "stream closed before the browser had the answer): logging it off",
+        session_public);
+    EndSession(it->second, State::kLoggedOff,
+               "nobody received the new session (its wgate is gone)");
+  } else {
+    spdlog::info(
+        "new session {} did not reach its browser (gone, or the answer came "
+        "too late): logging it off",
+        session_public);
+    EndSession(it->second, State::kLoggedOff,
+               "the browser did not receive the new session");
+  }
 }
 
 bool AGateProcess::EndSession(SessionContext& s, State why,

@@ -94,6 +94,15 @@ class DialogClient {
     if (call_timeout_.count() > 0 && !sweep_armed_) ArmSweep();
   }
 
+  // Adds to the stream's next batch what is not a call (`fill(up)`, e.g. a
+  // notice to the peer), only if a stream is open: a notice about what an
+  // earlier stream carried means nothing on a new one. False if none is.
+  template <typename Fill>
+  bool Notify(Fill&& fill, size_t bytes = 0) {
+    loop_.thread().Check();
+    return stream_ && stream_->Send(std::forward<Fill>(fill), bytes);
+  }
+
   // Fault injection, a slow link: sends `request` after `delay`. Its
   // deadline counts from now, as the caller waits from now: a delay beyond
   // the call timeout fails it in time (kDeadline), unsent.

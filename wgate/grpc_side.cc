@@ -103,16 +103,35 @@ void GrpcSide::OnLoop(std::function<void()> fn) {
   ScheduleFlushToLoop();
 }
 
+void GrpcSide::Deliver(const std::string& address, std::string session_public,
+                       bool delivered) {
+  asio_thread_.Check();
+  Notice n{address, {}};
+  n.delivery.set_session_public(std::move(session_public));
+  n.delivery.set_delivered(delivered);
+  out_notices_.push_back(std::move(n));
+  ScheduleFlushToLoop();
+}
+
 void GrpcSide::FlushToLoop() {
   out_flush_posted_ = false;
   auto calls = std::make_shared<std::vector<Outgoing>>(std::move(out_));
   auto fns =
       std::make_shared<std::vector<std::function<void()>>>(std::move(out_fns_));
+  auto notices = std::make_shared<std::vector<Notice>>(std::move(out_notices_));
   out_.clear();
   out_fns_.clear();
-  loop_.Post([this, calls, fns] {
+  out_notices_.clear();
+  loop_.Post([this, calls, fns, notices] {
     loop_.thread().Check();
     for (auto& fn : *fns) fn();
+    for (Notice& n : *notices) {
+      auto it = agates_.find(n.address);
+      if (it == agates_.end()) continue;  // its stream went, and the session
+      it->second->Notify(
+          [&](proto::AGateUp& up) { up.add_deliveries()->Swap(&n.delivery); },
+          n.delivery.session_public().size() + 4);
+    }
     for (Outgoing& c : *calls) {
       uint64_t id = c.id;
       AgateAt(c.address).Call(std::move(c.request),

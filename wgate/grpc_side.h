@@ -59,6 +59,12 @@ class GrpcSide {
   // `address`; `done` runs on the Asio thread, exactly once.
   void CallAgate(const std::string& address, proto::AGateRequest request,
                  AgateDone done);
+  // Asio thread. Tells the agate at `address` whether the browser received
+  // the answer that started `session_public` (proto::Delivery), with the
+  // next batch on the stream that carried it. Nothing if that stream is
+  // gone: the agate ended the session when it closed.
+  void Deliver(const std::string& address, std::string session_public,
+               bool delivered);
   // Asio thread. Closes the streams to every agate not in `live`; their
   // calls in flight are answered with UNAVAILABLE.
   void KeepAgates(std::unordered_set<std::string> live);
@@ -113,6 +119,10 @@ class GrpcSide {
     proto::AGateRequest request;
     uint64_t id;
   };
+  struct Notice {
+    std::string address;
+    proto::Delivery delivery;
+  };
   struct Answer {
     uint64_t id;
     proto::AGateResponse response;
@@ -146,6 +156,7 @@ class GrpcSide {
   asio::steady_timer deadline_sweep_ ABSL_GUARDED_BY(asio_thread_);
   bool sweep_armed_ ABSL_GUARDED_BY(asio_thread_) = false;
   std::vector<Outgoing> out_ ABSL_GUARDED_BY(asio_thread_);
+  std::vector<Notice> out_notices_ ABSL_GUARDED_BY(asio_thread_);
   std::vector<std::function<void()>> out_fns_ ABSL_GUARDED_BY(asio_thread_);
   bool out_flush_posted_ ABSL_GUARDED_BY(asio_thread_) = false;
   std::unordered_map<uint64_t, Waiting> waiting_ ABSL_GUARDED_BY(asio_thread_);

@@ -2,6 +2,7 @@
 
 #include <llhttp.h>
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -33,6 +34,10 @@ struct Response {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
   bool close = false;
+  // Runs once the server is done with this response: true when all of it
+  // was written to the socket, false when the connection failed or was
+  // gone first (a new session's answer then reached nobody).
+  std::function<void(bool written)> on_sent;
 
   void AddHeader(std::string name, std::string value) {
     headers.emplace_back(std::move(name), std::move(value));

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include "common/log.h"
@@ -129,6 +130,8 @@ class Server::Connection : public std::enable_shared_from_this<Connection> {
           if (auto self = weak.lock()) {
             self->waiting_ = false;
             self->Write(std::move(r), self->keep_alive_);
+          } else if (r.on_sent) {
+            r.on_sent(false);  // the connection is gone
           }
         });
         continue;  // loop ends: waiting_
@@ -167,7 +170,11 @@ class Server::Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void Write(Response r, bool keep_alive) {
-    if (closed_) return;
+    if (closed_) {
+      if (r.on_sent) r.on_sent(false);
+      return;
+    }
+    on_sent_ = std::move(r.on_sent);
     bool close = r.close || !keep_alive;
     head_ = SerializeHead(r, !close);
     body_ = std::move(r.body);
@@ -184,6 +191,7 @@ class Server::Connection : public std::enable_shared_from_this<Connection> {
         socket_, bufs,
         [self = shared_from_this(), close](const asio::error_code& ec, size_t) {
           self->writing_ = false;
+          if (self->on_sent_) std::exchange(self->on_sent_, nullptr)(!ec);
           if (ec || close) {
             if (!ec) {
               asio::error_code ignored;
@@ -222,6 +230,7 @@ class Server::Connection : public std::enable_shared_from_this<Connection> {
   uint64_t acked_at_arm_ = kNotRead;  // BytesAcked() at the last timeout
   bool continue_sent_ = false;  // 100 Continue sent for the current request
   std::string head_, body_;
+  std::function<void(bool)> on_sent_;  // of the response being written
 };
 
 Server::Server(asio::io_context& io, const HttpLimits& limits, Handler handler)

@@ -69,6 +69,11 @@ std::string MetricsText(const Metrics& m, const ProcessDirectory& directory) {
           "Requests whose AGate process did not answer within step_timeout_s "
           "(504)",
           m.start_timeouts + m[proto::AGATE_TIMEOUT]);
+  counter("its_wgate_undelivered_sessions_total",
+          "New sessions whose answer reached no browser (the connection was "
+          "gone, or the answer came after step_timeout_s); their AGate "
+          "process ends them",
+          m.undelivered_sessions);
   counter("its_dsm_requests_total", "DSM Terminator requests", m.dsm_requests);
   counter("its_dsm_terminated_total", "Sessions the DSM Terminator ended",
           m.dsm_terminated);

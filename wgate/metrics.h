@@ -30,8 +30,11 @@ struct Metrics {
   uint64_t not_found = 0;
   uint64_t start_unreachable = 0;  // 503: the assigned process unreachable
   uint64_t start_timeouts = 0;     // 504: a start not answered in time
-  uint64_t dsm_requests = 0;       // Terminator requests
-  uint64_t dsm_terminated = 0;     // sessions it ended
+  // New sessions whose answer reached no browser (connection gone, or the
+  // answer came after the deadline): the agate was told to end them.
+  uint64_t undelivered_sessions = 0;
+  uint64_t dsm_requests = 0;    // Terminator requests
+  uint64_t dsm_terminated = 0;  // sessions it ended
   // Targets that reached no owner (naive routing, ended, wrong token).
   uint64_t dsm_missed = 0;
   uint64_t dsm_unanswered = 0;  // of dsm_missed: the owner did not answer

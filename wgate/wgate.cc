@@ -51,17 +51,19 @@ WGate::~WGate() = default;
 
 void WGate::Start() {
   // A session started after its request's deadline would be reachable by
-  // nobody: end it (and its R/3 session) at once.
+  // nobody (its browser had a 504): the agate ends it (and its R/3 session)
+  // at once.
   grpc_.set_late_hook([this](const std::string& address,
                              proto::AGateResponse& late) {
-    if (late.set_session().empty()) return;
-    spdlog::warn("a session started after its request's deadline; ending it");
-    proto::AGateRequest term;
-    term.set_kind(proto::AGateRequest::TERMINATE);
-    term.set_session(late.set_session());
-    term.set_command(proto::LOGOFF);
-    CallAgate(address, std::move(term),
-              [](const absl::Status&, proto::AGateResponse&) {});
+    if (late.outcome() != proto::SESSION_STARTED &&
+        late.outcome() != proto::SERVICE_RESTARTED) {
+      return;
+    }
+    if (late.session_public().empty()) return;
+    spdlog::warn("session {} started after its request's deadline; ending it",
+                 late.session_public());
+    ++metrics_.undelivered_sessions;
+    grpc_.Deliver(address, late.session_public(), false);
   });
   grpc_.Start();
   for (size_t i = 0; i < managers_.size(); ++i) Watch(i);
@@ -402,6 +404,22 @@ http::Response WGate::ToHttp(proto::AGateResponse& a,
     r.AddHeader("Set-Cookie", SessionCookie(service, ""));
   }
   if (redirect) r.AddHeader("Location", a.location());
+  if ((a.outcome() == proto::SESSION_STARTED ||
+       a.outcome() == proto::SERVICE_RESTARTED) &&
+      !a.session_public().empty()) {
+    // The agate holds the new session as unclaimed until told the browser
+    // has its answer (proto::Delivery): if this process dies first, the
+    // agate ends it instead of leaving it for ~timeout.
+    auto id = ParsePublicId(a.session_public());
+    const proto::ProcessInfo* owner = id.ok() ? directory_.Owner(*id) : nullptr;
+    if (owner != nullptr) {
+      r.on_sent = [this, address = owner->address(),
+                   session_public = a.session_public()](bool written) {
+        if (!written) ++metrics_.undelivered_sessions;
+        grpc_.Deliver(address, session_public, written);
+      };
+    }
+  }
   return r;
 }
 

@@ -3,9 +3,11 @@
 // dialog steps and session commands for real, public, forged and ended
 // session IDs, R/3 answering after its processing time, after the deadline
 // or never (its connection breaks), ending sessions on its own (idle
-// limits, displacement, SM05), ~timeout passing, and answers that find the
-// stream back to the wgate broken (new sessions then end at once). Fake time,
-// fake links, the real session logic on both sides.
+// limits, displacement, SM05), ~timeout passing, answers that find the
+// stream back to the wgate broken (new sessions then end at once), and the
+// wgate's word whether a new session's browser got its answer (or the
+// stream closing before it: the wgate crashed). Fake time, fake links, the
+// real session logic on both sides.
 //
 // Properties:
 // - every request gets exactly one answer, and every message either side
@@ -17,6 +19,8 @@
 //   besides), and every lock in SM12 belongs to one of them;
 // - a session ends by its public ID only with the termination token its
 //   own page carried;
+// - while the stream back to the wgate is down, every live session is one
+//   whose browser got its answer (none lost with the wgate lives on);
 // - once time has run past every limit, no R/3 session and no lock is left.
 //
 // Input: one byte of options (work threads, R/3 connection pool), then
@@ -34,6 +38,7 @@
 #include <vector>
 
 #include "agate/agate_process.h"
+#include "agate/unclaimed.h"
 #include "common/clock.h"
 #include "common/gusid.h"
 #include "common/its_protocol.h"
@@ -103,7 +108,8 @@ class World final : public agate::R3Link {
 
   // A request from a wgate. While the stream back to the wgate is down
   // (`wgate_up` false), answers cannot be sent: a new session's answer
-  // makes the agate log it off at once, as agate_server.cc does.
+  // makes the agate log it off at once, as agate_server.cc does; sent, it
+  // waits for the wgate's word (Confirm) as unclaimed.
   void Send(proto::AGateRequest req) {
     CheckParses(req);
     const size_t index = answers_.size();
@@ -123,15 +129,41 @@ class World final : public agate::R3Link {
       const bool started = r.outcome() == proto::SESSION_STARTED ||
                            r.outcome() == proto::SERVICE_RESTARTED;
       if (!wgate_up_) {
-        if (started) agate_->EndUnclaimed(r.session_public());
+        if (started)
+          agate_->EndUnclaimed(r.session_public(),
+                               agate::AGateProcess::Unclaimed::kWgateGone);
         return;
       }
       if (!r.set_session().empty()) sessions_.push_back(r.set_session());
-      if (started) started_.push_back(r.session_public());
+      if (started) {
+        started_.push_back(r.session_public());
+        if (unclaimed_.Answered(r.session_public()))
+          unconfirmed_.push_back(r.session_public());
+      }
       Harvest(r.body());
     });
   }
-  void set_wgate_up(bool up) { wgate_up_ = up; }
+  // The stream back to the wgate closes (the wgate crashed: the new
+  // sessions it had not confirmed end, as agate_server.cc does) or a new
+  // one is there.
+  void set_wgate_up(bool up) {
+    if (wgate_up_ && !up) {
+      for (const std::string& p : unclaimed_.TakeAll())
+        agate_->EndUnclaimed(p, agate::AGateProcess::Unclaimed::kWgateGone);
+      unconfirmed_.clear();
+    }
+    wgate_up_ = up;
+  }
+  // The wgate's word on a new session: its browser got the answer or not.
+  void Confirm(uint8_t which, bool delivered) {
+    if (!wgate_up_ || unconfirmed_.empty()) return;
+    const size_t at = which % unconfirmed_.size();
+    const std::string p = unconfirmed_[at];
+    unconfirmed_.erase(unconfirmed_.begin() + static_cast<ptrdiff_t>(at));
+    if (delivered) delivered_.insert(p);
+    if (unclaimed_.Confirmed(p, delivered))
+      agate_->EndUnclaimed(p, agate::AGateProcess::Unclaimed::kNotDelivered);
+  }
 
   // R/3 takes the oldest call in flight and answers it (`in_time`), or
   // answers after the agate gave up on it (a TIMEOUT now, the answer later).
@@ -253,6 +285,12 @@ class World final : public agate::R3Link {
     const proto::Sm12Reply locks = r3_->Locks();
     for (const auto& lock : locks.rows())
       FUZZ_CHECK(sm04.count(lock.session()) == 1);
+    if (!wgate_up_) {  // nobody can reach a session its browser never got
+      for (const auto& row : sessions.rows()) {
+        if (row.state() == "active")
+          FUZZ_CHECK_SAW(delivered_.count(row.session()) == 1, row.session());
+      }
+    }
   }
   void CheckAllAnswered() {
     for (int n : answers_) FUZZ_CHECK(n == 1);
@@ -344,6 +382,11 @@ class World final : public agate::R3Link {
   std::vector<std::string> token_list_;
   std::deque<Held> held_;
   bool wgate_up_ = true;
+  // The stream's new sessions awaiting the wgate's word (agate_server.cc's
+  // ledger), the same in order, and those whose browser got the answer.
+  agate::UnclaimedSessions unclaimed_;
+  std::vector<std::string> unconfirmed_;
+  std::set<std::string> delivered_;
   const bool pooled_;
 };
 
@@ -513,9 +556,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       case 9:
         w.Pass(in.Byte() * 5 * kSimSecond);
         break;
-      case 10:  // the stream back to the wgate breaks, or is back
-        w.set_wgate_up(in.Byte() & 1);
+      case 10: {  // the stream back to the wgate breaks, or is back; or
+                  // the wgate says whether a new session reached its browser
+        const uint8_t b = in.Byte();
+        if (b < 0x80) {
+          w.set_wgate_up(b & 1);
+        } else {
+          w.Confirm(in.Byte(), b & 1);
+        }
         break;
+      }
       case 11:
         w.Hold();
         if (in.Byte() & 1) w.DeliverHeld();
