@@ -99,7 +99,7 @@ AGateProcess::AGateProcess(const AGateOptions& options, const Clock& clock,
       services_(services),
       r3_(r3),
       ids_(options.instance, options.host, options.process),
-      table_(clock, options.incarnation, options.max_sessions),
+      table_(clock, options.incarnation, options.max_sessions, options.random),
       threads_(clock, options.work_threads),
       access_(clock, options.instance, options.process) {
   if (std::string error; !options_.access_log.empty() &&

@@ -42,6 +42,10 @@ struct AGateOptions {
   // user session is reset (transaction ended, locks released) but not logged
   // off, so SM04 shows it as a reference until then. 0: logged off at once.
   SimMicros r3_pool_keep = 0;
+  // Where the 128-bit random parts of session IDs and SISP termination
+  // tokens come from: 32 lower-case hex digits a call. NewSessionRandom
+  // (the OS CSPRNG) unless set; tests and fuzzing set a replayable one.
+  std::function<std::string()> random;
 };
 
 // One AGate process: session contexts, dialog steps against R/3, expiry.
@@ -134,6 +138,10 @@ class AGateProcess {
   // ClockText of now, formatted once per simulated second (every page
   // shows it).
   const std::string& ClockNow();
+  // 32 hex digits from options_.random (or the OS CSPRNG).
+  std::string NewRandom() const {
+    return options_.random ? options_.random() : NewSessionRandom();
+  }
   // Real seconds since `started` (simulated time), for the histograms.
   double RealSecondsSince(SimMicros started) const {
     return static_cast<double>(clock_.Now() - started) / kSimSecond /

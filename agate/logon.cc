@@ -167,7 +167,7 @@ void AGateProcess::Start(proto::AGateRequest& req, const Reply& reply,
       s->sisp = s->Param("SAPWP_ACTIVE") == "1";
       s->text.assign({service, client, ToUpper(login), password, language,
                       r3resp.screen().tcode(),
-                      s->sisp ? NewSessionRandom() : std::string()});
+                      s->sisp ? NewRandom() : std::string()});
       by_r3_session_[s->r3_session] = s->slot;
       if (metrics_) metrics_->SessionStarted();
       table_.Touch(*s);

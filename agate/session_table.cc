@@ -30,8 +30,10 @@ const char* StateName(SessionContext::State s) {
 }
 
 SessionTable::SessionTable(const Clock& clock, uint32_t incarnation,
-                           int max_sessions)
+                           int max_sessions,
+                           std::function<std::string()> random)
     : clock_(clock),
+      random_(random ? std::move(random) : NewSessionRandom),
       incarnation_(incarnation & 0xff),
       max_sessions_(max_sessions),
       wheel_(clock.Now()) {
@@ -52,7 +54,7 @@ SessionContext* SessionTable::Create() {
   } while (sessions_.count(slot));
   SessionContext& s = sessions_[slot];
   s.slot = slot;
-  s.set_random(NewSessionRandom());
+  s.set_random(random_());
   s.last_access = clock_.Now();
   ++active_;
   return &s;

@@ -148,8 +148,10 @@ class SessionTable {
   };
 
   // `max_sessions`: capacity; `incarnation`: how often this process slot was
-  // started, carried in the top byte of every session slot.
-  SessionTable(const Clock& clock, uint32_t incarnation, int max_sessions);
+  // started, carried in the top byte of every session slot; `random`: where
+  // the random parts come from (NewSessionRandom unless given).
+  SessionTable(const Clock& clock, uint32_t incarnation, int max_sessions,
+               std::function<std::string()> random = nullptr);
 
   // A new active session with a fresh slot and random part; nullptr if full.
   SessionContext* Create();
@@ -186,6 +188,7 @@ class SessionTable {
 
  private:
   const Clock& clock_;
+  std::function<std::string()> random_;
   uint32_t incarnation_;
   int max_sessions_;
   uint32_t next_counter_ = 1;

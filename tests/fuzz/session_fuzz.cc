@@ -28,6 +28,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <deque>
 #include <functional>
 #include <map>
@@ -92,6 +93,15 @@ class World final : public agate::R3Link {
     o.work_threads = work_threads;
     o.r3_pool_keep = r3_pool_keep;
     o.exit_url_hosts = {"portal.example"};
+    // Replayable IDs and tokens: an input that forges one from a real one
+    // does the same on every run.
+    o.random = [this] {
+      const unsigned long long n = ++randoms_;
+      char hex[33];
+      std::snprintf(hex, sizeof hex, "%016llx%016llx", n,
+                    n * 0x9e3779b97f4a7c15ULL);
+      return std::string(hex);
+    };
     agate_.emplace(
         o, clock_,
         [this](std::function<void()> fn) {
@@ -382,6 +392,7 @@ class World final : public agate::R3Link {
   std::vector<std::string> token_list_;
   std::deque<Held> held_;
   bool wgate_up_ = true;
+  uint64_t randoms_ = 0;  // random parts handed out
   // The stream's new sessions awaiting the wgate's word (agate_server.cc's
   // ledger), the same in order, and those whose browser got the answer.
   agate::UnclaimedSessions unclaimed_;
