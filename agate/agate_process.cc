@@ -235,6 +235,7 @@ void AGateProcess::Handle(proto::AGateRequest& req, Reply reply) {
   SessionContext* s = id->random.empty()
                           ? table_.FindByToken(*id, req.term_token(), &why)
                           : table_.Find(*id, &why);
+  if (s != nullptr) s->claimed = true;  // its browser has it
   if (s == nullptr) {
     if (why == SessionTable::Lookup::kOtherIncarnation) {
       access_.Write(

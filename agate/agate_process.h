@@ -46,6 +46,10 @@ struct AGateOptions {
   // tokens come from: 32 lower-case hex digits a call. NewSessionRandom
   // (the OS CSPRNG) unless set; tests and fuzzing set a replayable one.
   std::function<std::string()> random;
+  // How long a new session whose wgate went before confirming it waits for
+  // a request from its browser (EndUnclaimed, kStreamClosed); 0: ended at
+  // once. [agate] unclaimed_grace_s in simulated time.
+  SimMicros unclaimed_grace = 0;
 };
 
 // One AGate process: session contexts, dialog steps against R/3, expiry.
@@ -88,14 +92,17 @@ class AGateProcess {
   SpanRef BeginSpan(proto::AGateRequest& req);
   void EndSpan(SpanRef ref, const proto::AGateResponse& resp);
 
-  // A new session nobody can ever present the ID of: its answer found no
-  // stream back to its wgate, or the wgate's stream closed before it said
-  // the browser got the answer (kWgateGone: it crashed, or the stream
-  // broke, while the logon ran), or the wgate said the browser did not get
-  // it (kNotDelivered: the browser went away, or the answer came after the
-  // wgate's deadline). Logged off now instead of holding its R/3 session
-  // and locks until ~timeout. `session_public`: the response's.
-  enum class Unclaimed { kWgateGone, kNotDelivered };
+  // A new session its browser may never have received, so that nobody
+  // would ever present its ID; `session_public`: the response's. Instead of
+  // holding its R/3 session and locks until ~timeout it is logged off:
+  // - kNoStream: its answer found no stream back to its wgate (crashed, or
+  //   the stream broke, while the logon ran): now;
+  // - kNotDelivered: the wgate said the browser did not get it (gone, or
+  //   the answer came after the wgate's deadline): now;
+  // - kStreamClosed: the wgate's stream closed before it said whether the
+  //   browser got it (it crashed in between, maybe right after the browser
+  //   had it): after unclaimed_grace unless a request comes with it first.
+  enum class Unclaimed { kNoStream, kNotDelivered, kStreamClosed };
   void EndUnclaimed(const std::string& session_public, Unclaimed why);
   proto::TraceReply Trace(const proto::TraceQuery& query) const;
 
@@ -158,6 +165,14 @@ class AGateProcess {
   R3Link& r3_;
   const SessionIds ids_;  // the one builder of this process's session IDs
   SessionTable table_;
+  // Sessions left unclaimed by a closed stream, oldest first (one grace
+  // for all: FIFO is deadline order).
+  struct Orphan {
+    uint32_t slot;
+    SimMicros deadline;
+  };
+  std::deque<Orphan> orphans_;
+  void EndOrphans();
   WorkThreads threads_;
   uint64_t requests_ = 0;
   uint64_t starts_ =

@@ -41,20 +41,32 @@ void AGateServer::Start() {
                           down.add_responses()->Swap(&resp);
                         },
                         bytes)) {
-                  if (started)
-                    unclaimed_[stream.get()].Answered(session_public);
+                  if (started &&
+                      !unclaimed_[stream.get()].Answered(session_public)) {
+                    // A wgate that does not confirm: its sessions wait for
+                    // ~timeout if it crashes, as before Delivery existed.
+                    if (!cap_warned_)
+                      spdlog::warn(
+                          "a wgate stream holds {} unconfirmed new sessions: "
+                          "new ones are not tracked (does the wgate send "
+                          "Delivery words?)",
+                          UnclaimedSessions::kMaxHeld);
+                    cap_warned_ = true;
+                  }
                   return;
                 }
                 if (started) {
                   process_.EndUnclaimed(session_public,
-                                        AGateProcess::Unclaimed::kWgateGone);
+                                        AGateProcess::Unclaimed::kNoStream);
                 }
               });
         }
       },
       [this](const Stream::Ptr& stream) {
-        // The wgate went (or its stream broke): the new sessions it had not
-        // handed to a browser yet never will be.
+        // The wgate went (or its stream broke) before it said whether these
+        // new sessions reached their browsers: each ends unless a request
+        // comes with it within the grace (it may have crashed just after
+        // writing the answer).
         auto it = unclaimed_.find(stream.get());
         if (it == unclaimed_.end()) return;
         std::vector<std::string> lost = it->second.TakeAll();
@@ -62,7 +74,7 @@ void AGateServer::Start() {
         if (loop_.stopping()) return;  // the process logs every session off
         for (const std::string& session_public : lost) {
           process_.EndUnclaimed(session_public,
-                                AGateProcess::Unclaimed::kWgateGone);
+                                AGateProcess::Unclaimed::kStreamClosed);
         }
       });
   ServeUnary(loop_, service_, &proto::AGate::AsyncService::RequestListSessions,

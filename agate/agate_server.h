@@ -33,6 +33,7 @@ class AGateServer {
   // Per wgate stream (keyed by the stream; loop thread): the new sessions
   // it has not confirmed yet (proto::Delivery).
   std::unordered_map<const void*, UnclaimedSessions> unclaimed_;
+  bool cap_warned_ = false;  // said once that a stream reached kMaxHeld
   proto::AGate::AsyncService service_;
   AGateProcess& process_;
   GrpcLoop& loop_;

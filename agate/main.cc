@@ -98,6 +98,8 @@ int main(int argc, char** argv) {
   // A real-time setting, kept in simulated time like ~timeout.
   options.r3_pool_keep = static_cast<its::SimMicros>(
       config.agate_r3_pool_keep_s * clock.time_scale() * its::kSimSecond);
+  options.unclaimed_grace = static_cast<its::SimMicros>(
+      config.agate_unclaimed_grace_s * clock.time_scale() * its::kSimSecond);
   its::GrpcLoop loop;
   its::agate::R3Client r3client(
       loop, r3.empty() ? config.r3_advertise : r3, its::agate::R3Failure,

@@ -79,20 +79,61 @@ void AGateProcess::EndUnclaimed(const std::string& session_public,
       ids_.Public(id->slot) != session_public) {
     return;
   }
-  if (why == Unclaimed::kWgateGone) {
+  SessionContext& s = it->second;
+  switch (why) {
+    case Unclaimed::kNoStream:
+      spdlog::warn(
+          "new session {} has no stream back to the wgate that asked for it "
+          "(gone): logging it off",
+          session_public);
+      EndSession(s, State::kLoggedOff,
+                 "nobody received the new session (its wgate is gone)");
+      return;
+    case Unclaimed::kNotDelivered:
+      spdlog::info(
+          "new session {} did not reach its browser (gone, or the answer "
+          "came too late): logging it off",
+          session_public);
+      EndSession(s, State::kLoggedOff,
+                 "the browser did not receive the new session");
+      return;
+    case Unclaimed::kStreamClosed:
+      if (s.claimed) return;
+      if (options_.unclaimed_grace <= 0) {
+        spdlog::warn(
+            "new session {} was lost with the wgate that asked for it: "
+            "logging it off",
+            session_public);
+        EndSession(s, State::kLoggedOff,
+                   "nobody received the new session (its wgate is gone)");
+        return;
+      }
+      spdlog::info(
+          "new session {} was not confirmed before its wgate's stream closed: "
+          "ended in {} s (simulated) unless its browser comes",
+          session_public, options_.unclaimed_grace / kSimSecond);
+      orphans_.push_back(
+          Orphan{s.slot, clock_.Now() + options_.unclaimed_grace});
+      return;
+  }
+}
+
+void AGateProcess::EndOrphans() {
+  const SimMicros now = clock_.Now();
+  while (!orphans_.empty() && orphans_.front().deadline <= now) {
+    const uint32_t slot = orphans_.front().slot;
+    orphans_.pop_front();
+    auto it = table_.all().find(slot);
+    if (it == table_.all().end() || it->second.state != State::kActive ||
+        it->second.claimed) {
+      continue;
+    }
     spdlog::warn(
-        "new session {} was lost with the wgate that asked for it (its "
-        "stream closed before the browser had the answer): logging it off",
-        session_public);
+        "new session {} was lost with the wgate that asked for it (no "
+        "request came with it): logging it off",
+        ids_.Public(slot));
     EndSession(it->second, State::kLoggedOff,
                "nobody received the new session (its wgate is gone)");
-  } else {
-    spdlog::info(
-        "new session {} did not reach its browser (gone, or the answer came "
-        "too late): logging it off",
-        session_public);
-    EndSession(it->second, State::kLoggedOff,
-               "the browser did not receive the new session");
   }
 }
 
@@ -323,6 +364,7 @@ void AGateProcess::ClosePooled() {
 bool AGateProcess::Tick() {
   access_.Flush();
   ClosePooled();
+  EndOrphans();
   // ~timeout counts from the last request, also for a session whose step is
   // with R/3 or queued for a work thread: it ends now, with its R/3 logoff;
   // the step's answer and every queued request get the timeout page.

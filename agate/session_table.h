@@ -85,6 +85,9 @@ struct SessionContext {
   bool sisp = false;        // started with sapwp_active=1: pages carry SessInfo
   bool busy = false;        // a dialog step is with R/3
   bool cookies_off = false;  // ~cookies=0: the session travels in URLs
+  // A request came with its full ID (or its SISP token): a browser has it,
+  // so it is no unclaimed session (AGateProcess::EndUnclaimed).
+  bool claimed = false;
   // The GUSID's random part, inline: as a std::string it took a heap block
   // of its own per session.
   std::array<char, kGusidRandomHex> random{};

@@ -341,6 +341,8 @@ absl::StatusOr<ClusterConfig> ClusterConfig::Parse(std::string_view content,
     ITS_RETURN_IF_ERROR(r.Read("r3_timeout_s", &c.agate_r3_timeout_s));
     ITS_RETURN_IF_ERROR(r.Read("orphan_exit_s", &c.agate_orphan_exit_s));
     ITS_RETURN_IF_ERROR(r.Read("r3_pool_keep_s", &c.agate_r3_pool_keep_s));
+    ITS_RETURN_IF_ERROR(
+        r.Read("unclaimed_grace_s", &c.agate_unclaimed_grace_s));
     ITS_RETURN_IF_ERROR(r.RejectUnknown());
     ITS_RETURN_IF_ERROR(CheckSeconds(*a->as_table(), r, "r3_timeout_s",
                                      c.agate_r3_timeout_s, 0, 3600));
@@ -348,6 +350,9 @@ absl::StatusOr<ClusterConfig> ClusterConfig::Parse(std::string_view content,
                                      c.agate_orphan_exit_s, 1, 86400, true));
     ITS_RETURN_IF_ERROR(CheckSeconds(*a->as_table(), r, "r3_pool_keep_s",
                                      c.agate_r3_pool_keep_s, 0, 86400, true));
+    ITS_RETURN_IF_ERROR(CheckSeconds(*a->as_table(), r, "unclaimed_grace_s",
+                                     c.agate_unclaimed_grace_s, 0, 86400,
+                                     true));
   }
   if (const toml::node* sv = root.get("supervisor")) {
     if (!sv->is_table())

@@ -92,6 +92,10 @@ struct ClusterConfig {
   // Real seconds an agate keeps the R/3 connection of an ended session in its
   // connection pool (reset, not logged off: SM04 shows a reference); 0 = none.
   double agate_r3_pool_keep_s = 0;
+  // Real seconds a new session waits for a request from its browser when
+  // its wgate's stream closed before the wgate confirmed the browser got it
+  // (docs/faults.md, "Unclaimed sessions"); 0 = ended at once.
+  double agate_unclaimed_grace_s = 60;
   SupervisorConfig supervisor;
   std::string r3_listen = "127.0.0.1:3200";  // where r3_stub binds
   // host:port the agates (and wgates, itsadm) dial for R/3; default:

@@ -95,8 +95,9 @@ class DialogClient {
   }
 
   // Adds to the stream's next batch what is not a call (`fill(up)`, e.g. a
-  // notice to the peer), only if a stream is open: a notice about what an
-  // earlier stream carried means nothing on a new one. False if none is.
+  // notice to the peer), if a stream is open; opens none for it. The
+  // current stream may be newer than the one the notice is about: the peer
+  // must ignore notices on what another stream carried. False if none is.
   template <typename Fill>
   bool Notify(Fill&& fill, size_t bytes = 0) {
     loop_.thread().Check();

@@ -70,7 +70,8 @@ void WGate::Terminator(http::Request& req, Respond respond) {
     a.set_command(target.command);
     a.set_term_token(target.token);
     Route(std::move(a),
-          [this, tally, finish](proto::AGateResponse& r, const std::string&) {
+          [this, tally, finish](proto::AGateResponse& r, const std::string&,
+                                const std::string&) {
             // The wgate's own refusals (pid 0: no AGate answered) count as
             // for any request; an agate's answers count as terminated or
             // missed only.

@@ -63,7 +63,10 @@ void GrpcSide::SweepDeadlines() {
   for (auto it = waiting_.begin(); it != waiting_.end();) {
     if (it->second.sent <= limit) {
       late.push_back(std::move(it->second.done));
-      if (!it->second.address.empty() && late_.size() < 100000)
+      // Its answer may still start a session (a logon, or a step that
+      // restarts its service): the late hook hears of it. Steps carry no
+      // address (no copy per step); the hook finds their agate.
+      if (late_.size() < 100000)
         late_.emplace(it->first, std::move(it->second.address));
       it = waiting_.erase(it);  // a late answer finds nobody waiting
     } else {

@@ -61,17 +61,20 @@ class GrpcSide {
                  AgateDone done);
   // Asio thread. Tells the agate at `address` whether the browser received
   // the answer that started `session_public` (proto::Delivery), with the
-  // next batch on the stream that carried it. Nothing if that stream is
-  // gone: the agate ended the session when it closed.
+  // next batch on its current stream. If the stream that carried the answer
+  // is gone, the agate ignores the word (it no longer holds the session as
+  // that stream's; the stream's end decided) and none is sent if there is
+  // no stream at all.
   void Deliver(const std::string& address, std::string session_public,
                bool delivered);
   // Asio thread. Closes the streams to every agate not in `live`; their
   // calls in flight are answered with UNAVAILABLE.
   void KeepAgates(std::unordered_set<std::string> live);
 
-  // Asio thread. Called with the agate's address and response when an
-  // answer comes after its request's deadline (nobody waits for it): a
-  // session started then must not be left where nobody can reach it.
+  // Asio thread. Called with the agate's address (empty for a dialog step's
+  // request) and response when an answer comes after its request's deadline
+  // (nobody waits for it): a session started then must not be left where
+  // nobody can reach it.
   void set_late_hook(
       std::function<void(const std::string& address, proto::AGateResponse&)>
           hook) {
@@ -160,8 +163,8 @@ class GrpcSide {
   std::vector<std::function<void()>> out_fns_ ABSL_GUARDED_BY(asio_thread_);
   bool out_flush_posted_ ABSL_GUARDED_BY(asio_thread_) = false;
   std::unordered_map<uint64_t, Waiting> waiting_ ABSL_GUARDED_BY(asio_thread_);
-  // Requests answered by the deadline sweep: their agate's address, until
-  // the real answer (or the stream's failure) comes.
+  // Requests answered by the deadline sweep: their agate's address (START
+  // requests only), until the real answer (or the stream's failure) comes.
   std::unordered_map<uint64_t, std::string> late_ ABSL_GUARDED_BY(asio_thread_);
   std::function<void(const std::string&, proto::AGateResponse&)> late_hook_
       ABSL_GUARDED_BY(asio_thread_);

@@ -162,9 +162,9 @@ void WGate::TryInstances(std::shared_ptr<proto::AGateRequest> req,
         std::string instance = p.instance(), service = req->service();
         CallAgate(
             p.address(), std::move(*req),
-            [this, instance, service, respond = std::move(respond)](
-                const absl::Status& transport,
-                proto::AGateResponse& a) mutable {
+            [this, instance, service, address = p.address(),
+             respond = std::move(respond)](const absl::Status& transport,
+                                           proto::AGateResponse& a) mutable {
               if (absl::IsDeadlineExceeded(transport)) {
                 ++metrics_.start_timeouts;
                 Reply(respond,
@@ -179,8 +179,8 @@ void WGate::TryInstances(std::shared_ptr<proto::AGateRequest> req,
                                     "reachable - please try again",
                                     StartSteps(proto::AGATE_UNREACHABLE)));
               } else {
-                Reply(respond,
-                      ToHttp(a, instance, StartSteps(a.outcome()), service));
+                Reply(respond, ToHttp(a, instance, address,
+                                      StartSteps(a.outcome()), service));
               }
             });
       });

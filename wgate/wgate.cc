@@ -60,10 +60,17 @@ void WGate::Start() {
       return;
     }
     if (late.session_public().empty()) return;
+    std::string agate = address;
+    if (agate.empty()) {  // a step's: its session names the process
+      auto id = ParsePublicId(late.session_public());
+      const proto::ProcessInfo* p = id.ok() ? directory_.Owner(*id) : nullptr;
+      if (p == nullptr) return;
+      agate = p->address();
+    }
     spdlog::warn("session {} started after its request's deadline; ending it",
                  late.session_public());
     ++metrics_.undelivered_sessions;
-    grpc_.Deliver(address, late.session_public(), false);
+    grpc_.Deliver(agate, late.session_public(), false);
   });
   grpc_.Start();
   for (size_t i = 0; i < managers_.size(); ++i) Watch(i);
@@ -329,10 +336,12 @@ void WGate::HandleService(http::Request& req, const std::string& service,
   ++metrics_.dialog_steps;
   Route(std::move(areq),
         [this, service, keep_cookie, by_sessid, respond = std::move(respond)](
-            proto::AGateResponse& a, const std::string& instance) mutable {
+            proto::AGateResponse& a, const std::string& instance,
+            const std::string& address) mutable {
           if (keep_cookie || (by_sessid && a.outcome() != proto::TERMINATED))
             a.set_clear_session(false);
-          Reply(respond, ToHttp(a, instance, ExistingSteps(a), service));
+          Reply(respond,
+                ToHttp(a, instance, address, ExistingSteps(a), service));
         });
 }
 
@@ -345,26 +354,27 @@ void WGate::Route(proto::AGateRequest req, Routed done) {
   RecordRoute(req, d);
   if (d.target == nullptr) {
     auto a = WgateAnswer(d.refusal);
-    done(a, "");
+    done(a, "", "");
     return;
   }
   if (d.misrouted) ++metrics_.misrouted_commands;
   std::string instance = d.target->instance();
-  CallAgate(
-      d.target->address(), std::move(req),
-      [this, instance, owner = std::move(d.owner), done = std::move(done)](
-          const absl::Status& transport, proto::AGateResponse& a) mutable {
-        if (transport.ok()) {
-          done(a, instance);
-        } else if (absl::IsDeadlineExceeded(transport)) {
-          auto f = WgateAnswer(proto::AGATE_TIMEOUT);  // hung, not gone
-          done(f, instance);
-        } else {
-          // The stream broke: a crash (its manager reports it within
-          // milliseconds) or a cut link (the process lives on).
-          AwaitVerdict(owner, std::move(done), 10);
-        }
-      });
+  std::string address = d.target->address();
+  CallAgate(address, std::move(req),
+            [this, instance, address, owner = std::move(d.owner),
+             done = std::move(done)](const absl::Status& transport,
+                                     proto::AGateResponse& a) mutable {
+              if (transport.ok()) {
+                done(a, instance, address);
+              } else if (absl::IsDeadlineExceeded(transport)) {
+                auto f = WgateAnswer(proto::AGATE_TIMEOUT);  // hung, not gone
+                done(f, instance, "");
+              } else {
+                // The stream broke: a crash (its manager reports it within
+                // milliseconds) or a cut link (the process lives on).
+                AwaitVerdict(owner, std::move(done), 10);
+              }
+            });
 }
 
 void WGate::AwaitVerdict(const Gusid& owner, Routed done, int checks_left) {
@@ -374,18 +384,19 @@ void WGate::AwaitVerdict(const Gusid& owner, Routed done, int checks_left) {
                      done = std::move(done)](const asio::error_code&) mutable {
     if (OwnerEnded(directory_, owner)) {
       auto f = WgateAnswer(proto::SESSION_LOST);
-      done(f, "");
+      done(f, "", "");
     } else if (checks_left > 1 && !stopping_) {
       AwaitVerdict(owner, std::move(done), checks_left - 1);
     } else {
       auto f = WgateAnswer(proto::AGATE_UNREACHABLE);
-      done(f, "");
+      done(f, "", "");
     }
   });
 }
 
 http::Response WGate::ToHttp(proto::AGateResponse& a,
-                             const std::string& instance, const char* steps,
+                             const std::string& instance,
+                             const std::string& address, const char* steps,
                              const std::string& service) {
   metrics_.Count(a.outcome());
   http::Response r;
@@ -406,19 +417,15 @@ http::Response WGate::ToHttp(proto::AGateResponse& a,
   if (redirect) r.AddHeader("Location", a.location());
   if ((a.outcome() == proto::SESSION_STARTED ||
        a.outcome() == proto::SERVICE_RESTARTED) &&
-      !a.session_public().empty()) {
+      !a.session_public().empty() && !address.empty()) {
     // The agate holds the new session as unclaimed until told the browser
     // has its answer (proto::Delivery): if this process dies first, the
-    // agate ends it instead of leaving it for ~timeout.
-    auto id = ParsePublicId(a.session_public());
-    const proto::ProcessInfo* owner = id.ok() ? directory_.Owner(*id) : nullptr;
-    if (owner != nullptr) {
-      r.on_sent = [this, address = owner->address(),
-                   session_public = a.session_public()](bool written) {
-        if (!written) ++metrics_.undelivered_sessions;
-        grpc_.Deliver(address, session_public, written);
-      };
-    }
+    // agate ends it unless a browser shows up with it.
+    r.on_sent = [this, address,
+                 session_public = a.session_public()](bool written) {
+      if (!written) ++metrics_.undelivered_sessions;
+      grpc_.Deliver(address, session_public, written);
+    };
   }
   return r;
 }

@@ -69,10 +69,11 @@ class WGate {
     uint64_t id = 0;  // 0: not traced
   };
 
-  // Answers of an existing session's request: `instance` names the owner
-  // ("" when no agate answered).
+  // Answers of an existing session's request: `instance` names the owner and
+  // `address` is the process that answered ("" when no agate answered).
   using Routed =
-      std::function<void(proto::AGateResponse&, const std::string& instance)>;
+      std::function<void(proto::AGateResponse&, const std::string& instance,
+                         const std::string& address)>;
 
   // wgate.cc
   void Watch(size_t index);
@@ -91,8 +92,11 @@ class WGate {
   // looks 100 ms apart.
   void AwaitVerdict(const Gusid& owner, Routed done, int checks_left);
   // The one place an answer becomes HTTP (and is counted by outcome).
+  // `address`: the agate that answered, told whether a session it started
+  // reached the browser (proto::Delivery).
   http::Response ToHttp(proto::AGateResponse& a, const std::string& instance,
-                        const char* steps, const std::string& service);
+                        const std::string& address, const char* steps,
+                        const std::string& service);
   http::Response Page(int status, const std::string& title,
                       const std::string& message, const std::string& steps);
   void Reply(Respond& respond, http::Response r);

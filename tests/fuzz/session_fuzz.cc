@@ -19,8 +19,10 @@
 //   besides), and every lock in SM12 belongs to one of them;
 // - a session ends by its public ID only with the termination token its
 //   own page carried;
-// - while the stream back to the wgate is down, every live session is one
-//   whose browser got its answer (none lost with the wgate lives on);
+// - when the stream back to the wgate closes, no session whose browser got
+//   its answer ends; once it is closed for longer than the grace, every
+//   live session is one whose browser got its answer or came with its ID
+//   (none lost with the wgate lives on);
 // - once time has run past every limit, no R/3 session and no lock is left.
 //
 // Input: one byte of options (work threads, R/3 connection pool), then
@@ -93,6 +95,7 @@ class World final : public agate::R3Link {
     o.work_threads = work_threads;
     o.r3_pool_keep = r3_pool_keep;
     o.exit_url_hosts = {"portal.example"};
+    o.unclaimed_grace = kGrace;
     // Replayable IDs and tokens: an input that forges one from a real one
     // does the same on every run.
     o.random = [this] {
@@ -122,6 +125,7 @@ class World final : public agate::R3Link {
   // waits for the wgate's word (Confirm) as unclaimed.
   void Send(proto::AGateRequest req) {
     CheckParses(req);
+    if (req.kind() != proto::AGateRequest::START) Claimed(req.session());
     const size_t index = answers_.size();
     answers_.push_back(0);
     // Who may end a session: its holder (the full GUSID, from the cookie)
@@ -141,7 +145,7 @@ class World final : public agate::R3Link {
       if (!wgate_up_) {
         if (started)
           agate_->EndUnclaimed(r.session_public(),
-                               agate::AGateProcess::Unclaimed::kWgateGone);
+                               agate::AGateProcess::Unclaimed::kNoStream);
         return;
       }
       if (!r.set_session().empty()) sessions_.push_back(r.set_session());
@@ -158,9 +162,12 @@ class World final : public agate::R3Link {
   // one is there.
   void set_wgate_up(bool up) {
     if (wgate_up_ && !up) {
+      const std::set<std::string> before = LiveDelivered();
       for (const std::string& p : unclaimed_.TakeAll())
-        agate_->EndUnclaimed(p, agate::AGateProcess::Unclaimed::kWgateGone);
+        agate_->EndUnclaimed(p, agate::AGateProcess::Unclaimed::kStreamClosed);
       unconfirmed_.clear();
+      FUZZ_CHECK(LiveDelivered() == before);  // none of them ended
+      closed_at_ = clock_.Now();
     }
     wgate_up_ = up;
   }
@@ -295,15 +302,23 @@ class World final : public agate::R3Link {
     const proto::Sm12Reply locks = r3_->Locks();
     for (const auto& lock : locks.rows())
       FUZZ_CHECK(sm04.count(lock.session()) == 1);
-    if (!wgate_up_) {  // nobody can reach a session its browser never got
+    if (!wgate_up_ && clock_.Now() > closed_at_ + kGrace) {
+      // Nobody can reach a session its browser never got.
       for (const auto& row : sessions.rows()) {
         if (row.state() == "active")
-          FUZZ_CHECK_SAW(delivered_.count(row.session()) == 1, row.session());
+          FUZZ_CHECK_SAW(delivered_.count(row.session()) == 1 ||
+                             claimed_.count(row.session()) == 1,
+                         row.session());
       }
     }
   }
   void CheckAllAnswered() {
     for (int n : answers_) FUZZ_CHECK(n == 1);
+  }
+
+  // A browser came with the session's full ID (cookie or URL): it has it.
+  void Claimed(const std::string& session) {
+    if (auto id = ParseGusid(session); id.ok()) claimed_.insert(id->PublicId());
   }
 
   r3::R3System& r3() { return *r3_; }
@@ -361,6 +376,17 @@ class World final : public agate::R3Link {
     CheckParses(r);
     return r;
   }
+  // Public IDs of the live sessions whose browser got the answer.
+  std::set<std::string> LiveDelivered() const {
+    std::set<std::string> live;
+    const proto::SessionsReply sessions = agate_->ListSessions();
+    for (const auto& row : sessions.rows()) {
+      if (row.state() == "active" && delivered_.count(row.session()))
+        live.insert(row.session());
+    }
+    return live;
+  }
+
   // R/3 pushes the sessions it ended on its own.
   void PushEnded() {
     proto::R3Down down;
@@ -398,6 +424,11 @@ class World final : public agate::R3Link {
   agate::UnclaimedSessions unclaimed_;
   std::vector<std::string> unconfirmed_;
   std::set<std::string> delivered_;
+  std::set<std::string> claimed_;  // public IDs a request came with
+  // When the stream back to the wgate last closed; how long a session it
+  // left unconfirmed waits for its browser.
+  SimMicros closed_at_ = 0;
+  static constexpr SimMicros kGrace = 30 * kSimSecond;
   const bool pooled_;
 };
 

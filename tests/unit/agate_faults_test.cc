@@ -12,6 +12,7 @@
 
 #include "agate/agate_process.h"
 #include "common/clock.h"
+#include "common/gusid.h"
 #include "common/its_protocol.h"
 #include "common/metrics_http.h"
 #include "common/service_file.h"
@@ -62,9 +63,10 @@ class AgateFaults : public ::testing::Test {
                                         "/deploy/config/services")) {}
 
   void MakeProcess(int work_threads, const std::string& access_log = "",
-                   SimMicros r3_pool_keep = 0) {
+                   SimMicros r3_pool_keep = 0, SimMicros unclaimed_grace = 0) {
     AGateOptions o;
     o.r3_pool_keep = r3_pool_keep;
+    o.unclaimed_grace = unclaimed_grace;
     o.instance = "IT1";
     o.process = 0;
     o.incarnation = 1;
@@ -367,6 +369,58 @@ TEST_F(AgateFaults, AnR3EndThatOvertakesItsLogonsAnswerFailsTheLogon) {
   EXPECT_TRUE(r3_.Logoffs().empty());
   // The next logon with that user works as ever.
   LogOn(75);
+}
+
+// The wgate's stream closed before it said whether these new sessions
+// reached their browsers (docs/faults.md, "Unclaimed sessions").
+TEST_F(AgateFaults, UnclaimedSessionsOfAClosedStreamWaitForTheirBrowser) {
+  // A grace well within the sessions' ~timeout (1 minute).
+  MakeProcess(4, "", 0, /*unclaimed_grace=*/20 * kSimSecond);
+  std::string comes = LogOn(81);
+  std::string never = LogOn(82);
+  std::string stepped = LogOn(83);
+  Step(stepped);  // its browser had it before the crash
+  r3_.Answer(r3_.calls.size() - 1, LoggedOn(83));
+  auto public_id = [](const std::string& gusid) {
+    return ParseGusid(gusid)->PublicId();
+  };
+  using U = AGateProcess::Unclaimed;
+  for (const std::string& g : {comes, never, stepped})
+    process_->EndUnclaimed(public_id(g), U::kStreamClosed);
+  EXPECT_TRUE(r3_.Logoffs().empty()) << "nobody ends before the grace";
+
+  clock_.Advance(10 * kSimSecond);
+  Step(comes);  // its browser comes back within the grace
+  r3_.Answer(r3_.calls.size() - 1, LoggedOn(81));
+  process_->Tick();
+  EXPECT_TRUE(r3_.Logoffs().empty());
+
+  clock_.Advance(11 * kSimSecond);
+  process_->Tick();
+  EXPECT_EQ(r3_.Logoffs(), std::vector<uint64_t>{82})
+      << "only the session nobody came with ends, with its R/3 session";
+  EXPECT_EQ(process_->Load().sessions(), 2);
+}
+
+TEST_F(AgateFaults, AnUndeliveredOrStreamlessNewSessionEndsAtOnce) {
+  MakeProcess(4, "", 0, /*unclaimed_grace=*/60 * kSimSecond);
+  std::string undelivered = LogOn(84);
+  std::string streamless = LogOn(85);
+  process_->EndUnclaimed(ParseGusid(undelivered)->PublicId(),
+                         AGateProcess::Unclaimed::kNotDelivered);
+  process_->EndUnclaimed(ParseGusid(streamless)->PublicId(),
+                         AGateProcess::Unclaimed::kNoStream);
+  EXPECT_EQ(r3_.Logoffs(), (std::vector<uint64_t>{84, 85}));
+  // A word on another process's session, or a forged one, ends nothing.
+  std::string kept = LogOn(86);
+  Gusid other = *ParseGusid(kept);
+  other.process = 7;
+  process_->EndUnclaimed(other.PublicId(),
+                         AGateProcess::Unclaimed::kNotDelivered);
+  process_->EndUnclaimed("IT1-A:127.0.0.1:0000.zz",
+                         AGateProcess::Unclaimed::kNotDelivered);
+  EXPECT_EQ(r3_.Logoffs(), (std::vector<uint64_t>{84, 85}));
+  EXPECT_EQ(process_->Load().sessions(), 1);
 }
 
 TEST_F(AgateFaults, WithoutAPoolTheConnectionIsLoggedOffAtOnce) {
