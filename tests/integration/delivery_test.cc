@@ -16,8 +16,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <regex>
-
 #include "common/grpc_util.h"
 #include "proto/its.grpc.pb.h"
 #include "tests/integration/test_cluster.h"
@@ -146,13 +144,7 @@ class Delivery : public ::testing::Test {
   }
 
   static uint64_t WgateMetric(const std::string& name) {
-    auto r = HttpGet(cluster_->url(), "/metrics");
-    EXPECT_TRUE(r.ok());
-    std::smatch m;
-    std::regex re("\n" + name + " ([0-9]+)\n");
-    if (r.ok() && std::regex_search(r->body, m, re)) return std::stoull(m[1]);
-    ADD_FAILURE() << "no " << name;
-    return 0;
+    return WgateCounter(cluster_->url(), name);
   }
 
   static inline launcher::Cluster* cluster_ = nullptr;

@@ -12,13 +12,7 @@ namespace {
 class SessionFlow : public SharedClusterTest {
  protected:
   static uint64_t Metric(const std::string& name) {
-    auto r = HttpGet(cluster_->url(), "/metrics");
-    EXPECT_TRUE(r.ok());
-    std::smatch m;
-    std::regex re("\n" + name + " ([0-9]+)\n");
-    if (r.ok() && std::regex_search(r->body, m, re)) return std::stoull(m[1]);
-    ADD_FAILURE() << "no metric " << name;
-    return 0;
+    return WgateCounter(cluster_->url(), name);
   }
 };
 

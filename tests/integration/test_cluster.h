@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <string>
 #include <thread>
 
@@ -82,6 +83,18 @@ inline nlohmann::json Admin(const launcher::Cluster& c,
   auto t = admin::Query(*config, command);
   EXPECT_TRUE(t.ok()) << t.status().message();
   return t.ok() ? admin::ToJson(*t) : nlohmann::json::array();
+}
+
+// The value of the wgate's counter `name` on its /metrics (0 and a test
+// failure if it has none).
+inline uint64_t WgateCounter(const std::string& url, const std::string& name) {
+  auto r = HttpGet(url, "/metrics");
+  EXPECT_TRUE(r.ok()) << url << "/metrics";
+  std::smatch m;
+  std::regex re("\n" + name + " ([0-9]+)\n");
+  if (r.ok() && std::regex_search(r->body, m, re)) return std::stoull(m[1]);
+  ADD_FAILURE() << "no metric " << name;
+  return 0;
 }
 
 // How long a crashed process may take to run again (the 1 s;
