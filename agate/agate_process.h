@@ -172,7 +172,8 @@ class AGateProcess {
     SimMicros deadline;
   };
   std::deque<Orphan> orphans_;
-  void EndOrphans();
+  // Ends at most kExpiryBudget due orphans; false while more are due.
+  bool EndOrphans();
   WorkThreads threads_;
   uint64_t requests_ = 0;
   uint64_t starts_ =

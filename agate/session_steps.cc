@@ -110,17 +110,21 @@ void AGateProcess::EndUnclaimed(const std::string& session_public,
       }
       spdlog::info(
           "new session {} was not confirmed before its wgate's stream closed: "
-          "ended in {} s (simulated) unless its browser comes",
-          session_public, options_.unclaimed_grace / kSimSecond);
+          "ended in {:.1f} s unless its browser comes",
+          session_public,
+          static_cast<double>(options_.unclaimed_grace) / kSimSecond /
+              clock_.time_scale());
       orphans_.push_back(
           Orphan{s.slot, clock_.Now() + options_.unclaimed_grace});
       return;
   }
 }
 
-void AGateProcess::EndOrphans() {
+bool AGateProcess::EndOrphans() {
   const SimMicros now = clock_.Now();
-  while (!orphans_.empty() && orphans_.front().deadline <= now) {
+  for (size_t n = 0; !orphans_.empty() && orphans_.front().deadline <= now;
+       ++n) {
+    if (n == SessionTable::kExpiryBudget) return false;  // next turn
     const uint32_t slot = orphans_.front().slot;
     orphans_.pop_front();
     auto it = table_.all().find(slot);
@@ -135,6 +139,7 @@ void AGateProcess::EndOrphans() {
     EndSession(it->second, State::kLoggedOff,
                "nobody received the new session (its wgate is gone)");
   }
+  return true;
 }
 
 bool AGateProcess::EndSession(SessionContext& s, State why,
@@ -364,14 +369,15 @@ void AGateProcess::ClosePooled() {
 bool AGateProcess::Tick() {
   access_.Flush();
   ClosePooled();
-  EndOrphans();
+  const bool orphans_done = EndOrphans();
   // ~timeout counts from the last request, also for a session whose step is
   // with R/3 or queued for a work thread: it ends now, with its R/3 logoff;
   // the step's answer and every queued request get the timeout page.
-  return table_.Advance([this](SessionContext& s) {
+  const bool expired = table_.Advance([this](SessionContext& s) {
     EndSession(s, State::kTimedOut,
                s.busy ? "timeout during a step" : "timeout");
   });
+  return orphans_done && expired;
 }
 
 }  // namespace its::agate

@@ -65,9 +65,15 @@ void GrpcSide::SweepDeadlines() {
       late.push_back(std::move(it->second.done));
       // Its answer may still start a session (a logon, or a step that
       // restarts its service): the late hook hears of it. Steps carry no
-      // address (no copy per step); the hook finds their agate.
-      if (late_.size() < 100000)
-        late_.emplace(it->first, std::move(it->second.address));
+      // address (no copy per step); the hook finds their agate. Each kind
+      // has its own cap: a hung agate's many steps must not crowd out the
+      // logons.
+      if (!it->second.address.empty()) {
+        if (late_.size() < 100000)
+          late_.emplace(it->first, std::move(it->second.address));
+      } else if (late_steps_.size() < 100000) {
+        late_steps_.insert(it->first);
+      }
       it = waiting_.erase(it);  // a late answer finds nobody waiting
     } else {
       ++it;
@@ -165,11 +171,13 @@ void GrpcSide::FlushToAsio() {
     for (Answer& a : *answers) {
       auto it = waiting_.find(a.id);
       if (it == waiting_.end()) {
-        auto late = late_.find(a.id);
-        if (late != late_.end()) {
-          if (late_hook_ && a.response.outcome() != proto::OUTCOME_UNSPECIFIED)
-            late_hook_(late->second, a.response);
+        const bool answered =
+            a.response.outcome() != proto::OUTCOME_UNSPECIFIED;
+        if (auto late = late_.find(a.id); late != late_.end()) {
+          if (late_hook_ && answered) late_hook_(late->second, a.response);
           late_.erase(late);
+        } else if (late_steps_.erase(a.id) > 0 && late_hook_ && answered) {
+          late_hook_(std::string(), a.response);
         }
         continue;
       }

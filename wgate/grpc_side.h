@@ -166,6 +166,8 @@ class GrpcSide {
   // Requests answered by the deadline sweep: their agate's address (START
   // requests only), until the real answer (or the stream's failure) comes.
   std::unordered_map<uint64_t, std::string> late_ ABSL_GUARDED_BY(asio_thread_);
+  // The same for other requests (no address kept).
+  std::unordered_set<uint64_t> late_steps_ ABSL_GUARDED_BY(asio_thread_);
   std::function<void(const std::string&, proto::AGateResponse&)> late_hook_
       ABSL_GUARDED_BY(asio_thread_);
   uint64_t next_id_ ABSL_GUARDED_BY(asio_thread_) = 1;

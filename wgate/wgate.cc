@@ -359,22 +359,22 @@ void WGate::Route(proto::AGateRequest req, Routed done) {
   }
   if (d.misrouted) ++metrics_.misrouted_commands;
   std::string instance = d.target->instance();
-  std::string address = d.target->address();
-  CallAgate(address, std::move(req),
-            [this, instance, address, owner = std::move(d.owner),
-             done = std::move(done)](const absl::Status& transport,
-                                     proto::AGateResponse& a) mutable {
-              if (transport.ok()) {
-                done(a, instance, address);
-              } else if (absl::IsDeadlineExceeded(transport)) {
-                auto f = WgateAnswer(proto::AGATE_TIMEOUT);  // hung, not gone
-                done(f, instance, "");
-              } else {
-                // The stream broke: a crash (its manager reports it within
-                // milliseconds) or a cut link (the process lives on).
-                AwaitVerdict(owner, std::move(done), 10);
-              }
-            });
+  CallAgate(
+      d.target->address(), std::move(req),
+      [this, instance, address = d.target->address(),
+       owner = std::move(d.owner), done = std::move(done)](
+          const absl::Status& transport, proto::AGateResponse& a) mutable {
+        if (transport.ok()) {
+          done(a, instance, address);
+        } else if (absl::IsDeadlineExceeded(transport)) {
+          auto f = WgateAnswer(proto::AGATE_TIMEOUT);  // hung, not gone
+          done(f, instance, "");
+        } else {
+          // The stream broke: a crash (its manager reports it within
+          // milliseconds) or a cut link (the process lives on).
+          AwaitVerdict(owner, std::move(done), 10);
+        }
+      });
 }
 
 void WGate::AwaitVerdict(const Gusid& owner, Routed done, int checks_left) {

@@ -317,7 +317,12 @@ class World final : public agate::R3Link {
   }
 
   // A browser came with the session's full ID (cookie or URL): it has it.
+  // A forged ID claims nothing.
   void Claimed(const std::string& session) {
+    if (std::find(sessions_.begin(), sessions_.end(), session) ==
+        sessions_.end()) {
+      return;
+    }
     if (auto id = ParseGusid(session); id.ok()) claimed_.insert(id->PublicId());
   }
 

@@ -23,7 +23,7 @@
 namespace its::testing {
 namespace {
 
-// A cluster whose agates wait 1 s for an unclaimed session's browser, and
+// A cluster whose agates wait 3 s for an unclaimed session's browser, and
 // whose deadlines are short enough to pass in a test.
 class Delivery : public ::testing::Test {
  protected:
@@ -32,7 +32,7 @@ class Delivery : public ::testing::Test {
         StartCluster([](toml::table& t) {
           t["wgate"].as_table()->insert_or_assign("step_timeout_s", 1.5);
           t.insert_or_assign("agate", toml::table{{"r3_timeout_s", 1.0},
-                                                  {"unclaimed_grace_s", 1.0}});
+                                                  {"unclaimed_grace_s", 3.0}});
         }).release();
   }
   static void TearDownTestSuite() {
@@ -151,7 +151,8 @@ class Delivery : public ::testing::Test {
 };
 
 TEST_F(Delivery, AStreamThatClosesUnconfirmedLeavesOnlyWhatABrowserHas) {
-  FakeWgate wgate(AnAgateAddress());
+  const std::string agate = AnAgateAddress();
+  FakeWgate wgate(agate);
   // Four logons answered. The wgate said the first reached its browser; the
   // second's browser took a step; then the wgate crashed without a word on
   // the third and fourth (~cookies=0: its ID travels in the page's URLs).
@@ -170,14 +171,14 @@ TEST_F(Delivery, AStreamThatClosesUnconfirmedLeavesOnlyWhatABrowserHas) {
       proto::PAGE);
   wgate.Crash();
   // The third's browser had its answer after all and comes back with it,
-  // through the restarted wgate, within the grace (1 s).
-  FakeWgate next(AnAgateAddress());
+  // through the restarted wgate, within the grace (3 s).
+  FakeWgate next(agate);
   EXPECT_EQ(next.Request(comes_back.set_session(), proto::AGateRequest::STEP)
                 .outcome(),
             proto::PAGE);
 
   EXPECT_TRUE(Alive("LOAD00414")) << "ended before the grace";
-  EXPECT_TRUE(WaitFor([] { return Gone("LOAD00414"); }))
+  EXPECT_TRUE(WaitFor([] { return Gone("LOAD00414"); }, 10000))
       << "a session nobody received is still held after the grace";
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   for (const char* user : {"LOAD00411", "LOAD00412", "LOAD00413"})
@@ -215,7 +216,7 @@ TEST_F(Delivery, ABrowserGoneDuringItsLogonLeavesNoSession) {
   proto::FaultRequest delay;
   delay.set_action(proto::FaultRequest::DELAY);
   delay.set_target("agate->r3");
-  delay.set_seconds(0.8);
+  delay.set_seconds(0.5);
   proto::FaultReply reply;
   ASSERT_TRUE(cluster_->Fault(delay, &reply).ok());
   struct Clear {

@@ -402,6 +402,14 @@ TEST_F(AgateFaults, UnclaimedSessionsOfAClosedStreamWaitForTheirBrowser) {
   EXPECT_EQ(process_->Load().sessions(), 2);
 }
 
+TEST_F(AgateFaults, WithoutAGraceAnUnclaimedSessionEndsWhenItsStreamCloses) {
+  MakeProcess(4);  // unclaimed_grace 0
+  std::string gusid = LogOn(87);
+  process_->EndUnclaimed(ParseGusid(gusid)->PublicId(),
+                         AGateProcess::Unclaimed::kStreamClosed);
+  EXPECT_EQ(r3_.Logoffs(), std::vector<uint64_t>{87});
+}
+
 TEST_F(AgateFaults, AnUndeliveredOrStreamlessNewSessionEndsAtOnce) {
   MakeProcess(4, "", 0, /*unclaimed_grace=*/60 * kSimSecond);
   std::string undelivered = LogOn(84);
