@@ -104,6 +104,9 @@ class AGateProcess {
   //   had it): after unclaimed_grace unless a request comes with it first.
   enum class Unclaimed { kNoStream, kNotDelivered, kStreamClosed };
   void EndUnclaimed(const std::string& session_public, Unclaimed why);
+  // A wgate says the browser of `session_public` has it: no closed stream
+  // ends it as unclaimed.
+  void Claim(const std::string& session_public);
   proto::TraceReply Trace(const proto::TraceQuery& query) const;
 
   proto::SessionsReply ListSessions() const;

@@ -20,6 +20,10 @@ void AGateServer::Start() {
             if (held.Confirmed(d.session_public(), d.delivered())) {
               process_.EndUnclaimed(d.session_public(),
                                     AGateProcess::Unclaimed::kNotDelivered);
+            } else if (d.delivered()) {
+              // Its browser has it, whichever stream says so (the one that
+              // carried the answer may have broken meanwhile).
+              process_.Claim(d.session_public());
             }
           }
         }

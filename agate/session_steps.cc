@@ -120,6 +120,14 @@ void AGateProcess::EndUnclaimed(const std::string& session_public,
   }
 }
 
+void AGateProcess::Claim(const std::string& session_public) {
+  auto id = ParsePublicId(session_public);
+  if (!id.ok()) return;
+  auto it = table_.all().find(id->slot);
+  if (it != table_.all().end() && ids_.Public(id->slot) == session_public)
+    it->second.claimed = true;
+}
+
 bool AGateProcess::EndOrphans() {
   const SimMicros now = clock_.Now();
   for (size_t n = 0; !orphans_.empty() && orphans_.front().deadline <= now;
