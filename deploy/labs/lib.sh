@@ -25,7 +25,9 @@ LAB_LIMIT_S=${LAB_LIMIT_S:-90} # the whole lab, cluster starts included
 # The lab runs under `timeout`: one that hangs is stopped (SIGTERM), and its
 # trap still stops its cluster. Sourced without arguments, this file sees the
 # lab's own, so the lab is started again with all of them.
+# With --hold a trainer may look around as long as the class needs: no limit.
 if [ -z "${LAB_UNDER_TIMEOUT:-}" ]; then
+  for a in "$@"; do [ "$a" = --hold ] && LAB_LIMIT_S=0; done
   LAB_UNDER_TIMEOUT=1 exec timeout --foreground -k 10 "$LAB_LIMIT_S" "$0" "$@"
 fi
 LAB_PROGRAMS=(itscluster itsadm r3_stub mapping_manager agate wgate)
@@ -49,6 +51,9 @@ Options (every lab):
   --bin-dir DIR  the programs to run (default: \$ITS_BIN_DIR, else build/bin,
                  built with the release preset if missing)
   --keep         keep the lab's temp directory (configuration, logs, cookie jars)
+  --hold         before each of its clusters stops (after its part of the lab
+                 and its checks), keep it running and wait for Enter: look
+                 around with itsadm, curl or a browser; no time limit then
 USAGE
 }
 
@@ -57,6 +62,7 @@ USAGE
 lab_init() {
   LAB_BIN=${ITS_BIN_DIR:-}
   LAB_KEEP=0
+  LAB_HOLD=0
   while [ $# -gt 0 ]; do
     case "$1" in
       --bin-dir)
@@ -65,6 +71,7 @@ lab_init() {
         LAB_BIN=$(cd "$2" && pwd)
         shift 2 ;;
       --keep) LAB_KEEP=1; shift ;;
+      --hold) LAB_HOLD=1; shift ;;
       -h | --help) lab_usage; exit 0 ;;
       *) its_log "$LAB_NAME: unknown option '$1'"; lab_usage >&2; exit 2 ;;
     esac
@@ -100,6 +107,7 @@ lab_elapsed() { # seconds since lab_init, one decimal
 lab_cleanup() {
   local rc=$?
   trap - EXIT INT TERM
+  ((rc == 0)) || LAB_HOLD=0 # a failure or Ctrl-C stops at once
   lab_stop
   if ((rc != 0)); then
     its_log "LAB FAILED: $LAB_NAME (exit $rc after $(lab_elapsed) s); configuration and logs: $LAB_TMP"
@@ -210,6 +218,7 @@ lab_start() {
 lab_stop() {
   [ -n "$LAB_CLUSTER_PID" ] || return 0
   local i
+  ((LAB_HOLD)) && lab_hold
   kill -TERM "$LAB_CLUSTER_PID" 2>/dev/null || true
   for ((i = 0; i < 70; i++)); do
     kill -0 "$LAB_CLUSTER_PID" 2>/dev/null || break
@@ -322,6 +331,22 @@ dsm_terminate() {
   for u in "$@"; do keys+="${keys:+&}$(urlencode "$u")"; done
   curl -s -m 20 --data-urlencode "Command=$command" --data-urlencode "SerKeyString=$keys" \
     "$LAB_URL/dsm/terminator"
+}
+
+# lab_hold: --hold: the running cluster, how to look at it, and a wait for
+# Enter (EOF on stdin goes on at once).
+lab_hold() {
+  kill -0 "$LAB_CLUSTER_PID" 2>/dev/null || return 0
+  local itsadm="$LAB_BIN/itsadm --config $LAB_RUN"
+  cat <<HOLD
+
+--- held (--hold): this part's cluster runs on until you press Enter
+    the wgate       $LAB_URL  (admin page: $LAB_URL/scripts/wgate/admin/!)
+    R/3 and ITS     $itsadm sm04 | sm05 | sm12 | sessions | agates
+    access log      $LAB_RUN/logs/*/access.log
+    Simulated time runs on meanwhile (time_scale ${LAB_SIM_SCALE:-from cluster.toml}): sessions time out as they would.
+HOLD
+  read -r _ || true
 }
 
 # ------------------------------------------------------------ printing
