@@ -13,6 +13,7 @@
 #include <set>
 #include <thread>
 
+#include "common/gusid.h"
 #include "tests/integration/test_cluster.h"
 
 namespace its::testing {
@@ -101,6 +102,11 @@ class Load {
     return n;
   }
   uint64_t requests() const { return requests_; }
+  // The public IDs of every session whose cookie a user received.
+  std::set<std::string> received() const {
+    std::lock_guard<std::mutex> l(mu_);
+    return received_;
+  }
   std::vector<std::string> wrong_pages() const {
     std::lock_guard<std::mutex> l(mu_);
     return wrong_;
@@ -164,6 +170,12 @@ class Load {
       if (!v) continue;
       *cookie =
           sc.find("Max-Age=0") != std::string::npos ? "" : std::string(*v);
+      if (auto id = UrlDecode(*cookie); id.ok()) {
+        if (auto g = ParseGusid(*id); g.ok()) {
+          std::lock_guard<std::mutex> l(mu_);
+          received_.insert(g->PublicId());
+        }
+      }
     }
     Outcome o;
     if (r->status == 200) {
@@ -254,6 +266,7 @@ class Load {
   mutable std::mutex mu_;
   std::vector<std::pair<Clock::time_point, Outcome>> events_;
   std::vector<std::string> wrong_;
+  std::set<std::string> received_;
   std::vector<std::thread> threads_;
 };
 
