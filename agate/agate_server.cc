@@ -17,10 +17,12 @@ void AGateServer::Start() {
         if (up.deliveries_size() > 0) {
           UnclaimedSessions& held = unclaimed_[stream.get()];
           for (const proto::Delivery& d : up.deliveries()) {
-            if (held.Confirmed(d.session_public(), d.delivered())) {
+            const auto word = held.Confirmed(d.session_public(), d.delivered());
+            if (word == UnclaimedSessions::Word::kEnd) {
               process_.EndUnclaimed(d.session_public(),
                                     AGateProcess::Unclaimed::kNotDelivered);
-            } else if (d.delivered()) {
+            } else if (word == UnclaimedSessions::Word::kNotHeld &&
+                       d.delivered()) {
               // Its browser has it, whichever stream says so (the one that
               // carried the answer may have broken meanwhile).
               process_.Claim(d.session_public());

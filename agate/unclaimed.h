@@ -25,11 +25,14 @@ class UnclaimedSessions {
     held_.insert(session_public);
     return true;
   }
-  // The wgate's word. True if the session must end now: it was held and
-  // its browser did not get it. A word on a session not held (ended
-  // meanwhile, or forged) changes nothing.
-  bool Confirmed(const std::string& session_public, bool delivered) {
-    return held_.erase(session_public) > 0 && !delivered;
+  // The wgate's word on a session: kEnd if it was held here and its browser
+  // did not get it, kDelivered if it was held here and did, kNotHeld if
+  // this stream does not hold it (ended meanwhile, another stream's, or
+  // forged).
+  enum class Word { kNotHeld, kDelivered, kEnd };
+  Word Confirmed(const std::string& session_public, bool delivered) {
+    if (held_.erase(session_public) == 0) return Word::kNotHeld;
+    return delivered ? Word::kDelivered : Word::kEnd;
   }
   // The stream closed: every session still held.
   std::vector<std::string> TakeAll() {

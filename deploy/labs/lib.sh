@@ -25,9 +25,10 @@ LAB_LIMIT_S=${LAB_LIMIT_S:-90} # the whole lab, cluster starts included
 # The lab runs under `timeout`: one that hangs is stopped (SIGTERM), and its
 # trap still stops its cluster. Sourced without arguments, this file sees the
 # lab's own, so the lab is started again with all of them.
-# With --hold a trainer may look around as long as the class needs: no limit.
+# With --hold a trainer may look around as long as the class needs: no limit
+# (LAB_HOLD_LIMIT_S sets one; 0 = none).
 if [ -z "${LAB_UNDER_TIMEOUT:-}" ]; then
-  for a in "$@"; do [ "$a" = --hold ] && LAB_LIMIT_S=0; done
+  for a in "$@"; do [ "$a" = --hold ] && LAB_LIMIT_S=${LAB_HOLD_LIMIT_S:-0}; done
   LAB_UNDER_TIMEOUT=1 exec timeout --foreground -k 10 "$LAB_LIMIT_S" "$0" "$@"
 fi
 LAB_PROGRAMS=(itscluster itsadm r3_stub mapping_manager agate wgate)
@@ -346,7 +347,13 @@ lab_hold() {
     access log      $LAB_RUN/logs/*/access.log
     Simulated time runs on meanwhile (time_scale ${LAB_SIM_SCALE:-from cluster.toml}): sessions time out as they would.
 HOLD
+  # The last hold runs from the exit trap, with the traps reset: a signal
+  # while waiting must still stop the cluster.
+  trap 'kill -TERM "$LAB_CLUSTER_PID" 2>/dev/null; exit 130' INT TERM HUP
   read -r _ || true
+  trap 'exit 130' INT
+  trap 'its_log "$LAB_NAME: stopped (time limit ${LAB_LIMIT_S} s, or SIGTERM)"; exit 143' TERM
+  trap - HUP
 }
 
 # ------------------------------------------------------------ printing

@@ -178,7 +178,8 @@ class World final : public agate::R3Link {
     const std::string p = unconfirmed_[at];
     unconfirmed_.erase(unconfirmed_.begin() + static_cast<ptrdiff_t>(at));
     if (delivered) delivered_.insert(p);
-    if (unclaimed_.Confirmed(p, delivered))
+    if (unclaimed_.Confirmed(p, delivered) ==
+        agate::UnclaimedSessions::Word::kEnd)
       agate_->EndUnclaimed(p, agate::AGateProcess::Unclaimed::kNotDelivered);
   }
 

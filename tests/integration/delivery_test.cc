@@ -160,7 +160,7 @@ TEST_F(Delivery, AStreamThatClosesUnconfirmedLeavesOnlyWhatABrowserHas) {
   proto::AGateResponse stepped = wgate.Start("LOAD00412");
   proto::AGateResponse comes_back = wgate.Start("LOAD00413");
   proto::AGateResponse lost = wgate.Start("LOAD00414", "~cookies");
-  proto::AGateResponse told_late = wgate.Start("LOAD00415");
+  proto::AGateResponse told_late = wgate.Start("LOAD00419");
   for (const auto* a : {&told, &stepped, &comes_back, &lost, &told_late})
     ASSERT_EQ(a->outcome(), proto::SESSION_STARTED) << a->body();
   ASSERT_TRUE(lost.set_session().empty()) << "~cookies=0 sets no cookie";
@@ -185,12 +185,12 @@ TEST_F(Delivery, AStreamThatClosesUnconfirmedLeavesOnlyWhatABrowserHas) {
   EXPECT_TRUE(WaitFor([] { return Gone("LOAD00414"); }, 10000))
       << "a session nobody received is still held after the grace";
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  for (const char* user : {"LOAD00411", "LOAD00412", "LOAD00413", "LOAD00415"})
+  for (const char* user : {"LOAD00411", "LOAD00412", "LOAD00413", "LOAD00419"})
     EXPECT_TRUE(Alive(user)) << user << ": a session its browser has ended";
 
   for (const auto* a : {&told, &stepped, &comes_back, &told_late})
     next.Request(a->set_session(), proto::AGateRequest::TERMINATE);
-  for (const char* user : {"LOAD00411", "LOAD00412", "LOAD00413", "LOAD00415"})
+  for (const char* user : {"LOAD00411", "LOAD00412", "LOAD00413", "LOAD00419"})
     EXPECT_TRUE(Gone(user)) << user;
   next.Crash();
 }
