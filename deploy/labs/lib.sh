@@ -16,6 +16,15 @@
 # of a lab cluster binds a free port, so labs run beside deploy/up and beside
 # each other.
 
+# Run, not sourced (e.g. by a loop over deploy/labs/*): not a lab; say which
+# are.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  echo "deploy/labs/lib.sh is what the labs share, not a lab. The labs:"
+  for l in "$(dirname "$0")"/*; do [ "$l" != "$0" ] && echo "  $l"; done
+  echo "All of them at once: ctest --test-dir build -L lab"
+  exit 0
+fi
+
 # ITS_ROOT, its_log, its_install, its_build, ITS_PACKAGES.
 # shellcheck source=deploy/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
