@@ -427,6 +427,7 @@ void Cluster::StopChildren(int budget_ms) {
 
 Cluster::~Cluster() {
   Stop();
+  if (options_.before_remove) options_.before_remove(options_.run_dir);
   if (options_.remove_run_dir) {
     std::error_code ec;
     fs::remove_all(options_.run_dir, ec);

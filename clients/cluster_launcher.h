@@ -37,6 +37,9 @@ struct Options {
   std::vector<std::pair<std::string, std::string>> files;
   int ready_timeout_ms = 30000;
   bool remove_run_dir = false;  // delete run_dir when the cluster stops (tests)
+  // Called with run_dir once the cluster stopped, before it is removed
+  // (tests: show the logs of a failed test, whose directory goes).
+  std::function<void(const std::string& run_dir)> before_remove;
   // Messages about crashes and restarts (default: standard error).
   std::function<void(const std::string&)> report;
 };

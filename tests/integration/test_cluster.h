@@ -19,6 +19,7 @@
 #include <regex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "clients/admin.h"
 #include "clients/cluster_launcher.h"
@@ -52,6 +53,25 @@ inline std::unique_ptr<launcher::Cluster> StartCluster(
   o.ephemeral_ports = true;
   o.remove_run_dir =
       getenv("ITS_KEEP_TEST_RUNS") == nullptr;  // set it to look at the logs
+  // A test that failed shows the end of every process's log: on a CI
+  // machine the run directory is gone with the machine.
+  o.before_remove = [](const std::string& run_dir) {
+    if (!::testing::Test::HasFailure()) return;
+    std::error_code ec;
+    for (const auto& e :
+         std::filesystem::recursive_directory_iterator(run_dir, ec)) {
+      if (e.path().extension() != ".log") continue;
+      std::ifstream in(e.path());
+      std::vector<std::string> lines;
+      for (std::string l; std::getline(in, l);) {
+        lines.push_back(std::move(l));
+        if (lines.size() > 40) lines.erase(lines.begin());
+      }
+      std::fprintf(stderr, "---- the last %zu lines of %s\n", lines.size(),
+                   e.path().c_str());
+      for (const auto& l : lines) std::fprintf(stderr, "%s\n", l.c_str());
+    }
+  };
   o.edit = std::move(edit);
   o.files = std::move(files);
   auto c = launcher::Cluster::Start(std::move(o));
