@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -172,11 +173,16 @@ class AGateProcess {
   // for all: FIFO is deadline order).
   struct Orphan {
     uint32_t slot;
+    std::array<char, kGusidRandomHex> random;  // which session of the slot
     SimMicros deadline;
   };
   std::deque<Orphan> orphans_;
   // Ends at most kExpiryBudget due orphans; false while more are due.
   bool EndOrphans();
+  // The session (any state) this process's public ID names, or nullptr.
+  SessionContext* FindByPublicId(const std::string& session_public);
+  // Logs off a new session nobody received; `how` says how it was lost.
+  void EndLost(SessionContext& s, std::string_view how);
   WorkThreads threads_;
   uint64_t requests_ = 0;
   uint64_t starts_ =

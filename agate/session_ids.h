@@ -28,7 +28,6 @@ class SessionIds {
   std::string Public(uint32_t slot) const {
     return Gusid{instance_, host_, process_, slot, ""}.PublicId();
   }
-  // True if `id` names this process (its instance and process number).
   // Whether `id` names this process (instance and process number).
   bool Owns(const Gusid& id) const {
     return id.instance == instance_ && id.process == process_;

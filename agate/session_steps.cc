@@ -70,42 +70,42 @@ proto::AGateResponse AGateProcess::EndPage(const SessionContext& s) const {
                  SispScriptFor(s, ids_, "SRV_ERROR"));
 }
 
+SessionContext* AGateProcess::FindByPublicId(
+    const std::string& session_public) {
+  auto id = ParsePublicId(session_public);
+  if (!id.ok()) return nullptr;
+  auto it = table_.all().find(id->slot);
+  if (it == table_.all().end() || ids_.Public(id->slot) != session_public)
+    return nullptr;
+  return &it->second;
+}
+
+void AGateProcess::EndLost(SessionContext& s, std::string_view how) {
+  spdlog::warn("new session {} {}: logging it off", ids_.Public(s.slot), how);
+  EndSession(s, State::kLoggedOff,
+             "nobody received the new session (its wgate is gone)");
+}
+
 void AGateProcess::EndUnclaimed(const std::string& session_public,
                                 Unclaimed why) {
-  auto id = ParsePublicId(session_public);
-  if (!id.ok()) return;
-  auto it = table_.all().find(id->slot);
-  if (it == table_.all().end() || it->second.state != State::kActive ||
-      ids_.Public(id->slot) != session_public) {
-    return;
-  }
-  SessionContext& s = it->second;
+  SessionContext* s = FindByPublicId(session_public);
+  if (!s || s->state != State::kActive) return;
   switch (why) {
     case Unclaimed::kNoStream:
-      spdlog::warn(
-          "new session {} has no stream back to the wgate that asked for it "
-          "(gone): logging it off",
-          session_public);
-      EndSession(s, State::kLoggedOff,
-                 "nobody received the new session (its wgate is gone)");
+      EndLost(*s, "has no stream back to the wgate that asked for it (gone)");
       return;
     case Unclaimed::kNotDelivered:
       spdlog::info(
           "new session {} did not reach its browser (gone, or the answer "
           "came too late): logging it off",
           session_public);
-      EndSession(s, State::kLoggedOff,
+      EndSession(*s, State::kLoggedOff,
                  "the browser did not receive the new session");
       return;
     case Unclaimed::kStreamClosed:
-      if (s.claimed) return;
+      if (s->claimed) return;
       if (options_.unclaimed_grace <= 0) {
-        spdlog::warn(
-            "new session {} was lost with the wgate that asked for it: "
-            "logging it off",
-            session_public);
-        EndSession(s, State::kLoggedOff,
-                   "nobody received the new session (its wgate is gone)");
+        EndLost(*s, "was lost with the wgate that asked for it");
         return;
       }
       spdlog::info(
@@ -115,17 +115,13 @@ void AGateProcess::EndUnclaimed(const std::string& session_public,
           static_cast<double>(options_.unclaimed_grace) / kSimSecond /
               clock_.time_scale());
       orphans_.push_back(
-          Orphan{s.slot, clock_.Now() + options_.unclaimed_grace});
+          Orphan{s->slot, s->random, clock_.Now() + options_.unclaimed_grace});
       return;
   }
 }
 
 void AGateProcess::Claim(const std::string& session_public) {
-  auto id = ParsePublicId(session_public);
-  if (!id.ok()) return;
-  auto it = table_.all().find(id->slot);
-  if (it != table_.all().end() && ids_.Public(id->slot) == session_public)
-    it->second.claimed = true;
+  if (SessionContext* s = FindByPublicId(session_public)) s->claimed = true;
 }
 
 bool AGateProcess::EndOrphans() {
@@ -133,19 +129,17 @@ bool AGateProcess::EndOrphans() {
   for (size_t n = 0; !orphans_.empty() && orphans_.front().deadline <= now;
        ++n) {
     if (n == SessionTable::kExpiryBudget) return false;  // next turn
-    const uint32_t slot = orphans_.front().slot;
+    const Orphan orphan = orphans_.front();
     orphans_.pop_front();
-    auto it = table_.all().find(slot);
-    if (it == table_.all().end() || it->second.state != State::kActive ||
-        it->second.claimed) {
+    auto it = table_.all().find(orphan.slot);
+    // Gone, or its slot reused after the 24-bit counter wrapped.
+    if (it == table_.all().end() || it->second.random != orphan.random ||
+        it->second.state != State::kActive || it->second.claimed) {
       continue;
     }
-    spdlog::warn(
-        "new session {} was lost with the wgate that asked for it (no "
-        "request came with it): logging it off",
-        ids_.Public(slot));
-    EndSession(it->second, State::kLoggedOff,
-               "nobody received the new session (its wgate is gone)");
+    EndLost(it->second,
+            "was lost with the wgate that asked for it (no request came with "
+            "it)");
   }
   return true;
 }
