@@ -120,13 +120,6 @@ int main(int argc, char** argv) {
     r3link.set_delay(
         std::chrono::microseconds(static_cast<int64_t>(seconds * 1'000'000)));
   });
-  std::string bound;
-  auto server =
-      its::StartGrpcServer(listen, {agate_server.service()}, &bound, &loop);
-  if (!server.ok()) {
-    spdlog::error("{}", server.status().message());
-    return 1;
-  }
   // Metrics: on the host the wgates reach the process at, any free port
   // (its Mapping Manager lists it in its /sd document).
   auto registry = std::make_shared<prometheus::Registry>();
@@ -140,13 +133,22 @@ int main(int argc, char** argv) {
   if (metrics_listen.empty()) {
     std::string host;
     int port;
-    metrics_listen = its::ParseHostPort(bound, &host, &port).ok()
+    metrics_listen = its::ParseHostPort(listen, &host, &port).ok()
                          ? host + ":0"
                          : "127.0.0.1:0";
   }
+  // Everything that can fail before the gRPC server starts: once it has
+  // requests queued, leaving main without running the loop aborts in gRPC.
   auto metrics_server = its::MetricsHttpServer::Start(metrics_listen, registry);
   if (!metrics_server.ok()) {
     spdlog::error("{}", metrics_server.status().message());
+    return 1;
+  }
+  std::string bound;
+  auto server =
+      its::StartGrpcServer(listen, {agate_server.service()}, &bound, &loop);
+  if (!server.ok()) {
+    spdlog::error("{}", server.status().message());
     return 1;
   }
   agate_server.Start();

@@ -35,7 +35,8 @@ struct Spawned {
   int pidfd = -1;  // close-on-exec; the caller closes it; -1 if unavailable
 };
 
-// Forks and execs; the child starts with an empty signal mask. Errors only
+// Forks and execs; the child starts with an empty signal mask and no
+// descriptors but 0, 1 and 2. Errors only
 // if fork fails (an exec failure shows as exit status 127).
 absl::StatusOr<Spawned> Spawn(const SpawnOptions& options);
 

@@ -95,17 +95,10 @@ int main(int argc, char** argv) {
       },
       config.supervisor, liveness);
   its::mm::MappingManagerService service(manager, loop);
-  std::string bound;
-  auto server = its::StartGrpcServer(addr, {service.service()}, &bound, &loop);
-  if (!server.ok()) {
-    spdlog::error("{}", server.status().message());
-    return 1;
-  }
-  // Its agates run on this host: they dial the bound address, or the
-  // advertised host when bound to every address.
-  command.manager_address = its::DialableAddress(bound, advertise);
   // Metrics and the http_sd document of the instance's agates, on their own
-  // HTTP endpoint (docs/architecture.md §7).
+  // HTTP endpoint (docs/architecture.md §7). Everything that can fail comes
+  // before the gRPC server starts: once it has requests queued, leaving main
+  // without running the loop aborts in gRPC.
   auto registry = std::make_shared<prometheus::Registry>();
   its::mm::MmMetrics metrics(*registry, inst->name, inst->max_agates);
   auto metrics_server = its::MetricsHttpServer::Start(
@@ -117,6 +110,15 @@ int main(int argc, char** argv) {
     spdlog::error("{}", metrics_server.status().message());
     return 1;
   }
+  std::string bound;
+  auto server = its::StartGrpcServer(addr, {service.service()}, &bound, &loop);
+  if (!server.ok()) {
+    spdlog::error("{}", server.status().message());
+    return 1;
+  }
+  // Its agates run on this host: they dial the bound address, or the
+  // advertised host when bound to every address.
+  command.manager_address = its::DialableAddress(bound, advertise);
   // Prometheus reaches it at the advertised host when bound to every address.
   const std::string metrics_address =
       its::DialableAddress((*metrics_server)->address(), advertise);

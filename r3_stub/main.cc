@@ -42,6 +42,18 @@ int main(int argc, char** argv) {
                            std::move(files.timeouts), clock);
   its::GrpcLoop loop;
   its::r3::R3Server r3_server(system, loop, clock);
+  auto registry = std::make_shared<prometheus::Registry>();
+  its::r3::R3Metrics metrics(*registry);
+  r3_server.set_metrics(&metrics);
+  // Everything that can fail before the gRPC server starts: once it has
+  // requests queued, leaving main without running the loop aborts in gRPC.
+  auto metrics_server = its::MetricsHttpServer::Start(
+      metrics_listen.empty() ? config.r3_metrics_listen : metrics_listen,
+      registry);
+  if (!metrics_server.ok()) {
+    spdlog::error("{}", metrics_server.status().message());
+    return 1;
+  }
   std::string bound;
   auto server = its::StartGrpcServer(listen.empty() ? config.r3_listen : listen,
                                      {r3_server.service()}, &bound, &loop);
@@ -56,16 +68,6 @@ int main(int argc, char** argv) {
                                : its::WithHost(config.r3_advertise, advertise);
   spdlog::info("R/3 stub listening on {}, advertised as {} (time_scale {})",
                bound, advertised, clock.time_scale());
-  auto registry = std::make_shared<prometheus::Registry>();
-  its::r3::R3Metrics metrics(*registry);
-  r3_server.set_metrics(&metrics);
-  auto metrics_server = its::MetricsHttpServer::Start(
-      metrics_listen.empty() ? config.r3_metrics_listen : metrics_listen,
-      registry);
-  if (!metrics_server.ok()) {
-    spdlog::error("{}", metrics_server.status().message());
-    return 1;
-  }
   spdlog::info("R/3 stub metrics on {}", (*metrics_server)->address());
   r3_server.Start();
   (*server)->SetServing(true);

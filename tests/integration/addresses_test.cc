@@ -2,7 +2,16 @@
 // to every address are dialled at the host they advertise. On one machine
 // every 127.x.y.z is this host, so 127.0.0.2 and 127.0.0.3 stand in for the
 // addresses of other hosts.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <csignal>
+#include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "tests/integration/test_cluster.h"
 
@@ -112,6 +121,50 @@ TEST(Addresses, AWildcardListenWithoutAnAdvertisedHostIsRefused) {
                                 "[[agate_instance]] IT1"),
             std::string::npos)
       << manager.output;
+}
+
+// A process whose metrics address is taken says so and exits 1. It used to
+// abort (gRPC asserts when a completion queue with requests queued is
+// destroyed): its gRPC server had started first. A Mapping Manager restarted
+// by the launcher was given up that way.
+TEST(Addresses, AMetricsPortInUseIsAnErrorNotACrash) {
+  int taken = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(taken, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::bind(taken, reinterpret_cast<sockaddr*>(&addr), len), 0);
+  ASSERT_EQ(::listen(taken, 1), 0);
+  ASSERT_EQ(::getsockname(taken, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  const std::string metrics = Cat("127.0.0.1:", ntohs(addr.sin_port));
+  // A copy: the agate opens its access log under the configuration's log_dir.
+  const std::string config =
+      Cat(std::filesystem::temp_directory_path().string(), "/its-metrics-port-",
+          getpid());
+  std::filesystem::copy(Cat(ITS_SOURCE_DIR, "/deploy/config"), config,
+                        std::filesystem::copy_options::recursive);
+  const std::vector<std::pair<std::string, std::string>> runs = {
+      {"agate", Cat("--config ", config,
+                    " --instance IT1 --process 0 --mapping-manager 127.0.0.1:1 "
+                    "--listen 127.0.0.1:0 --metrics-listen ",
+                    metrics)},
+      {"r3_stub", Cat("--config ", config,
+                      " --listen 127.0.0.1:0 --metrics-listen ", metrics)},
+      {"mapping_manager", Cat("--config ", config,
+                              " --instance IT1 --listen 127.0.0.1:0 "
+                              "--metrics-listen ",
+                              metrics)},
+  };
+  for (const auto& [program, args] : runs) {
+    ProgramRun run = RunProgram(program, args);
+    EXPECT_EQ(run.exit_code, 1) << program << ": " << run.output;
+    EXPECT_NE(run.output.find(Cat("cannot listen on ", metrics)),
+              std::string::npos)
+        << program << ": " << run.output;
+  }
+  ::close(taken);
+  std::filesystem::remove_all(config);
 }
 
 }  // namespace

@@ -108,5 +108,24 @@ TEST(PidfdWatcher, ACancelledWatchReportsNothingAndTheCallerKeepsItsPidfd) {
   EXPECT_EQ(ends.names, std::vector<std::string>{"later"});
 }
 
+TEST(Spawn, AChildGetsOnlyItsStandardDescriptors) {
+  // Opened without FD_CLOEXEC, as a descriptor another thread has just
+  // accepted is: the child must not keep it (an agate once held its Mapping
+  // Manager's metrics connection, and with it the port).
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  Spawned child = Start({"/bin/sh", "-c",
+                         "for fd in " + std::to_string(fds[0]) + " " +
+                             std::to_string(fds[1]) +
+                             "; do [ -L /proc/self/fd/$fd ] && exit 3; done; "
+                             "[ -L /proc/self/fd/2 ] || exit 4; exit 0"});
+  int status = Reap(child);
+  ::close(fds[0]);
+  ::close(fds[1]);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0)
+      << "3: the child inherited a descriptor; 4: it lost stderr";
+}
+
 }  // namespace
 }  // namespace its
