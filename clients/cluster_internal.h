@@ -62,5 +62,13 @@ std::string ReadyMetrics(const std::string& stdout_path);
 
 // `addr` with port 0 (tests: every listener on an ephemeral port).
 std::string WithPort0(const std::string& addr);
+// `addr` with a free port of its host that stays this process's while `*fd`
+// is open: bound with SO_REUSEADDR, not listening. The process given the
+// address listens on it beside the reservation (SO_REUSEADDR too). A port
+// bound to nothing, as a listener's is while its process restarts, may be
+// handed to any outgoing connection meanwhile (the kernel takes ports for
+// those from the range it hands out for port 0), and the restarted process
+// could not listen on it again; a reserved port it never hands out.
+absl::StatusOr<std::string> ReservePort(const std::string& addr, int* fd);
 
 }  // namespace its::launcher

@@ -248,19 +248,36 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(Options options) {
   if (!t.contains("wgate")) t.insert("wgate", toml::table{});
   if (!t.contains("r3")) t.insert("r3", toml::table{});
   if (o.ephemeral_ports) {
-    t["wgate"].as_table()->insert_or_assign("listen",
-                                            WithPort0(checked->wgate_listen));
-    t["r3"].as_table()->insert_or_assign("listen",
-                                         WithPort0(checked->r3_listen));
-    t["r3"].as_table()->insert_or_assign("metrics_listen",
-                                         WithPort0(checked->r3_metrics_listen));
+    // Free ports, held by this launcher for the life of the cluster: a
+    // process restarts on its address.
+    auto reserve =
+        [&c](const std::string& addr) -> absl::StatusOr<std::string> {
+      int fd = -1;
+      auto reserved = ReservePort(addr, &fd);
+      if (fd >= 0) c->reserved_ports_.push_back(fd);
+      return reserved;
+    };
+    std::vector<std::pair<toml::table*, std::pair<std::string, std::string>>>
+        ports = {
+            {t["wgate"].as_table(), {"listen", checked->wgate_listen}},
+            {t["r3"].as_table(), {"listen", checked->r3_listen}},
+            {t["r3"].as_table(),
+             {"metrics_listen", checked->r3_metrics_listen}},
+        };
     size_t i = 0;
     for (auto& inst : *t["agate_instance"].as_array()) {
-      inst.as_table()->insert_or_assign(
-          "metrics_listen", WithPort0(checked->instances[i].metrics_listen));
-      inst.as_table()->insert_or_assign(
-          "mapping_manager",
-          WithPort0(checked->instances[i++].mapping_manager));
+      ports.push_back(
+          {inst.as_table(),
+           {"metrics_listen", checked->instances[i].metrics_listen}});
+      ports.push_back(
+          {inst.as_table(),
+           {"mapping_manager", checked->instances[i].mapping_manager}});
+      ++i;
+    }
+    for (auto& [table, key_addr] : ports) {
+      auto reserved = reserve(key_addr.second);
+      if (!reserved.ok()) return reserved.status();
+      table->insert_or_assign(key_addr.first, *reserved);
     }
   }
   if (o.edit) o.edit(t);
@@ -427,6 +444,7 @@ void Cluster::StopChildren(int budget_ms) {
 
 Cluster::~Cluster() {
   Stop();
+  for (int fd : reserved_ports_) ::close(fd);
   if (options_.before_remove) options_.before_remove(options_.run_dir);
   if (options_.remove_run_dir) {
     std::error_code ec;

@@ -154,6 +154,9 @@ class Cluster {
   std::string url_;
   std::thread supervisor_;
   int wake_fd_ = -1;  // eventfd: wakes the supervisor to stop
+  // With ephemeral ports: the ports of the processes this launcher restarts
+  // on their addresses, held so that nothing else takes them (ReservePort).
+  std::vector<int> reserved_ports_;
   std::atomic<bool> stop_supervisor_{false};
   bool stopped_ = false;
 };

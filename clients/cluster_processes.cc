@@ -1,5 +1,11 @@
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -51,6 +57,38 @@ std::string ReadyMetrics(const std::string& stdout_path) {
     }
   }
   return "";
+}
+
+absl::StatusOr<std::string> ReservePort(const std::string& addr, int* fd) {
+  std::string host;
+  int port;
+  if (auto s = ParseHostPort(addr, &host, &port); !s.ok()) return s;
+  addrinfo hints{};
+  hints.ai_family = AF_INET;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (int e = ::getaddrinfo(host.c_str(), nullptr, &hints, &found); e != 0) {
+    return absl::InvalidArgumentError(
+        Cat(addr, ": cannot resolve ", host, ": ", ::gai_strerror(e)));
+  }
+  sockaddr_in sin;
+  std::memcpy(&sin, found->ai_addr, sizeof sin);
+  ::freeaddrinfo(found);
+  sin.sin_port = 0;
+  *fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int one = 1;
+  socklen_t len = sizeof sin;
+  if (*fd < 0 ||
+      ::setsockopt(*fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+      ::bind(*fd, reinterpret_cast<sockaddr*>(&sin), len) != 0 ||
+      ::getsockname(*fd, reinterpret_cast<sockaddr*>(&sin), &len) != 0) {
+    auto error = absl::InternalError(
+        Cat(addr, ": cannot reserve a port: ", std::strerror(errno)));
+    if (*fd >= 0) ::close(*fd);
+    *fd = -1;
+    return error;
+  }
+  return Cat(host, ":", ntohs(sin.sin_port));
 }
 
 std::string WithPort0(const std::string& addr) {

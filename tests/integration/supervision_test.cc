@@ -3,8 +3,11 @@
 // /healthz up and its agates serving; SIGTERM stops a cluster within 5 s even
 // with processes stopped; itsadm fault from the command line; a timeout
 // while steps queue leaves no R/3 session behind.
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 
 #include <cstdio>
@@ -14,6 +17,7 @@
 #include <sstream>
 #include <thread>
 #include <tuple>
+#include <vector>
 
 #include "common/process.h"
 #include "tests/integration/test_cluster.h"
@@ -65,6 +69,51 @@ TEST(Supervision, ACrashedProcessIsRestartedOnItsAddressAndSessionsGoOn) {
   // The restarted Mapping Managers adopted their agates: no duplicates.
   auto agates = Admin(*c, "agates");
   EXPECT_EQ(agates.size(), 4u) << agates.dump();
+}
+
+// A connection made while a process is down could take its port (the
+// kernel hands out the ports of port-0 listeners for outgoing connections
+// too), and the restarted process could not listen there: a Mapping Manager
+// was given up that way once. The launcher holds the ports it handed out.
+TEST(Supervision, NothingTakesTheAddressOfAProcessWhileItRestarts) {
+  auto c = StartCluster([](toml::table& t) {
+    t.insert_or_assign("supervisor", toml::table{{"first_delay_s", 1.5}});
+  });
+  ASSERT_NE(c, nullptr);
+  auto before = c->Find("mapping_manager IT2");
+  ASSERT_TRUE(before.has_value());
+  std::string wgate_host;
+  int wgate_port = 0;
+  ASSERT_TRUE(ParseHostPort(c->url().substr(c->url().find("//") + 2),
+                            &wgate_host, &wgate_port)
+                  .ok());
+  ASSERT_EQ(kill(before->pid, SIGKILL), 0);
+  // While it waits for its restart, outgoing connections from its ports.
+  std::vector<int> taken;
+  for (const std::string& address : {before->address, before->metrics}) {
+    std::string host;
+    int port = 0;
+    ASSERT_TRUE(ParseHostPort(address, &host, &port).ok()) << address;
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_in from{};
+    from.sin_family = AF_INET;
+    from.sin_port = htons(static_cast<uint16_t>(port));
+    ::inet_pton(AF_INET, host.c_str(), &from.sin_addr);
+    sockaddr_in to = from;
+    to.sin_port = htons(static_cast<uint16_t>(wgate_port));
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from) == 0 &&
+        ::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0) {
+      ADD_FAILURE() << "a connection took " << address;
+    }
+    taken.push_back(fd);
+  }
+  EXPECT_TRUE(c->WaitRunning("mapping_manager IT2", before->pid, 6000));
+  auto after = c->Find("mapping_manager IT2");
+  EXPECT_EQ(after->address, before->address);
+  EXPECT_EQ(after->metrics, before->metrics);
+  EXPECT_FALSE(after->given_up);
+  for (int fd : taken) ::close(fd);
 }
 
 TEST(Supervision, AProcessThatKeepsCrashingIsGivenUp) {
