@@ -61,14 +61,20 @@ std::optional<std::string> ReadyAddress(const std::string& stdout_path);
 std::string ReadyMetrics(const std::string& stdout_path);
 
 // `addr` with port 0 (tests: every listener on an ephemeral port).
+// `addr` with its port replaced (as given if it has none).
+std::string WithPort(const std::string& addr, int port);
 std::string WithPort0(const std::string& addr);
-// `addr` with a free port of its host that stays this process's while `*fd`
-// is open: bound with SO_REUSEADDR, not listening. The process given the
-// address listens on it beside the reservation (SO_REUSEADDR too). A port
-// bound to nothing, as a listener's is while its process restarts, may be
-// handed to any outgoing connection meanwhile (the kernel takes ports for
-// those from the range it hands out for port 0), and the restarted process
-// could not listen on it again; a reserved port it never hands out.
-absl::StatusOr<std::string> ReservePort(const std::string& addr, int* fd);
+// A free port that stays this process's while `fd` is open: bound on every
+// IPv4 address with SO_REUSEADDR, not listening. The process given the port
+// listens on it beside the reservation (SO_REUSEADDR too; still only one
+// can listen). A port nothing is bound to, as a listener's while its process
+// restarts, the kernel may meanwhile hand to an outgoing connection as its
+// source port, and the restarted process could not listen there again; a
+// port something is bound to it does not hand out.
+struct ReservedPort {
+  int fd = -1;
+  int port = 0;
+};
+absl::StatusOr<ReservedPort> ReservePort();
 
 }  // namespace its::launcher

@@ -248,39 +248,49 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(Options options) {
   if (!t.contains("wgate")) t.insert("wgate", toml::table{});
   if (!t.contains("r3")) t.insert("r3", toml::table{});
   if (o.ephemeral_ports) {
-    // Free ports, held by this launcher for the life of the cluster: a
-    // process restarts on its address.
-    auto reserve =
-        [&c](const std::string& addr) -> absl::StatusOr<std::string> {
-      int fd = -1;
-      auto reserved = ReservePort(addr, &fd);
-      if (fd >= 0) c->reserved_ports_.push_back(fd);
-      return reserved;
-    };
-    std::vector<std::pair<toml::table*, std::pair<std::string, std::string>>>
-        ports = {
-            {t["wgate"].as_table(), {"listen", checked->wgate_listen}},
-            {t["r3"].as_table(), {"listen", checked->r3_listen}},
-            {t["r3"].as_table(),
-             {"metrics_listen", checked->r3_metrics_listen}},
-        };
+    t["wgate"].as_table()->insert_or_assign("listen",
+                                            WithPort0(checked->wgate_listen));
+    t["r3"].as_table()->insert_or_assign("listen",
+                                         WithPort0(checked->r3_listen));
+    t["r3"].as_table()->insert_or_assign("metrics_listen",
+                                         WithPort0(checked->r3_metrics_listen));
     size_t i = 0;
     for (auto& inst : *t["agate_instance"].as_array()) {
-      ports.push_back(
-          {inst.as_table(),
-           {"metrics_listen", checked->instances[i].metrics_listen}});
-      ports.push_back(
-          {inst.as_table(),
-           {"mapping_manager", checked->instances[i].mapping_manager}});
-      ++i;
-    }
-    for (auto& [table, key_addr] : ports) {
-      auto reserved = reserve(key_addr.second);
-      if (!reserved.ok()) return reserved.status();
-      table->insert_or_assign(key_addr.first, *reserved);
+      inst.as_table()->insert_or_assign(
+          "metrics_listen", WithPort0(checked->instances[i].metrics_listen));
+      inst.as_table()->insert_or_assign(
+          "mapping_manager",
+          WithPort0(checked->instances[i++].mapping_manager));
     }
   }
   if (o.edit) o.edit(t);
+  if (o.ephemeral_ports) {
+    // Free ports, held by this launcher while the cluster runs: a process
+    // restarts on its address (ReservePort). After the edit: a port an edit
+    // chose is the editor's.
+    std::vector<toml::node*> listeners = {t["wgate"]["listen"].node(),
+                                          t["r3"]["listen"].node(),
+                                          t["r3"]["metrics_listen"].node()};
+    if (auto* instances = t["agate_instance"].as_array()) {
+      for (auto& inst : *instances) {
+        if (auto* it = inst.as_table()) {
+          listeners.push_back((*it)["metrics_listen"].node());
+          listeners.push_back((*it)["mapping_manager"].node());
+        }
+      }
+    }
+    for (toml::node* n : listeners) {
+      auto* addr = n ? n->as_string() : nullptr;
+      std::string host;
+      int port = -1;
+      if (!addr || !ParseHostPort(addr->get(), &host, &port).ok() || port != 0)
+        continue;
+      auto reserved = ReservePort();
+      if (!reserved.ok()) return reserved.status();
+      c->reserved_ports_.push_back(reserved->fd);
+      addr->get() = WithPort(addr->get(), reserved->port);
+    }
+  }
   if (auto s = c->WriteConfig(); !s.ok()) return s;
   auto edited =
       ClusterConfig::Load(o.run_dir);  // the edit must leave a valid file

@@ -59,43 +59,34 @@ std::string ReadyMetrics(const std::string& stdout_path) {
   return "";
 }
 
-absl::StatusOr<std::string> ReservePort(const std::string& addr, int* fd) {
-  std::string host;
-  int port;
-  if (auto s = ParseHostPort(addr, &host, &port); !s.ok()) return s;
-  addrinfo hints{};
-  hints.ai_family = AF_INET;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* found = nullptr;
-  if (int e = ::getaddrinfo(host.c_str(), nullptr, &hints, &found); e != 0) {
-    return absl::InvalidArgumentError(
-        Cat(addr, ": cannot resolve ", host, ": ", ::gai_strerror(e)));
-  }
-  sockaddr_in sin;
-  std::memcpy(&sin, found->ai_addr, sizeof sin);
-  ::freeaddrinfo(found);
-  sin.sin_port = 0;
-  *fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  int one = 1;
+absl::StatusOr<ReservedPort> ReservePort() {
+  ReservedPort r;
+  r.fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in sin{};
+  sin.sin_family = AF_INET;
+  sin.sin_addr.s_addr = htonl(INADDR_ANY);
   socklen_t len = sizeof sin;
-  if (*fd < 0 ||
-      ::setsockopt(*fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-      ::bind(*fd, reinterpret_cast<sockaddr*>(&sin), len) != 0 ||
-      ::getsockname(*fd, reinterpret_cast<sockaddr*>(&sin), &len) != 0) {
+  int one = 1;
+  if (r.fd < 0 ||
+      ::setsockopt(r.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+      ::bind(r.fd, reinterpret_cast<sockaddr*>(&sin), len) != 0 ||
+      ::getsockname(r.fd, reinterpret_cast<sockaddr*>(&sin), &len) != 0) {
     auto error = absl::InternalError(
-        Cat(addr, ": cannot reserve a port: ", std::strerror(errno)));
-    if (*fd >= 0) ::close(*fd);
-    *fd = -1;
+        Cat("cannot reserve a port: ", std::strerror(errno)));
+    if (r.fd >= 0) ::close(r.fd);
     return error;
   }
-  return Cat(host, ":", ntohs(sin.sin_port));
+  r.port = ntohs(sin.sin_port);
+  return r;
 }
 
-std::string WithPort0(const std::string& addr) {
+std::string WithPort(const std::string& addr, int port) {
   std::string host;
-  int port;
-  if (!ParseHostPort(addr, &host, &port).ok()) return addr;
-  return host + ":0";
+  int old;
+  if (!ParseHostPort(addr, &host, &old).ok()) return addr;
+  return Cat(host, ":", port);
 }
+
+std::string WithPort0(const std::string& addr) { return WithPort(addr, 0); }
 
 }  // namespace its::launcher

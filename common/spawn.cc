@@ -20,8 +20,11 @@ absl::StatusOr<Spawned> Spawn(const SpawnOptions& options) {
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
   pid_t parent = getpid();
-  // For the child, where sysconf is not async-signal-safe.
-  const int max_fd = static_cast<int>(std::min(sysconf(_SC_OPEN_MAX), 65536L));
+  // For the child, where sysconf is not async-signal-safe (a fallback for
+  // kernels before 5.9, which lack close_range).
+  const long open_max = sysconf(_SC_OPEN_MAX);
+  const int max_fd =
+      static_cast<int>(open_max > 0 ? std::min(open_max, 1L << 20) : 65536L);
   pid_t pid = fork();
   if (pid == 0) {
     // Only async-signal-safe calls until exec.
@@ -32,11 +35,17 @@ absl::StatusOr<Spawned> Spawn(const SpawnOptions& options) {
     if (options.stdout_fd >= 0) dup2(options.stdout_fd, STDOUT_FILENO);
     if (options.stderr_fd >= 0) dup2(options.stderr_fd, STDERR_FILENO);
     if (options.stdout_to_stderr) dup2(STDERR_FILENO, STDOUT_FILENO);
-    // Nothing else goes along: a descriptor another thread opened without
-    // FD_CLOEXEC yet (Asio sets it only after accept) would stay open in the
-    // child: an agate could hold a connection of its Mapping Manager's
-    // metrics endpoint, and with it the port its restart needs.
-    if (syscall(SYS_close_range, 3U, ~0U, 0U) != 0) {
+      // Nothing else goes along: a descriptor another thread opened a moment
+      // before and has not marked FD_CLOEXEC yet (the metrics endpoint marks
+      // each connection right after accept; Asio does not) would stay open in
+      // the child. A connection a SO_REUSEADDR listener accepted, held open,
+      // keeps a new listener off its port (Linux 6.18): an agate holding one
+      // of its Mapping Manager's could keep the restarted manager from its
+      // metrics port.
+#ifdef SYS_close_range
+    if (syscall(SYS_close_range, 3U, ~0U, 0U) != 0)
+#endif
+    {
       for (int fd = 3; fd < max_fd; ++fd) close(fd);
     }
     sigset_t none;

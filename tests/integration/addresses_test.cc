@@ -142,6 +142,7 @@ TEST(Addresses, AMetricsPortInUseIsAnErrorNotACrash) {
   const std::string config =
       Cat(std::filesystem::temp_directory_path().string(), "/its-metrics-port-",
           getpid());
+  std::filesystem::remove_all(config);
   std::filesystem::copy(Cat(ITS_SOURCE_DIR, "/deploy/config"), config,
                         std::filesystem::copy_options::recursive);
   const std::vector<std::pair<std::string, std::string>> runs = {

@@ -110,8 +110,8 @@ TEST(PidfdWatcher, ACancelledWatchReportsNothingAndTheCallerKeepsItsPidfd) {
 
 TEST(Spawn, AChildGetsOnlyItsStandardDescriptors) {
   // Opened without FD_CLOEXEC, as a descriptor another thread has just
-  // accepted is: the child must not keep it (an agate once held its Mapping
-  // Manager's metrics connection, and with it the port).
+  // accepted is: the child must not keep it (an agate could hold a connection
+  // of its Mapping Manager's metrics endpoint, and with it the port).
   int fds[2];
   ASSERT_EQ(::pipe(fds), 0);
   Spawned child = Start({"/bin/sh", "-c",

@@ -88,7 +88,12 @@ TEST(Supervision, NothingTakesTheAddressOfAProcessWhileItRestarts) {
                             &wgate_host, &wgate_port)
                   .ok());
   ASSERT_EQ(kill(before->pid, SIGKILL), 0);
-  // While it waits for its restart, outgoing connections from its ports.
+  // Once its listeners are gone, while it waits for its restart: outgoing
+  // connections from its ports (what the kernel may pick as a source port).
+  // (The launcher's word: it sees the end once every thread has gone, the
+  // sockets with them; /proc shows the first thread a zombie before that.)
+  ASSERT_TRUE(
+      WaitFor([&] { return c->Find("mapping_manager IT2")->pid == -1; }, 1000));
   std::vector<int> taken;
   for (const std::string& address : {before->address, before->metrics}) {
     std::string host;
@@ -102,14 +107,15 @@ TEST(Supervision, NothingTakesTheAddressOfAProcessWhileItRestarts) {
     ::inet_pton(AF_INET, host.c_str(), &from.sin_addr);
     sockaddr_in to = from;
     to.sin_port = htons(static_cast<uint16_t>(wgate_port));
+    taken.push_back(fd);
     if (::bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from) == 0 &&
         ::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0) {
       ADD_FAILURE() << "a connection took " << address;
     }
-    taken.push_back(fd);
   }
   EXPECT_TRUE(c->WaitRunning("mapping_manager IT2", before->pid, 6000));
   auto after = c->Find("mapping_manager IT2");
+  ASSERT_TRUE(after.has_value());
   EXPECT_EQ(after->address, before->address);
   EXPECT_EQ(after->metrics, before->metrics);
   EXPECT_FALSE(after->given_up);
