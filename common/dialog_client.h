@@ -106,7 +106,8 @@ class DialogClient {
 
   // Fault injection, a slow link: sends `request` after `delay`. Its
   // deadline counts from now, as the caller waits from now: a delay beyond
-  // the call timeout fails it in time (kDeadline), unsent.
+  // the call timeout fails it in time (kDeadline), and the request still
+  // goes out when the delay ends; its answer then goes to the late hook.
   void CallDelayed(std::chrono::microseconds delay, Request request,
                    Callback done) {
     loop_.thread().Check();
@@ -121,7 +122,13 @@ class DialogClient {
     std::weak_ptr<bool> alive = alive_;
     loop_.After(delay, [this, alive, id, held] {
       if (!alive.lock()) return;
-      if (!pending_.count(id)) return;  // failed by its deadline meanwhile
+      if (!pending_.count(id)) {
+        // Failed by its deadline on the way: a slow link still delivers
+        // what was sent, and the far end acts on it (a logoff the link held
+        // back must still end the R/3 session). Its answer comes late.
+        if (SendOnStream(*held)) late_.insert(id);
+        return;
+      }
       const bool sent = SendOnStream(*held);
       auto it = pending_.find(id);  // looked up again after Connect()
       if (it == pending_.end()) return;
@@ -169,7 +176,8 @@ class DialogClient {
     auto limit = std::chrono::steady_clock::now() - call_timeout_;
     for (auto it = pending_.begin(); it != pending_.end();) {
       if (it->second.sent <= limit) {
-        // Its answer may still come (not for a delayed call never sent).
+        // Its answer may still come (for a delayed call not sent yet, once
+        // the delay sends it).
         if (it->second.generation != 0) late_.insert(it->first);
         Fail(it->first, std::move(it->second.done), Failure::kDeadline);
         it = pending_.erase(it);

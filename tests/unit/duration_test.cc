@@ -7,6 +7,7 @@ namespace {
 
 TEST(DurationTest, UnitsAsTestersTypeThem) {
   EXPECT_EQ(ParseDuration("500ms"), 0.5);
+  EXPECT_EQ(ParseDuration("2300ms"), 2.3);  // printed as 2.3, not 2.30...03
   EXPECT_EQ(ParseDuration("30s"), 30);
   EXPECT_EQ(ParseDuration("2m"), 120);
   EXPECT_EQ(ParseDuration("1.5h"), 5400);
