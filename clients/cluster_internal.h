@@ -60,9 +60,9 @@ std::optional<std::string> ReadyAddress(const std::string& stdout_path);
 // The metrics endpoint that line names ("metrics=<host:port>"), or "".
 std::string ReadyMetrics(const std::string& stdout_path);
 
-// `addr` with port 0 (tests: every listener on an ephemeral port).
 // `addr` with its port replaced (as given if it has none).
 std::string WithPort(const std::string& addr, int port);
+// `addr` with port 0 (tests: every listener on an ephemeral port).
 std::string WithPort0(const std::string& addr);
 // A free port that stays this process's while `fd` is open: bound on every
 // IPv4 address with SO_REUSEADDR, not listening. The process given the port

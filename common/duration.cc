@@ -21,17 +21,18 @@ std::optional<double> ParseDuration(std::string_view text,
                                     double plain_unit_s) {
   struct Unit {
     std::string_view suffix;
-    double per;   // units per second (ms: divided, so that 2300ms is 2.3,
-    double each;  // not 2.3000000000000003); seconds per unit
+    // seconds = value * num / den: "2300ms" is 2300 / 1000 = 2.3, where
+    // 2300 * 0.001 would be 2.3000000000000003.
+    double num, den;
   };
   // "ms" before "s" and "m": the longest suffix that matches.
-  for (const Unit& u : {Unit{"ms", 1000, 1}, Unit{"s", 1, 1}, Unit{"m", 1, 60},
-                        Unit{"h", 1, 3600}}) {
+  for (const Unit& u : {Unit{"ms", 1, 1000}, Unit{"s", 1, 1}, Unit{"m", 60, 1},
+                        Unit{"h", 3600, 1}}) {
     if (text.size() > u.suffix.size() &&
         text.substr(text.size() - u.suffix.size()) == u.suffix) {
       auto v = Number(text.substr(0, text.size() - u.suffix.size()));
       if (!v) return std::nullopt;
-      return *v * u.each / u.per;
+      return *v * u.num / u.den;
     }
   }
   auto v = Number(text);

@@ -35,17 +35,18 @@ absl::StatusOr<Spawned> Spawn(const SpawnOptions& options) {
     if (options.stdout_fd >= 0) dup2(options.stdout_fd, STDOUT_FILENO);
     if (options.stderr_fd >= 0) dup2(options.stderr_fd, STDERR_FILENO);
     if (options.stdout_to_stderr) dup2(STDERR_FILENO, STDOUT_FILENO);
-      // Nothing else goes along: a descriptor another thread opened a moment
-      // before and has not marked FD_CLOEXEC yet (the metrics endpoint marks
-      // each connection right after accept; Asio does not) would stay open in
-      // the child. A connection a SO_REUSEADDR listener accepted, held open,
-      // keeps a new listener off its port (Linux 6.18): an agate holding one
-      // of its Mapping Manager's could keep the restarted manager from its
-      // metrics port.
+    // Nothing else goes along: a descriptor another thread opened a moment
+    // before and has not marked FD_CLOEXEC yet (the metrics endpoint marks
+    // each connection right after accept; Asio does not) would stay open in
+    // the child. A connection a SO_REUSEADDR listener accepted, held open,
+    // keeps a new listener off its port (Linux 6.18): an agate holding one
+    // of its Mapping Manager's could keep the restarted manager from its
+    // metrics port.
+    long closed = -1;
 #ifdef SYS_close_range
-    if (syscall(SYS_close_range, 3U, ~0U, 0U) != 0)
+    closed = syscall(SYS_close_range, 3U, ~0U, 0U);
 #endif
-    {
+    if (closed != 0) {
       for (int fd = 3; fd < max_fd; ++fd) close(fd);
     }
     sigset_t none;

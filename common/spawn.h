@@ -36,8 +36,8 @@ struct Spawned {
 };
 
 // Forks and execs; the child starts with an empty signal mask and no
-// descriptors but 0, 1 and 2. Errors only
-// if fork fails (an exec failure shows as exit status 127).
+// descriptors but 0, 1 and 2. Errors only if fork fails (an exec failure
+// shows as exit status 127).
 absl::StatusOr<Spawned> Spawn(const SpawnOptions& options);
 
 // A pidfd for `pid` (-1 with errno set if it is gone or not watchable).
