@@ -152,6 +152,9 @@ void AGateProcess::R3ConnectionLost() {
 
 void AGateProcess::LateR3Answer(const proto::R3Response& resp) {
   if (resp.code() != proto::R3Response::OK || resp.session() == 0) return;
+  // A logoff's answer (no screen): the session is ended already. A slow
+  // link delivers logoffs late too (StreamR3Link's delay).
+  if (!resp.has_screen()) return;
   if (by_r3_session_.count(resp.session()) || pooled_.count(resp.session()))
     return;  // a session we hold, or keep in the pool
   proto::R3Request off;

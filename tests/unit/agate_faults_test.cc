@@ -268,6 +268,10 @@ TEST_F(AgateFaults, ALogonAnsweredAfterItsDeadlineIsLoggedOffAgain) {
   std::string held = LogOn(43);
   process_->LateR3Answer(LoggedOn(43));  // a late step answer of a live session
   EXPECT_EQ(r3_.Logoffs(), std::vector<uint64_t>{42});
+  proto::R3Response logged_off;  // a logoff's answer, late: nothing more
+  logged_off.set_session(44);
+  process_->LateR3Answer(logged_off);
+  EXPECT_EQ(r3_.Logoffs(), std::vector<uint64_t>{42});
 }
 
 // A session command for another process's session (a balancer without
