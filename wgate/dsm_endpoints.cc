@@ -83,7 +83,8 @@ void WGate::Terminator(http::Request& req, Respond respond) {
               ++tally->missed;
               ++metrics_.dsm_missed;
               if (r.outcome() == proto::AGATE_TIMEOUT ||
-                  r.outcome() == proto::AGATE_UNREACHABLE) {
+                  r.outcome() == proto::AGATE_UNREACHABLE ||
+                  r.outcome() == proto::STARTING) {
                 ++tally->unanswered;
                 ++metrics_.dsm_unanswered;
               }

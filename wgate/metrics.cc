@@ -85,6 +85,16 @@ std::string MetricsText(const Metrics& m, const ProcessDirectory& directory) {
           "Of the missed: the owning process did not answer in time (hung or "
           "unreachable; it may still end the session when it runs again)",
           m.dsm_unanswered);
+  counter("its_wgate_terminations_held_total",
+          "Session terminations kept because the owning AGate process could "
+          "not be reached (its instance's directory not yet here, not "
+          "registered, stream broken); sent again after each directory "
+          "update (a retry that fails again counts again)",
+          m.terminations_held);
+  counter("its_wgate_terminations_given_up_total",
+          "Kept session terminations dropped: the owner stayed unreachable "
+          "for 10 minutes, or 65,536 were kept already",
+          m.terminations_given_up);
   counter("its_dsm_rejected_total",
           "Terminator targets refused: not this cluster's session URLs",
           m.dsm_rejected);

@@ -98,6 +98,7 @@ void WGate::Watch(size_t index) {
                        directory_.instance(index).config->name);
         }
         PruneAgates();
+        RetryTerminations();
       },
       [this, index, watch] {
         if (watches_[index] != watch) return;
@@ -348,6 +349,69 @@ void WGate::HandleService(http::Request& req, const std::string& service,
 // ------------------------------------------------ existing sessions' route
 
 void WGate::Route(proto::AGateRequest req, Routed done) {
+  if (req.kind() == proto::AGateRequest::TERMINATE) {
+    done = KeepIfUnreachable(
+        req, std::chrono::steady_clock::now() + kHoldTerminations,
+        std::move(done), false);
+  }
+  RouteOnce(std::move(req), std::move(done));
+}
+
+WGate::Routed WGate::KeepIfUnreachable(
+    const proto::AGateRequest& req, std::chrono::steady_clock::time_point until,
+    Routed done, bool retry) {
+  return [this, req, until, retry, done = std::move(done)](
+             proto::AGateResponse& a, const std::string& instance,
+             const std::string& address) {
+    // The wgate's own answer (pid 0) that no process could be asked; a hung
+    // one (AGATE_TIMEOUT) has it in its stream and acts on it when it runs.
+    if (a.pid() == 0 && !stopping_ &&
+        (a.outcome() == proto::STARTING ||
+         a.outcome() == proto::AGATE_UNREACHABLE)) {
+      if (held_terminations_.size() < kMaxHeldTerminations) {
+        if (!retry) {
+          auto id = ParseGusid(req.session());  // logged without its secret
+          spdlog::info(
+              "termination of {} kept: its AGate process cannot be reached "
+              "now; sent when the directory says where it is",
+              id.ok() ? id->PublicId() : req.session());
+        }
+        held_terminations_.push_back({req, until});
+        ++metrics_.terminations_held;
+      } else {
+        ++metrics_.terminations_given_up;
+      }
+    }
+    if (done) done(a, instance, address);
+  };
+}
+
+void WGate::RetryTerminations() {
+  if (held_terminations_.empty() || stopping_) return;
+  const auto now = std::chrono::steady_clock::now();
+  std::vector<HeldTermination> held;
+  held.swap(held_terminations_);
+  size_t expired = 0;
+  for (HeldTermination& h : held) {
+    if (h.until <= now) {
+      ++expired;
+      continue;
+    }
+    Routed again = KeepIfUnreachable(h.request, h.until, nullptr, true);
+    RouteOnce(std::move(h.request), std::move(again));
+  }
+  if (expired > 0) {
+    metrics_.terminations_given_up += expired;
+    spdlog::warn(
+        "{} kept termination(s) given up: their AGate processes stayed "
+        "unreachable for {} min",
+        expired,
+        std::chrono::duration_cast<std::chrono::minutes>(kHoldTerminations)
+            .count());
+  }
+}
+
+void WGate::RouteOnce(proto::AGateRequest req, Routed done) {
   RouteDecision d = DecideRoute(directory_, req.session(),
                                 req.kind() == proto::AGateRequest::TERMINATE,
                                 config_.routing == "naive", rng_);

@@ -87,6 +87,19 @@ class WGate {
   // Unusable IDs and unreachable processes come back as an answer with the
   // wgate's own outcome.
   void Route(proto::AGateRequest req, Routed done);
+  void RouteOnce(proto::AGateRequest req, Routed done);
+  // Terminations (a closed tab, a logoff URL) whose owner cannot be reached
+  // now — its instance's directory not here yet after a wgate restart, the
+  // process not registered again after its manager restarted, its stream
+  // broken — are kept and sent again after every directory update until the
+  // owner takes them, is known to have ended, or kHoldTerminations passed:
+  // the browser sends its beacon once, and the session would otherwise keep
+  // its R/3 session and locks until ~timeout. `done` as for Route; `until`:
+  // when to give up; `retry`: kept before (logged once, when first kept).
+  Routed KeepIfUnreachable(const proto::AGateRequest& req,
+                           std::chrono::steady_clock::time_point until,
+                           Routed done, bool retry);
+  void RetryTerminations();
   // After a broken stream: "lost" once the directory says the owner ended,
   // "not reachable, session kept" if it still lives after `checks_left`
   // looks 100 ms apart.
@@ -164,6 +177,13 @@ class WGate {
   const int pid_ = getpid();
   asio::steady_timer manager_check_;
   bool stopping_ = false;
+  struct HeldTermination {
+    proto::AGateRequest request;
+    std::chrono::steady_clock::time_point until;
+  };
+  static constexpr auto kHoldTerminations = std::chrono::minutes(10);
+  static constexpr size_t kMaxHeldTerminations = 65536;
+  std::vector<HeldTermination> held_terminations_;
 };
 
 }  // namespace its::wgate

@@ -173,6 +173,46 @@ TEST(SispHung, ATerminationToAHungProcessIsUnansweredAndStillEndsTheSession) {
   EXPECT_EQ(more["unanswered"], 0) << again->body;
 }
 
+// A termination the wgate cannot send anywhere yet — restarted, while the
+// owner's Mapping Manager hangs, so that instance's directory has not
+// arrived — is kept and sent once it arrives. The browser beacons once:
+// dropped, it left the session, its R/3 session and its lock until
+// ~timeout (found by a fault soak).
+TEST(SispHung, ATerminationBeforeTheOwnersDirectoryArrivesIsKept) {
+  auto c = StartCluster();
+  ASSERT_NE(c, nullptr);
+  Browser b(c->url());
+  HttpResult r = b.Get(StartUrl("ess", "LOAD00310", "&sapwp_active=1"));
+  ASSERT_EQ(r.status, 200);
+  Info info = SessInfoOf(r.body);
+  b.Get(Step("ess", "~okcode=/00&RP50G-PERNR=8310"));
+  ASSERT_EQ(Count(Admin(*c, "sm12"), "argument", "1008310"), 1)
+      << Admin(*c, "sm12").dump();
+  const std::string manager = "mapping_manager " + ServedBy(r).instance;
+  pid_t mm = c->Find(manager)->pid;
+  ASSERT_EQ(kill(mm, SIGSTOP), 0);
+  auto wgate = c->Find("wgate");
+  ASSERT_EQ(kill(wgate->pid, SIGKILL), 0);
+  ASSERT_TRUE(c->WaitRunning("wgate", wgate->pid, 5000));
+  ASSERT_TRUE(WaitFor([&] { return HttpGet(c->url(), "/healthz").ok(); }));
+  HttpClient client(c->url());
+  auto beacon = client.Send(
+      "POST", "/dsm/terminator", {{"Content-Type", "text/plain;charset=UTF-8"}},
+      "Command=ABORT&SerKeyString=" + UrlEncode(UrlEncode(info.sess_url)));
+  ASSERT_TRUE(beacon.ok());
+  auto counts = nlohmann::json::parse(beacon->body);
+  EXPECT_EQ(counts["terminated"], 0) << beacon->body;
+  EXPECT_EQ(counts["unanswered"], 1) << beacon->body;
+  EXPECT_EQ(Count(Admin(*c, "sm04"), "user", "LOAD00310"), 1)
+      << "ended before its owner could be reached?";
+  ASSERT_EQ(kill(mm, SIGCONT), 0);
+  EXPECT_TRUE(WaitFor(
+      [&] { return Count(Admin(*c, "sm04"), "user", "LOAD00310") == 0; }, 5000))
+      << "the kept termination never reached the owner";
+  EXPECT_EQ(Count(Admin(*c, "sm12"), "argument", "1008310"), 0);
+  EXPECT_GE(WgateCounter(c->url(), "its_wgate_terminations_held_total"), 1u);
+}
+
 TEST_F(Sisp, HostileTerminatorInputIsCountedAndHarmless) {
   Browser keep(cluster_->url());
   ASSERT_EQ(keep.Get(StartUrl("webgui", "DEMO2", "&sapwp_active=1")).status,
