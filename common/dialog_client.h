@@ -114,14 +114,25 @@ class DialogClient {
     uint64_t id = next_id_++;
     request.set_id(id);
     // Generation 0 is no stream's: a stream that breaks meanwhile does not
-    // fail a call that was never on it.
+    // fail it at once, but when its delay ends (closes_).
     pending_.emplace(
         id, Pending{0, std::chrono::steady_clock::now(), std::move(done)});
     if (call_timeout_.count() > 0 && !sweep_armed_) ArmSweep();
     auto held = std::make_shared<Request>(std::move(request));
     std::weak_ptr<bool> alive = alive_;
-    loop_.After(delay, [this, alive, id, held] {
+    loop_.After(delay, [this, alive, id, held, closes = closes_] {
       if (!alive.lock()) return;
+      if (closes_ != closes) {
+        // The connection broke while the link held it: lost with it, as
+        // what is in flight on a broken connection is. (Sent on the new
+        // stream, a step or logoff could name a session number the
+        // restarted peer has given to someone else.)
+        if (auto it = pending_.find(id); it != pending_.end()) {
+          Fail(id, std::move(it->second.done), Failure::kConnectionLost);
+          pending_.erase(it);
+        }
+        return;
+      }
       if (!pending_.count(id)) {
         // Failed by its deadline on the way: a slow link still delivers
         // what was sent, and the far end acts on it (a logoff the link held
@@ -231,6 +242,7 @@ class DialogClient {
       spdlog::warn("stream to {} closed: {}", address_, status.error_message());
     }
     if (generation == generation_) stream_.reset();
+    ++closes_;
     for (auto it = pending_.begin(); it != pending_.end();) {
       if (it->second.generation == generation) {
         Fail(it->first, std::move(it->second.done), Failure::kConnectionLost);
@@ -255,6 +267,7 @@ class DialogClient {
   ClosedHook closed_hook_;
   std::shared_ptr<Stream> stream_;
   uint64_t generation_ = 0;
+  uint64_t closes_ = 0;  // streams closed so far (CallDelayed)
   uint64_t next_id_ = 1;
   std::unordered_map<uint64_t, Pending> pending_;
   BatchHook hook_;

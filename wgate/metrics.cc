@@ -88,13 +88,20 @@ std::string MetricsText(const Metrics& m, const ProcessDirectory& directory) {
   counter("its_wgate_terminations_held_total",
           "Session terminations kept because the owning AGate process could "
           "not be reached (its instance's directory not yet here, not "
-          "registered, stream broken); sent again after each directory "
-          "update (a retry that fails again counts again)",
+          "registered, stream broken), to be sent once it can be",
           m.terminations_held);
   counter("its_wgate_terminations_given_up_total",
           "Kept session terminations dropped: the owner stayed unreachable "
-          "for 10 minutes, or 65,536 were kept already",
+          "for 10 minutes, or 16,384 were kept for its instance already",
           m.terminations_given_up);
+  {
+    ClientMetric g;
+    g.gauge.value = static_cast<double>(m.terminations_kept);
+    Family(&f, "its_wgate_terminations_kept",
+           "Session terminations kept now for unreachable AGate processes",
+           MetricType::Gauge)
+        .metric.push_back(std::move(g));
+  }
   counter("its_dsm_rejected_total",
           "Terminator targets refused: not this cluster's session URLs",
           m.dsm_rejected);

@@ -38,9 +38,10 @@ struct Metrics {
   // Targets that reached no owner (naive routing, ended, wrong token).
   uint64_t dsm_missed = 0;
   uint64_t dsm_unanswered = 0;  // of dsm_missed: the owner did not answer
-  // Terminations kept for an owner that could not be reached (each time one
-  // is kept again counts), and those given up after kHoldTerminations.
+  // Terminations kept for an owner that could not be reached (each once),
+  // how many are kept now, and those given up (kept too long, or too many).
   uint64_t terminations_held = 0;
+  uint64_t terminations_kept = 0;
   uint64_t terminations_given_up = 0;
   // Targets refused: not this cluster's session URLs.
   uint64_t dsm_rejected = 0;

@@ -85,20 +85,30 @@ void WGate::StartSession(const std::string& service, Params url,
   };
   // A start never adopts the browser's old session: end it first.
   auto old = ParseGusid(old_session);
-  const proto::ProcessInfo* owner = old.ok() ? directory_.Owner(*old) : nullptr;
-  if (owner && owner->state() == proto::ProcessInfo::UP) {
-    proto::AGateRequest term;
-    term.set_kind(proto::AGateRequest::TERMINATE);
-    term.set_service(service);
-    term.set_session(old_session);
-    term.set_command(proto::LOGOFF);
-    term.set_replaced(true);
+  if (!old.ok()) {
+    begin();
+    return;
+  }
+  const proto::ProcessInfo* owner = directory_.Owner(*old);
+  proto::AGateRequest term;
+  term.set_kind(proto::AGateRequest::TERMINATE);
+  term.set_service(service);
+  term.set_session(old_session);
+  term.set_command(proto::LOGOFF);
+  term.set_replaced(true);
+  if (owner && owner->state() == proto::ProcessInfo::UP &&
+      !owner->address().empty()) {
     CallAgate(
         owner->address(), std::move(term),
         [begin = std::move(begin)](const absl::Status&,
                                    proto::AGateResponse&) mutable { begin(); });
     return;
   }
+  // Its owner cannot be asked now (hung, not registered again, its
+  // instance's directory not here yet) or has ended: the new session does
+  // not wait, and the old one's end goes by Route, which keeps it until the
+  // owner can be reached and drops it if the owner ended.
+  Route(std::move(term), nullptr);
   begin();
 }
 

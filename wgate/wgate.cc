@@ -79,6 +79,12 @@ void WGate::Start() {
 
 void WGate::Stop() {
   stopping_ = true;
+  if (metrics_.terminations_kept > 0) {
+    spdlog::warn(
+        "stopping with {} termination(s) kept for unreachable AGate processes: "
+        "their sessions end at their ~timeout",
+        metrics_.terminations_kept);
+  }
   manager_check_.cancel();
   grpc_.Stop();  // cancels the directory streams and the agate streams
   agates_.clear();
@@ -98,7 +104,7 @@ void WGate::Watch(size_t index) {
                        directory_.instance(index).config->name);
         }
         PruneAgates();
-        RetryTerminations();
+        RetryTerminations(directory_.instance(index).config->name);
       },
       [this, index, watch] {
         if (watches_[index] != watch) return;
@@ -362,37 +368,60 @@ WGate::Routed WGate::KeepIfUnreachable(
     Routed done, bool retry) {
   return [this, req, until, retry, done = std::move(done)](
              proto::AGateResponse& a, const std::string& instance,
-             const std::string& address) {
+             const std::string& address) mutable {
     // The wgate's own answer (pid 0) that no process could be asked; a hung
     // one (AGATE_TIMEOUT) has it in its stream and acts on it when it runs.
     if (a.pid() == 0 && !stopping_ &&
         (a.outcome() == proto::STARTING ||
          a.outcome() == proto::AGATE_UNREACHABLE)) {
-      if (held_terminations_.size() < kMaxHeldTerminations) {
-        if (!retry) {
-          auto id = ParseGusid(req.session());  // logged without its secret
-          spdlog::info(
-              "termination of {} kept: its AGate process cannot be reached "
-              "now; sent when the directory says where it is",
-              id.ok() ? id->PublicId() : req.session());
-        }
-        held_terminations_.push_back({req, until});
-        ++metrics_.terminations_held;
-      } else {
-        ++metrics_.terminations_given_up;
-      }
+      KeepTermination(std::move(req), until, retry);
     }
     if (done) done(a, instance, address);
   };
 }
 
-void WGate::RetryTerminations() {
-  if (held_terminations_.empty() || stopping_) return;
+void WGate::KeepTermination(proto::AGateRequest req,
+                            std::chrono::steady_clock::time_point until,
+                            bool retry) {
+  auto id = ParseGusid(req.session());
+  if (!id.ok()) id = ParsePublicId(req.session());
+  if (!id.ok()) return;
+  std::string public_id = id->PublicId();  // logged: without the secret
+  if (!held_sessions_.insert(public_id).second) return;  // kept already
+  std::vector<HeldTermination>& held = held_terminations_[id->instance];
+  if (held.size() >= kMaxHeldTerminations) {
+    held_sessions_.erase(public_id);
+    if (metrics_.terminations_given_up++ == 0) {
+      spdlog::warn(
+          "{} terminations kept for {} already: giving up on more (see "
+          "its_wgate_terminations_given_up_total)",
+          held.size(), id->instance);
+    }
+    return;
+  }
+  if (!retry) {
+    ++metrics_.terminations_held;
+    spdlog::info(
+        "termination of {} kept: its AGate process cannot be reached now; "
+        "sent when {}'s directory says where it is",
+        public_id, id->instance);
+  }
+  held.push_back({std::move(req), until});
+  ++metrics_.terminations_kept;
+}
+
+void WGate::RetryTerminations(const std::string& instance) {
+  auto it = held_terminations_.find(instance);
+  if (it == held_terminations_.end() || it->second.empty() || stopping_) return;
   const auto now = std::chrono::steady_clock::now();
   std::vector<HeldTermination> held;
-  held.swap(held_terminations_);
+  held.swap(it->second);
+  metrics_.terminations_kept -= held.size();
   size_t expired = 0;
   for (HeldTermination& h : held) {
+    auto id = ParseGusid(h.request.session());
+    if (!id.ok()) id = ParsePublicId(h.request.session());
+    if (id.ok()) held_sessions_.erase(id->PublicId());
     if (h.until <= now) {
       ++expired;
       continue;
@@ -403,9 +432,9 @@ void WGate::RetryTerminations() {
   if (expired > 0) {
     metrics_.terminations_given_up += expired;
     spdlog::warn(
-        "{} kept termination(s) given up: their AGate processes stayed "
+        "{} kept termination(s) of {} given up: their AGate processes stayed "
         "unreachable for {} min",
-        expired,
+        expired, instance,
         std::chrono::duration_cast<std::chrono::minutes>(kHoldTerminations)
             .count());
   }

@@ -88,18 +88,22 @@ class WGate {
   // wgate's own outcome.
   void Route(proto::AGateRequest req, Routed done);
   void RouteOnce(proto::AGateRequest req, Routed done);
-  // Terminations (a closed tab, a logoff URL) whose owner cannot be reached
-  // now — its instance's directory not here yet after a wgate restart, the
-  // process not registered again after its manager restarted, its stream
-  // broken — are kept and sent again after every directory update until the
-  // owner takes them, is known to have ended, or kHoldTerminations passed:
-  // the browser sends its beacon once, and the session would otherwise keep
-  // its R/3 session and locks until ~timeout. `done` as for Route; `until`:
-  // when to give up; `retry`: kept before (logged once, when first kept).
+  // Terminations (a closed tab, a logoff URL, the old session of a new
+  // start) whose owner cannot be reached now — its instance's directory not
+  // here yet after a wgate restart, the process not registered again after
+  // its manager restarted, its stream broken — are kept, one per session
+  // and at most kMaxHeldTerminations per instance, and routed again after
+  // each directory update of that instance until they are sent, the owner
+  // is known to have ended, or kHoldTerminations passed: the browser sends
+  // its beacon once, and the session would otherwise keep its R/3 session
+  // and locks until ~timeout. `done` as for Route; `until`: when to give
+  // up; `retry`: kept before (counted and logged when first kept).
   Routed KeepIfUnreachable(const proto::AGateRequest& req,
                            std::chrono::steady_clock::time_point until,
                            Routed done, bool retry);
-  void RetryTerminations();
+  void KeepTermination(proto::AGateRequest req,
+                       std::chrono::steady_clock::time_point until, bool retry);
+  void RetryTerminations(const std::string& instance);
   // After a broken stream: "lost" once the directory says the owner ended,
   // "not reachable, session kept" if it still lives after `checks_left`
   // looks 100 ms apart.
@@ -182,8 +186,11 @@ class WGate {
     std::chrono::steady_clock::time_point until;
   };
   static constexpr auto kHoldTerminations = std::chrono::minutes(10);
-  static constexpr size_t kMaxHeldTerminations = 65536;
-  std::vector<HeldTermination> held_terminations_;
+  static constexpr size_t kMaxHeldTerminations = 16384;  // per instance
+  // By the owner's instance; their sessions' public IDs (each kept once).
+  std::unordered_map<std::string, std::vector<HeldTermination>>
+      held_terminations_;
+  std::unordered_set<std::string> held_sessions_;
 };
 
 }  // namespace its::wgate
