@@ -213,6 +213,33 @@ TEST(SispHung, ATerminationBeforeTheOwnersDirectoryArrivesIsKept) {
   EXPECT_GE(WgateCounter(c->url(), "its_wgate_terminations_held_total"), 1u);
 }
 
+// The same for the old session a new start ends (a browser starts a
+// service again with its old cookie): its owner unreachable, the new start
+// does not wait for it, and the old session ends once it can be reached.
+TEST(SispHung, ANewStartEndsTheOldSessionOnceItsOwnerCanBeReached) {
+  auto c = StartCluster();
+  ASSERT_NE(c, nullptr);
+  Browser b(c->url());
+  HttpResult r = b.Get(StartUrl("webgui", "LOAD00320"));
+  ASSERT_EQ(r.status, 200);
+  const std::string instance = ServedBy(r).instance;
+  pid_t mm = c->Find("mapping_manager " + instance)->pid;
+  ASSERT_EQ(kill(mm, SIGSTOP), 0);
+  auto wgate = c->Find("wgate");
+  ASSERT_EQ(kill(wgate->pid, SIGKILL), 0);
+  ASSERT_TRUE(c->WaitRunning("wgate", wgate->pid, 5000));
+  ASSERT_TRUE(WaitFor([&] { return HttpGet(c->url(), "/healthz").ok(); }));
+  HttpResult again = b.Get(StartUrl("webgui", "LOAD00321"));
+  EXPECT_EQ(again.status, 200) << again.body;
+  EXPECT_NE(ServedBy(again).instance, instance);
+  EXPECT_EQ(Count(Admin(*c, "sm04"), "user", "LOAD00320"), 1);
+  ASSERT_EQ(kill(mm, SIGCONT), 0);
+  EXPECT_TRUE(WaitFor(
+      [&] { return Count(Admin(*c, "sm04"), "user", "LOAD00320") == 0; }, 5000))
+      << "the old session outlived the new start";
+  EXPECT_EQ(Count(Admin(*c, "sm04"), "user", "LOAD00321"), 1);
+}
+
 TEST_F(Sisp, HostileTerminatorInputIsCountedAndHarmless) {
   Browser keep(cluster_->url());
   ASSERT_EQ(keep.Get(StartUrl("webgui", "DEMO2", "&sapwp_active=1")).status,
