@@ -120,6 +120,12 @@ absl::Status Cluster::ForkExec(Child& c, bool first) {
   spawn.stdout_fd = out_fd;
   spawn.stderr_fd = err_fd;
   spawn.die_with_parent = true;
+  // If this launcher dies without stopping them (SIGKILL, a test binary
+  // killed): a wgate or R/3 stub left stopped by a hang fault would never
+  // act on SIGTERM, so they get SIGKILL; a Mapping Manager gets SIGTERM, to
+  // stop its agates (stopped itself, it and they stay until killed).
+  spawn.death_signal =
+      c.info.name.rfind("mapping_manager", 0) == 0 ? SIGTERM : SIGKILL;
   auto child = its::Spawn(spawn);
   ::close(out_fd);
   ::close(err_fd);

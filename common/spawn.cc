@@ -29,7 +29,7 @@ absl::StatusOr<Spawned> Spawn(const SpawnOptions& options) {
   if (pid == 0) {
     // Only async-signal-safe calls until exec.
     if (options.die_with_parent) {
-      prctl(PR_SET_PDEATHSIG, SIGTERM);
+      prctl(PR_SET_PDEATHSIG, options.death_signal);
       if (getppid() != parent) _exit(1);
     }
     if (options.stdout_fd >= 0) dup2(options.stdout_fd, STDOUT_FILENO);

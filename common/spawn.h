@@ -6,6 +6,7 @@
 // it can be signalled without ever hitting a process that merely reused its
 // PID.
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include <string>
@@ -25,9 +26,12 @@ struct SpawnOptions {
   // The child's stdout goes to its stderr (after stderr_fd was applied):
   // the parent's stdout carries only the parent's own lines.
   bool stdout_to_stderr = false;
-  // The child gets SIGTERM when the spawning thread ends
+  // The child gets `death_signal` when the spawning thread ends
   // (PR_SET_PDEATHSIG), and does not start if the parent already ended.
+  // A stopped child (SIGSTOP) does not act on SIGTERM until continued:
+  // SIGKILL for one with nothing to hand over.
   bool die_with_parent = false;
+  int death_signal = SIGTERM;
 };
 
 struct Spawned {

@@ -19,6 +19,7 @@
 #include <tuple>
 #include <vector>
 
+#include "clients/cluster_internal.h"
 #include "common/process.h"
 #include "tests/integration/test_cluster.h"
 
@@ -682,6 +683,41 @@ TEST(Supervision, SigtermStopsTheClusterWithinFiveSecondsWithProcessesStopped) {
       1000))
       << "processes of the cluster outlived it";
   std::filesystem::remove_all(run);
+}
+
+// A launcher killed outright (SIGKILL; a test binary a timeout killed)
+// cannot stop its processes: they get a signal of their own when it dies.
+// A wgate left stopped by a hang fault used to stay, stopped, forever (its
+// SIGTERM waits for a SIGCONT that never comes).
+TEST(Supervision, AKilledLauncherLeavesNoHungWgateOrR3StubBehind) {
+  Itscluster up = StartItscluster("killed");
+  ASSERT_FALSE(up.url.empty()) << "itscluster did not get ready";
+  auto config = ClusterConfig::Load(up.run_dir);
+  ASSERT_TRUE(config.ok());
+  std::vector<int> pids;
+  for (const auto& p : admin::ToJson(*admin::Query(*config, "processes")))
+    if (p["name"] == "wgate" || p["name"] == "r3_stub")
+      pids.push_back(p["pid"]);
+  ASSERT_EQ(pids.size(), 2u);
+  ASSERT_TRUE(admin::Fault(*config, {"hang", "wgate"}).ok());
+  ASSERT_TRUE(admin::Fault(*config, {"hang", "r3_stub"}).ok());
+  ASSERT_EQ(kill(up.pid, SIGKILL), 0);
+  waitpid(up.pid, nullptr, 0);
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        for (int p : pids)
+          if (Alive(p)) return false;
+        return true;
+      },
+      3000))
+      << "a stopped process outlived its launcher";
+  // The rest stops by itself (Mapping Managers stop their agates on the
+  // SIGTERM they get); what is left is killed so that nothing stays.
+  EXPECT_TRUE(
+      WaitFor([&] { return launcher::ClusterPids(up.run_dir).empty(); }, 8000));
+  for (pid_t p : launcher::ClusterPids(up.run_dir)) kill(p, SIGKILL);
+  for (int p : pids) kill(p, SIGKILL);
+  std::filesystem::remove_all(up.run_dir);
 }
 
 }  // namespace
