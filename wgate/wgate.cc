@@ -363,6 +363,16 @@ void WGate::Route(proto::AGateRequest req, Routed done) {
   RouteOnce(std::move(req), std::move(done));
 }
 
+namespace {
+
+// A termination names its session by the full ID or (SISP) the public one.
+absl::StatusOr<Gusid> TerminationOwner(const std::string& session) {
+  auto id = ParseGusid(session);
+  return id.ok() ? id : ParsePublicId(session);
+}
+
+}  // namespace
+
 WGate::Routed WGate::KeepIfUnreachable(
     const proto::AGateRequest& req, std::chrono::steady_clock::time_point until,
     Routed done, bool retry) {
@@ -383,8 +393,7 @@ WGate::Routed WGate::KeepIfUnreachable(
 void WGate::KeepTermination(proto::AGateRequest req,
                             std::chrono::steady_clock::time_point until,
                             bool retry) {
-  auto id = ParseGusid(req.session());
-  if (!id.ok()) id = ParsePublicId(req.session());
+  auto id = TerminationOwner(req.session());
   if (!id.ok()) return;
   std::string public_id = id->PublicId();  // logged: without the secret
   if (!held_sessions_.insert(public_id).second) return;  // kept already
@@ -419,9 +428,8 @@ void WGate::RetryTerminations(const std::string& instance) {
   metrics_.terminations_kept -= held.size();
   size_t expired = 0;
   for (HeldTermination& h : held) {
-    auto id = ParseGusid(h.request.session());
-    if (!id.ok()) id = ParsePublicId(h.request.session());
-    if (id.ok()) held_sessions_.erase(id->PublicId());
+    if (auto id = TerminationOwner(h.request.session()); id.ok())
+      held_sessions_.erase(id->PublicId());
     if (h.until <= now) {
       ++expired;
       continue;

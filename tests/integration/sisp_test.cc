@@ -173,6 +173,18 @@ TEST(SispHung, ATerminationToAHungProcessIsUnansweredAndStillEndsTheSession) {
   EXPECT_EQ(more["unanswered"], 0) << again->body;
 }
 
+// Stops the Mapping Manager of `instance` (its pid in `*mm`, for SIGCONT)
+// and restarts the wgate: the new wgate has no directory of that instance.
+void HangManagerAndRestartWgate(launcher::Cluster& c,
+                                const std::string& instance, pid_t* mm) {
+  *mm = c.Find("mapping_manager " + instance)->pid;
+  ASSERT_EQ(kill(*mm, SIGSTOP), 0);
+  auto wgate = c.Find("wgate");
+  ASSERT_EQ(kill(wgate->pid, SIGKILL), 0);
+  ASSERT_TRUE(c.WaitRunning("wgate", wgate->pid, 5000));
+  ASSERT_TRUE(WaitFor([&] { return HttpGet(c.url(), "/healthz").ok(); }));
+}
+
 // A termination the wgate cannot send anywhere yet — restarted, while the
 // owner's Mapping Manager hangs, so that instance's directory has not
 // arrived — is kept and sent once it arrives. The browser beacons once:
@@ -188,13 +200,9 @@ TEST(SispHung, ATerminationBeforeTheOwnersDirectoryArrivesIsKept) {
   b.Get(Step("ess", "~okcode=/00&RP50G-PERNR=8310"));
   ASSERT_EQ(Count(Admin(*c, "sm12"), "argument", "1008310"), 1)
       << Admin(*c, "sm12").dump();
-  const std::string manager = "mapping_manager " + ServedBy(r).instance;
-  pid_t mm = c->Find(manager)->pid;
-  ASSERT_EQ(kill(mm, SIGSTOP), 0);
-  auto wgate = c->Find("wgate");
-  ASSERT_EQ(kill(wgate->pid, SIGKILL), 0);
-  ASSERT_TRUE(c->WaitRunning("wgate", wgate->pid, 5000));
-  ASSERT_TRUE(WaitFor([&] { return HttpGet(c->url(), "/healthz").ok(); }));
+  pid_t mm = -1;
+  ASSERT_NO_FATAL_FAILURE(
+      HangManagerAndRestartWgate(*c, ServedBy(r).instance, &mm));
   HttpClient client(c->url());
   auto beacon = client.Send(
       "POST", "/dsm/terminator", {{"Content-Type", "text/plain;charset=UTF-8"}},
@@ -223,12 +231,8 @@ TEST(SispHung, ANewStartEndsTheOldSessionOnceItsOwnerCanBeReached) {
   HttpResult r = b.Get(StartUrl("webgui", "LOAD00320"));
   ASSERT_EQ(r.status, 200);
   const std::string instance = ServedBy(r).instance;
-  pid_t mm = c->Find("mapping_manager " + instance)->pid;
-  ASSERT_EQ(kill(mm, SIGSTOP), 0);
-  auto wgate = c->Find("wgate");
-  ASSERT_EQ(kill(wgate->pid, SIGKILL), 0);
-  ASSERT_TRUE(c->WaitRunning("wgate", wgate->pid, 5000));
-  ASSERT_TRUE(WaitFor([&] { return HttpGet(c->url(), "/healthz").ok(); }));
+  pid_t mm = -1;
+  ASSERT_NO_FATAL_FAILURE(HangManagerAndRestartWgate(*c, instance, &mm));
   HttpResult again = b.Get(StartUrl("webgui", "LOAD00321"));
   EXPECT_EQ(again.status, 200) << again.body;
   EXPECT_NE(ServedBy(again).instance, instance);
