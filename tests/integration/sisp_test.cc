@@ -233,8 +233,16 @@ TEST(SispHung, ANewStartEndsTheOldSessionOnceItsOwnerCanBeReached) {
   const std::string instance = ServedBy(r).instance;
   pid_t mm = -1;
   ASSERT_NO_FATAL_FAILURE(HangManagerAndRestartWgate(*c, instance, &mm));
-  HttpResult again = b.Get(StartUrl("webgui", "LOAD00321"));
-  EXPECT_EQ(again.status, 200) << again.body;
+  // The other instance's directory may not be in the new wgate yet
+  // ("No free capacity" until it is).
+  HttpResult again;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        again = b.Get(StartUrl("webgui", "LOAD00321"));
+        return again.status == 200;
+      },
+      3000))
+      << again.status << " " << again.body;
   EXPECT_NE(ServedBy(again).instance, instance);
   EXPECT_EQ(Count(Admin(*c, "sm04"), "user", "LOAD00320"), 1);
   ASSERT_EQ(kill(mm, SIGCONT), 0);
