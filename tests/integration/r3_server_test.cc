@@ -43,30 +43,48 @@ class R3ServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     client_loop_.Start();  // first: TearDown runs on it whatever fails here
-    std::string dir = std::string(ITS_SOURCE_DIR) + "/deploy/config/r3";
-    auto data = MasterData::Load(dir);
-    ASSERT_TRUE(data.ok()) << data.status();
-    auto profile = Profile::Parse("rdisp/tm_max_no = 10\n", "DEFAULT.PFL");
-    ASSERT_TRUE(profile.ok());
-    auto timeouts = TimeoutSettings::Load(*profile, "", "sicf.toml");
-    ASSERT_TRUE(timeouts.ok()) << timeouts.status();
-    system_ = std::make_unique<R3System>(std::move(*data), std::move(*profile),
-                                         std::move(*timeouts), clock_);
-    r3_ = std::make_unique<R3Server>(*system_, server_loop_.loop(), clock_);
-    auto server = StartGrpcServer("127.0.0.1:0", {r3_->service()}, &address_,
-                                  &server_loop_.loop());
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = std::move(*server);
-    r3_->Start();
-    server_loop_.Start();
+    ASSERT_NO_FATAL_FAILURE(r3_.Start("127.0.0.1:0", clock_));
+    address_ = r3_.address;
     admin_ = proto::R3::NewStub(MakeChannel(address_));
   }
   void TearDown() override {
     client_loop_.RunAndWait([&] { clients_.clear(); });
     client_loop_.Stop();
-    if (server_) server_->Shutdown(DeadlineIn(0));
-    server_loop_.Stop();
+    r3_.Stop();
+    restarted_.Stop();
   }
+
+  // One R/3 stub: its system, its gRPC front and the loop that runs it.
+  struct R3 {
+    void Start(const std::string& listen, const Clock& clock) {
+      std::string dir = std::string(ITS_SOURCE_DIR) + "/deploy/config/r3";
+      auto data = MasterData::Load(dir);
+      ASSERT_TRUE(data.ok()) << data.status();
+      auto profile = Profile::Parse("rdisp/tm_max_no = 10\n", "DEFAULT.PFL");
+      ASSERT_TRUE(profile.ok());
+      auto timeouts = TimeoutSettings::Load(*profile, "", "sicf.toml");
+      ASSERT_TRUE(timeouts.ok()) << timeouts.status();
+      system = std::make_unique<R3System>(std::move(*data), std::move(*profile),
+                                          std::move(*timeouts), clock);
+      server = std::make_unique<R3Server>(*system, loop.loop(), clock);
+      auto started =
+          StartGrpcServer(listen, {server->service()}, &address, &loop.loop());
+      ASSERT_TRUE(started.ok()) << started.status();
+      grpc = std::move(*started);
+      server->Start();
+      loop.Start();
+    }
+    // As a crash would: every stream ends at once.
+    void Stop() {
+      if (grpc) grpc->Shutdown(DeadlineIn(0));
+      loop.Stop();
+    }
+    std::unique_ptr<R3System> system;
+    testing::LoopThread loop;
+    std::unique_ptr<R3Server> server;
+    std::unique_ptr<GrpcServer> grpc;
+    std::string address;
+  };
 
   // A new agate-like stream; the sessions R/3 says it ended on it are noted.
   int Connect() {
@@ -86,18 +104,22 @@ class R3ServerTest : public ::testing::Test {
     return n;
   }
 
+  static proto::R3Request LogonRequest(const std::string& user) {
+    proto::R3Request req;
+    proto::R3Logon* logon = req.mutable_logon();
+    logon->set_client("100");
+    logon->set_user(user);
+    logon->set_password("welcome");
+    logon->set_tcode("FB03");
+    logon->set_terminal("IT1/0000");
+    return req;
+  }
+
   // Logs `user` on over stream `n`: the R/3 user session.
   uint64_t Logon(int n, const std::string& user) {
     std::promise<proto::R3Response> answer;
     client_loop_.RunAndWait([&] {
-      proto::R3Request req;
-      proto::R3Logon* logon = req.mutable_logon();
-      logon->set_client("100");
-      logon->set_user(user);
-      logon->set_password("welcome");
-      logon->set_tcode("FB03");
-      logon->set_terminal("IT1/0000");
-      clients_[n]->Call(std::move(req), [&](proto::R3Response& resp) {
+      clients_[n]->Call(LogonRequest(user), [&](proto::R3Response& resp) {
         answer.set_value(resp);
       });
     });
@@ -146,10 +168,9 @@ class R3ServerTest : public ::testing::Test {
   }
 
   FakeClock clock_{1000 * kSimSecond};
-  std::unique_ptr<R3System> system_;
-  testing::LoopThread server_loop_, client_loop_;
-  std::unique_ptr<R3Server> r3_;
-  std::unique_ptr<GrpcServer> server_;
+  testing::LoopThread client_loop_;
+  R3 r3_;
+  R3 restarted_;  // on r3_'s address, if a test restarts R/3
   std::string address_;
   std::unique_ptr<proto::R3::Stub> admin_;
   std::vector<std::unique_ptr<Client>> clients_;  // client loop thread
@@ -206,6 +227,44 @@ TEST_F(R3ServerTest, SessionsRThreeEndsAreReportedOnTheirOwnStreamOnly) {
                            [&] { return ended_[b].count(b1) > 0; }));
   EXPECT_EQ(ended_[a], std::set<uint64_t>{a1});
   EXPECT_EQ(ended_[b], std::set<uint64_t>{b1});
+}
+
+// A call a slow link holds back (fault delay agate->r3) when the stream
+// breaks meanwhile — R/3 crashed and came back on the same address — is
+// lost with that stream, as whatever was in flight on it is: not sent to
+// the restarted R/3 over the new stream, where a step or logoff could name
+// a session number the new R/3 has given to someone else, and a logon
+// would create a session its agate had already been told was lost.
+TEST_F(R3ServerTest, ACallTheLinkHeldBackIsLostWithItsStreamNotSentToANewR3) {
+  int a = Connect();
+  ASSERT_NE(Logon(a, "LOAD00001"), 0u);  // the stream is open
+  bool closed = false;
+  client_loop_.RunAndWait([&] {
+    clients_[a]->set_closed_hook([&] {
+      std::lock_guard<std::mutex> l(mu_);
+      closed = true;
+      cv_.notify_all();
+    });
+  });
+  std::promise<proto::R3Response> answer;
+  client_loop_.RunAndWait([&] {
+    clients_[a]->CallDelayed(
+        std::chrono::seconds(1), LogonRequest("LOAD00002"),
+        [&](proto::R3Response& resp) { answer.set_value(resp); });
+  });
+  r3_.Stop();
+  {
+    std::unique_lock<std::mutex> l(mu_);
+    ASSERT_TRUE(
+        cv_.wait_for(l, std::chrono::seconds(10), [&] { return closed; }));
+  }
+  ASSERT_NO_FATAL_FAILURE(restarted_.Start(address_, clock_));
+  auto future = answer.get_future();
+  ASSERT_EQ(future.wait_for(std::chrono::seconds(10)),
+            std::future_status::ready);
+  proto::R3Response resp = future.get();
+  EXPECT_EQ(resp.code(), proto::R3Response::CONNECTION_LOST) << resp.error();
+  EXPECT_EQ(UsersInSm04(), std::set<std::string>{});
 }
 
 }  // namespace
