@@ -116,10 +116,17 @@ int main(int argc, char** argv) {
   r3client.set_late_hook(
       [&](its::proto::R3Response& resp) { process.LateR3Answer(resp); });
   its::agate::AGateServer agate_server(process, loop);
-  agate_server.set_link_delay_handler([&r3link](double seconds) {
-    r3link.set_delay(
-        std::chrono::microseconds(static_cast<int64_t>(seconds * 1'000'000)));
-  });
+  // Fault injection (itsadm fault delay): set directly, or by the Mapping
+  // Manager's answer to each registration, so that a process started or
+  // adopted after the delay was set has it too.
+  auto set_r3_delay = [&r3link](double seconds) {
+    auto delay =
+        std::chrono::microseconds(static_cast<int64_t>(seconds * 1'000'000));
+    if (delay == r3link.delay()) return;
+    r3link.set_delay(delay);
+    spdlog::warn("fault injection: calls to R/3 wait {} s", seconds);
+  };
+  agate_server.set_link_delay_handler(set_r3_delay);
   // Metrics: on the host the wgates reach the process at, any free port
   // (its Mapping Manager lists it in its /sd document).
   auto registry = std::make_shared<prometheus::Registry>();
@@ -178,6 +185,7 @@ int main(int argc, char** argv) {
     metrics.set_draining(drained);
     (*server)->SetServing(!drained);
   });
+  link.set_link_delay_hook(set_r3_delay);
   link.Start();
 
   // Expiry: one tick per simulated second (at most every 5 ms real, at least

@@ -119,6 +119,54 @@ std::vector<std::string> Cluster::AgateAddresses(
   return out;
 }
 
+std::string Cluster::SetR3Delay(const std::vector<std::string>& instances,
+                                double seconds) {
+  {
+    absl::MutexLock l(&mu_);
+    for (const auto& name : instances) r3_delays_[name] = seconds;
+  }
+  proto::LinkDelay delay;
+  delay.set_r3_seconds(seconds);
+  // The managers first: an agate that registers after its manager was told
+  // gets the delay from it, one that registered before is in the directory
+  // the agates' addresses come from below.
+  std::string deaf;
+  for (const auto& name : instances) {
+    auto mm = Find("mapping_manager " + name);
+    auto stub =
+        proto::MappingManager::NewStub(MakeChannel(mm ? mm->address : ""));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(DeadlineIn(2000));
+    proto::Empty none;
+    if (!mm || !stub->SetLinkDelay(&ctx, delay, &none).ok())
+      deaf += Cat(deaf.empty() ? "" : ", ", name);
+  }
+  int set = 0;
+  for (const auto& name : instances) {
+    for (const std::string& address : AgateAddresses(name)) {
+      auto stub = proto::AGate::NewStub(MakeChannel(address));
+      grpc::ClientContext ctx;
+      ctx.set_deadline(DeadlineIn(2000));
+      proto::Empty none;
+      set += stub->SetLinkDelay(&ctx, delay, &none).ok();
+    }
+  }
+  const bool all = instances.size() == config_parsed_.instances.size();
+  std::string done =
+      seconds > 0
+          ? Cat("calls to R/3 of ", set, " AGate process(es)",
+                all ? "" : Cat(" of ", instances.front()), " now wait ",
+                seconds, " s, and of those started later")
+          : Cat("no R/3 delay on any of the ", set, " AGate process(es)",
+                all ? "" : Cat(" of ", instances.front()));
+  if (!deaf.empty()) {
+    Append(&done, " (the Mapping Manager of ", deaf,
+           " did not answer: processes it starts before it restarts do not "
+           "get the change)");
+  }
+  return done;
+}
+
 grpc::Status Cluster::Fault(const proto::FaultRequest& req,
                             proto::FaultReply* reply) {
   auto bad = [](const std::string& why) {
@@ -126,6 +174,11 @@ grpc::Status Cluster::Fault(const proto::FaultRequest& req,
   };
   if (!(req.seconds() >= 0 && req.seconds() <= 3600)) {
     return bad("the duration must be between 0 and 3600 seconds");
+  }
+  if (req.action() == proto::FaultRequest::DELAY &&
+      req.seconds() > kMaxLinkDelaySeconds) {
+    return bad(
+        Cat("a link delay must be at most ", kMaxLinkDelaySeconds, " seconds"));
   }
   using Action = proto::FaultRequest;
   if (req.action() == Action::DELAY || req.action() == Action::CLEAR) {
@@ -150,16 +203,12 @@ grpc::Status Cluster::Fault(const proto::FaultRequest& req,
     } else {
       seconds = 0;
     }
-    int set = 0;
-    proto::LinkDelay delay;
-    delay.set_r3_seconds(seconds);
-    for (const std::string& address : AgateAddresses(instance)) {
-      auto stub = proto::AGate::NewStub(MakeChannel(address));
-      grpc::ClientContext ctx;
-      ctx.set_deadline(DeadlineIn(2000));
-      proto::Empty none;
-      set += stub->SetLinkDelay(&ctx, delay, &none).ok();
+    std::vector<std::string> instances;
+    for (const auto& inst : config_parsed_.instances) {
+      if (instance.empty() || inst.name == instance)
+        instances.push_back(inst.name);
     }
+    std::string done = SetR3Delay(instances, seconds);
     std::string resumed;
     if (req.action() == Action::CLEAR) {
       absl::MutexLock l(&mu_);
@@ -170,16 +219,8 @@ grpc::Status Cluster::Fault(const proto::FaultRequest& req,
       }
       hung_.clear();
     }
-    if (req.action() == Action::DELAY) {
-      reply->set_done(Cat("calls to R/3 of ", set, " AGate process(es)",
-                          instance.empty() ? "" : Cat(" of ", instance),
-                          " now wait ", seconds,
-                          " s (processes started later do not)"));
-    } else {
-      reply->set_done(
-          Cat("no R/3 delay on any of the ", set, " AGate process(es)",
-              resumed.empty() ? "" : Cat("; resumed pid ", resumed)));
-    }
+    reply->set_done(resumed.empty() ? done
+                                    : Cat(done, "; resumed pid ", resumed));
     Report(Cat("fault: ", reply->done()));
     return grpc::Status::OK;
   }

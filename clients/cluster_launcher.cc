@@ -99,7 +99,8 @@ absl::Status Cluster::WriteConfig() {
   return absl::OkStatus();
 }
 
-absl::Status Cluster::ForkExec(Child& c, bool first) {
+absl::Status Cluster::ForkExec(Child& c, bool first,
+                               const std::vector<std::string>& extra) {
   // stdout carries only the "ready" line: a fresh file per start. The log
   // (stderr) of a restarted process continues its predecessor's.
   int out_fd = ::open(c.stdout_path.c_str(),
@@ -117,6 +118,7 @@ absl::Status Cluster::ForkExec(Child& c, bool first) {
   SpawnOptions spawn;
   spawn.argv = c.args;
   spawn.argv[0] = Cat(options_.bin_dir, "/", spawn.argv[0]);
+  spawn.argv.insert(spawn.argv.end(), extra.begin(), extra.end());
   spawn.stdout_fd = out_fd;
   spawn.stderr_fd = err_fd;
   spawn.die_with_parent = true;

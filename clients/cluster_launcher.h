@@ -121,7 +121,9 @@ class Cluster {
   std::vector<std::string> AgateAddresses(const std::string& instance) const;
   absl::Status Spawn(const std::string& name, std::vector<std::string> args,
                      bool critical) ABSL_LOCKS_EXCLUDED(mu_);
-  absl::Status ForkExec(Child& c, bool first);
+  // `extra`: arguments for this start only, after the child's own.
+  absl::Status ForkExec(Child& c, bool first,
+                        const std::vector<std::string>& extra = {});
   absl::Status WaitReady(Child& c) ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status WriteConfig();
   std::string ExitedDuringStart() ABSL_LOCKS_EXCLUDED(mu_);
@@ -148,6 +150,13 @@ class Cluster {
     std::optional<std::chrono::steady_clock::time_point> resume_at;
   };
   std::map<pid_t, Hung> hung_ ABSL_GUARDED_BY(mu_);
+  // The agate->r3 delay of each instance (itsadm fault delay), which a
+  // restarted Mapping Manager is started with.
+  std::map<std::string, double> r3_delays_ ABSL_GUARDED_BY(mu_);
+  // Tells the Mapping Managers of `instances` and their agates that calls to
+  // R/3 wait `seconds`; returns what was done, for the fault's reply.
+  std::string SetR3Delay(const std::vector<std::string>& instances,
+                         double seconds) ABSL_LOCKS_EXCLUDED(mu_);
   std::unique_ptr<AdminService> admin_service_;
   std::unique_ptr<GrpcServer> admin_server_;
   std::string admin_address_;

@@ -59,6 +59,10 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> StartGrpcServer(
 // keepalive on long-lived streams).
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address);
 
+// The longest link delay fault injection sets (SetLinkDelay of an agate or
+// a Mapping Manager; itsadm fault delay).
+inline constexpr double kMaxLinkDelaySeconds = 600;
+
 // Deadline `ms` milliseconds from now, for every client call.
 std::chrono::system_clock::time_point DeadlineIn(int ms);
 
