@@ -208,7 +208,8 @@ grpc::Status Cluster::Fault(const proto::FaultRequest& req,
       if (instance.empty() || inst.name == instance)
         instances.push_back(inst.name);
     }
-    std::string done = SetR3Delay(instances, seconds);
+    // Hung processes resume first: a Mapping Manager that was stopped then
+    // learns that the delay is gone.
     std::string resumed;
     if (req.action() == Action::CLEAR) {
       absl::MutexLock l(&mu_);
@@ -219,6 +220,7 @@ grpc::Status Cluster::Fault(const proto::FaultRequest& req,
       }
       hung_.clear();
     }
+    std::string done = SetR3Delay(instances, seconds);
     reply->set_done(resumed.empty() ? done
                                     : Cat(done, "; resumed pid ", resumed));
     Report(Cat("fault: ", reply->done()));

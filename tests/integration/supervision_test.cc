@@ -551,48 +551,73 @@ TEST(Supervision, WhatASlowR3LinkHoldsBackPastTheTimeoutStillArrives) {
   ASSERT_EQ(RunProgram("itsadm", cfg + "fault clear").exit_code, 0);
 }
 
+// The PIDs of the agates of `instance` that are up.
+std::set<int> UpAgatePids(const launcher::Cluster& c,
+                          const std::string& instance) {
+  std::set<int> pids;
+  for (const auto& p : Admin(c, "agates"))
+    if (p["instance"] == instance && p["state"] == "up")
+      pids.insert(p.value("pid", 0));
+  return pids;
+}
+
+// Kills every agate of `instance` and waits until its manager has started
+// new ones.
+void ReplaceAgates(const launcher::Cluster& c, const std::string& instance) {
+  std::set<int> before;
+  ASSERT_TRUE(WaitFor([&] {
+    before = UpAgatePids(c, instance);
+    return !before.empty();
+  }));
+  for (int pid : before) ASSERT_EQ(kill(pid, SIGKILL), 0) << instance;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        auto now = UpAgatePids(c, instance);
+        if (now.empty()) return false;
+        for (int pid : now)
+          if (before.count(pid)) return false;
+        return true;
+      },
+      10000))
+      << instance;
+}
+
+// Seconds a logon pinned to `instance` takes (its R/3 call crosses the
+// agate->r3 link), once the wgate reaches the instance's manager again (503
+// until then).
+double LogonSecondsOn(const launcher::Cluster& c, const std::string& instance) {
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  for (;;) {
+    Browser b(c.url());
+    auto t0 = std::chrono::steady_clock::now();
+    auto r =
+        b.Get(StartUrl("webgui", "DEMO", Cat("&~agate_routing=", instance)));
+    auto t1 = std::chrono::steady_clock::now();
+    if (r.status == 503 && t1 < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      continue;
+    }
+    EXPECT_EQ(r.status, 200) << r.body;
+    return std::chrono::duration<double>(t1 - t0).count();
+  }
+}
+
+std::unique_ptr<launcher::Cluster> StartClusterWithPatientR3Calls() {
+  return StartCluster([](toml::table& t) {
+    t["wgate"].as_table()->insert_or_assign("step_timeout_s", 20.0);
+    if (!t.contains("agate")) t.insert("agate", toml::table{});
+    t["agate"].as_table()->insert_or_assign("r3_timeout_s", 10.0);
+  });
+}
+
 // A link delay belongs to the link, not to the processes running when it
 // was set: agates started later — by a Mapping Manager that was told, or by
 // one the launcher restarted after a crash — wait as well, until `fault
 // clear`.
 TEST(Supervision, ALinkDelayHoldsForAgatesStartedAfterIt) {
-  auto c = StartCluster([](toml::table& t) {
-    t["wgate"].as_table()->insert_or_assign("step_timeout_s", 20.0);
-    if (!t.contains("agate")) t.insert("agate", toml::table{});
-    t["agate"].as_table()->insert_or_assign("r3_timeout_s", 10.0);
-  });
+  auto c = StartClusterWithPatientR3Calls();
   ASSERT_NE(c, nullptr);
   const std::string cfg = Cat("--config ", c->config_dir(), " ");
-  auto agate_pids = [&](const std::string& instance) {
-    std::set<int> pids;
-    for (const auto& p : Admin(*c, "agates"))
-      if (p["instance"] == instance && p["state"] == "up")
-        pids.insert(p.value("pid", 0));
-    return pids;
-  };
-  // Seconds a logon on `instance` takes (its R/3 call crosses the link),
-  // once the wgate reaches the instance's manager (503 until then).
-  auto logon_on = [&](const std::string& instance) {
-    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    for (;;) {
-      Browser b(c->url());
-      auto t0 = std::chrono::steady_clock::now();
-      auto r =
-          b.Get(StartUrl("webgui", "DEMO", Cat("&~agate_routing=", instance)));
-      auto t1 = std::chrono::steady_clock::now();
-      if (r.status == 503 && t1 < until) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        continue;
-      }
-      EXPECT_EQ(r.status, 200) << r.body;
-      return std::chrono::duration<double>(t1 - t0).count();
-    }
-  };
-  std::map<std::string, std::set<int>> before;
-  for (const char* inst : {"IT1", "IT2"}) {
-    ASSERT_TRUE(WaitFor([&] { return !agate_pids(inst).empty(); }));
-    before[inst] = agate_pids(inst);
-  }
   auto delay = RunProgram("itsadm", cfg + "fault delay agate-\\>r3 800ms");
   ASSERT_EQ(delay.exit_code, 0) << delay.output;
   EXPECT_NE(delay.output.find("and of those started later"), std::string::npos)
@@ -603,25 +628,34 @@ TEST(Supervision, ALinkDelayHoldsForAgatesStartedAfterIt) {
   ASSERT_TRUE(mm.has_value());
   ASSERT_EQ(kill(mm->pid, SIGKILL), 0);
   ASSERT_TRUE(c->WaitRunning("mapping_manager IT1", mm->pid, 5000));
-  for (const auto& [inst, pids] : before)
-    for (int pid : pids) ASSERT_EQ(kill(pid, SIGKILL), 0) << inst;
-  for (const auto& [inst, pids] : before) {
-    EXPECT_TRUE(WaitFor(
-        [&, inst = inst, pids = pids] {
-          auto now = agate_pids(inst);
-          if (now.empty()) return false;
-          for (int pid : now)
-            if (pids.count(pid)) return false;
-          return true;
-        },
-        10000))
-        << inst;
-  }
-  EXPECT_GE(logon_on("IT1"), 0.8) << "an agate of a restarted manager";
-  EXPECT_GE(logon_on("IT2"), 0.8) << "an agate started after the delay";
+  ASSERT_NO_FATAL_FAILURE(ReplaceAgates(*c, "IT1"));
+  ASSERT_NO_FATAL_FAILURE(ReplaceAgates(*c, "IT2"));
+  EXPECT_GE(LogonSecondsOn(*c, "IT1"), 0.8)
+      << "an agate of a restarted manager";
+  EXPECT_GE(LogonSecondsOn(*c, "IT2"), 0.8) << "an agate started later";
   ASSERT_EQ(RunProgram("itsadm", cfg + "fault clear").exit_code, 0);
-  EXPECT_LT(logon_on("IT1"), 0.7);
-  EXPECT_LT(logon_on("IT2"), 0.7);
+  EXPECT_LT(LogonSecondsOn(*c, "IT1"), 0.7);
+  EXPECT_LT(LogonSecondsOn(*c, "IT2"), 0.7);
+}
+
+// `fault clear` resumes hung processes before it removes the delays: a
+// Mapping Manager that was stopped learns it too, and does not hand the old
+// delay to the agates it starts next.
+TEST(Supervision, FaultClearReachesAManagerThatWasHung) {
+  auto c = StartClusterWithPatientR3Calls();
+  ASSERT_NE(c, nullptr);
+  const std::string cfg = Cat("--config ", c->config_dir(), " ");
+  ASSERT_EQ(
+      RunProgram("itsadm", cfg + "fault delay IT1 agate-\\>r3 800ms").exit_code,
+      0);
+  auto hang = RunProgram("itsadm", cfg + "fault hang mapping_manager IT1");
+  ASSERT_EQ(hang.exit_code, 0) << hang.output;
+  auto clear = RunProgram("itsadm", cfg + "fault clear");
+  ASSERT_EQ(clear.exit_code, 0) << clear.output;
+  EXPECT_EQ(clear.output.find("did not answer"), std::string::npos)
+      << clear.output;
+  ASSERT_NO_FATAL_FAILURE(ReplaceAgates(*c, "IT1"));
+  EXPECT_LT(LogonSecondsOn(*c, "IT1"), 0.7);
 }
 
 TEST(Supervision, ItsadmFaultFromTheCommandLine) {
