@@ -103,7 +103,7 @@ void AGateServer::Start() {
                                      Cat("the delay must be 0 to ",
                                          kMaxLinkDelaySeconds, " seconds"));
                }
-               if (link_delay_) link_delay_(req.r3_seconds());
+               if (link_delay_) link_delay_(req.r3_seconds(), req.generation());
                return grpc::Status::OK;
              });
 }

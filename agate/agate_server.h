@@ -23,13 +23,14 @@ class AGateServer {
   grpc::Service* service() { return &service_; }
   // After the server started: accept calls.
   void Start();
-  // Fault injection: SetLinkDelay calls this with the delay in seconds.
-  void set_link_delay_handler(std::function<void(double)> handler) {
+  // Fault injection: SetLinkDelay calls this with the delay in seconds and
+  // its generation (agate/link_delay_watch.h).
+  void set_link_delay_handler(std::function<void(double, uint64_t)> handler) {
     link_delay_ = std::move(handler);
   }
 
  private:
-  std::function<void(double)> link_delay_;
+  std::function<void(double, uint64_t)> link_delay_;
   // Per wgate stream (keyed by the stream; loop thread): the new sessions
   // it has not confirmed yet (proto::Delivery).
   std::unordered_map<const void*, UnclaimedSessions> unclaimed_;

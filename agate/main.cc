@@ -7,10 +7,12 @@
 
 #include "agate/agate_metrics.h"
 #include "agate/agate_server.h"
+#include "agate/link_delay_watch.h"
 #include "agate/manager_link.h"
 #include "common/cluster_config.h"
 #include "common/grpc_loop.h"
 #include "common/grpc_util.h"
+#include "common/link_delays.h"
 #include "common/log.h"
 #include "common/metrics_http.h"
 #include "common/process.h"
@@ -116,17 +118,18 @@ int main(int argc, char** argv) {
   r3client.set_late_hook(
       [&](its::proto::R3Response& resp) { process.LateR3Answer(resp); });
   its::agate::AGateServer agate_server(process, loop);
-  // Fault injection (itsadm fault delay): set directly, or by the Mapping
-  // Manager's answer to each registration, so that a process started or
-  // adopted after the delay was set has it too.
-  auto set_r3_delay = [&r3link](double seconds) {
-    auto delay =
-        std::chrono::microseconds(static_cast<int64_t>(seconds * 1'000'000));
-    if (delay == r3link.delay()) return;
-    r3link.set_delay(delay);
-    spdlog::warn("fault injection: calls to R/3 wait {} s", seconds);
-  };
-  agate_server.set_link_delay_handler(set_r3_delay);
+  // Fault injection (itsadm fault delay): from the launcher's call, and from
+  // the run directory's file for a delay set before this process ran.
+  its::agate::LinkDelayWatch link_delay(
+      its::LinkDelaysPath(config_dir), options.instance, [&r3link](double s) {
+        r3link.set_delay(
+            std::chrono::microseconds(static_cast<int64_t>(s * 1'000'000)));
+      });
+  link_delay.Poll();
+  agate_server.set_link_delay_handler(
+      [&link_delay](double seconds, uint64_t generation) {
+        link_delay.Offer(seconds, generation);
+      });
   // Metrics: on the host the wgates reach the process at, any free port
   // (its Mapping Manager lists it in its /sd document).
   auto registry = std::make_shared<prometheus::Registry>();
@@ -185,7 +188,6 @@ int main(int argc, char** argv) {
     metrics.set_draining(drained);
     (*server)->SetServing(!drained);
   });
-  link.set_link_delay_hook(set_r3_delay);
   link.Start();
 
   // Expiry: one tick per simulated second (at most every 5 ms real, at least
@@ -201,6 +203,7 @@ int main(int argc, char** argv) {
   std::function<void(std::chrono::microseconds)> arm =
       [&](std::chrono::microseconds after) {
         tick.Arm(after, [&] {
+          link_delay.Poll();
           arm(process.Tick() ? period : std::chrono::microseconds(1000));
         });
       };

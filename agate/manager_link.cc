@@ -26,12 +26,12 @@ ManagerLink::ManagerLink(GrpcLoop& loop, const std::string& address,
 }
 
 void ManagerLink::Register() {
-  CallUnary<proto::RegisterReply>(
+  CallUnary<proto::Empty>(
       loop_, 2000,
       [this](grpc::ClientContext* ctx, grpc::CompletionQueue* cq) {
         return stub_->AsyncRegister(ctx, request_, cq);
       },
-      [this](const grpc::Status& status, proto::RegisterReply& reply) {
+      [this](const grpc::Status& status, proto::Empty&) {
         if (!status.ok()) {
           if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED)
             Contact();  // there, but stopped or slow
@@ -44,7 +44,6 @@ void ManagerLink::Register() {
         }
         Contact();
         spdlog::info("registered with the Mapping Manager");
-        if (link_delay_hook_) link_delay_hook_(reply.r3_delay_s());
         registered_once_ = true;
         if (registered_hook_) registered_hook_();
         last_ = proto::LoadReport();  // the next report goes at once

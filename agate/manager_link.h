@@ -37,11 +37,6 @@ class ManagerLink {
   void set_registered_hook(std::function<void()> hook) {
     registered_hook_ = std::move(hook);
   }
-  // Called on the loop with the agate->r3 delay (seconds) the manager's
-  // answer to each registration asks for (fault injection).
-  void set_link_delay_hook(std::function<void(double)> hook) {
-    link_delay_hook_ = std::move(hook);
-  }
   // Called on the loop when the manager's answer to a load report says the
   // process is drained (itsadm drain), or no longer is.
   void set_draining_hook(std::function<void(bool)> hook) {
@@ -70,7 +65,6 @@ class ManagerLink {
   bool registered_once_ = false;
   std::function<void()> registered_hook_;
   std::function<void(bool)> draining_hook_;
-  std::function<void(double)> link_delay_hook_;
   bool draining_ = false;
   int failed_registrations_ = 0;
 };

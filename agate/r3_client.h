@@ -39,7 +39,6 @@ class StreamR3Link final : public R3Link {
     }
   }
   void set_delay(std::chrono::microseconds delay) { delay_ = delay; }
-  std::chrono::microseconds delay() const { return delay_; }
 
  private:
   DialogClient<proto::R3, proto::R3Up, proto::R3Down>& client_;

@@ -121,26 +121,23 @@ std::vector<std::string> Cluster::AgateAddresses(
 
 std::string Cluster::SetR3Delay(const std::vector<std::string>& instances,
                                 double seconds) {
-  {
-    absl::MutexLock l(&mu_);
-    for (const auto& name : instances) r3_delays_[name] = seconds;
+  absl::MutexLock serial(&delay_mu_);
+  for (const auto& name : instances) {
+    if (seconds > 0) {
+      delays_.r3_delay_s[name] = seconds;
+    } else {
+      delays_.r3_delay_s.erase(name);
+    }
   }
+  ++delays_.generation;
+  // The file first: an agate that starts from now on reads it; one that
+  // runs already reads it too within its next tick, and is told at once
+  // below. The generation keeps the two from undoing each other.
+  const std::string file = LinkDelaysPath(options_.run_dir);
+  absl::Status written = WriteLinkDelays(file, delays_);
   proto::LinkDelay delay;
   delay.set_r3_seconds(seconds);
-  // The managers first: an agate that registers after its manager was told
-  // gets the delay from it, one that registered before is in the directory
-  // the agates' addresses come from below.
-  std::string deaf;
-  for (const auto& name : instances) {
-    auto mm = Find("mapping_manager " + name);
-    auto stub =
-        proto::MappingManager::NewStub(MakeChannel(mm ? mm->address : ""));
-    grpc::ClientContext ctx;
-    ctx.set_deadline(DeadlineIn(2000));
-    proto::Empty none;
-    if (!mm || !stub->SetLinkDelay(&ctx, delay, &none).ok())
-      deaf += Cat(deaf.empty() ? "" : ", ", name);
-  }
+  delay.set_generation(delays_.generation);
   int set = 0;
   for (const auto& name : instances) {
     for (const std::string& address : AgateAddresses(name)) {
@@ -151,18 +148,18 @@ std::string Cluster::SetR3Delay(const std::vector<std::string>& instances,
       set += stub->SetLinkDelay(&ctx, delay, &none).ok();
     }
   }
-  const bool all = instances.size() == config_parsed_.instances.size();
+  const std::string of = instances.size() == config_parsed_.instances.size()
+                             ? ""
+                             : Cat(" of ", instances.front());
+  const std::string how = Cat(" (", set, " told at once, the others read ",
+                              file, " within 0.25 s)");
   std::string done =
-      seconds > 0
-          ? Cat("calls to R/3 of ", set, " AGate process(es)",
-                all ? "" : Cat(" of ", instances.front()), " now wait ",
-                seconds, " s, and of those started later")
-          : Cat("no R/3 delay on any of the ", set, " AGate process(es)",
-                all ? "" : Cat(" of ", instances.front()));
-  if (!deaf.empty()) {
-    Append(&done, " (the Mapping Manager of ", deaf,
-           " did not answer: processes it starts before it restarts do not "
-           "get the change)");
+      seconds > 0 ? Cat("calls to R/3 of the AGate processes", of, " now wait ",
+                        seconds, " s, also of those started later", how)
+                  : Cat("no R/3 delay on the AGate processes", of, how);
+  if (!written.ok()) {
+    Append(&done, " (but ", written.message(),
+           ": processes started later do not get the change)");
   }
   return done;
 }

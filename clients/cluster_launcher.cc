@@ -99,8 +99,7 @@ absl::Status Cluster::WriteConfig() {
   return absl::OkStatus();
 }
 
-absl::Status Cluster::ForkExec(Child& c, bool first,
-                               const std::vector<std::string>& extra) {
+absl::Status Cluster::ForkExec(Child& c, bool first) {
   // stdout carries only the "ready" line: a fresh file per start. The log
   // (stderr) of a restarted process continues its predecessor's.
   int out_fd = ::open(c.stdout_path.c_str(),
@@ -118,7 +117,6 @@ absl::Status Cluster::ForkExec(Child& c, bool first,
   SpawnOptions spawn;
   spawn.argv = c.args;
   spawn.argv[0] = Cat(options_.bin_dir, "/", spawn.argv[0]);
-  spawn.argv.insert(spawn.argv.end(), extra.begin(), extra.end());
   spawn.stdout_fd = out_fd;
   spawn.stderr_fd = err_fd;
   spawn.die_with_parent = true;
@@ -232,6 +230,9 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(Options options) {
   for (const auto& [path, content] : options.files) {
     std::ofstream(options.run_dir + "/" + path, std::ios::trunc) << content;
   }
+  // The link delays are this run's faults, not configuration: none of an
+  // earlier run (or of the configuration) carries over.
+  fs::remove(LinkDelaysPath(options.run_dir), ec);
   std::unique_ptr<Cluster> c(new Cluster(std::move(options)));
   c->config_parsed_ = *checked;
   const Options& o = c->options_;

@@ -18,6 +18,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/cluster_config.h"
 #include "common/grpc_util.h"
+#include "common/link_delays.h"
 #include "common/restart_policy.h"
 #include "proto/its.grpc.pb.h"
 
@@ -121,9 +122,7 @@ class Cluster {
   std::vector<std::string> AgateAddresses(const std::string& instance) const;
   absl::Status Spawn(const std::string& name, std::vector<std::string> args,
                      bool critical) ABSL_LOCKS_EXCLUDED(mu_);
-  // `extra`: arguments for this start only, after the child's own.
-  absl::Status ForkExec(Child& c, bool first,
-                        const std::vector<std::string>& extra = {});
+  absl::Status ForkExec(Child& c, bool first);
   absl::Status WaitReady(Child& c) ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status WriteConfig();
   std::string ExitedDuringStart() ABSL_LOCKS_EXCLUDED(mu_);
@@ -150,13 +149,16 @@ class Cluster {
     std::optional<std::chrono::steady_clock::time_point> resume_at;
   };
   std::map<pid_t, Hung> hung_ ABSL_GUARDED_BY(mu_);
-  // The agate->r3 delay of each instance (itsadm fault delay), which a
-  // restarted Mapping Manager is started with.
-  std::map<std::string, double> r3_delays_ ABSL_GUARDED_BY(mu_);
-  // Tells the Mapping Managers of `instances` and their agates that calls to
-  // R/3 wait `seconds`; returns what was done, for the fault's reply.
+  // Link delays (itsadm fault delay), one change at a time: the run
+  // directory's link-delays.toml and the calls that tell the running agates
+  // (common/link_delays.h).
+  absl::Mutex delay_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  LinkDelays delays_ ABSL_GUARDED_BY(delay_mu_);
+  // Sets the agate->r3 delay of `instances`: in the file, which agates
+  // started later read, and in the running agates at once. Returns what was
+  // done, for the fault's reply.
   std::string SetR3Delay(const std::vector<std::string>& instances,
-                         double seconds) ABSL_LOCKS_EXCLUDED(mu_);
+                         double seconds) ABSL_LOCKS_EXCLUDED(mu_, delay_mu_);
   std::unique_ptr<AdminService> admin_service_;
   std::unique_ptr<GrpcServer> admin_server_;
   std::string admin_address_;

@@ -125,16 +125,7 @@ void Cluster::HandleExit(Child& c, int status) {
 void Cluster::Respawn(Child& c) {
   c.restart_at.reset();
   ++c.info.restarts;
-  // A link delay set by itsadm fault delay outlives the manager's crash: the
-  // agates it starts or adopts get it when they register.
-  std::vector<std::string> extra;
-  const std::string kManager = "mapping_manager ";
-  if (c.info.name.rfind(kManager, 0) == 0) {
-    auto delay = r3_delays_.find(c.info.name.substr(kManager.size()));
-    if (delay != r3_delays_.end() && delay->second > 0)
-      extra = {"--r3-delay", Cat(delay->second)};
-  }
-  if (auto s = ForkExec(c, /*first=*/false, extra); !s.ok()) {
+  if (auto s = ForkExec(c, /*first=*/false); !s.ok()) {
     Report(Cat("cannot restart ", c.info.name, ": ", s.message()));
     HandleExit(c, 0);
     return;

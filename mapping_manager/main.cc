@@ -36,12 +36,6 @@ int main(int argc, char** argv) {
                  "simulated seconds per real second");
   app.add_option("--agate", agate_binary,
                  "agate executable (default: beside this program)");
-  double r3_delay_s = 0;
-  app.add_option("--r3-delay", r3_delay_s,
-                 "fault injection: seconds each call to R/3 of this "
-                 "instance's agates waits (itscluster passes what `itsadm "
-                 "fault delay` set when it restarts a manager)")
-      ->check(CLI::Range(0.0, its::kMaxLinkDelaySeconds));
   CLI11_PARSE(app, argc, argv);
   its::InitLogging("mapping_manager " + instance);
 
@@ -100,7 +94,7 @@ int main(int argc, char** argv) {
         return its::mm::ForkExecSpawner(command, *inst)(process, incarnation);
       },
       config.supervisor, liveness);
-  its::mm::MappingManagerService service(manager, loop, r3_delay_s);
+  its::mm::MappingManagerService service(manager, loop);
   // Metrics and the http_sd document of the instance's agates, on their own
   // HTTP endpoint (docs/architecture.md §7). Everything that can fail comes
   // before the gRPC server starts: once it has requests queued, leaving main

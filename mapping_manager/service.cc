@@ -2,8 +2,6 @@
 
 #include <memory>
 
-#include "common/grpc_util.h"
-#include "common/log.h"
 #include "common/strings.h"
 #include "common/trace_wire.h"
 
@@ -121,25 +119,8 @@ void MappingManagerService::Start() {
       });
   DirectoryStream::Accept(manager_, loop_, service_);
   ServeUnary(loop_, service_, &Service::RequestRegister,
-             [this](const proto::RegisterRequest& request,
-                    proto::RegisterReply* reply) {
-               reply->set_r3_delay_s(r3_delay_s_);
+             [this](const proto::RegisterRequest& request, proto::Empty*) {
                return manager_.Register(request);
-             });
-  ServeUnary(loop_, service_, &Service::RequestSetLinkDelay,
-             [this](const proto::LinkDelay& request, proto::Empty*) {
-               if (!(request.r3_seconds() >= 0 &&
-                     request.r3_seconds() <= kMaxLinkDelaySeconds)) {
-                 return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                     Cat("the delay must be 0 to ",
-                                         kMaxLinkDelaySeconds, " seconds"));
-               }
-               r3_delay_s_ = request.r3_seconds();
-               spdlog::warn(
-                   "fault injection: agates that register from now on wait "
-                   "{} s before each call to R/3",
-                   r3_delay_s_);
-               return grpc::Status::OK;
              });
   ServeUnary(loop_, service_, &Service::RequestReportLoad,
              [this](const proto::LoadReport& request, proto::LoadAck* reply) {

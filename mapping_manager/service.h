@@ -18,11 +18,8 @@ namespace its::mm {
 // Register service() with StartGrpcServer(..., &loop), then Start().
 class MappingManagerService {
  public:
-  // `r3_delay_s`: the agate->r3 link delay registering agates are given
-  // (fault injection; SetLinkDelay changes it).
-  MappingManagerService(MappingManager& manager, GrpcLoop& loop,
-                        double r3_delay_s = 0)
-      : manager_(manager), loop_(loop), r3_delay_s_(r3_delay_s) {}
+  MappingManagerService(MappingManager& manager, GrpcLoop& loop)
+      : manager_(manager), loop_(loop) {}
 
   grpc::Service* service() { return &service_; }
   // Starts accepting calls (after the server was built).
@@ -39,7 +36,6 @@ class MappingManagerService {
   proto::MappingManager::AsyncService service_;
   // Step 3 of traced Assign calls (docs/architecture.md §7.1).
   SpanStore spans_;
-  double r3_delay_s_;  // loop thread
 };
 
 }  // namespace its::mm

@@ -238,28 +238,34 @@ TEST_F(R3ServerTest, SessionsRThreeEndsAreReportedOnTheirOwnStreamOnly) {
 TEST_F(R3ServerTest, ACallTheLinkHeldBackIsLostWithItsStreamNotSentToANewR3) {
   int a = Connect();
   ASSERT_NE(Logon(a, "LOAD00001"), 0u);  // the stream is open
-  bool closed = false;
+  // Shared with the callbacks: they may run after a failed ASSERT returned.
+  auto closed = std::make_shared<bool>(false);  // under mu_
   client_loop_.RunAndWait([&] {
-    clients_[a]->set_closed_hook([&] {
+    clients_[a]->set_closed_hook([this, closed] {
       std::lock_guard<std::mutex> l(mu_);
-      closed = true;
+      *closed = true;
       cv_.notify_all();
     });
   });
-  std::promise<proto::R3Response> answer;
+  auto answer = std::make_shared<std::promise<proto::R3Response>>();
+  const auto delay = std::chrono::seconds(3);
+  const auto sent = std::chrono::steady_clock::now();
   client_loop_.RunAndWait([&] {
     clients_[a]->CallDelayed(
-        std::chrono::seconds(1), LogonRequest("LOAD00002"),
-        [&](proto::R3Response& resp) { answer.set_value(resp); });
+        delay, LogonRequest("LOAD00002"),
+        [answer](proto::R3Response& resp) { answer->set_value(resp); });
   });
   r3_.Stop();
   {
     std::unique_lock<std::mutex> l(mu_);
     ASSERT_TRUE(
-        cv_.wait_for(l, std::chrono::seconds(10), [&] { return closed; }));
+        cv_.wait_for(l, std::chrono::seconds(10), [&] { return *closed; }));
   }
   ASSERT_NO_FATAL_FAILURE(restarted_.Start(address_, clock_));
-  auto future = answer.get_future();
+  // Else the held call would find no R/3 at all, and prove nothing.
+  ASSERT_LT(std::chrono::steady_clock::now() - sent, delay)
+      << "the new R/3 was not up before the delay ended";
+  auto future = answer->get_future();
   ASSERT_EQ(future.wait_for(std::chrono::seconds(10)),
             std::future_status::ready);
   proto::R3Response resp = future.get();

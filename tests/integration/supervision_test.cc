@@ -561,13 +561,13 @@ std::set<int> UpAgatePids(const launcher::Cluster& c,
   return pids;
 }
 
-// Kills every agate of `instance` and waits until its manager has started
-// new ones.
+// Kills every agate of `instance` (its min_agates, 2, are up first) and
+// waits until its manager has started new ones.
 void ReplaceAgates(const launcher::Cluster& c, const std::string& instance) {
   std::set<int> before;
   ASSERT_TRUE(WaitFor([&] {
     before = UpAgatePids(c, instance);
-    return !before.empty();
+    return before.size() >= 2;
   }));
   for (int pid : before) ASSERT_EQ(kill(pid, SIGKILL), 0) << instance;
   EXPECT_TRUE(WaitFor(
@@ -611,51 +611,54 @@ std::unique_ptr<launcher::Cluster> StartClusterWithPatientR3Calls() {
 }
 
 // A link delay belongs to the link, not to the processes running when it
-// was set: agates started later — by a Mapping Manager that was told, or by
-// one the launcher restarted after a crash — wait as well, until `fault
-// clear`.
+// was set: agates started later — after their own crash, or by a Mapping
+// Manager that crashed meanwhile — wait as well, until `fault clear`.
 TEST(Supervision, ALinkDelayHoldsForAgatesStartedAfterIt) {
   auto c = StartClusterWithPatientR3Calls();
   ASSERT_NE(c, nullptr);
   const std::string cfg = Cat("--config ", c->config_dir(), " ");
-  auto delay = RunProgram("itsadm", cfg + "fault delay agate-\\>r3 800ms");
+  auto delay = RunProgram("itsadm", cfg + "fault delay agate-\\>r3 1500ms");
   ASSERT_EQ(delay.exit_code, 0) << delay.output;
-  EXPECT_NE(delay.output.find("and of those started later"), std::string::npos)
+  EXPECT_NE(delay.output.find("also of those started later"), std::string::npos)
       << delay.output;
-  // IT1's manager crashes and comes back; then every agate of both
-  // instances crashes, and their managers start new ones.
   auto mm = c->Find("mapping_manager IT1");
   ASSERT_TRUE(mm.has_value());
   ASSERT_EQ(kill(mm->pid, SIGKILL), 0);
   ASSERT_TRUE(c->WaitRunning("mapping_manager IT1", mm->pid, 5000));
   ASSERT_NO_FATAL_FAILURE(ReplaceAgates(*c, "IT1"));
   ASSERT_NO_FATAL_FAILURE(ReplaceAgates(*c, "IT2"));
-  EXPECT_GE(LogonSecondsOn(*c, "IT1"), 0.8)
-      << "an agate of a restarted manager";
-  EXPECT_GE(LogonSecondsOn(*c, "IT2"), 0.8) << "an agate started later";
+  EXPECT_GE(LogonSecondsOn(*c, "IT1"), 1.5) << "of a restarted manager";
+  EXPECT_GE(LogonSecondsOn(*c, "IT2"), 1.5) << "an agate started later";
   ASSERT_EQ(RunProgram("itsadm", cfg + "fault clear").exit_code, 0);
-  EXPECT_LT(LogonSecondsOn(*c, "IT1"), 0.7);
-  EXPECT_LT(LogonSecondsOn(*c, "IT2"), 0.7);
+  EXPECT_LT(LogonSecondsOn(*c, "IT1"), 1.0);
+  EXPECT_LT(LogonSecondsOn(*c, "IT2"), 1.0);
 }
 
-// `fault clear` resumes hung processes before it removes the delays: a
-// Mapping Manager that was stopped learns it too, and does not hand the old
-// delay to the agates it starts next.
-TEST(Supervision, FaultClearReachesAManagerThatWasHung) {
+// The launcher finds the running agates through their Mapping Manager; the
+// agates of one that is hung still get the delay (from the run directory's
+// link-delays.toml), and lose it again with `fault clear`.
+TEST(Supervision, ADelaySetWhileAManagerIsHungReachesItsAgates) {
   auto c = StartClusterWithPatientR3Calls();
   ASSERT_NE(c, nullptr);
   const std::string cfg = Cat("--config ", c->config_dir(), " ");
-  ASSERT_EQ(
-      RunProgram("itsadm", cfg + "fault delay IT1 agate-\\>r3 800ms").exit_code,
-      0);
   auto hang = RunProgram("itsadm", cfg + "fault hang mapping_manager IT1");
+  ASSERT_EQ(hang.exit_code, 0) << hang.output;
+  auto delay = RunProgram("itsadm", cfg + "fault delay IT1 agate-\\>r3 1500ms");
+  ASSERT_EQ(delay.exit_code, 0) << delay.output;
+  EXPECT_NE(
+      delay.output.find(
+          "of IT1 now wait 1.5 s, also of those started later (0 told at once"),
+      std::string::npos)
+      << delay.output;
+  auto resume = RunProgram("itsadm", cfg + "fault resume mapping_manager IT1");
+  ASSERT_EQ(resume.exit_code, 0) << resume.output;
+  EXPECT_GE(LogonSecondsOn(*c, "IT1"), 1.5);
+  EXPECT_LT(LogonSecondsOn(*c, "IT2"), 1.0) << "IT2 has no delay";
+  hang = RunProgram("itsadm", cfg + "fault hang mapping_manager IT1");
   ASSERT_EQ(hang.exit_code, 0) << hang.output;
   auto clear = RunProgram("itsadm", cfg + "fault clear");
   ASSERT_EQ(clear.exit_code, 0) << clear.output;
-  EXPECT_EQ(clear.output.find("did not answer"), std::string::npos)
-      << clear.output;
-  ASSERT_NO_FATAL_FAILURE(ReplaceAgates(*c, "IT1"));
-  EXPECT_LT(LogonSecondsOn(*c, "IT1"), 0.7);
+  EXPECT_LT(LogonSecondsOn(*c, "IT1"), 1.0);
 }
 
 TEST(Supervision, ItsadmFaultFromTheCommandLine) {

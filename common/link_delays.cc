@@ -1,0 +1,79 @@
+#include "common/link_delays.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+
+#include "common/grpc_util.h"
+#include "common/line_config.h"
+#include "common/strings.h"
+#include "common/toml_parse.h"
+
+namespace its {
+
+std::string LinkDelaysPath(const std::string& config_dir) {
+  return Cat(config_dir, "/link-delays.toml");
+}
+
+absl::Status WriteLinkDelays(const std::string& path,
+                             const LinkDelays& delays) {
+  toml::table per_instance;
+  for (const auto& [instance, seconds] : delays.r3_delay_s)
+    per_instance.insert(instance, seconds);
+  toml::table t;
+  t.insert("generation", static_cast<int64_t>(delays.generation));
+  t.insert("r3_delay_s", std::move(per_instance));
+  std::string tmp = Cat(path, ".tmp");
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << "# Written by itscluster (itsadm fault delay); read by every "
+           "agate.\n"
+        << t << "\n";
+    if (!out.flush()) return absl::InternalError(Cat("cannot write ", tmp));
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    return absl::InternalError(
+        Cat("cannot rename ", tmp, " to ", path, ": ", std::strerror(errno)));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<LinkDelays> ReadLinkDelays(const std::string& path) {
+  LinkDelays delays;
+  if (::access(path.c_str(), F_OK) != 0 && errno == ENOENT) return delays;
+  auto text = ReadFile(path);
+  if (!text.ok()) return text.status();
+  auto parsed = ParseToml(*text, path);
+  if (!parsed.ok()) return parsed.status();
+  auto bad = [&](const toml::node& node, const std::string& key,
+                 const std::string& what) {
+    return absl::InvalidArgumentError(
+        Cat(path, ":", node.source().begin.line, ": ", key, ": ", what));
+  };
+  for (const auto& [key, node] : *parsed) {
+    if (key == "generation") {
+      auto g = node.value<int64_t>();
+      if (!g || *g < 0)
+        return bad(node, "generation", "expected an integer >= 0");
+      delays.generation = static_cast<uint64_t>(*g);
+    } else if (key == "r3_delay_s" && node.is_table()) {
+      for (const auto& [instance, seconds] : *node.as_table()) {
+        const std::string name = Cat("r3_delay_s.", instance.str());
+        auto s = seconds.value<double>();
+        if (!s || !(*s >= 0 && *s <= kMaxLinkDelaySeconds)) {
+          return bad(seconds, name,
+                     Cat("expected seconds from 0 to ", kMaxLinkDelaySeconds));
+        }
+        delays.r3_delay_s[std::string(instance.str())] = *s;
+      }
+    } else {
+      return bad(node, std::string(key.str()), "unknown setting");
+    }
+  }
+  return delays;
+}
+
+}  // namespace its
