@@ -126,6 +126,7 @@ int main(int argc, char** argv) {
             std::chrono::microseconds(static_cast<int64_t>(s * 1'000'000)));
       });
   link_delay.Poll();
+  auto link_delay_polled = std::chrono::steady_clock::now();
   agate_server.set_link_delay_handler(
       [&link_delay](double seconds, uint64_t generation) {
         link_delay.Offer(seconds, generation);
@@ -203,7 +204,13 @@ int main(int argc, char** argv) {
   std::function<void(std::chrono::microseconds)> arm =
       [&](std::chrono::microseconds after) {
         tick.Arm(after, [&] {
-          link_delay.Poll();
+          // At most ten times a second: ticks come every millisecond while
+          // a burst of expiries lasts.
+          auto now = std::chrono::steady_clock::now();
+          if (now - link_delay_polled >= std::chrono::milliseconds(100)) {
+            link_delay_polled = now;
+            link_delay.Poll();
+          }
           arm(process.Tick() ? period : std::chrono::microseconds(1000));
         });
       };

@@ -4,6 +4,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
+
 #include "clients/cluster_internal.h"
 #include "common/grpc_util.h"
 #include "common/spawn.h"
@@ -129,7 +132,13 @@ std::string Cluster::SetR3Delay(const std::vector<std::string>& instances,
       delays_.r3_delay_s.erase(name);
     }
   }
-  ++delays_.generation;
+  // Generations grow across launcher runs too (an agate adopted from an
+  // earlier run keeps its own): the wall clock in microseconds, or one more.
+  const uint64_t now_us = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(
+          std::chrono::system_clock::now().time_since_epoch())
+          .count());
+  delays_.generation = std::max(delays_.generation + 1, now_us);
   // The file first: an agate that starts from now on reads it; one that
   // runs already reads it too within its next tick, and is told at once
   // below. The generation keeps the two from undoing each other.
