@@ -23,10 +23,19 @@ void LinkDelayWatch::Poll() {
                     now.st_mtim.tv_sec == seen_.st_mtim.tv_sec &&
                     now.st_mtim.tv_nsec == seen_.st_mtim.tv_nsec;
   if (same) return;
-  seen_ = now;
-  seen_any_ = true;
-  if (now.st_ino == 0) return;
+  if (now.st_ino == 0) {  // gone: nothing new (the launcher writes it)
+    seen_ = now;
+    seen_any_ = true;
+    return;
+  }
   auto delays = ReadLinkDelays(path_);
+  // A file that could not be read (out of descriptors) is tried again at
+  // the next poll; a broken one only once it changes.
+  if (delays.ok() ||
+      delays.status().code() == absl::StatusCode::kInvalidArgument) {
+    seen_ = now;
+    seen_any_ = true;
+  }
   if (!delays.ok()) {
     spdlog::error("{}", delays.status().message());
     return;

@@ -4,9 +4,6 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <algorithm>
-#include <chrono>
-
 #include "clients/cluster_internal.h"
 #include "common/grpc_util.h"
 #include "common/spawn.h"
@@ -122,8 +119,8 @@ std::vector<std::string> Cluster::AgateAddresses(
   return out;
 }
 
-std::string Cluster::SetR3Delay(const std::vector<std::string>& instances,
-                                double seconds) {
+absl::StatusOr<std::string> Cluster::SetR3Delay(
+    const std::vector<std::string>& instances, double seconds) {
   absl::MutexLock serial(&delay_mu_);
   for (const auto& name : instances) {
     if (seconds > 0) {
@@ -132,13 +129,7 @@ std::string Cluster::SetR3Delay(const std::vector<std::string>& instances,
       delays_.r3_delay_s.erase(name);
     }
   }
-  // Generations grow across launcher runs too (an agate adopted from an
-  // earlier run keeps its own): the wall clock in microseconds, or one more.
-  const uint64_t now_us = static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::microseconds>(
-          std::chrono::system_clock::now().time_since_epoch())
-          .count());
-  delays_.generation = std::max(delays_.generation + 1, now_us);
+  delays_.generation = NextLinkDelayGeneration(delays_.generation);
   // The file first: an agate that starts from now on reads it; one that
   // runs already reads it too within its next tick, and is told at once
   // below. The generation keeps the two from undoing each other.
@@ -152,7 +143,8 @@ std::string Cluster::SetR3Delay(const std::vector<std::string>& instances,
     for (const std::string& address : AgateAddresses(name)) {
       auto stub = proto::AGate::NewStub(MakeChannel(address));
       grpc::ClientContext ctx;
-      ctx.set_deadline(DeadlineIn(2000));
+      // One that does not answer (hung) reads the file when it goes on.
+      ctx.set_deadline(DeadlineIn(1000));
       proto::Empty none;
       set += stub->SetLinkDelay(&ctx, delay, &none).ok();
     }
@@ -167,8 +159,11 @@ std::string Cluster::SetR3Delay(const std::vector<std::string>& instances,
                         seconds, " s, also of those started later", how)
                   : Cat("no R/3 delay on the AGate processes", of, how);
   if (!written.ok()) {
-    Append(&done, " (but ", written.message(),
-           ": processes started later do not get the change)");
+    // Only the agates told at once have the change.
+    return absl::InternalError(
+        Cat(written.message(), ": ", set, " AGate process(es)", of,
+            " were told at once; the others, and those started later, do "
+            "not get the change"));
   }
   return done;
 }
@@ -215,7 +210,7 @@ grpc::Status Cluster::Fault(const proto::FaultRequest& req,
         instances.push_back(inst.name);
     }
     // Hung processes resume first: a Mapping Manager that was stopped then
-    // learns that the delay is gone.
+    // answers with its directory, so that its agates are told at once.
     std::string resumed;
     if (req.action() == Action::CLEAR) {
       absl::MutexLock l(&mu_);
@@ -226,9 +221,13 @@ grpc::Status Cluster::Fault(const proto::FaultRequest& req,
       }
       hung_.clear();
     }
-    std::string done = SetR3Delay(instances, seconds);
-    reply->set_done(resumed.empty() ? done
-                                    : Cat(done, "; resumed pid ", resumed));
+    auto done = SetR3Delay(instances, seconds);
+    if (!done.ok()) {
+      Report(Cat("fault: ", done.status().message()));
+      return ToGrpc(done.status());
+    }
+    reply->set_done(resumed.empty() ? *done
+                                    : Cat(*done, "; resumed pid ", resumed));
     Report(Cat("fault: ", reply->done()));
     return grpc::Status::OK;
   }

@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "absl/status/status.h"
@@ -21,6 +22,7 @@
 #include "common/grpc_util.h"
 #include "common/http_client.h"
 #include "common/its_protocol.h"
+#include "common/line_config.h"
 #include "common/process.h"
 #include "common/service_file.h"
 #include "common/spawn.h"
@@ -82,21 +84,11 @@ void Cluster::Report(const std::string& message) {
 absl::Status Cluster::WriteConfig() {
   // Processes that are starting read this file: replace it atomically
   // (write a temporary file, then rename) so nobody reads half of it.
-  std::string path = options_.run_dir + "/cluster.toml";
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << "# Working copy written by the cluster launcher; addresses are the "
-           "bound ones.\n"
-        << config_ << "\n";
-    if (!out) return absl::InternalError(Cat("cannot write ", tmp));
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec)
-    return absl::InternalError(
-        Cat("cannot replace ", path, ": ", ec.message()));
-  return absl::OkStatus();
+  std::ostringstream text;
+  text << "# Working copy written by the cluster launcher; addresses are the "
+          "bound ones.\n"
+       << config_ << "\n";
+  return WriteFileAtomically(options_.run_dir + "/cluster.toml", text.str());
 }
 
 absl::Status Cluster::ForkExec(Child& c, bool first) {
@@ -230,10 +222,19 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(Options options) {
   for (const auto& [path, content] : options.files) {
     std::ofstream(options.run_dir + "/" + path, std::ios::trunc) << content;
   }
-  // The link delays are this run's faults, not configuration: none of an
-  // earlier run (or of the configuration) carries over.
-  fs::remove(LinkDelaysPath(options.run_dir), ec);
   std::unique_ptr<Cluster> c(new Cluster(std::move(options)));
+  {
+    // The link delays are this run's faults, not configuration: none of an
+    // earlier run (or of the configuration) carries over, also not to an
+    // agate of an earlier run that a Mapping Manager adopts (a newer
+    // generation without delays).
+    absl::MutexLock l(&c->delay_mu_);
+    c->delays_.generation = NextLinkDelayGeneration(0);
+    if (auto s =
+            WriteLinkDelays(LinkDelaysPath(c->options_.run_dir), c->delays_);
+        !s.ok())
+      return s;
+  }
   c->config_parsed_ = *checked;
   const Options& o = c->options_;
   // The copy of the file checked above (the options' files may replace it).

@@ -119,7 +119,8 @@ class Cluster {
   std::string InstanceName(const std::string& name) const;
   void StopChildren(int budget_ms) ABSL_LOCKS_EXCLUDED(mu_);
   // The addresses of the live agates of `instance` ("" = every instance).
-  std::vector<std::string> AgateAddresses(const std::string& instance) const;
+  std::vector<std::string> AgateAddresses(const std::string& instance) const
+      ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status Spawn(const std::string& name, std::vector<std::string> args,
                      bool critical) ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status ForkExec(Child& c, bool first);
@@ -157,8 +158,9 @@ class Cluster {
   // Sets the agate->r3 delay of `instances`: in the file, which agates
   // started later read, and in the running agates at once. Returns what was
   // done, for the fault's reply.
-  std::string SetR3Delay(const std::vector<std::string>& instances,
-                         double seconds) ABSL_LOCKS_EXCLUDED(mu_, delay_mu_);
+  absl::StatusOr<std::string> SetR3Delay(
+      const std::vector<std::string>& instances, double seconds)
+      ABSL_LOCKS_EXCLUDED(mu_, delay_mu_);
   std::unique_ptr<AdminService> admin_service_;
   std::unique_ptr<GrpcServer> admin_server_;
   std::string admin_address_;

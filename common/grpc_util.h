@@ -59,8 +59,8 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> StartGrpcServer(
 // keepalive on long-lived streams).
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address);
 
-// The longest link delay fault injection sets (SetLinkDelay of an agate or
-// a Mapping Manager; itsadm fault delay).
+// The longest link delay fault injection sets (itsadm fault delay, an
+// agate's SetLinkDelay, common/link_delays.h).
 inline constexpr double kMaxLinkDelaySeconds = 600;
 
 // Deadline `ms` milliseconds from now, for every client call.

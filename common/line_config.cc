@@ -1,5 +1,8 @@
 #include "common/line_config.h"
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -50,6 +53,28 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+absl::Status WriteFileAtomically(const std::string& path,
+                                 std::string_view content) {
+  const std::string tmp = Cat(path, ".tmp");
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out.write(content.data(), static_cast<std::streamsize>(content.size()));
+    if (!out.flush()) {
+      const int err = errno;
+      std::remove(tmp.c_str());
+      return absl::InternalError(
+          Cat("cannot write ", tmp, ": ", std::strerror(err)));
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    std::remove(tmp.c_str());
+    return absl::InternalError(
+        Cat("cannot replace ", path, ": ", std::strerror(err)));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace its

@@ -38,4 +38,10 @@ absl::Status ConfigLineError(std::string_view filename, int line,
 // Reads a whole file; the error names the path.
 absl::StatusOr<std::string> ReadFile(const std::string& path);
 
+// Replaces `path` with `content` at once (a temporary file beside it, then a
+// rename): a reader sees the old file or the new one, never half of one.
+// The error names the file and the system's reason; no temporary file stays.
+absl::Status WriteFileAtomically(const std::string& path,
+                                 std::string_view content);
+
 }  // namespace its

@@ -2,10 +2,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
-#include <cstdio>
-#include <cstring>
-#include <fstream>
+#include <chrono>
+#include <sstream>
 
 #include "common/grpc_util.h"
 #include "common/line_config.h"
@@ -13,6 +13,12 @@
 #include "common/toml_parse.h"
 
 namespace its {
+
+uint64_t NextLinkDelayGeneration(uint64_t previous) {
+  const auto now = std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::system_clock::now().time_since_epoch());
+  return std::max(previous + 1, static_cast<uint64_t>(now.count()));
+}
 
 std::string LinkDelaysPath(const std::string& config_dir) {
   return Cat(config_dir, "/link-delays.toml");
@@ -26,19 +32,14 @@ absl::Status WriteLinkDelays(const std::string& path,
   toml::table t;
   t.insert("generation", static_cast<int64_t>(delays.generation));
   t.insert("r3_delay_s", std::move(per_instance));
-  std::string tmp = Cat(path, ".tmp");
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << "# Written by itscluster (itsadm fault delay); read by every "
-           "agate.\n"
-        << t << "\n";
-    if (!out.flush()) return absl::InternalError(Cat("cannot write ", tmp));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    return absl::InternalError(
-        Cat("cannot rename ", tmp, " to ", path, ": ", std::strerror(errno)));
-  }
-  return absl::OkStatus();
+  std::ostringstream text;
+  text << "# Written by itscluster (itsadm fault delay); read by every agate.\n"
+       << t << "\n";
+  // Consecutive versions differ in size: a reader that compares inode, size
+  // and modification time (a reused inode, a coarse clock) still tells them
+  // apart.
+  if (delays.generation % 2 == 1) text << "\n";
+  return WriteFileAtomically(path, text.str());
 }
 
 absl::StatusOr<LinkDelays> ReadLinkDelays(const std::string& path) {

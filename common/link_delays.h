@@ -31,6 +31,11 @@ struct LinkDelays {
   std::map<std::string, double> r3_delay_s;  // by instance; absent: none
 };
 
+// The generation of the change after `previous`: the wall clock in
+// microseconds, or one more than `previous` — growing also across runs of
+// the launcher, whose earlier run's agates may be adopted by this one's.
+uint64_t NextLinkDelayGeneration(uint64_t previous);
+
 // `config_dir`/link-delays.toml.
 std::string LinkDelaysPath(const std::string& config_dir);
 

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common/line_config.h"
 #include "common/log.h"
 #include "common/spawn.h"
 #include "common/strings.h"
@@ -49,20 +50,8 @@ void MappingManager::SaveIncarnations() const {
   for (size_t i = 0; i < slots_.size(); ++i)
     if (slots_[i].incarnation != 0)
       Append(&text, i, " ", slots_[i].incarnation, "\n");
-  const std::string tmp = incarnation_file_ + ".new";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << text;
-    if (!out.flush()) {
-      spdlog::warn("{}: cannot write {}", config_.name, tmp);
-      return;
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, incarnation_file_, ec);
-  if (ec)
-    spdlog::warn("{}: cannot write {}: {}", config_.name, incarnation_file_,
-                 ec.message());
+  if (auto s = WriteFileAtomically(incarnation_file_, text); !s.ok())
+    spdlog::warn("{}: {}", config_.name, s.message());
 }
 
 int MappingManager::Adopt(const std::vector<RunningAgate>& running) {

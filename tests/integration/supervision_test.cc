@@ -583,8 +583,8 @@ void ReplaceAgates(const launcher::Cluster& c, const std::string& instance) {
 }
 
 // Seconds a logon pinned to `instance` takes (its R/3 call crosses the
-// agate->r3 link), once the wgate reaches the instance's manager again (503
-// until then).
+// agate->r3 link), once the wgate reaches the instance's manager and its
+// new agates (an error page until then).
 double LogonSecondsOn(const launcher::Cluster& c, const std::string& instance) {
   auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   for (;;) {
@@ -593,7 +593,7 @@ double LogonSecondsOn(const launcher::Cluster& c, const std::string& instance) {
     auto r =
         b.Get(StartUrl("webgui", "DEMO", Cat("&~agate_routing=", instance)));
     auto t1 = std::chrono::steady_clock::now();
-    if (r.status == 503 && t1 < until) {
+    if (r.status != 200 && t1 < until) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
       continue;
     }
