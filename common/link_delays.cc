@@ -42,25 +42,25 @@ absl::Status WriteLinkDelays(const std::string& path,
   return WriteFileAtomically(path, text.str());
 }
 
-absl::StatusOr<LinkDelays> ReadLinkDelays(const std::string& path) {
-  LinkDelays delays;
-  if (::access(path.c_str(), F_OK) != 0 && errno == ENOENT) return delays;
-  auto text = ReadFile(path);
-  if (!text.ok()) return text.status();
-  auto parsed = ParseToml(*text, path);
+absl::StatusOr<LinkDelays> ParseLinkDelays(std::string_view text,
+                                           const std::string& file) {
+  auto parsed = ParseToml(text, file);
   if (!parsed.ok()) return parsed.status();
   auto bad = [&](const toml::node& node, const std::string& key,
                  const std::string& what) {
     return absl::InvalidArgumentError(
-        Cat(path, ":", node.source().begin.line, ": ", key, ": ", what));
+        Cat(file, ":", node.source().begin.line, ": ", key, ": ", what));
   };
+  LinkDelays delays;
   for (const auto& [key, node] : *parsed) {
     if (key == "generation") {
       auto g = node.value<int64_t>();
       if (!g || *g < 0)
         return bad(node, "generation", "expected an integer >= 0");
       delays.generation = static_cast<uint64_t>(*g);
-    } else if (key == "r3_delay_s" && node.is_table()) {
+    } else if (key == "r3_delay_s") {
+      if (!node.is_table())
+        return bad(node, "r3_delay_s", "expected a table of instances");
       for (const auto& [instance, seconds] : *node.as_table()) {
         const std::string name = Cat("r3_delay_s.", instance.str());
         auto s = seconds.value<double>();
@@ -75,6 +75,13 @@ absl::StatusOr<LinkDelays> ReadLinkDelays(const std::string& path) {
     }
   }
   return delays;
+}
+
+absl::StatusOr<LinkDelays> ReadLinkDelays(const std::string& path) {
+  if (::access(path.c_str(), F_OK) != 0 && errno == ENOENT) return LinkDelays{};
+  auto text = ReadFile(path);
+  if (!text.ok()) return text.status();
+  return ParseLinkDelays(*text, path);
 }
 
 }  // namespace its

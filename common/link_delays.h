@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -42,8 +43,12 @@ std::string LinkDelaysPath(const std::string& config_dir);
 // Replaces the file at once (a reader sees the old or the new file).
 absl::Status WriteLinkDelays(const std::string& path, const LinkDelays& delays);
 
-// The file's delays; none (generation 0) if there is no file. An error names
-// the file, line and key.
+// The delays in `text`, read from `file`. An error names the file, line and
+// key.
+absl::StatusOr<LinkDelays> ParseLinkDelays(std::string_view text,
+                                           const std::string& file);
+
+// The file's delays; none (generation 0) if there is no file.
 absl::StatusOr<LinkDelays> ReadLinkDelays(const std::string& path);
 
 }  // namespace its

@@ -1,14 +1,15 @@
 // The TOML configuration files, as an administrator could break them: the
 // same text read as cluster.toml, as a load scenario, as the R/3 stub's
 // users.toml and transactions.toml (each beside the shipped other one) and
-// as its sicf.toml. Property: every reader accepts the text or refuses it
-// with an error that names the file and line (config_fuzz.h) — no crash, no
-// hang, no error without a place.
+// as its sicf.toml, and as the launcher's link-delays.toml. Property: every
+// reader accepts the text or refuses it with an error that names the file and
+// line (config_fuzz.h) — no crash, no hang, no error without a place.
 #include <string>
 
 #include "clients/scenario.h"
 #include "common/cluster_config.h"
 #include "common/line_config.h"
+#include "common/link_delays.h"
 #include "common/profile.h"
 #include "r3_stub/r3_data.h"
 #include "r3_stub/timeouts.h"
@@ -69,5 +70,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   fuzz::CheckNamesAFile(
       r3::TimeoutSettings::Load(*profile, text, "sicf.toml").status(),
       {"sicf.toml"});
+  fuzz::CheckNamesAFile(ParseLinkDelays(text, "link-delays.toml").status(),
+                        {"link-delays.toml"});
   return 0;
 }

@@ -65,6 +65,9 @@ TEST_F(LinkDelaysTest, ABrokenFileIsAnErrorNamingFileLineAndKey) {
   WriteText("generation = 1\ndelay = 2\n");
   EXPECT_THAT(ReadLinkDelays(path_).status().message(),
               HasSubstr(":2: delay: unknown setting"));
+  WriteText("r3_delay_s = 2\n");
+  EXPECT_THAT(ReadLinkDelays(path_).status().message(),
+              HasSubstr(":1: r3_delay_s: expected a table"));
   WriteText("generation = \n");
   EXPECT_THAT(ReadLinkDelays(path_).status().message(),
               HasSubstr(Cat(path_, ":1")));
