@@ -62,10 +62,30 @@ absl::StatusOr<std::pair<pid_t, int>> Cluster::ResolveProcess(
     proto::Directory d;
     if (grpc::Status st = stub->GetDirectory(&ctx, proto::Empty(), &d);
         !st.ok()) {
-      // The launcher answered: no hint that the cluster may be missing.
+      // Its manager is hung or restarting: the agate by its command line,
+      // if exactly one claims the slot. (The launcher answered: no hint
+      // that the cluster may be missing.)
+      auto pids = AgatePidsByCommandLine(options_.run_dir, instance, process);
+      if (pids.size() == 1) {
+        int fd = PidfdOpen(pids[0]);
+        if (fd >= 0 && IsOurs(pids[0], options_.run_dir))
+          return std::make_pair(pids[0], fd);
+        if (fd >= 0) ::close(fd);
+        pids.clear();  // it ended meanwhile
+      }
+      std::string why =
+          Cat("its Mapping Manager does not answer (hung or "
+              "restarting?): ",
+              st.error_message());
+      if (pids.empty()) {
+        return absl::NotFoundError(Cat("AGate process ", instance, "/", process,
+                                       " is not running; ", why));
+      }
+      std::string list;
+      for (pid_t pid : pids) Append(&list, list.empty() ? "" : ", ", pid);
       return absl::FailedPreconditionError(
-          Cat("the Mapping Manager of ", instance,
-              " does not answer (hung or restarting?): ", st.error_message()));
+          Cat("processes ", list, " all claim to be AGate process ", instance,
+              "/", process, " and ", why));
     }
     for (const auto& p : d.processes()) {
       if (p.process() != process || p.state() == proto::ProcessInfo::DOWN ||

@@ -55,6 +55,12 @@ bool IsOurs(pid_t pid, const std::string& run_dir);
 // Manager died.
 std::vector<pid_t> ClusterPids(const std::string& run_dir);
 
+// PIDs of the cluster's agates that run as process `process` of `instance`,
+// by their command lines (for when their Mapping Manager cannot say).
+std::vector<pid_t> AgatePidsByCommandLine(const std::string& run_dir,
+                                          const std::string& instance,
+                                          int process);
+
 // The address in `stdout_path`'s "ready <what> <address>" line, if written.
 std::optional<std::string> ReadyAddress(const std::string& stdout_path);
 // The metrics endpoint that line names ("metrics=<host:port>"), or "".

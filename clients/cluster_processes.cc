@@ -35,6 +35,24 @@ std::vector<pid_t> ClusterPids(const std::string& run_dir) {
   return pids;
 }
 
+std::vector<pid_t> AgatePidsByCommandLine(const std::string& run_dir,
+                                          const std::string& instance,
+                                          int process) {
+  std::vector<pid_t> pids;
+  for (int pid : ListPids()) {
+    auto words = ProcessCommandLine(pid);
+    if (words.empty() ||
+        std::filesystem::path(words[0]).filename() != "agate" ||
+        CommandLineOption(words, "--config") != run_dir ||
+        CommandLineOption(words, "--instance") != instance ||
+        CommandLineOption(words, "--process") != std::to_string(process)) {
+      continue;
+    }
+    pids.push_back(pid);
+  }
+  return pids;
+}
+
 std::optional<std::string> ReadyAddress(const std::string& stdout_path) {
   std::ifstream in(stdout_path);
   std::string line;

@@ -99,6 +99,13 @@ std::vector<std::string> ProcessCommandLine(int pid) {
   return words;
 }
 
+std::string CommandLineOption(const std::vector<std::string>& words,
+                              std::string_view name) {
+  for (size_t i = 0; i + 1 < words.size(); ++i)
+    if (words[i] == name) return words[i + 1];
+  return "";
+}
+
 std::vector<int> ListPids() {
   std::vector<int> pids;
   DIR* dir = ::opendir("/proc");

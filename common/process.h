@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -50,6 +51,10 @@ int StayOnThisCpu();
 std::string ReadProcFile(int pid, const char* name);
 // The command line of `pid`, one word per argument (empty if unreadable).
 std::vector<std::string> ProcessCommandLine(int pid);
+// The word after `name` in a command line ("--config", "DIR": "DIR"); ""
+// if `name` is not there.
+std::string CommandLineOption(const std::vector<std::string>& words,
+                              std::string_view name);
 // Every PID /proc lists now.
 std::vector<int> ListPids();
 

@@ -7,16 +7,6 @@
 #include "common/strings.h"
 
 namespace its::mm {
-namespace {
-
-std::string Option(const std::vector<std::string>& words,
-                   std::string_view name) {
-  for (size_t i = 0; i + 1 < words.size(); ++i)
-    if (words[i] == name) return words[i + 1];
-  return "";
-}
-
-}  // namespace
 
 std::vector<RunningAgate> FindRunningAgates(const std::string& instance,
                                             const std::string& manager_address,
@@ -27,16 +17,16 @@ std::vector<RunningAgate> FindRunningAgates(const std::string& instance,
     auto words = ProcessCommandLine(pid);
     if (words.empty() || std::filesystem::path(words[0]).filename() != "agate")
       continue;
-    if (Option(words, "--instance") != instance ||
-        Option(words, "--mapping-manager") != manager_address ||
-        Option(words, "--config") != config_dir) {
+    if (CommandLineOption(words, "--instance") != instance ||
+        CommandLineOption(words, "--mapping-manager") != manager_address ||
+        CommandLineOption(words, "--config") != config_dir) {
       continue;
     }
     RunningAgate a;
     a.pid = pid;
     int64_t incarnation;
-    if (!ParseInt(Option(words, "--process"), &a.process) ||
-        !ParseInt(Option(words, "--incarnation"), &incarnation)) {
+    if (!ParseInt(CommandLineOption(words, "--process"), &a.process) ||
+        !ParseInt(CommandLineOption(words, "--incarnation"), &incarnation)) {
       continue;
     }
     a.incarnation = static_cast<uint32_t>(incarnation);

@@ -661,6 +661,38 @@ TEST(Supervision, ADelaySetWhileAManagerIsHungReachesItsAgates) {
   EXPECT_LT(LogonSecondsOn(*c, "IT1"), 1.0);
 }
 
+// The launcher asks a Mapping Manager which process is an agate; while the
+// manager is hung, it finds the agate by its command line, so that a tester
+// can still crash it.
+TEST(Supervision, AnAgateCanBeKilledWhileItsManagerIsHung) {
+  auto c = StartCluster();
+  ASSERT_NE(c, nullptr);
+  const std::string cfg = Cat("--config ", c->config_dir(), " ");
+  int pid = 0;
+  ASSERT_TRUE(WaitFor([&] {
+    for (const auto& p : Admin(*c, "agates"))
+      if (p["instance"] == "IT1" && p["process"] == 0 && p["state"] == "up")
+        pid = p.value("pid", 0);
+    return pid > 0;
+  }));
+  auto hang = RunProgram("itsadm", cfg + "fault hang mapping_manager IT1");
+  ASSERT_EQ(hang.exit_code, 0) << hang.output;
+  auto kill9 = RunProgram("itsadm", cfg + "fault kill agate IT1/0");
+  EXPECT_EQ(kill9.exit_code, 0) << kill9.output;
+  EXPECT_NE(kill9.output.find(Cat("(pid ", pid, ", SIGKILL)")),
+            std::string::npos)
+      << kill9.output;
+  EXPECT_TRUE(WaitFor([&] { return !Alive(pid); }));
+  // No such slot: the error says why the manager could not be asked.
+  auto none = RunProgram("itsadm", cfg + "fault kill agate IT1/3");
+  EXPECT_EQ(none.exit_code, 1);
+  EXPECT_NE(none.output.find("is not running; its Mapping Manager does not "
+                             "answer"),
+            std::string::npos)
+      << none.output;
+  ASSERT_EQ(RunProgram("itsadm", cfg + "fault clear").exit_code, 0);
+}
+
 TEST(Supervision, ItsadmFaultFromTheCommandLine) {
   auto c = StartCluster();
   ASSERT_NE(c, nullptr);
