@@ -65,18 +65,23 @@ absl::StatusOr<std::pair<pid_t, int>> Cluster::ResolveProcess(
       // Its manager is hung or restarting: the agate by its command line,
       // if exactly one claims the slot. (The launcher answered: no hint
       // that the cluster may be missing.)
-      auto pids = AgatePidsByCommandLine(options_.run_dir, instance, process);
+      // (The address its agates dial, as the manager gives it them.)
+      const AgateSlot slot{options_.run_dir, instance,
+                           mm ? DialableAddress(mm->address, inst->host) : "",
+                           process};
+      auto pids = AgatePidsByCommandLine(slot);
       if (pids.size() == 1) {
         int fd = PidfdOpen(pids[0]);
-        if (fd >= 0 && IsOurs(pids[0], options_.run_dir))
+        // Held by the pidfd: still that agate, not a reused PID?
+        if (fd >= 0 && IsAgateOf(pids[0], slot))
           return std::make_pair(pids[0], fd);
         if (fd >= 0) ::close(fd);
         pids.clear();  // it ended meanwhile
       }
       std::string why =
-          Cat("its Mapping Manager does not answer (hung or "
-              "restarting?): ",
-              st.error_message());
+          Cat("its Mapping Manager does not answer (hung? itsadm fault resume "
+              "mapping_manager ",
+              instance, "): ", st.error_message());
       if (pids.empty()) {
         return absl::NotFoundError(Cat("AGate process ", instance, "/", process,
                                        " is not running; ", why));
@@ -84,8 +89,8 @@ absl::StatusOr<std::pair<pid_t, int>> Cluster::ResolveProcess(
       std::string list;
       for (pid_t pid : pids) Append(&list, list.empty() ? "" : ", ", pid);
       return absl::FailedPreconditionError(
-          Cat("processes ", list, " all claim to be AGate process ", instance,
-              "/", process, " and ", why));
+          Cat("several processes (", list, ") claim to be AGate process ",
+              instance, "/", process, ", and ", why));
     }
     for (const auto& p : d.processes()) {
       if (p.process() != process || p.state() == proto::ProcessInfo::DOWN ||

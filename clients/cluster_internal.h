@@ -55,11 +55,17 @@ bool IsOurs(pid_t pid, const std::string& run_dir);
 // Manager died.
 std::vector<pid_t> ClusterPids(const std::string& run_dir);
 
-// PIDs of the cluster's agates that run as process `process` of `instance`,
-// by their command lines (for when their Mapping Manager cannot say).
-std::vector<pid_t> AgatePidsByCommandLine(const std::string& run_dir,
-                                          const std::string& instance,
-                                          int process);
+// Which agate slot a command line names: the cluster's agate `process` of
+// `instance` under the Mapping Manager at `manager` (as the manager itself
+// recognizes the agates it adopts).
+struct AgateSlot {
+  std::string run_dir, instance, manager;
+  int process = 0;
+};
+bool IsAgateOf(pid_t pid, const AgateSlot& slot);
+// PIDs of the agates that claim `slot` (for when their Mapping Manager
+// cannot say).
+std::vector<pid_t> AgatePidsByCommandLine(const AgateSlot& slot);
 
 // The address in `stdout_path`'s "ready <what> <address>" line, if written.
 std::optional<std::string> ReadyAddress(const std::string& stdout_path);

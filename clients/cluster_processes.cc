@@ -35,21 +35,20 @@ std::vector<pid_t> ClusterPids(const std::string& run_dir) {
   return pids;
 }
 
-std::vector<pid_t> AgatePidsByCommandLine(const std::string& run_dir,
-                                          const std::string& instance,
-                                          int process) {
+bool IsAgateOf(pid_t pid, const AgateSlot& slot) {
+  auto words = ProcessCommandLine(pid);
+  return !words.empty() &&
+         std::filesystem::path(words[0]).filename() == "agate" &&
+         CommandLineOption(words, "--config") == slot.run_dir &&
+         CommandLineOption(words, "--instance") == slot.instance &&
+         CommandLineOption(words, "--mapping-manager") == slot.manager &&
+         CommandLineOption(words, "--process") == std::to_string(slot.process);
+}
+
+std::vector<pid_t> AgatePidsByCommandLine(const AgateSlot& slot) {
   std::vector<pid_t> pids;
-  for (int pid : ListPids()) {
-    auto words = ProcessCommandLine(pid);
-    if (words.empty() ||
-        std::filesystem::path(words[0]).filename() != "agate" ||
-        CommandLineOption(words, "--config") != run_dir ||
-        CommandLineOption(words, "--instance") != instance ||
-        CommandLineOption(words, "--process") != std::to_string(process)) {
-      continue;
-    }
-    pids.push_back(pid);
-  }
+  for (int pid : ListPids())
+    if (pid > 1 && IsAgateOf(pid, slot)) pids.push_back(pid);
   return pids;
 }
 
