@@ -1,5 +1,6 @@
 #include "common/link_delays.h"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -26,15 +27,21 @@ std::string LinkDelaysPath(const std::string& config_dir) {
 
 absl::Status WriteLinkDelays(const std::string& path,
                              const LinkDelays& delays) {
-  toml::table per_instance;
-  for (const auto& [instance, seconds] : delays.r3_delay_s)
-    per_instance.insert(instance, seconds);
-  toml::table t;
-  t.insert("generation", static_cast<int64_t>(delays.generation));
-  t.insert("r3_delay_s", std::move(per_instance));
+  // Written by hand, not by toml++: it prints 0.3 as 0.29999999999999999,
+  // and people read this file.
   std::ostringstream text;
   text << "# Written by itscluster (itsadm fault delay); read by every agate.\n"
-       << t << "\n";
+       << "generation = " << delays.generation << "\n\n[r3_delay_s]\n";
+  for (const auto& [instance, seconds] : delays.r3_delay_s) {
+    std::string key;
+    for (char ch : instance) {
+      if (ch == '"' || ch == '\\') key += '\\';
+      key += ch;
+    }
+    std::string value = fmt::format("{}", seconds);  // shortest exact form
+    if (value.find_first_of(".e") == std::string::npos) value += ".0";
+    text << '"' << key << "\" = " << value << "\n";
+  }
   // Consecutive versions differ in size: a reader that compares inode, size
   // and modification time (a reused inode, a coarse clock) still tells them
   // apart.

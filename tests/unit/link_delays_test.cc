@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "agate/link_delay_watch.h"
+#include "common/line_config.h"
 #include "common/strings.h"
 
 namespace its {
@@ -37,8 +38,12 @@ class LinkDelaysTest : public ::testing::Test {
 TEST_F(LinkDelaysTest, WhatIsWrittenIsReadBack) {
   LinkDelays d;
   d.generation = 7;
-  d.r3_delay_s = {{"IT1", 0.25}, {"IT2", 600}};
+  d.r3_delay_s = {{"IT1", 0.3}, {"IT2", 600}};
   ASSERT_TRUE(WriteLinkDelays(path_, d).ok());
+  // As people would write it.
+  auto text = ReadFile(path_);
+  ASSERT_TRUE(text.ok());
+  EXPECT_THAT(*text, HasSubstr("\n\"IT1\" = 0.3\n\"IT2\" = 600.0\n"));
   auto back = ReadLinkDelays(path_);
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(back->generation, 7u);
