@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "clients/cluster_launcher.h"
 #include "common/restart_policy.h"
 
@@ -54,6 +55,20 @@ bool IsOurs(pid_t pid, const std::string& run_dir);
 // PIDs of the cluster's processes (IsOurs), also agates whose Mapping
 // Manager died.
 std::vector<pid_t> ClusterPids(const std::string& run_dir);
+
+// Makes `run_dir` this launcher's: an exclusive lock on
+// RUN_DIR/itscluster.lock (which gets this process's PID), held while the
+// returned descriptor is open. An error names the launcher that holds it.
+absl::StatusOr<int> LockRunDir(const std::string& run_dir);
+
+// Stops what an earlier launcher on `run_dir` left running. A launcher
+// killed outright (SIGKILL) leaves a Mapping Manager that a hang fault had
+// stopped, and its agates: SIGTERM and SIGCONT to each, SIGKILL to those
+// still there after `grace_ms`. Returns "mapping_manager IT1 (pid 42)" and
+// the like, one per process found. Call it holding the run directory's
+// lock (LockRunDir), so that nothing of a running cluster is taken.
+std::vector<std::string> StopLeftovers(const std::string& run_dir,
+                                       int grace_ms);
 
 // Which agate slot a command line names: the cluster's agate `process` of
 // `instance` under the Mapping Manager at `manager` (as the manager itself

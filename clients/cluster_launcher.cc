@@ -15,8 +15,10 @@
 #include <fstream>
 #include <sstream>
 #include <thread>
+#include <utility>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_join.h"
 #include "clients/cluster_internal.h"
 #include "common/cluster_config.h"
 #include "common/grpc_util.h"
@@ -202,13 +204,49 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(Options options) {
   }
 
   std::error_code ec;
+  // Absolute: the processes carry it in their command lines (--config), by
+  // which a launcher started from another directory finds them too.
+  options.run_dir = fs::absolute(options.run_dir, ec).lexically_normal();
+  while (options.run_dir.size() > 1 && options.run_dir.back() == '/')
+    options.run_dir.pop_back();
   fs::create_directories(options.run_dir, ec);
-  // A run directory used before may hold files this configuration does not
-  // have (another service): what the copy brings replaces them whole.
   if (fs::equivalent(options.config_dir, options.run_dir, ec)) {
     return absl::InvalidArgumentError(
         Cat("--run-dir ", options.run_dir, " is the configuration itself"));
   }
+  // The run directory is this launcher's before anything in it changes: a
+  // second launcher on it would rewrite the files the first one's processes
+  // read, and stop those processes when it gives up.
+  auto lock = LockRunDir(options.run_dir);
+  if (!lock.ok()) return lock.status();
+  struct Unlock {
+    int fd;
+    ~Unlock() {
+      if (fd >= 0) ::close(fd);
+    }
+  } held{*lock};
+  // Held, so whatever runs with this run directory is left from an earlier
+  // launcher that was killed outright: a fresh cluster starts without it.
+  if (auto left = StopLeftovers(options.run_dir, /*grace_ms=*/3000);
+      !left.empty()) {
+    const std::string message =
+        Cat("stopped what an earlier run left in ", options.run_dir, ": ",
+            absl::StrJoin(left, ", "));
+    if (options.report) {
+      options.report(message);
+    } else {
+      std::fprintf(stderr, "itscluster: %s\n", message.c_str());
+    }
+  }
+  if (options.clean_run_dir) {
+    for (const auto& entry : fs::directory_iterator(options.run_dir, ec)) {
+      if (entry.path().filename() != "itscluster.lock")
+        fs::remove_all(entry.path(), ec);
+    }
+    ec.clear();
+  }
+  // A run directory used before may hold files this configuration does not
+  // have (another service): what the copy brings replaces them whole.
   for (const auto& entry : fs::directory_iterator(options.config_dir, ec)) {
     fs::remove_all(fs::path(options.run_dir) / entry.path().filename(), ec);
   }
@@ -223,6 +261,7 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(Options options) {
     std::ofstream(options.run_dir + "/" + path, std::ios::trunc) << content;
   }
   std::unique_ptr<Cluster> c(new Cluster(std::move(options)));
+  c->run_dir_lock_ = std::exchange(held.fd, -1);
   {
     // The link delays are this run's faults, not configuration: none of an
     // earlier run (or of the configuration) carries over, also not to an
@@ -470,6 +509,7 @@ Cluster::~Cluster() {
     std::error_code ec;
     fs::remove_all(options_.run_dir, ec);
   }
+  if (run_dir_lock_ >= 0) ::close(run_dir_lock_);
 }
 
 }  // namespace its::launcher

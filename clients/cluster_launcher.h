@@ -38,6 +38,9 @@ struct Options {
   std::vector<std::pair<std::string, std::string>> files;
   int ready_timeout_ms = 30000;
   bool remove_run_dir = false;  // delete run_dir when the cluster stops (tests)
+  // Empty run_dir before the start (logs and incarnations of earlier runs),
+  // once it is this launcher's (deploy/up).
+  bool clean_run_dir = false;
   // Called with run_dir once the cluster stopped, before it is removed
   // (tests: show the logs of a failed test, whose directory goes).
   std::function<void(const std::string& run_dir)> before_remove;
@@ -172,6 +175,7 @@ class Cluster {
   std::vector<int> reserved_ports_;
   std::atomic<bool> stop_supervisor_{false};
   bool stopped_ = false;
+  int run_dir_lock_ = -1;  // held while the cluster runs (LockRunDir)
 };
 
 }  // namespace its::launcher

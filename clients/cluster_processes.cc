@@ -1,6 +1,10 @@
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -12,6 +16,7 @@
 #include "clients/cluster_internal.h"
 #include "common/cluster_config.h"
 #include "common/process.h"
+#include "common/spawn.h"
 #include "common/strings.h"
 
 namespace its::launcher {
@@ -33,6 +38,108 @@ std::vector<pid_t> ClusterPids(const std::string& run_dir) {
     if (pid > 1 && pid != getpid() && IsOurs(pid, run_dir)) pids.push_back(pid);
   }
   return pids;
+}
+
+absl::StatusOr<int> LockRunDir(const std::string& run_dir) {
+  const std::string path = run_dir + "/itscluster.lock";
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    return absl::FailedPreconditionError(
+        Cat("cannot open ", path, ": ", std::strerror(errno)));
+  }
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int error = errno;
+    char text[32] = {};
+    ssize_t n = ::pread(fd, text, sizeof text - 1, 0);
+    ::close(fd);
+    int holder = 0;
+    const bool known =
+        n > 0 && ParseInt(Trim(std::string_view(text, n)), &holder);
+    if (error == EWOULDBLOCK) {
+      return absl::FailedPreconditionError(
+          Cat("--run-dir ", run_dir, " belongs to another itscluster",
+              known ? Cat(" (pid ", holder, ")") : std::string(),
+              " that still runs: stop it first (Ctrl-C, or kill -TERM), or "
+              "give this one another --run-dir"));
+    }
+    return absl::FailedPreconditionError(
+        Cat("cannot lock ", path, ": ", std::strerror(error)));
+  }
+  const std::string pid = Cat(getpid(), "\n");
+  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) !=
+                                     static_cast<ssize_t>(pid.size())) {
+    auto error = absl::FailedPreconditionError(
+        Cat("cannot write ", path, ": ", std::strerror(errno)));
+    ::close(fd);
+    return error;
+  }
+  return fd;
+}
+
+namespace {
+
+// Waits until every pidfd of `fds` is readable (its process ended) or
+// `deadline` passes; ended ones are set to -1 (and closed).
+void WaitEnded(std::vector<int>& fds,
+               std::chrono::steady_clock::time_point deadline) {
+  while (true) {
+    std::vector<pollfd> polled;
+    for (int fd : fds)
+      if (fd >= 0) polled.push_back({fd, POLLIN, 0});
+    if (polled.empty()) return;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return;
+    if (::poll(polled.data(), polled.size(), left.count()) < 0 &&
+        errno != EINTR)
+      return;
+    for (const pollfd& p : polled) {
+      if (p.revents == 0) continue;
+      for (int& fd : fds) {
+        if (fd == p.fd) {
+          ::close(fd);
+          fd = -1;
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> StopLeftovers(const std::string& run_dir,
+                                       int grace_ms) {
+  std::vector<std::string> found;
+  std::vector<int> fds;
+  for (pid_t pid : ClusterPids(run_dir)) {
+    int fd = PidfdOpen(pid);
+    if (fd < 0) continue;  // ended meanwhile
+    // Held by the pidfd: still one of ours, not a reused PID?
+    std::vector<std::string> words = ProcessCommandLine(pid);
+    if (!IsOurs(pid, run_dir) || words.empty()) {
+      ::close(fd);
+      continue;
+    }
+    std::string what = std::filesystem::path(words[0]).filename();
+    const std::string instance = CommandLineOption(words, "--instance");
+    const std::string process = CommandLineOption(words, "--process");
+    if (!instance.empty()) what += Cat(" ", instance);
+    if (!process.empty()) what += Cat("/", process);
+    found.push_back(Cat(what, " (pid ", pid, ")"));
+    // A stopped process acts on the SIGTERM once it goes on: a Mapping
+    // Manager then stops its agates as it always does.
+    PidfdSignal(fd, SIGTERM);
+    PidfdSignal(fd, SIGCONT);
+    fds.push_back(fd);
+  }
+  auto now = std::chrono::steady_clock::now;
+  WaitEnded(fds, now() + std::chrono::milliseconds(grace_ms));
+  for (int fd : fds)
+    if (fd >= 0) PidfdSignal(fd, SIGKILL);
+  WaitEnded(fds, now() + std::chrono::seconds(2));
+  for (int fd : fds)
+    if (fd >= 0) ::close(fd);
+  return found;
 }
 
 bool IsAgateOf(pid_t pid, const AgateSlot& slot) {

@@ -35,9 +35,16 @@ int main(int argc, char** argv) {
           },
           ""))
       ->type_name("X");
-  app.add_option("--run-dir", o.run_dir,
-                 "where the working config copy and the logs go")
+  app.add_option(
+         "--run-dir", o.run_dir,
+         "where the working config copy and the logs go; one itscluster at a "
+         "time: another that runs on it is refused, what a killed one "
+         "left is stopped")
       ->capture_default_str();
+  app.add_flag("--clean", o.clean_run_dir,
+               "empty the run directory first (logs and incarnations of "
+               "earlier runs); refused like any start while another "
+               "itscluster uses it");
   app.add_flag("--ephemeral-ports", o.ephemeral_ports,
                "bind every listener to a free port");
   CLI11_PARSE(app, argc, argv);

@@ -863,5 +863,79 @@ TEST(Supervision, AKilledLauncherLeavesNoHungWgateOrR3StubBehind) {
   std::filesystem::remove_all(up.run_dir);
 }
 
+// A launcher killed outright leaves a Mapping Manager that a hang fault
+// stopped, and its agates (a stopped process never acts on the SIGTERM its
+// launcher's death sends it). The next launcher on that run directory stops
+// them before it starts, so that no slot runs two agates; a launcher started
+// on it while the first one runs is refused and changes nothing, also with
+// --clean (what deploy/up passes).
+TEST(Supervision, ANewLauncherStopsWhatAKilledOneLeftAndASecondIsRefused) {
+  Itscluster up = StartItscluster("leftover");
+  ASSERT_FALSE(up.url.empty()) << "itscluster did not get ready";
+  auto config = ClusterConfig::Load(up.run_dir);
+  ASSERT_TRUE(config.ok());
+  std::vector<int> first;  // every process of the first cluster
+  std::vector<int> left;   // what its killing leaves: IT1's manager, agates
+  for (const auto& p : admin::ToJson(*admin::Query(*config, "processes"))) {
+    first.push_back(p["pid"]);
+    if (p["name"] == "mapping_manager IT1") left.push_back(p["pid"]);
+  }
+  for (const auto& p : admin::ToJson(*admin::Query(*config, "agates"))) {
+    first.push_back(p["pid"]);
+    if (p["instance"] == "IT1") left.push_back(p["pid"]);
+  }
+  ASSERT_EQ(first.size(), 8u);  // R/3, wgate, 2 managers, 4 agates
+  ASSERT_EQ(left.size(), 3u);
+
+  // A second launcher on the same run directory.
+  ProgramRun second =
+      RunProgram("itscluster",
+                 Cat("--config ", ITS_SOURCE_DIR, "/deploy/config",
+                     " --run-dir ", up.run_dir, " --ephemeral-ports --clean"));
+  EXPECT_EQ(second.exit_code, 1) << second.output;
+  EXPECT_NE(second.output.find(Cat("belongs to another itscluster (pid ",
+                                   up.pid, ") that still runs")),
+            std::string::npos)
+      << second.output;
+  for (int p : first) EXPECT_TRUE(Alive(p)) << "pid " << p;
+  EXPECT_TRUE(std::filesystem::exists(up.run_dir + "/cluster.toml"));
+  EXPECT_TRUE(std::filesystem::exists(up.run_dir + "/wgate.log"));
+  Browser b(up.url);
+  EXPECT_EQ(b.Get(StartUrl("webgui", "DEMO", "&~transaction=FB03")).status,
+            200);
+
+  ASSERT_TRUE(admin::Fault(*config, {"hang", "mapping_manager", "IT1"}).ok());
+  ASSERT_EQ(kill(up.pid, SIGKILL), 0);
+  waitpid(up.pid, nullptr, 0);
+  // Everything else ends; the stopped manager and its agates stay.
+  EXPECT_TRUE(WaitFor(
+      [&] { return launcher::ClusterPids(up.run_dir).size() == left.size(); },
+      8000));
+  for (int p : left) EXPECT_TRUE(Alive(p)) << "pid " << p;
+
+  std::ofstream(up.run_dir + "/earlier.log") << "from an earlier run\n";
+  Itscluster next = StartItscluster("leftover", "--clean");
+  ASSERT_EQ(next.run_dir, up.run_dir);
+  EXPECT_FALSE(std::filesystem::exists(up.run_dir + "/earlier.log"));
+  EXPECT_FALSE(next.url.empty()) << "itscluster did not get ready";
+  for (int p : left) EXPECT_FALSE(Alive(p)) << "pid " << p << " was left";
+  // One agate per slot: the four of the new cluster.
+  int agates = 0;
+  for (pid_t p : launcher::ClusterPids(next.run_dir))
+    agates += ProcessCommandLine(p)[0].ends_with("/agate");
+  EXPECT_EQ(agates, 4);
+  if (!next.url.empty()) {
+    Browser again(next.url);
+    EXPECT_EQ(
+        again.Get(StartUrl("webgui", "DEMO", "&~transaction=FB03")).status,
+        200);
+  }
+  kill(next.pid, SIGTERM);
+  waitpid(next.pid, nullptr, 0);
+  for (pid_t p : launcher::ClusterPids(up.run_dir)) kill(p, SIGKILL);
+  for (int p : left) kill(p, SIGKILL);
+  std::filesystem::remove_all(up.run_dir);
+}
+
 }  // namespace
 }  // namespace its::testing

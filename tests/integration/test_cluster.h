@@ -173,10 +173,14 @@ struct Itscluster {
   std::string run_dir;
   std::string url;  // empty if it did not get ready within 30 s
 };
-inline Itscluster StartItscluster(const std::string& name) {
+inline std::string TestRunDir(const std::string& name) {
+  return Cat(std::filesystem::temp_directory_path().string(), "/its-", name,
+             "-", getpid());
+}
+inline Itscluster StartItscluster(const std::string& name,
+                                  const char* option = nullptr) {
   Itscluster c;
-  c.run_dir = Cat(std::filesystem::temp_directory_path().string(), "/its-",
-                  name, "-", getpid());
+  c.run_dir = TestRunDir(name);
   std::string out = c.run_dir + ".out";
   c.pid = fork();
   if (c.pid == 0) {
@@ -184,7 +188,7 @@ inline Itscluster StartItscluster(const std::string& name) {
     dup2(fd, 1);
     execl(ITS_BIN_DIR "/itscluster", "itscluster", "--config",
           ITS_SOURCE_DIR "/deploy/config", "--run-dir", c.run_dir.c_str(),
-          "--ephemeral-ports", static_cast<char*>(nullptr));
+          "--ephemeral-ports", option, static_cast<char*>(nullptr));
     _exit(127);
   }
   WaitFor(
