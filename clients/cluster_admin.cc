@@ -124,19 +124,63 @@ absl::StatusOr<std::pair<pid_t, int>> Cluster::ResolveProcess(
                                  names, " and agate IT<n>/<process>"));
 }
 
+namespace {
+
+// One unary call of many made at once (CallAll).
+template <typename Stub, typename Reply>
+struct Concurrent {
+  std::unique_ptr<Stub> stub;
+  grpc::ClientContext ctx;
+  Reply reply;
+  grpc::Status status;
+  std::unique_ptr<grpc::ClientAsyncResponseReader<Reply>> reader;
+};
+
+// Makes a call to each of `addresses` at once and waits for all of them (at
+// most `deadline_ms`): one process that does not answer (hung) holds up the
+// command once, not once per process. `prepare(stub, ctx, cq)` is the stub's
+// PrepareAsync<Method> with the request bound.
+template <typename Service, typename Reply, typename Prepare>
+std::vector<std::unique_ptr<Concurrent<typename Service::Stub, Reply>>> CallAll(
+    const std::vector<std::string>& addresses, int deadline_ms,
+    Prepare prepare) {
+  grpc::CompletionQueue cq;
+  std::vector<std::unique_ptr<Concurrent<typename Service::Stub, Reply>>> calls;
+  for (const std::string& address : addresses) {
+    auto call = std::make_unique<Concurrent<typename Service::Stub, Reply>>();
+    call->stub = Service::NewStub(MakeChannel(address));
+    call->ctx.set_deadline(DeadlineIn(deadline_ms));
+    call->reader = prepare(*call->stub, &call->ctx, &cq);
+    call->reader->StartCall();
+    call->reader->Finish(&call->reply, &call->status, call.get());
+    calls.push_back(std::move(call));
+  }
+  void* tag;
+  bool ok;
+  for (size_t i = 0; i < calls.size(); ++i) cq.Next(&tag, &ok);
+  cq.Shutdown();
+  while (cq.Next(&tag, &ok)) {
+  }
+  return calls;
+}
+
+}  // namespace
+
 std::vector<std::string> Cluster::AgateAddresses(
-    const std::string& instance) const {
+    const std::vector<std::string>& instances) const {
+  std::vector<std::string> managers;
+  for (const std::string& name : instances) {
+    if (auto mm = Find("mapping_manager " + name)) {
+      managers.push_back(mm->address);
+    }
+  }
   std::vector<std::string> out;
-  for (const auto& inst : config_parsed_.instances) {
-    if (!instance.empty() && inst.name != instance) continue;
-    auto mm = Find("mapping_manager " + inst.name);
-    if (!mm) continue;
-    auto stub = proto::MappingManager::NewStub(MakeChannel(mm->address));
-    grpc::ClientContext ctx;
-    ctx.set_deadline(DeadlineIn(2000));
-    proto::Directory d;
-    if (!stub->GetDirectory(&ctx, proto::Empty(), &d).ok()) continue;
-    for (const auto& p : d.processes()) {
+  for (const auto& call : CallAll<proto::MappingManager, proto::Directory>(
+           managers, 2000, [](auto&stub, auto*ctx, auto*cq) {
+             return stub.PrepareAsyncGetDirectory(ctx, proto::Empty(), cq);
+           })) {
+    if (!call->status.ok()) continue;
+    for (const auto& p : call->reply.processes()) {
       if (!p.address().empty() && p.state() != proto::ProcessInfo::DOWN)
         out.push_back(p.address());
     }
@@ -164,15 +208,13 @@ absl::StatusOr<std::string> Cluster::SetR3Delay(
   delay.set_r3_seconds(seconds);
   delay.set_generation(delays_.generation);
   int set = 0;
-  for (const auto& name : instances) {
-    for (const std::string& address : AgateAddresses(name)) {
-      auto stub = proto::AGate::NewStub(MakeChannel(address));
-      grpc::ClientContext ctx;
-      // One that does not answer (hung) reads the file when it goes on.
-      ctx.set_deadline(DeadlineIn(1000));
-      proto::Empty none;
-      set += stub->SetLinkDelay(&ctx, delay, &none).ok();
-    }
+  // One that does not answer (hung) reads the file when it goes on.
+  for (const auto& call : CallAll<proto::AGate, proto::Empty>(
+           AgateAddresses(instances), 1000,
+           [&delay](auto&stub, auto*ctx, auto*cq) {
+             return stub.PrepareAsyncSetLinkDelay(ctx, delay, cq);
+           })) {
+    set += call->status.ok();
   }
   const std::string of = instances.size() == config_parsed_.instances.size()
                              ? ""

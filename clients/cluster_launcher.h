@@ -121,9 +121,10 @@ class Cluster {
   // name as given.
   std::string InstanceName(const std::string& name) const;
   void StopChildren(int budget_ms) ABSL_LOCKS_EXCLUDED(mu_);
-  // The addresses of the live agates of `instance` ("" = every instance).
-  std::vector<std::string> AgateAddresses(const std::string& instance) const
-      ABSL_LOCKS_EXCLUDED(mu_);
+  // The addresses of the live agates of `instances`, from their Mapping
+  // Managers (asked at once; one that does not answer within 2 s is left out).
+  std::vector<std::string> AgateAddresses(
+      const std::vector<std::string>& instances) const ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status Spawn(const std::string& name, std::vector<std::string> args,
                      bool critical) ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status ForkExec(Child& c, bool first);

@@ -661,6 +661,28 @@ TEST(Supervision, ADelaySetWhileAManagerIsHungReachesItsAgates) {
   EXPECT_LT(LogonSecondsOn(*c, "IT1"), 1.0);
 }
 
+// The launcher tells the agates of a delay all at once: hung ones hold the
+// command up for one deadline (1 s), not one per agate (4 s here; with more
+// hung processes than itsadm's 10 s the command used to fail although the
+// delay was set).
+TEST(Supervision, AFaultDelayWaitsForHungAgatesOnceNotOncePerAgate) {
+  auto c = StartCluster();
+  ASSERT_NE(c, nullptr);
+  const std::string cfg = Cat("--config ", c->config_dir(), " ");
+  for (const char* agate : {"IT1/0", "IT1/1", "IT2/0", "IT2/1"}) {
+    auto hang = RunProgram("itsadm", Cat(cfg, "fault hang agate ", agate));
+    ASSERT_EQ(hang.exit_code, 0) << hang.output;
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  auto delay = RunProgram("itsadm", cfg + "fault delay agate-\\>r3 1s");
+  auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_EQ(delay.exit_code, 0) << delay.output;
+  EXPECT_NE(delay.output.find("(0 told at once"), std::string::npos)
+      << delay.output;
+  EXPECT_LT(took, std::chrono::seconds(3));
+  ASSERT_EQ(RunProgram("itsadm", cfg + "fault clear").exit_code, 0);
+}
+
 // The launcher asks a Mapping Manager which process is an agate; while the
 // manager is hung, it finds the agate by its command line, so that a tester
 // can still crash it.
