@@ -206,10 +206,15 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(Options options) {
   std::error_code ec;
   // Absolute: the processes carry it in their command lines (--config), by
   // which a launcher started from another directory finds them too.
-  options.run_dir = fs::absolute(options.run_dir, ec).lexically_normal();
+  // Its real path, so that two spellings of one directory are one.
+  fs::create_directories(options.run_dir, ec);
+  {
+    fs::path real = fs::weakly_canonical(options.run_dir, ec);
+    if (ec) real = fs::absolute(options.run_dir, ec).lexically_normal();
+    options.run_dir = real;
+  }
   while (options.run_dir.size() > 1 && options.run_dir.back() == '/')
     options.run_dir.pop_back();
-  fs::create_directories(options.run_dir, ec);
   if (fs::equivalent(options.config_dir, options.run_dir, ec)) {
     return absl::InvalidArgumentError(
         Cat("--run-dir ", options.run_dir, " is the configuration itself"));

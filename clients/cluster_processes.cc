@@ -6,9 +6,12 @@
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -24,12 +27,20 @@ namespace its::launcher {
 bool IsOurs(pid_t pid, const std::string& run_dir) {
   std::vector<std::string> words = ProcessCommandLine(pid);
   if (words.empty()) return false;
-  bool config = false;
-  for (size_t i = 0; i + 1 < words.size(); ++i)
-    config |= words[i] == "--config" && words[i + 1] == run_dir;
   std::string program = std::filesystem::path(words[0]).filename();
-  return config && (program == "r3_stub" || program == "mapping_manager" ||
-                    program == "agate" || program == "wgate");
+  if (program != "r3_stub" && program != "mapping_manager" &&
+      program != "agate" && program != "wgate")
+    return false;
+  const std::string config = CommandLineOption(words, "--config");
+  if (config.empty()) return false;
+  if (config == run_dir) return true;
+  // The same directory by another path (a symbolic link, a relative path
+  // from the process's working directory).
+  std::error_code ec;
+  const std::filesystem::path cwd =
+      std::filesystem::read_symlink(Cat("/proc/", pid, "/cwd"), ec);
+  if (ec) return false;
+  return std::filesystem::equivalent(cwd / config, run_dir, ec) && !ec;
 }
 
 std::vector<pid_t> ClusterPids(const std::string& run_dir) {
@@ -40,6 +51,36 @@ std::vector<pid_t> ClusterPids(const std::string& run_dir) {
   return pids;
 }
 
+namespace {
+
+// The PID of the process that holds the flock on the file open as `fd`,
+// from /proc/locks ("1: FLOCK  ADVISORY  WRITE 4606 fe:00:10952712 0 EOF"),
+// or 0. Not from the PID the holder writes into the file: a launcher that
+// lost a race for the lock may read it before the winner wrote its own.
+pid_t LockHolder(int fd) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return 0;
+  char file[64];
+  std::snprintf(file, sizeof file, "%02x:%02x:%llu", major(st.st_dev),
+                minor(st.st_dev), static_cast<unsigned long long>(st.st_ino));
+  std::ifstream locks("/proc/locks");
+  std::string line;
+  while (std::getline(locks, line)) {
+    auto words = Split(line, ' ');
+    std::vector<std::string_view> w;
+    for (auto word : words)
+      if (!word.empty()) w.push_back(word);
+    // "N:" FLOCK ADVISORY WRITE pid dev:inode start end
+    if (w.size() >= 6 && w[1] == "FLOCK" && w[5] == file) {
+      int pid = 0;
+      if (ParseInt(w[4], &pid)) return pid;
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
 absl::StatusOr<int> LockRunDir(const std::string& run_dir) {
   const std::string path = run_dir + "/itscluster.lock";
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -49,16 +90,12 @@ absl::StatusOr<int> LockRunDir(const std::string& run_dir) {
   }
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     const int error = errno;
-    char text[32] = {};
-    ssize_t n = ::pread(fd, text, sizeof text - 1, 0);
+    const pid_t holder = error == EWOULDBLOCK ? LockHolder(fd) : 0;
     ::close(fd);
-    int holder = 0;
-    const bool known =
-        n > 0 && ParseInt(Trim(std::string_view(text, n)), &holder);
     if (error == EWOULDBLOCK) {
       return absl::FailedPreconditionError(
           Cat("--run-dir ", run_dir, " belongs to another itscluster",
-              known ? Cat(" (pid ", holder, ")") : std::string(),
+              holder > 0 ? Cat(" (pid ", holder, ")") : std::string(),
               " that still runs: stop it first (Ctrl-C, or kill -TERM), or "
               "give this one another --run-dir"));
     }

@@ -61,7 +61,8 @@ int main(int argc, char** argv) {
     std::cerr << "itscluster: " << cluster.status().message() << "\n";
     return 1;
   }
-  std::cerr << "logs and the working configuration: " << o.run_dir << "\n"
+  std::cerr << "logs and the working configuration: "
+            << (*cluster)->config_dir() << "\n"
             << "admin: itsadm --config " << (*cluster)->config_dir()
             << " agates|sessions|sm04|sm12\n"
             << "processes that die are restarted; Ctrl-C stops the cluster\n";

@@ -936,8 +936,10 @@ TEST(Supervision, ANewLauncherStopsWhatAKilledOneLeftAndASecondIsRefused) {
   for (int p : left) EXPECT_TRUE(Alive(p)) << "pid " << p;
 
   std::ofstream(up.run_dir + "/earlier.log") << "from an earlier run\n";
-  Itscluster next = StartItscluster("leftover", "--clean");
-  ASSERT_EQ(next.run_dir, up.run_dir);
+  // By another path to the same directory.
+  const std::string link = up.run_dir + "-link";
+  std::filesystem::create_directory_symlink(up.run_dir, link);
+  Itscluster next = StartItsclusterIn(link, "--clean");
   EXPECT_FALSE(std::filesystem::exists(up.run_dir + "/earlier.log"));
   EXPECT_FALSE(next.url.empty()) << "itscluster did not get ready";
   for (int p : left) EXPECT_FALSE(Alive(p)) << "pid " << p << " was left";
@@ -956,7 +958,58 @@ TEST(Supervision, ANewLauncherStopsWhatAKilledOneLeftAndASecondIsRefused) {
   waitpid(next.pid, nullptr, 0);
   for (pid_t p : launcher::ClusterPids(up.run_dir)) kill(p, SIGKILL);
   for (int p : left) kill(p, SIGKILL);
+  std::filesystem::remove(link);
   std::filesystem::remove_all(up.run_dir);
+}
+
+// Two launchers started at the same moment on one run directory: one runs,
+// the other is refused and names the one that runs (not an earlier run's PID
+// still in the lock file, nor none because the winner had not written its
+// own yet).
+TEST(Supervision, ALauncherThatLosesARaceForTheRunDirectoryNamesTheWinner) {
+  const std::string run = TestRunDir("race");
+  for (int round = 0; round < 4; ++round) {
+    pid_t pids[2];
+    const std::string err[2] = {run + ".err0", run + ".err1"};
+    for (int i = 0; i < 2; ++i) {
+      pids[i] = fork();
+      if (pids[i] == 0) {
+        int fd = ::open(err[i].c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(fd, 2);
+        int null = ::open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        execl(ITS_BIN_DIR "/itscluster", "itscluster", "--config",
+              ITS_SOURCE_DIR "/deploy/config", "--run-dir", run.c_str(),
+              "--ephemeral-ports", static_cast<char*>(nullptr));
+        _exit(127);
+      }
+    }
+    int status = 0;
+    pid_t loser = -1;
+    for (int tries = 0; tries < 1500 && loser < 0; ++tries) {
+      for (pid_t p : pids) {
+        if (waitpid(p, &status, WNOHANG) == p) {
+          loser = p;
+          break;
+        }
+      }
+      if (loser < 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ASSERT_GT(loser, 0) << "neither launcher was refused";
+    const pid_t winner = loser == pids[0] ? pids[1] : pids[0];
+    std::ifstream in(loser == pids[0] ? err[0] : err[1]);
+    std::string said((std::istreambuf_iterator<char>(in)),
+                     std::istreambuf_iterator<char>());
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1) << said;
+    EXPECT_NE(said.find(Cat("belongs to another itscluster (pid ", winner,
+                            ") that still runs")),
+              std::string::npos)
+        << "round " << round << ": " << said;
+    kill(winner, SIGTERM);
+    waitpid(winner, nullptr, 0);
+    for (const std::string& e : err) std::filesystem::remove(e);
+  }
+  std::filesystem::remove_all(run);
 }
 
 }  // namespace

@@ -177,10 +177,11 @@ inline std::string TestRunDir(const std::string& name) {
   return Cat(std::filesystem::temp_directory_path().string(), "/its-", name,
              "-", getpid());
 }
-inline Itscluster StartItscluster(const std::string& name,
-                                  const char* option = nullptr) {
+// In `run_dir` (another test's, or a link to one).
+inline Itscluster StartItsclusterIn(const std::string& run_dir,
+                                    const char* option = nullptr) {
   Itscluster c;
-  c.run_dir = TestRunDir(name);
+  c.run_dir = run_dir;
   std::string out = c.run_dir + ".out";
   c.pid = fork();
   if (c.pid == 0) {
@@ -201,6 +202,10 @@ inline Itscluster StartItscluster(const std::string& name,
       30000);
   std::filesystem::remove(out);
   return c;
+}
+inline Itscluster StartItscluster(const std::string& name,
+                                  const char* option = nullptr) {
+  return StartItsclusterIn(TestRunDir(name), option);
 }
 
 // A browser: one keep-alive connection and a cookie jar for ~session.
