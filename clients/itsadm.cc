@@ -30,6 +30,8 @@ int main(int argc, char** argv) {
   bool json = false;
   std::string action;
   uint64_t end_id = 0;
+  // --config also after the command (itsadm sm04 --config build/run).
+  app.fallthrough();
   app.add_option("--config", config_dir,
                  "configuration directory of the cluster")
       ->capture_default_str();
@@ -127,7 +129,10 @@ int main(int argc, char** argv) {
                 << "' (see itsadm --help)\n";
       return 2;
     }
-    return app.exit(e);
+    // A bad command line is a usage error like any other: 2 (CLI11 has a
+    // code of its own per kind).
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
   }
   std::string command = app.get_subcommands().front()->get_name();
 

@@ -2,6 +2,7 @@
 // real cluster with time_scale so simulated minutes pass in real fractions.
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 
 #include <fstream>
@@ -280,6 +281,52 @@ TEST(Lifecycle, ABrokenR3FileIsNamedAsTheUserWroteIt) {
       << c.status().message();
   EXPECT_FALSE(fs::exists(base + "/run/r3")) << "copied before checking";
   fs::remove_all(base);
+}
+
+// deploy/up checks what it was given, and whether its run directory is free,
+// before it installs or builds anything: a bad value is a usage error (2), and
+// a run directory that a running cluster holds (an flock on itscluster.lock)
+// is refused (1) naming the holder, before a build would replace the programs
+// that cluster restarts.
+TEST(Lifecycle, DeployUpRefusesBadOptionsAndABusyRunDirectoryBeforeBuilding) {
+  auto up = [](const std::string& args) {
+    std::string cmd = Cat("timeout 60 ", ITS_SOURCE_DIR, "/deploy/up ", args,
+                          " 2>&1 </dev/null");
+    FILE* f = popen(cmd.c_str(), "r");
+    ProgramRun r;
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) r.output.append(buf, n);
+    int status = pclose(f);
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return r;
+  };
+  for (const char* bad : {"--time-scale abc", "--time-scale 0", "--time-scale",
+                          "--config /nonexistent", "--bogus"}) {
+    ProgramRun r = up(bad);
+    EXPECT_EQ(r.exit_code, 2) << bad << ": " << r.output;
+    EXPECT_EQ(r.output.find("building"), std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find("line "), std::string::npos)
+        << "a bash error, not a message: " << r.output;
+  }
+  const std::string run = TestRunDir("busy");
+  std::filesystem::create_directories(run);
+  const std::string lock = run + "/itscluster.lock";
+  int fd = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0);
+  const std::string pid = Cat(getpid(), "\n");
+  ASSERT_EQ(::write(fd, pid.data(), pid.size()),
+            static_cast<ssize_t>(pid.size()));
+  ProgramRun r = up(Cat("--run-dir ", run, " --ephemeral-ports"));
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(
+      r.output.find(Cat("itscluster pid ", getpid(), ", which still runs")),
+      std::string::npos)
+      << r.output;
+  EXPECT_EQ(r.output.find("building"), std::string::npos) << r.output;
+  ::close(fd);
+  std::filesystem::remove_all(run);
 }
 
 }  // namespace
