@@ -126,7 +126,9 @@ absl::StatusOr<std::pair<pid_t, int>> Cluster::ResolveProcess(
 
 namespace {
 
-// One unary call of many made at once (CallAll).
+// One unary call of many made at once (CallAll). The reader is declared
+// last so that it goes first: it lives in the call's memory, which the
+// context owns.
 template <typename Stub, typename Reply>
 struct Concurrent {
   std::unique_ptr<Stub> stub;

@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -218,6 +219,21 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(Options options) {
   if (fs::equivalent(options.config_dir, options.run_dir, ec)) {
     return absl::InvalidArgumentError(
         Cat("--run-dir ", options.run_dir, " is the configuration itself"));
+  }
+  // --clean empties only what is a run directory (or nothing yet), never a
+  // directory given by mistake (--run-dir . in a checkout, a home).
+  if (options.clean_run_dir) {
+    bool empty = fs::is_empty(options.run_dir, ec);
+    const fs::path dir = options.run_dir;
+    const bool run_dir =
+        fs::exists(dir / "itscluster.lock") ||
+        (fs::exists(dir / "cluster.toml") && fs::exists(dir / "r3_stub.log"));
+    if (ec || (!empty && (!run_dir || fs::exists(dir / ".git")))) {
+      return absl::FailedPreconditionError(
+          Cat("--clean: ", options.run_dir,
+              " is not a run directory of itscluster (no itscluster.lock "
+              "in it), so it is not emptied: give a new or empty directory"));
+    }
   }
   // The run directory is this launcher's before anything in it changes: a
   // second launcher on it would rewrite the files the first one's processes
@@ -514,7 +530,13 @@ Cluster::~Cluster() {
     std::error_code ec;
     fs::remove_all(options_.run_dir, ec);
   }
-  if (run_dir_lock_ >= 0) ::close(run_dir_lock_);
+  if (run_dir_lock_ >= 0) {
+    // No PID stays behind in the file for `kill $(cat …)` to hit later.
+    if (!options_.remove_run_dir && ::ftruncate(run_dir_lock_, 0) != 0)
+      Report(Cat("cannot empty ", options_.run_dir,
+                 "/itscluster.lock: ", std::strerror(errno)));
+    ::close(run_dir_lock_);
+  }
 }
 
 }  // namespace its::launcher

@@ -31,16 +31,19 @@ bool IsOurs(pid_t pid, const std::string& run_dir) {
   if (program != "r3_stub" && program != "mapping_manager" &&
       program != "agate" && program != "wgate")
     return false;
-  const std::string config = CommandLineOption(words, "--config");
+  const std::filesystem::path config = CommandLineOption(words, "--config");
   if (config.empty()) return false;
   if (config == run_dir) return true;
   // The same directory by another path (a symbolic link, a relative path
   // from the process's working directory).
   std::error_code ec;
-  const std::filesystem::path cwd =
-      std::filesystem::read_symlink(Cat("/proc/", pid, "/cwd"), ec);
-  if (ec) return false;
-  return std::filesystem::equivalent(cwd / config, run_dir, ec) && !ec;
+  std::filesystem::path where = config;
+  if (config.is_relative()) {
+    where =
+        std::filesystem::read_symlink(Cat("/proc/", pid, "/cwd"), ec) / config;
+    if (ec) return false;
+  }
+  return std::filesystem::equivalent(where, run_dir, ec) && !ec;
 }
 
 std::vector<pid_t> ClusterPids(const std::string& run_dir) {
@@ -63,19 +66,28 @@ pid_t LockHolder(int fd) {
   char file[64];
   std::snprintf(file, sizeof file, "%02x:%02x:%llu", major(st.st_dev),
                 minor(st.st_dev), static_cast<unsigned long long>(st.st_ino));
+  const std::string inode = Cat(":", static_cast<uint64_t>(st.st_ino));
   std::ifstream locks("/proc/locks");
   std::string line;
+  std::vector<int> by_inode;  // the device may be spelt otherwise (btrfs)
   while (std::getline(locks, line)) {
-    auto words = Split(line, ' ');
     std::vector<std::string_view> w;
-    for (auto word : words)
+    for (auto word : Split(line, ' '))
       if (!word.empty()) w.push_back(word);
     // "N:" FLOCK ADVISORY WRITE pid dev:inode start end
-    if (w.size() >= 6 && w[1] == "FLOCK" && w[5] == file) {
-      int pid = 0;
-      if (ParseInt(w[4], &pid)) return pid;
-    }
+    int pid = 0;
+    if (w.size() < 6 || w[1] != "FLOCK" || !ParseInt(w[4], &pid)) continue;
+    if (w[5] == file) return pid;
+    if (w[5].ends_with(inode)) by_inode.push_back(pid);
   }
+  if (by_inode.size() == 1) return by_inode[0];
+  // The PID the holder wrote, if that process still runs.
+  char text[32] = {};
+  ssize_t n = ::pread(fd, text, sizeof text - 1, 0);
+  int written = 0;
+  if (n > 0 && ParseInt(Trim(std::string_view(text, n)), &written) &&
+      written > 0 && ::kill(written, 0) == 0)
+    return written;
   return 0;
 }
 
@@ -147,35 +159,40 @@ void WaitEnded(std::vector<int>& fds,
 std::vector<std::string> StopLeftovers(const std::string& run_dir,
                                        int grace_ms) {
   std::vector<std::string> found;
-  std::vector<int> fds;
-  for (pid_t pid : ClusterPids(run_dir)) {
-    int fd = PidfdOpen(pid);
-    if (fd < 0) continue;  // ended meanwhile
-    // Held by the pidfd: still one of ours, not a reused PID?
-    std::vector<std::string> words = ProcessCommandLine(pid);
-    if (!IsOurs(pid, run_dir) || words.empty()) {
-      ::close(fd);
-      continue;
+  // Rounds until none is left: a Mapping Manager that goes on may restart
+  // an agate (whose end it saw) before it acts on its SIGTERM.
+  for (int round = 0; round < 5; ++round) {
+    std::vector<int> fds;
+    for (pid_t pid : ClusterPids(run_dir)) {
+      int fd = PidfdOpen(pid);
+      if (fd < 0) continue;  // ended meanwhile
+      // Held by the pidfd: still one of ours, not a reused PID?
+      std::vector<std::string> words = ProcessCommandLine(pid);
+      if (!IsOurs(pid, run_dir) || words.empty()) {
+        ::close(fd);
+        continue;
+      }
+      std::string what = std::filesystem::path(words[0]).filename();
+      const std::string instance = CommandLineOption(words, "--instance");
+      const std::string process = CommandLineOption(words, "--process");
+      if (!instance.empty()) what += Cat(" ", instance);
+      if (!process.empty()) what += Cat("/", process);
+      found.push_back(Cat(what, " (pid ", pid, ")"));
+      // A stopped process acts on the SIGTERM once it goes on: a Mapping
+      // Manager then stops its agates as it always does.
+      PidfdSignal(fd, SIGTERM);
+      PidfdSignal(fd, SIGCONT);
+      fds.push_back(fd);
     }
-    std::string what = std::filesystem::path(words[0]).filename();
-    const std::string instance = CommandLineOption(words, "--instance");
-    const std::string process = CommandLineOption(words, "--process");
-    if (!instance.empty()) what += Cat(" ", instance);
-    if (!process.empty()) what += Cat("/", process);
-    found.push_back(Cat(what, " (pid ", pid, ")"));
-    // A stopped process acts on the SIGTERM once it goes on: a Mapping
-    // Manager then stops its agates as it always does.
-    PidfdSignal(fd, SIGTERM);
-    PidfdSignal(fd, SIGCONT);
-    fds.push_back(fd);
+    if (fds.empty()) break;
+    auto now = std::chrono::steady_clock::now;
+    WaitEnded(fds, now() + std::chrono::milliseconds(grace_ms));
+    for (int fd : fds)
+      if (fd >= 0) PidfdSignal(fd, SIGKILL);
+    WaitEnded(fds, now() + std::chrono::seconds(2));
+    for (int fd : fds)
+      if (fd >= 0) ::close(fd);
   }
-  auto now = std::chrono::steady_clock::now;
-  WaitEnded(fds, now() + std::chrono::milliseconds(grace_ms));
-  for (int fd : fds)
-    if (fd >= 0) PidfdSignal(fd, SIGKILL);
-  WaitEnded(fds, now() + std::chrono::seconds(2));
-  for (int fd : fds)
-    if (fd >= 0) ::close(fd);
   return found;
 }
 

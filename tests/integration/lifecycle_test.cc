@@ -305,7 +305,8 @@ TEST(Lifecycle, DeployUpRefusesBadOptionsAndABusyRunDirectoryBeforeBuilding) {
                           "--config /nonexistent", "--bogus"}) {
     ProgramRun r = up(bad);
     EXPECT_EQ(r.exit_code, 2) << bad << ": " << r.output;
-    EXPECT_EQ(r.output.find("building"), std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find("building (Release)"), std::string::npos)
+        << r.output;
     EXPECT_EQ(r.output.find("line "), std::string::npos)
         << "a bash error, not a message: " << r.output;
   }
@@ -324,9 +325,26 @@ TEST(Lifecycle, DeployUpRefusesBadOptionsAndABusyRunDirectoryBeforeBuilding) {
       r.output.find(Cat("itscluster pid ", getpid(), ", which still runs")),
       std::string::npos)
       << r.output;
-  EXPECT_EQ(r.output.find("building"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("building (Release)"), std::string::npos) << r.output;
   ::close(fd);
   std::filesystem::remove_all(run);
+}
+
+// --clean empties a run directory, not a directory given by mistake.
+TEST(Lifecycle, CleanLeavesADirectoryThatIsNoRunDirectoryAlone) {
+  const std::string dir = TestRunDir("not-a-run-dir");
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/precious.txt") << "keep me\n";
+  ProgramRun r = RunProgram(
+      "itscluster", Cat("--config ", ITS_SOURCE_DIR, "/deploy/config",
+                        " --run-dir ", dir, " --ephemeral-ports --clean"));
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("is not a run directory of itscluster"),
+            std::string::npos)
+      << r.output;
+  EXPECT_TRUE(std::filesystem::exists(dir + "/precious.txt"));
+  EXPECT_FALSE(std::filesystem::exists(dir + "/itscluster.lock"));
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -679,7 +679,9 @@ TEST(Supervision, AFaultDelayWaitsForHungAgatesOnceNotOncePerAgate) {
   EXPECT_EQ(delay.exit_code, 0) << delay.output;
   EXPECT_NE(delay.output.find("(0 told at once"), std::string::npos)
       << delay.output;
-  EXPECT_LT(took, std::chrono::seconds(3));
+  // At least one deadline: the agates were asked (not left out as down).
+  EXPECT_GE(took, std::chrono::milliseconds(900));
+  EXPECT_LT(took, std::chrono::milliseconds(3500));
   ASSERT_EQ(RunProgram("itsadm", cfg + "fault clear").exit_code, 0);
 }
 
@@ -893,6 +895,23 @@ TEST(Supervision, AKilledLauncherLeavesNoHungWgateOrR3StubBehind) {
 // --clean (what deploy/up passes).
 TEST(Supervision, ANewLauncherStopsWhatAKilledOneLeftAndASecondIsRefused) {
   Itscluster up = StartItscluster("leftover");
+  const std::string link = up.run_dir + "-link";
+  // Whatever happens, nothing of the test stays (a failed assertion leaves
+  // a stopped manager otherwise).
+  struct Cleanup {
+    const Itscluster& up;
+    const std::string& link;
+    ~Cleanup() {
+      if (up.pid > 0 && kill(up.pid, SIGKILL) == 0) waitpid(up.pid, nullptr, 0);
+      for (pid_t p : launcher::ClusterPids(up.run_dir)) {
+        kill(p, SIGKILL);
+        kill(p, SIGCONT);
+      }
+      std::error_code ec;
+      std::filesystem::remove(link, ec);
+      std::filesystem::remove_all(up.run_dir, ec);
+    }
+  } cleanup{up, link};
   ASSERT_FALSE(up.url.empty()) << "itscluster did not get ready";
   auto config = ClusterConfig::Load(up.run_dir);
   ASSERT_TRUE(config.ok());
@@ -937,7 +956,6 @@ TEST(Supervision, ANewLauncherStopsWhatAKilledOneLeftAndASecondIsRefused) {
 
   std::ofstream(up.run_dir + "/earlier.log") << "from an earlier run\n";
   // By another path to the same directory.
-  const std::string link = up.run_dir + "-link";
   std::filesystem::create_directory_symlink(up.run_dir, link);
   Itscluster next = StartItsclusterIn(link, "--clean");
   EXPECT_FALSE(std::filesystem::exists(up.run_dir + "/earlier.log"));
@@ -945,8 +963,10 @@ TEST(Supervision, ANewLauncherStopsWhatAKilledOneLeftAndASecondIsRefused) {
   for (int p : left) EXPECT_FALSE(Alive(p)) << "pid " << p << " was left";
   // One agate per slot: the four of the new cluster.
   int agates = 0;
-  for (pid_t p : launcher::ClusterPids(next.run_dir))
-    agates += ProcessCommandLine(p)[0].ends_with("/agate");
+  for (pid_t p : launcher::ClusterPids(next.run_dir)) {
+    auto words = ProcessCommandLine(p);
+    agates += !words.empty() && words[0].ends_with("/agate");
+  }
   EXPECT_EQ(agates, 4);
   if (!next.url.empty()) {
     Browser again(next.url);
@@ -958,8 +978,6 @@ TEST(Supervision, ANewLauncherStopsWhatAKilledOneLeftAndASecondIsRefused) {
   waitpid(next.pid, nullptr, 0);
   for (pid_t p : launcher::ClusterPids(up.run_dir)) kill(p, SIGKILL);
   for (int p : left) kill(p, SIGKILL);
-  std::filesystem::remove(link);
-  std::filesystem::remove_all(up.run_dir);
 }
 
 // Two launchers started at the same moment on one run directory: one runs,
