@@ -220,19 +220,26 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(Options options) {
     return absl::InvalidArgumentError(
         Cat("--run-dir ", options.run_dir, " is the configuration itself"));
   }
-  // --clean empties only what is a run directory (or nothing yet), never a
-  // directory given by mistake (--run-dir . in a checkout, a home).
-  if (options.clean_run_dir) {
-    bool empty = fs::is_empty(options.run_dir, ec);
+  // Only a new or empty directory becomes a run directory, or one that is
+  // one already: the launcher writes its files there and --clean empties it,
+  // which must never reach a directory given by mistake (--run-dir . in a
+  // checkout, a home).
+  {
     const fs::path dir = options.run_dir;
+    const bool empty = fs::is_empty(dir, ec);
     const bool run_dir =
         fs::exists(dir / "itscluster.lock") ||
         (fs::exists(dir / "cluster.toml") && fs::exists(dir / "r3_stub.log"));
-    if (ec || (!empty && (!run_dir || fs::exists(dir / ".git")))) {
+    if (ec || (!empty && !run_dir)) {
+      return absl::FailedPreconditionError(
+          Cat("--run-dir ", options.run_dir,
+              " holds files and is no run directory of itscluster (no "
+              "itscluster.lock in it): give a new or empty directory"));
+    }
+    if (options.clean_run_dir && fs::exists(dir / ".git")) {
       return absl::FailedPreconditionError(
           Cat("--clean: ", options.run_dir,
-              " is not a run directory of itscluster (no itscluster.lock "
-              "in it), so it is not emptied: give a new or empty directory"));
+              " holds a .git directory: it is not emptied"));
     }
   }
   // The run directory is this launcher's before anything in it changes: a

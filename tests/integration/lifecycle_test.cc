@@ -330,20 +330,28 @@ TEST(Lifecycle, DeployUpRefusesBadOptionsAndABusyRunDirectoryBeforeBuilding) {
   std::filesystem::remove_all(run);
 }
 
-// --clean empties a run directory, not a directory given by mistake.
-TEST(Lifecycle, CleanLeavesADirectoryThatIsNoRunDirectoryAlone) {
+// A directory given by mistake does not become a run directory, which the
+// launcher writes into and --clean empties: with or without --clean, a
+// directory with files of its own is refused and left as it was.
+TEST(Lifecycle, ADirectoryThatIsNoRunDirectoryIsLeftAlone) {
   const std::string dir = TestRunDir("not-a-run-dir");
   std::filesystem::create_directories(dir);
   std::ofstream(dir + "/precious.txt") << "keep me\n";
-  ProgramRun r = RunProgram(
-      "itscluster", Cat("--config ", ITS_SOURCE_DIR, "/deploy/config",
-                        " --run-dir ", dir, " --ephemeral-ports --clean"));
-  EXPECT_EQ(r.exit_code, 1) << r.output;
-  EXPECT_NE(r.output.find("is not a run directory of itscluster"),
-            std::string::npos)
-      << r.output;
-  EXPECT_TRUE(std::filesystem::exists(dir + "/precious.txt"));
-  EXPECT_FALSE(std::filesystem::exists(dir + "/itscluster.lock"));
+  for (const char* clean : {"", " --clean"}) {
+    ProgramRun r = RunProgram(
+        "itscluster", Cat("--config ", ITS_SOURCE_DIR, "/deploy/config",
+                          " --run-dir ", dir, " --ephemeral-ports", clean));
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    EXPECT_NE(r.output.find("is no run directory of itscluster"),
+              std::string::npos)
+        << r.output;
+    EXPECT_TRUE(std::filesystem::exists(dir + "/precious.txt"));
+    int entries = 0;
+    for ([[maybe_unused]] const auto& e :
+         std::filesystem::directory_iterator(dir))
+      ++entries;
+    EXPECT_EQ(entries, 1) << "something was written into " << dir;
+  }
   std::filesystem::remove_all(dir);
 }
 
