@@ -290,16 +290,7 @@ TEST(Lifecycle, ABrokenR3FileIsNamedAsTheUserWroteIt) {
 // that cluster restarts.
 TEST(Lifecycle, DeployUpRefusesBadOptionsAndABusyRunDirectoryBeforeBuilding) {
   auto up = [](const std::string& args) {
-    std::string cmd = Cat("timeout 60 ", ITS_SOURCE_DIR, "/deploy/up ", args,
-                          " 2>&1 </dev/null");
-    FILE* f = popen(cmd.c_str(), "r");
-    ProgramRun r;
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0) r.output.append(buf, n);
-    int status = pclose(f);
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
+    return RunPath(Cat(ITS_SOURCE_DIR, "/deploy/up"), args);
   };
   for (const char* bad : {"--time-scale abc", "--time-scale 0", "--time-scale",
                           "--config /nonexistent", "--bogus"}) {

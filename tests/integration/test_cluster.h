@@ -152,10 +152,9 @@ struct ProgramRun {
   int exit_code = -1;
   std::string output;  // stdout and stderr
 };
-inline ProgramRun RunProgram(const std::string& program,
-                             const std::string& args) {
-  std::string cmd =
-      Cat("timeout 60 ", ITS_BIN_DIR, "/", program, " ", args, " 2>&1");
+// `path` is a program or script, run from the test's working directory.
+inline ProgramRun RunPath(const std::string& path, const std::string& args) {
+  std::string cmd = Cat("timeout 60 ", path, " ", args, " 2>&1 </dev/null");
   FILE* f = popen(cmd.c_str(), "r");
   ProgramRun r;
   char buf[4096];
@@ -164,6 +163,10 @@ inline ProgramRun RunProgram(const std::string& program,
   int status = pclose(f);
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
+}
+inline ProgramRun RunProgram(const std::string& program,
+                             const std::string& args) {
+  return RunPath(Cat(ITS_BIN_DIR, "/", program), args);
 }
 
 // itscluster as deploy/up runs it, in a process of its own on ephemeral
