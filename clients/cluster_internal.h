@@ -56,6 +56,12 @@ bool IsOurs(pid_t pid, const std::string& run_dir);
 // Manager died.
 std::vector<pid_t> ClusterPids(const std::string& run_dir);
 
+// The file in a run directory that its launcher holds locked (LockRunDir).
+inline constexpr char kRunDirLock[] = "itscluster.lock";
+
+// Where `message` goes: `options.report`, else standard error.
+void ReportTo(const Options& options, const std::string& message);
+
 // Makes `run_dir` this launcher's: an exclusive lock on
 // RUN_DIR/itscluster.lock (which gets this process's PID), held while the
 // returned descriptor is open. An error names the launcher that holds it.

@@ -76,12 +76,16 @@ std::string Cluster::failure() const {
   return failure_;
 }
 
-void Cluster::Report(const std::string& message) {
-  if (options_.report) {
-    options_.report(message);
+void ReportTo(const Options& options, const std::string& message) {
+  if (options.report) {
+    options.report(message);
   } else {
     std::fprintf(stderr, "itscluster: %s\n", message.c_str());
   }
+}
+
+void Cluster::Report(const std::string& message) {
+  ReportTo(options_, message);
 }
 
 absl::Status Cluster::WriteConfig() {
@@ -228,13 +232,13 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(Options options) {
     const fs::path dir = options.run_dir;
     const bool empty = fs::is_empty(dir, ec);
     const bool run_dir =
-        fs::exists(dir / "itscluster.lock") ||
+        fs::exists(dir / kRunDirLock) ||
         (fs::exists(dir / "cluster.toml") && fs::exists(dir / "r3_stub.log"));
     if (ec || (!empty && !run_dir)) {
       return absl::FailedPreconditionError(
           Cat("--run-dir ", options.run_dir,
-              " holds files and is no run directory of itscluster (no "
-              "itscluster.lock in it): give a new or empty directory"));
+              " holds files and is no run directory of itscluster (no ",
+              kRunDirLock, " in it): give a new or empty directory"));
     }
     if (options.clean_run_dir && fs::exists(dir / ".git")) {
       return absl::FailedPreconditionError(
@@ -257,18 +261,12 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(Options options) {
   // launcher that was killed outright: a fresh cluster starts without it.
   if (auto left = StopLeftovers(options.run_dir, /*grace_ms=*/3000);
       !left.empty()) {
-    const std::string message =
-        Cat("stopped what an earlier run left in ", options.run_dir, ": ",
-            absl::StrJoin(left, ", "));
-    if (options.report) {
-      options.report(message);
-    } else {
-      std::fprintf(stderr, "itscluster: %s\n", message.c_str());
-    }
+    ReportTo(options, Cat("stopped what an earlier run left in ",
+                          options.run_dir, ": ", absl::StrJoin(left, ", ")));
   }
   if (options.clean_run_dir) {
     for (const auto& entry : fs::directory_iterator(options.run_dir, ec)) {
-      if (entry.path().filename() != "itscluster.lock")
+      if (entry.path().filename() != kRunDirLock)
         fs::remove_all(entry.path(), ec);
     }
     ec.clear();
@@ -540,8 +538,8 @@ Cluster::~Cluster() {
   if (run_dir_lock_ >= 0) {
     // No PID stays behind in the file for `kill $(cat …)` to hit later.
     if (!options_.remove_run_dir && ::ftruncate(run_dir_lock_, 0) != 0)
-      Report(Cat("cannot empty ", options_.run_dir,
-                 "/itscluster.lock: ", std::strerror(errno)));
+      Report(Cat("cannot empty ", options_.run_dir, "/", kRunDirLock, ": ",
+                 std::strerror(errno)));
     ::close(run_dir_lock_);
   }
 }

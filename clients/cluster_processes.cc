@@ -94,7 +94,7 @@ pid_t LockHolder(int fd) {
 }  // namespace
 
 absl::StatusOr<int> LockRunDir(const std::string& run_dir) {
-  const std::string path = run_dir + "/itscluster.lock";
+  const std::string path = Cat(run_dir, "/", kRunDirLock);
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) {
     return absl::FailedPreconditionError(
