@@ -130,11 +130,14 @@ Table Sm05Table(const proto::Sm05Reply& reply) {
                          {"sessions", "Sessions"},
                          {"created", "Created"},
                          {"last_activity", "Last activity"},
-                         {"expires_in_s", "Expires in s"}});
+                         {"expires_in_s", "Expires in s"},
+                         {"session_ids", "Session IDs"}});
   for (const auto& r : reply.rows()) {
     t.rows.push_back({uint64_t{r.id()}, r.client(), r.user(),
                       int64_t{r.sessions()}, r.created(), r.last_activity(),
-                      r.expires_in_s()});
+                      r.expires_in_s(),
+                      std::vector<uint64_t>(r.session_ids().begin(),
+                                            r.session_ids().end())});
   }
   return t;
 }
@@ -161,6 +164,14 @@ std::string Text(const Cell& cell) {
     std::string operator()(uint64_t v) const { return Cat(v); }
     std::string operator()(double v) const { return fmt::format("{:.3f}", v); }
     std::string operator()(bool v) const { return v ? "yes" : "no"; }
+    std::string operator()(const std::vector<uint64_t>& ids) const {
+      std::string out;
+      for (uint64_t id : ids) {
+        if (!out.empty()) out += ',';
+        out += Cat(id);
+      }
+      return out;
+    }
   } text;
   return std::visit(text, cell);
 }

@@ -13,8 +13,10 @@
 // (README): identity first, the address where itsadm has always shown it.
 namespace its::admin_table {
 
-// Text, or a number that keeps its type (itsadm --json prints numbers).
-using Cell = std::variant<std::string, int64_t, uint64_t, double, bool>;
+// Text, or a number that keeps its type (itsadm --json prints numbers), or a
+// list of IDs (a JSON array; as text joined by commas).
+using Cell = std::variant<std::string, int64_t, uint64_t, double, bool,
+                          std::vector<uint64_t>>;
 
 struct Column {
   std::string key;    // snake_case: itsadm's JSON key and text header
@@ -48,7 +50,8 @@ Table Sm12Table(const proto::Sm12Reply& reply);  // lock entries
 // "starting", "up", "unresponsive", "down".
 std::string StateName(proto::ProcessInfo::State s);
 
-// A cell as text: numbers in decimal, reals with three decimals.
+// A cell as text: numbers in decimal, reals with three decimals, lists
+// joined by commas.
 std::string Text(const Cell& cell);
 // The column titles, and every row as text: what an HTML table needs.
 std::vector<std::string> Titles(const Table& t);

@@ -136,9 +136,10 @@ bool R3System::Advance() {
       }
       security_.erase(id);
     } else {
-      EndUserSession(key,
-                     "R/3 session timed out (rdisp/plugin_auto_logout, "
-                     "rdisp/gui_auto_logout or SICF)");
+      auto s = sessions_.find(key);
+      if (s == sessions_.end()) continue;
+      EndUserSession(key, Cat("R/3 session timed out (idle longer than ",
+                              timeouts_.LimitName(s->second.limit_s), ")"));
     }
   }
   return all;
@@ -163,6 +164,7 @@ proto::Sm05Reply R3System::SecuritySessions() const {
     r->set_client(s->who->first);
     r->set_user(s->who->second);
     r->set_sessions(static_cast<int>(s->sessions.size()));
+    for (uint64_t session : s->sessions) r->add_session_ids(session);
     r->set_created(FormatTimeOfDay(s->created));
     r->set_last_activity(FormatTimeOfDay(s->last_activity));
     if (timeouts_.security_session > 0) {

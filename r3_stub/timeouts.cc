@@ -1,5 +1,6 @@
 #include "r3_stub/timeouts.h"
 
+#include <fmt/format.h>
 #include <toml++/toml.h>
 
 #include "absl/status/status.h"
@@ -72,6 +73,15 @@ absl::StatusOr<TimeoutSettings> TimeoutSettings::Load(
     t.services.emplace(ToLower(name.str()), st);
   }
   return t;
+}
+
+std::string TimeoutSettings::LimitName(int64_t limit_s) const {
+  if (limit_s == plugin_auto_logout)
+    return Cat("rdisp/plugin_auto_logout = ", limit_s, " s");
+  if (limit_s == gui_auto_logout)
+    return Cat("rdisp/gui_auto_logout = ", limit_s, " s");
+  return fmt::format("the service's SICF session timeout {:02}:{:02}:{:02}",
+                     limit_s / 3600, limit_s / 60 % 60, limit_s % 60);
 }
 
 int64_t TimeoutSettings::ApplicationLimit(std::string_view service) const {

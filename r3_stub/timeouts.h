@@ -37,6 +37,11 @@ struct TimeoutSettings {
   // rdisp/plugin_auto_logout and, for WebGUI-type services,
   // rdisp/gui_auto_logout. 0 = none.
   int64_t ApplicationLimit(std::string_view service) const;
+  // The setting that gave a session the limit `limit_s` (ApplicationLimit's
+  // answer), for the message when it ends: "rdisp/plugin_auto_logout = 120
+  // s", "rdisp/gui_auto_logout = 300 s" or "the service's SICF session
+  // timeout 00:10:00". The system value first where two settings agree.
+  std::string LimitName(int64_t limit_s) const;
 };
 
 // "hh:mm:ss" to seconds.

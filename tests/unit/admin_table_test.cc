@@ -78,15 +78,18 @@ TEST(AdminTable, R3ListingsKeepTheirColumns) {
   sm04.add_rows()->set_session(5);
   proto::Sm05Reply sm05;
   sm05.add_rows()->set_id(7);
+  sm05.mutable_rows(0)->add_session_ids(5);
+  sm05.mutable_rows(0)->add_session_ids(9);
   proto::Sm12Reply sm12;
   sm12.add_rows()->set_argument("1007777");
   EXPECT_EQ(Keys(admin_table::Sm04Table(sm04)),
             (std::vector<std::string>{"client", "user", "terminal", "tcode",
                                       "type", "last_step", "session"}));
-  EXPECT_EQ(
-      Keys(admin_table::Sm05Table(sm05)),
-      (std::vector<std::string>{"id", "client", "user", "sessions", "created",
-                                "last_activity", "expires_in_s"}));
+  EXPECT_EQ(Keys(admin_table::Sm05Table(sm05)),
+            (std::vector<std::string>{"id", "client", "user", "sessions",
+                                      "created", "last_activity",
+                                      "expires_in_s", "session_ids"}));
+  EXPECT_EQ(admin_table::Text(admin_table::Sm05Table(sm05).rows[0][7]), "5,9");
   EXPECT_EQ(Keys(admin_table::Sm12Table(sm12)),
             (std::vector<std::string>{"client", "user", "mode", "table",
                                       "argument", "time", "session"}));
@@ -123,6 +126,14 @@ TEST(AdminTable, ItsadmJsonKeepsNumbersAndTextAligns) {
   EXPECT_TRUE(admin::ToText(processes).ends_with("\n(2 rows)"));
   processes.table.rows.clear();
   EXPECT_TRUE(admin::ToText(processes).ends_with("\n(0 rows)"));
+  // A list of IDs is a JSON array of numbers.
+  proto::Sm05Reply sm05;
+  sm05.add_rows()->add_session_ids(1000003);
+  admin::Table security;
+  security.table = admin_table::Sm05Table(sm05);
+  nlohmann::json ids = admin::ToJson(security)[0]["session_ids"];
+  ASSERT_TRUE(ids.is_array());
+  EXPECT_EQ(ids, nlohmann::json::array({1000003}));
 }
 
 TEST(AdminClock, OneSimulatedTimeForTheWholeCluster) {

@@ -236,6 +236,13 @@ TEST(TimeoutSettings, ShortestNonZeroLimitWins) {
             120);  // SICF shorter than gui_auto_logout
   EXPECT_EQ(t.ApplicationLimit("SHORT"),
             600);  // service names are case-insensitive
+  // What an ended session's message names.
+  EXPECT_EQ(t.LimitName(t.ApplicationLimit("unknown")),
+            "rdisp/plugin_auto_logout = 1800 s");
+  EXPECT_EQ(t.LimitName(t.ApplicationLimit("gui")),
+            "rdisp/gui_auto_logout = 300 s");
+  EXPECT_EQ(t.LimitName(t.ApplicationLimit("short")),
+            "the service's SICF session timeout 00:10:00");
 
   TimeoutSettings off = Settings(
       "rdisp/plugin_auto_logout = 0\nrdisp/gui_auto_logout = 0\n", sicf);
@@ -346,6 +353,10 @@ TEST_F(R3LifetimeTest, SecuritySessionTimeoutEndsItsLinkedSessions) {
   LogonTo("ess", "DEMO");
   ASSERT_EQ(system_->SecuritySessions().rows_size(), 1);
   EXPECT_EQ(system_->SecuritySessions().rows(0).sessions(), 1);
+  // SM05 names the session it links, as SM04 and SM12 name it.
+  ASSERT_EQ(system_->SecuritySessions().rows(0).session_ids_size(), 1);
+  EXPECT_EQ(system_->SecuritySessions().rows(0).session_ids(0),
+            system_->UserSessions().rows(0).session());
   clock_.Advance(119 * kSimSecond);
   system_->Advance();
   EXPECT_EQ(system_->session_count(), 1u);
