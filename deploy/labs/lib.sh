@@ -8,6 +8,8 @@
 #   lab_start DIR [SCALE]  its own cluster (itscluster) on free ports; sets LAB_URL, W, LAB_RUN
 #   lab_get TAB URL        curl with one cookie jar per "browser tab"; LAB_STATUS, page_* read it
 #   adm ...                itsadm against that cluster; adm_count counts rows with jq
+#   lab_part TITLE         a part of the lab (the failure, a fix): with --hold
+#                          the part before it ends here with its cluster held
 #   lab_section/lab_say    what each role observes, printed
 #   lab_assert_*           the documented outcome; a miss exits 1 with "LAB FAILED: ..."
 #   lab_done               "LAB PASSED" and the wall time
@@ -51,6 +53,8 @@ W=""
 LAB_RUN=""
 LAB_SIM_EPOCH="" # the first cluster's simulated clock (lab_start)
 LAB_SIM_SCALE=""
+LAB_PART=""        # the title of the part running (lab_part)
+LAB_INTERRUPTED=0  # Ctrl-C (SIGINT)
 
 lab_usage() {
   # The lab's own header comment, then the common options.
@@ -61,8 +65,8 @@ Options (every lab):
   --bin-dir DIR  the programs to run (default: \$ITS_BIN_DIR, else build/bin,
                  built with the release preset if missing)
   --keep         keep the lab's temp directory (configuration, logs, cookie jars)
-  --hold         before each of its clusters stops (after its part of the lab
-                 and its checks), keep it running and wait for Enter: look
+  --hold         after each part of the lab (the failure, the fix) and its
+                 checks, keep its cluster running and wait for Enter: look
                  around with itsadm, curl or a browser; no time limit then
 USAGE
 }
@@ -76,7 +80,8 @@ lab_init() {
   while [ $# -gt 0 ]; do
     case "$1" in
       --bin-dir)
-        [ -d "${2:?--bin-dir needs a directory}" ] ||
+        [ $# -ge 2 ] || { its_log "$LAB_NAME: --bin-dir needs a directory"; lab_usage >&2; exit 2; }
+        [ -d "$2" ] ||
           { its_log "$LAB_NAME: --bin-dir $2: no such directory"; exit 2; }
         LAB_BIN=$(cd "$2" && pwd)
         shift 2 ;;
@@ -105,7 +110,7 @@ lab_init() {
   LAB_TMP=$(mktemp -d "${TMPDIR:-/tmp}/its-lab-$LAB_NAME-XXXXXX")
   LAB_T0=$(date +%s%N)
   trap lab_cleanup EXIT
-  trap 'exit 130' INT
+  trap 'LAB_INTERRUPTED=1; exit 130' INT
   trap 'its_log "$LAB_NAME: stopped (time limit ${LAB_LIMIT_S} s, or SIGTERM)"; exit 143' TERM
 }
 
@@ -116,11 +121,19 @@ lab_elapsed() { # seconds since lab_init, one decimal
 
 lab_cleanup() {
   local rc=$?
-  trap - EXIT INT TERM
-  ((rc == 0)) || LAB_HOLD=0 # a failure or Ctrl-C stops at once
+  # A Ctrl-C reaches the lab twice (from the terminal and from `timeout`,
+  # which passes it on): the second must not cut the cleanup short.
+  trap '' INT TERM HUP
+  trap - EXIT
   lab_stop
-  if ((rc != 0)); then
+  if ((LAB_INTERRUPTED)); then
+    its_log "$LAB_NAME: stopped (Ctrl-C) after $(lab_elapsed) s; its cluster is stopped"
+    rc=130
+  elif ((rc != 0)); then
     its_log "LAB FAILED: $LAB_NAME (exit $rc after $(lab_elapsed) s); configuration and logs: $LAB_TMP"
+  fi
+  if ((rc != 0 && !LAB_INTERRUPTED)); then
+    : # a failed lab keeps its directory (named above)
   elif ((LAB_KEEP)); then
     its_log "kept: $LAB_TMP"
   else
@@ -228,7 +241,6 @@ lab_start() {
 lab_stop() {
   [ -n "$LAB_CLUSTER_PID" ] || return 0
   local i
-  ((LAB_HOLD)) && lab_hold
   kill -TERM "$LAB_CLUSTER_PID" 2>/dev/null || true
   for ((i = 0; i < 70; i++)); do
     kill -0 "$LAB_CLUSTER_PID" 2>/dev/null || break
@@ -344,25 +356,20 @@ dsm_terminate() {
 }
 
 # lab_hold: --hold: the running cluster, how to look at it, and a wait for
-# Enter (EOF on stdin goes on at once).
+# Enter (EOF on stdin goes on at once). Ctrl-C meanwhile stops the lab.
 lab_hold() {
-  kill -0 "$LAB_CLUSTER_PID" 2>/dev/null || return 0
+  ((LAB_HOLD)) || return 0
+  [ -n "$LAB_CLUSTER_PID" ] && kill -0 "$LAB_CLUSTER_PID" 2>/dev/null || return 0
   local itsadm="$LAB_BIN/itsadm --config $LAB_RUN"
   cat <<HOLD
 
---- held (--hold): this part's cluster runs on until you press Enter
+--- held (--hold) after "${LAB_PART:-the lab}": its cluster runs on until you press Enter
     the wgate       $LAB_URL  (admin page: $LAB_URL/scripts/wgate/admin/!)
     R/3 and ITS     $itsadm sm04 | sm05 | sm12 | sessions | agates
     access log      $LAB_RUN/logs/*/access.log
     Simulated time runs on meanwhile (time_scale ${LAB_SIM_SCALE:-from cluster.toml}): sessions time out as they would.
 HOLD
-  # The last hold runs from the exit trap, with the traps reset: a signal
-  # while waiting must still stop the cluster.
-  trap 'kill -TERM "$LAB_CLUSTER_PID" 2>/dev/null; exit 130' INT TERM HUP
   read -r _ || true
-  trap 'exit 130' INT
-  trap 'its_log "$LAB_NAME: stopped (time limit ${LAB_LIMIT_S} s, or SIGTERM)"; exit 143' TERM
-  trap - HUP
 }
 
 # ------------------------------------------------------------ printing
@@ -371,6 +378,14 @@ lab_title() {
   printf '\n######## Lab %s: %s\n' "$LAB_NAME" "$1"
 }
 lab_section() { printf '\n=== %s\n' "$*"; }
+# lab_part TITLE: the next part of the lab (the failure, a fix) begins. With
+# --hold the part before it ends here: its checks are done and its cluster
+# still runs (a fix that needs a cluster of its own starts it after this).
+lab_part() {
+  [ -n "$LAB_PART" ] && lab_hold
+  LAB_PART=$1
+  lab_section "$@"
+}
 lab_say() { printf '%s\n' "$*"; }
 # lab_show ROLE COMMAND...: a role's view, indented.
 lab_show() {
@@ -408,10 +423,10 @@ lab_fail() {
 }
 lab_ok() { printf '  ok: %s\n' "$*"; }
 
-# lab_assert_eq ACTUAL EXPECTED WHAT
+# lab_assert_eq ACTUAL EXPECTED WHAT ("none" printed for an empty value)
 lab_assert_eq() {
   [ "$1" = "$2" ] || lab_fail "$3: expected '$2', got '$1'"
-  lab_ok "$3: $1"
+  lab_ok "$3: ${1:-none}"
 }
 # lab_assert_ge ACTUAL MIN WHAT (whole numbers)
 lab_assert_ge() {
@@ -438,6 +453,9 @@ lab_assert_not_contains() {
   esac
 }
 
+# lab_done: the last line of a good run; with --hold the last part's cluster
+# is held after it.
 lab_done() {
   printf '\nLAB PASSED: %s (%s s)\n' "$LAB_NAME" "$(lab_elapsed)"
+  lab_hold
 }
