@@ -138,6 +138,21 @@ int Parser::OnHeadersComplete(llhttp_t* p) {
       p->content_length > self->limits_.max_body) {
     return self->Fail(413, "request body too large");
   }
+  // llhttp takes 0.9 and 2.0 as well; this server speaks HTTP/1.x only.
+  if (p->http_major != 1) {
+    return self->Fail(505, Cat("HTTP/", p->http_major, ".", p->http_minor,
+                               " is not supported: HTTP/1.1 or HTTP/1.0"));
+  }
+  // RFC 9112 §3.2: an HTTP/1.1 request has exactly one Host header.
+  if (p->http_minor >= 1) {
+    int hosts = 0;
+    for (const auto& [name, value] : self->current_.headers)
+      hosts += name == "host";
+    if (hosts != 1) {
+      return self->Fail(400, hosts == 0 ? "an HTTP/1.1 request without Host"
+                                        : "more than one Host header");
+    }
+  }
   Request& r = self->current_;
   r.method = llhttp_method_name(static_cast<llhttp_method_t>(p->method));
   size_t q = r.target.find('?');

@@ -49,4 +49,22 @@ Endpoint RoutePath(std::string_view path) {
   return e;
 }
 
+const char* AllowedMethods(Endpoint::Kind kind) {
+  switch (kind) {
+    case Endpoint::kNotFound:
+      return nullptr;
+    case Endpoint::kService:
+    case Endpoint::kTerminator:
+      return "GET, HEAD, POST";
+    default:
+      return "GET, HEAD";
+  }
+}
+
+bool MethodAllowed(std::string_view method, Endpoint::Kind kind) {
+  if (method == "GET" || method == "HEAD") return true;
+  return method == "POST" &&
+         (kind == Endpoint::kService || kind == Endpoint::kTerminator);
+}
+
 }  // namespace its::wgate

@@ -30,4 +30,11 @@ struct Endpoint {
 
 Endpoint RoutePath(std::string_view path);
 
+// The methods an endpoint serves, as an Allow header says them: "GET, HEAD,
+// POST" for service URLs and the DSM Terminator (forms post), "GET, HEAD" for
+// every page; nullptr for kNotFound (404 whatever the method).
+const char* AllowedMethods(Endpoint::Kind kind);
+// Whether `method` (as sent: methods are case-sensitive) is one of those.
+bool MethodAllowed(std::string_view method, Endpoint::Kind kind);
+
 }  // namespace its::wgate

@@ -33,17 +33,9 @@ void WGate::StartSession(const std::string& service, Params url,
   merged.MergeFrom(url);
   auto param = [&](std::string_view name) { return merged.GetOr(name, ""); };
   LogonData logon = ReadLogonData(param);
-  if (!logon.complete()) {  // no session, no process: the logon page (step 1)
-    ++metrics_.logon_pages;
-    http::Response r;
-    r.body = LogonPage(service, url, "", logon.client, logon.language);
-    r.AddHeader("X-ITS-Steps", "1");
-    r.AddHeader("Cache-Control", "no-store");
-    Reply(respond, std::move(r));
-    return;
-  }
   // A malformed deep link or routing wish gets no process and leaves the
-  // browser's old session alone (step 1 only).
+  // browser's old session alone (step 1 only) - before the logon page, so
+  // that nobody types a password for a call that cannot be made.
   if (auto call = ParseTransactionCall(param("~transaction")); !call.ok()) {
     ++metrics_.bad_request;
     Reply(respond, Page(400, "Transaction call not possible",
@@ -66,6 +58,15 @@ void WGate::StartSession(const std::string& service, Params url,
     plan.order = {*index};
     plan.routed = true;
     plan.process = wish->process;
+  }
+  if (!logon.complete()) {  // no session, no process: the logon page (step 1)
+    ++metrics_.logon_pages;
+    http::Response r;
+    r.body = LogonPage(service, url, "", logon.client, logon.language);
+    r.AddHeader("X-ITS-Steps", "1");
+    r.AddHeader("Cache-Control", "no-store");
+    Reply(respond, std::move(r));
+    return;
   }
   auto req = std::make_shared<proto::AGateRequest>();
   req->set_kind(proto::AGateRequest::START);

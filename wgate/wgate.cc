@@ -178,6 +178,19 @@ http::Response WGate::Page(int status, const std::string& title,
 void WGate::Handle(http::Request& req, Respond respond) {
   ++metrics_.requests;
   Endpoint e = RoutePath(req.path);
+  if (const char* allow = AllowedMethods(e.kind);
+      allow != nullptr && !MethodAllowed(req.method, e.kind)) {
+    // A DELETE or PUT must not start a session or run a dialog step.
+    http::Response r = Page(405, "Method Not Allowed",
+                            Cat(req.method,
+                                " is not served here; this address "
+                                "takes ",
+                                allow),
+                            e.kind == Endpoint::kService ? "1" : "");
+    r.AddHeader("Allow", allow);
+    Reply(respond, std::move(r));
+    return;
+  }
   switch (e.kind) {
     case Endpoint::kHealth: {
       http::Response r;

@@ -121,6 +121,15 @@ TEST_F(DeepLink, MalformedCallsAreRefusedBeforeAnyProcessIsAsked) {
   EXPECT_NE(twice.body.find("field RF05L-BELNR is given twice"),
             std::string::npos);
   EXPECT_EQ(Rows("sm04", "user", "LOAD00921"), 0);
+  // Without logon data too: refused at once, not after a logon page has
+  // asked for a password.
+  HttpResult no_logon =
+      Browser(cluster_->url())
+          .Get("/scripts/wgate/webgui/!?~transaction=*FB03%20A");
+  EXPECT_EQ(no_logon.status, 400) << no_logon.body;
+  EXPECT_EQ(no_logon.Header("x-its-steps"), "1");
+  EXPECT_NE(no_logon.body.find("~transaction: "), std::string::npos)
+      << no_logon.body;
 }
 
 TEST_F(DeepLink, FailedLogonReportsOnlyTheStepsThatHappened) {
@@ -183,6 +192,12 @@ TEST_F(DeepLink, AgateRoutingRefusesWhatCannotTakeTheSession) {
   HttpResult malformed =
       b.Get(StartUrl("webgui", "LOAD00941", "&~agate_routing=IT1:x"));
   EXPECT_EQ(malformed.status, 400);
+  // Without logon data: refused before the logon page.
+  HttpResult no_logon = b.Get("/scripts/wgate/webgui/!?~agate_routing=IT9");
+  EXPECT_EQ(no_logon.status, 400) << no_logon.body;
+  EXPECT_NE(no_logon.body.find("There is no AGate instance IT9"),
+            std::string::npos)
+      << no_logon.body;
 
   // Process 3 may exist (max_agates 4) but does not run: refused by the
   // Mapping Manager, not sent to process 0 or 1 instead.

@@ -192,6 +192,50 @@ TEST_F(HostileHttp, HeadGetsHeadersOnlyAndTheConnectionGoesOn) {
   EXPECT_EQ(get.substr(get.size() - 3), "ok\n");
 }
 
+// Only the methods of the contract (docs/architecture.md §4): a DELETE or a
+// PUT neither starts a session nor runs a step, and says what is allowed.
+TEST_F(HostileHttp, OtherMethodsGet405AndStartNothing) {
+  struct Case {
+    std::string method, target, allow;
+  };
+  for (const Case& c : {
+           Case{"DELETE",
+                "/scripts/wgate/webgui/!?~login=DEMO&~password=welcome",
+                "GET, HEAD, POST"},
+           Case{"PUT", "/scripts/wgate/webgui/?~okcode=/00", "GET, HEAD, POST"},
+           Case{"PATCH", "/dsm/terminator", "GET, HEAD, POST"},
+           Case{"POST", "/healthz", "GET, HEAD"},
+           Case{"DELETE", "/metrics", "GET, HEAD"},
+           Case{"OPTIONS", "/scripts/wgate/admin/!", "GET, HEAD"},
+       }) {
+    Raw r(cluster_->url());
+    r.Send(Cat(c.method, " ", c.target,
+               " HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"));
+    bool eof;
+    std::string out = r.ReadAll(500, &eof);
+    EXPECT_EQ(out.substr(0, 12), "HTTP/1.1 405") << c.method << " " << out;
+    EXPECT_NE(out.find(Cat("\r\nAllow: ", c.allow, "\r\n")), std::string::npos)
+        << out;
+    EXPECT_EQ(out.find("Set-Cookie"), std::string::npos) << out;
+    // The connection goes on.
+    r.Send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    std::string next = r.ReadAll(500, &eof);
+    EXPECT_EQ(next.substr(0, 12), "HTTP/1.1 200") << next;
+  }
+  // HTTP/2 in clear text, and HTTP/1.1 without Host, are refused.
+  for (const auto& [req, status] :
+       std::vector<std::pair<std::string, std::string>>{
+           {"GET /healthz HTTP/2.0\r\nHost: x\r\n\r\n", "505"},
+           {"GET /healthz HTTP/1.1\r\n\r\n", "400"},
+       }) {
+    Raw r(cluster_->url());
+    r.Send(req);
+    bool eof;
+    std::string out = r.ReadAll(500, &eof);
+    EXPECT_EQ(out.substr(0, 12), "HTTP/1.1 " + status) << req << out;
+  }
+}
+
 TEST_F(HostileHttp, ExpectContinueIsAnsweredBeforeTheBody) {
   Raw r(cluster_->url());
   r.Send(

@@ -71,13 +71,19 @@ TEST(HttpParser, LimitsGiveTheRightStatus) {
                "GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\nE: 5\r\n\r\n",
                431},
            Case{"POST / HTTP/1.1\r\nContent-Length: 17\r\n\r\n", 413},
-           Case{"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n20\r\n" +
+           Case{"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
+                "chunked\r\n\r\n20\r\n" +
                     std::string(32, 'c') + "\r\n0\r\n\r\n",
                 413},
            Case{"NONSENSE\r\n\r\n", 400},
            Case{"GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: "
                 "2\r\n\r\n",
                 400},
+           // Only HTTP/1.x, and HTTP/1.1 with exactly one Host.
+           Case{"GET / HTTP/2.0\r\nHost: x\r\n\r\n", 505},
+           Case{"GET /\r\n\r\n", 505},  // HTTP/0.9
+           Case{"GET / HTTP/1.1\r\n\r\n", 400},
+           Case{"GET / HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n", 400},
        }) {
     Parser p(Limits());
     p.Feed(c.input.data(), c.input.size());
@@ -88,9 +94,17 @@ TEST(HttpParser, LimitsGiveTheRightStatus) {
 
 TEST(HttpParser, ConnectionCloseAndHttp10) {
   Parser p(Limits());
-  std::string in = "GET / HTTP/1.1\r\nConnection: close\r\n\r\n";
+  std::string in = "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
   p.Feed(in.data(), in.size());
   EXPECT_FALSE(p.TakeRequest().keep_alive);
+}
+
+TEST(HttpResponse, EveryStatusTheWgateSendsHasItsReasonPhrase) {
+  for (int status : {200, 204, 302, 303, 400, 403, 404, 405, 408, 413, 414, 431,
+                     500, 502, 503, 504, 505}) {
+    EXPECT_STRNE(ReasonPhrase(status), "Unknown") << status;
+  }
+  EXPECT_STREQ(ReasonPhrase(504), "Gateway Timeout");
 }
 
 TEST(HttpResponse, HeadersWithCrLfAreNeverSent) {
