@@ -103,7 +103,8 @@ absl::StatusOr<Table> Trace(const ClusterConfig& config, const std::string& id,
         Cat("not a trace ID: ", id.substr(0, 80),
             " (32 lower-case hex digits, as in the X-ITS-Trace header)"));
   }
-  auto r = HttpGet(config.wgate_listen, Cat("/trace/", id, ".json"), 5000);
+  // 3 s, as every itsadm call (docs/architecture.md §6).
+  auto r = HttpGet(config.wgate_listen, Cat("/trace/", id, ".json"), 3000);
   if (!r.ok()) {
     return absl::UnavailableError(
         Cat("the wgate at ", config.wgate_listen,

@@ -6,6 +6,7 @@
 
 #include "clients/cluster_internal.h"
 #include "common/grpc_util.h"
+#include "common/process.h"
 #include "common/spawn.h"
 #include "common/strings.h"
 
@@ -50,9 +51,17 @@ absl::StatusOr<std::pair<pid_t, int>> Cluster::ResolveProcess(
     std::string instance = InstanceName(name.substr(0, slash));
     int process;
     const AgateInstanceConfig* inst = config_parsed_.FindInstance(instance);
-    if (inst == nullptr || !ParseInt(name.substr(slash + 1), &process)) {
-      return absl::NotFoundError(
-          Cat("no AGate process '", target, "' (e.g. agate IT1/0)"));
+    // A slot the configuration cannot have is a wrong command (exit 2),
+    // as drain's; a slot that is not running now is not (exit 1).
+    if (inst == nullptr || !ParseInt(name.substr(slash + 1), &process) ||
+        process < 0 || process >= inst->max_agates) {
+      std::string have;
+      for (const auto& i : config_parsed_.instances)
+        Append(&have, have.empty() ? "" : ", ", i.name, "/0-",
+               i.max_agates - 1);
+      return absl::InvalidArgumentError(Cat("no AGate process '", target,
+                                            "': the configuration has ", have,
+                                            " (e.g. agate IT1/0)"));
     }
     auto mm = Find("mapping_manager " + instance);
     auto stub =
@@ -120,8 +129,9 @@ absl::StatusOr<std::pair<pid_t, int>> Cluster::ResolveProcess(
     }
     names += Cat(names.empty() ? "" : ", ", c->info.name);
   }
-  return absl::NotFoundError(Cat("no process '", target, "'; the cluster has ",
-                                 names, " and agate IT<n>/<process>"));
+  return absl::InvalidArgumentError(Cat("no process '", target,
+                                        "'; the cluster has ", names,
+                                        " and agate IT<n>/<process>"));
 }
 
 namespace {
@@ -367,6 +377,8 @@ proto::ClusterProcesses Cluster::ListProcesses() const {
       state = "restarting";
     } else if (hung_.count(c->info.pid) != 0) {
       state = "hung";
+    } else if (IsStopped(c->info.pid)) {
+      state = "stopped";  // by someone else's SIGSTOP: no fault of ours
     }
     p->set_state(state);
   }

@@ -186,6 +186,25 @@ absl::Status Cluster::Spawn(const std::string& name,
   return absl::OkStatus();
 }
 
+namespace {
+
+// "FILE:LINE" of the line of service file `file` that sets `param`
+// (case-insensitive, as the parser reads it); "" if none does.
+std::string LineSetting(const std::string& file, std::string_view param) {
+  std::ifstream in(file);
+  std::string line;
+  for (int n = 1; std::getline(in, line); ++n) {
+    std::string_view t = Trim(line);
+    if (t.size() > param.size() &&
+        ToLower(t.substr(0, param.size())) == param &&
+        (t[param.size()] == ' ' || t[param.size()] == '\t'))
+      return Cat(file, ":", n);
+  }
+  return "";
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(Options options) {
   // Validate the user's files first, so errors name them, not the copy.
   auto checked = ClusterConfig::Load(options.config_dir);
@@ -201,10 +220,17 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(Options options) {
     if (!pinned) continue;
     auto routing = ParseAgateRouting(*pinned);
     if (routing.ok() && !checked->FindInstance(routing->instance)) {
+      const std::string dir = options.config_dir + "/services";
+      std::string where =
+          LineSetting(Cat(dir, "/", name, ".srvc"), "~agate_routing");
+      const bool inherited = where.empty();
+      if (inherited)
+        where = LineSetting(dir + "/global.srvc", "~agate_routing");
+      if (where.empty()) where = Cat(dir, " (service ", name, ")");
       return absl::InvalidArgumentError(
-          Cat(options.config_dir, "/services: service ", name,
-              ": ~agate_routing names AGate instance ", routing->instance,
-              ", which ", checked->file, " does not have"));
+          Cat(where, ": ~agate_routing: names AGate instance ",
+              routing->instance, ", which ", checked->file, " does not have",
+              inherited ? Cat(" (service ", name, " inherits it)") : ""));
     }
   }
 

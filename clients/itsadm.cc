@@ -5,6 +5,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "absl/strings/numbers.h"
 #include "clients/admin.h"
 #include "common/duration.h"
 #include "common/strings.h"
@@ -29,7 +30,7 @@ int main(int argc, char** argv) {
   std::string config_dir = "deploy/config";
   bool json = false;
   std::string action;
-  uint64_t end_id = 0;
+  std::string end_id_text;  // parsed below: CLI11 takes -1 as 2^64-1
   // --config also after the command (itsadm sm04 --config build/run).
   app.fallthrough();
   app.add_option("--config", config_dir,
@@ -67,7 +68,7 @@ int main(int argc, char** argv) {
     if (std::string(c.name) == "sm05") {
       sub->add_option("action", action, "'end' to end a security session")
           ->check(CLI::IsMember({"end"}));
-      sub->add_option("id", end_id,
+      sub->add_option("id", end_id_text,
                       "ID of the security session to end (from 'itsadm sm05')");
     }
   }
@@ -181,9 +182,17 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (command == "sm05" && action == "end") {
-    if (end_id == 0) {
+    uint64_t end_id = 0;
+    if (end_id_text.empty()) {
       std::cerr << "itsadm: sm05 end needs the ID of a security session (see "
                    "'itsadm sm05')\n";
+      return 2;
+    }
+    if (!absl::SimpleAtoi(end_id_text, &end_id) || end_id == 0 ||
+        end_id_text.find_first_not_of("0123456789") != std::string::npos) {
+      std::cerr << "itsadm: sm05 end: the ID of a security session is a "
+                   "whole number from 1 (see 'itsadm sm05'), not '"
+                << end_id_text.substr(0, 40) << "'\n";
       return 2;
     }
     if (auto s = its::admin::EndSecuritySession(*config, end_id); !s.ok()) {

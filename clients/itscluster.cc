@@ -47,7 +47,13 @@ int main(int argc, char** argv) {
                "itscluster uses it");
   app.add_flag("--ephemeral-ports", o.ephemeral_ports,
                "bind every listener to a free port");
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // A bad command line exits 2, as itsadm's and deploy/up's (CLI11 has a
+    // code per kind of error); --help is none.
+    return app.exit(e) == 0 ? 0 : 2;
+  }
 
   // Signals are taken with sigtimedwait; children unblock them before exec.
   sigset_t set;
@@ -84,5 +90,6 @@ int main(int argc, char** argv) {
     }
   }
   (*cluster)->Stop();
+  std::cerr << "itscluster: stopped (every process of the cluster ended)\n";
   return code;
 }

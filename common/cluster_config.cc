@@ -206,8 +206,10 @@ absl::Status CheckSeconds(const toml::table& t, TableReader& r,
   if ((v > min && v <= max) || (zero_ok && v == 0)) return absl::OkStatus();
   const toml::node* n = t.get(key);
   return r.Error(n ? *n : static_cast<const toml::node&>(t), key,
-                 Cat("must be ", zero_ok ? "0 or " : "", "> ", min,
-                     " and <= ", max, " seconds"));
+                 zero_ok && min == 0
+                     ? Cat("must be between 0 and ", max, " seconds")
+                     : Cat("must be ", zero_ok ? "0 or " : "", "> ", min,
+                           " and <= ", max, " seconds"));
 }
 
 }  // namespace

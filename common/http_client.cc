@@ -118,8 +118,9 @@ absl::StatusOr<HttpResult> HttpClient::Send(
   req += "\r\n";
   req += body;
   auto r = SendRaw(req);
-  if (!r.ok() &&
-      fd_ < 0) {  // the server may have closed an idle connection: once more
+  // The server may have closed an idle connection: once more. Not after a
+  // deadline (a hung server would cost the caller its timeout twice).
+  if (!r.ok() && fd_ < 0 && !absl::IsDeadlineExceeded(r.status())) {
     r = SendRaw(req);
   }
   return r;

@@ -86,6 +86,16 @@ std::string ReadProcFile(int pid, const char* name) {
   return out;
 }
 
+bool IsStopped(int pid) {
+  // "PID (comm) S ...": comm may hold spaces and parentheses, the state
+  // follows the last ')'.
+  std::string stat = ReadProcFile(pid, "stat");
+  size_t close = stat.rfind(')');
+  if (close == std::string::npos || close + 2 >= stat.size()) return false;
+  char state = stat[close + 2];
+  return state == 'T' || state == 't';
+}
+
 std::vector<std::string> ProcessCommandLine(int pid) {
   std::string all = ReadProcFile(pid, "cmdline");
   std::vector<std::string> words;

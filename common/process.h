@@ -49,6 +49,9 @@ int StayOnThisCpu();
 // What a process's /proc file says ("" if it cannot be read: the process
 // may end at any moment, even halfway through the read). Never throws.
 std::string ReadProcFile(int pid, const char* name);
+// Whether `pid` is stopped by a signal (SIGSTOP, SIGTSTP: state T in
+// /proc/PID/stat, or t under a tracer); false if it cannot be read.
+bool IsStopped(int pid);
 // The command line of `pid`, one word per argument (empty if unreadable).
 std::vector<std::string> ProcessCommandLine(int pid);
 // The word after `name` in a command line ("--config", "DIR": "DIR"); ""

@@ -1,5 +1,10 @@
 // Hostile input: malformed HTTP, forged session IDs,
 // unknown services. The processes stay up and keep serving.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "common/gusid.h"
 #include "tests/integration/test_cluster.h"
 
@@ -122,6 +127,32 @@ TEST_F(Hostile, ParametersThatAreNotUtf8Get400AndTheSessionLivesOn) {
   EXPECT_EQ(ok.status, 200);
   EXPECT_NE(ok.body.find("M\xc3\xbcller"), std::string::npos);
   EXPECT_EQ(Pids(), before);
+}
+
+// A server that takes the connection and never answers (a hung wgate: the
+// kernel still accepts) costs a client its deadline once, not twice: the
+// retry for a server that closed an idle connection is not for a deadline.
+TEST(HttpClientDeadline, AServerThatDoesNotAnswerIsAskedOnce) {
+  int l = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  ASSERT_GE(l, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(l, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(::listen(l, 8), 0);
+  socklen_t len = sizeof a;
+  ASSERT_EQ(::getsockname(l, reinterpret_cast<sockaddr*>(&a), &len), 0);
+  auto r = HttpGet(Cat("127.0.0.1:", ntohs(a.sin_port)), "/healthz", 200);
+  EXPECT_TRUE(absl::IsDeadlineExceeded(r.status())) << r.status();
+  int connections = 0;
+  while (true) {
+    int c = ::accept4(l, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (c < 0) break;
+    ++connections;
+    ::close(c);
+  }
+  EXPECT_EQ(connections, 1);
+  ::close(l);
 }
 
 }  // namespace

@@ -283,6 +283,39 @@ TEST(Lifecycle, ABrokenR3FileIsNamedAsTheUserWroteIt) {
   fs::remove_all(base);
 }
 
+// ~agate_routing naming an instance the cluster does not have: the error
+// names the file and line that set it (global.srvc, where every service
+// inherits it from), not a service that never mentions it.
+TEST(Lifecycle, AServiceFileRoutingToNoInstanceIsNamedByFileAndLine) {
+  namespace fs = std::filesystem;
+  const std::string base =
+      Cat(fs::temp_directory_path().string(), "/its-srvc-routing-", getpid());
+  fs::remove_all(base);
+  fs::create_directories(base);
+  fs::copy(std::string(ITS_SOURCE_DIR) + "/deploy/config", base + "/config",
+           fs::copy_options::recursive);
+  const std::string global = base + "/config/services/global.srvc";
+  int lines = 0;
+  {
+    std::ifstream in(global);
+    for (std::string l; std::getline(in, l);) ++lines;
+  }
+  std::ofstream(global, std::ios::app) << "~AGATE_ROUTING IT9\n";
+  launcher::Options o;
+  o.config_dir = base + "/config";
+  o.run_dir = base + "/run";
+  o.bin_dir = ClusterBinDir();
+  o.ephemeral_ports = true;
+  auto c = launcher::Cluster::Start(std::move(o));
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find(Cat(global, ":", lines + 1,
+                                          ": ~agate_routing: names AGate "
+                                          "instance IT9")),
+            std::string::npos)
+      << c.status().message();
+  fs::remove_all(base);
+}
+
 // deploy/up checks what it was given, and whether its run directory is free,
 // before it installs or builds anything: a bad value is a usage error (2), and
 // a run directory that a running cluster holds (an flock on itscluster.lock)
@@ -300,6 +333,11 @@ TEST(Lifecycle, DeployUpRefusesBadOptionsAndABusyRunDirectoryBeforeBuilding) {
         << r.output;
     EXPECT_EQ(r.output.find("line "), std::string::npos)
         << "a bash error, not a message: " << r.output;
+  }
+  // The launcher itself: 2 as well, not CLI11's code per kind of error.
+  for (const char* bad : {"--time-scale -1", "--bogus", "--run-dir"}) {
+    ProgramRun r = RunProgram("itscluster", bad);
+    EXPECT_EQ(r.exit_code, 2) << bad << ": " << r.output;
   }
   const std::string run = TestRunDir("busy");
   std::filesystem::create_directories(run);

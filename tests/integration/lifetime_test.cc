@@ -89,6 +89,14 @@ TEST(Lifetime, EndingASecuritySessionInSm05EndsItsSessionAtOnce) {
                           " sm05 end ", id, " 2>/dev/null");
   EXPECT_NE(std::system(again.c_str()),
             0);  // no such security session any more
+  // IDs that are no IDs are a usage error (2), not wrapped into one.
+  for (const char* bad : {"-1", "99999999999999999999", "0", "1x"}) {
+    ProgramRun run = RunProgram(
+        "itsadm", Cat("--config ", c->config_dir(), " sm05 end ", bad));
+    EXPECT_EQ(run.exit_code, 2) << bad << ": " << run.output;
+    EXPECT_EQ(run.output.find("18446744073709551615"), std::string::npos)
+        << run.output;
+  }
 }
 
 TEST(Lifetime, TheOldestTabIsDisplacedBeyondMaxAltModes) {

@@ -179,6 +179,16 @@ TEST(Supervision, AStoppedMappingManagerLeavesHealthzUpAndItsAgatesServing) {
   }));
   pid_t mm = c->Find("mapping_manager IT2")->pid;
   ASSERT_EQ(kill(mm, SIGSTOP), 0);
+  // itsadm processes says so (not "running": a stop that is no fault of
+  // the launcher's is "stopped").
+  auto state_of_mm = [&] {
+    const proto::ClusterProcesses all = c->ListProcesses();
+    for (const auto& p : all.processes())
+      if (p.name() == "mapping_manager IT2") return p.state();
+    return std::string("absent");
+  };
+  EXPECT_TRUE(WaitFor([&] { return state_of_mm() == "stopped"; }, 2000))
+      << state_of_mm();
   HttpResult health;
   EXPECT_TRUE(WaitFor(
       [&] {
@@ -739,10 +749,17 @@ TEST(Supervision, ItsadmFaultFromTheCommandLine) {
   auto bad = RunProgram("itsadm", cfg + "fault explode wgate");
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.output.find("usage"), std::string::npos) << bad.output;
+  // A target the configuration cannot have is a wrong command: 2, as for
+  // drain; one that is not running now is not (1).
   auto unknown = RunProgram("itsadm", cfg + "fault kill agate IT9/0");
-  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_EQ(unknown.exit_code, 2) << unknown.output;
   EXPECT_NE(unknown.output.find("no AGate process"), std::string::npos)
       << unknown.output;
+  for (const char* bad : {"fault kill agate IT1/7", "fault resume nothing",
+                          "fault hang agate IT1/x 1s"}) {
+    auto r = RunProgram("itsadm", cfg + bad);
+    EXPECT_EQ(r.exit_code, 2) << bad << ": " << r.output;
+  }
   Browser b(c->url());
   EXPECT_EQ(b.Get(StartUrl("webgui", "DEMO")).status, 200);
 }
