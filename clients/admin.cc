@@ -8,6 +8,7 @@
 #include <variant>
 
 #include "absl/strings/str_format.h"
+#include "common/call_all.h"
 #include "common/clock.h"
 #include "common/grpc_util.h"
 #include "common/http_client.h"
@@ -42,21 +43,25 @@ absl::StatusOr<std::vector<proto::Directory>> Directories(
     const ClusterConfig& config, std::vector<std::string>* warnings) {
   std::vector<proto::Directory> out;
   std::vector<std::string> errors;
-  for (const auto& inst : config.instances) {
-    auto stub =
-        proto::MappingManager::NewStub(MakeChannel(inst.mapping_manager));
-    grpc::ClientContext ctx;
-    ctx.set_deadline(DeadlineIn(kDeadlineMs));
-    proto::Directory d;
-    grpc::Status s = stub->GetDirectory(&ctx, proto::Empty(), &d);
-    if (!s.ok()) {
+  // All at once: silent managers cost the deadline once, not each.
+  std::vector<std::string> addresses;
+  for (const auto& inst : config.instances)
+    addresses.push_back(inst.mapping_manager);
+  auto calls = CallAll<proto::MappingManager, proto::Directory>(
+      addresses, kDeadlineMs, [](auto& stub, auto* ctx, auto* cq) {
+        return stub.PrepareAsyncGetDirectory(ctx, proto::Empty(), cq);
+      });
+  for (size_t i = 0; i < calls.size(); ++i) {
+    const auto& inst = config.instances[i];
+    if (!calls[i]->status.ok()) {
       errors.push_back(Cat("Mapping Manager of ", inst.name, " at ",
-                           inst.mapping_manager, ": ", s.error_message()));
+                           inst.mapping_manager, ": ",
+                           calls[i]->status.error_message()));
       warnings->push_back(
           Cat(errors.back(), " (its processes are not listed)"));
       continue;
     }
-    out.push_back(std::move(d));
+    out.push_back(std::move(calls[i]->reply));
   }
   if (out.empty()) {
     std::string all = "no Mapping Manager answers";
@@ -222,34 +227,43 @@ absl::StatusOr<Table> Query(const ClusterConfig& config,
     auto dirs = Directories(config, &t.warnings);
     if (!dirs.ok()) return dirs.status();
     t.table = admin_table::SessionTable();
+    // Sessions left out are said: a hung process's sessions still exist
+    // (and hold their R/3 sessions).
+    auto who = [](const proto::ProcessInfo& p) {
+      return Cat("AGate process ", p.instance(), "/", p.process(), " (pid ",
+                 p.pid(), ")");
+    };
+    std::vector<const proto::ProcessInfo*> asked;
+    std::vector<std::string> addresses;
     for (const auto& d : *dirs) {
       for (const auto& p : d.processes()) {
         if (p.state() != proto::ProcessInfo::UP &&
             p.state() != proto::ProcessInfo::UNRESPONSIVE) {
           continue;
         }
-        // Sessions left out are said: a hung process's sessions still
-        // exist (and hold their R/3 sessions).
-        const std::string who = Cat("AGate process ", p.instance(), "/",
-                                    p.process(), " (pid ", p.pid(), ")");
         if (p.address().empty()) {
-          t.warnings.push_back(Cat(who, " has not registered: its ",
+          t.warnings.push_back(Cat(who(p), " has not registered: its ",
                                    p.sessions(), " sessions are not listed"));
           continue;
         }
-        auto stub = proto::AGate::NewStub(MakeChannel(p.address()));
-        grpc::ClientContext ctx;
-        ctx.set_deadline(DeadlineIn(kDeadlineMs));
-        proto::SessionsReply reply;
-        grpc::Status s = stub->ListSessions(&ctx, proto::Empty(), &reply);
-        if (!s.ok()) {  // hung, or it just ended
-          t.warnings.push_back(Cat(who, " did not answer (", s.error_message(),
-                                   "): its ", p.sessions(),
-                                   " sessions are not listed"));
-          continue;
-        }
-        admin_table::AddSessionRows(p, reply, &t.table);
+        asked.push_back(&p);
+        addresses.push_back(p.address());
       }
+    }
+    // All at once: hung agates cost the deadline once, not each.
+    auto calls = CallAll<proto::AGate, proto::SessionsReply>(
+        addresses, kDeadlineMs, [](auto& stub, auto* ctx, auto* cq) {
+          return stub.PrepareAsyncListSessions(ctx, proto::Empty(), cq);
+        });
+    for (size_t i = 0; i < calls.size(); ++i) {
+      const proto::ProcessInfo& p = *asked[i];
+      if (!calls[i]->status.ok()) {  // hung, or it just ended
+        t.warnings.push_back(Cat(who(p), " did not answer (",
+                                 calls[i]->status.error_message(), "): its ",
+                                 p.sessions(), " sessions are not listed"));
+        continue;
+      }
+      admin_table::AddSessionRows(p, calls[i]->reply, &t.table);
     }
     return t;
   }

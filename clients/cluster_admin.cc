@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "clients/cluster_internal.h"
+#include "common/call_all.h"
 #include "common/grpc_util.h"
 #include "common/process.h"
 #include "common/spawn.h"
@@ -133,50 +134,6 @@ absl::StatusOr<std::pair<pid_t, int>> Cluster::ResolveProcess(
                                         "'; the cluster has ", names,
                                         " and agate IT<n>/<process>"));
 }
-
-namespace {
-
-// One unary call of many made at once (CallAll). The reader is declared
-// last so that it goes first: it lives in the call's memory, which the
-// context owns.
-template <typename Stub, typename Reply>
-struct Concurrent {
-  std::unique_ptr<Stub> stub;
-  grpc::ClientContext ctx;
-  Reply reply;
-  grpc::Status status;
-  std::unique_ptr<grpc::ClientAsyncResponseReader<Reply>> reader;
-};
-
-// Makes a call to each of `addresses` at once and waits for all of them (at
-// most `deadline_ms`): one process that does not answer (hung) holds up the
-// command once, not once per process. `prepare(stub, ctx, cq)` is the stub's
-// PrepareAsync<Method> with the request bound.
-template <typename Service, typename Reply, typename Prepare>
-std::vector<std::unique_ptr<Concurrent<typename Service::Stub, Reply>>> CallAll(
-    const std::vector<std::string>& addresses, int deadline_ms,
-    Prepare prepare) {
-  grpc::CompletionQueue cq;
-  std::vector<std::unique_ptr<Concurrent<typename Service::Stub, Reply>>> calls;
-  for (const std::string& address : addresses) {
-    auto call = std::make_unique<Concurrent<typename Service::Stub, Reply>>();
-    call->stub = Service::NewStub(MakeChannel(address));
-    call->ctx.set_deadline(DeadlineIn(deadline_ms));
-    call->reader = prepare(*call->stub, &call->ctx, &cq);
-    call->reader->StartCall();
-    call->reader->Finish(&call->reply, &call->status, call.get());
-    calls.push_back(std::move(call));
-  }
-  void* tag;
-  bool ok;
-  for (size_t i = 0; i < calls.size(); ++i) cq.Next(&tag, &ok);
-  cq.Shutdown();
-  while (cq.Next(&tag, &ok)) {
-  }
-  return calls;
-}
-
-}  // namespace
 
 std::vector<std::string> Cluster::AgateAddresses(
     const std::vector<std::string>& instances) const {

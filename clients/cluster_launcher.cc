@@ -188,17 +188,26 @@ absl::Status Cluster::Spawn(const std::string& name,
 
 namespace {
 
-// "FILE:LINE" of the line of service file `file` that sets `param`
-// (case-insensitive, as the parser reads it); "" if none does.
-std::string LineSetting(const std::string& file, std::string_view param) {
-  std::ifstream in(file);
-  std::string line;
-  for (int n = 1; std::getline(in, line); ++n) {
-    std::string_view t = Trim(line);
-    if (t.size() > param.size() &&
-        ToLower(t.substr(0, param.size())) == param &&
-        (t[param.size()] == ' ' || t[param.size()] == '\t'))
-      return Cat(file, ":", n);
+// "FILE:LINE" of the line of service `service`'s file in `dir` (its name in
+// any case, as ServiceCatalog reads it) that sets `param`: the last one, as
+// the parser keeps the last; "" if none does.
+std::string LineSetting(const std::string& dir, std::string_view service,
+                        std::string_view param) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const fs::path& path = entry.path();
+    if (path.extension() != ".srvc" || ToLower(path.stem().string()) != service)
+      continue;
+    std::ifstream in(path);
+    std::string line, found;
+    for (int n = 1; std::getline(in, line); ++n) {
+      std::string_view t = Trim(line);
+      if (t.size() > param.size() &&
+          ToLower(t.substr(0, param.size())) == param &&
+          (t[param.size()] == ' ' || t[param.size()] == '\t'))
+        found = Cat(path.string(), ":", n);
+    }
+    return found;
   }
   return "";
 }
@@ -221,11 +230,12 @@ absl::StatusOr<std::unique_ptr<Cluster>> Cluster::Start(Options options) {
     auto routing = ParseAgateRouting(*pinned);
     if (routing.ok() && !checked->FindInstance(routing->instance)) {
       const std::string dir = options.config_dir + "/services";
-      std::string where =
-          LineSetting(Cat(dir, "/", name, ".srvc"), "~agate_routing");
-      const bool inherited = where.empty();
-      if (inherited)
-        where = LineSetting(dir + "/global.srvc", "~agate_routing");
+      std::string where = LineSetting(dir, name, "~agate_routing");
+      bool inherited = false;
+      if (where.empty()) {
+        where = LineSetting(dir, "global", "~agate_routing");
+        inherited = !where.empty();
+      }
       if (where.empty()) where = Cat(dir, " (service ", name, ")");
       return absl::InvalidArgumentError(
           Cat(where, ": ~agate_routing: names AGate instance ",

@@ -383,13 +383,12 @@ int main(int argc, char** argv) {
                          std::chrono::duration<double, std::milli>(
                              std::chrono::steady_clock::now() - run_start)
                              .count();
-  if (report["requests"].get<uint64_t>() >
-          report["transport_errors"].get<uint64_t>() &&
-      left_ms < 100) {
+  const bool answered = report["requests"].get<uint64_t>() >
+                        report["transport_errors"].get<uint64_t>();
+  if (answered && left_ms < 100) {
     std::cerr << "itsload: idle AGate processes not listed: the run used its "
                  "time (duration + graceful stop + 5 s)\n";
-  } else if (report["requests"].get<uint64_t>() >
-             report["transport_errors"].get<uint64_t>()) {
+  } else if (answered) {
     auto processes = its::load::FetchAgateProcesses(
         o.host, o.port, static_cast<int>(std::min(2000.0, left_ms)));
     if (processes.ok()) {

@@ -1,6 +1,7 @@
 #include "common/http_client.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -95,12 +96,36 @@ absl::Status HttpClient::Connect() {
     return ip.ok() ? absl::InvalidArgumentError(Cat("bad IPv4 address ", *ip))
                    : ip.status();
   }
+  // Non-blocking, within the timeout: an address that drops packets (a cut
+  // link) would hold a blocking connect for minutes.
+  const int flags = ::fcntl(fd_, F_GETFL);
+  ::fcntl(fd_, F_SETFL, flags | O_NONBLOCK);
+  int err = 0;
   if (::connect(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
-    std::string err = std::strerror(errno);
+    err = errno;
+    if (err == EINPROGRESS) {
+      pollfd pfd{fd_, POLLOUT, 0};
+      int ready = ::poll(&pfd, 1, timeout_ms_);
+      if (ready == 0) {
+        Close();
+        return absl::DeadlineExceededError(Cat("connect ", host_, ":", port_,
+                                               ": no answer within ",
+                                               timeout_ms_, " ms"));
+      }
+      socklen_t len = sizeof err;
+      if (ready < 0) {
+        err = errno;
+      } else if (::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len) != 0) {
+        err = errno;
+      }
+    }
+  }
+  if (err != 0) {
     Close();
     return absl::UnavailableError(
-        Cat("connect ", host_, ":", port_, ": ", err));
+        Cat("connect ", host_, ":", port_, ": ", std::strerror(err)));
   }
+  ::fcntl(fd_, F_SETFL, flags);  // the rest polls with its own deadlines
   int one = 1;
   setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   return absl::OkStatus();

@@ -139,7 +139,9 @@ bool R3System::Advance() {
       auto s = sessions_.find(key);
       if (s == sessions_.end()) continue;
       EndUserSession(key, Cat("R/3 session timed out (idle longer than ",
-                              timeouts_.LimitName(s->second.limit_s), ")"));
+                              TimeoutSettings::LimitName(s->second.limit_source,
+                                                         s->second.limit_s),
+                              ")"));
     }
   }
   return all;
@@ -238,7 +240,8 @@ proto::R3Response R3System::Logon(const proto::R3Logon& req, int* step_ms,
   s.who = &mine->first;
   s.owner = owner;
   s.terminal = &*terminals_.insert(req.terminal()).first;
-  s.limit_s = timeouts_.ApplicationLimit(ToLower(req.service()));
+  s.limit_s = static_cast<int32_t>(
+      timeouts_.ApplicationLimit(ToLower(req.service()), &s.limit_source));
   s.logon_time = s.last_step = clock_.Now();
   SecuritySession sec;  // one HTTP security session per logon (SM05)
   const uint64_t sec_id = next_security_++;

@@ -126,10 +126,11 @@ class R3System {
     FieldValues vars;    // the screens' field values
     SimMicros logon_time = 0;
     SimMicros last_step = 0;
-    WheelItem expiry;                       // last_step + limit_s
-    int64_t limit_s = 0;                    // R/3-side idle limit (0 = none)
-    uint64_t security = 0;                  // its HTTP security session
-    const std::string* terminal = nullptr;  // in terminals_
+    WheelItem expiry;     // last_step + limit_s
+    int32_t limit_s = 0;  // R/3-side idle limit (0 = none), at most 10^8 s
+    LimitSource limit_source = LimitSource::kNone;  // the setting that gave it
+    uint64_t security = 0;                          // its HTTP security session
+    const std::string* terminal = nullptr;          // in terminals_
     // The keys it holds in locks_ (most sessions hold none: no vector).
     std::unique_ptr<std::vector<std::pair<std::string, std::string>>> locks;
     // The other sessions of the same owner (a list through the sessions: an

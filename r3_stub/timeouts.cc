@@ -75,22 +75,39 @@ absl::StatusOr<TimeoutSettings> TimeoutSettings::Load(
   return t;
 }
 
-std::string TimeoutSettings::LimitName(int64_t limit_s) const {
-  if (limit_s == plugin_auto_logout)
-    return Cat("rdisp/plugin_auto_logout = ", limit_s, " s");
-  if (limit_s == gui_auto_logout)
-    return Cat("rdisp/gui_auto_logout = ", limit_s, " s");
-  return fmt::format("the service's SICF session timeout {:02}:{:02}:{:02}",
-                     limit_s / 3600, limit_s / 60 % 60, limit_s % 60);
+std::string TimeoutSettings::LimitName(LimitSource source, int64_t limit_s) {
+  switch (source) {
+    case LimitSource::kPluginAutoLogout:
+      return Cat("rdisp/plugin_auto_logout = ", limit_s, " s");
+    case LimitSource::kGuiAutoLogout:
+      return Cat("rdisp/gui_auto_logout = ", limit_s, " s");
+    case LimitSource::kSicf:
+      return fmt::format("the service's SICF session timeout {:02}:{:02}:{:02}",
+                         limit_s / 3600, limit_s / 60 % 60, limit_s % 60);
+    case LimitSource::kNone:
+      break;
+  }
+  return Cat(limit_s, " s");
 }
 
-int64_t TimeoutSettings::ApplicationLimit(std::string_view service) const {
+int64_t TimeoutSettings::ApplicationLimit(std::string_view service,
+                                          LimitSource* source) const {
   int64_t limit = plugin_auto_logout;
+  LimitSource from =
+      limit > 0 ? LimitSource::kPluginAutoLogout : LimitSource::kNone;
+  // A setting that makes the limit shorter (0 = none) gives it.
+  auto shorten = [&](int64_t other, LimitSource other_source) {
+    int64_t shorter = ShorterLimit(limit, other);
+    if (shorter != limit) from = other_source;
+    limit = shorter;
+  };
   auto it = services.find(ToLower(service));
   if (it != services.end()) {
-    limit = ShorterLimit(limit, it->second.sicf_s);  // 0 = the system value
-    if (it->second.webgui) limit = ShorterLimit(limit, gui_auto_logout);
+    shorten(it->second.sicf_s, LimitSource::kSicf);  // 0 = the system value
+    if (it->second.webgui)
+      shorten(gui_auto_logout, LimitSource::kGuiAutoLogout);
   }
+  if (source) *source = from;
   return limit;
 }
 

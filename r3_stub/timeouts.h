@@ -17,6 +17,14 @@ struct ServiceTimeout {
   bool webgui = false;  // WebGUI-type service: rdisp/gui_auto_logout applies
 };
 
+// Which setting gave an application session its idle limit.
+enum class LimitSource : uint8_t {
+  kNone,
+  kPluginAutoLogout,
+  kGuiAutoLogout,
+  kSicf
+};
+
 // R/3-side idle limits in seconds; 0 means "not limited by this setting".
 struct TimeoutSettings {
   int64_t plugin_auto_logout =
@@ -36,12 +44,14 @@ struct TimeoutSettings {
   // of the SICF timeout (which can only shorten the system value),
   // rdisp/plugin_auto_logout and, for WebGUI-type services,
   // rdisp/gui_auto_logout. 0 = none.
-  int64_t ApplicationLimit(std::string_view service) const;
-  // The setting that gave a session the limit `limit_s` (ApplicationLimit's
-  // answer), for the message when it ends: "rdisp/plugin_auto_logout = 120
-  // s", "rdisp/gui_auto_logout = 300 s" or "the service's SICF session
-  // timeout 00:10:00". The system value first where two settings agree.
-  std::string LimitName(int64_t limit_s) const;
+  // `source` (optional): which setting it is (the system value first where
+  // two agree).
+  int64_t ApplicationLimit(std::string_view service,
+                           LimitSource* source = nullptr) const;
+  // That setting and limit as the message of a session it ended names them:
+  // "rdisp/plugin_auto_logout = 120 s", "rdisp/gui_auto_logout = 300 s" or
+  // "the service's SICF session timeout 00:10:00".
+  static std::string LimitName(LimitSource source, int64_t limit_s);
 };
 
 // "hh:mm:ss" to seconds.

@@ -26,24 +26,33 @@ out=$(printf '\n\n\n' | LAB_HOLD_LIMIT_S=120 "$labs/cookies-cleaned-session-aliv
 order=$(grep -E '^=== |held \(--hold\)|^LAB PASSED' <<<"$out" | sed -E 's/^=== (FAILURE|FIX \(admin|FIX \(for).*/\1/; s/.*held.*/held/; s/^LAB PASSED.*/PASSED/' | tr '\n' ' ')
 [ "$order" = "FAILURE held FIX (admin held FIX (for PASSED held " ] || fail "holds out of order: '$order'"
 
-# Ctrl-C in the middle of a lab.
-mkdir "$tmp/labtmp"
-TMPDIR=$tmp/labtmp setsid "$labs/shortest-timeout" --bin-dir "$bin" >"$tmp/int.out" 2>&1 &
-lab=$!
-for _ in $(seq 300); do grep -q '^=== FAILURE' "$tmp/int.out" && break; sleep 0.1; done
-sleep 1
-kill -INT -- "-$lab"
-rc=0
-wait "$lab" || rc=$?
-out=$(cat "$tmp/int.out")
-[ "$rc" = 130 ] || fail "Ctrl-C: exit $rc, expected 130"
-grep -q '^shortest-timeout: stopped (Ctrl-C) after .* s; its cluster is stopped$' <<<"$out" || fail "Ctrl-C: no 'stopped' line"
-grep -q 'LAB FAILED' <<<"$out" && fail "Ctrl-C reported as a failure"
-left=$(find "$tmp/labtmp" -mindepth 1 -maxdepth 1)
-[ -z "$left" ] || fail "Ctrl-C left $left"
-for p in /proc/[0-9]*; do
-  if tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q "$tmp/labtmp"; then
-    fail "Ctrl-C left $(tr '\0' ' ' <"$p/cmdline") running"
-  fi
-done
-echo "lab_hold: holds after each part, Ctrl-C stops cleanly"
+# interrupt LAB WHEN [--hold]: SIGINT to the lab's process group (as a
+# terminal's Ctrl-C) once its output has a line matching WHEN; the lab says
+# it stopped, exits 130, and leaves no process and no temp directory.
+interrupt() {
+  local name=$1 when=$2 hold=${3:-} labtmp="$tmp/labtmp-$1" lab rc=0 p
+  mkdir "$labtmp"
+  mkfifo "$tmp/stdin-$name"
+  exec 7<>"$tmp/stdin-$name" # a writer that never writes: --hold waits
+  TMPDIR=$labtmp setsid "$labs/$name" --bin-dir "$bin" $hold <"$tmp/stdin-$name" >"$tmp/$name.out" 2>&1 &
+  lab=$!
+  for _ in $(seq 300); do grep -q -- "$when" "$tmp/$name.out" && break; sleep 0.1; done
+  sleep 0.5
+  kill -INT -- "-$lab"
+  wait "$lab" || rc=$?
+  exec 7>&-
+  out=$(cat "$tmp/$name.out")
+  [ "$rc" = 130 ] || fail "Ctrl-C in $name: exit $rc, expected 130"
+  grep -q "^$name: stopped (Ctrl-C) after .* s; its cluster is stopped\$" <<<"$out" || fail "Ctrl-C in $name: no 'stopped' line"
+  grep -q 'LAB FAILED' <<<"$out" && fail "Ctrl-C in $name reported as a failure"
+  left=$(find "$labtmp" -mindepth 1 -maxdepth 1)
+  [ -z "$left" ] || fail "Ctrl-C in $name left $left"
+  for p in /proc/[0-9]*; do
+    if tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -q "$labtmp"; then
+      fail "Ctrl-C in $name left $(tr '\0' ' ' <"$p/cmdline") running"
+    fi
+  done
+}
+interrupt shortest-timeout '^=== FAILURE'  # in the middle of a part
+interrupt dead-agate 'held (--hold)' --hold # while held
+echo "lab_hold: holds after each part, Ctrl-C stops cleanly (running and held)"

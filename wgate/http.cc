@@ -139,6 +139,11 @@ int Parser::OnHeadersComplete(llhttp_t* p) {
     return self->Fail(413, "request body too large");
   }
   // llhttp takes 0.9 and 2.0 as well; this server speaks HTTP/1.x only.
+  // A request line without a version (0.9) is malformed to an HTTP/1.x
+  // server; another major version is a version it does not support.
+  if (p->http_major == 0) {
+    return self->Fail(400, "a request line without an HTTP version");
+  }
   if (p->http_major != 1) {
     return self->Fail(505, Cat("HTTP/", p->http_major, ".", p->http_minor,
                                " is not supported: HTTP/1.1 or HTTP/1.0"));

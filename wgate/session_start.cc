@@ -48,16 +48,21 @@ void WGate::StartSession(const std::string& service, Params url,
     absl::StatusOr<size_t> index = wish.ok()
                                        ? directory_.RoutedInstance(*wish)
                                        : absl::StatusOr<size_t>(wish.status());
-    if (!index.ok()) {
+    // Whether the instance can take a session now is for after the logon;
+    // a wish no configuration can meet is refused at once.
+    if (!index.ok() &&
+        !(absl::IsUnavailable(index.status()) && !logon.complete())) {
       ++metrics_.routing_refused;
       Reply(respond, Page(absl::IsUnavailable(index.status()) ? 503 : 400,
                           "AGate routing refused",
                           std::string(index.status().message()), "1"));
       return;
     }
-    plan.order = {*index};
-    plan.routed = true;
-    plan.process = wish->process;
+    if (index.ok()) {
+      plan.order = {*index};
+      plan.routed = true;
+      plan.process = wish->process;
+    }
   }
   if (!logon.complete()) {  // no session, no process: the logon page (step 1)
     ++metrics_.logon_pages;

@@ -188,6 +188,9 @@ void WGate::Handle(http::Request& req, Respond respond) {
                                 allow),
                             e.kind == Endpoint::kService ? "1" : "");
     r.AddHeader("Allow", allow);
+    // Every answer to a service URL carries its trace (§7.1).
+    if (e.kind == Endpoint::kService)
+      BeginTrace(req, e.service, e.start, &respond);
     Reply(respond, std::move(r));
     return;
   }

@@ -54,7 +54,7 @@ LAB_RUN=""
 LAB_SIM_EPOCH="" # the first cluster's simulated clock (lab_start)
 LAB_SIM_SCALE=""
 LAB_PART=""        # the title of the part running (lab_part)
-LAB_INTERRUPTED=0  # Ctrl-C (SIGINT)
+LAB_INTERRUPTED="" # "Ctrl-C" (SIGINT), "the terminal closed" (SIGHUP)
 
 lab_usage() {
   # The lab's own header comment, then the common options.
@@ -110,7 +110,8 @@ lab_init() {
   LAB_TMP=$(mktemp -d "${TMPDIR:-/tmp}/its-lab-$LAB_NAME-XXXXXX")
   LAB_T0=$(date +%s%N)
   trap lab_cleanup EXIT
-  trap 'LAB_INTERRUPTED=1; exit 130' INT
+  trap 'LAB_INTERRUPTED="Ctrl-C"; exit 130' INT
+  trap 'LAB_INTERRUPTED="the terminal closed"; exit 129' HUP
   trap 'its_log "$LAB_NAME: stopped (time limit ${LAB_LIMIT_S} s, or SIGTERM)"; exit 143' TERM
 }
 
@@ -126,13 +127,12 @@ lab_cleanup() {
   trap '' INT TERM HUP
   trap - EXIT
   lab_stop
-  if ((LAB_INTERRUPTED)); then
-    its_log "$LAB_NAME: stopped (Ctrl-C) after $(lab_elapsed) s; its cluster is stopped"
-    rc=130
+  if [ -n "$LAB_INTERRUPTED" ]; then
+    its_log "$LAB_NAME: stopped ($LAB_INTERRUPTED) after $(lab_elapsed) s; its cluster is stopped"
   elif ((rc != 0)); then
     its_log "LAB FAILED: $LAB_NAME (exit $rc after $(lab_elapsed) s); configuration and logs: $LAB_TMP"
   fi
-  if ((rc != 0 && !LAB_INTERRUPTED)); then
+  if ((rc != 0)) && [ -z "$LAB_INTERRUPTED" ]; then
     : # a failed lab keeps its directory (named above)
   elif ((LAB_KEEP)); then
     its_log "kept: $LAB_TMP"
@@ -364,6 +364,8 @@ lab_hold() {
   cat <<HOLD
 
 --- held (--hold) after "${LAB_PART:-the lab}": its cluster runs on until you press Enter
+    Look, do not change: the lab goes on with this cluster, and what you end or
+    start here (sm05 end, a logon, a logoff) changes what its next checks see.
     the wgate       $LAB_URL  (admin page: $LAB_URL/scripts/wgate/admin/!)
     R/3 and ITS     $itsadm sm04 | sm05 | sm12 | sessions | agates
     access log      $LAB_RUN/logs/*/access.log

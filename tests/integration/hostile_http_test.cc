@@ -321,33 +321,36 @@ TEST_F(HostileHttp, RandomizedHostileInputBreaksNothing) {
       case 2:
         req = "GET /" +
               std::string(static_cast<size_t>(9000 + pick(4000)), 'a') +
-              " HTTP/1.1\r\n\r\n";
+              " HTTP/1.1\r\nHost: x\r\n\r\n";
         break;
       case 3:
-        req = "GET / HTTP/1.1\r\n" +
+        req = "GET / HTTP/1.1\r\nHost: x\r\n" +
               std::string(static_cast<size_t>(pick(100)), 'h') + "\r\n\r\n";
         break;
       case 4:
-        req = "POST /dsm/terminator HTTP/1.1\r\nContent-Length: " +
+        req = "POST /dsm/terminator HTTP/1.1\r\nHost: x\r\nContent-Length: " +
               std::to_string(-pick(5)) + "\r\n\r\n";
         break;
       case 5:
-        req = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n" +
-              random_bytes(pick(20)) + "\r\n0\r\n\r\n";
+        req =
+            "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+            random_bytes(pick(20)) + "\r\n0\r\n\r\n";
         break;
       case 6: {
-        req = "GET / HTTP/1.1\r\n";
+        req = "GET / HTTP/1.1\r\nHost: x\r\n";
         for (int h = 0; h < 150; ++h) req += Cat("X-", h, ": v\r\n");
         req += "\r\n";
         break;
       }
       case 7:
         req = "GET /scripts/wgate/webgui/?~okcode=%" + random_bytes(2) +
-              " HTTP/1.1\r\n\r\n";
+              " HTTP/1.1\r\nHost: x\r\n\r\n";
         break;
       case 8:
-        req = "GET /scripts/wgate/webgui/ HTTP/1.1\r\nCookie: ~session=" +
-              UrlEncode(random_bytes(40)) + "\r\n\r\n";
+        req =
+            "GET /scripts/wgate/webgui/ HTTP/1.1\r\nHost: x\r\nCookie: "
+            "~session=" +
+            UrlEncode(random_bytes(40)) + "\r\n\r\n";
         break;
       default:
         req = std::string("\0\0\0", 3) + random_bytes(pick(50));

@@ -155,5 +155,33 @@ TEST(HttpClientDeadline, AServerThatDoesNotAnswerIsAskedOnce) {
   ::close(l);
 }
 
+// A server whose accept queue is full drops the SYN (as a cut link would):
+// the connect itself keeps to the deadline instead of the kernel's minutes
+// of SYN retries.
+TEST(HttpClientDeadline, AConnectThatGetsNoAnswerKeepsToTheDeadline) {
+  int l = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(l, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(l, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(::listen(l, 0), 0);
+  socklen_t len = sizeof a;
+  ASSERT_EQ(::getsockname(l, reinterpret_cast<sockaddr*>(&a), &len), 0);
+  std::vector<int> fill;  // never accepted: the queue stays full
+  for (int i = 0; i < 4; ++i) {
+    int c = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    (void)::connect(c, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    fill.push_back(c);
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = HttpGet(Cat("127.0.0.1:", ntohs(a.sin_port)), "/healthz", 300);
+  auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_FALSE(r.ok());
+  EXPECT_LT(took, std::chrono::seconds(2)) << r.status();
+  for (int c : fill) ::close(c);
+  ::close(l);
+}
+
 }  // namespace
 }  // namespace its::testing

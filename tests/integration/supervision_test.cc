@@ -675,7 +675,7 @@ TEST(Supervision, ADelaySetWhileAManagerIsHungReachesItsAgates) {
 // command up for one deadline (1 s), not one per agate (4 s here; with more
 // hung processes than itsadm's 10 s the command used to fail although the
 // delay was set).
-TEST(Supervision, AFaultDelayWaitsForHungAgatesOnceNotOncePerAgate) {
+TEST(Supervision, HungAgatesHoldUpFaultDelayAndItsadmSessionsOnceNotEach) {
   auto c = StartCluster();
   ASSERT_NE(c, nullptr);
   const std::string cfg = Cat("--config ", c->config_dir(), " ");
@@ -692,6 +692,19 @@ TEST(Supervision, AFaultDelayWaitsForHungAgatesOnceNotOncePerAgate) {
   // At least one deadline: the agates were asked (not left out as down).
   EXPECT_GE(took, std::chrono::milliseconds(900));
   EXPECT_LT(took, std::chrono::milliseconds(3500));
+  // itsadm sessions asks the four at once: one deadline (3 s), not four.
+  t0 = std::chrono::steady_clock::now();
+  auto sessions = RunProgram("itsadm", cfg + "sessions");
+  took = std::chrono::steady_clock::now() - t0;
+  EXPECT_EQ(sessions.exit_code, 0) << sessions.output;
+  size_t silent = 0;
+  for (size_t at = 0;
+       (at = sessions.output.find("did not answer", at)) != std::string::npos;
+       ++at)
+    ++silent;
+  EXPECT_EQ(silent, 4u) << sessions.output;
+  EXPECT_GE(took, std::chrono::milliseconds(2900));
+  EXPECT_LT(took, std::chrono::milliseconds(6000)) << "was 12 s";
   ASSERT_EQ(RunProgram("itsadm", cfg + "fault clear").exit_code, 0);
 }
 

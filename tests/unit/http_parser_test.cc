@@ -81,7 +81,7 @@ TEST(HttpParser, LimitsGiveTheRightStatus) {
                 400},
            // Only HTTP/1.x, and HTTP/1.1 with exactly one Host.
            Case{"GET / HTTP/2.0\r\nHost: x\r\n\r\n", 505},
-           Case{"GET /\r\n\r\n", 505},  // HTTP/0.9
+           Case{"GET /\r\n\r\n", 400},  // HTTP/0.9: no version
            Case{"GET / HTTP/1.1\r\n\r\n", 400},
            Case{"GET / HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n", 400},
        }) {

@@ -236,13 +236,17 @@ TEST(TimeoutSettings, ShortestNonZeroLimitWins) {
             120);  // SICF shorter than gui_auto_logout
   EXPECT_EQ(t.ApplicationLimit("SHORT"),
             600);  // service names are case-insensitive
-  // What an ended session's message names.
-  EXPECT_EQ(t.LimitName(t.ApplicationLimit("unknown")),
-            "rdisp/plugin_auto_logout = 1800 s");
-  EXPECT_EQ(t.LimitName(t.ApplicationLimit("gui")),
-            "rdisp/gui_auto_logout = 300 s");
-  EXPECT_EQ(t.LimitName(t.ApplicationLimit("short")),
-            "the service's SICF session timeout 00:10:00");
+  // Which setting gave the limit, as an ended session's message names it.
+  auto name = [&](std::string_view service) {
+    LimitSource source;
+    int64_t limit = t.ApplicationLimit(service, &source);
+    return TimeoutSettings::LimitName(source, limit);
+  };
+  EXPECT_EQ(name("unknown"), "rdisp/plugin_auto_logout = 1800 s");
+  EXPECT_EQ(name("gui"), "rdisp/gui_auto_logout = 300 s");
+  EXPECT_EQ(name("short"), "the service's SICF session timeout 00:10:00");
+  EXPECT_EQ(name("guishort"), "the service's SICF session timeout 00:02:00");
+  EXPECT_EQ(name("long"), "rdisp/plugin_auto_logout = 1800 s");
 
   TimeoutSettings off = Settings(
       "rdisp/plugin_auto_logout = 0\nrdisp/gui_auto_logout = 0\n", sicf);
@@ -317,7 +321,9 @@ TEST_F(R3LifetimeTest, PluginAutoLogoutBoundaryPlusMinusOneSecond) {
   EXPECT_EQ(system_->Locks().rows_size(), 0);
   auto ended = Ended();
   ASSERT_EQ(ended.size(), 1u);
-  EXPECT_NE(ended[0].find("timed out"), std::string::npos);
+  EXPECT_EQ(ended[0],
+            "R/3 session timed out (idle longer than "
+            "rdisp/plugin_auto_logout = 60 s)");
   EXPECT_EQ(system_->SecuritySessions().rows_size(), 0);
 }
 
@@ -334,6 +340,9 @@ TEST_F(R3LifetimeTest, SicfAndGuiAutoLogoutShortenForTheirService) {
   clock_.Advance(2 * kSimSecond);
   system_->Advance();  // 121 s: the WebGUI session is gone
   EXPECT_EQ(system_->session_count(), 2u);
+  EXPECT_EQ(Ended(),
+            std::vector<std::string>{"R/3 session timed out (idle longer than "
+                                     "rdisp/gui_auto_logout = 120 s)"});
   EXPECT_EQ(Step(gui, "/00").code(), proto::R3Response::SESSION_GONE);
   clock_.Advance(179 * kSimSecond - 2 * kSimSecond);  // 298 s
   system_->Advance();
@@ -342,6 +351,9 @@ TEST_F(R3LifetimeTest, SicfAndGuiAutoLogoutShortenForTheirService) {
   clock_.Advance(301 * kSimSecond);
   system_->Advance();
   EXPECT_EQ(Step(ess, "/00").code(), proto::R3Response::SESSION_GONE);
+  EXPECT_EQ(Ended(), std::vector<std::string>{
+                         "R/3 session timed out (idle longer than the "
+                         "service's SICF session timeout 00:05:00)"});
   EXPECT_EQ(system_->session_count(),
             1u);  // `other` keeps the system value 1800 s
   (void)other;
