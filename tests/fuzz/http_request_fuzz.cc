@@ -159,7 +159,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       fuzz::ParseConnection(bytes, piece == 0 ? bytes.size() : piece, limits);
   if (whole.error_status != 0) {
     FUZZ_CHECK(whole.error_status == 400 || whole.error_status == 413 ||
-               whole.error_status == 414 || whole.error_status == 431);
+               whole.error_status == 414 || whole.error_status == 431 ||
+               whole.error_status == 505);
     FUZZ_CHECK(!whole.error_message.empty());
   }
   // The same requests and the same end, however the bytes arrived. (Which

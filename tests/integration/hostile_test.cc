@@ -5,6 +5,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstring>
+
 #include "common/gusid.h"
 #include "tests/integration/test_cluster.h"
 
@@ -129,58 +131,63 @@ TEST_F(Hostile, ParametersThatAreNotUtf8Get400AndTheSessionLivesOn) {
   EXPECT_EQ(Pids(), before);
 }
 
+// A listening socket on 127.0.0.1 that nobody accepts on (non-blocking, so
+// that its queue can be drained): its fd and address.
+struct Listener {
+  int fd = -1;
+  sockaddr_in address{};
+  explicit Listener(int backlog) {
+    fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof address;
+    auto* sa = reinterpret_cast<sockaddr*>(&address);
+    if (fd < 0 || ::bind(fd, sa, len) != 0 || ::listen(fd, backlog) != 0 ||
+        ::getsockname(fd, sa, &len) != 0) {
+      ADD_FAILURE() << "listen on 127.0.0.1: " << std::strerror(errno);
+    }
+  }
+  ~Listener() { ::close(fd); }
+  std::string hostport() const {
+    return Cat("127.0.0.1:", ntohs(address.sin_port));
+  }
+};
+
 // A server that takes the connection and never answers (a hung wgate: the
 // kernel still accepts) costs a client its deadline once, not twice: the
 // retry for a server that closed an idle connection is not for a deadline.
 TEST(HttpClientDeadline, AServerThatDoesNotAnswerIsAskedOnce) {
-  int l = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  ASSERT_GE(l, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(l, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  ASSERT_EQ(::listen(l, 8), 0);
-  socklen_t len = sizeof a;
-  ASSERT_EQ(::getsockname(l, reinterpret_cast<sockaddr*>(&a), &len), 0);
-  auto r = HttpGet(Cat("127.0.0.1:", ntohs(a.sin_port)), "/healthz", 200);
+  Listener l(8);
+  auto r = HttpGet(l.hostport(), "/healthz", 200);
   EXPECT_TRUE(absl::IsDeadlineExceeded(r.status())) << r.status();
   int connections = 0;
   while (true) {
-    int c = ::accept4(l, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int c = ::accept4(l.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (c < 0) break;
     ++connections;
     ::close(c);
   }
   EXPECT_EQ(connections, 1);
-  ::close(l);
 }
 
 // A server whose accept queue is full drops the SYN (as a cut link would):
 // the connect itself keeps to the deadline instead of the kernel's minutes
 // of SYN retries.
 TEST(HttpClientDeadline, AConnectThatGetsNoAnswerKeepsToTheDeadline) {
-  int l = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  ASSERT_GE(l, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(l, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  ASSERT_EQ(::listen(l, 0), 0);
-  socklen_t len = sizeof a;
-  ASSERT_EQ(::getsockname(l, reinterpret_cast<sockaddr*>(&a), &len), 0);
+  Listener l(0);
   std::vector<int> fill;  // never accepted: the queue stays full
   for (int i = 0; i < 4; ++i) {
     int c = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    (void)::connect(c, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    (void)::connect(c, reinterpret_cast<const sockaddr*>(&l.address),
+                    sizeof l.address);
     fill.push_back(c);
   }
   auto t0 = std::chrono::steady_clock::now();
-  auto r = HttpGet(Cat("127.0.0.1:", ntohs(a.sin_port)), "/healthz", 300);
+  auto r = HttpGet(l.hostport(), "/healthz", 300);
   auto took = std::chrono::steady_clock::now() - t0;
   EXPECT_FALSE(r.ok());
   EXPECT_LT(took, std::chrono::seconds(2)) << r.status();
   for (int c : fill) ::close(c);
-  ::close(l);
 }
 
 }  // namespace

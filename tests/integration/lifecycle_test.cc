@@ -253,16 +253,24 @@ TEST(Lifecycle, SigtermStopsEveryProcessWithinFiveSeconds) {
   std::filesystem::remove_all(run);
 }
 
-// A broken r3/ file stops the start before anything runs, and the error
-// names the file the user edited, not the working copy in the run directory.
-TEST(Lifecycle, ABrokenR3FileIsNamedAsTheUserWroteIt) {
+// A fresh temp directory for a test (its-NAME-PID) holding a copy of
+// deploy/config as config/, for a test that breaks a file in it.
+std::string WithDeployConfig(const std::string& name) {
   namespace fs = std::filesystem;
   const std::string base =
-      Cat(fs::temp_directory_path().string(), "/its-r3-broken-", getpid());
+      Cat(fs::temp_directory_path().string(), "/its-", name, "-", getpid());
   fs::remove_all(base);
   fs::create_directories(base);
   fs::copy(std::string(ITS_SOURCE_DIR) + "/deploy/config", base + "/config",
            fs::copy_options::recursive);
+  return base;
+}
+
+// A broken r3/ file stops the start before anything runs, and the error
+// names the file the user edited, not the working copy in the run directory.
+TEST(Lifecycle, ABrokenR3FileIsNamedAsTheUserWroteIt) {
+  namespace fs = std::filesystem;
+  const std::string base = WithDeployConfig("r3-broken");
   std::ofstream(base + "/config/r3/users.toml", std::ios::app)
       << "\n[[user]]\nclient = \"100\"\nname = \"X\"\npassword = "
          "\"y\"\npasswort = \"z\"\n";
@@ -288,12 +296,7 @@ TEST(Lifecycle, ABrokenR3FileIsNamedAsTheUserWroteIt) {
 // inherits it from), not a service that never mentions it.
 TEST(Lifecycle, AServiceFileRoutingToNoInstanceIsNamedByFileAndLine) {
   namespace fs = std::filesystem;
-  const std::string base =
-      Cat(fs::temp_directory_path().string(), "/its-srvc-routing-", getpid());
-  fs::remove_all(base);
-  fs::create_directories(base);
-  fs::copy(std::string(ITS_SOURCE_DIR) + "/deploy/config", base + "/config",
-           fs::copy_options::recursive);
+  const std::string base = WithDeployConfig("srvc-routing");
   const std::string global = base + "/config/services/global.srvc";
   int lines = 0;
   {
