@@ -355,17 +355,23 @@ dsm_terminate() {
     "$LAB_URL/dsm/terminator"
 }
 
-# lab_hold: --hold: the running cluster, how to look at it, and a wait for
-# Enter (EOF on stdin goes on at once). Ctrl-C meanwhile stops the lab.
+# lab_hold [last]: --hold: the running cluster, how to look at it, and a
+# wait for Enter (EOF on stdin goes on at once). Ctrl-C meanwhile stops the
+# lab.
 lab_hold() {
   ((LAB_HOLD)) || return 0
   [ -n "$LAB_CLUSTER_PID" ] && kill -0 "$LAB_CLUSTER_PID" 2>/dev/null || return 0
-  local itsadm="$LAB_BIN/itsadm --config $LAB_RUN"
+  local itsadm="$LAB_BIN/itsadm --config $LAB_RUN" then
+  if [ "${1:-}" = last ]; then
+    then="    Enter (or Ctrl-C) ends the lab and stops this cluster."
+  else
+    then="    Look, do not change: the lab may go on with this cluster, and what you end or
+    start here (sm05 end, a logon, a logoff) may change what its next checks see."
+  fi
   cat <<HOLD
 
 --- held (--hold) after "${LAB_PART:-the lab}": its cluster runs on until you press Enter
-    Look, do not change: the lab goes on with this cluster, and what you end or
-    start here (sm05 end, a logon, a logoff) changes what its next checks see.
+$then
     the wgate       $LAB_URL  (admin page: $LAB_URL/scripts/wgate/admin/!)
     R/3 and ITS     $itsadm sm04 | sm05 | sm12 | sessions | agates
     access log      $LAB_RUN/logs/*/access.log
@@ -459,5 +465,5 @@ lab_assert_not_contains() {
 # is held after it.
 lab_done() {
   printf '\nLAB PASSED: %s (%s s)\n' "$LAB_NAME" "$(lab_elapsed)"
-  lab_hold
+  lab_hold last
 }
