@@ -195,7 +195,9 @@ class R3System {
   int64_t max_alt_modes_;
   int64_t fails_to_lock_;
   uint64_t next_session_ = 1;
-  uint64_t next_security_ = 1;
+  // SM05's IDs are a number space of their own (SAP shows long keys): from
+  // 1001, so that nobody takes one for an SM04 session number.
+  uint64_t next_security_ = 1001;
   std::unordered_map<uint64_t, Session> sessions_;
   std::unordered_map<uint64_t, SecuritySession> security_;
   std::map<UserKey, std::vector<uint64_t>>

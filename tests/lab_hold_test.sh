@@ -18,7 +18,7 @@ out=$(printf '\n\n' | LAB_HOLD_LIMIT_S=120 "$labs/tab-displacement" --hold --bin
 holds=$(grep -c 'held (--hold)' <<<"$out" || true)
 [ "$holds" -eq 2 ] || fail "expected 2 holds, saw $holds"
 grep -q '^LAB PASSED' <<<"$out" || fail "no LAB PASSED"
-order=$(grep -E '^=== FIX|held \(--hold\)|itsadm --config .*/run[12] sm04 \|' <<<"$out" | sed -E 's/.*(=== FIX|held).*/\1/; s/.*(run[12]).*/\1/' | tr '\n' ' ')
+order=$(grep -E '^=== FIX|held \(--hold\)|R/3 and ITS .*itsadm --config .*/run[12] sm04$' <<<"$out" | sed -E 's/.*(=== FIX|held).*/\1/; s/.*(run[12]).*/\1/' | tr '\n' ' ')
 [ "$order" = "held run1 === FIX held run2 " ] || fail "holds out of order: '$order' (want the failure's cluster held before the FIX heading)"
 
 # One cluster for all parts: a hold after each of its three parts.

@@ -275,8 +275,8 @@ metrics() { curl -s -m 5 "$LAB_URL/metrics" | grep "^$1" || true; }
 
 # access_log TYPE: the lines of entry type TYPE in every instance's access.log
 # (the agates flush it every 250 ms).
-access_log() {
-  cat "$LAB_RUN"/logs/*/access.log 2>/dev/null | grep "^$1 " || true
+access_log() { # in time order across the instances (date, time: fields 2, 3)
+  cat "$LAB_RUN"/logs/*/access.log 2>/dev/null | grep "^$1 " | sort -s -k2,3 || true
 }
 
 # access_log_has TYPE TEXT: a line of TYPE contains TEXT. The agates write
@@ -361,7 +361,9 @@ dsm_terminate() {
 lab_hold() {
   ((LAB_HOLD)) || return 0
   [ -n "$LAB_CLUSTER_PID" ] && kill -0 "$LAB_CLUSTER_PID" 2>/dev/null || return 0
-  local itsadm="$LAB_BIN/itsadm --config $LAB_RUN" then
+  local itsadm then scale
+  itsadm="$(lab_itsadm) --config $LAB_RUN"
+  scale=${LAB_SIM_SCALE:-$(awk -F' *= *' '$1 == "time_scale" { sub(/[ \t]*#.*/, "", $2); print $2; exit }' "$LAB_RUN/cluster.toml" 2>/dev/null)}
   if [ "${1:-}" = last ]; then
     then="    Enter (or Ctrl-C) ends the lab and stops this cluster."
   else
@@ -373,9 +375,10 @@ lab_hold() {
 --- held (--hold) after "${LAB_PART:-the lab}": its cluster runs on until you press Enter
 $then
     the wgate       $LAB_URL  (admin page: $LAB_URL/scripts/wgate/admin/!)
-    R/3 and ITS     $itsadm sm04 | sm05 | sm12 | sessions | agates
+    R/3 and ITS     $itsadm sm04
+                    (or sm05, sm12, sessions, agates instead of sm04)
     access log      $LAB_RUN/logs/*/access.log
-    Simulated time runs on meanwhile (time_scale ${LAB_SIM_SCALE:-from cluster.toml}): sessions time out as they would.
+    Simulated time runs on meanwhile (time_scale ${scale:-1}): sessions time out as they would.
 HOLD
   read -r _ || true
 }
@@ -403,14 +406,25 @@ lab_show() {
   "$@" 2>&1 | sed 's/^/    /'
 }
 
+# lab_itsadm: the itsadm this lab runs, as a student types it here: relative
+# to the working directory when below it (build/bin/itsadm), else absolute.
+lab_itsadm() {
+  if [[ $LAB_BIN == "$PWD"/* ]]; then
+    printf '%s/itsadm' "${LAB_BIN#"$PWD"/}"
+  else
+    printf '%s/itsadm' "$LAB_BIN"
+  fi
+}
+
 # lab_command_text HELPER ARGS...: the command a student can type for what a
 # helper of this file does.
 lab_command_text() {
-  local itsadm="build/bin/itsadm --config $LAB_RUN"
+  local itsadm
+  itsadm="$(lab_itsadm) --config $LAB_RUN"
   case "$1" in
     adm) shift; printf '%s %s' "$itsadm" "$*" ;;
     adm_grep) printf "%s %s | grep -E %s" "$itsadm" "$2" "$(lab_quote "$3")" ;;
-    access_log) printf "grep -h %s %s/logs/*/access.log" "$(lab_quote "^$2 ")" "$LAB_RUN" ;;
+    access_log) printf "grep -h %s %s/logs/*/access.log | sort -k2,3" "$(lab_quote "^$2 ")" "$LAB_RUN" ;;
     metrics) printf "curl -s %s/metrics | grep %s" "$LAB_URL" "$(lab_quote "^$2")" ;;
     reconcile) printf '%s sm04 --json, matched with %s sessions --json' "$itsadm" "$itsadm" ;;
     *) local a out=""

@@ -369,6 +369,9 @@ TEST_F(R3LifetimeTest, SecuritySessionTimeoutEndsItsLinkedSessions) {
   ASSERT_EQ(system_->SecuritySessions().rows(0).session_ids_size(), 1);
   EXPECT_EQ(system_->SecuritySessions().rows(0).session_ids(0),
             system_->UserSessions().rows(0).session());
+  // ... and its own ID is not one of SM04's numbers.
+  EXPECT_NE(system_->SecuritySessions().rows(0).id(),
+            system_->UserSessions().rows(0).session());
   clock_.Advance(119 * kSimSecond);
   system_->Advance();
   EXPECT_EQ(system_->session_count(), 1u);
