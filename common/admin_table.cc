@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/str_join.h"
 #include "common/strings.h"
 
 namespace its::admin_table {
@@ -165,12 +166,7 @@ std::string Text(const Cell& cell) {
     std::string operator()(double v) const { return fmt::format("{:.3f}", v); }
     std::string operator()(bool v) const { return v ? "yes" : "no"; }
     std::string operator()(const std::vector<uint64_t>& ids) const {
-      std::string out;
-      for (uint64_t id : ids) {
-        if (!out.empty()) out += ',';
-        out += Cat(id);
-      }
-      return out;
+      return absl::StrJoin(ids, ",");
     }
   } text;
   return std::visit(text, cell);

@@ -49,22 +49,23 @@ Endpoint RoutePath(std::string_view path) {
   return e;
 }
 
+namespace {
+
+// Forms post to these; every address takes GET and HEAD.
+bool TakesPost(Endpoint::Kind kind) {
+  return kind == Endpoint::kService || kind == Endpoint::kTerminator;
+}
+
+}  // namespace
+
 const char* AllowedMethods(Endpoint::Kind kind) {
-  switch (kind) {
-    case Endpoint::kNotFound:
-      return nullptr;
-    case Endpoint::kService:
-    case Endpoint::kTerminator:
-      return "GET, HEAD, POST";
-    default:
-      return "GET, HEAD";
-  }
+  if (kind == Endpoint::kNotFound) return nullptr;
+  return TakesPost(kind) ? "GET, HEAD, POST" : "GET, HEAD";
 }
 
 bool MethodAllowed(std::string_view method, Endpoint::Kind kind) {
-  if (method == "GET" || method == "HEAD") return true;
-  return method == "POST" &&
-         (kind == Endpoint::kService || kind == Endpoint::kTerminator);
+  return method == "GET" || method == "HEAD" ||
+         (method == "POST" && TakesPost(kind));
 }
 
 }  // namespace its::wgate

@@ -266,6 +266,17 @@ std::string WithDeployConfig(const std::string& name) {
   return base;
 }
 
+// A launcher start on `base`/config with its run directory in `base`.
+absl::StatusOr<std::unique_ptr<launcher::Cluster>> StartFrom(
+    const std::string& base) {
+  launcher::Options o;
+  o.config_dir = base + "/config";
+  o.run_dir = base + "/run";
+  o.bin_dir = ClusterBinDir();
+  o.ephemeral_ports = true;
+  return launcher::Cluster::Start(std::move(o));
+}
+
 // A broken r3/ file stops the start before anything runs, and the error
 // names the file the user edited, not the working copy in the run directory.
 TEST(Lifecycle, ABrokenR3FileIsNamedAsTheUserWroteIt) {
@@ -274,12 +285,7 @@ TEST(Lifecycle, ABrokenR3FileIsNamedAsTheUserWroteIt) {
   std::ofstream(base + "/config/r3/users.toml", std::ios::app)
       << "\n[[user]]\nclient = \"100\"\nname = \"X\"\npassword = "
          "\"y\"\npasswort = \"z\"\n";
-  launcher::Options o;
-  o.config_dir = base + "/config";
-  o.run_dir = base + "/run";
-  o.bin_dir = ClusterBinDir();
-  o.ephemeral_ports = true;
-  auto c = launcher::Cluster::Start(std::move(o));
+  auto c = StartFrom(base);
   ASSERT_FALSE(c.ok());
   EXPECT_NE(c.status().message().find(base + "/config/r3/users.toml:"),
             std::string::npos)
@@ -304,12 +310,7 @@ TEST(Lifecycle, AServiceFileRoutingToNoInstanceIsNamedByFileAndLine) {
     for (std::string l; std::getline(in, l);) ++lines;
   }
   std::ofstream(global, std::ios::app) << "~AGATE_ROUTING IT9\n";
-  launcher::Options o;
-  o.config_dir = base + "/config";
-  o.run_dir = base + "/run";
-  o.bin_dir = ClusterBinDir();
-  o.ephemeral_ports = true;
-  auto c = launcher::Cluster::Start(std::move(o));
+  auto c = StartFrom(base);
   ASSERT_FALSE(c.ok());
   EXPECT_NE(c.status().message().find(Cat(global, ":", lines + 1,
                                           ": ~agate_routing: names AGate "
