@@ -289,7 +289,9 @@ void Journeys::SendLogoff(const std::shared_ptr<VirtualUser>& vu,
           "\r\nCookie: ", kSessionCookieName, "=", vu->cookie, "\r\n\r\n");
   vu->conn->Request(std::move(req), [this, vu, then = std::move(then),
                                      tries_left](LoadConnection::Response& r) {
-    if (r.status == 0 && tries_left > 1) {  // no wgate answered: again
+    // No wgate answered, or one that is (re)starting (503 until it has the
+    // directories; the session is kept): again.
+    if ((r.status == 0 || r.status == 503) && tries_left > 1) {
       // Still in flight meanwhile: the run's end counts it if it never
       // gets through (AbandonInFlight).
       vu->timer->expires_after(std::chrono::milliseconds(250));

@@ -109,7 +109,9 @@ class Journeys {
   // Sends /nex for `vu`'s session outside the load's figures; `then(ok)`
   // when it is answered (ok: the session ended). A logoff that reaches no
   // wgate (refused, closed: one restarting after a crash, whose sessions
-  // live on) is tried again every 250 ms, at most kLogoffTries times.
+  // live on) or gets 503 (one just restarted, still without its
+  // directories; the session is kept) is tried again every 250 ms, at most
+  // kLogoffTries times.
   void LogOffApart(const std::shared_ptr<VirtualUser>& vu,
                    VirtualUser::Pending why, std::function<void(bool ok)> then);
   static constexpr int kLogoffTries = 20;
