@@ -14,15 +14,29 @@ bench_start_cluster() {  # CONFIG_DIR NAME
   [ -n "$url" ] || { echo "cluster did not start" >&2; exit 1; }
 }
 
-# wrk over $secs seconds -> "rps p99_ms non2xx requests"
+# A line of bash's `times` ("0m1.250s 0m0.310s": user, system) -> seconds.
+bench_times_s() {  # LINE
+  awk -v t="$1" 'BEGIN { split(t, f, " "); s = 0
+    for (i = 1; i <= 2; i++) { v = f[i]; m = v; sub(/m.*/, "", m); sub(/^[0-9]+m/, "", v)
+                               sub(/s$/, "", v); s += m * 60 + v }
+    printf "%.6f", s }'
+}
+
+# wrk over $secs seconds -> "rps p99_ms non2xx requests wrk_cpu_us"; the last
+# is wrk's own CPU time (user + system) per request: the load generator runs
+# on the same cores as what it measures.
 bench_wrk() {  # URL [wrk args...]
-  local out rps p99 bad n
-  out=$(wrk -t1 -c64 -d"${secs}"s --latency "$@")
+  local out rps p99 bad n cpu
+  # `times` in the same subshell: its second line is the CPU time of the
+  # subshell's children, that is wrk's.
+  out=$(wrk -t1 -c64 -d"${secs}"s --latency "$@"; times)
+  cpu=$(tail -1 <<<"$out")
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   n=$(awk '/ requests in / {print $1}' <<<"$out")
   p99=$(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us$/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v*=1000}; print v}' <<<"$out")
   bad=$(awk '/Non-2xx/ {print $NF}' <<<"$out")
-  echo "$rps $p99 ${bad:-0} $n"
+  cpu=$(awk -v s="$(bench_times_s "$cpu")" -v n="$n" 'BEGIN { printf "%.1f", (n > 0 ? s * 1e6 / n : 0) }')
+  echo "$rps $p99 ${bad:-0} $n $cpu"
 }
 
 # Logs N users (LOAD00001...) on to FB03 and makes one step in each; their
