@@ -145,9 +145,10 @@ absl::Status ReadTransaction(const std::string& file, const toml::table& t,
   RETURN_IF_ERROR(r.Str("builtin", &tx->builtin, false));
   RETURN_IF_ERROR(r.Int("start", &tx->start, true));
   RETURN_IF_ERROR(r.Int("step_ms", &tx->step_ms, false));
-  if (!tx->builtin.empty() && tx->builtin != "sm04" && tx->builtin != "sm12") {
+  if (!tx->builtin.empty() && tx->builtin != "sm04" && tx->builtin != "sm12" &&
+      tx->builtin != "menu") {
     return At(file, *t.get("builtin"), r.path + "builtin",
-              "must be \"sm04\" or \"sm12\"");
+              "must be \"sm04\", \"sm12\" or \"menu\"");
   }
   auto screens = r.Tables("screen");
   if (!screens.ok()) return screens.status();
@@ -316,6 +317,15 @@ absl::StatusOr<MasterData> MasterData::Parse(const std::string& users,
       const size_t index = i++;
       RETURN_IF_ERROR(ReadTransaction(tf, *t, index, &tx));
       std::string code = tx.code;
+      if (tx.builtin == "menu") {
+        if (!d.menu_code_.empty()) {
+          return At(tf, *t->get("builtin"),
+                    Cat("transaction[", index, "].builtin"),
+                    Cat("only one transaction can be the menu; ", d.menu_code_,
+                        " is already"));
+        }
+        d.menu_code_ = code;
+      }
       if (!d.transactions_.emplace(code, std::move(tx)).second) {
         return At(tf, *t, Cat("transaction[", index, "].code"),
                   Cat("transaction ", code, " is defined twice"));

@@ -51,7 +51,9 @@ struct ScreenDef {
 struct TransactionDef {
   std::string code;
   std::string title;
-  std::string builtin;  // "", "sm04", "sm12"
+  // "", "sm04", "sm12" (list screens filled by the stub), "menu" (SAP Easy
+  // Access: a button per transaction; where "/n" alone leads)
+  std::string builtin;
   int start = 0;
   int step_ms = 0;  // simulated processing time per dialog step
   std::map<int, ScreenDef> screens;
@@ -89,11 +91,20 @@ class MasterData {
   std::optional<UserDef> FindUser(std::string_view client,
                                   std::string_view name) const;
   const TransactionDef* FindTransaction(std::string_view code) const;
+  // The transaction with builtin "menu" (SESSION_MANAGER), or nullptr.
+  const TransactionDef* Menu() const {
+    return menu_code_.empty() ? nullptr : FindTransaction(menu_code_);
+  }
+  // Every transaction, by code.
+  const std::map<std::string, TransactionDef>& transactions() const {
+    return transactions_;
+  }
 
  private:
   std::map<std::pair<std::string, std::string>, UserDef> users_;
   std::vector<UserRange> ranges_;
   std::map<std::string, TransactionDef> transactions_;
+  std::string menu_code_;
 };
 
 }  // namespace its::r3

@@ -100,6 +100,16 @@ void R3System::Render(const Session& s, const std::string& message,
   out->set_dynpro(s.screen);
   out->set_message(message);
   out->set_message_type(message.empty() ? "" : type);
+  if (s.tx->builtin == "menu") {
+    out->set_title(s.tx->title);
+    for (const auto& [code, tx] : data_.transactions()) {
+      if (&tx == s.tx) continue;
+      proto::Button* b = out->add_buttons();
+      b->set_okcode(Cat("/n", code));
+      b->set_label(Cat(code, " ", tx.title));
+    }
+    return;
+  }
   if (s.tx->builtin == "sm04" || s.tx->builtin == "sm12") {
     out->set_title(s.tx->title);
     proto::Table* t = out->mutable_table();
@@ -156,11 +166,15 @@ void R3System::Dispatch(
     std::string* message, const char** type) {
   std::string ok = NormalizeOkcode(okcode);
   *type = "S";  // message type: S success, E error
-  if (ok.rfind("/N", 0) ==
-      0) {  // /n<TCODE>: end this transaction, start another
-    std::string code = ok.substr(2);
-    const TransactionDef* tx =
-        code.empty() ? s.tx : data_.FindTransaction(code);
+  // /n<TCODE>: end this transaction, start another; "/n" alone ends it and
+  // goes to the menu (SAP Easy Access: SESSION_MANAGER in SM04), or starts
+  // it anew where the master data has no menu. In the menu, a transaction
+  // code alone starts it, as in SAP's command field.
+  const bool in_menu = s.tx->builtin == "menu";
+  if (ok.rfind("/N", 0) == 0 || (in_menu && !ok.empty() && ok[0] != '/')) {
+    std::string code = ok[0] == '/' ? ok.substr(2) : ok;
+    const TransactionDef* tx = data_.FindTransaction(code);
+    if (code.empty()) tx = data_.Menu() ? data_.Menu() : s.tx;
     if (!tx) {
       *message = Cat("Transaction ", code, " does not exist");
       *type = "E";

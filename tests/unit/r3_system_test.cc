@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "common/service_file.h"
 
 namespace its::r3 {
@@ -195,6 +197,79 @@ TEST_F(R3SystemTest, LogoffAndTransactionSwitchReleaseLocks) {
   EXPECT_EQ(system_->Locks().rows_size(), 0);
   EXPECT_EQ(system_->session_count(), 0u);
   EXPECT_EQ(Step(a, "/00").code(), proto::R3Response::SESSION_GONE);
+}
+
+TEST_F(R3SystemTest, SlashNAloneEndsTheTransactionAtTheEasyAccessMenu) {
+  uint64_t a = Logon("DEMO", "PA30").session();
+  Step(a, "/00", {{"RP50G-PERNR", "1"}});
+  ASSERT_EQ(system_->Locks().rows_size(), 1);
+  auto menu = Step(a, "/n");
+  EXPECT_EQ(menu.screen().tcode(), "SESSION_MANAGER");
+  EXPECT_EQ(menu.screen().title(), "SAP Easy Access");
+  EXPECT_EQ(system_->Locks().rows_size(), 0);
+  EXPECT_EQ(system_->UserSessions().rows(0).tcode(), "SESSION_MANAGER");
+  // A button per transaction but the menu itself, each a "/n<code>".
+  std::vector<std::string> okcodes;
+  for (const auto& b : menu.screen().buttons()) okcodes.push_back(b.okcode());
+  EXPECT_NE(std::find(okcodes.begin(), okcodes.end(), "/nFB03"), okcodes.end());
+  EXPECT_NE(std::find(okcodes.begin(), okcodes.end(), "/nPA30"), okcodes.end());
+  EXPECT_EQ(std::find(okcodes.begin(), okcodes.end(), "/nSESSION_MANAGER"),
+            okcodes.end());
+  // Enter refreshes; a code in the command field starts its transaction.
+  EXPECT_EQ(Step(a, "/00").screen().tcode(), "SESSION_MANAGER");
+  auto bad = Step(a, "XX99");
+  EXPECT_EQ(bad.screen().tcode(), "SESSION_MANAGER");
+  EXPECT_EQ(bad.screen().message(), "Transaction XX99 does not exist");
+  EXPECT_EQ(bad.screen().message_type(), "E");
+  EXPECT_EQ(Step(a, "fb03").screen().tcode(), "FB03");
+  EXPECT_EQ(Step(a, "/n").screen().tcode(), "SESSION_MANAGER");
+  EXPECT_EQ(Step(a, "/nPA30").screen().tcode(), "PA30");
+}
+
+TEST(R3MasterData, WithoutAMenuSlashNAloneRestartsTheTransaction) {
+  const std::string users =
+      "[[user]]\nclient = \"100\"\nname = \"DEMO\"\npassword = \"welcome\"\n";
+  const std::string txs =
+      "[[transaction]]\ncode = \"SM12\"\ntitle = \"Locks\"\n"
+      "builtin = \"sm12\"\nstart = 100\n";
+  auto data = MasterData::Parse(users, "users.toml", txs, "transactions.toml");
+  ASSERT_TRUE(data.ok()) << data.status();
+  EXPECT_EQ(data->Menu(), nullptr);
+  auto profile = Profile::Parse("", "DEFAULT.PFL");
+  ASSERT_TRUE(profile.ok());
+  auto timeouts = TimeoutSettings::Load(*profile, "", "sicf.toml");
+  ASSERT_TRUE(timeouts.ok());
+  FakeClock clock{1000 * kSimSecond};
+  R3System system(std::move(*data), std::move(*profile), std::move(*timeouts),
+                  clock);
+  proto::R3Logon logon;
+  logon.set_client("100");
+  logon.set_user("DEMO");
+  logon.set_password("welcome");
+  logon.set_tcode("SM12");
+  logon.set_terminal("IT1/0000");
+  int ms;
+  auto r = system.Logon(logon, &ms);
+  ASSERT_EQ(r.code(), proto::R3Response::OK) << r.error();
+  proto::R3Step step;
+  step.set_session(r.session());
+  step.set_okcode("/n");
+  EXPECT_EQ(system.Step(step, &ms).screen().tcode(), "SM12");
+}
+
+TEST(R3MasterData, OneMenuAtMost) {
+  const std::string users =
+      "[[user]]\nclient = \"100\"\nname = \"DEMO\"\npassword = \"welcome\"\n";
+  const std::string txs =
+      "[[transaction]]\ncode = \"M1\"\ntitle = \"A\"\nbuiltin = \"menu\"\n"
+      "start = 100\n"
+      "[[transaction]]\ncode = \"M2\"\ntitle = \"B\"\nbuiltin = \"menu\"\n"
+      "start = 100\n";
+  auto data = MasterData::Parse(users, "users.toml", txs, "transactions.toml");
+  ASSERT_FALSE(data.ok());
+  EXPECT_EQ(data.status().message(),
+            "transactions.toml:9: transaction[1].builtin: only one transaction "
+            "can be the menu; M1 is already");
 }
 
 TEST_F(R3SystemTest, Sm04ListsLastStepTime) {
