@@ -326,6 +326,11 @@ proto::SessionsReply AGateProcess::ListSessions() const {
     if (s.state == State::kActive) {
       row->set_expires_in_s(
           static_cast<double>(s.last_access + s.timeout - now) / kSimSecond);
+    } else {
+      // When the record goes: the end page (and, after a timeout with
+      // ~userTimeout, the logon data kept for ~serviceRestart) until then.
+      row->set_expires_in_s(static_cast<double>(s.expiry.deadline - now) /
+                            kSimSecond);
     }
     row->set_r3_session(s.r3_session);
   }

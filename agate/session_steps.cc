@@ -166,8 +166,11 @@ bool AGateProcess::EndSession(SessionContext& s, State why,
       r3_.Call(std::move(off), [](proto::R3Response&) {});
     }
   }
-  bool keep =
-      why == State::kTimedOut || why == State::kEnded || why == State::kAborted;
+  // ~userTimeout keeps the logon data after a timeout (the agate's or
+  // R/3's), for ~serviceRestart to log on again without the user: the only
+  // ends it restarts after (Tombstone). Any other end forgets the password
+  // at once.
+  bool keep = why == State::kTimedOut || why == State::kEnded;
   s.logon_kept = keep && s.keep_logon_for > 0;
   if (!s.logon_kept) s.text.set(SessionContext::kPassword, "");
   // The tombstone tells the next request why; with ~userTimeout it also keeps
@@ -205,14 +208,14 @@ void AGateProcess::Step(SessionContext& s, proto::AGateRequest& req,
                     "Unknown session command", false));
       return;
     }
-    // USR_LOGOFF also forgets the kept logon data; USR_ABORT keeps it
-    // (~userTimeout).
+    // USR_LOGOFF is a logoff, USR_ABORT a closed window: neither keeps the
+    // logon data (only timeouts do, for ~serviceRestart).
     std::string reason = req.replaced()
                              ? std::string(kReplacedReason)
                              : std::string(SessionCommandName(command));
-    const bool r3_called = EndSession(
-        s, ForgetsLogon(command) ? State::kLoggedOff : State::kAborted, reason,
-        req.client_ip(), TraceOf(req), req.parent_span());
+    const bool r3_called =
+        EndSession(s, IsLogoff(command) ? State::kLoggedOff : State::kAborted,
+                   reason, req.client_ip(), TraceOf(req), req.parent_span());
     proto::AGateResponse r = Message(proto::TERMINATED, "Session terminated",
                                      "The session was terminated", true,
                                      SispScriptFor(s, ids_, "SRV_CLOSE"));

@@ -50,8 +50,8 @@ proto::SessionCommand SessionCommandFromName(std::string_view upper_name);
 inline bool EndsSession(proto::SessionCommand c) {
   return c != proto::NO_COMMAND && c != proto::UNKNOWN_COMMAND;
 }
-// Also forgets the logon data kept for ~userTimeout (USR_ABORT keeps it).
-inline bool ForgetsLogon(proto::SessionCommand c) {
+// Ends the session as a logoff (USR_ABORT: as a closed browser window).
+inline bool IsLogoff(proto::SessionCommand c) {
   return c == proto::USR_LOGOFF || c == proto::LOGOFF;
 }
 

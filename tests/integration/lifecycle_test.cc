@@ -69,6 +69,21 @@ TEST(Lifecycle, ServiceRestartWithKeptLogonDataStartsANewSession) {
   HttpResult logon = d.Get(Step("relogon", "~okcode=/00"));
   EXPECT_EQ(logon.status, 200);
   EXPECT_NE(logon.body.find("name=\"~password\""), std::string::npos);
+
+  // A closed window (USR_ABORT) and a logoff are no timeouts: the old
+  // session's cookie gets its end page, not a restart, and nobody logs on.
+  for (const char* end : {"~SAPSessionCmd=USR_ABORT", "~command=logoff"}) {
+    Browser e(c->url());
+    ASSERT_EQ(e.Get(StartUrl("again", "LOAD00001")).status, 200);
+    const std::string cookie = e.raw_cookie();
+    ASSERT_EQ(e.Get(Step("again", end)).status, 200) << end;
+    e.set_cookie(cookie);
+    HttpResult after = e.Get(Step("again", "~okcode=/00"));
+    EXPECT_EQ(after.status, 400) << end;
+    EXPECT_EQ(after.body.find("~serviceRestarted"), std::string::npos) << end;
+    EXPECT_EQ(after.body.find("name=\"~password\""), std::string::npos) << end;
+    EXPECT_EQ(UsersNamed(*c, "LOAD00001"), 0) << end;
+  }
 }
 
 // One instance, 2 sessions per process, up to 2 processes: the Mapping

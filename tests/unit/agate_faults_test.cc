@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <optional>
 #include <sstream>
 #include <vector>
@@ -114,14 +115,18 @@ class AgateFaults : public ::testing::Test {
   }
 
   // Logs a user on with ~timeout 1 (minute); returns the GUSID.
-  std::string LogOn(uint64_t r3_session) {
+  std::string LogOn(
+      uint64_t r3_session,
+      std::vector<std::pair<std::string, std::string>> extra = {}) {
     size_t calls = r3_.calls.size();
-    size_t i = Send(proto::AGateRequest::START, "",
-                    {{"~client", "100"},
-                     {"~login", "DEMO"},
-                     {"~password", "welcome"},
-                     {"~transaction", "FB03"},
-                     {"~timeout", "1"}});
+    std::vector<std::pair<std::string, std::string>> params = {
+        {"~client", "100"},
+        {"~login", "DEMO"},
+        {"~password", "welcome"},
+        {"~transaction", "FB03"},
+        {"~timeout", "1"}};
+    params.insert(params.end(), extra.begin(), extra.end());
+    size_t i = Send(proto::AGateRequest::START, "", params);
     EXPECT_EQ(r3_.calls.size(), calls + 1);
     r3_.Answer(calls, LoggedOn(r3_session));
     EXPECT_TRUE(replies_[i].has_value());
@@ -212,6 +217,33 @@ TEST_F(AgateFaults, AnIdleSessionEndsAtItsTimeoutWithItsLogoff) {
   size_t i = Step(gusid);
   ASSERT_TRUE(replies_[i].has_value());
   EXPECT_EQ(replies_[i]->outcome(), proto::SESSION_ENDED);
+}
+
+// ~userTimeout keeps the logon data after a timeout only (for
+// ~serviceRestart): a closed window (USR_ABORT) or a logoff keeps just the end
+// page, for a simulated hour. `itsadm sessions` shows when each record goes.
+TEST_F(AgateFaults, OnlyATimeoutKeepsTheLogonDataForUserTimeout) {
+  MakeProcess(4);
+  const std::vector<std::pair<std::string, std::string>> two_hours = {
+      {"~userTimeout", "2"}};
+  std::string aborted = LogOn(61, two_hours);
+  std::string logged_off = LogOn(62, two_hours);
+  std::string timed_out = LogOn(63, two_hours);
+  Send(proto::AGateRequest::TERMINATE, aborted,
+       {{"~SAPSessionCmd", "USR_ABORT"}});
+  Send(proto::AGateRequest::STEP, logged_off, {{"~command", "logoff"}});
+  clock_.Advance(30 * kSimSecond);
+  Step(timed_out);
+  r3_.Answer(r3_.calls.size() - 1, LoggedOn(63));
+  clock_.Advance(61 * kSimSecond);
+  process_->Tick();
+  std::map<std::string, double> expires;
+  const proto::SessionsReply list = process_->ListSessions();
+  for (const auto& row : list.rows()) expires[row.state()] = row.expires_in_s();
+  ASSERT_EQ(expires.size(), 3u);
+  EXPECT_DOUBLE_EQ(expires["aborted"], 3600 - 91);
+  EXPECT_DOUBLE_EQ(expires["logged_off"], 3600 - 91);
+  EXPECT_NEAR(expires["timed_out"], 7200, 1);
 }
 
 TEST_F(AgateFaults, ABrokenR3ConnectionEndsEverySessionAndSaysSo) {

@@ -43,9 +43,9 @@ TEST(ItsProtocolTest, WhatCommandsDo) {
   EXPECT_FALSE(EndsSession(proto::NO_COMMAND));
   EXPECT_FALSE(EndsSession(proto::UNKNOWN_COMMAND));
   EXPECT_TRUE(EndsSession(proto::NEX));
-  EXPECT_TRUE(ForgetsLogon(proto::USR_LOGOFF));
-  EXPECT_TRUE(ForgetsLogon(proto::LOGOFF));
-  EXPECT_FALSE(ForgetsLogon(proto::USR_ABORT));  // ~userTimeout keeps it
+  EXPECT_TRUE(IsLogoff(proto::USR_LOGOFF));
+  EXPECT_TRUE(IsLogoff(proto::LOGOFF));
+  EXPECT_FALSE(IsLogoff(proto::USR_ABORT));  // a closed window
   EXPECT_EQ(SessionCommandName(proto::NEX), "/nex");
   EXPECT_TRUE(IsTermination(Of({{"sap-sessioncmd", "x"}})));
   EXPECT_FALSE(IsTermination(Of({{"~command", "logoff"}})));
