@@ -247,13 +247,16 @@ grpc::Status Cluster::Fault(const proto::FaultRequest& req,
     }
     // Hung processes resume first: a Mapping Manager that was stopped then
     // answers with its directory, so that its agates are told at once.
-    std::string resumed;
+    // A hung agate may have been killed by its Mapping Manager meanwhile
+    // (unresponsive_restart_s): the launcher does not see its end, only that
+    // the signal finds nobody.
+    std::string resumed, gone;
     if (req.action() == Action::CLEAR) {
       absl::MutexLock l(&mu_);
       for (auto& [pid, hung] : hung_) {
-        PidfdSignal(hung.pidfd, SIGCONT);
+        std::string& list = PidfdSignal(hung.pidfd, SIGCONT) ? resumed : gone;
+        list += Cat(list.empty() ? "" : ", ", pid);
         ::close(hung.pidfd);
-        resumed += Cat(resumed.empty() ? "" : ", ", pid);
       }
       hung_.clear();
     }
@@ -262,8 +265,10 @@ grpc::Status Cluster::Fault(const proto::FaultRequest& req,
       Report(Cat("fault: ", done.status().message()));
       return ToGrpc(done.status());
     }
-    reply->set_done(resumed.empty() ? *done
-                                    : Cat(*done, "; resumed pid ", resumed));
+    std::string text = *done;
+    if (!resumed.empty()) text += Cat("; resumed pid ", resumed);
+    if (!gone.empty()) text += Cat("; pid ", gone, " (hung) had ended");
+    reply->set_done(text);
     Report(Cat("fault: ", reply->done()));
     return grpc::Status::OK;
   }

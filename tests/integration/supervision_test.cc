@@ -740,6 +740,33 @@ TEST(Supervision, AnAgateCanBeKilledWhileItsManagerIsHung) {
   ASSERT_EQ(RunProgram("itsadm", cfg + "fault clear").exit_code, 0);
 }
 
+// A hung agate may end while hung (its Mapping Manager kills it after
+// unresponsive_restart_s; here the test does): `fault clear` says so rather
+// than that it resumed it.
+TEST(Supervision, FaultClearNamesAHungAgateThatEndedMeanwhile) {
+  auto c = StartCluster();
+  ASSERT_NE(c, nullptr);
+  const std::string cfg = Cat("--config ", c->config_dir(), " ");
+  int pid = 0;
+  ASSERT_TRUE(WaitFor([&] {
+    for (const auto& p : Admin(*c, "agates"))
+      if (p["instance"] == "IT2" && p["process"] == 1 && p["state"] == "up")
+        pid = p.value("pid", 0);
+    return pid > 0;
+  }));
+  auto hang = RunProgram("itsadm", cfg + "fault hang agate IT2/1");
+  ASSERT_EQ(hang.exit_code, 0) << hang.output;
+  ASSERT_EQ(kill(pid, SIGKILL), 0);
+  ASSERT_TRUE(WaitFor([&] { return !Alive(pid); }));
+  auto clear = RunProgram("itsadm", cfg + "fault clear");
+  EXPECT_EQ(clear.exit_code, 0) << clear.output;
+  EXPECT_NE(clear.output.find(Cat("pid ", pid, " (hung) had ended")),
+            std::string::npos)
+      << clear.output;
+  EXPECT_EQ(clear.output.find("resumed pid"), std::string::npos)
+      << clear.output;
+}
+
 TEST(Supervision, ItsadmFaultFromTheCommandLine) {
   auto c = StartCluster();
   ASSERT_NE(c, nullptr);
