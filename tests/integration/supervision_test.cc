@@ -36,6 +36,19 @@ bool Alive(pid_t pid) {
          line[paren + 2] != 'Z';
 }
 
+// The PID of agate `instance`/`process` once it is up, or 0 after 5 s.
+int UpAgatePid(const launcher::Cluster& c, const std::string& instance, int process) {
+  int pid = 0;
+  WaitFor([&] {
+    for (const auto& p : Admin(c, "agates"))
+      if (p["instance"] == instance && p["process"] == process &&
+          p["state"] == "up")
+        pid = p.value("pid", 0);
+    return pid > 0;
+  });
+  return pid;
+}
+
 TEST(Supervision, ACrashedProcessIsRestartedOnItsAddressAndSessionsGoOn) {
   auto c = StartCluster();
   ASSERT_NE(c, nullptr);
@@ -715,13 +728,8 @@ TEST(Supervision, AnAgateCanBeKilledWhileItsManagerIsHung) {
   auto c = StartCluster();
   ASSERT_NE(c, nullptr);
   const std::string cfg = Cat("--config ", c->config_dir(), " ");
-  int pid = 0;
-  ASSERT_TRUE(WaitFor([&] {
-    for (const auto& p : Admin(*c, "agates"))
-      if (p["instance"] == "IT1" && p["process"] == 0 && p["state"] == "up")
-        pid = p.value("pid", 0);
-    return pid > 0;
-  }));
+  const int pid = UpAgatePid(*c, "IT1", 0);
+  ASSERT_GT(pid, 0);
   auto hang = RunProgram("itsadm", cfg + "fault hang mapping_manager IT1");
   ASSERT_EQ(hang.exit_code, 0) << hang.output;
   auto kill9 = RunProgram("itsadm", cfg + "fault kill agate IT1/0");
@@ -747,13 +755,8 @@ TEST(Supervision, FaultClearNamesAHungAgateThatEndedMeanwhile) {
   auto c = StartCluster();
   ASSERT_NE(c, nullptr);
   const std::string cfg = Cat("--config ", c->config_dir(), " ");
-  int pid = 0;
-  ASSERT_TRUE(WaitFor([&] {
-    for (const auto& p : Admin(*c, "agates"))
-      if (p["instance"] == "IT2" && p["process"] == 1 && p["state"] == "up")
-        pid = p.value("pid", 0);
-    return pid > 0;
-  }));
+  const int pid = UpAgatePid(*c, "IT2", 1);
+  ASSERT_GT(pid, 0);
   auto hang = RunProgram("itsadm", cfg + "fault hang agate IT2/1");
   ASSERT_EQ(hang.exit_code, 0) << hang.output;
   ASSERT_EQ(kill(pid, SIGKILL), 0);
