@@ -129,6 +129,9 @@ void AGateProcess::R3Ended(const proto::R3Down& down) {
       if (s == table_.all().end() || s->second.state != State::kActive)
         continue;
       s->second.r3_session = 0;  // already gone at R/3
+      // Only R/3's timeouts keep the logon data for ~serviceRestart: after an
+      // SM05 end or a displacement the user logs on again.
+      if (!ended.timeout()) s->second.keep_logon_for = 0;
       EndSession(s->second, State::kEnded, ended.reason());
     }
   }
@@ -329,8 +332,9 @@ proto::SessionsReply AGateProcess::ListSessions() const {
     } else {
       // When the record goes: the end page (and, after a timeout with
       // ~userTimeout, the logon data kept for ~serviceRestart) until then.
-      row->set_expires_in_s(static_cast<double>(s.expiry.deadline - now) /
-                            kSimSecond);
+      row->set_expires_in_s(
+          static_cast<double>(std::max<SimMicros>(s.expiry.deadline - now, 0)) /
+          kSimSecond);
     }
     row->set_r3_session(s.r3_session);
   }

@@ -166,10 +166,11 @@ bool AGateProcess::EndSession(SessionContext& s, State why,
       r3_.Call(std::move(off), [](proto::R3Response&) {});
     }
   }
-  // ~userTimeout keeps the logon data after a timeout (the agate's or
-  // R/3's), for ~serviceRestart to log on again without the user: the only
-  // ends it restarts after (Tombstone). Any other end forgets the password
-  // at once.
+  // ~userTimeout keeps the logon data after a timeout (the agate's
+  // ~timeout, or R/3's idle limits: R3Ended keeps keep_logon_for only for
+  // those), for ~serviceRestart to log on again without the user. Any other
+  // end forgets the password at once (a restart after an R/3 end or a lost
+  // connection shows the logon page; see Tombstone).
   bool keep = why == State::kTimedOut || why == State::kEnded;
   s.logon_kept = keep && s.keep_logon_for > 0;
   if (!s.logon_kept) s.text.set(SessionContext::kPassword, "");
@@ -308,6 +309,7 @@ void AGateProcess::Step(SessionContext& s, proto::AGateRequest& req,
           r3resp.code() != proto::R3Response::OK) {
         if (ctx.state == State::kActive) {
           bool lost = r3resp.code() == proto::R3Response::CONNECTION_LOST;
+          ctx.keep_logon_for = 0;  // no timeout: nothing kept for a restart
           if (lost) {
             by_r3_session_.erase(ctx.r3_session);
             ctx.r3_session = 0;

@@ -254,7 +254,9 @@ grpc::Status Cluster::Fault(const proto::FaultRequest& req,
     if (req.action() == Action::CLEAR) {
       absl::MutexLock l(&mu_);
       for (auto& [pid, hung] : hung_) {
-        std::string& list = PidfdSignal(hung.pidfd, SIGCONT) ? resumed : gone;
+        // The pidfd holds the PID: a zombie's cannot be reused meanwhile.
+        const bool running = PidfdSignal(hung.pidfd, SIGCONT) && !HasEnded(pid);
+        std::string& list = running ? resumed : gone;
         list += Cat(list.empty() ? "" : ", ", pid);
         ::close(hung.pidfd);
       }

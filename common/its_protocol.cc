@@ -47,8 +47,8 @@ proto::SessionCommand ParseSessionCommand(const Params& params) {
   std::string command = ToLower(params.GetOr("~command", ""));
   if (!cmd.empty()) {
     proto::SessionCommand c = SessionCommandFromName(cmd);
-    // An abort that also says ~command=logoff logs off: the logon data kept
-    // for ~userTimeout goes too.
+    // An abort that also says ~command=logoff logs off (the "Logged off"
+    // end page, counted as a logoff).
     return c == proto::USR_ABORT && command == "logoff" ? proto::USR_LOGOFF : c;
   }
   if (command == "logoff") return proto::LOGOFF;

@@ -86,14 +86,28 @@ std::string ReadProcFile(int pid, const char* name) {
   return out;
 }
 
-bool IsStopped(int pid) {
+namespace {
+
+// The state letter of /proc/PID/stat, or 0 if there is none.
+char ProcessState(int pid) {
   // "PID (comm) S ...": comm may hold spaces and parentheses, the state
   // follows the last ')'.
   std::string stat = ReadProcFile(pid, "stat");
   size_t close = stat.rfind(')');
-  if (close == std::string::npos || close + 2 >= stat.size()) return false;
-  char state = stat[close + 2];
+  if (close == std::string::npos || close + 2 >= stat.size()) return 0;
+  return stat[close + 2];
+}
+
+}  // namespace
+
+bool IsStopped(int pid) {
+  char state = ProcessState(pid);
   return state == 'T' || state == 't';
+}
+
+bool HasEnded(int pid) {
+  char state = ProcessState(pid);
+  return state == 0 || state == 'Z' || state == 'X';
 }
 
 std::vector<std::string> ProcessCommandLine(int pid) {

@@ -52,6 +52,9 @@ std::string ReadProcFile(int pid, const char* name);
 // Whether `pid` is stopped by a signal (SIGSTOP, SIGTSTP: state T in
 // /proc/PID/stat, or t under a tracer); false if it cannot be read.
 bool IsStopped(int pid);
+// Whether `pid` has ended: gone, or a zombie its parent has not reaped yet
+// (a pidfd still signals a zombie without error).
+bool HasEnded(int pid);
 // The command line of `pid`, one word per argument (empty if unreadable).
 std::vector<std::string> ProcessCommandLine(int pid);
 // The word after `name` in a command line ("--config", "DIR": "DIR"); ""

@@ -182,6 +182,7 @@ void R3Server::PushEnded() {
         proto::R3SessionEnded* ended = down.add_ended();
         ended->set_session(e.session);
         ended->set_reason(e.reason);
+        ended->set_timeout(e.timeout);
       });
     }
     if (metrics_) metrics_->EndedByR3(1);

@@ -48,7 +48,8 @@ void R3System::Touch(Session& s) {
   }
 }
 
-void R3System::EndUserSession(uint64_t id, const std::string& reason) {
+void R3System::EndUserSession(uint64_t id, const std::string& reason,
+                              bool timeout) {
   auto it = sessions_.find(id);
   if (it == sessions_.end()) return;
   Session& s = it->second;
@@ -67,7 +68,7 @@ void R3System::EndUserSession(uint64_t id, const std::string& reason) {
   }
   const uint32_t owner = s.owner;
   sessions_.erase(it);
-  if (!reason.empty()) ended_.push_back(Ended{id, owner, reason});
+  if (!reason.empty()) ended_.push_back(Ended{id, owner, reason, timeout});
 }
 
 void R3System::Link(Session& s) {
@@ -132,16 +133,19 @@ bool R3System::Advance() {
       auto linked = sec->second.sessions;
       for (uint64_t s : linked) {
         EndUserSession(
-            s, "security session timed out (http/security_session_timeout)");
+            s, "security session timed out (http/security_session_timeout)",
+            /*timeout=*/true);
       }
       security_.erase(id);
     } else {
       auto s = sessions_.find(key);
       if (s == sessions_.end()) continue;
-      EndUserSession(key, Cat("R/3 session timed out (idle longer than ",
-                              TimeoutSettings::LimitName(s->second.limit_source,
-                                                         s->second.limit_s),
-                              ")"));
+      EndUserSession(key,
+                     Cat("R/3 session timed out (idle longer than ",
+                         TimeoutSettings::LimitName(s->second.limit_source,
+                                                    s->second.limit_s),
+                         ")"),
+                     /*timeout=*/true);
     }
   }
   return all;

@@ -73,6 +73,7 @@ class R3System {
     uint64_t session;
     uint32_t owner;
     std::string reason;
+    bool timeout;  // an idle limit ran out (proto::R3SessionEnded::timeout)
   };
 
   R3System(MasterData data, Profile profile, TimeoutSettings timeouts,
@@ -167,7 +168,8 @@ class R3System {
   static proto::R3Response SessionGone(uint64_t session);
   // Ends a user session (locks released); `reason` goes to the agate unless
   // empty.
-  void EndUserSession(uint64_t id, const std::string& reason);
+  void EndUserSession(uint64_t id, const std::string& reason,
+                      bool timeout = false);
   void Render(const Session& s, const std::string& message,
               const std::string& type, proto::Screen* out) const;
   // Applies `okcode` with the entered `fields` to the session's screen: the

@@ -2,6 +2,8 @@
 # source it after setting $root, $work and $secs.
 
 bin=$root/build/bin
+# bash's `times` and the figures read by awk: decimal points, not commas.
+export LC_ALL=C
 pids=()
 
 # Starts itscluster on the configuration in $1 (run directory $work/run-$2);

@@ -37,7 +37,8 @@ bool Alive(pid_t pid) {
 }
 
 // The PID of agate `instance`/`process` once it is up, or 0 after 5 s.
-int UpAgatePid(const launcher::Cluster& c, const std::string& instance, int process) {
+int UpAgatePid(const launcher::Cluster& c, const std::string& instance,
+               int process) {
   int pid = 0;
   WaitFor([&] {
     for (const auto& p : Admin(c, "agates"))
@@ -760,6 +761,8 @@ TEST(Supervision, FaultClearNamesAHungAgateThatEndedMeanwhile) {
   auto hang = RunProgram("itsadm", cfg + "fault hang agate IT2/1");
   ASSERT_EQ(hang.exit_code, 0) << hang.output;
   ASSERT_EQ(kill(pid, SIGKILL), 0);
+  // Ended, whether or not its Mapping Manager has reaped it yet: a zombie
+  // is no more resumed than a reaped process.
   ASSERT_TRUE(WaitFor([&] { return !Alive(pid); }));
   auto clear = RunProgram("itsadm", cfg + "fault clear");
   EXPECT_EQ(clear.exit_code, 0) << clear.output;

@@ -2,6 +2,7 @@
 // with fake time and a fake R/3, no sockets, no sleeps.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <deque>
 #include <filesystem>
 #include <fstream>
@@ -220,8 +221,10 @@ TEST_F(AgateFaults, AnIdleSessionEndsAtItsTimeoutWithItsLogoff) {
 }
 
 // ~userTimeout keeps the logon data after a timeout only (for
-// ~serviceRestart): a closed window (USR_ABORT) or a logoff keeps just the end
-// page, for a simulated hour. `itsadm sessions` shows when each record goes.
+// ~serviceRestart): the agate's ~timeout or R/3's idle limit. A closed window
+// (USR_ABORT), a logoff or an R/3 end that is no timeout (SM05, displacement)
+// keeps just the end page, for a simulated hour. `itsadm sessions` shows when
+// each record goes.
 TEST_F(AgateFaults, OnlyATimeoutKeepsTheLogonDataForUserTimeout) {
   MakeProcess(4);
   const std::vector<std::pair<std::string, std::string>> two_hours = {
@@ -229,21 +232,49 @@ TEST_F(AgateFaults, OnlyATimeoutKeepsTheLogonDataForUserTimeout) {
   std::string aborted = LogOn(61, two_hours);
   std::string logged_off = LogOn(62, two_hours);
   std::string timed_out = LogOn(63, two_hours);
+  LogOn(64, two_hours);
+  LogOn(65, two_hours);
   Send(proto::AGateRequest::TERMINATE, aborted,
        {{"~SAPSessionCmd", "USR_ABORT"}});
   Send(proto::AGateRequest::STEP, logged_off, {{"~command", "logoff"}});
+  proto::R3Down down;
+  auto* sm05 = down.add_ended();
+  sm05->set_session(64);
+  sm05->set_reason("security session ended (SM05)");
+  auto* idle = down.add_ended();
+  idle->set_session(65);
+  idle->set_reason("R/3 session timed out (idle longer than 120 s)");
+  idle->set_timeout(true);
+  process_->R3Ended(down);
   clock_.Advance(30 * kSimSecond);
   Step(timed_out);
   r3_.Answer(r3_.calls.size() - 1, LoggedOn(63));
   clock_.Advance(61 * kSimSecond);
   process_->Tick();
-  std::map<std::string, double> expires;
+  std::map<std::string, int> states;
   const proto::SessionsReply list = process_->ListSessions();
-  for (const auto& row : list.rows()) expires[row.state()] = row.expires_in_s();
-  ASSERT_EQ(expires.size(), 3u);
-  EXPECT_DOUBLE_EQ(expires["aborted"], 3600 - 91);
-  EXPECT_DOUBLE_EQ(expires["logged_off"], 3600 - 91);
-  EXPECT_NEAR(expires["timed_out"], 7200, 1);
+  ASSERT_EQ(list.rows_size(), 5);
+  for (const auto& row : list.rows()) ++states[row.state()];
+  EXPECT_EQ(states["aborted"], 1);
+  EXPECT_EQ(states["logged_off"], 1);
+  EXPECT_EQ(states["timed_out"], 1);
+  EXPECT_EQ(states["ended"], 2);
+  for (const auto& row : list.rows()) {
+    const std::string& s = row.state();
+    if (s == "aborted" || s == "logged_off") {
+      EXPECT_DOUBLE_EQ(row.expires_in_s(), 3600 - 91) << s;
+    } else if (s == "timed_out") {
+      EXPECT_NEAR(row.expires_in_s(), 7200, 1);
+    }
+  }
+  // The two R/3 ends, told apart by how long their records stay.
+  std::vector<double> ended;
+  for (const auto& row : list.rows())
+    if (row.state() == "ended") ended.push_back(row.expires_in_s());
+  std::sort(ended.begin(), ended.end());
+  ASSERT_EQ(ended.size(), 2u);
+  EXPECT_DOUBLE_EQ(ended[0], 3600 - 91);  // SM05: no logon data kept
+  EXPECT_DOUBLE_EQ(ended[1], 7200 - 91);  // R/3's idle limit: kept 2 h
 }
 
 TEST_F(AgateFaults, ABrokenR3ConnectionEndsEverySessionAndSaysSo) {

@@ -21,7 +21,7 @@ TEST(ItsProtocolTest, SessionCommandsInTheOrderTheItsReadsThem) {
   EXPECT_EQ(ParseSessionCommand(Of({{"~sapsessioncmd", "OPEN"}})),
             proto::UNKNOWN_COMMAND);
   // ~SAPSessionCmd wins over ~command, which wins over /NEX; an abort that
-  // also says ~command=logoff forgets the logon data like a logoff.
+  // also says ~command=logoff is a logoff.
   EXPECT_EQ(ParseSessionCommand(
                 Of({{"~sapsessioncmd", "USR_ABORT"}, {"~command", "logoff"}})),
             proto::USR_LOGOFF);

@@ -374,11 +374,18 @@ class R3LifetimeTest : public R3SystemTest {
     sicf_text_ = sicf;
     SetUp();
   }
+  // The reasons of the ends R/3 pushes; timeouts_ says which were timeouts
+  // (an idle limit: the agate may keep the logon data for ~serviceRestart).
   std::vector<std::string> Ended() {
     std::vector<std::string> out;
-    for (auto& e : system_->TakeEnded()) out.push_back(e.reason);
+    timeouts_.clear();
+    for (auto& e : system_->TakeEnded()) {
+      out.push_back(e.reason);
+      timeouts_.push_back(e.timeout);
+    }
     return out;
   }
+  std::vector<bool> timeouts_;
 };
 
 TEST_F(R3LifetimeTest, PluginAutoLogoutBoundaryPlusMinusOneSecond) {
@@ -396,6 +403,7 @@ TEST_F(R3LifetimeTest, PluginAutoLogoutBoundaryPlusMinusOneSecond) {
   EXPECT_EQ(system_->Locks().rows_size(), 0);
   auto ended = Ended();
   ASSERT_EQ(ended.size(), 1u);
+  EXPECT_EQ(timeouts_, std::vector<bool>{true});
   EXPECT_EQ(ended[0],
             "R/3 session timed out (idle longer than "
             "rdisp/plugin_auto_logout = 60 s)");
@@ -457,6 +465,7 @@ TEST_F(R3LifetimeTest, SecuritySessionTimeoutEndsItsLinkedSessions) {
   auto ended = Ended();
   ASSERT_EQ(ended.size(), 1u);
   EXPECT_NE(ended[0].find("security_session_timeout"), std::string::npos);
+  EXPECT_EQ(timeouts_, std::vector<bool>{true});
 }
 
 TEST_F(R3LifetimeTest, EndingASecuritySessionEndsItsSessionsAtOnce) {
@@ -470,6 +479,7 @@ TEST_F(R3LifetimeTest, EndingASecuritySessionEndsItsSessionsAtOnce) {
   auto ended = Ended();
   ASSERT_EQ(ended.size(), 1u);
   EXPECT_NE(ended[0].find("SM05"), std::string::npos);
+  EXPECT_EQ(timeouts_, std::vector<bool>{false});  // an administrator's end
 }
 
 TEST_F(R3LifetimeTest, MoreThanMaxAltModesDisplacesTheOldest) {
@@ -484,6 +494,7 @@ TEST_F(R3LifetimeTest, MoreThanMaxAltModesDisplacesTheOldest) {
   ASSERT_EQ(ended.size(), 1u);
   EXPECT_EQ(ended[0].session, first);
   EXPECT_NE(ended[0].reason.find("rdisp/max_alt_modes"), std::string::npos);
+  EXPECT_FALSE(ended[0].timeout);
   EXPECT_EQ(system_->Locks().rows_size(), 0);  // its lock went with it
   EXPECT_EQ(Step(second, "/00").code(), proto::R3Response::OK);
   EXPECT_EQ(Step(third, "/00").code(), proto::R3Response::OK);
