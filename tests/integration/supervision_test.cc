@@ -28,13 +28,7 @@ namespace its::testing {
 namespace {
 
 // True while `pid` runs (a zombie that nobody reaped does not count).
-bool Alive(pid_t pid) {
-  if (kill(pid, 0) != 0) return false;
-  std::string line = ReadProcFile(pid, "stat");
-  auto paren = line.rfind(')');
-  return paren == std::string::npos || paren + 2 >= line.size() ||
-         line[paren + 2] != 'Z';
-}
+bool Alive(pid_t pid) { return kill(pid, 0) == 0 && !HasEnded(pid); }
 
 // The PID of agate `instance`/`process` once it is up, or 0 after 5 s.
 int UpAgatePid(const launcher::Cluster& c, const std::string& instance,
